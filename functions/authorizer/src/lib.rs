@@ -1,0 +1,104 @@
+//! The API Gateway REST API TOKEN authorizer. It verifies the bearer token with public keys
+//! only and answers a stage-wide Allow policy, so API Gateway's cached decision covers every
+//! protected route. Any token problem fails the invocation with `Unauthorized`, which API
+//! Gateway turns into a 401.
+
+pub mod policy;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse,
+};
+use serde_json::json;
+use shared::credentials::Username;
+use shared::tokens::TokenVerifier;
+
+/// The only failure an authorizer reports: API Gateway maps exactly this message to 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthorized;
+
+impl std::fmt::Display for Unauthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unauthorized")
+    }
+}
+
+impl From<Unauthorized> for lambda_runtime::Diagnostic {
+    fn from(_: Unauthorized) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "Unauthorized".to_owned(),
+            error_message: "Unauthorized".to_owned(),
+        }
+    }
+}
+
+/// Decides one authorization request.
+///
+/// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
+/// - a genuine token whose subject is not a valid username: an explicit Deny (403);
+/// - otherwise an Allow for the whole stage, with `principalId` = username and the
+///   context `{username, jti}` that the protected functions read.
+pub fn authorize(
+    verifier: &TokenVerifier,
+    request: &ApiGatewayCustomAuthorizerRequest,
+) -> Result<ApiGatewayCustomAuthorizerResponse, Unauthorized> {
+    let Some(token) = request
+        .authorization_token
+        .as_deref()
+        .and_then(bearer_token)
+    else {
+        tracing::info!("refused: no bearer token");
+        return Err(Unauthorized);
+    };
+    let claims = verifier.verify(token).map_err(|reason| {
+        tracing::info!(%reason, "refused: token rejected");
+        Unauthorized
+    })?;
+    let Some(resource) = request
+        .method_arn
+        .as_deref()
+        .and_then(policy::stage_wide_resource)
+    else {
+        tracing::error!(method_arn = ?request.method_arn, "refused: unusable methodArn");
+        return Err(Unauthorized);
+    };
+    if Username::parse(&claims.sub).is_err() {
+        tracing::warn!(jti = %claims.jti, "denied: token subject is not a valid username");
+        return Ok(policy::deny(&claims.sub, &resource));
+    }
+    tracing::info!(username = %claims.sub, jti = %claims.jti, "allowed");
+    Ok(policy::allow(
+        &claims.sub,
+        &resource,
+        json!({ "username": claims.sub, "jti": claims.jti }),
+    ))
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_tokens_are_extracted_case_insensitively() {
+        let cases = [
+            ("Bearer abc.def.ghi", Some("abc.def.ghi")),
+            ("bearer abc.def.ghi", Some("abc.def.ghi")),
+            ("BEARER abc", Some("abc")),
+            ("Basic dXNlcjpwYXNz", None),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("abc.def.ghi", None),
+            ("Bearer a b", None),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(bearer_token(header), expected, "{header:?}");
+        }
+    }
+}

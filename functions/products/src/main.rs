@@ -1,0 +1,26 @@
+use lambda_http::{run, service_fn};
+use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::products::MongoProductStore;
+use shared::telemetry::or_exit;
+use shared::users::MongoUserStore;
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let settings = or_exit(
+        DatabaseSettings::from_source(&ProcessEnv),
+        "database settings",
+    );
+    let database = or_exit(shared::db::connect(&settings).await, "database client");
+    let (user_store, catalogue) = (
+        MongoUserStore::new(&database),
+        MongoProductStore::new(&database),
+    );
+
+    let (user_store, catalogue) = (&user_store, &catalogue);
+    run(service_fn(move |request| async move {
+        Ok::<_, Infallible>(products::handle(user_store, catalogue, request).await)
+    }))
+    .await
+}

@@ -1,0 +1,29 @@
+use lambda_http::{run, service_fn};
+use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::telemetry::or_exit;
+use shared::users::MongoUserStore;
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let settings = or_exit(
+        DatabaseSettings::from_source(&ProcessEnv),
+        "database settings",
+    );
+    let hasher = or_exit(
+        HashingParams::from_source(&ProcessEnv).map(PasswordHasher::new),
+        "hashing settings",
+    );
+    let hasher = or_exit(hasher, "hasher");
+    let database = or_exit(shared::db::connect(&settings).await, "database client");
+    let store = MongoUserStore::new(&database);
+    or_exit(store.ensure_indexes().await, "unique username index");
+
+    let (store, hasher) = (&store, &hasher);
+    run(service_fn(move |request| async move {
+        Ok::<_, Infallible>(signup::handle(store, hasher, request).await)
+    }))
+    .await
+}

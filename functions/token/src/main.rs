@@ -1,0 +1,32 @@
+use lambda_http::{run, service_fn};
+use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::telemetry::or_exit;
+use shared::tokens::TokenIssuer;
+use shared::users::MongoUserStore;
+use std::convert::Infallible;
+use token::TokenService;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let settings = or_exit(
+        DatabaseSettings::from_source(&ProcessEnv),
+        "database settings",
+    );
+    let params = or_exit(HashingParams::from_source(&ProcessEnv), "hashing settings");
+    let hasher = or_exit(PasswordHasher::new(params), "hasher");
+    let issuer = or_exit(TokenIssuer::from_source(&ProcessEnv), "signing key");
+    let database = or_exit(shared::db::connect(&settings).await, "database client");
+    let service = TokenService {
+        store: MongoUserStore::new(&database),
+        hasher,
+        issuer,
+    };
+
+    let service = &service;
+    run(service_fn(move |request| async move {
+        Ok::<_, Infallible>(token::handle(service, request).await)
+    }))
+    .await
+}

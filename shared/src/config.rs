@@ -1,0 +1,177 @@
+//! Settings read once at cold start. Each function loads only the parts it needs, so the
+//! authorizer never sees the database URI and only `token` ever sees the private key.
+
+use crate::hashing::HashingParams;
+use std::time::Duration;
+
+/// A missing or unusable environment variable, named so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set (or is empty).
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    /// A variable is set to something that cannot be used.
+    #[error("environment variable {var} is invalid: {reason}")]
+    Invalid {
+        /// The variable's name.
+        var: &'static str,
+        /// What is wrong with it (never its value).
+        reason: String,
+    },
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub trait Source {
+    /// The value of `name`, if set and non-empty.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Source for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    }
+}
+
+pub(crate) fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
+    source.get(var).ok_or(ConfigError::Missing(var))
+}
+
+pub(crate) fn parsed_or<T: std::str::FromStr>(
+    source: &impl Source,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match source.get(var) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|error: T::Err| ConfigError::Invalid {
+                var,
+                reason: error.to_string(),
+            }),
+    }
+}
+
+/// Where the user and product collections live.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// A MongoDB connection string (`MONGODB_URI`); a real MongoDB, Atlas or a compatible server.
+    pub uri: String,
+    /// The database name (`DB_NAME`, default `lambda_auth`).
+    pub name: String,
+}
+
+impl DatabaseSettings {
+    /// Reads `MONGODB_URI` (required) and `DB_NAME`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            uri: required(source, "MONGODB_URI")?,
+            name: source
+                .get("DB_NAME")
+                .unwrap_or_else(|| "lambda_auth".to_owned()),
+        })
+    }
+}
+
+/// Claims every token carries and every verifier insists on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// The `iss` claim (`JWT_ISSUER`, default `lambda-auth`).
+    pub issuer: String,
+    /// The `aud` claim (`JWT_AUDIENCE`, default `lambda-auth-api`).
+    pub audience: String,
+    /// Lifetime of an access token (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
+    pub access_token_ttl: Duration,
+}
+
+impl TokenSettings {
+    /// Reads `JWT_ISSUER`, `JWT_AUDIENCE` and `ACCESS_TOKEN_TTL_SECONDS`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let ttl_seconds: u64 = parsed_or(source, "ACCESS_TOKEN_TTL_SECONDS", 900)?;
+        if !(60..=86_400).contains(&ttl_seconds) {
+            return Err(ConfigError::Invalid {
+                var: "ACCESS_TOKEN_TTL_SECONDS",
+                reason: "must be between 60 and 86400 seconds".to_owned(),
+            });
+        }
+        Ok(Self {
+            issuer: source
+                .get("JWT_ISSUER")
+                .unwrap_or_else(|| "lambda-auth".to_owned()),
+            audience: source
+                .get("JWT_AUDIENCE")
+                .unwrap_or_else(|| "lambda-auth-api".to_owned()),
+            access_token_ttl: Duration::from_secs(ttl_seconds),
+        })
+    }
+}
+
+impl HashingParams {
+    /// Reads `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS` and `ARGON2_PARALLELISM`; the defaults
+    /// are OWASP's argon2id recommendation (19 MiB, 2 iterations, 1 lane).
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let params = Self {
+            memory_kib: parsed_or(source, "ARGON2_MEMORY_KIB", defaults.memory_kib)?,
+            iterations: parsed_or(source, "ARGON2_ITERATIONS", defaults.iterations)?,
+            parallelism: parsed_or(source, "ARGON2_PARALLELISM", defaults.parallelism)?,
+        };
+        params.validate().map_err(|reason| ConfigError::Invalid {
+            var: "ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM",
+            reason,
+        })?;
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_database_uri_is_named() {
+        let error = DatabaseSettings::from_source(&[("DB_NAME", "x")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable MONGODB_URI is required but not set"
+        );
+    }
+
+    #[test]
+    fn token_settings_have_documented_defaults() {
+        let settings = TokenSettings::from_source(&[]).unwrap();
+        assert_eq!(settings.issuer, "lambda-auth");
+        assert_eq!(settings.audience, "lambda-auth-api");
+        assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn unparsable_numbers_are_refused_with_the_variable_name() {
+        let error =
+            TokenSettings::from_source(&[("ACCESS_TOKEN_TTL_SECONDS", "soon")]).unwrap_err();
+        assert!(
+            error.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"),
+            "{error}"
+        );
+        let error = HashingParams::from_source(&[("ARGON2_MEMORY_KIB", "1")]).unwrap_err();
+        assert!(error.to_string().contains("ARGON2_MEMORY_KIB"), "{error}");
+    }
+}

@@ -1,0 +1,18 @@
+//! Everything the Lambda functions share: configuration, the user and product stores,
+//! argon2id password hashing, EdDSA JWT issue and verification, HTTP error mapping and
+//! response helpers, and reading the authorizer's principal from a request.
+
+pub mod config;
+pub mod credentials;
+pub mod db;
+pub mod hashing;
+pub mod http;
+pub mod keys;
+pub mod principal;
+pub mod products;
+pub mod telemetry;
+pub mod tokens;
+pub mod users;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -1,0 +1,136 @@
+//! Test helpers for this workspace's crates (feature `test-support`): fresh key pairs,
+//! settings, in-memory stores for fast handler tests, and databases on a real server.
+
+use crate::config::{DatabaseSettings, TokenSettings};
+use crate::credentials::Username;
+use crate::db::StoreError;
+use crate::keys::generate_ed25519;
+use crate::products::{Product, ProductStore, sample_products};
+use crate::tokens::{TokenIssuer, TokenVerifier};
+use crate::users::{Insertion, User, UserStore};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// Token settings used throughout the tests.
+pub fn token_settings() -> TokenSettings {
+    TokenSettings {
+        issuer: "https://auth.test".to_owned(),
+        audience: "test-api".to_owned(),
+        access_token_ttl: Duration::from_secs(900),
+    }
+}
+
+/// A fresh issuer and the verifier that trusts it, plus the public key PEM.
+pub fn token_pair() -> (TokenIssuer, TokenVerifier, String) {
+    let keys = generate_ed25519().expect("key generation");
+    let issuer =
+        TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).expect("issuer");
+    let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).expect("verifier");
+    (issuer, verifier, keys.public_pem)
+}
+
+/// Users in a map, keyed by canonical username, for handler tests.
+#[derive(Debug, Default)]
+pub struct MemoryUserStore {
+    users: Mutex<HashMap<String, User>>,
+    failing: bool,
+}
+
+impl MemoryUserStore {
+    /// A store whose every call fails, to test the 5xx paths.
+    pub fn failing() -> Self {
+        Self {
+            failing: true,
+            ..Self::default()
+        }
+    }
+
+    /// How many accounts are stored.
+    pub fn len(&self) -> usize {
+        self.users.lock().unwrap().len()
+    }
+
+    /// Whether no account is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Marks an account disabled.
+    pub fn disable(&self, username: &str) {
+        let key = Username::parse(username).unwrap().canonical().to_owned();
+        self.users
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .expect("user exists")
+            .disabled = true;
+    }
+
+    fn fail_if_asked(&self) -> Result<(), StoreError> {
+        if self.failing {
+            let error = mongodb::error::Error::custom("simulated outage");
+            return Err(StoreError(error));
+        }
+        Ok(())
+    }
+}
+
+impl UserStore for MemoryUserStore {
+    async fn insert(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        now: SystemTime,
+    ) -> Result<Insertion, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        if users.contains_key(username.canonical()) {
+            return Ok(Insertion::UsernameTaken);
+        }
+        let user = User {
+            username: username.as_str().to_owned(),
+            password_hash: password_hash.to_owned(),
+            disabled: false,
+            created_at: now,
+        };
+        users.insert(username.canonical().to_owned(), user);
+        Ok(Insertion::Created)
+    }
+
+    async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.fail_if_asked()?;
+        Ok(self
+            .users
+            .lock()
+            .unwrap()
+            .get(username.canonical())
+            .cloned())
+    }
+}
+
+/// The sample products in memory.
+#[derive(Debug, Default)]
+pub struct MemoryProductStore;
+
+impl ProductStore for MemoryProductStore {
+    async fn list(&self) -> Result<Vec<Product>, StoreError> {
+        Ok(sample_products())
+    }
+}
+
+/// Settings for a new, uniquely named database on the server in `MONGODB_TEST_URI`.
+///
+/// Panics with instructions when no server is configured: integration tests never skip.
+pub fn test_database_settings() -> DatabaseSettings {
+    let uri = std::env::var("MONGODB_TEST_URI").unwrap_or_else(|_| {
+        panic!(
+            "MONGODB_TEST_URI is not set. These tests need a MongoDB-compatible server: run \
+             `make test` (it installs and starts one), or start one yourself and export \
+             MONGODB_TEST_URI=mongodb://127.0.0.1:27017"
+        )
+    });
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    DatabaseSettings { uri, name }
+}
