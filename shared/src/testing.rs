@@ -47,6 +47,11 @@ impl MemoryUserStore {
         }
     }
 
+    /// Whether this store was made by [`MemoryUserStore::failing`].
+    pub fn failing_store(&self) -> bool {
+        self.failing
+    }
+
     /// How many accounts are stored.
     pub fn len(&self) -> usize {
         self.users.lock().unwrap().len()
@@ -133,4 +138,36 @@ pub fn test_database_settings() -> DatabaseSettings {
     });
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
     DatabaseSettings { uri, name }
+}
+
+/// A sample event from the workspace's `events/` folder, as JSON to adjust before use.
+pub fn event_json(file_name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(file_name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()))
+}
+
+/// A `lambda_http` request from an API Gateway REST proxy event, as the runtime builds it.
+pub fn request_from(event: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway proxy event")
+}
+
+/// The JSON body of a handler's response.
+pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
+    match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        other => panic!("expected a text body, got {other:?}"),
+    }
+}
+
+/// The raw text body of a handler's response.
+pub fn response_text(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    match response.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        other => panic!("expected a text body, got {other:?}"),
+    }
 }

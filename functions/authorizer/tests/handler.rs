@@ -1,0 +1,166 @@
+//! The authorizer on the sample TOKEN event and on every refusal.
+
+use authorizer::{Unauthorized, authorize};
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use shared::keys::generate_ed25519;
+use shared::testing::{event_json, token_pair, token_settings};
+use shared::tokens::{TokenIssuer, TokenVerifier};
+use std::time::{Duration, SystemTime};
+
+fn request_with(authorization: Option<&str>) -> ApiGatewayCustomAuthorizerRequest {
+    let mut event = event_json("authorizer.json");
+    match authorization {
+        Some(value) => event["authorizationToken"] = value.into(),
+        None => drop(event.as_object_mut().unwrap().remove("authorizationToken")),
+    }
+    serde_json::from_value(event).unwrap()
+}
+
+fn decide(
+    verifier: &TokenVerifier,
+    request: &ApiGatewayCustomAuthorizerRequest,
+) -> Result<Value, Unauthorized> {
+    authorize(verifier, request).map(|response| serde_json::to_value(response).unwrap())
+}
+
+#[test]
+fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
+    let (issuer, verifier, _) = token_pair();
+    let token = issuer.issue("alice", SystemTime::now()).unwrap();
+    let response = decide(
+        &verifier,
+        &request_with(Some(&format!("Bearer {}", token.token))),
+    )
+    .unwrap();
+    assert_eq!(response["principalId"], "alice");
+    assert_eq!(
+        response["policyDocument"],
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Action": ["execute-api:Invoke"],
+                "Effect": "Allow",
+                "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"]
+            }]
+        })
+    );
+    assert_eq!(
+        response["context"],
+        json!({"username": "alice", "jti": token.token_id})
+    );
+}
+
+#[test]
+fn the_sample_event_placeholder_is_unauthorized() {
+    let (_, verifier, _) = token_pair();
+    assert_eq!(
+        decide(&verifier, &request_with(None).clone()),
+        Err(Unauthorized)
+    );
+    let sample: ApiGatewayCustomAuthorizerRequest =
+        serde_json::from_value(event_json("authorizer.json")).unwrap();
+    assert_eq!(decide(&verifier, &sample), Err(Unauthorized));
+}
+
+#[test]
+fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
+    let (issuer, verifier, _) = token_pair();
+    let (stranger, _, _) = token_pair();
+    let valid = issuer.issue("alice", SystemTime::now()).unwrap().token;
+    let expired = issuer
+        .issue("alice", SystemTime::now() - Duration::from_secs(3600))
+        .unwrap()
+        .token;
+    let foreign = stranger.issue("alice", SystemTime::now()).unwrap().token;
+    let keys = generate_ed25519().unwrap();
+    let other_audience = shared::config::TokenSettings {
+        audience: "another-api".to_owned(),
+        ..token_settings()
+    };
+    let misaddressed =
+        TokenIssuer::from_pem(keys.private_pem.expose_secret(), other_audience).unwrap();
+    let same_key_verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).unwrap();
+    let misaddressed = misaddressed
+        .issue("alice", SystemTime::now())
+        .unwrap()
+        .token;
+    let mut tampered = valid.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+
+    let cases: [(&str, Option<String>, &TokenVerifier); 8] = [
+        ("no header", None, &verifier),
+        ("empty header", Some(String::new()), &verifier),
+        ("no scheme", Some(valid.clone()), &verifier),
+        ("basic scheme", Some(format!("Basic {valid}")), &verifier),
+        ("expired", Some(format!("Bearer {expired}")), &verifier),
+        (
+            "bad signature",
+            Some(format!("Bearer {tampered}")),
+            &verifier,
+        ),
+        ("another key", Some(format!("Bearer {foreign}")), &verifier),
+        (
+            "wrong audience",
+            Some(format!("Bearer {misaddressed}")),
+            &same_key_verifier,
+        ),
+    ];
+    for (name, header, verifier) in cases {
+        assert_eq!(
+            decide(verifier, &request_with(header.as_deref())),
+            Err(Unauthorized),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_genuine_token_for_an_impossible_username_gets_an_explicit_deny() {
+    let keys = generate_ed25519().unwrap();
+    let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).unwrap();
+    let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).unwrap();
+    let token = issuer
+        .issue("not a username!", SystemTime::now())
+        .unwrap()
+        .token;
+    let response = decide(&verifier, &request_with(Some(&format!("Bearer {token}")))).unwrap();
+    assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(response["context"], json!({}));
+}
+
+#[test]
+fn an_hs256_token_signed_with_the_public_key_is_unauthorized() {
+    let (issuer, verifier, public_pem) = token_pair();
+    let claims = json!({"sub": "alice", "iat": 1, "exp": 4_000_000_000u64, "iss": token_settings().issuer,
+        "aud": token_settings().audience, "jti": "x"});
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(issuer.kid().to_owned());
+    let forged = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(public_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        decide(&verifier, &request_with(Some(&format!("Bearer {forged}")))),
+        Err(Unauthorized)
+    );
+}
+
+#[test]
+fn the_failure_reaches_api_gateway_as_exactly_unauthorized() {
+    let diagnostic: lambda_runtime::Diagnostic = Unauthorized.into();
+    assert_eq!(diagnostic.error_message, "Unauthorized");
+}
+
+#[test]
+fn an_unusable_method_arn_is_unauthorized() {
+    let (issuer, verifier, _) = token_pair();
+    let token = issuer.issue("alice", SystemTime::now()).unwrap().token;
+    let mut request = request_with(Some(&format!("Bearer {token}")));
+    request.method_arn = Some("garbage".to_owned());
+    assert_eq!(decide(&verifier, &request), Err(Unauthorized));
+}

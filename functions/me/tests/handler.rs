@@ -1,0 +1,89 @@
+//! `GET /users/me` on the sample event and on every refusal, with an in-memory store.
+
+use serde_json::Value;
+use shared::credentials::Username;
+use shared::testing::{MemoryUserStore, event_json, request_from, response_json};
+use shared::users::UserStore as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+async fn store_with_alice() -> MemoryUserStore {
+    let store = MemoryUserStore::default();
+    let created = UNIX_EPOCH + Duration::from_millis(1_795_926_600_123);
+    store
+        .insert(
+            &Username::parse("alice").unwrap(),
+            "$argon2id$v=19$stored-hash",
+            created,
+        )
+        .await
+        .unwrap();
+    store
+}
+
+async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
+    let response = me::handle(store, request_from(event)).await;
+    (response.status().as_u16(), response_json(&response))
+}
+
+#[tokio::test]
+async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
+    let store = store_with_alice().await;
+    let (status, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false})
+    );
+    assert!(!body.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn the_record_is_the_callers_not_a_fixed_user() {
+    let store = store_with_alice().await;
+    store
+        .insert(
+            &Username::parse("Bob.Smith").unwrap(),
+            "$argon2id$x",
+            SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    let mut event = event_json("me.json");
+    event["requestContext"]["authorizer"]["principalId"] = "bob.smith".into();
+    let (status, body) = call(&store, &event).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["username"], "Bob.Smith");
+}
+
+#[tokio::test]
+async fn a_request_without_an_authorizer_principal_is_401() {
+    let store = store_with_alice().await;
+    let mut event = event_json("me.json");
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let (status, body) = call(&store, &event).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn an_unknown_or_disabled_caller_is_403() {
+    let store = store_with_alice().await;
+    let mut event = event_json("me.json");
+    event["requestContext"]["authorizer"]["principalId"] = "ghost".into();
+    assert_eq!(call(&store, &event).await.0, 403, "unknown user");
+
+    store.disable("alice");
+    let (status, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(status, 403, "disabled user");
+    assert_eq!(body["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn a_store_failure_is_500() {
+    let (status, body) = call(&MemoryUserStore::failing(), &event_json("me.json")).await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"], "internal_error");
+}

@@ -1,0 +1,191 @@
+//! The signup handler on the sample event and on every error case, with an in-memory store.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::testing::{MemoryUserStore, event_json, request_from, response_json};
+
+fn hasher() -> PasswordHasher {
+    PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap()
+}
+
+fn event_with_body(body: &str) -> Value {
+    let mut event = event_json("signup.json");
+    event["body"] = body.into();
+    event
+}
+
+fn event_with_content_type(content_type: Option<&str>) -> Value {
+    let mut event = event_json("signup.json");
+    for headers in ["headers", "multiValueHeaders"] {
+        event[headers]
+            .as_object_mut()
+            .unwrap()
+            .remove("Content-Type");
+    }
+    if let Some(value) = content_type {
+        event["headers"]["Content-Type"] = value.into();
+        event["multiValueHeaders"]["Content-Type"] = json!([value]);
+    }
+    event
+}
+
+async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
+    let response = signup::handle(store, &hasher(), request_from(event)).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    (response.status().as_u16(), response_json(&response))
+}
+
+#[tokio::test]
+async fn the_sample_event_creates_the_user() {
+    let store = MemoryUserStore::default();
+    let (status, body) = call(&store, &event_json("signup.json")).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        body,
+        json!({"message": "Created user successfully!", "username": "alice"})
+    );
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn the_password_is_stored_only_as_an_argon2id_hash() {
+    use shared::users::UserStore as _;
+    let store = MemoryUserStore::default();
+    call(&store, &event_json("signup.json")).await;
+    let alice = shared::credentials::Username::parse("alice").unwrap();
+    let user = store.find(&alice).await.unwrap().unwrap();
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    assert!(!user.password_hash.contains("correct horse"));
+}
+
+#[tokio::test]
+async fn a_taken_username_is_a_conflict_in_any_letter_case() {
+    let store = MemoryUserStore::default();
+    call(&store, &event_json("signup.json")).await;
+    for username in ["alice", "ALICE", "Alice"] {
+        let body = json!({"username": username, "password": "another good password"}).to_string();
+        let (status, body) = call(&store, &event_with_body(&body)).await;
+        assert_eq!(status, 409, "{username}");
+        assert_eq!(body["error"], "username_taken");
+    }
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_naming_the_field_and_store_nothing() {
+    let cases = [
+        (
+            json!({"username": "al", "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": "al ice", "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": "alice", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"username": "alice", "password": "p".repeat(129)}),
+            "password",
+        ),
+        (json!({"password": "long enough"}), "username"),
+        (json!({"username": "alice"}), "password"),
+        (
+            json!({"username": null, "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": {"$ne": null}, "password": "long enough"}),
+            "username",
+        ),
+        (
+            json!({"username": "alice", "password": 12345678}),
+            "password",
+        ),
+        (json!(["alice", "long enough"]), "body"),
+        (json!("alice"), "body"),
+    ];
+    for (body, field) in cases {
+        let store = MemoryUserStore::default();
+        let (status, response) = call(&store, &event_with_body(&body.to_string())).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(response["error"], "validation_failed", "{body}");
+        assert_eq!(response["field"], field, "{body}");
+        assert!(store.is_empty(), "{body} stored nothing");
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    for body in [
+        "{",
+        "",
+        "{\"username\": \"alice\",}",
+        "username=alice&password=x",
+    ] {
+        let store = MemoryUserStore::default();
+        let (status, response) = call(&store, &event_with_body(body)).await;
+        assert_eq!(status, 400, "{body:?}");
+        assert_eq!(response["error"], "malformed_body");
+        assert!(store.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_content_type_is_415() {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let store = MemoryUserStore::default();
+        let (status, response) = call(&store, &event_with_content_type(content_type)).await;
+        assert_eq!(status, 415, "{content_type:?}");
+        assert_eq!(response["error"], "unsupported_media_type");
+        assert!(store.is_empty());
+    }
+    let store = MemoryUserStore::default();
+    let (status, _) = call(
+        &store,
+        &event_with_content_type(Some("application/json; charset=utf-8")),
+    )
+    .await;
+    assert_eq!(status, 201, "parameters on the media type are fine");
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_413() {
+    let store = MemoryUserStore::default();
+    let padding = "x".repeat(16 * 1024);
+    let body =
+        json!({"username": "alice", "password": "long enough", "padding": padding}).to_string();
+    let (status, response) = call(&store, &event_with_body(&body)).await;
+    assert_eq!(status, 413);
+    assert_eq!(response["error"], "payload_too_large");
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn a_base64_encoded_body_is_decoded() {
+    let store = MemoryUserStore::default();
+    let mut event = event_json("signup.json");
+    let raw = event["body"].as_str().unwrap().to_owned();
+    event["body"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
+    event["isBase64Encoded"] = true.into();
+    let (status, _) = call(&store, &event).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_store_failure_is_a_500_that_reveals_nothing() {
+    let store = MemoryUserStore::failing();
+    let (status, body) = call(&store, &event_json("signup.json")).await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        body,
+        json!({"error": "internal_error", "message": "internal server error"})
+    );
+}
