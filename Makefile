@@ -1,0 +1,64 @@
+# Everything a fresh machine needs is installed by these targets, pinned, and cached outside
+# the clone (under $(CACHE_DIR)) so it is built once per machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lambda-auth
+TOOLS_DIR := $(CACHE_DIR)/tools
+
+# MongoDB wire-protocol server for tests and local runs (GPL-2.0, run as a separate process).
+SECANTUS_VERSION := 0.5.3-beta.196
+SECANTUSD := $(TOOLS_DIR)/secantus-$(SECANTUS_VERSION)/bin/secantusd-rs
+
+# Python-packaged tools, pinned; the virtualenv's name changes whenever a pin changes.
+PY_TOOLS := cargo-lambda==1.9.2
+PY_TOOLS_ID := $(shell echo '$(PY_TOOLS)' | sha256sum | cut -c1-12)
+VENV := $(TOOLS_DIR)/venv-$(PY_TOOLS_ID)
+CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
+
+FUNCTIONS := signup token authorizer me products
+WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
+
+.PHONY: help tools test check unit-and-integration lambda-build clean-tools
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+tools: $(SECANTUSD) $(CARGO_LAMBDA) ## Install or reuse the pinned tools
+
+test: tools check unit-and-integration lambda-build ## Everything: tools, lint, all tests, arm64 Lambda build
+
+check: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit-and-integration: $(SECANTUSD) ## cargo test --workspace against a throwaway MongoDB-compatible server
+	$(WITH_MONGO) cargo test --workspace --locked
+
+lambda-build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release) into target/lambda/
+	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do \
+	  test -x "$${CARGO_TARGET_DIR:-target}/lambda/$$f/bootstrap" || { echo "missing bootstrap for $$f"; exit 1; }; \
+	done
+
+$(SECANTUSD):
+	@command -v cmake >/dev/null || $(MAKE) --no-print-directory cmake
+	cargo install --locked secantus-mdb --version =$(SECANTUS_VERSION) --ignore-rust-version \
+	  --root $(TOOLS_DIR)/secantus-$(SECANTUS_VERSION)
+
+$(CARGO_LAMBDA): $(VENV)/.complete
+$(VENV)/.complete:
+	rm -rf $(VENV)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	touch $@
+
+.PHONY: cmake
+cmake: # secantus-mdb's WiredTiger build needs cmake (Debian package)
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y cmake || { apt-get update && apt-get install -y cmake; }; \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y cmake; \
+	else echo "cmake is required to build secantus-mdb: install the 'cmake' package" >&2; exit 1; fi
+
+clean-tools: ## Remove the cached tools (they are rebuilt on the next run)
+	rm -rf $(TOOLS_DIR)
