@@ -1,3 +1,9 @@
-//! Local development tools for this workspace: `keygen` writes a development Ed25519 key
-//! pair, `seed-products` loads the sample catalogue. The cross-function integration tests
-//! live in `tests/`. Nothing here is deployed.
+//! Local development tools for this workspace: the local API (`local-api`: API Gateway
+//! routing, the TOKEN authorizer and a Lambda Runtime API emulator running the real function
+//! binaries, all driven by `template.yaml`), `keygen` for a development Ed25519 key pair and
+//! `seed-products` for the sample catalogue. The cross-function tests live in `tests/`.
+//! Nothing here is deployed.
+
+pub mod gateway;
+pub mod runtime;
+pub mod template;

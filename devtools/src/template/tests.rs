@@ -1,0 +1,200 @@
+use super::*;
+
+fn project_template() -> ApiModel {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let overrides = [
+        ("MongoDbUri", "mongodb://db"),
+        ("JwtPrivateKeyPem", "private"),
+        ("JwtPublicKeyPem", "public"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    parse(&text, &overrides).unwrap()
+}
+
+const SMALL: &str = r#"
+Parameters:
+  Ttl: {Type: Number, Default: 60}
+  Secret: {Type: String, NoEcho: true}
+Globals:
+  Function:
+    Timeout: 7
+    Environment:
+      Variables: {SHARED: "from-globals", OVERRIDDEN: "globals"}
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt AuthFn.Arn
+            Identity: {Header: X-Token, ValidationExpression: "Bearer .+", ReauthorizeEvery: !Ref Ttl}
+      GatewayResponses:
+        UNAUTHORIZED:
+          StatusCode: "401"
+          ResponseParameters: {Headers: {WWW-Authenticate: "'Bearer realm=\"x\"'"}}
+          ResponseTemplates: {application/json: '{"m":$context.error.messageString}'}
+  AuthFn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: functions/auth/, MemorySize: 256}
+  ItemFn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: items-bin}}
+    Properties:
+      CodeUri: functions/items
+      Timeout: 12
+      Environment: {Variables: {OVERRIDDEN: "function", SECRET: !Ref Secret, URL: !Sub "https://${AWS::Region}/${Ttl}"}}
+      Events:
+        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/items/{id}", Method: get}}
+        Open: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /items, Method: post, Auth: {Authorizer: NONE}}}
+        Queue: {Type: SQS, Properties: {Queue: arn}}
+"#;
+
+fn small(overrides: &[(&str, &str)]) -> Result<ApiModel, TemplateError> {
+    let overrides = overrides
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    parse(SMALL, &overrides)
+}
+
+#[test]
+fn the_project_template_routes_every_endpoint_with_the_right_authorizer() {
+    let model = project_template();
+    let routes: Vec<(&str, &str, &str, Option<&str>)> = model
+        .routes
+        .iter()
+        .map(|r| {
+            (
+                r.method.as_str(),
+                r.path.as_str(),
+                model.functions[&r.function].binary.as_str(),
+                r.authorizer.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("POST", "/signup", "signup", None),
+            ("POST", "/token", "token", None),
+            ("GET", "/users/me", "me", Some("BearerTokenAuthorizer")),
+            (
+                "GET",
+                "/products",
+                "products",
+                Some("BearerTokenAuthorizer")
+            ),
+        ]
+    );
+    let authorizer = &model.authorizers["BearerTokenAuthorizer"];
+    assert_eq!(model.functions[&authorizer.function].binary, "authorizer");
+    assert_eq!(authorizer.header, "Authorization");
+    assert_eq!(authorizer.cache_ttl, Duration::from_secs(300));
+    let validation = authorizer.validation.as_ref().unwrap();
+    assert!(validation.is_match("Bearer abc.DEF-_.ghi"));
+    assert!(!validation.is_match("Basic abc"));
+    assert!(!validation.is_match("Bearer abc def"));
+    assert_eq!(model.gateway_responses["UNAUTHORIZED"].status, Some(401));
+    assert_eq!(
+        model.gateway_responses["UNAUTHORIZED"].headers,
+        vec![("WWW-Authenticate".to_owned(), "Bearer".to_owned())]
+    );
+}
+
+#[test]
+fn the_project_template_gives_secrets_only_to_the_functions_that_need_them() {
+    let model = project_template();
+    let env = |binary: &str| {
+        model
+            .functions
+            .values()
+            .find(|f| f.binary == binary)
+            .unwrap()
+            .environment
+            .clone()
+    };
+    assert_eq!(env("me")["MONGODB_URI"], "mongodb://db");
+    assert!(env("authorizer").get("MONGODB_URI").is_none());
+    assert!(env("authorizer").contains_key("JWT_PUBLIC_KEY"));
+    for binary in ["signup", "me", "products", "authorizer"] {
+        assert!(env(binary).get("JWT_PRIVATE_KEY").is_none(), "{binary}");
+    }
+    assert!(env("token").contains_key("JWT_PRIVATE_KEY"));
+}
+
+#[test]
+fn globals_parameters_and_sub_are_resolved() {
+    let model = small(&[("Secret", "s3")]).unwrap();
+    let items = &model.functions["ItemFn"];
+    assert_eq!(items.binary, "items-bin");
+    assert_eq!(items.timeout, Duration::from_secs(12));
+    assert_eq!(items.memory_mb, 128);
+    assert_eq!(items.environment["SHARED"], "from-globals");
+    assert_eq!(items.environment["OVERRIDDEN"], "function");
+    assert_eq!(items.environment["SECRET"], "s3");
+    assert_eq!(items.environment["URL"], "https://local/60");
+    let auth = &model.functions["AuthFn"];
+    assert_eq!(
+        (auth.binary.as_str(), auth.timeout, auth.memory_mb),
+        ("auth", Duration::from_secs(7), 256)
+    );
+    assert_eq!(model.stage, "dev");
+}
+
+#[test]
+fn routes_take_the_default_authorizer_unless_they_opt_out() {
+    let model = small(&[("Secret", "s3")]).unwrap();
+    assert_eq!(model.routes.len(), 2, "non-Api events are ignored");
+    assert_eq!(
+        model.routes[0],
+        Route {
+            method: "GET".into(),
+            path: "/items/{id}".into(),
+            function: "ItemFn".into(),
+            authorizer: Some("Tok".into())
+        }
+    );
+    assert_eq!(model.routes[1].authorizer, None);
+    let authorizer = &model.authorizers["Tok"];
+    assert_eq!(
+        (authorizer.header.as_str(), authorizer.cache_ttl),
+        ("X-Token", Duration::from_secs(60))
+    );
+    assert!(
+        !authorizer
+            .validation
+            .as_ref()
+            .unwrap()
+            .is_match("xBearer y"),
+        "the expression is anchored"
+    );
+}
+
+#[test]
+fn a_parameter_override_wins_over_the_default() {
+    let model = small(&[("Secret", "s3"), ("Ttl", "5")]).unwrap();
+    assert_eq!(model.authorizers["Tok"].cache_ttl, Duration::from_secs(5));
+}
+
+#[test]
+fn a_parameter_without_value_is_an_error_naming_the_variable() {
+    let error = small(&[]).unwrap_err().to_string();
+    assert!(error.contains("SECRET"), "{error}");
+}
+
+#[test]
+fn gateway_response_headers_lose_their_quotes() {
+    let model = small(&[("Secret", "s3")]).unwrap();
+    let unauthorized = &model.gateway_responses["UNAUTHORIZED"];
+    assert_eq!(unauthorized.headers[0].1, "Bearer realm=\"x\"");
+    assert_eq!(
+        unauthorized.body_template.as_deref(),
+        Some(r#"{"m":$context.error.messageString}"#)
+    );
+}
