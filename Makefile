@@ -20,10 +20,18 @@ CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 FUNCTIONS := signup token authorizer me products
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
 
-.PHONY: help tools test check unit-and-integration lambda-build clean-tools
+PORT ?= 3000
+TARGET_DIR = $${CARGO_TARGET_DIR:-target}
+
+.PHONY: help dev tools test check unit-and-integration lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+dev: $(SECANTUSD) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .local/, or MONGODB_URI)
+	cargo build --profile local --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
+	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
+	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
 tools: $(SECANTUSD) $(CARGO_LAMBDA) ## Install or reuse the pinned tools
 
@@ -34,7 +42,8 @@ check: ## cargo fmt --check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit-and-integration: $(SECANTUSD) ## cargo test --workspace against a throwaway MongoDB-compatible server
-	$(WITH_MONGO) cargo test --workspace --locked
+	cargo build --workspace --bins --locked
+	SECANTUSD=$(SECANTUSD) $(WITH_MONGO) cargo test --workspace --locked
 
 lambda-build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release) into target/lambda/
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))

@@ -6,4 +6,5 @@
 
 pub mod gateway;
 pub mod runtime;
+pub mod stack;
 pub mod template;

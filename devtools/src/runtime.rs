@@ -320,12 +320,14 @@ async fn supervise(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let spawned = tokio::process::Command::new(&config.binary)
+        let mut command = tokio::process::Command::new(&config.binary);
+        command
             .env_clear()
             .envs(&config.environment)
             .envs(lambda_environment(&config, &runtime_api))
-            .kill_on_drop(true)
-            .spawn();
+            .kill_on_drop(true);
+        end_with_parent(&mut command);
+        let spawned = command.spawn();
         let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {
@@ -359,6 +361,17 @@ async fn supervise(
                 return;
             }
         }
+    }
+}
+
+/// Makes the child receive SIGTERM if this process dies, so nothing outlives `make dev`.
+pub fn end_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)
+        });
     }
 }
 

@@ -344,7 +344,7 @@ fn authorizers(
             )));
         }
         let function = match authorizer.get("FunctionArn") {
-            Some(Value::Tagged(tagged)) if tagged.tag.to_string() == "!GetAtt" => tagged
+            Some(Value::Tagged(tagged)) if tagged.tag == "!GetAtt" => tagged
                 .value
                 .as_str()
                 .and_then(|target| target.strip_suffix(".Arn"))

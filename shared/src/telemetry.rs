@@ -14,6 +14,7 @@ pub fn init() {
         .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
+        .flatten_event(true)
         .without_time()
         .init();
 }

@@ -1,0 +1,101 @@
+//! `local-api`: serves the API of `template.yaml` on a loopback port the way API Gateway
+//! would, running the real function binaries. `make dev` builds everything and starts it.
+
+use clap::Parser;
+use devtools::stack::{Stack, StackOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Serve the SAM template's REST API locally, with its TOKEN authorizer in front.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The SAM template.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// Folder with the function binaries.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// Folder for the database files and development keys.
+    #[arg(long, default_value = ".local")]
+    data_dir: PathBuf,
+    /// Loopback port to serve on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// Instances per function.
+    #[arg(long, default_value_t = 2)]
+    instances: usize,
+    /// Use this database instead of starting the embedded server.
+    #[arg(long, env = "MONGODB_URI")]
+    mongodb_uri: Option<String>,
+    /// Database name.
+    #[arg(long, env = "DB_NAME", default_value = "lambda_auth")]
+    db_name: String,
+    /// The embedded server's binary (secantusd-rs).
+    #[arg(long)]
+    secantusd: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let options = StackOptions {
+        template: args.template,
+        bin_dir: args.bin_dir,
+        data_dir: args.data_dir,
+        port: args.port,
+        instances: args.instances,
+        mongodb_uri: args.mongodb_uri,
+        database_name: args.db_name,
+        secantusd: args.secantusd,
+        keys: None,
+    };
+    let database_note = match &options.mongodb_uri {
+        Some(_) => "the database in MONGODB_URI".to_owned(),
+        None => format!(
+            "the embedded database in {}",
+            options.data_dir.join("db").display()
+        ),
+    };
+    let stack = match Stack::start(options).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            eprintln!("local-api: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_banner(&stack, &database_note);
+    wait_for_stop_signal().await;
+    println!("local-api: stopping");
+    stack.stop().await;
+    ExitCode::SUCCESS
+}
+
+fn print_banner(stack: &Stack, database_note: &str) {
+    let url = format!("http://{}", stack.address);
+    println!(
+        "local-api listening on {url} (API Gateway REST API emulation, routes from template.yaml)"
+    );
+    println!("local-api using {database_note}");
+    println!();
+    println!("Try the whole flow:");
+    println!(
+        "  curl -i -X POST {url}/signup -H 'Content-Type: application/json' -d '{{\"username\":\"alice\",\"password\":\"correct horse battery staple\"}}'"
+    );
+    println!(
+        "  TOKEN=$(curl -s -X POST {url}/token -d 'grant_type=password&username=alice&password=correct+horse+battery+staple' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
+    );
+    println!("  curl -i {url}/users/me -H \"Authorization: Bearer $TOKEN\"");
+    println!("  curl -i {url}/products -H \"Authorization: Bearer $TOKEN\"");
+    println!("  curl -i {url}/users/me");
+    println!();
+    println!("Press Ctrl-C to stop.");
+}
+
+async fn wait_for_stop_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

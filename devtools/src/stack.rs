@@ -1,0 +1,265 @@
+//! The whole local stack behind `make dev`: a MongoDB-compatible server (unless one is
+//! given), a development key pair, the product seed, every function of the template running
+//! under the Runtime API emulator, and the gateway on a loopback port.
+
+use crate::gateway::Gateway;
+use crate::runtime::{FunctionConfig, FunctionPool, end_with_parent};
+use crate::template;
+use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+/// How to start the stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// The SAM template that defines routes, authorizers and functions.
+    pub template: PathBuf,
+    /// The folder holding the function binaries (named like the functions).
+    pub bin_dir: PathBuf,
+    /// Where the database files and development keys live (git-ignored).
+    pub data_dir: PathBuf,
+    /// Loopback port for HTTP; 0 picks a free one.
+    pub port: u16,
+    /// Instances per function.
+    pub instances: usize,
+    /// An existing database to use instead of starting one.
+    pub mongodb_uri: Option<String>,
+    /// The database name.
+    pub database_name: String,
+    /// The `secantusd-rs` binary, needed when no `mongodb_uri` is given.
+    pub secantusd: Option<PathBuf>,
+    /// PEM keys to use instead of the development pair in `data_dir/keys`.
+    pub keys: Option<(String, String)>,
+}
+
+/// A running local stack. [`Stack::stop`] ends everything it started.
+pub struct Stack {
+    /// Where the API listens.
+    pub address: SocketAddr,
+    /// The gateway, for inspection in tests.
+    pub gateway: Arc<Gateway>,
+    /// The database URI the functions use.
+    pub mongodb_uri: String,
+    shutdown: CancellationToken,
+    database: Option<Child>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// Why the stack could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StackError(String);
+
+fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> StackError + '_ {
+    move |error| StackError(format!("{context}: {error}"))
+}
+
+impl Stack {
+    /// Starts every part; on failure, whatever was started is stopped again.
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let shutdown = CancellationToken::new();
+        let (mongodb_uri, database) = match &options.mongodb_uri {
+            Some(uri) => (uri.clone(), None),
+            None => {
+                let secantusd = options.secantusd.as_deref().ok_or_else(|| {
+                    StackError(
+                        "no MONGODB_URI and no secantusd-rs binary: run `make tools`".to_owned(),
+                    )
+                })?;
+                let (uri, child) = start_database(secantusd, &options.data_dir.join("db")).await?;
+                (uri, Some(child))
+            }
+        };
+        let mut guard = Started {
+            shutdown: shutdown.clone(),
+            database,
+            armed: true,
+        };
+        let (private_pem, public_pem) = match &options.keys {
+            Some(keys) => keys.clone(),
+            None => development_keys(&options.data_dir.join("keys")).await?,
+        };
+        seed(&mongodb_uri, &options.database_name).await?;
+
+        let overrides = BTreeMap::from([
+            ("MongoDbUri".to_owned(), mongodb_uri.clone()),
+            ("DatabaseName".to_owned(), options.database_name.clone()),
+            ("JwtPrivateKeyPem".to_owned(), private_pem),
+            ("JwtPublicKeyPem".to_owned(), public_pem),
+        ]);
+        let text = std::fs::read_to_string(&options.template)
+            .map_err(|e| fail("reading the template")(&e))?;
+        let model = template::parse(&text, &overrides).map_err(|e| StackError(e.to_string()))?;
+        let mut pools = BTreeMap::new();
+        for (id, spec) in &model.functions {
+            let config = FunctionConfig {
+                name: spec.binary.clone(),
+                binary: options.bin_dir.join(&spec.binary),
+                environment: spec.environment.clone(),
+                timeout: spec.timeout,
+                memory_mb: spec.memory_mb,
+                instances: options.instances,
+            };
+            let pool = FunctionPool::start(config, shutdown.clone())
+                .await
+                .map_err(|e| fail(&spec.binary)(&e))?;
+            pools.insert(id.clone(), pool);
+        }
+        let gateway = Gateway::new(model, pools);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|e| fail(&format!("listening on 127.0.0.1:{}", options.port))(&e))?;
+        let address = listener.local_addr().map_err(|e| fail("listener")(&e))?;
+        let app = gateway
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+        });
+        let database = guard.database.take();
+        guard.armed = false;
+        Ok(Self {
+            address,
+            gateway,
+            mongodb_uri,
+            shutdown,
+            database,
+            server,
+        })
+    }
+
+    /// Stops the gateway, every function instance and the database it started.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        let _ = (&mut self.server).await;
+        if let Some(database) = self.database.take() {
+            stop_gracefully(database).await;
+        }
+    }
+}
+
+/// Stops what was started if `Stack::start` fails half-way.
+struct Started {
+    shutdown: CancellationToken,
+    database: Option<Child>,
+    armed: bool,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shutdown.cancel();
+        }
+    }
+}
+
+async fn start_database(secantusd: &Path, storage: &Path) -> Result<(String, Child), StackError> {
+    std::fs::create_dir_all(storage).map_err(|e| fail("creating the database folder")(&e))?;
+    let mut command = Command::new(secantusd);
+    command
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--cache-size",
+            "256M",
+            "--storage-path",
+        ])
+        .arg(storage)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    end_with_parent(&mut command);
+    let mut child = command
+        .spawn()
+        .map_err(|e| fail(&format!("starting {}", secantusd.display()))(&e))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        match lines.next_line().await {
+            Ok(Some(line)) => {
+                if let Some(port) = line
+                    .rsplit_once("listening on 127.0.0.1:")
+                    .map(|(_, port)| port.trim().to_owned())
+                {
+                    break port;
+                }
+            }
+            _ => {
+                return Err(StackError(
+                    "the database server exited during start-up".to_owned(),
+                ));
+            }
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((format!("mongodb://127.0.0.1:{port}"), child))
+}
+
+async fn stop_gracefully(mut child: Child) {
+    if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        if tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+async fn development_keys(dir: &Path) -> Result<(String, String), StackError> {
+    let private_path = dir.join("jwt-private.pem");
+    let public_path = dir.join("jwt-public.pem");
+    if !private_path.exists() {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let pair = shared::keys::generate_ed25519().map_err(|e| fail("generating keys")(&e))?;
+        std::fs::create_dir_all(dir).map_err(|e| fail("creating the keys folder")(&e))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&private_path)
+            .map_err(|e| fail("writing the private key")(&e))?;
+        file.write_all(pair.private_pem.expose_secret().as_bytes())
+            .map_err(|e| fail("writing the private key")(&e))?;
+        std::fs::write(&public_path, &pair.public_pem)
+            .map_err(|e| fail("writing the public key")(&e))?;
+        println!(
+            "local-api: created a development key pair in {}",
+            dir.display()
+        );
+    }
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| fail(&path.display().to_string())(&e))
+    };
+    Ok((read(&private_path)?, read(&public_path)?))
+}
+
+async fn seed(uri: &str, name: &str) -> Result<(), StackError> {
+    let settings = shared::config::DatabaseSettings {
+        uri: uri.to_owned(),
+        name: name.to_owned(),
+    };
+    let database = shared::db::connect(&settings)
+        .await
+        .map_err(|e| fail("connecting to the database")(&e))?;
+    shared::products::MongoProductStore::new(&database)
+        .seed()
+        .await
+        .map_err(|e| fail("seeding products")(&e))?;
+    Ok(())
+}

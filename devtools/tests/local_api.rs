@@ -1,0 +1,266 @@
+//! End to end through the local API: the real function binaries under the Runtime API
+//! emulator, the TOKEN authorizer from `template.yaml` in front, a real HTTP client, and a
+//! real MongoDB-compatible server (`MONGODB_TEST_URI`; `make test` starts one). The function
+//! binaries must be built first (`cargo build --workspace --bins`; `make test` does).
+
+use devtools::stack::{Stack, StackOptions};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use shared::config::TokenSettings;
+use shared::tokens::TokenIssuer;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+struct Local {
+    stack: Stack,
+    url: String,
+    http: reqwest::Client,
+    private_pem: String,
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `target/<profile>`, where cargo put this test and the function binaries.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf();
+    for function in ["signup", "token", "authorizer", "me", "products"] {
+        assert!(
+            dir.join(function).is_file(),
+            "{} is missing: build the functions first with `cargo build --workspace --bins` (make test does)",
+            dir.join(function).display()
+        );
+    }
+    dir
+}
+
+async fn start() -> Local {
+    let settings = shared::testing::test_database_settings();
+    let keys = shared::keys::generate_ed25519().unwrap();
+    let private_pem = keys.private_pem.expose_secret().to_owned();
+    let options = StackOptions {
+        template: workspace().join("template.yaml"),
+        bin_dir: bin_dir(),
+        data_dir: std::env::temp_dir().join(format!("local-api-{}", uuid::Uuid::new_v4().simple())),
+        port: 0,
+        instances: 2,
+        mongodb_uri: Some(settings.uri),
+        database_name: settings.name,
+        secantusd: None,
+        keys: Some((private_pem.clone(), keys.public_pem)),
+    };
+    let stack = Stack::start(options).await.expect("the local stack starts");
+    let url = format!("http://{}", stack.address);
+    Local {
+        stack,
+        url,
+        http: reqwest::Client::new(),
+        private_pem,
+    }
+}
+
+impl Local {
+    async fn signup(&self, username: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/signup", self.url))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token(&self, username: &str, password: &str) -> reqwest::Response {
+        let form = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ];
+        self.http
+            .post(format!("{}/token", self.url))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn access_token(&self, username: &str, password: &str) -> String {
+        assert_eq!(
+            self.signup(username, password).await.status(),
+            StatusCode::CREATED
+        );
+        let body: Value = self.token(username, password).await.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    fn authorizer_invocations(&self) -> u64 {
+        self.stack
+            .gateway
+            .pool("authorizer")
+            .unwrap()
+            .invocation_count()
+    }
+}
+
+#[tokio::test]
+async fn the_whole_flow_and_every_refusal_over_http() {
+    let local = start().await;
+    let created = local.signup("alice", "correct horse battery staple").await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["username"], "alice");
+    let duplicate = local.signup("Alice", "another password").await;
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+
+    let wrong = local.token("alice", "wrong password").await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        wrong.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+
+    let issued = local.token("alice", "correct horse battery staple").await;
+    assert_eq!(issued.status(), StatusCode::OK);
+    assert_eq!(issued.headers()["cache-control"], "no-store");
+    let token = issued.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {token}");
+
+    let me = local.get("/users/me", Some(&bearer)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(me.json::<Value>().await.unwrap()["username"], "alice");
+    let products = local.get("/products", Some(&bearer)).await;
+    assert_eq!(products.status(), StatusCode::OK);
+    assert_eq!(
+        products.json::<Value>().await.unwrap()["products"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    for (name, header) in [
+        ("no token", None),
+        ("bad token", Some("Bearer abc.def.ghi")),
+        ("not bearer", Some("Basic YTpi")),
+    ] {
+        let refused = local.get("/users/me", header).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(refused.headers()["www-authenticate"], "Bearer", "{name}");
+        assert_eq!(
+            refused.json::<Value>().await.unwrap(),
+            json!({"error": "unauthenticated", "message": "Unauthorized"})
+        );
+    }
+
+    for (method, path) in [
+        ("GET", "/nowhere"),
+        ("DELETE", "/users/me"),
+        ("GET", "/signup"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let unknown = local
+            .http
+            .request(method, format!("{}{path}", local.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            unknown.json::<Value>().await.unwrap(),
+            json!({"message": "Missing Authentication Token"})
+        );
+    }
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_explicit_deny_from_the_authorizer_is_403() {
+    let local = start().await;
+    let settings = TokenSettings::from_source(&[]).unwrap();
+    let issuer = TokenIssuer::from_pem(&local.private_pem, settings).unwrap();
+    let token = issuer
+        .issue("not a username!", SystemTime::now())
+        .unwrap()
+        .token;
+    let denied = local
+        .get("/users/me", Some(&format!("Bearer {token}")))
+        .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(denied.json::<Value>().await.unwrap()["error"], "forbidden");
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_authorizer_decision_is_cached_per_token_for_the_templates_ttl() {
+    let local = start().await;
+    let token = local
+        .access_token("carol", "correct horse battery staple")
+        .await;
+    let bearer = format!("Bearer {token}");
+    let before = local.authorizer_invocations();
+    assert_eq!(
+        local.get("/users/me", Some(&bearer)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        local.get("/products", Some(&bearer)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        local.authorizer_invocations(),
+        before + 1,
+        "two calls with one token: one authorizer run"
+    );
+
+    let other = local
+        .token("carol", "correct horse battery staple")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let other = format!("Bearer {}", other["access_token"].as_str().unwrap());
+    assert_eq!(
+        local.get("/users/me", Some(&other)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        local.authorizer_invocations(),
+        before + 2,
+        "another token is authorized afresh"
+    );
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_header_failing_the_validation_expression_never_reaches_the_authorizer() {
+    let local = start().await;
+    let before = local.authorizer_invocations();
+    for header in ["Token abc", "Bearer", "Bearer a b"] {
+        assert_eq!(
+            local.get("/users/me", Some(header)).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{header}"
+        );
+    }
+    assert_eq!(local.authorizer_invocations(), before);
+    local.stack.stop().await;
+}

@@ -1,0 +1,144 @@
+//! The `local-api` binary as `make dev` runs it: it starts the embedded database, serves the
+//! API, and on Ctrl-C (SIGINT) stops everything it started. Needs the function binaries
+//! (`cargo build --workspace --bins`) and `SECANTUSD`, the server binary (`make test` sets both).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn alive(pid: i32) -> bool {
+    PathBuf::from(format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// Direct children of `pid`, spawned from any of its threads.
+fn children(pid: u32) -> Vec<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flat_map(|task| {
+            std::fs::read_to_string(task.unwrap().path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Kills local-api if the test fails half-way, so nothing outlives it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
+    let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
+        panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
+    });
+    let exe = std::env::current_exe().unwrap();
+    let bin_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf();
+    let local_api = bin_dir.join("local-api");
+    assert!(
+        local_api.is_file(),
+        "{} is missing: run `cargo build --workspace --bins`",
+        local_api.display()
+    );
+    let data_dir = std::env::temp_dir().join(format!("make-dev-{}", std::process::id()));
+    let mut child = Command::new(&local_api)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "--bin-dir",
+            bin_dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--secantusd",
+            &secantusd,
+        ])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env_remove("MONGODB_URI")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = KillOnDrop(child);
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("local-api printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("local-api listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let status = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+            &format!("{url}/signup"),
+        ])
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"username":"dave","password":"correct horse battery staple"}"#,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "201");
+    let started = children(child.0.id());
+    assert!(
+        started.len() >= 11,
+        "database and two instances of five functions: {started:?}"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.0.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "local-api did not stop within 20 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "{exit}");
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<i32> = started.into_iter().filter(|pid| alive(*pid)).collect();
+    assert!(left.is_empty(), "still running after Ctrl-C: {left:?}");
+    assert!(
+        data_dir.join("db").is_dir(),
+        "the database kept its data folder"
+    );
+    assert!(
+        data_dir.join("keys/jwt-private.pem").is_file(),
+        "a development key pair was created"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
