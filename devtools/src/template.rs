@@ -23,6 +23,26 @@ pub struct ApiModel {
     pub authorizers: BTreeMap<String, TokenAuthorizer>,
     /// Gateway responses by type (`UNAUTHORIZED`, `ACCESS_DENIED`, ...).
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    /// The API's CORS configuration, answered on `OPTIONS` preflights.
+    pub cors: Option<Cors>,
+    /// The authorizer guarding preflights (`AddDefaultAuthorizerToCorsPreflight`, on by
+    /// default in SAM): `None` when preflights are open.
+    pub preflight_authorizer: Option<String>,
+}
+
+/// SAM's `Cors` settings, header values unquoted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    /// `Access-Control-Allow-Origin`.
+    pub allow_origin: String,
+    /// `Access-Control-Allow-Headers`.
+    pub allow_headers: Option<String>,
+    /// `Access-Control-Allow-Methods`.
+    pub allow_methods: Option<String>,
+    /// `Access-Control-Max-Age`.
+    pub max_age: Option<String>,
+    /// `Access-Control-Allow-Credentials: true` when set.
+    pub allow_credentials: bool,
 }
 
 /// One method on one resource path.
@@ -155,13 +175,53 @@ pub fn parse(text: &str, overrides: &BTreeMap<String, String>) -> Result<ApiMode
         }
     }
     let gateway_responses = gateway_responses(properties.get("GatewayResponses"), &params);
+    let cors = cors(properties.get("Cors"), &params)?;
+    let preflight_open = auth
+        .and_then(|auth| auth.get("AddDefaultAuthorizerToCorsPreflight"))
+        .and_then(Value::as_bool)
+        .is_some_and(|add| !add);
+    let preflight_authorizer = if preflight_open {
+        None
+    } else {
+        default_authorizer
+    };
     Ok(ApiModel {
         stage,
         routes,
         functions,
         authorizers,
         gateway_responses,
+        cors,
+        preflight_authorizer,
     })
+}
+
+fn unquote(value: String) -> String {
+    value.trim().trim_matches('\'').to_owned()
+}
+
+fn cors(declared: Option<&Value>, params: &Parameters) -> Result<Option<Cors>, TemplateError> {
+    let Some(declared) = declared else {
+        return Ok(None);
+    };
+    if let Some(origin) = params.resolve(Some(declared)) {
+        return Ok(Some(Cors {
+            allow_origin: unquote(origin),
+            ..Cors::default()
+        }));
+    }
+    let text = |key: &str| params.resolve(declared.get(key)).map(unquote);
+    let allow_origin = text("AllowOrigin").ok_or_else(|| err("Cors needs AllowOrigin"))?;
+    Ok(Some(Cors {
+        allow_origin,
+        allow_headers: text("AllowHeaders"),
+        allow_methods: text("AllowMethods"),
+        max_age: text("MaxAge"),
+        allow_credentials: declared
+            .get("AllowCredentials")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    }))
 }
 
 struct Parameters(BTreeMap<String, String>);
@@ -405,10 +465,7 @@ fn gateway_responses(
             .flatten()
             .filter_map(|(name, value)| {
                 let value = params.resolve(Some(value))?;
-                Some((
-                    name.as_str()?.to_owned(),
-                    value.trim_matches('\'').to_owned(),
-                ))
+                Some((name.as_str()?.to_owned(), unquote(value)))
             })
             .collect();
         let body_template = response

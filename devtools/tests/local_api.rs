@@ -193,6 +193,57 @@ async fn the_whole_flow_and_every_refusal_over_http() {
 }
 
 #[tokio::test]
+async fn cors_follows_the_template() {
+    let local = start().await;
+    let before = local.authorizer_invocations();
+    let preflight = local
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/users/me", local.url))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-headers"],
+        "Authorization,Content-Type"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-methods"],
+        "GET,POST,OPTIONS"
+    );
+    assert_eq!(
+        local.authorizer_invocations(),
+        before,
+        "preflights do not meet the authorizer"
+    );
+
+    let created = local.signup("erin", "correct horse battery staple").await;
+    assert_eq!(
+        created.headers()["access-control-allow-origin"],
+        "*",
+        "functions add it themselves"
+    );
+    let refused = local.get("/users/me", None).await;
+    assert_eq!(
+        refused.headers()["access-control-allow-origin"],
+        "*",
+        "gateway responses carry it too"
+    );
+    let unknown = local
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/nowhere", local.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
+    local.stack.stop().await;
+}
+
+#[tokio::test]
 async fn an_explicit_deny_from_the_authorizer_is_403() {
     let local = start().await;
     let settings = TokenSettings::from_source(&[]).unwrap();

@@ -5,6 +5,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::json;
+use std::sync::OnceLock;
 
 /// The largest request body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -104,7 +105,26 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if let Some(origin) = cors_allowed_origin() {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
     response
+}
+
+/// The `Access-Control-Allow-Origin` value from `CORS_ALLOWED_ORIGIN`, read once. With a
+/// Lambda proxy integration API Gateway adds no CORS headers itself: the function must.
+fn cors_allowed_origin() -> Option<&'static HeaderValue> {
+    static ORIGIN: OnceLock<Option<HeaderValue>> = OnceLock::new();
+    ORIGIN
+        .get_or_init(|| parse_origin(std::env::var("CORS_ALLOWED_ORIGIN").ok().as_deref()))
+        .as_ref()
+}
+
+fn parse_origin(configured: Option<&str>) -> Option<HeaderValue> {
+    configured
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .and_then(|origin| HeaderValue::from_str(origin).ok())
 }
 
 /// Whether the request's `Content-Type` has the media type `expected` (parameters such as
@@ -226,6 +246,17 @@ mod tests {
         let response = ApiError::Unauthenticated.into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+
+    #[test]
+    fn the_cors_origin_is_taken_as_configured() {
+        assert_eq!(
+            parse_origin(Some("https://app.example.com")).unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(parse_origin(Some("*")).unwrap(), "*");
+        assert!(parse_origin(Some("  ")).is_none());
+        assert!(parse_origin(None).is_none());
     }
 
     #[test]

@@ -49,19 +49,24 @@ async fn main() -> ExitCode {
         secantusd: args.secantusd,
         keys: None,
     };
-    let database_note = match &options.mongodb_uri {
-        Some(_) => "the database in MONGODB_URI".to_owned(),
-        None => format!(
-            "the embedded database in {}",
-            options.data_dir.join("db").display()
-        ),
-    };
+    let embedded_data = options
+        .mongodb_uri
+        .is_none()
+        .then(|| options.data_dir.join("db"));
     let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(error) => {
             eprintln!("local-api: {error}");
             return ExitCode::FAILURE;
         }
+    };
+    let database_note = match embedded_data {
+        Some(data) => format!(
+            "the embedded database at {} (data in {})",
+            stack.mongodb_uri,
+            data.display()
+        ),
+        None => "the database in MONGODB_URI".to_owned(),
     };
     print_banner(&stack, &database_note);
     wait_for_stop_signal().await;

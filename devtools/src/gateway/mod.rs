@@ -97,6 +97,17 @@ impl Gateway {
             body: body.to_vec(),
             source_ip: client.ip().to_string(),
         };
+        if incoming.method == "OPTIONS"
+            && let Some(cors) = &self.model.cors
+            && routing::path_exists(&self.model.routes, &incoming.path)
+        {
+            if let Some(name) = &self.model.preflight_authorizer
+                && let Some(refusal) = self.refuse_unless_allowed(name, &incoming).await
+            {
+                return (refusal, None);
+            }
+            return (responses::preflight(cors), None);
+        }
         let Some(matched) = routing::find(&self.model.routes, &incoming.method, &incoming.path)
         else {
             return (
@@ -184,6 +195,37 @@ impl Gateway {
             }
         };
         (response, Some(pool.name()))
+    }
+}
+
+impl Gateway {
+    /// Runs authorizer `name` for a request with no function behind it (a guarded preflight).
+    async fn refuse_unless_allowed(
+        &self,
+        name: &str,
+        incoming: &event::IncomingRequest,
+    ) -> Option<Response<Body>> {
+        let responses = &self.model.gateway_responses;
+        let spec = &self.model.authorizers[name];
+        let pool = self.pools.get(&spec.function)?;
+        let method_arn = event::method_arn(&self.model.stage, &incoming.method, &incoming.path);
+        let kind = match authorizer::authorize(
+            name,
+            spec,
+            pool,
+            &self.cache,
+            &incoming.headers,
+            &method_arn,
+        )
+        .await
+        {
+            authorizer::Outcome::Allow(_) => return None,
+            authorizer::Outcome::Unauthorized => Kind::Unauthorized,
+            authorizer::Outcome::Denied { explicit: true } => Kind::ExplicitDeny,
+            authorizer::Outcome::Denied { explicit: false } => Kind::ImplicitDeny,
+            authorizer::Outcome::Failure => Kind::AuthorizerFailure,
+        };
+        Some(responses::gateway_response(kind, responses))
     }
 }
 

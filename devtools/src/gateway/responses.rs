@@ -1,7 +1,7 @@
 //! Gateway responses (API Gateway's own answers, customisable in the template) and the
 //! conversion of a Lambda proxy result into an HTTP response.
 
-use crate::template::GatewayResponse;
+use crate::template::{Cors, GatewayResponse};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use base64::Engine as _;
@@ -116,6 +116,32 @@ fn error_type(kind: Kind) -> &'static str {
         Kind::IntegrationTimeout => "IntegrationTimeoutException",
         Kind::RequestTooLarge => "RequestTooLongException",
     }
+}
+
+/// The answer SAM's generated `OPTIONS` method gives a CORS preflight.
+pub fn preflight(cors: &Cors) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: Option<&str>| {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(name, value);
+        }
+    };
+    set("access-control-allow-origin", Some(&cors.allow_origin));
+    set(
+        "access-control-allow-headers",
+        cors.allow_headers.as_deref(),
+    );
+    set(
+        "access-control-allow-methods",
+        cors.allow_methods.as_deref(),
+    );
+    set("access-control-max-age", cors.max_age.as_deref());
+    set(
+        "access-control-allow-credentials",
+        cors.allow_credentials.then_some("true"),
+    );
+    response
 }
 
 /// The HTTP response for a Lambda proxy result, or `None` when the result is not a valid

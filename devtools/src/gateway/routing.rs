@@ -41,6 +41,13 @@ pub fn find<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<Matched
         .map(|(_, matched)| matched)
 }
 
+/// Whether any route serves `path`, whatever its method (for CORS preflights).
+pub fn path_exists(routes: &[Route], path: &str) -> bool {
+    routes
+        .iter()
+        .any(|route| match_path(&route.path, path).is_some())
+}
+
 fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
     let template: Vec<&str> = template
         .trim_matches('/')

@@ -102,8 +102,8 @@ fn the_project_template_routes_every_endpoint_with_the_right_authorizer() {
     assert!(!validation.is_match("Bearer abc def"));
     assert_eq!(model.gateway_responses["UNAUTHORIZED"].status, Some(401));
     assert_eq!(
-        model.gateway_responses["UNAUTHORIZED"].headers,
-        vec![("WWW-Authenticate".to_owned(), "Bearer".to_owned())]
+        model.gateway_responses["UNAUTHORIZED"].headers[0],
+        ("WWW-Authenticate".to_owned(), "Bearer".to_owned())
     );
 }
 
@@ -197,4 +197,43 @@ fn gateway_response_headers_lose_their_quotes() {
         unauthorized.body_template.as_deref(),
         Some(r#"{"m":$context.error.messageString}"#)
     );
+}
+
+#[test]
+fn the_project_template_configures_cors_with_open_preflights() {
+    let model = project_template();
+    let cors = model.cors.expect("Cors is configured");
+    assert_eq!(cors.allow_origin, "*");
+    assert_eq!(
+        cors.allow_headers.as_deref(),
+        Some("Authorization,Content-Type")
+    );
+    assert_eq!(
+        model.preflight_authorizer, None,
+        "AddDefaultAuthorizerToCorsPreflight: false"
+    );
+    for function in model.functions.values() {
+        assert_eq!(
+            function.environment["CORS_ALLOWED_ORIGIN"], "*",
+            "{}",
+            function.binary
+        );
+    }
+    assert_eq!(
+        model.gateway_responses["DEFAULT_4XX"].headers[0],
+        ("Access-Control-Allow-Origin".to_owned(), "*".to_owned())
+    );
+}
+
+#[test]
+fn sam_guards_preflights_with_the_default_authorizer_unless_told_not_to() {
+    let with_cors = SMALL.replace(
+        "      StageName: dev\n",
+        "      StageName: dev\n      Cors: \"'https://app.example'\"\n",
+    );
+    let overrides = BTreeMap::from([("Secret".to_owned(), "s3".to_owned())]);
+    let model = parse(&with_cors, &overrides).unwrap();
+    assert_eq!(model.cors.unwrap().allow_origin, "https://app.example");
+    assert_eq!(model.preflight_authorizer.as_deref(), Some("Tok"));
+    assert!(small(&[("Secret", "s3")]).unwrap().cors.is_none());
 }
