@@ -86,15 +86,23 @@ impl Stack {
         };
         seed(&mongodb_uri, &options.database_name).await?;
 
-        let overrides = BTreeMap::from([
-            ("MongoDbUri".to_owned(), mongodb_uri.clone()),
-            ("DatabaseName".to_owned(), options.database_name.clone()),
-            ("JwtPrivateKeyPem".to_owned(), private_pem),
-            ("JwtPublicKeyPem".to_owned(), public_pem),
+        let local_values = BTreeMap::from([
+            ("MongoDbUriSecretArn".to_owned(), mongodb_uri.clone()),
+            ("JwtPrivateKeySecretArn".to_owned(), private_pem),
+            ("JwtPublicKeySecretArn".to_owned(), public_pem),
         ]);
+        let mut overrides: BTreeMap<String, String> = local_values
+            .keys()
+            .map(|param| (param.clone(), format!("{LOCAL_SECRET}{param}")))
+            .collect();
+        overrides.insert("DatabaseName".to_owned(), options.database_name.clone());
         let text = std::fs::read_to_string(&options.template)
             .map_err(|e| fail("reading the template")(&e))?;
-        let model = template::parse(&text, &overrides).map_err(|e| StackError(e.to_string()))?;
+        let mut model =
+            template::parse(&text, &overrides).map_err(|e| StackError(e.to_string()))?;
+        for spec in model.functions.values_mut() {
+            inline_local_secrets(&mut spec.environment, &local_values);
+        }
         let mut pools = BTreeMap::new();
         for (id, spec) in &model.functions {
             let config = FunctionConfig {
@@ -143,6 +151,29 @@ impl Stack {
         if let Some(database) = self.database.take() {
             stop_gracefully(database).await;
         }
+    }
+}
+
+/// Marks a template parameter that stands for a secret ARN in the local stack.
+const LOCAL_SECRET: &str = "local-secret:";
+
+/// Locally there is no Secrets Manager: each `NAME_SECRET_ARN` variable the template gives a
+/// function becomes the plain `NAME` variable the functions also accept, with the local
+/// value. Which function gets which value stays exactly as the template says.
+fn inline_local_secrets(
+    environment: &mut BTreeMap<String, String>,
+    local_values: &BTreeMap<String, String>,
+) {
+    let secret_vars: Vec<(String, String)> = environment
+        .iter()
+        .filter_map(|(name, value)| {
+            let param = value.strip_prefix(LOCAL_SECRET)?;
+            Some((name.clone(), local_values.get(param)?.clone()))
+        })
+        .collect();
+    for (name, value) in secret_vars {
+        environment.remove(&name);
+        environment.insert(name.trim_end_matches("_SECRET_ARN").to_owned(), value);
     }
 }
 

@@ -18,10 +18,14 @@ fn function_crates() -> BTreeSet<String> {
 
 fn model() -> devtools::template::ApiModel {
     let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
-    let overrides = ["MongoDbUri", "JwtPrivateKeyPem", "JwtPublicKeyPem"]
-        .into_iter()
-        .map(|name| (name.to_owned(), "x".to_owned()))
-        .collect();
+    let overrides = [
+        "MongoDbUriSecretArn",
+        "JwtPrivateKeySecretArn",
+        "JwtPublicKeySecretArn",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), "x".to_owned()))
+    .collect();
     devtools::template::parse(&text, &overrides).unwrap()
 }
 

@@ -10,6 +10,16 @@ pub enum ConfigError {
     /// A required variable is not set (or is empty).
     #[error("environment variable {0} is required but not set")]
     Missing(&'static str),
+    /// The secret named by `<var>_SECRET_ARN` could not be read.
+    #[error("cannot read secret {secret} for {var}: {reason}")]
+    Secret {
+        /// The variable the secret provides.
+        var: &'static str,
+        /// The secret's ARN.
+        secret: String,
+        /// Why (from the Secrets Manager client; never the value).
+        reason: String,
+    },
     /// A variable is set to something that cannot be used.
     #[error("environment variable {var} is invalid: {reason}")]
     Invalid {

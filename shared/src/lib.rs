@@ -10,6 +10,7 @@ pub mod http;
 pub mod keys;
 pub mod principal;
 pub mod products;
+pub mod secrets;
 pub mod telemetry;
 pub mod tokens;
 pub mod users;

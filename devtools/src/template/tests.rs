@@ -4,9 +4,18 @@ fn project_template() -> ApiModel {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let overrides = [
-        ("MongoDbUri", "mongodb://db"),
-        ("JwtPrivateKeyPem", "private"),
-        ("JwtPublicKeyPem", "public"),
+        (
+            "MongoDbUriSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mongodb-uri-AbCdEf",
+        ),
+        (
+            "JwtPrivateKeySecretArn",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-private-AbCdEf",
+        ),
+        (
+            "JwtPublicKeySecretArn",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-public-AbCdEf",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -119,13 +128,16 @@ fn the_project_template_gives_secrets_only_to_the_functions_that_need_them() {
             .environment
             .clone()
     };
-    assert_eq!(env("me")["MONGODB_URI"], "mongodb://db");
-    assert!(!env("authorizer").contains_key("MONGODB_URI"));
-    assert!(env("authorizer").contains_key("JWT_PUBLIC_KEY"));
+    assert!(env("me")["MONGODB_URI_SECRET_ARN"].ends_with(":secret:mongodb-uri-AbCdEf"));
+    assert!(!env("authorizer").contains_key("MONGODB_URI_SECRET_ARN"));
+    assert!(env("authorizer").contains_key("JWT_PUBLIC_KEY_SECRET_ARN"));
     for binary in ["signup", "me", "products", "authorizer"] {
-        assert!(!env(binary).contains_key("JWT_PRIVATE_KEY"), "{binary}");
+        assert!(
+            !env(binary).contains_key("JWT_PRIVATE_KEY_SECRET_ARN"),
+            "{binary}"
+        );
     }
-    assert!(env("token").contains_key("JWT_PRIVATE_KEY"));
+    assert!(env("token").contains_key("JWT_PRIVATE_KEY_SECRET_ARN"));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use lambda_http::{run, service_fn};
-use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::config::DatabaseSettings;
 use shared::products::MongoProductStore;
 use shared::telemetry::or_exit;
 use shared::users::MongoUserStore;
@@ -8,10 +8,8 @@ use std::convert::Infallible;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let settings = or_exit(
-        DatabaseSettings::from_source(&ProcessEnv),
-        "database settings",
-    );
+    let env = or_exit(shared::secrets::load(&["MONGODB_URI"]).await, "secrets");
+    let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
     let (user_store, catalogue) = (
         MongoUserStore::new(&database),

@@ -1,5 +1,5 @@
 use lambda_http::{run, service_fn};
-use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::config::DatabaseSettings;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::telemetry::or_exit;
 use shared::users::MongoUserStore;
@@ -8,15 +8,10 @@ use std::convert::Infallible;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let settings = or_exit(
-        DatabaseSettings::from_source(&ProcessEnv),
-        "database settings",
-    );
-    let hasher = or_exit(
-        HashingParams::from_source(&ProcessEnv).map(PasswordHasher::new),
-        "hashing settings",
-    );
-    let hasher = or_exit(hasher, "hasher");
+    let env = or_exit(shared::secrets::load(&["MONGODB_URI"]).await, "secrets");
+    let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
+    let params = or_exit(HashingParams::from_source(&env), "hashing settings");
+    let hasher = or_exit(PasswordHasher::new(params), "hasher");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
     let store = MongoUserStore::new(&database);
     or_exit(store.ensure_indexes().await, "unique username index");

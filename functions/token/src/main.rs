@@ -1,5 +1,5 @@
 use lambda_http::{run, service_fn};
-use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::config::DatabaseSettings;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::telemetry::or_exit;
 use shared::tokens::TokenIssuer;
@@ -10,13 +10,14 @@ use token::TokenService;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let settings = or_exit(
-        DatabaseSettings::from_source(&ProcessEnv),
-        "database settings",
+    let env = or_exit(
+        shared::secrets::load(&["MONGODB_URI", "JWT_PRIVATE_KEY"]).await,
+        "secrets",
     );
-    let params = or_exit(HashingParams::from_source(&ProcessEnv), "hashing settings");
+    let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
+    let params = or_exit(HashingParams::from_source(&env), "hashing settings");
     let hasher = or_exit(PasswordHasher::new(params), "hasher");
-    let issuer = or_exit(TokenIssuer::from_source(&ProcessEnv), "signing key");
+    let issuer = or_exit(TokenIssuer::from_source(&env), "signing key");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
     let service = TokenService {
         store: MongoUserStore::new(&database),

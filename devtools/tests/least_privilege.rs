@@ -1,0 +1,125 @@
+//! `template.yaml` grants each function exactly the secrets it needs: only `token` can read
+//! the private key, the authorizer reads the public key only and has no database access.
+
+use serde_norway::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn resources() -> serde_norway::Mapping {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let root: Value = serde_norway::from_str(&text).unwrap();
+    root["Resources"].as_mapping().unwrap().clone()
+}
+
+fn referenced_parameter(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().unwrap().to_owned(),
+        other => panic!("secret ARNs must be !Ref parameters, found {other:?}"),
+    }
+}
+
+/// Per function: the secret parameters its policies allow, and the ones its environment names.
+fn grants() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> {
+    let mut result = BTreeMap::new();
+    for (id, resource) in resources() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let mut readable = BTreeSet::new();
+        for policy in properties["Policies"].as_sequence().into_iter().flatten() {
+            let secret = policy
+                .get("AWSSecretsManagerGetSecretValuePolicy")
+                .unwrap_or_else(|| panic!("{id:?}: only AWSSecretsManagerGetSecretValuePolicy is expected, found {policy:?}"));
+            readable.insert(referenced_parameter(&secret["SecretArn"]));
+        }
+        let mut named = BTreeSet::new();
+        let mut variables = BTreeSet::new();
+        for (name, value) in properties["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().unwrap().to_owned();
+            if name.ends_with("_SECRET_ARN") {
+                named.insert(referenced_parameter(value));
+            }
+            variables.insert(name);
+        }
+        result.insert(
+            id.as_str().unwrap().to_owned(),
+            (readable, named, variables),
+        );
+    }
+    result
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}
+
+#[test]
+fn each_function_may_read_exactly_the_secrets_it_needs() {
+    let expected = BTreeMap::from([
+        ("SignupFunction", set(&["MongoDbUriSecretArn"])),
+        (
+            "TokenFunction",
+            set(&["MongoDbUriSecretArn", "JwtPrivateKeySecretArn"]),
+        ),
+        ("AuthorizerFunction", set(&["JwtPublicKeySecretArn"])),
+        ("MeFunction", set(&["MongoDbUriSecretArn"])),
+        ("ProductsFunction", set(&["MongoDbUriSecretArn"])),
+    ]);
+    let grants = grants();
+    assert_eq!(
+        grants.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        expected.keys().copied().collect()
+    );
+    for (function, secrets) in expected {
+        let (readable, named, _) = &grants[function];
+        assert_eq!(readable, &secrets, "{function}: IAM policy");
+        assert_eq!(
+            named, &secrets,
+            "{function}: *_SECRET_ARN variables match what it may read"
+        );
+    }
+}
+
+#[test]
+fn only_token_can_reach_the_private_key_and_the_authorizer_has_no_database() {
+    for (function, (readable, _, variables)) in grants() {
+        let private = readable.contains("JwtPrivateKeySecretArn")
+            || variables.iter().any(|v| v.starts_with("JWT_PRIVATE_KEY"));
+        assert_eq!(
+            private,
+            function == "TokenFunction",
+            "{function} and the private key"
+        );
+        if function == "AuthorizerFunction" {
+            assert!(
+                variables
+                    .iter()
+                    .all(|v| !v.starts_with("MONGODB_URI") && v != "DB_NAME"),
+                "{variables:?}"
+            );
+            assert!(!readable.contains("MongoDbUriSecretArn"));
+        }
+    }
+}
+
+#[test]
+fn no_secret_value_is_a_template_parameter() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let root: Value = serde_norway::from_str(&text).unwrap();
+    for (name, _) in root["Parameters"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let looks_secret = ["Uri", "Key", "Password", "Secret"]
+            .iter()
+            .any(|word| name.contains(word));
+        assert!(
+            !looks_secret || name.ends_with("SecretArn"),
+            "{name} should be a secret ARN, not a value"
+        );
+    }
+}
