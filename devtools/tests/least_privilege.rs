@@ -18,8 +18,18 @@ fn referenced_parameter(value: &Value) -> String {
     }
 }
 
-/// Per function: the secret parameters its policies allow, and the ones its environment names.
-fn grants() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> {
+/// What one function is given.
+struct Grant {
+    /// Secret parameters its IAM policies allow it to read.
+    readable: BTreeSet<String>,
+    /// Secret parameters its `*_SECRET_ARN` variables name.
+    named: BTreeSet<String>,
+    /// Names of all its environment variables.
+    variables: BTreeSet<String>,
+}
+
+/// Per function (logical id): what it may read and what it is told.
+fn grants() -> BTreeMap<String, Grant> {
     let mut result = BTreeMap::new();
     for (id, resource) in resources() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -87,7 +97,15 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
 
 #[test]
 fn only_token_can_reach_the_private_key_and_the_authorizer_has_no_database() {
-    for (function, (readable, _, variables)) in grants() {
+    for (
+        function,
+        Grant {
+            readable,
+            variables,
+            ..
+        },
+    ) in grants()
+    {
         let private = readable.contains("JwtPrivateKeySecretArn")
             || variables.iter().any(|v| v.starts_with("JWT_PRIVATE_KEY"));
         assert_eq!(
