@@ -56,10 +56,12 @@ fn grants() -> BTreeMap<String, Grant> {
             }
             variables.insert(name);
         }
-        result.insert(
-            id.as_str().unwrap().to_owned(),
-            (readable, named, variables),
-        );
+        let grant = Grant {
+            readable,
+            named,
+            variables,
+        };
+        result.insert(id.as_str().unwrap().to_owned(), grant);
     }
     result
 }
@@ -86,12 +88,10 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         expected.keys().copied().collect()
     );
     for (function, secrets) in expected {
-        let (readable, named, _) = &grants[function];
-        assert_eq!(readable, &secrets, "{function}: IAM policy");
-        assert_eq!(
-            named, &secrets,
-            "{function}: *_SECRET_ARN variables match what it may read"
-        );
+        let grant = &grants[function];
+        assert_eq!(grant.readable, secrets, "{function}: IAM policy");
+        let why = "*_SECRET_ARN variables match what it may read";
+        assert_eq!(grant.named, secrets, "{function}: {why}");
     }
 }
 
