@@ -12,18 +12,20 @@ SECANTUS_VERSION := 0.5.3-beta.196
 SECANTUSD := $(TOOLS_DIR)/secantus-$(SECANTUS_VERSION)/bin/secantusd-rs
 
 # Python-packaged tools, pinned; the virtualenv's name changes whenever a pin changes.
-PY_TOOLS := cargo-lambda==1.9.2
+PY_TOOLS := cargo-lambda==1.9.2 aws-sam-cli==1.170.0 cfn-lint==1.58.0 moto[server]==5.2.5
 PY_TOOLS_ID := $(shell echo '$(PY_TOOLS)' | sha256sum | cut -c1-12)
 VENV := $(TOOLS_DIR)/venv-$(PY_TOOLS_ID)
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PATH="$(VENV)/bin:$$PATH"
 
 FUNCTIONS := signup token authorizer me products
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
+WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_server
 
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools test check unit-and-integration lambda-build clean-tools
+.PHONY: help dev tools test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -35,15 +37,21 @@ dev: $(SECANTUSD) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .l
 
 tools: $(SECANTUSD) $(CARGO_LAMBDA) ## Install or reuse the pinned tools
 
-test: tools check unit-and-integration lambda-build ## Everything: tools, lint, all tests, arm64 Lambda build
+test: tools check unit-and-integration deploy-check ## Everything: tools, lint, all tests, offline deployment checks
 
 check: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-unit-and-integration: $(SECANTUSD) ## cargo test --workspace against a throwaway MongoDB-compatible server
+unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
-	SECANTUSD=$(SECANTUSD) $(WITH_MONGO) cargo test --workspace --locked
+	SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
+
+deploy-check: $(CARGO_LAMBDA) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
+	$(SAM_ENV) sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_ENV) sam build --beta-features --parallel
+	devtools/scripts/check-bootstraps .aws-sam/build $(FUNCTIONS)
 
 lambda-build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release) into target/lambda/
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))
