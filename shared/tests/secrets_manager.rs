@@ -13,7 +13,13 @@ use std::process::Command;
 use std::time::SystemTime;
 
 async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
-    let created = client.create_secret().name(name).secret_string(value).send().await.expect("create_secret on moto");
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create_secret on moto");
     created.arn().expect("an ARN").to_owned()
 }
 
@@ -24,8 +30,16 @@ fn set(name: &str, value: &str) {
 
 fn function_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join(name);
-    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` (make test does)", path.display());
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` (make test does)",
+        path.display()
+    );
     path
 }
 
@@ -49,15 +63,27 @@ async fn secrets_are_loaded_through_aws_config_and_failures_are_named() {
     let client = aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await);
     let run = uuid::Uuid::new_v4().simple().to_string();
     let keys = shared::keys::generate_ed25519().unwrap();
-    let private_arn = create_secret(&client, &format!("{run}/jwt-private"), keys.private_pem.expose_secret()).await;
+    let private_arn = create_secret(
+        &client,
+        &format!("{run}/jwt-private"),
+        keys.private_pem.expose_secret(),
+    )
+    .await;
     let public_arn = create_secret(&client, &format!("{run}/jwt-public"), &keys.public_pem).await;
-    let uri_arn = create_secret(&client, &format!("{run}/mongodb-uri"), "mongodb://db.example:27017").await;
+    let uri_arn = create_secret(
+        &client,
+        &format!("{run}/mongodb-uri"),
+        "mongodb://db.example:27017",
+    )
+    .await;
     let garbage_arn = create_secret(&client, &format!("{run}/not-a-key"), "not a key").await;
 
     set("JWT_PRIVATE_KEY_SECRET_ARN", &private_arn);
     set("JWT_PUBLIC_KEY_SECRET_ARN", &public_arn);
     set("MONGODB_URI_SECRET_ARN", &uri_arn);
-    let env = shared::secrets::load(&["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "MONGODB_URI"]).await.unwrap();
+    let env = shared::secrets::load(&["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "MONGODB_URI"])
+        .await
+        .unwrap();
     let database = shared::config::DatabaseSettings::from_source(&env).unwrap();
     assert_eq!(database.uri, "mongodb://db.example:27017");
     let issuer = TokenIssuer::from_source(&env).expect("private key from Secrets Manager");
@@ -68,14 +94,19 @@ async fn secrets_are_loaded_through_aws_config_and_failures_are_named() {
     let missing_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist-AbCdEf";
     set("MONGODB_URI_SECRET_ARN", missing_arn);
     match shared::secrets::load(&["MONGODB_URI"]).await {
-        Err(ConfigError::Secret { var, secret, .. }) => assert_eq!((var, secret.as_str()), ("MONGODB_URI", missing_arn)),
+        Err(ConfigError::Secret { var, secret, .. }) => {
+            assert_eq!((var, secret.as_str()), ("MONGODB_URI", missing_arn))
+        }
         other => panic!("a missing secret must fail, got {other:?}"),
     }
 
     set("JWT_PRIVATE_KEY_SECRET_ARN", &garbage_arn);
     let env = shared::secrets::load(&["JWT_PRIVATE_KEY"]).await.unwrap();
     let error = TokenIssuer::from_source(&env).unwrap_err().to_string();
-    assert!(error.contains("JWT_PRIVATE_KEY") && error.contains("not a PKCS#8 PEM"), "{error}");
+    assert!(
+        error.contains("JWT_PRIVATE_KEY") && error.contains("not a PKCS#8 PEM"),
+        "{error}"
+    );
 
     let output = Command::new(function_binary("authorizer"))
         .env_clear()
@@ -89,9 +120,18 @@ async fn secrets_are_loaded_through_aws_config_and_failures_are_named() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "the cold start fails");
     let log = String::from_utf8_lossy(&output.stdout);
-    let line = log.lines().find(|line| line.contains("cold start failed")).unwrap_or_else(|| panic!("no log line in {log}"));
+    let line = log
+        .lines()
+        .find(|line| line.contains("cold start failed"))
+        .unwrap_or_else(|| panic!("no log line in {log}"));
     let line: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
     assert_eq!(line["level"], "ERROR");
-    assert!(line["error"].as_str().unwrap().contains("JWT_PUBLIC_KEY"), "{line}");
-    assert!(line["error"].as_str().unwrap().contains(missing_arn), "{line}");
+    assert!(
+        line["error"].as_str().unwrap().contains("JWT_PUBLIC_KEY"),
+        "{line}"
+    );
+    assert!(
+        line["error"].as_str().unwrap().contains(missing_arn),
+        "{line}"
+    );
 }
