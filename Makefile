@@ -68,7 +68,7 @@ $(CARGO_LAMBDA): $(VENV)/.complete
 $(VENV)/.complete:
 	rm -rf $(VENV)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_TOOLS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach tool,$(PY_TOOLS),'$(tool)')
 	touch $@
 
 .PHONY: cmake
