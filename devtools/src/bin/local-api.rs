@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Serve the SAM template's REST API locally, with its TOKEN authorizer in front.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 struct Args {
     /// The SAM template.
     #[arg(long, default_value = "template.yaml")]
@@ -33,6 +33,27 @@ struct Args {
     /// The embedded server's binary (secantusd-rs).
     #[arg(long)]
     secantusd: Option<PathBuf>,
+    /// PEM private key to sign with instead of the development key in `<data-dir>/keys`.
+    #[arg(
+        long,
+        env = "JWT_PRIVATE_KEY",
+        hide_env_values = true,
+        requires = "jwt_public_key"
+    )]
+    jwt_private_key: Option<String>,
+    /// PEM public key(s) to verify with, given together with `--jwt-private-key`.
+    #[arg(
+        long,
+        env = "JWT_PUBLIC_KEY",
+        hide_env_values = true,
+        requires = "jwt_private_key"
+    )]
+    jwt_public_key: Option<String>,
+}
+
+/// The configured key pair, when both halves are configured.
+fn configured_keys(private: &Option<String>, public: &Option<String>) -> Option<(String, String)> {
+    Some((private.clone()?, public.clone()?))
 }
 
 #[tokio::main]
@@ -47,7 +68,7 @@ async fn main() -> ExitCode {
         mongodb_uri: args.mongodb_uri,
         database_name: args.db_name,
         secantusd: args.secantusd,
-        keys: None,
+        keys: configured_keys(&args.jwt_private_key, &args.jwt_public_key),
     };
     let embedded_data = options
         .mongodb_uri
