@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The longest token the verifier looks at; ours are about 400 bytes.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
 /// Allowed clock difference between the signer and a verifier.
 const CLOCK_SKEW_LEEWAY_SECONDS: u64 = 5;
 
@@ -50,6 +53,9 @@ pub enum TokenError {
     /// Not a well-formed JWS compact token, or its header could not be read.
     #[error("malformed token")]
     Malformed,
+    /// Longer than [`MAX_TOKEN_BYTES`]; not even parsed.
+    #[error("token too large")]
+    TooLarge,
     /// Signed with an algorithm other than EdDSA (including `none` and HMAC).
     #[error("algorithm not allowed")]
     AlgorithmNotAllowed,
@@ -194,6 +200,7 @@ impl TokenVerifier {
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = CLOCK_SKEW_LEEWAY_SECONDS;
+        validation.validate_nbf = true;
         Ok(Self { keys, validation })
     }
 
@@ -214,6 +221,9 @@ impl TokenVerifier {
 
     /// Checks the signature, algorithm, key id, `exp`, `iss` and `aud` and returns the claims.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|error| match error.kind() {
             ErrorKind::InvalidAlgorithmName | ErrorKind::UnsupportedAlgorithm => {
                 TokenError::AlgorithmNotAllowed

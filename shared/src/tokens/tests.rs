@@ -250,3 +250,59 @@ fn keys_of_the_wrong_kind_are_refused_at_load() {
     );
     assert!(TokenVerifier::from_pem("not a pem", &settings()).is_err());
 }
+
+#[test]
+fn a_token_not_yet_valid_is_rejected() {
+    let keys = generate_ed25519().unwrap();
+    let private_pem = keys.private_pem.expose_secret();
+    let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings()).unwrap();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(
+        TokenIssuer::from_pem(private_pem, settings())
+            .unwrap()
+            .kid()
+            .to_owned(),
+    );
+    let mut payload = valid_payload();
+    payload["nbf"] = (seconds_since_epoch(SystemTime::now()) + 3600).into();
+    let key = EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap();
+    let token = jsonwebtoken::encode(&header, &payload, &key).unwrap();
+    assert_eq!(
+        verifier.verify(&token),
+        Err(TokenError::InvalidClaims("nbf".to_owned()))
+    );
+}
+
+#[test]
+fn an_oversized_token_is_rejected_before_parsing() {
+    let pair = pair();
+    let huge = format!(
+        "{}.{}.{}",
+        "a".repeat(4000),
+        "b".repeat(4000),
+        "c".repeat(200)
+    );
+    assert_eq!(pair.verifier.verify(&huge), Err(TokenError::TooLarge));
+}
+
+#[test]
+fn non_canonical_base64_is_rejected() {
+    let pair = pair();
+    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let parts: Vec<&str> = issued.token.split('.').collect();
+    for forged in [
+        format!("{}.{}=.{}", parts[0], parts[1], parts[2]),
+        format!("{}.{}.{}==", parts[0], parts[1], parts[2]),
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1].replace('-', "+"),
+            parts[2].replace('_', "/")
+        ),
+    ] {
+        if forged == issued.token {
+            continue;
+        }
+        assert!(pair.verifier.verify(&forged).is_err(), "{forged}");
+    }
+}
