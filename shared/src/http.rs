@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 500: a failure on our side. The cause goes to the log, never to the caller.
     #[error("internal server error")]
     Internal,
+    /// 503: the database cannot be reached right now; retrying later will work.
+    #[error("the service is temporarily unavailable; retry shortly")]
+    ServiceUnavailable,
 }
 
 impl ApiError {
@@ -56,6 +59,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -70,6 +74,19 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::InvalidField { .. } => "validation_failed",
             Self::Internal => "internal_error",
+            Self::ServiceUnavailable => "service_unavailable",
+        }
+    }
+
+    /// The answer for a failed store call: 503 when the database is unreachable, else 500.
+    /// The cause is logged here, once.
+    pub fn from_store(error: &crate::db::StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            Self::ServiceUnavailable
+        } else {
+            tracing::error!(%error, "database operation failed");
+            Self::Internal
         }
     }
 
@@ -84,6 +101,11 @@ impl ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self == Self::ServiceUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

@@ -47,10 +47,10 @@ pub async fn authenticated_user(
         tracing::warn!("authorizer principal is not a valid username");
         ApiError::Forbidden
     })?;
-    let user = store.find(&username).await.map_err(|error| {
-        tracing::error!(%error, "user lookup failed");
-        ApiError::Internal
-    })?;
+    let user = store
+        .find(&username)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
     match user {
         Some(user) if !user.disabled => Ok(user),
         Some(_) => {

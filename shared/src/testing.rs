@@ -36,6 +36,7 @@ pub fn token_pair() -> (TokenIssuer, TokenVerifier, String) {
 pub struct MemoryUserStore {
     users: Mutex<HashMap<String, User>>,
     failing: bool,
+    unreachable: bool,
 }
 
 impl MemoryUserStore {
@@ -47,9 +48,17 @@ impl MemoryUserStore {
         }
     }
 
+    /// A store that behaves like an unreachable database, to test the 503 paths.
+    pub fn unreachable() -> Self {
+        Self {
+            unreachable: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether this store was made by [`MemoryUserStore::failing`].
     pub fn failing_store(&self) -> bool {
-        self.failing
+        self.failing || self.unreachable
     }
 
     /// How many accounts are stored.
@@ -75,8 +84,13 @@ impl MemoryUserStore {
 
     fn fail_if_asked(&self) -> Result<(), StoreError> {
         if self.failing {
-            let error = mongodb::error::Error::custom("simulated outage");
+            let error = mongodb::error::Error::custom("simulated failure");
             return Err(StoreError(error));
+        }
+        if self.unreachable {
+            let refused =
+                std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "simulated outage");
+            return Err(StoreError(mongodb::error::Error::from(refused)));
         }
         Ok(())
     }

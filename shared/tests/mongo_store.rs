@@ -181,5 +181,6 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
         name: "unreachable".to_owned(),
     };
     let store = MongoUserStore::new(&connect(&settings).await.unwrap());
-    assert!(store.find(&name("alice")).await.is_err());
+    let error = store.find(&name("alice")).await.unwrap_err();
+    assert!(error.is_unavailable(), "an outage, answered 503: {error}");
 }

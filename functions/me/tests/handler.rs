@@ -87,3 +87,10 @@ async fn a_store_failure_is_500() {
     assert_eq!(status, 500);
     assert_eq!(body["error"], "internal_error");
 }
+
+#[tokio::test]
+async fn an_unreachable_database_is_503() {
+    let (status, body) = call(&MemoryUserStore::unreachable(), &event_json("me.json")).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"], "service_unavailable");
+}

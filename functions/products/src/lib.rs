@@ -19,9 +19,6 @@ pub async fn handle(
     }
     match products.list().await {
         Ok(products) => json_response(StatusCode::OK, &json!({ "products": products })),
-        Err(error) => {
-            tracing::error!(%error, "listing products failed");
-            ApiError::Internal.into_response()
-        }
+        Err(error) => ApiError::from_store(&error).into_response(),
     }
 }

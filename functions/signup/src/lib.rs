@@ -44,10 +44,7 @@ async fn sign_up(
     let insertion = store
         .insert(&username, &password_hash, SystemTime::now())
         .await
-        .map_err(|error| {
-            tracing::error!(%error, "storing the user failed");
-            ApiError::Internal
-        })?;
+        .map_err(|error| ApiError::from_store(&error))?;
     match insertion {
         Insertion::Created => {
             tracing::info!(username = %username, "user created");

@@ -189,3 +189,13 @@ async fn a_store_failure_is_a_500_that_reveals_nothing() {
         json!({"error": "internal_error", "message": "internal server error"})
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_503_with_retry_after() {
+    let store = MemoryUserStore::unreachable();
+    let response =
+        signup::handle(&store, &hasher(), request_from(&event_json("signup.json"))).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(response_json(&response)["error"], "service_unavailable");
+}

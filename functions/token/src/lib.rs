@@ -74,11 +74,14 @@ async fn authenticate<S: UserStore>(
         OAuthError::ServerError
     };
     let user = match Username::parse(raw_username) {
-        Ok(username) => service
-            .store
-            .find(&username)
-            .await
-            .map_err(|error| server_error(&error))?,
+        Ok(username) => service.store.find(&username).await.map_err(|error| {
+            if error.is_unavailable() {
+                tracing::warn!(%error, "database unavailable");
+                OAuthError::ServiceUnavailable
+            } else {
+                server_error(&error)
+            }
+        })?,
         Err(_) => None,
     };
     let Some(user) = user else {

@@ -20,6 +20,8 @@ pub enum OAuthError {
     UnsupportedMediaType,
     /// 500 `server_error`: our failure; details only in the log.
     ServerError,
+    /// 503 `service_unavailable`: the database cannot be reached right now.
+    ServiceUnavailable,
 }
 
 #[derive(Serialize)]
@@ -61,6 +63,11 @@ impl OAuthError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
                 "internal server error",
+            ),
+            Self::ServiceUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "the service is temporarily unavailable; retry shortly",
             ),
         };
         no_store(json_response(

@@ -185,3 +185,11 @@ async fn a_store_failure_is_a_server_error_that_reveals_nothing() {
         json!({"error": "server_error", "error_description": "internal server error"})
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_503() {
+    let setup = setup_with(MemoryUserStore::unreachable()).await;
+    let response = call(&setup, &event_json("token.json")).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response_json(&response)["error"], "service_unavailable");
+}
