@@ -4,6 +4,7 @@
 //! `seed-products` for the sample catalogue. The cross-function tests live in `tests/`.
 //! Nothing here is deployed.
 
+pub mod dev_keys;
 pub mod gateway;
 pub mod runtime;
 pub mod stack;

@@ -5,7 +5,6 @@
 use crate::gateway::Gateway;
 use crate::runtime::{FunctionConfig, FunctionPool, end_with_parent};
 use crate::template;
-use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -252,32 +251,19 @@ async fn stop_gracefully(mut child: Child) {
 }
 
 async fn development_keys(dir: &Path) -> Result<(String, String), StackError> {
-    let private_path = dir.join("jwt-private.pem");
-    let public_path = dir.join("jwt-public.pem");
-    if !private_path.exists() {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let pair = shared::keys::generate_ed25519().map_err(|e| fail("generating keys")(&e))?;
-        std::fs::create_dir_all(dir).map_err(|e| fail("creating the keys folder")(&e))?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&private_path)
-            .map_err(|e| fail("writing the private key")(&e))?;
-        file.write_all(pair.private_pem.expose_secret().as_bytes())
-            .map_err(|e| fail("writing the private key")(&e))?;
-        std::fs::write(&public_path, &pair.public_pem)
-            .map_err(|e| fail("writing the public key")(&e))?;
+    if crate::dev_keys::ensure(dir).map_err(StackError)? {
         println!(
             "local-api: created a development key pair in {}",
             dir.display()
         );
     }
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| fail(&path.display().to_string())(&e))
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|e| fail(&path.display().to_string())(&e))
     };
-    Ok((read(&private_path)?, read(&public_path)?))
+    Ok((
+        read(crate::dev_keys::private_path(dir))?,
+        read(crate::dev_keys::public_path(dir))?,
+    ))
 }
 
 async fn seed(uri: &str, name: &str) -> Result<(), StackError> {
