@@ -4,7 +4,9 @@
 
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use serde_json::{Value, json};
+use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
+use shared::lockout::MongoLoginAttempts;
 use shared::products::MongoProductStore;
 use shared::testing::{
     event_json, request_from, response_json, test_database_settings, token_pair,
@@ -18,7 +20,7 @@ struct Api {
     users: MongoUserStore,
     products: MongoProductStore,
     hasher: PasswordHasher,
-    tokens: TokenService<MongoUserStore>,
+    tokens: TokenService<MongoUserStore, MongoLoginAttempts>,
     verifier: TokenVerifier,
 }
 
@@ -34,8 +36,10 @@ async fn api() -> Api {
     let (issuer, verifier, _) = token_pair();
     let tokens = TokenService {
         store: users.clone(),
+        attempts: MongoLoginAttempts::new(&database),
         hasher: hasher.clone(),
         issuer,
+        clock: Clock::system(),
     };
     Api {
         users,

@@ -1,5 +1,13 @@
-//! Parsed, validated sign-up credentials: a [`Username`] and a [`Password`].
+//! Parsed, validated credentials: a [`Username`] and a [`Password`].
+//!
+//! Usernames are compared by their compatibility-caseless form (Unicode NFKC plus full case
+//! folding), so `Alice`, `ALICE` and `ａｌｉｃｅ` are one account, and so are `straße` and
+//! `STRASSE`. Passwords follow NIST SP 800-63B: 8–128 characters counted after NFC
+//! normalisation, no composition rules, not the username, not a common password.
 
+mod common_passwords;
+
+use caseless::Caseless;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
@@ -8,9 +16,9 @@ use unicode_normalization::UnicodeNormalization;
 pub const USERNAME_MIN_CHARS: usize = 3;
 /// Longest accepted username, in characters.
 pub const USERNAME_MAX_CHARS: usize = 64;
-/// Shortest accepted password, in characters.
+/// Shortest accepted password, in characters after NFC normalisation.
 pub const PASSWORD_MIN_CHARS: usize = 8;
-/// Longest accepted password, in characters.
+/// Longest accepted password, in characters after NFC normalisation.
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// Why a credential was refused; the message is safe to show to the caller.
@@ -25,6 +33,12 @@ pub enum CredentialError {
     /// The password's length is outside the accepted range.
     #[error("password must be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters long")]
     PasswordLength,
+    /// The password is the username (ignoring case and compatibility forms).
+    #[error("password must not be the username")]
+    PasswordIsUsername,
+    /// The password is on the list of common passwords.
+    #[error("password is too common: it appears in lists of leaked passwords")]
+    PasswordTooCommon,
 }
 
 impl CredentialError {
@@ -32,15 +46,26 @@ impl CredentialError {
     pub fn field(&self) -> &'static str {
         match self {
             Self::UsernameLength | Self::UsernameCharacters => "username",
-            Self::PasswordLength => "password",
+            Self::PasswordLength | Self::PasswordIsUsername | Self::PasswordTooCommon => "password",
         }
     }
 }
 
+/// The compatibility-caseless form of `text` (Unicode D146, composed): equal for strings a
+/// reader cannot tell apart by case or compatibility form.
+pub fn caseless_key(text: &str) -> String {
+    text.nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkc()
+        .collect()
+}
+
 /// A username as the user typed it, plus the canonical form used for uniqueness and lookup.
 ///
-/// Two usernames are the same account when their canonical forms are equal: the canonical
-/// form is the NFKC-normalised, lower-cased name, so `Alice` and `alice` collide.
+/// Two usernames are the same account when their canonical forms are equal; see
+/// [`caseless_key`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username {
     display: String,
@@ -59,7 +84,7 @@ impl Username {
         if !display.chars().all(allowed) {
             return Err(CredentialError::UsernameCharacters);
         }
-        let canonical = display.to_lowercase().nfkc().collect();
+        let canonical = caseless_key(&display);
         Ok(Self { display, canonical })
     }
 
@@ -80,24 +105,40 @@ impl fmt::Display for Username {
     }
 }
 
-/// A password that met the length rules. Its `Debug` output never shows the value.
+/// A password, NFC-normalised so that the same characters typed on different systems hash
+/// alike. Its `Debug` output never shows the value.
 #[derive(Debug, Clone)]
 pub struct Password(SecretString);
 
 impl Password {
-    /// Accepts 8–128 characters of any kind.
+    /// Accepts 8–128 characters of any kind, counted after NFC normalisation.
     pub fn parse(raw: &str) -> Result<Self, CredentialError> {
-        let length = raw.chars().count();
+        let normalised: String = raw.nfc().collect();
+        let length = normalised.chars().count();
         if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&length) {
             return Err(CredentialError::PasswordLength);
         }
-        Ok(Self(SecretString::from(raw)))
+        Ok(Self(SecretString::from(normalised)))
+    }
+
+    /// The full policy for a password chosen for `username`: [`Password::parse`]'s length
+    /// rule, then not the username and not a common password.
+    pub fn for_new_account(raw: &str, username: &Username) -> Result<Self, CredentialError> {
+        let password = Self::parse(raw)?;
+        let key = caseless_key(password.0.expose_secret());
+        if key == username.canonical() {
+            return Err(CredentialError::PasswordIsUsername);
+        }
+        if common_passwords::contains(&key) {
+            return Err(CredentialError::PasswordTooCommon);
+        }
+        Ok(password)
     }
 
     /// Wraps a password presented at login without applying the sign-up rules, so that a
     /// wrong password of any length is answered like every other wrong password.
     pub fn presented(raw: &str) -> Self {
-        Self(SecretString::from(raw))
+        Self(SecretString::from(raw.nfc().collect::<String>()))
     }
 
     /// The password bytes, for hashing only.
@@ -202,5 +243,136 @@ mod tests {
     fn password_debug_output_hides_the_value() {
         let password = Password::parse("correct horse battery").unwrap();
         assert!(!format!("{password:?}").contains("horse"));
+    }
+
+    #[test]
+    fn full_case_folding_makes_case_variants_one_account() {
+        let pairs = [
+            ("straße", "STRASSE"),
+            ("Straße", "strasse"),
+            ("ΣΊΣΥΦΟΣ", "σίσυφος"),
+            ("ǅemal", "džemal"),
+            ("ﬃx-user", "ffix-user"),
+            ("Åsa", "A\u{30a}sa"),
+        ];
+        for (left, right) in pairs {
+            let (left, right) = (
+                Username::parse(left).unwrap(),
+                Username::parse(right).unwrap(),
+            );
+            assert_eq!(left.canonical(), right.canonical(), "{left} vs {right}");
+        }
+        assert_ne!(
+            Username::parse("alice").unwrap().canonical(),
+            Username::parse("alicia").unwrap().canonical()
+        );
+    }
+
+    #[test]
+    fn password_length_is_counted_after_nfc_normalisation() {
+        let decomposed_four = "e\u{301}".repeat(4);
+        assert_eq!(decomposed_four.chars().count(), 8, "eight code points");
+        assert_eq!(
+            Password::parse(&decomposed_four).unwrap_err(),
+            CredentialError::PasswordLength,
+            "but four characters after NFC"
+        );
+        let decomposed = Password::parse(&"e\u{301}".repeat(8)).unwrap();
+        let composed = Password::parse(&"\u{e9}".repeat(8)).unwrap();
+        assert_eq!(decomposed.expose_bytes(), composed.expose_bytes());
+        assert_eq!(
+            Password::presented(&"e\u{301}".repeat(8)).expose_bytes(),
+            composed.expose_bytes(),
+            "a login hashes the same bytes as the sign-up did"
+        );
+    }
+
+    #[test]
+    fn a_new_password_must_not_be_the_username_in_any_case() {
+        let username = Username::parse("Sisyphus42").unwrap();
+        for raw in [
+            "Sisyphus42",
+            "sisyphus42",
+            "SISYPHUS42",
+            "ｓｉｓｙｐｈｕｓ42",
+        ] {
+            assert_eq!(
+                Password::for_new_account(raw, &username).unwrap_err(),
+                CredentialError::PasswordIsUsername,
+                "{raw}"
+            );
+        }
+        assert!(Password::for_new_account("Sisyphus42!", &username).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_in_any_case() {
+        assert!(
+            common_passwords::len() >= 10_000,
+            "{}",
+            common_passwords::len()
+        );
+        let username = Username::parse("someone").unwrap();
+        for raw in [
+            "password",
+            "Password",
+            "12345678",
+            "TRUSTNO1x",
+            "iloveyou1",
+            "qwertyuiop",
+        ] {
+            let result = Password::for_new_account(raw, &username);
+            if raw == "TRUSTNO1x" {
+                assert!(result.is_ok(), "not on the list: {raw}");
+            } else {
+                assert_eq!(
+                    result.unwrap_err(),
+                    CredentialError::PasswordTooCommon,
+                    "{raw}"
+                );
+            }
+        }
+        assert!(Password::for_new_account("correct horse battery staple", &username).is_ok());
+    }
+
+    #[test]
+    fn every_refusal_names_the_password_field_and_its_reason() {
+        for error in [
+            CredentialError::PasswordIsUsername,
+            CredentialError::PasswordTooCommon,
+        ] {
+            assert_eq!(error.field(), "password");
+        }
+        assert!(
+            CredentialError::PasswordTooCommon
+                .to_string()
+                .contains("common")
+        );
+        assert!(
+            CredentialError::PasswordIsUsername
+                .to_string()
+                .contains("username")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic_on_any_string(raw in "\\PC*") {
+            let username = Username::parse(&raw);
+            let _ = Password::parse(&raw);
+            let _ = Password::presented(&raw);
+            if let Ok(username) = username {
+                let _ = Password::for_new_account(&raw, &username);
+                proptest::prop_assert_eq!(caseless_key(username.canonical()), username.canonical());
+            }
+        }
+
+        #[test]
+        fn accepted_passwords_respect_the_length_rule(raw in "\\PC{0,140}") {
+            if let Ok(password) = Password::parse(&raw) {
+                let length = std::str::from_utf8(password.expose_bytes()).unwrap().chars().count();
+                proptest::prop_assert!((PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&length));
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::credentials::Password;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// argon2id cost parameters.
@@ -59,6 +60,7 @@ pub struct PasswordHasher {
 struct Inner {
     argon2: Argon2<'static>,
     dummy_hash: OnceLock<String>,
+    verifications: AtomicU64,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -78,6 +80,7 @@ impl PasswordHasher {
             inner: Arc::new(Inner {
                 argon2,
                 dummy_hash: OnceLock::new(),
+                verifications: AtomicU64::new(0),
             }),
         })
     }
@@ -121,6 +124,12 @@ impl PasswordHasher {
         .await
         .map_err(|error| HashingError(error.to_string()))?
     }
+
+    /// How many argon2id verifications (real or dummy) this hasher has run: the proof, in
+    /// tests, that every login path spends the same work.
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
+    }
 }
 
 impl Inner {
@@ -136,6 +145,7 @@ impl Inner {
     }
 
     fn verify(&self, password: &[u8], hash: &str) -> Result<bool, HashingError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let parsed =
             argon2::PasswordHash::new(hash).map_err(|error| HashingError(error.to_string()))?;
         match self.argon2.verify_password(password, &parsed) {

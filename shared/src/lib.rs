@@ -2,12 +2,14 @@
 //! argon2id password hashing, EdDSA JWT issue and verification, HTTP error mapping and
 //! response helpers, and reading the authorizer's principal from a request.
 
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod hashing;
 pub mod http;
 pub mod keys;
+pub mod lockout;
 pub mod principal;
 pub mod products;
 pub mod secrets;

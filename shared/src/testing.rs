@@ -1,16 +1,18 @@
 //! Test helpers for this workspace's crates (feature `test-support`): fresh key pairs,
 //! settings, in-memory stores for fast handler tests, and databases on a real server.
 
+use crate::clock::Clock;
 use crate::config::{DatabaseSettings, TokenSettings};
 use crate::credentials::Username;
 use crate::db::StoreError;
 use crate::keys::generate_ed25519;
+use crate::lockout::{FailureRecord, LoginAttempts, lock_after};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::users::{Insertion, User, UserStore};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// Token settings used throughout the tests.
@@ -126,6 +128,77 @@ impl UserStore for MemoryUserStore {
             .unwrap()
             .get(username.canonical())
             .cloned())
+    }
+}
+
+/// Failure counters in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Default)]
+pub struct MemoryLoginAttempts {
+    records: Mutex<HashMap<String, FailureRecord>>,
+}
+
+impl MemoryLoginAttempts {
+    /// The record of `username` (raw form), for assertions.
+    pub fn record_of(&self, username: &str) -> FailureRecord {
+        let key = Username::parse(username).unwrap().canonical().to_owned();
+        self.records
+            .lock()
+            .unwrap()
+            .get(&key)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+impl LoginAttempts for MemoryLoginAttempts {
+    async fn record(&self, username: &Username) -> Result<FailureRecord, StoreError> {
+        let records = self.records.lock().unwrap();
+        Ok(records
+            .get(username.canonical())
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<FailureRecord, StoreError> {
+        let mut records = self.records.lock().unwrap();
+        let record = records.entry(username.canonical().to_owned()).or_default();
+        record.failures += 1;
+        if let Some(lock) = lock_after(record.failures) {
+            record.locked_until = record.locked_until.max(Some(now + lock));
+        }
+        Ok(*record)
+    }
+
+    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
+        self.records.lock().unwrap().remove(username.canonical());
+        Ok(())
+    }
+}
+
+/// A clock that stands still until a test moves it.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<SystemTime>>);
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(SystemTime::now())))
+    }
+}
+
+impl ManualClock {
+    /// Moves the time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    /// The [`Clock`] that reads this time.
+    pub fn clock(&self) -> Clock {
+        let time = Arc::clone(&self.0);
+        Clock::from_fn(move || *time.lock().unwrap())
     }
 }
 

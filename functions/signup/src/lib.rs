@@ -35,7 +35,8 @@ async fn sign_up(
     }
     let fields = json_object(body_text(request)?)?;
     let username = Username::parse(string_field(&fields, "username")?).map_err(invalid)?;
-    let password = Password::parse(string_field(&fields, "password")?).map_err(invalid)?;
+    let password = Password::for_new_account(string_field(&fields, "password")?, &username)
+        .map_err(invalid)?;
 
     let password_hash = hasher.hash(&password).await.map_err(|error| {
         tracing::error!(%error, "hashing failed");

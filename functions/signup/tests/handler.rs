@@ -199,3 +199,49 @@ async fn an_unreachable_database_is_a_503_with_retry_after() {
     assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(response_json(&response)["error"], "service_unavailable");
 }
+
+#[tokio::test]
+async fn weak_passwords_are_422_naming_the_reason() {
+    let cases = [
+        (
+            json!({"username": "alice", "password": "iloveyou1"}),
+            "too common",
+        ),
+        (
+            json!({"username": "alice", "password": "Password"}),
+            "too common",
+        ),
+        (
+            json!({"username": "alice.smith", "password": "ALICE.SMITH"}),
+            "must not be the username",
+        ),
+        (
+            json!({"username": "bob", "password": "e\u{301}e\u{301}e\u{301}e\u{301}"}),
+            "8 to 128",
+        ),
+    ];
+    for (body, reason) in cases {
+        let store = MemoryUserStore::default();
+        let (status, response) = call(&store, &event_with_body(&body.to_string())).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(response["field"], "password", "{body}");
+        let message = response["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{body}: {message}");
+        assert!(store.is_empty(), "{body} stored nothing");
+    }
+}
+
+#[tokio::test]
+async fn usernames_that_only_differ_by_full_case_folding_conflict() {
+    let store = MemoryUserStore::default();
+    let first = json!({"username": "straße", "password": "another good password"});
+    assert_eq!(
+        call(&store, &event_with_body(&first.to_string())).await.0,
+        201
+    );
+    let second = json!({"username": "STRASSE", "password": "another good password"});
+    let (status, body) = call(&store, &event_with_body(&second.to_string())).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"], "username_taken");
+    assert_eq!(store.len(), 1);
+}

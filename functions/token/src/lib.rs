@@ -1,39 +1,49 @@
 //! `POST /token`: the OAuth2 password grant. Checks the credentials against the stored
 //! argon2id hash and answers an EdDSA access token, or an RFC 6749 error that never reveals
-//! whether the username exists.
+//! whether the username exists. Repeated failures lock the username (see
+//! [`shared::lockout`]).
 
 pub mod form;
 pub mod oauth;
 
 use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
+use shared::clock::Clock;
 use shared::credentials::{Password, Username};
+use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, body_text, has_content_type};
+use shared::lockout::LoginAttempts;
 use shared::tokens::TokenIssuer;
 use shared::users::UserStore;
-use std::time::SystemTime;
 
 /// What the token endpoint needs, built once per execution environment.
-pub struct TokenService<S> {
+pub struct TokenService<S, A> {
     /// Where accounts are looked up.
     pub store: S,
+    /// Where failed logins are counted.
+    pub attempts: A,
     /// Verifies passwords (and spends the same work for unknown users).
     pub hasher: PasswordHasher,
     /// Signs access tokens.
     pub issuer: TokenIssuer,
+    /// The time used for locks and token lifetimes.
+    pub clock: Clock,
 }
 
 /// Handles one token request. Every outcome is a response.
-pub async fn handle<S: UserStore>(service: &TokenService<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: UserStore, A: LoginAttempts>(
+    service: &TokenService<S, A>,
+    request: Request,
+) -> Response<Body> {
     match grant(service, &request).await {
         Ok(token) => token.into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-async fn grant<S: UserStore>(
-    service: &TokenService<S>,
+async fn grant<S: UserStore, A: LoginAttempts>(
+    service: &TokenService<S, A>,
     request: &Request,
 ) -> Result<TokenResponse, OAuthError> {
     if !has_content_type(request, "application/x-www-form-urlencoded") {
@@ -49,7 +59,7 @@ async fn grant<S: UserStore>(
 
     let issued = service
         .issuer
-        .issue(&username, SystemTime::now())
+        .issue(&username, service.clock.now())
         .map_err(|error| {
             tracing::error!(%error, "signing failed");
             OAuthError::ServerError
@@ -62,49 +72,89 @@ async fn grant<S: UserStore>(
     })
 }
 
-/// The stored username when the credentials are right and the account enabled. Every failing
-/// path costs one argon2id verification, so timing does not tell them apart either.
-async fn authenticate<S: UserStore>(
-    service: &TokenService<S>,
+/// The stored username when the credentials are right, the account enabled and the username
+/// not locked. Every path that checks a password costs one argon2id verification, and
+/// unknown usernames are counted and locked like known ones, so neither the answer nor its
+/// timing tells whether an account exists.
+async fn authenticate<S: UserStore, A: LoginAttempts>(
+    service: &TokenService<S, A>,
     raw_username: &str,
     password: &Password,
 ) -> Result<String, OAuthError> {
-    let server_error = |error: &dyn std::fmt::Display| {
-        tracing::error!(%error, "login check failed");
-        OAuthError::ServerError
-    };
-    let user = match Username::parse(raw_username) {
-        Ok(username) => service.store.find(&username).await.map_err(|error| {
-            if error.is_unavailable() {
-                tracing::warn!(%error, "database unavailable");
-                OAuthError::ServiceUnavailable
-            } else {
-                server_error(&error)
-            }
-        })?,
-        Err(_) => None,
-    };
-    let Some(user) = user else {
-        service
-            .hasher
-            .verify_dummy(password)
-            .await
-            .map_err(|error| server_error(&error))?;
+    let Ok(username) = Username::parse(raw_username) else {
+        // No account can have this name, and it has no counter to lock.
+        verify_dummy(service, password).await?;
         tracing::info!("login refused: unknown user");
         return Err(OAuthError::InvalidGrant);
     };
-    let matches = service
-        .hasher
-        .verify(password, &user.password_hash)
+    let now = service.clock.now();
+    let record = service
+        .attempts
+        .record(&username)
         .await
-        .map_err(|error| server_error(&error))?;
-    if !matches {
-        tracing::info!(username = %user.username, "login refused: wrong password");
-        return Err(OAuthError::InvalidGrant);
+        .map_err(store_error)?;
+    if let Some(retry_after) = record.remaining_lock(now) {
+        tracing::info!(username = %username, failures = record.failures, "login refused: locked");
+        return Err(OAuthError::TooManyAttempts { retry_after });
     }
-    if user.disabled {
-        tracing::info!(username = %user.username, "login refused: account disabled");
-        return Err(OAuthError::InvalidGrant);
+
+    let refusal = match service.store.find(&username).await.map_err(store_error)? {
+        None => {
+            verify_dummy(service, password).await?;
+            "unknown user"
+        }
+        Some(user) => {
+            let matches = service
+                .hasher
+                .verify(password, &user.password_hash)
+                .await
+                .map_err(|error| server_error(&error))?;
+            match (matches, user.disabled) {
+                (true, false) => {
+                    if record.failures > 0 {
+                        service
+                            .attempts
+                            .reset(&username)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    return Ok(user.username);
+                }
+                (false, _) => "wrong password",
+                (true, true) => "account disabled",
+            }
+        }
+    };
+    let record = service
+        .attempts
+        .record_failure(&username, now)
+        .await
+        .map_err(store_error)?;
+    tracing::info!(username = %username, failures = record.failures, "login refused: {refusal}");
+    Err(OAuthError::InvalidGrant)
+}
+
+async fn verify_dummy<S, A>(
+    service: &TokenService<S, A>,
+    password: &Password,
+) -> Result<(), OAuthError> {
+    service
+        .hasher
+        .verify_dummy(password)
+        .await
+        .map_err(|error| server_error(&error))
+}
+
+fn store_error(error: StoreError) -> OAuthError {
+    if error.is_unavailable() {
+        tracing::warn!(%error, "database unavailable");
+        OAuthError::ServiceUnavailable
+    } else {
+        server_error(&error)
     }
-    Ok(user.username)
+}
+
+fn server_error(error: &dyn std::fmt::Display) -> OAuthError {
+    tracing::error!(%error, "login check failed");
+    OAuthError::ServerError
 }

@@ -1,6 +1,8 @@
 use lambda_http::{run, service_fn};
+use shared::clock::Clock;
 use shared::config::DatabaseSettings;
 use shared::hashing::{HashingParams, PasswordHasher};
+use shared::lockout::MongoLoginAttempts;
 use shared::telemetry::or_exit;
 use shared::tokens::TokenIssuer;
 use shared::users::MongoUserStore;
@@ -19,10 +21,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let hasher = or_exit(PasswordHasher::new(params), "hasher");
     let issuer = or_exit(TokenIssuer::from_source(&env), "signing key");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
+    let attempts = MongoLoginAttempts::new(&database);
+    if let Err(error) = attempts.ensure_indexes().await {
+        // Locks still work without it; only the clean-up of old counters waits.
+        tracing::warn!(%error, "could not ensure the login_failures TTL index");
+    }
     let service = TokenService {
         store: MongoUserStore::new(&database),
+        attempts,
         hasher,
         issuer,
+        clock: Clock::system(),
     };
 
     let service = &service;

@@ -4,6 +4,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use shared::http::json_response;
+use std::time::Duration;
 
 /// An error answered in RFC 6749 section 5.2 form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,12 @@ pub enum OAuthError {
     InvalidGrant,
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// 429 `too_many_attempts`: the username is locked after repeated failures; the password
+    /// was not checked. `Retry-After` says when to try again.
+    TooManyAttempts {
+        /// How long the lock still holds.
+        retry_after: Duration,
+    },
     /// 413 `invalid_request`: the body is too large to read.
     PayloadTooLarge,
     /// 415 `invalid_request`: the body is not form-encoded.
@@ -33,6 +40,12 @@ struct ErrorBody<'a> {
 impl OAuthError {
     /// The status and `{"error","error_description"}` body.
     pub fn into_response(self) -> Response<Body> {
+        let retry_after = match &self {
+            Self::TooManyAttempts { retry_after } => Some(whole_seconds(*retry_after)),
+            Self::ServiceUnavailable => Some(5),
+            _ => None,
+        };
+        let locked_description;
         let (status, error, description) = match &self {
             Self::InvalidRequest(description) => (
                 StatusCode::BAD_REQUEST,
@@ -49,6 +62,17 @@ impl OAuthError {
                 "unsupported_grant_type",
                 "only grant_type=password is supported",
             ),
+            Self::TooManyAttempts { .. } => {
+                locked_description = format!(
+                    "too many failed logins for this username; retry in {} seconds",
+                    retry_after.unwrap_or(1)
+                );
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    locked_description.as_str(),
+                )
+            }
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request",
@@ -70,14 +94,25 @@ impl OAuthError {
                 "the service is temporarily unavailable; retry shortly",
             ),
         };
-        no_store(json_response(
+        let mut response = no_store(json_response(
             status,
             &ErrorBody {
                 error,
                 error_description: description,
             },
-        ))
+        ));
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up so a client never retries into the lock.
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// The successful token response.

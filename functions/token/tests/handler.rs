@@ -3,17 +3,20 @@
 use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
+use shared::lockout::FailureRecord;
 use shared::testing::{
-    MemoryUserStore, event_json, request_from, response_json, response_text, token_pair,
+    ManualClock, MemoryLoginAttempts, MemoryUserStore, event_json, request_from, response_json,
+    response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
 use shared::users::UserStore as _;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use token::TokenService;
 
 struct Setup {
-    service: TokenService<MemoryUserStore>,
+    service: TokenService<MemoryUserStore, MemoryLoginAttempts>,
     verifier: TokenVerifier,
+    time: ManualClock,
 }
 
 /// A service whose store holds `alice` with the sample event's password.
@@ -30,13 +33,17 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             .unwrap();
     }
     let (issuer, verifier, _) = token_pair();
+    let time = ManualClock::default();
     Setup {
         service: TokenService {
             store,
+            attempts: MemoryLoginAttempts::default(),
             hasher,
             issuer,
+            clock: time.clock(),
         },
         verifier,
+        time,
     }
 }
 
@@ -192,4 +199,124 @@ async fn an_unreachable_database_is_a_503() {
     let response = call(&setup, &event_json("token.json")).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response_json(&response)["error"], "service_unavailable");
+}
+
+const RIGHT: &str = "username=alice&password=correct+horse+battery+staple";
+const WRONG: &str = "username=alice&password=wrong+password";
+
+#[tokio::test]
+async fn every_login_path_runs_exactly_one_argon2id_verification() {
+    let setup = setup().await;
+    let hasher = &setup.service.hasher;
+    for (name, body) in [
+        ("right password", RIGHT),
+        ("wrong password", WRONG),
+        ("unknown user", "username=mallory&password=wrong+password"),
+        ("invalid username", "username=%24ne&password=wrong+password"),
+    ] {
+        let before = hasher.verifications();
+        call(&setup, &event_with_body(body)).await;
+        assert_eq!(hasher.verifications() - before, 1, "{name}");
+    }
+    setup.service.store.disable("alice");
+    let before = hasher.verifications();
+    call(&setup, &event_with_body(RIGHT)).await;
+    assert_eq!(hasher.verifications() - before, 1, "disabled account");
+}
+
+#[tokio::test]
+async fn the_sixth_attempt_is_refused_with_429_until_the_lock_expires() {
+    let setup = setup().await;
+    for attempt in 1..=5 {
+        let response = call(&setup, &event_with_body(WRONG)).await;
+        assert_eq!(
+            response.status(),
+            400,
+            "failure {attempt} is checked normally"
+        );
+    }
+    let verifications = setup.service.hasher.verifications();
+
+    let locked = call(&setup, &event_with_body(RIGHT)).await;
+    assert_eq!(locked.status(), 429, "even the right password waits");
+    assert_eq!(locked.headers()["retry-after"], "1");
+    assert_eq!(locked.headers()["cache-control"], "no-store");
+    let body = response_json(&locked);
+    assert_eq!(body["error"], "too_many_attempts");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("1 seconds")
+    );
+    assert_eq!(
+        setup.service.hasher.verifications(),
+        verifications,
+        "a locked attempt does not check the password"
+    );
+
+    setup.time.advance(Duration::from_secs(1));
+    let response = call(&setup, &event_with_body(RIGHT)).await;
+    assert_eq!(response.status(), 200, "accepted once the lock has expired");
+    assert_eq!(
+        setup.service.attempts.record_of("alice"),
+        FailureRecord::default(),
+        "a success resets the count"
+    );
+}
+
+#[tokio::test]
+async fn each_failure_after_a_lock_doubles_it() {
+    let setup = setup().await;
+    for _ in 1..=5 {
+        call(&setup, &event_with_body(WRONG)).await;
+    }
+    for expected_lock in [1, 2, 4, 8] {
+        let refused = call(&setup, &event_with_body(WRONG)).await;
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.headers()["retry-after"], expected_lock.to_string());
+        setup.time.advance(Duration::from_secs(expected_lock));
+        let checked = call(&setup, &event_with_body(WRONG)).await;
+        assert_eq!(checked.status(), 400, "checked after {expected_lock} s");
+    }
+    let record = setup.service.attempts.record_of("alice");
+    assert_eq!(record.failures, 9, "locked attempts are not counted");
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_locked_like_real_ones() {
+    let setup = setup().await;
+    for _ in 1..=5 {
+        call(&setup, &event_with_body(WRONG)).await;
+        call(
+            &setup,
+            &event_with_body("username=mallory&password=wrong+password"),
+        )
+        .await;
+    }
+    let real = call(&setup, &event_with_body(WRONG)).await;
+    let unknown = call(&setup, &event_with_body("username=mallory&password=x")).await;
+    assert_eq!(real.status(), 429);
+    assert_eq!(response_text(&real), response_text(&unknown));
+    assert_eq!(
+        real.headers()["retry-after"],
+        unknown.headers()["retry-after"]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_counted_without_lost_updates() {
+    let setup = setup().await;
+    let event = event_with_body(WRONG);
+    let attempts = (0..16).map(|_| call(&setup, &event));
+    let responses = futures_util::future::join_all(attempts).await;
+    let checked = responses.iter().filter(|r| r.status() == 400).count();
+    let locked = responses.iter().filter(|r| r.status() == 429).count();
+    assert_eq!(checked + locked, 16, "every attempt is 400 or 429");
+    assert!(checked >= 5, "the first five are always checked");
+    assert_eq!(
+        setup.service.attempts.record_of("alice").failures as usize,
+        checked,
+        "every checked failure is counted"
+    );
 }
