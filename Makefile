@@ -43,9 +43,14 @@ check: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Every line the function binaries write during the tests, scanned for leaked secrets.
+FUNCTION_LOGS := $(abspath target/function-logs)
+
 unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
-	SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
+	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
+	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 deploy-check: $(CARGO_LAMBDA) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint

@@ -36,6 +36,9 @@ pub struct FunctionConfig {
     pub memory_mb: u64,
     /// How many instances run side by side.
     pub instances: usize,
+    /// When set, the function's stdout and stderr are appended to `<dir>/<name>.log`
+    /// instead of going to this process's own output.
+    pub log_dir: Option<PathBuf>,
 }
 
 /// Why an invocation produced no result.
@@ -100,6 +103,7 @@ pub struct FunctionPool {
     queue: async_channel::Sender<Invocation>,
     instances: Vec<Arc<Instance>>,
     invocations: AtomicU64,
+    process_starts: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -129,6 +133,7 @@ impl FunctionPool {
         let (sender, receiver) = async_channel::unbounded();
         let function_arn = format!("arn:aws:lambda:local:123456789012:function:{}", config.name);
         let mut instances = Vec::new();
+        let process_starts = Arc::new(AtomicU64::new(0));
         for index in 0..config.instances.max(1) {
             let instance = Arc::new(Instance {
                 current: Mutex::new(None),
@@ -155,6 +160,7 @@ impl FunctionPool {
                 index,
                 address.to_string(),
                 Arc::clone(&instance),
+                Arc::clone(&process_starts),
                 shutdown.clone(),
             ));
             instances.push(instance);
@@ -164,6 +170,7 @@ impl FunctionPool {
             queue: sender,
             instances,
             invocations: AtomicU64::new(0),
+            process_starts,
         }))
     }
 
@@ -175,6 +182,12 @@ impl FunctionPool {
     /// How many invocations this pool has received.
     pub fn invocation_count(&self) -> u64 {
         self.invocations.load(Ordering::Relaxed)
+    }
+
+    /// How many processes this pool has started: one per instance, plus one per restart
+    /// after a crash or a timeout.
+    pub fn process_starts(&self) -> u64 {
+        self.process_starts.load(Ordering::Relaxed)
     }
 
     /// Invokes the function with `event` and waits for its response payload.
@@ -316,6 +329,7 @@ async fn supervise(
     index: usize,
     runtime_api: String,
     instance: Arc<Instance>,
+    process_starts: Arc<AtomicU64>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -327,6 +341,20 @@ async fn supervise(
             .envs(lambda_environment(&config, &runtime_api))
             .kill_on_drop(true);
         end_with_parent(&mut command);
+        if let Some(dir) = &config.log_dir {
+            match log_file(dir, &config.name) {
+                Ok((stdout, stderr)) => {
+                    command.stdout(stdout).stderr(stderr);
+                }
+                Err(error) => {
+                    eprintln!(
+                        "local-api: cannot open the log file in {}: {error}",
+                        dir.display()
+                    );
+                    return;
+                }
+            }
+        }
         let spawned = command.spawn();
         let mut child = match spawned {
             Ok(child) => child,
@@ -338,6 +366,7 @@ async fn supervise(
                 return;
             }
         };
+        process_starts.fetch_add(1, Ordering::Relaxed);
         let started = tokio::time::Instant::now();
         tokio::select! {
             status = child.wait() => {
@@ -362,6 +391,16 @@ async fn supervise(
             }
         }
     }
+}
+
+/// The function's log file opened for appending, twice: for stdout and for stderr.
+fn log_file(dir: &std::path::Path, name: &str) -> std::io::Result<(std::fs::File, std::fs::File)> {
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))?;
+    Ok((file.try_clone()?, file))
 }
 
 /// Makes the child receive SIGTERM if this process dies, so nothing outlives `make dev`.

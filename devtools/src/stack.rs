@@ -34,6 +34,8 @@ pub struct StackOptions {
     pub secantusd: Option<PathBuf>,
     /// PEM keys to use instead of the development pair in `data_dir/keys`.
     pub keys: Option<(String, String)>,
+    /// Where to append each function's output (`<name>.log`); `None` passes it through.
+    pub function_log_dir: Option<PathBuf>,
 }
 
 /// A running local stack. [`Stack::stop`] ends everything it started.
@@ -111,6 +113,7 @@ impl Stack {
                 timeout: spec.timeout,
                 memory_mb: spec.memory_mb,
                 instances: options.instances,
+                log_dir: options.function_log_dir.clone(),
             };
             let pool = FunctionPool::start(config, shutdown.clone())
                 .await

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use token::TokenService;
 
 struct Api {
+    database: mongodb::Database,
     users: MongoUserStore,
     products: MongoProductStore,
     hasher: PasswordHasher,
@@ -42,6 +43,7 @@ async fn api() -> Api {
         clock: Clock::system(),
     };
     Api {
+        database,
         users,
         products,
         hasher,
@@ -204,4 +206,353 @@ async fn a_case_variant_of_a_taken_username_is_refused_and_cannot_log_in_as_a_ne
             .status(),
         200
     );
+}
+
+/// Every user document, in insertion order: what a refused request must leave unchanged.
+async fn users_snapshot(api: &Api) -> Vec<mongodb::bson::Document> {
+    use futures_util::TryStreamExt;
+    api.database
+        .collection::<mongodb::bson::Document>("users")
+        .find(mongodb::bson::doc! {})
+        .sort(mongodb::bson::doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// One hostile request and the answer it must get.
+struct Hostile {
+    name: &'static str,
+    call: Call,
+    status: u16,
+    error: &'static str,
+}
+
+enum Call {
+    /// `POST /signup` with this content type and body.
+    Signup(&'static str, String),
+    /// `POST /token` with this content type and body.
+    Token(&'static str, String),
+    /// `POST /signup` with this body marked `isBase64Encoded` but not valid base64 text.
+    SignupBase64(String),
+    /// `GET /users/me` with this `Authorization` header, through the authorizer.
+    Me(String),
+}
+
+fn hostile_inputs(valid_token: &str, forge: impl Fn(Value, Value) -> String) -> Vec<Hostile> {
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": "alice", "iss": "https://auth.test", "aud": "test-api",
+        "iat": now, "exp": now + 600, "jti": "x"});
+    let header = |extra: Value| {
+        let mut header = json!({"alg": "EdDSA", "typ": "JWT"});
+        header
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        header
+    };
+    let row = |name, call, status, error| Hostile {
+        name,
+        call,
+        status,
+        error,
+    };
+    vec![
+        row(
+            "operator as username",
+            Call::Signup(
+                json,
+                json!({"username": {"$ne": null}, "password": "long enough pass"}).to_string(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "operator as password",
+            Call::Signup(
+                json,
+                json!({"username": "mallory", "password": {"$gt": ""}}).to_string(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "array body",
+            Call::Signup(json, json!(["alice", "pw"]).to_string()),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "truncated JSON",
+            Call::Signup(json, "{\"username\": \"mallory\"".into()),
+            400,
+            "malformed_body",
+        ),
+        row(
+            "invalid UTF-8 as base64",
+            Call::SignupBase64("/w==".into()),
+            400,
+            "malformed_body",
+        ),
+        row(
+            "form body to signup",
+            Call::Signup(form, "username=mallory&password=long+enough+pass".into()),
+            415,
+            "unsupported_media_type",
+        ),
+        row(
+            "no content type",
+            Call::Signup(
+                "",
+                json!({"username": "mallory", "password": "long enough pass"}).to_string(),
+            ),
+            415,
+            "unsupported_media_type",
+        ),
+        row(
+            "17 KiB body",
+            Call::Signup(
+                json,
+                json!({"username": "mallory", "password": "p".repeat(17 * 1024)}).to_string(),
+            ),
+            413,
+            "payload_too_large",
+        ),
+        row(
+            "common password",
+            Call::Signup(
+                json,
+                json!({"username": "mallory", "password": "iloveyou1"}).to_string(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "password is the username",
+            Call::Signup(
+                json,
+                json!({"username": "mallory.m", "password": "MALLORY.M"}).to_string(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "username with NUL",
+            Call::Signup(
+                json,
+                json!({"username": "mal\u{0}lory", "password": "long enough pass"}).to_string(),
+            ),
+            422,
+            "validation_failed",
+        ),
+        row(
+            "case variant of a taken name",
+            Call::Signup(
+                json,
+                json!({"username": "ALICE", "password": "long enough pass"}).to_string(),
+            ),
+            409,
+            "username_taken",
+        ),
+        row(
+            "full-width variant of a taken name",
+            Call::Signup(
+                json,
+                json!({"username": "ａｌｉｃｅ", "password": "long enough pass"}).to_string(),
+            ),
+            409,
+            "username_taken",
+        ),
+        row(
+            "bracket operator in a form",
+            Call::Token(form, "username[$ne]=x&password=y".into()),
+            400,
+            "invalid_request",
+        ),
+        row(
+            "duplicate form field",
+            Call::Token(form, "username=alice&username=bob&password=y".into()),
+            400,
+            "invalid_request",
+        ),
+        row(
+            "JSON to the token endpoint",
+            Call::Token(
+                json,
+                json!({"username": "alice", "password": "x"}).to_string(),
+            ),
+            415,
+            "invalid_request",
+        ),
+        row(
+            "unsupported grant",
+            Call::Token(
+                form,
+                "grant_type=client_credentials&username=alice&password=x".into(),
+            ),
+            400,
+            "unsupported_grant_type",
+        ),
+        row(
+            "oversized form",
+            Call::Token(
+                form,
+                format!("username=alice&password={}", "x".repeat(17 * 1024)),
+            ),
+            413,
+            "invalid_request",
+        ),
+        row(
+            "alg none",
+            Call::Me(format!(
+                "Bearer {}",
+                forge(json!({"alg": "none", "typ": "JWT"}), claims.clone())
+            )),
+            401,
+            "unauthenticated",
+        ),
+        row(
+            "embedded jwk",
+            Call::Me(format!(
+                "Bearer {}",
+                forge(header(json!({"jwk": {"kty": "OKP"}})), claims.clone())
+            )),
+            401,
+            "unauthenticated",
+        ),
+        row(
+            "jku header",
+            Call::Me(format!(
+                "Bearer {}",
+                forge(
+                    header(json!({"jku": "https://evil.example/jwks"})),
+                    claims.clone()
+                )
+            )),
+            401,
+            "unauthenticated",
+        ),
+        row(
+            "crit header",
+            Call::Me(format!(
+                "Bearer {}",
+                forge(header(json!({"crit": ["exp"]})), claims.clone())
+            )),
+            401,
+            "unauthenticated",
+        ),
+        row(
+            "token over 8 KiB",
+            Call::Me(format!("Bearer {valid_token}{}", "A".repeat(8 * 1024))),
+            401,
+            "unauthenticated",
+        ),
+        row(
+            "tampered signature",
+            Call::Me(format!("Bearer {}x", &valid_token[..valid_token.len() - 1])),
+            401,
+            "unauthenticated",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn hostile_inputs_get_their_documented_answer_and_store_nothing() {
+    use base64::Engine as _;
+    let api = api().await;
+    let created = signup::handle(
+        &api.users,
+        &api.hasher,
+        request_from(&event_json("signup.json")),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let issued = token::handle(&api.tokens, request_from(&event_json("token.json"))).await;
+    let valid_token = response_json(&issued)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let encode =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    let forge = |header: Value, claims: Value| {
+        format!("{}.{}.{}", encode(&header), encode(&claims), "c2ln")
+    };
+
+    let before = users_snapshot(&api).await;
+    for row in hostile_inputs(&valid_token, forge) {
+        let response = match row.call {
+            Call::Signup(content_type, body) => {
+                signup::handle(
+                    &api.users,
+                    &api.hasher,
+                    request_from(&with_body("signup.json", content_type, body, false)),
+                )
+                .await
+            }
+            Call::SignupBase64(body) => {
+                signup::handle(
+                    &api.users,
+                    &api.hasher,
+                    request_from(&with_body("signup.json", "application/json", body, true)),
+                )
+                .await
+            }
+            Call::Token(content_type, body) => {
+                token::handle(
+                    &api.tokens,
+                    request_from(&with_body("token.json", content_type, body, false)),
+                )
+                .await
+            }
+            Call::Me(authorization) => match authorize(&api, &authorization) {
+                Some(context) => {
+                    me::handle(
+                        &api.users,
+                        request_from(&protected_event("me.json", context)),
+                    )
+                    .await
+                }
+                None => {
+                    // What API Gateway answers when the authorizer refuses (the template's
+                    // UNAUTHORIZED gateway response).
+                    assert_eq!(users_snapshot(&api).await, before, "{}", row.name);
+                    assert_eq!(row.status, 401, "{}", row.name);
+                    continue;
+                }
+            },
+        };
+        assert_eq!(response.status(), row.status, "{}", row.name);
+        assert_eq!(response_json(&response)["error"], row.error, "{}", row.name);
+        assert_eq!(
+            users_snapshot(&api).await,
+            before,
+            "{}: the users collection is unchanged",
+            row.name
+        );
+    }
+}
+
+/// A sample event with its content type and body replaced.
+fn with_body(file: &str, content_type: &str, body: String, base64: bool) -> Value {
+    let mut event = event_json(file);
+    for headers in ["headers", "multiValueHeaders"] {
+        event[headers]
+            .as_object_mut()
+            .unwrap()
+            .remove("Content-Type");
+    }
+    if !content_type.is_empty() {
+        event["headers"]["Content-Type"] = content_type.into();
+        event["multiValueHeaders"]["Content-Type"] = json!([content_type]);
+    }
+    event["body"] = body.into();
+    event["isBase64Encoded"] = base64.into();
+    event
 }

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 struct Local {
     stack: Stack,
+    database: mongodb::Database,
     url: String,
     http: reqwest::Client,
     private_pem: String,
@@ -42,7 +43,13 @@ fn bin_dir() -> PathBuf {
 }
 
 async fn start() -> Local {
+    start_logging_to(std::env::var_os("FUNCTION_LOG_DIR").map(PathBuf::from)).await
+}
+
+/// A stack whose functions append their output to `<log_dir>/<function>.log`.
+async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
     let settings = shared::testing::test_database_settings();
+    let database = shared::db::connect(&settings).await.unwrap();
     let keys = shared::keys::generate_ed25519().unwrap();
     let private_pem = keys.private_pem.expose_secret().to_owned();
     let options = StackOptions {
@@ -55,11 +62,13 @@ async fn start() -> Local {
         database_name: settings.name,
         secantusd: None,
         keys: Some((private_pem.clone(), keys.public_pem)),
+        function_log_dir: log_dir,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);
     Local {
         stack,
+        database,
         url,
         http: reqwest::Client::new(),
         private_pem,
@@ -314,4 +323,189 @@ async fn a_header_failing_the_validation_expression_never_reaches_the_authorizer
     }
     assert_eq!(local.authorizer_invocations(), before);
     local.stack.stop().await;
+}
+
+impl Local {
+    async fn users(&self) -> Vec<mongodb::bson::Document> {
+        use futures_util::TryStreamExt;
+        self.database
+            .collection::<mongodb::bson::Document>("users")
+            .find(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, content_type: &str, body: String) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A subset of the hostile-input table in `flow.rs`, over real HTTP through the gateway.
+#[tokio::test]
+async fn hostile_requests_over_http_get_their_documented_answer_and_store_nothing() {
+    let local = start().await;
+    local
+        .access_token("alice", "correct horse battery staple")
+        .await;
+    let before = local.users().await;
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    let cases = [
+        (
+            "/signup",
+            json,
+            json!({"username": {"$ne": null}, "password": "long enough pass"}).to_string(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "/signup",
+            json,
+            json!({"username": "mallory", "password": "iloveyou1"}).to_string(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "/signup",
+            json,
+            json!({"username": "ALICE", "password": "long enough pass"}).to_string(),
+            409,
+            "username_taken",
+        ),
+        (
+            "/signup",
+            form,
+            "username=mallory&password=long+enough+pass".to_owned(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "/signup",
+            json,
+            json!({"username": "mallory", "password": "p".repeat(17 * 1024)}).to_string(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "/signup",
+            json,
+            "{\"username\":".to_owned(),
+            400,
+            "malformed_body",
+        ),
+        (
+            "/token",
+            form,
+            "username[$ne]=x&password=y".to_owned(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/token",
+            form,
+            "username=alice&username=bob&password=y".to_owned(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/token",
+            json,
+            json!({"username": "alice", "password": "x"}).to_string(),
+            415,
+            "invalid_request",
+        ),
+    ];
+    for (path, content_type, body, status, error) in cases {
+        let response = local.post(path, content_type, body.clone()).await;
+        assert_eq!(response.status().as_u16(), status, "{path} {body:.80}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], error, "{path} {body:.80}");
+        assert_eq!(
+            local.users().await,
+            before,
+            "{path} {body:.80} stored nothing"
+        );
+    }
+    let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSJ9.";
+    let refused = local
+        .get("/users/me", Some(&format!("Bearer {none}")))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    local.stack.stop().await;
+}
+
+/// Every line the functions write, for one scenario that submits unique passwords and
+/// receives unique tokens: none of them may appear in any line.
+#[tokio::test]
+async fn no_log_line_holds_a_submitted_password_or_a_token() {
+    let log_dir =
+        std::env::temp_dir().join(format!("function-logs-{}", uuid::Uuid::new_v4().simple()));
+    let local = start_logging_to(Some(log_dir.clone())).await;
+    let unique = || format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let (password, wrong, refused_password) = (unique(), unique(), unique());
+    let mut secrets = vec![password.clone(), wrong.clone(), refused_password.clone()];
+
+    let token = local.access_token("logger", &password).await;
+    assert_eq!(local.signup("logger2", &"x".repeat(7)).await.status(), 422);
+    assert_eq!(
+        local.signup("logger", &refused_password).await.status(),
+        StatusCode::CONFLICT
+    );
+    for _ in 0..6 {
+        local.token("logger", &wrong).await;
+    }
+    assert_eq!(
+        local.token("logger", &password).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        local.get("/users/me", Some(&bearer)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        local.get("/products", Some(&bearer)).await.status(),
+        StatusCode::OK
+    );
+    let tampered = format!("{}A", &token[..token.len() - 1]);
+    let refused = local
+        .get("/users/me", Some(&format!("Bearer {tampered}")))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    local.stack.stop().await;
+
+    let signature = token.rsplit('.').next().unwrap().to_owned();
+    secrets.extend([token.clone(), tampered, signature]);
+    let mut lines = 0;
+    for function in ["signup", "token", "authorizer", "me", "products"] {
+        let path = log_dir.join(format!("{function}.log"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        if ["signup", "token", "authorizer"].contains(&function) {
+            assert!(
+                !text.is_empty(),
+                "{function} logged nothing: the scan would be vacuous"
+            );
+        }
+        for line in text.lines() {
+            lines += 1;
+            for secret in &secrets {
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "{function} logged a secret: {line}"
+                );
+            }
+        }
+    }
+    assert!(lines >= 10, "only {lines} lines captured");
+    let _ = std::fs::remove_dir_all(&log_dir);
 }

@@ -68,6 +68,7 @@ impl Fixture {
             timeout,
             memory_mb: 256,
             instances: 1,
+            log_dir: None,
         };
         FunctionPool::start(config, self.shutdown.clone())
             .await
@@ -122,6 +123,11 @@ async fn a_crash_fails_the_invocation_and_the_instance_is_restarted() {
         pool.invoke(b"{}".to_vec()).await.unwrap().as_ref(),
         b"\"recovered\""
     );
+    assert_eq!(
+        pool.process_starts(),
+        2,
+        "the first process and its replacement"
+    );
 }
 
 #[tokio::test]
@@ -166,6 +172,7 @@ async fn a_missing_binary_is_reported_at_start() {
         timeout: Duration::from_secs(1),
         memory_mb: 128,
         instances: 1,
+        log_dir: None,
     };
     let error = FunctionPool::start(config, CancellationToken::new())
         .await

@@ -49,6 +49,9 @@ struct Args {
         requires = "jwt_private_key"
     )]
     jwt_public_key: Option<String>,
+    /// Append each function's output to `<dir>/<function>.log` instead of this terminal.
+    #[arg(long, env = "FUNCTION_LOG_DIR")]
+    function_log_dir: Option<PathBuf>,
 }
 
 /// The configured key pair, when both halves are configured.
@@ -69,6 +72,7 @@ async fn main() -> ExitCode {
         database_name: args.db_name,
         secantusd: args.secantusd,
         keys: configured_keys(&args.jwt_private_key, &args.jwt_public_key),
+        function_log_dir: args.function_log_dir,
     };
     let embedded_data = options
         .mongodb_uri

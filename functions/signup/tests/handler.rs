@@ -245,3 +245,30 @@ async fn usernames_that_only_differ_by_full_case_folding_conflict() {
     assert_eq!(body["error"], "username_taken");
     assert_eq!(store.len(), 1);
 }
+
+fn arbitrary_body() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let text = "\\PC{0,120}".prop_map(String::from);
+    let fields = ("\\PC{0,70}", "\\PC{0,140}").prop_map(|(username, password)| {
+        json!({"username": username, "password": password}).to_string()
+    });
+    prop_oneof![text, fields]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(128))]
+
+    /// Arbitrary bodies, JSON-shaped or not: never a panic, always a documented 4xx or 201
+    /// with a JSON body, and a refusal stores nothing.
+    #[test]
+    fn any_body_gets_a_documented_answer(body in arbitrary_body()) {
+        use proptest::prop_assert;
+        use proptest::prop_assert_eq;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let store = MemoryUserStore::default();
+        let (status, response) = runtime.block_on(call(&store, &event_with_body(&body)));
+        prop_assert!([201, 400, 409, 413, 422].contains(&status), "{status} for {body:?}");
+        prop_assert!(response["error"].is_string() || status == 201);
+        prop_assert_eq!(store.len(), usize::from(status == 201));
+    }
+}

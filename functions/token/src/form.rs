@@ -87,4 +87,27 @@ mod tests {
             assert_eq!(parse(body).unwrap_err(), expected, "{body}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_parses_or_is_refused_without_panicking(body in "\\PC{0,200}") {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn any_credentials_round_trip_through_form_encoding(
+            username in "\\PC{1,40}",
+            password in "\\PC{1,40}",
+        ) {
+            let body = serde_urlencoded::to_string([
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", password.as_str()),
+            ])
+            .unwrap();
+            let grant = parse(&body).unwrap();
+            proptest::prop_assert_eq!(grant.username, username);
+            proptest::prop_assert_eq!(grant.password, password);
+        }
+    }
 }

@@ -1,0 +1,229 @@
+//! A database outage through the local API: the MongoDB-compatible server is stopped while
+//! the function binaries keep running, every database-backed endpoint answers
+//! `503 service_unavailable` within its function timeout, and once the server is back on the
+//! same port and data the same processes serve again (no restarts). Needs `SECANTUSD` (the
+//! server binary) and the function binaries (`make test` provides both).
+
+use devtools::stack::{Stack, StackOptions};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FUNCTIONS: [&str; 5] = ["signup", "token", "authorizer", "me", "products"];
+
+/// A secantusd-rs process on a fixed port and data folder, so it can come back as it was.
+struct Database {
+    binary: PathBuf,
+    storage: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Database {
+    fn start(binary: PathBuf, storage: PathBuf) -> Self {
+        let mut database = Self {
+            binary,
+            storage,
+            port: 0,
+            child: None,
+        };
+        database.launch();
+        database
+    }
+
+    fn launch(&mut self) {
+        let mut child = Command::new(&self.binary)
+            .args(["--host", "127.0.0.1", "--cache-size", "256M", "--port"])
+            .arg(self.port.to_string())
+            .arg("--storage-path")
+            .arg(&self.storage)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("secantusd-rs starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("secantusd-rs reports its port")
+                .unwrap();
+            if let Some((_, port)) = line.rsplit_once("listening on 127.0.0.1:") {
+                break port.trim().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        self.port = port;
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = child.wait();
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.storage);
+    }
+}
+
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    for function in FUNCTIONS {
+        assert!(
+            dir.join(function).is_file(),
+            "{} is missing: run `cargo build --workspace --bins` (make test does)",
+            dir.join(function).display()
+        );
+    }
+    dir
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Client {
+    async fn signup(&self, username: &str) -> (StatusCode, Value) {
+        let body = json!({"username": username, "password": "outage-proof passphrase"});
+        let request = self.http.post(format!("{}/signup", self.url)).json(&body);
+        answer(request).await
+    }
+
+    async fn token(&self, username: &str) -> (StatusCode, Value) {
+        let form = [
+            ("username", username),
+            ("password", "outage-proof passphrase"),
+        ];
+        let request = self.http.post(format!("{}/token", self.url)).form(&form);
+        answer(request).await
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token);
+        answer(request).await
+    }
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn starts(stack: &Stack) -> Vec<u64> {
+    FUNCTIONS
+        .iter()
+        .map(|name| stack.gateway.pool(name).unwrap().process_starts())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_returns() {
+    let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
+        panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
+    });
+    let scratch = std::env::temp_dir().join(format!("outage-{}", uuid::Uuid::new_v4().simple()));
+    let mut database = Database::start(secantusd.into(), scratch.join("db"));
+    let keys = shared::keys::generate_ed25519().unwrap();
+    let stack = Stack::start(StackOptions {
+        template: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")),
+        bin_dir: bin_dir(),
+        data_dir: scratch.join("stack"),
+        port: 0,
+        instances: 1,
+        mongodb_uri: Some(database.uri()),
+        database_name: "outage".to_owned(),
+        secantusd: None,
+        keys: Some((keys.private_pem.expose_secret().to_owned(), keys.public_pem)),
+        function_log_dir: std::env::var_os("FUNCTION_LOG_DIR").map(PathBuf::from),
+    })
+    .await
+    .expect("the local stack starts");
+    let client = Client {
+        http: reqwest::Client::new(),
+        url: format!("http://{}", stack.address),
+    };
+
+    assert_eq!(client.signup("before").await.0, StatusCode::CREATED);
+    let (status, body) = client.token("before").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(client.get("/users/me", &token).await.0, StatusCode::OK);
+    let processes = starts(&stack);
+    assert_eq!(processes, [1; 5], "one process per function so far");
+
+    database.stop();
+    let started = Instant::now();
+    let (signup, login, me, products) = tokio::join!(
+        client.signup("during"),
+        client.token("before"),
+        client.get("/users/me", &token),
+        client.get("/products", &token),
+    );
+    let elapsed = started.elapsed();
+    for (name, (status, body), timeout) in [
+        ("signup", signup, 10),
+        ("token", login, 10),
+        ("me", me, 6),
+        ("products", products, 6),
+    ] {
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{name}: {body}");
+        assert_eq!(body["error"], "service_unavailable", "{name}: {body}");
+        assert!(
+            elapsed < Duration::from_secs(timeout),
+            "{name} answered within its {timeout} s function timeout ({elapsed:?})"
+        );
+    }
+
+    database.launch();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, body) = loop {
+        let (status, body) = client.token("before").await;
+        if status != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the user made before the outage logs in: {body}"
+    );
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(client.get("/users/me", &token).await.0, StatusCode::OK);
+    assert_eq!(client.get("/products", &token).await.0, StatusCode::OK);
+    assert_eq!(client.signup("after").await.0, StatusCode::CREATED);
+    assert_eq!(
+        client.signup("during").await.0,
+        StatusCode::CREATED,
+        "the sign-up refused during the outage stored nothing"
+    );
+    assert_eq!(
+        starts(&stack),
+        processes,
+        "no function process was restarted: the same instances recovered by themselves"
+    );
+    stack.stop().await;
+}
