@@ -8,6 +8,7 @@ use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::lockout::MongoLoginAttempts;
 use shared::products::MongoProductStore;
+use shared::refresh::MongoRefreshTokenStore;
 use shared::testing::{
     event_json, request_from, response_json, test_database_settings, token_pair,
 };
@@ -21,7 +22,7 @@ struct Api {
     users: MongoUserStore,
     products: MongoProductStore,
     hasher: PasswordHasher,
-    tokens: TokenService<MongoUserStore, MongoLoginAttempts>,
+    tokens: TokenService<MongoUserStore, MongoLoginAttempts, MongoRefreshTokenStore>,
     verifier: TokenVerifier,
 }
 
@@ -38,6 +39,7 @@ async fn api() -> Api {
     let tokens = TokenService {
         store: users.clone(),
         attempts: MongoLoginAttempts::new(&database),
+        refresh_tokens: MongoRefreshTokenStore::new(&database),
         hasher: hasher.clone(),
         issuer,
         clock: Clock::system(),
@@ -144,7 +146,7 @@ async fn a_wrong_password_gets_no_token_and_a_forged_token_no_access() {
 
     let (stranger, _, _) = token_pair();
     let forged = stranger
-        .issue("alice", std::time::SystemTime::now())
+        .issue("alice", 0, std::time::SystemTime::now())
         .unwrap()
         .token;
     assert!(authorize(&api, &format!("Bearer {forged}")).is_none());

@@ -258,7 +258,7 @@ async fn an_explicit_deny_from_the_authorizer_is_403() {
     let settings = TokenSettings::from_source(&[]).unwrap();
     let issuer = TokenIssuer::from_pem(&local.private_pem, settings).unwrap();
     let token = issuer
-        .issue("not a username!", SystemTime::now())
+        .issue("not a username!", 0, SystemTime::now())
         .unwrap()
         .token;
     let denied = local

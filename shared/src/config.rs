@@ -110,11 +110,22 @@ pub struct TokenSettings {
     pub audience: String,
     /// Lifetime of an access token (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
     pub access_token_ttl: Duration,
+    /// Lifetime of each refresh token from its issue (`REFRESH_TOKEN_TTL_SECONDS`, default
+    /// 30 days); every rotation issues a new one with a fresh lifetime.
+    pub refresh_token_ttl: Duration,
 }
 
 impl TokenSettings {
-    /// Reads `JWT_ISSUER`, `JWT_AUDIENCE` and `ACCESS_TOKEN_TTL_SECONDS`.
+    /// Reads `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL_SECONDS` and
+    /// `REFRESH_TOKEN_TTL_SECONDS`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let refresh_seconds: u64 = parsed_or(source, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?;
+        if !(300..=365 * 24 * 3600).contains(&refresh_seconds) {
+            return Err(ConfigError::Invalid {
+                var: "REFRESH_TOKEN_TTL_SECONDS",
+                reason: "must be between 300 seconds and 365 days".to_owned(),
+            });
+        }
         let ttl_seconds: u64 = parsed_or(source, "ACCESS_TOKEN_TTL_SECONDS", 900)?;
         if !(60..=86_400).contains(&ttl_seconds) {
             return Err(ConfigError::Invalid {
@@ -130,6 +141,7 @@ impl TokenSettings {
                 .get("JWT_AUDIENCE")
                 .unwrap_or_else(|| "lambda-auth-api".to_owned()),
             access_token_ttl: Duration::from_secs(ttl_seconds),
+            refresh_token_ttl: Duration::from_secs(refresh_seconds),
         })
     }
 }
@@ -171,6 +183,7 @@ mod tests {
         assert_eq!(settings.issuer, "lambda-auth");
         assert_eq!(settings.audience, "lambda-auth-api");
         assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(settings.refresh_token_ttl, Duration::from_secs(2_592_000));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lockout;
 pub mod principal;
 pub mod products;
+pub mod refresh;
 pub mod secrets;
 pub mod telemetry;
 pub mod tokens;

@@ -8,6 +8,7 @@ use crate::db::StoreError;
 use crate::keys::generate_ed25519;
 use crate::lockout::{FailureRecord, LoginAttempts, lock_after};
 use crate::products::{Product, ProductStore, sample_products};
+use crate::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
 use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::users::{Insertion, User, UserStore};
 use secrecy::ExposeSecret;
@@ -21,6 +22,7 @@ pub fn token_settings() -> TokenSettings {
         issuer: "https://auth.test".to_owned(),
         audience: "test-api".to_owned(),
         access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
     }
 }
 
@@ -115,9 +117,42 @@ impl UserStore for MemoryUserStore {
             password_hash: password_hash.to_owned(),
             disabled: false,
             created_at: now,
+            token_version: 0,
         };
         users.insert(username.canonical().to_owned(), user);
         Ok(Insertion::Created)
+    }
+
+    async fn bump_token_version(
+        &self,
+        username: &Username,
+        _now: SystemTime,
+    ) -> Result<Option<u64>, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        Ok(users.get_mut(username.canonical()).map(|user| {
+            user.token_version += 1;
+            user.token_version
+        }))
+    }
+
+    async fn change_password(
+        &self,
+        username: &Username,
+        current_hash: &str,
+        new_hash: &str,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        match users.get_mut(username.canonical()) {
+            Some(user) if user.password_hash == current_hash => {
+                user.password_hash = new_hash.to_owned();
+                user.token_version += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
@@ -176,6 +211,93 @@ impl LoginAttempts for MemoryLoginAttempts {
     async fn reset(&self, username: &Username) -> Result<(), StoreError> {
         self.records.lock().unwrap().remove(username.canonical());
         Ok(())
+    }
+}
+
+/// The state of a refresh token in [`MemoryRefreshTokenStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    /// Can be exchanged once.
+    Active,
+    /// Exchanged; presenting it again is reuse.
+    Used,
+    /// Revoked with its family.
+    Revoked,
+}
+
+/// Refresh tokens in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Default)]
+pub struct MemoryRefreshTokenStore {
+    tokens: Mutex<HashMap<String, (RefreshRecord, RefreshState)>>,
+}
+
+impl MemoryRefreshTokenStore {
+    /// The state of the token whose secret is `secret`, if stored.
+    pub fn state_of(&self, secret: &str) -> Option<RefreshState> {
+        let hash = crate::refresh::hash(secret);
+        self.tokens
+            .lock()
+            .unwrap()
+            .get(&hash)
+            .map(|(_, state)| *state)
+    }
+
+    /// How many tokens are stored.
+    pub fn len(&self) -> usize {
+        self.tokens.lock().unwrap().len()
+    }
+
+    /// Whether no token is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn revoke_where(&self, matches: impl Fn(&RefreshRecord) -> bool) -> u64 {
+        let mut changed = 0;
+        for (record, state) in self.tokens.lock().unwrap().values_mut() {
+            if matches(record) && *state != RefreshState::Revoked {
+                *state = RefreshState::Revoked;
+                changed += 1;
+            }
+        }
+        changed
+    }
+}
+
+impl RefreshTokenStore for MemoryRefreshTokenStore {
+    async fn insert(&self, record: &RefreshRecord, _now: SystemTime) -> Result<(), StoreError> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(record.hash.clone(), (record.clone(), RefreshState::Active));
+        Ok(())
+    }
+
+    async fn exchange(&self, hash: &str, now: SystemTime) -> Result<Exchange, StoreError> {
+        let mut tokens = self.tokens.lock().unwrap();
+        Ok(match tokens.get_mut(hash) {
+            Some((record, state)) if *state == RefreshState::Active && record.expires_at > now => {
+                *state = RefreshState::Used;
+                Exchange::Rotated(record.clone())
+            }
+            Some((record, RefreshState::Used)) => Exchange::Reused {
+                family: record.family.clone(),
+            },
+            _ => Exchange::Invalid,
+        })
+    }
+
+    async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        let tokens = self.tokens.lock().unwrap();
+        Ok(tokens.get(hash).map(|(record, _)| record.family.clone()))
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
+        Ok(self.revoke_where(|record| record.family == family))
+    }
+
+    async fn revoke_user(&self, username: &Username) -> Result<u64, StoreError> {
+        Ok(self.revoke_where(|record| record.username_canonical == username.canonical()))
     }
 }
 

@@ -7,10 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The longest token the verifier looks at; ours are about 400 bytes.
@@ -34,6 +33,10 @@ pub struct AccessClaims {
     pub aud: String,
     /// Unique token id.
     pub jti: String,
+    /// The user's token version when the token was issued. Logout-everywhere and a password
+    /// change bump the stored version, and the protected functions refuse older tokens.
+    #[serde(default)]
+    pub ver: u64,
 }
 
 /// A freshly signed access token.
@@ -142,8 +145,19 @@ impl TokenIssuer {
         &self.kid
     }
 
-    /// Signs an access token for `username`, valid from `now` for the configured lifetime.
-    pub fn issue(&self, username: &str, now: SystemTime) -> Result<IssuedToken, KeyError> {
+    /// The token settings this issuer signs with.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// Signs an access token for `username` at `token_version`, valid from `now` for the
+    /// configured lifetime.
+    pub fn issue(
+        &self,
+        username: &str,
+        token_version: u64,
+        now: SystemTime,
+    ) -> Result<IssuedToken, KeyError> {
         let iat = seconds_since_epoch(now);
         let expires_in = self.settings.access_token_ttl.as_secs();
         let claims = AccessClaims {
@@ -153,6 +167,7 @@ impl TokenIssuer {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
+            ver: token_version,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("JWT".to_owned());
@@ -169,14 +184,15 @@ impl TokenIssuer {
 
 /// Verifies access tokens against a set of Ed25519 public keys, chosen by `kid`.
 pub struct TokenVerifier {
-    keys: HashMap<String, DecodingKey>,
+    /// In the order configured, so the JWKS lists the keys as the operator wrote them.
+    keys: Vec<(String, DecodingKey)>,
     validation: Validation,
 }
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenVerifier")
-            .field("kids", &self.keys.keys())
+            .field("kids", &self.kids().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -189,11 +205,14 @@ impl TokenVerifier {
         if blocks.is_empty() {
             return Err(KeyError("no PEM public key found".to_owned()));
         }
-        let mut keys = HashMap::new();
+        let mut keys: Vec<(String, DecodingKey)> = Vec::new();
         for block in blocks {
             let key = DecodingKey::from_ed_pem(pem::encode(&block).as_bytes())
                 .map_err(|_| KeyError("not an SPKI PEM Ed25519 public key".to_owned()))?;
-            keys.insert(key_id(&key)?, key);
+            let kid = key_id(&key)?;
+            if !keys.iter().any(|(known, _)| *known == kid) {
+                keys.push((kid, key));
+            }
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
@@ -216,7 +235,23 @@ impl TokenVerifier {
 
     /// The key ids this verifier accepts.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
+        self.keys.iter().map(|(kid, _)| kid.as_str())
+    }
+
+    /// The public keys as an RFC 7517 JWK Set: `kty: OKP`, `crv: Ed25519`, `alg: EdDSA`,
+    /// `use: sig` and the `kid` tokens carry, in the configured order.
+    pub fn jwks(&self) -> JwkSet {
+        let keys = self
+            .keys
+            .iter()
+            .filter_map(|(kid, key)| {
+                let mut jwk = Jwk::from_decoding_key(key, Some(Algorithm::EdDSA)).ok()?;
+                jwk.common.key_id = Some(kid.clone());
+                jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+                Some(jwk)
+            })
+            .collect();
+        JwkSet { keys }
     }
 
     /// Checks the signature, algorithm, key id, `exp`, `iss` and `aud` and returns the claims.
@@ -235,7 +270,11 @@ impl TokenVerifier {
         }
         refuse_key_hints(&header)?;
         let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
-        let key = self.keys.get(kid).ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .keys
+            .iter()
+            .find_map(|(known, key)| (known == kid).then_some(key))
+            .ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|error| classify(error.kind()))?;
         Ok(data.claims)

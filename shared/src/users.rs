@@ -3,7 +3,7 @@
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
-use mongodb::options::IndexOptions;
+use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -23,6 +23,9 @@ pub struct User {
     pub disabled: bool,
     /// When the account was created.
     pub created_at: SystemTime,
+    /// Access and refresh tokens issued before this version are refused; bumped by
+    /// logout-everywhere and by a password change.
+    pub token_version: u64,
 }
 
 /// The outcome of adding a user.
@@ -49,6 +52,25 @@ pub trait UserStore: Send + Sync {
         &self,
         username: &Username,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Bumps the account's token version, so every token issued before is refused. Returns
+    /// the new version, or `None` when the account does not exist.
+    fn bump_token_version(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Replaces the password hash and bumps the token version in one update, only if the
+    /// stored hash is still `current_hash` (a concurrent change wins). Returns whether it
+    /// changed.
+    fn change_password(
+        &self,
+        username: &Username,
+        current_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// A user document. Field names follow the FastAPI app's `UserModel` (`password` holds the
@@ -64,6 +86,21 @@ struct UserDocument {
     disabled: bool,
     created_date: DateTime,
     modified_date: DateTime,
+    /// Missing on documents written by the FastAPI app: version 0.
+    #[serde(default)]
+    token_version: i64,
+}
+
+impl From<UserDocument> for User {
+    fn from(document: UserDocument) -> Self {
+        Self {
+            username: document.username,
+            password_hash: document.password,
+            disabled: document.disabled,
+            created_at: document.created_date.to_system_time(),
+            token_version: u64::try_from(document.token_version).unwrap_or(0),
+        }
+    }
 }
 
 /// Accounts in a MongoDB collection with a unique index on the canonical username.
@@ -112,6 +149,7 @@ impl UserStore for MongoUserStore {
             disabled: false,
             created_date: now,
             modified_date: now,
+            token_version: 0,
         };
         match self.users.insert_one(document).await {
             Ok(_) => Ok(Insertion::Created),
@@ -125,11 +163,45 @@ impl UserStore for MongoUserStore {
             .users
             .find_one(doc! { "username_canonical": username.canonical() })
             .await?;
-        Ok(found.map(|document| User {
-            username: document.username,
-            password_hash: document.password,
-            disabled: document.disabled,
-            created_at: document.created_date.to_system_time(),
-        }))
+        Ok(found.map(User::from))
+    }
+
+    async fn bump_token_version(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Option<u64>, StoreError> {
+        let updated = self
+            .users
+            .find_one_and_update(
+                doc! { "username_canonical": username.canonical() },
+                doc! {
+                    "$inc": { "token_version": 1_i64 },
+                    "$set": { "modified_date": DateTime::from_system_time(now) },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(updated.map(|document| User::from(document).token_version))
+    }
+
+    async fn change_password(
+        &self,
+        username: &Username,
+        current_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .users
+            .update_one(
+                doc! { "username_canonical": username.canonical(), "password": current_hash },
+                doc! {
+                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
+                    "$inc": { "token_version": 1_i64 },
+                },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
     }
 }

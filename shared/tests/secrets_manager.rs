@@ -88,7 +88,7 @@ async fn secrets_are_loaded_through_aws_config_and_failures_are_named() {
     assert_eq!(database.uri, "mongodb://db.example:27017");
     let issuer = TokenIssuer::from_source(&env).expect("private key from Secrets Manager");
     let verifier = TokenVerifier::from_source(&env).expect("public key from Secrets Manager");
-    let token = issuer.issue("alice", SystemTime::now()).unwrap();
+    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap();
     assert_eq!(verifier.verify(&token.token).unwrap().sub, "alice");
 
     let missing_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist-AbCdEf";

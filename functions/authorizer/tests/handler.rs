@@ -29,7 +29,7 @@ fn decide(
 #[test]
 fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     let (issuer, verifier, _) = token_pair();
-    let token = issuer.issue("alice", SystemTime::now()).unwrap();
+    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let response = decide(
         &verifier,
         &request_with(Some(&format!("Bearer {}", token.token))),
@@ -69,12 +69,12 @@ fn the_sample_event_placeholder_is_unauthorized() {
 fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
     let (issuer, verifier, _) = token_pair();
     let (stranger, _, _) = token_pair();
-    let valid = issuer.issue("alice", SystemTime::now()).unwrap().token;
+    let valid = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
     let expired = issuer
-        .issue("alice", SystemTime::now() - Duration::from_secs(3600))
+        .issue("alice", 0, SystemTime::now() - Duration::from_secs(3600))
         .unwrap()
         .token;
-    let foreign = stranger.issue("alice", SystemTime::now()).unwrap().token;
+    let foreign = stranger.issue("alice", 0, SystemTime::now()).unwrap().token;
     let keys = generate_ed25519().unwrap();
     let other_audience = shared::config::TokenSettings {
         audience: "another-api".to_owned(),
@@ -84,7 +84,7 @@ fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
         TokenIssuer::from_pem(keys.private_pem.expose_secret(), other_audience).unwrap();
     let same_key_verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).unwrap();
     let misaddressed = misaddressed
-        .issue("alice", SystemTime::now())
+        .issue("alice", 0, SystemTime::now())
         .unwrap()
         .token;
     let mut tampered = valid.clone();
@@ -123,7 +123,7 @@ fn a_genuine_token_for_an_impossible_username_gets_an_explicit_deny() {
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).unwrap();
     let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).unwrap();
     let token = issuer
-        .issue("not a username!", SystemTime::now())
+        .issue("not a username!", 0, SystemTime::now())
         .unwrap()
         .token;
     let response = decide(&verifier, &request_with(Some(&format!("Bearer {token}")))).unwrap();
@@ -159,7 +159,7 @@ fn the_failure_reaches_api_gateway_as_exactly_unauthorized() {
 #[test]
 fn an_unusable_method_arn_is_unauthorized() {
     let (issuer, verifier, _) = token_pair();
-    let token = issuer.issue("alice", SystemTime::now()).unwrap().token;
+    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
     let mut request = request_with(Some(&format!("Bearer {token}")));
     request.method_arn = Some("garbage".to_owned());
     assert_eq!(decide(&verifier, &request), Err(Unauthorized));

@@ -1,51 +1,99 @@
-//! The `application/x-www-form-urlencoded` body of a token request, as FastAPI's
-//! `OAuth2PasswordRequestForm` sends it.
+//! The `application/x-www-form-urlencoded` bodies of `POST /token` (as FastAPI's
+//! `OAuth2PasswordRequestForm` sends them, plus the refresh grant) and `POST /revoke`.
 
 use crate::oauth::OAuthError;
 use std::collections::HashMap;
 
-/// A password-grant request, before credential checks.
-#[derive(Debug)]
-pub struct PasswordGrant {
-    /// The `username` parameter.
-    pub username: String,
-    /// The `password` parameter.
-    pub password: String,
+/// A token request, before any credential check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenRequest {
+    /// `grant_type=password` (or no `grant_type`, as FastAPI's form allows).
+    Password {
+        /// The `username` parameter.
+        username: String,
+        /// The `password` parameter.
+        password: String,
+    },
+    /// `grant_type=refresh_token`.
+    Refresh {
+        /// The `refresh_token` parameter.
+        refresh_token: String,
+    },
 }
 
-/// Parses the form: each parameter at most once (RFC 6749 section 3.2), `grant_type`
-/// optional but `password` when present, `username` and `password` required, `scope` ignored.
-pub fn parse(body: &str) -> Result<PasswordGrant, OAuthError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body)
-        .map_err(|_| OAuthError::InvalidRequest("body is not valid form encoding".to_owned()))?;
-    let mut params = HashMap::with_capacity(pairs.len());
-    for (name, value) in pairs {
-        if params.contains_key(&name) {
-            return Err(OAuthError::InvalidRequest(format!(
-                "parameter {name} is repeated"
-            )));
+/// An RFC 7009 revocation request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// The `token` parameter.
+    pub token: String,
+}
+
+/// Parses a token request: each parameter at most once (RFC 6749 section 3.2), `scope`
+/// ignored.
+pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
+    let mut params = Params::parse(body)?;
+    match params.optional("grant_type").as_deref() {
+        None | Some("password") => Ok(TokenRequest::Password {
+            username: params.required("username")?,
+            password: params.required("password")?,
+        }),
+        Some("refresh_token") => Ok(TokenRequest::Refresh {
+            refresh_token: params.required("refresh_token")?,
+        }),
+        Some(_) => Err(OAuthError::UnsupportedGrantType),
+    }
+}
+
+/// Parses a revocation request: `token` required, `token_type_hint` accepted and ignored
+/// (RFC 7009 section 2.1 lets the server search every type it supports).
+pub fn parse_revocation(body: &str) -> Result<Revocation, OAuthError> {
+    let mut params = Params::parse(body)?;
+    Ok(Revocation {
+        token: params.required("token")?,
+    })
+}
+
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn parse(body: &str) -> Result<Self, OAuthError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body).map_err(|_| {
+            OAuthError::InvalidRequest("body is not valid form encoding".to_owned())
+        })?;
+        let mut params = HashMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            if params.contains_key(&name) {
+                return Err(OAuthError::InvalidRequest(format!(
+                    "parameter {name} is repeated"
+                )));
+            }
+            params.insert(name, value);
         }
-        params.insert(name, value);
+        Ok(Self(params))
     }
-    match params.get("grant_type").map(String::as_str) {
-        None | Some("password") => {}
-        Some(_) => return Err(OAuthError::UnsupportedGrantType),
+
+    fn optional(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name)
     }
-    let mut required = |name: &str| {
-        params
+
+    fn required(&mut self, name: &str) -> Result<String, OAuthError> {
+        self.0
             .remove(name)
             .filter(|value| !value.is_empty())
             .ok_or_else(|| OAuthError::InvalidRequest(format!("{name} is required")))
-    };
-    Ok(PasswordGrant {
-        username: required("username")?,
-        password: required("password")?,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn password_of(request: TokenRequest) -> (String, String) {
+        match request {
+            TokenRequest::Password { username, password } => (username, password),
+            other => panic!("expected a password grant, got {other:?}"),
+        }
+    }
 
     #[test]
     fn fastapi_style_forms_are_accepted() {
@@ -54,12 +102,20 @@ mod tests {
             "grant_type=password&username=alice&password=s3cret-pass&scope=",
             "username=alice&password=s3cret%20pass&scope=me+products",
         ] {
-            let grant = parse(body).unwrap();
-            assert_eq!(grant.username, "alice", "{body}");
+            let (username, _) = password_of(parse(body).unwrap());
+            assert_eq!(username, "alice", "{body}");
         }
+        let (_, password) = password_of(parse("username=a&password=s3cret%20pass").unwrap());
+        assert_eq!(password, "s3cret pass");
+    }
+
+    #[test]
+    fn the_refresh_grant_takes_one_refresh_token() {
         assert_eq!(
-            parse("username=a&password=s3cret%20pass").unwrap().password,
-            "s3cret pass"
+            parse("grant_type=refresh_token&refresh_token=abc").unwrap(),
+            TokenRequest::Refresh {
+                refresh_token: "abc".to_owned()
+            }
         );
     }
 
@@ -79,8 +135,16 @@ mod tests {
                 OAuthError::UnsupportedGrantType,
             ),
             (
-                "grant_type=refresh_token&refresh_token=x",
-                OAuthError::UnsupportedGrantType,
+                "grant_type=refresh_token",
+                invalid("refresh_token is required"),
+            ),
+            (
+                "grant_type=refresh_token&refresh_token=a&refresh_token=b",
+                invalid("parameter refresh_token is repeated"),
+            ),
+            (
+                "grant_type=password&grant_type=refresh_token&refresh_token=a",
+                invalid("parameter grant_type is repeated"),
             ),
         ];
         for (body, expected) in cases {
@@ -88,10 +152,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn revocation_needs_exactly_one_token() {
+        assert_eq!(
+            parse_revocation("token=abc&token_type_hint=refresh_token").unwrap(),
+            Revocation {
+                token: "abc".to_owned()
+            }
+        );
+        for body in [
+            "",
+            "token=",
+            "token_type_hint=refresh_token",
+            "token=a&token=b",
+        ] {
+            assert!(
+                matches!(parse_revocation(body), Err(OAuthError::InvalidRequest(_))),
+                "{body}"
+            );
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn any_body_parses_or_is_refused_without_panicking(body in "\\PC{0,200}") {
             let _ = parse(&body);
+            let _ = parse_revocation(&body);
         }
 
         #[test]
@@ -105,9 +191,8 @@ mod tests {
                 ("password", password.as_str()),
             ])
             .unwrap();
-            let grant = parse(&body).unwrap();
-            proptest::prop_assert_eq!(grant.username, username);
-            proptest::prop_assert_eq!(grant.password, password);
+            let parsed = password_of(parse(&body).unwrap());
+            proptest::prop_assert_eq!(parsed, (username, password));
         }
     }
 }

@@ -1,148 +1,169 @@
-//! `POST /token`: the OAuth2 password grant. Checks the credentials against the stored
-//! argon2id hash and answers an EdDSA access token, or an RFC 6749 error that never reveals
-//! whether the username exists. Repeated failures lock the username (see
-//! [`shared::lockout`]).
+//! `POST /token` and `POST /revoke`.
+//!
+//! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
+//! [`shared::lockout`]) and the refresh-token grant (rotation with reuse detection, see
+//! [`shared::refresh`]) with an EdDSA access token and a new refresh token, or an RFC 6749
+//! error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
+//! refresh token's family.
 
 pub mod form;
 pub mod oauth;
+mod password;
+mod refresh;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use oauth::{OAuthError, TokenResponse};
+use secrecy::ExposeSecret;
 use shared::clock::Clock;
-use shared::credentials::{Password, Username};
+use shared::credentials::Username;
 use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, body_text, has_content_type};
 use shared::lockout::LoginAttempts;
+use shared::refresh::{RefreshRecord, RefreshTokenStore};
 use shared::tokens::TokenIssuer;
 use shared::users::UserStore;
 
 /// What the token endpoint needs, built once per execution environment.
-pub struct TokenService<S, A> {
+pub struct TokenService<S, A, R> {
     /// Where accounts are looked up.
     pub store: S,
     /// Where failed logins are counted.
     pub attempts: A,
+    /// Where refresh-token hashes live.
+    pub refresh_tokens: R,
     /// Verifies passwords (and spends the same work for unknown users).
     pub hasher: PasswordHasher,
-    /// Signs access tokens.
+    /// Signs access tokens; its settings give both token lifetimes.
     pub issuer: TokenIssuer,
     /// The time used for locks and token lifetimes.
     pub clock: Clock,
 }
 
-/// Handles one token request. Every outcome is a response.
-pub async fn handle<S: UserStore, A: LoginAttempts>(
-    service: &TokenService<S, A>,
-    request: Request,
-) -> Response<Body> {
-    match grant(service, &request).await {
-        Ok(token) => token.into_response(),
-        Err(error) => error.into_response(),
-    }
+/// Handles one request to `/token` or `/revoke` (chosen by the API Gateway resource path).
+/// Every outcome is a response.
+pub async fn handle<S, A, R>(service: &TokenService<S, A, R>, request: Request) -> Response<Body>
+where
+    S: UserStore,
+    A: LoginAttempts,
+    R: RefreshTokenStore,
+{
+    let outcome = if resource_path(&request) == "/revoke" {
+        revoke(service, &request).await.map(|()| oauth::revoked())
+    } else {
+        grant(service, &request)
+            .await
+            .map(TokenResponse::into_response)
+    };
+    outcome.unwrap_or_else(OAuthError::into_response)
 }
 
-async fn grant<S: UserStore, A: LoginAttempts>(
-    service: &TokenService<S, A>,
-    request: &Request,
-) -> Result<TokenResponse, OAuthError> {
+fn resource_path(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| request.uri().path().to_owned())
+}
+
+/// The form body, after the content type and size checks.
+fn form_body(request: &Request) -> Result<&str, OAuthError> {
     if !has_content_type(request, "application/x-www-form-urlencoded") {
         return Err(OAuthError::UnsupportedMediaType);
     }
-    let body = body_text(request).map_err(|error| match error {
+    body_text(request).map_err(|error| match error {
         BodyError::TooLarge => OAuthError::PayloadTooLarge,
         BodyError::NotUtf8 => OAuthError::InvalidRequest(error.to_string()),
-    })?;
-    let grant = form::parse(body)?;
-    let password = Password::presented(&grant.password);
-    let username = authenticate(service, &grant.username, &password).await?;
-
-    let issued = service
-        .issuer
-        .issue(&username, service.clock.now())
-        .map_err(|error| {
-            tracing::error!(%error, "signing failed");
-            OAuthError::ServerError
-        })?;
-    tracing::info!(username = %username, jti = %issued.token_id, "access token issued");
-    Ok(TokenResponse {
-        access_token: issued.token,
-        token_type: "bearer",
-        expires_in: issued.expires_in,
     })
 }
 
-/// The stored username when the credentials are right, the account enabled and the username
-/// not locked. Every path that checks a password costs one argon2id verification, and
-/// unknown usernames are counted and locked like known ones, so neither the answer nor its
-/// timing tells whether an account exists.
-async fn authenticate<S: UserStore, A: LoginAttempts>(
-    service: &TokenService<S, A>,
-    raw_username: &str,
-    password: &Password,
-) -> Result<String, OAuthError> {
-    let Ok(username) = Username::parse(raw_username) else {
-        // No account can have this name, and it has no counter to lock.
-        verify_dummy(service, password).await?;
-        tracing::info!("login refused: unknown user");
-        return Err(OAuthError::InvalidGrant);
-    };
-    let now = service.clock.now();
-    let record = service
-        .attempts
-        .record(&username)
-        .await
-        .map_err(store_error)?;
-    if let Some(retry_after) = record.remaining_lock(now) {
-        tracing::info!(username = %username, failures = record.failures, "login refused: locked");
-        return Err(OAuthError::TooManyAttempts { retry_after });
+async fn grant<S, A, R>(
+    service: &TokenService<S, A, R>,
+    request: &Request,
+) -> Result<TokenResponse, OAuthError>
+where
+    S: UserStore,
+    A: LoginAttempts,
+    R: RefreshTokenStore,
+{
+    match form::parse(form_body(request)?)? {
+        form::TokenRequest::Password { username, password } => {
+            let user = password::authenticate(service, &username, &password).await?;
+            let family = uuid::Uuid::new_v4().to_string();
+            issue(service, &user.username, user.token_version, family).await
+        }
+        form::TokenRequest::Refresh { refresh_token } => {
+            let rotated = refresh::exchange(service, &refresh_token).await?;
+            issue(
+                service,
+                &rotated.username,
+                rotated.token_version,
+                rotated.family,
+            )
+            .await
+        }
     }
-
-    let refusal = match service.store.find(&username).await.map_err(store_error)? {
-        None => {
-            verify_dummy(service, password).await?;
-            "unknown user"
-        }
-        Some(user) => {
-            let matches = service
-                .hasher
-                .verify(password, &user.password_hash)
-                .await
-                .map_err(|error| server_error(&error))?;
-            match (matches, user.disabled) {
-                (true, false) => {
-                    if record.failures > 0 {
-                        service
-                            .attempts
-                            .reset(&username)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    return Ok(user.username);
-                }
-                (false, _) => "wrong password",
-                (true, true) => "account disabled",
-            }
-        }
-    };
-    let record = service
-        .attempts
-        .record_failure(&username, now)
-        .await
-        .map_err(store_error)?;
-    tracing::info!(username = %username, failures = record.failures, "login refused: {refusal}");
-    Err(OAuthError::InvalidGrant)
 }
 
-async fn verify_dummy<S, A>(
-    service: &TokenService<S, A>,
-    password: &Password,
-) -> Result<(), OAuthError> {
+/// Signs an access token and stores the next refresh token of `family`.
+async fn issue<S, A, R: RefreshTokenStore>(
+    service: &TokenService<S, A, R>,
+    username: &str,
+    token_version: u64,
+    family: String,
+) -> Result<TokenResponse, OAuthError> {
+    let now = service.clock.now();
+    let access = service
+        .issuer
+        .issue(username, token_version, now)
+        .map_err(|error| server_error(&error))?;
+    let parsed = Username::parse(username).map_err(|error| server_error(&error))?;
+    let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let lifetime = service.issuer.settings().refresh_token_ttl;
+    let record = RefreshRecord::new(refresh.hash, &parsed, family, token_version, now, lifetime);
     service
-        .hasher
-        .verify_dummy(password)
+        .refresh_tokens
+        .insert(&record, now)
         .await
-        .map_err(|error| server_error(&error))
+        .map_err(store_error)?;
+    tracing::info!(username = %username, jti = %access.token_id, family = %record.family, "tokens issued");
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "bearer",
+        expires_in: access.expires_in,
+        refresh_token: refresh.secret.expose_secret().to_owned(),
+    })
+}
+
+/// RFC 7009: revokes the family of the presented refresh token. Unknown, malformed-looking
+/// or access tokens are not an error (section 2.2), so the answer reveals nothing.
+async fn revoke<S, A, R: RefreshTokenStore>(
+    service: &TokenService<S, A, R>,
+    request: &Request,
+) -> Result<(), OAuthError> {
+    let revocation = form::parse_revocation(form_body(request)?)?;
+    if !shared::refresh::well_formed(&revocation.token) {
+        tracing::info!("revocation of something that is not one of our refresh tokens");
+        return Ok(());
+    }
+    let hash = shared::refresh::hash(&revocation.token);
+    let Some(family) = service
+        .refresh_tokens
+        .family_of(&hash)
+        .await
+        .map_err(store_error)?
+    else {
+        tracing::info!("revocation of an unknown refresh token");
+        return Ok(());
+    };
+    let revoked = service
+        .refresh_tokens
+        .revoke_family(&family)
+        .await
+        .map_err(store_error)?;
+    tracing::info!(%family, revoked, "refresh token family revoked");
+    Ok(())
 }
 
 fn store_error(error: StoreError) -> OAuthError {
@@ -155,6 +176,6 @@ fn store_error(error: StoreError) -> OAuthError {
 }
 
 fn server_error(error: &dyn std::fmt::Display) -> OAuthError {
-    tracing::error!(%error, "login check failed");
+    tracing::error!(%error, "token request failed");
     OAuthError::ServerError
 }

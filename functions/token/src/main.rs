@@ -3,6 +3,7 @@ use shared::clock::Clock;
 use shared::config::DatabaseSettings;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::lockout::MongoLoginAttempts;
+use shared::refresh::MongoRefreshTokenStore;
 use shared::telemetry::or_exit;
 use shared::tokens::TokenIssuer;
 use shared::users::MongoUserStore;
@@ -26,9 +27,14 @@ async fn main() -> Result<(), lambda_http::Error> {
         // Locks still work without it; only the clean-up of old counters waits.
         tracing::warn!(%error, "could not ensure the login_failures TTL index");
     }
+    let refresh_tokens = MongoRefreshTokenStore::new(&database);
+    if let Err(error) = refresh_tokens.ensure_indexes().await {
+        tracing::warn!(%error, "could not ensure the refresh_tokens indexes");
+    }
     let service = TokenService {
         store: MongoUserStore::new(&database),
         attempts,
+        refresh_tokens,
         hasher,
         issuer,
         clock: Clock::system(),

@@ -11,7 +11,8 @@ use std::time::Duration;
 pub enum OAuthError {
     /// 400 `invalid_request`: a parameter is missing, repeated or malformed.
     InvalidRequest(String),
-    /// 400 `invalid_grant`: unknown user, wrong password or disabled account, indistinguishably.
+    /// 400 `invalid_grant`: unknown user, wrong password or disabled account,
+    /// indistinguishably; or a refresh token that is unknown, expired, used or revoked.
     InvalidGrant,
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
@@ -60,7 +61,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "only grant_type=password is supported",
+                "grant_type must be password or refresh_token",
             ),
             Self::TooManyAttempts { .. } => {
                 locked_description = format!(
@@ -124,6 +125,13 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// The opaque refresh token; exchange it with `grant_type=refresh_token`.
+    pub refresh_token: String,
+}
+
+/// The RFC 7009 answer: `200` with an empty JSON object, whatever was revoked.
+pub fn revoked() -> Response<Body> {
+    no_store(json_response(StatusCode::OK, &serde_json::json!({})))
 }
 
 impl TokenResponse {

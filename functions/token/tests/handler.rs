@@ -5,8 +5,8 @@ use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::lockout::FailureRecord;
 use shared::testing::{
-    ManualClock, MemoryLoginAttempts, MemoryUserStore, event_json, request_from, response_json,
-    response_text, token_pair,
+    ManualClock, MemoryLoginAttempts, MemoryRefreshTokenStore, MemoryUserStore, RefreshState,
+    event_json, request_from, response_json, response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
 use shared::users::UserStore as _;
@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use token::TokenService;
 
 struct Setup {
-    service: TokenService<MemoryUserStore, MemoryLoginAttempts>,
+    service: TokenService<MemoryUserStore, MemoryLoginAttempts, MemoryRefreshTokenStore>,
     verifier: TokenVerifier,
     time: ManualClock,
 }
@@ -38,6 +38,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
         service: TokenService {
             store,
             attempts: MemoryLoginAttempts::default(),
+            refresh_tokens: MemoryRefreshTokenStore::default(),
             hasher,
             issuer,
             clock: time.clock(),
@@ -319,4 +320,218 @@ async fn concurrent_failures_are_counted_without_lost_updates() {
         checked,
         "every checked failure is counted"
     );
+}
+
+fn refresh_event(refresh_token: &str) -> Value {
+    event_with_body(&format!(
+        "grant_type=refresh_token&refresh_token={refresh_token}"
+    ))
+}
+
+fn revoke_event(body: &str) -> Value {
+    let mut event = event_json("revoke.json");
+    event["body"] = body.into();
+    event
+}
+
+/// Logs alice in and returns the parsed token response.
+async fn login(setup: &Setup) -> Value {
+    let response = call(setup, &event_with_body(RIGHT)).await;
+    assert_eq!(response.status(), 200);
+    response_json(&response)
+}
+
+async fn refresh(setup: &Setup, refresh_token: &Value) -> lambda_http::Response<lambda_http::Body> {
+    call(setup, &refresh_event(refresh_token.as_str().unwrap())).await
+}
+
+#[tokio::test]
+async fn a_login_returns_a_refresh_token_stored_only_as_its_hash() {
+    let setup = setup().await;
+    let body = login(&setup).await;
+    let refresh_token = body["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh_token.len(), 43, "256 bits of base64url");
+    assert_eq!(
+        setup.service.refresh_tokens.state_of(refresh_token),
+        Some(RefreshState::Active)
+    );
+    assert_eq!(setup.service.refresh_tokens.len(), 1);
+}
+
+#[tokio::test]
+async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_family() {
+    let setup = setup().await;
+    let mut chain = vec![login(&setup).await["refresh_token"].clone()];
+    for step in 1..=5 {
+        let response = refresh(&setup, chain.last().unwrap()).await;
+        assert_eq!(response.status(), 200, "rotation {step}");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body = response_json(&response);
+        let claims = setup
+            .verifier
+            .verify(body["access_token"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(claims.sub, "alice");
+        assert_ne!(
+            &body["refresh_token"],
+            chain.last().unwrap(),
+            "a new token each time"
+        );
+        chain.push(body["refresh_token"].clone());
+    }
+    let tokens = &setup.service.refresh_tokens;
+    for used in &chain[..5] {
+        assert_eq!(
+            tokens.state_of(used.as_str().unwrap()),
+            Some(RefreshState::Used)
+        );
+    }
+
+    let replay = refresh(&setup, &chain[1]).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(response_json(&replay)["error"], "invalid_grant");
+    let latest = refresh(&setup, &chain[5]).await;
+    assert_eq!(
+        latest.status(),
+        400,
+        "the whole family is revoked, the latest token too"
+    );
+    assert_eq!(response_json(&latest)["error"], "invalid_grant");
+    assert_eq!(
+        tokens.state_of(chain[5].as_str().unwrap()),
+        Some(RefreshState::Revoked)
+    );
+    assert_eq!(
+        login(&setup).await["token_type"],
+        "bearer",
+        "a new login starts a new family"
+    );
+}
+
+#[tokio::test]
+async fn ten_concurrent_exchanges_of_one_token_give_exactly_one_success() {
+    let setup = setup().await;
+    let token = login(&setup).await["refresh_token"].clone();
+    let event = refresh_event(token.as_str().unwrap());
+    let exchanges = (0..10).map(|_| call(&setup, &event));
+    let responses = futures_util::future::join_all(exchanges).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_refusals_are_all_invalid_grant() {
+    let setup = setup().await;
+    let unknown = "A".repeat(43);
+    for (name, token) in [
+        ("unknown", unknown.as_str()),
+        ("wrong shape", "not-a-token"),
+        ("an access token", "eyJhbGciOiJFZERTQSJ9.e30.c2ln"),
+    ] {
+        let response = call(&setup, &refresh_event(token)).await;
+        assert_eq!(response.status(), 400, "{name}");
+        assert_eq!(
+            response_json(&response),
+            json!({"error": "invalid_grant", "error_description": "invalid username or password"}),
+            "{name}"
+        );
+    }
+
+    let expiring = login(&setup).await["refresh_token"].clone();
+    setup.time.advance(Duration::from_secs(30 * 24 * 3600 + 1));
+    assert_eq!(refresh(&setup, &expiring).await.status(), 400, "expired");
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_refresh() {
+    let setup = setup().await;
+    let token = login(&setup).await["refresh_token"].clone();
+    setup.service.store.disable("alice");
+    let response = refresh(&setup, &token).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response_json(&response)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_token_version_bump_ends_every_refresh_family() {
+    let setup = setup().await;
+    let first = login(&setup).await["refresh_token"].clone();
+    let second = login(&setup).await["refresh_token"].clone();
+    let alice = Username::parse("alice").unwrap();
+    setup
+        .service
+        .store
+        .bump_token_version(&alice, SystemTime::now())
+        .await
+        .unwrap();
+    for token in [&first, &second] {
+        assert_eq!(refresh(&setup, token).await.status(), 400);
+    }
+    let fresh = login(&setup).await;
+    let claims = setup
+        .verifier
+        .verify(fresh["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.ver, 1, "new tokens carry the new version");
+    assert_eq!(refresh(&setup, &fresh["refresh_token"]).await.status(), 200);
+}
+
+#[tokio::test]
+async fn revocation_revokes_the_family_and_is_always_200_for_a_well_formed_request() {
+    let setup = setup().await;
+    let first = login(&setup).await["refresh_token"].clone();
+    let rotated = response_json(&refresh(&setup, &first).await)["refresh_token"].clone();
+    let other_login = login(&setup).await["refresh_token"].clone();
+
+    for _ in 0..2 {
+        let body = format!(
+            "token={}&token_type_hint=refresh_token",
+            first.as_str().unwrap()
+        );
+        let response = call(&setup, &revoke_event(&body)).await;
+        assert_eq!(response.status(), 200, "idempotent");
+        assert_eq!(response_json(&response), json!({}));
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+    assert_eq!(
+        refresh(&setup, &rotated).await.status(),
+        400,
+        "the family is revoked"
+    );
+    assert_eq!(
+        refresh(&setup, &other_login).await.status(),
+        200,
+        "another login is not"
+    );
+
+    for body in [
+        format!("token={}", "B".repeat(43)),
+        "token=not-ours".to_owned(),
+        "token=eyJhbGciOiJFZERTQSJ9.e30.c2ln&token_type_hint=access_token".to_owned(),
+    ] {
+        let response = call(&setup, &revoke_event(&body)).await;
+        assert_eq!(response.status(), 200, "{body}");
+    }
+    for body in ["", "token=", "token=a&token=b"] {
+        let response = call(&setup, &revoke_event(body)).await;
+        assert_eq!(response.status(), 400, "{body:?}");
+        assert_eq!(
+            response_json(&response)["error"],
+            "invalid_request",
+            "{body:?}"
+        );
+    }
+    let mut json_body = revoke_event("");
+    json_body["headers"]["Content-Type"] = "application/json".into();
+    json_body["multiValueHeaders"]["Content-Type"] = json!(["application/json"]);
+    assert_eq!(call(&setup, &json_body).await.status(), 415);
 }

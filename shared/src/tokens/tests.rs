@@ -8,6 +8,7 @@ fn settings() -> TokenSettings {
         issuer: "test-issuer".to_owned(),
         audience: "test-audience".to_owned(),
         access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(86_400),
     }
 }
 
@@ -41,7 +42,7 @@ fn valid_payload() -> serde_json::Value {
 #[test]
 fn a_fresh_token_verifies_with_its_claims() {
     let pair = pair();
-    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let claims = pair.verifier.verify(&issued.token).unwrap();
     assert_eq!(claims.sub, "alice");
     assert_eq!(claims.iss, "test-issuer");
@@ -54,7 +55,7 @@ fn a_fresh_token_verifies_with_its_claims() {
 #[test]
 fn the_header_names_eddsa_and_the_key_thumbprint() {
     let pair = pair();
-    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let header = jsonwebtoken::decode_header(&issued.token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
     assert_eq!(header.kid.as_deref(), Some(pair.issuer.kid()));
@@ -68,8 +69,8 @@ fn the_header_names_eddsa_and_the_key_thumbprint() {
 #[test]
 fn each_token_gets_a_unique_id() {
     let pair = pair();
-    let first = pair.issuer.issue("alice", SystemTime::now()).unwrap();
-    let second = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let first = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
+    let second = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     assert_ne!(first.token_id, second.token_id);
 }
 
@@ -77,7 +78,7 @@ fn each_token_gets_a_unique_id() {
 fn an_expired_token_is_rejected() {
     let pair = pair();
     let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
-    let issued = pair.issuer.issue("alice", two_hours_ago).unwrap();
+    let issued = pair.issuer.issue("alice", 0, two_hours_ago).unwrap();
     assert_eq!(
         pair.verifier.verify(&issued.token),
         Err(TokenError::Expired)
@@ -87,7 +88,7 @@ fn an_expired_token_is_rejected() {
 #[test]
 fn a_tampered_payload_is_rejected() {
     let pair = pair();
-    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let parts: Vec<&str> = issued.token.split('.').collect();
     let mut payload = valid_payload();
     payload["sub"] = "mallory".into();
@@ -142,7 +143,7 @@ fn a_wrong_issuer_or_audience_is_rejected() {
         };
         let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), other).unwrap();
         let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings()).unwrap();
-        let issued = issuer.issue("alice", SystemTime::now()).unwrap();
+        let issued = issuer.issue("alice", 0, SystemTime::now()).unwrap();
         assert_eq!(
             verifier.verify(&issued.token),
             Err(TokenError::InvalidClaims(claim.to_owned()))
@@ -155,7 +156,7 @@ fn a_wrong_issuer_or_audience_is_rejected() {
 fn a_token_from_another_key_is_rejected() {
     let ours = pair();
     let theirs = pair();
-    let issued = theirs.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = theirs.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     assert_eq!(
         ours.verifier.verify(&issued.token),
         Err(TokenError::UnknownKey)
@@ -166,7 +167,7 @@ fn a_token_from_another_key_is_rejected() {
 fn another_key_claiming_our_kid_is_rejected() {
     let ours = pair();
     let theirs = pair();
-    let issued = theirs.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = theirs.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let parts: Vec<&str> = issued.token.split('.').collect();
     let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": ours.issuer.kid()});
     let relabelled = format!("{}.{}.{}", b64(&header), parts[1], parts[2]);
@@ -195,7 +196,7 @@ fn a_token_without_kid_is_rejected() {
 #[test]
 fn header_key_hints_are_refused() {
     let pair = pair();
-    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let parts: Vec<&str> = issued.token.split('.').collect();
     for (name, value) in [
         ("jku", "https://evil.example/jwks"),
@@ -232,7 +233,7 @@ fn several_public_keys_are_accepted_for_rotation() {
     let verifier = TokenVerifier::from_pem(&both, &settings()).unwrap();
     for keys in [&old, &new] {
         let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), settings()).unwrap();
-        let issued = issuer.issue("alice", SystemTime::now()).unwrap();
+        let issued = issuer.issue("alice", 0, SystemTime::now()).unwrap();
         assert!(verifier.verify(&issued.token).is_ok());
     }
 }
@@ -288,7 +289,7 @@ fn an_oversized_token_is_rejected_before_parsing() {
 #[test]
 fn non_canonical_base64_is_rejected() {
     let pair = pair();
-    let issued = pair.issuer.issue("alice", SystemTime::now()).unwrap();
+    let issued = pair.issuer.issue("alice", 0, SystemTime::now()).unwrap();
     let parts: Vec<&str> = issued.token.split('.').collect();
     for forged in [
         format!("{}.{}=.{}", parts[0], parts[1], parts[2]),
@@ -305,4 +306,72 @@ fn non_canonical_base64_is_rejected() {
         }
         assert!(pair.verifier.verify(&forged).is_err(), "{forged}");
     }
+}
+
+#[test]
+fn a_key_rotation_keeps_old_tokens_valid_until_the_old_key_is_removed() {
+    let old = generate_ed25519().unwrap();
+    let new = generate_ed25519().unwrap();
+    let old_issuer = TokenIssuer::from_pem(old.private_pem.expose_secret(), settings()).unwrap();
+    let new_issuer = TokenIssuer::from_pem(new.private_pem.expose_secret(), settings()).unwrap();
+    let before_rotation = old_issuer
+        .issue("alice", 0, SystemTime::now())
+        .unwrap()
+        .token;
+
+    // Step 1: publish the new key beside the old one; the old key still signs.
+    let both = format!("{}{}", old.public_pem, new.public_pem);
+    let during = TokenVerifier::from_pem(&both, &settings()).unwrap();
+    assert!(during.verify(&before_rotation).is_ok());
+    // Step 2: sign with the new key; tokens of both keys verify.
+    let after_switch = new_issuer
+        .issue("alice", 0, SystemTime::now())
+        .unwrap()
+        .token;
+    assert!(during.verify(&after_switch).is_ok());
+    // Step 3: after the longest token lifetime, remove the old key.
+    let after = TokenVerifier::from_pem(&new.public_pem, &settings()).unwrap();
+    assert_eq!(after.verify(&before_rotation), Err(TokenError::UnknownKey));
+    assert!(after.verify(&after_switch).is_ok());
+}
+
+#[test]
+fn the_jwks_lists_every_key_and_round_trips_a_verification_through_a_jwk_library() {
+    let old = pair();
+    let new = pair();
+    let verifier = TokenVerifier::from_pem(
+        &format!("{}{}", old.public_pem, new.public_pem),
+        &settings(),
+    )
+    .unwrap();
+    let published = serde_json::to_value(verifier.jwks()).unwrap();
+    let keys = published["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for (jwk, issuer) in keys.iter().zip([&old.issuer, &new.issuer]) {
+        assert_eq!(jwk["kty"], "OKP");
+        assert_eq!(jwk["crv"], "Ed25519");
+        assert_eq!(jwk["alg"], "EdDSA");
+        assert_eq!(jwk["use"], "sig");
+        assert_eq!(jwk["kid"], issuer.kid());
+        assert!(jwk.get("d").is_none(), "no private part");
+    }
+
+    // A client's view: parse the published JSON as a JWK Set, pick the key by the token's
+    // kid, and verify with it.
+    let text = published.to_string();
+    let set: JwkSet = serde_json::from_str(&text).unwrap();
+    let token = new
+        .issuer
+        .issue("alice", 3, SystemTime::now())
+        .unwrap()
+        .token;
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let jwk = set.find(&kid).expect("the token's kid is published");
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_audience(&["test-audience"]);
+    let claims = jsonwebtoken::decode::<AccessClaims>(&token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!((claims.sub.as_str(), claims.ver), ("alice", 3));
 }

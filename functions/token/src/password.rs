@@ -1,0 +1,81 @@
+//! The password grant's credential check, with the per-username lockout.
+
+use crate::oauth::OAuthError;
+use crate::{TokenService, server_error, store_error};
+use shared::credentials::{Password, Username};
+use shared::lockout::LoginAttempts;
+use shared::users::{User, UserStore};
+
+/// The account when the credentials are right, the account enabled and the username not
+/// locked. Every path that checks a password costs one argon2id verification, and unknown
+/// usernames are counted and locked like known ones, so neither the answer nor its timing
+/// tells whether an account exists.
+pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
+    service: &TokenService<S, A, R>,
+    raw_username: &str,
+    raw_password: &str,
+) -> Result<User, OAuthError> {
+    let password = Password::presented(raw_password);
+    let Ok(username) = Username::parse(raw_username) else {
+        // No account can have this name, and it has no counter to lock.
+        verify_dummy(service, &password).await?;
+        tracing::info!("login refused: unknown user");
+        return Err(OAuthError::InvalidGrant);
+    };
+    let now = service.clock.now();
+    let record = service
+        .attempts
+        .record(&username)
+        .await
+        .map_err(store_error)?;
+    if let Some(retry_after) = record.remaining_lock(now) {
+        tracing::info!(username = %username, failures = record.failures, "login refused: locked");
+        return Err(OAuthError::TooManyAttempts { retry_after });
+    }
+
+    let refusal = match service.store.find(&username).await.map_err(store_error)? {
+        None => {
+            verify_dummy(service, &password).await?;
+            "unknown user"
+        }
+        Some(user) => {
+            let matches = service
+                .hasher
+                .verify(&password, &user.password_hash)
+                .await
+                .map_err(|error| server_error(&error))?;
+            match (matches, user.disabled) {
+                (true, false) => {
+                    if record.failures > 0 {
+                        service
+                            .attempts
+                            .reset(&username)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    return Ok(user);
+                }
+                (false, _) => "wrong password",
+                (true, true) => "account disabled",
+            }
+        }
+    };
+    let record = service
+        .attempts
+        .record_failure(&username, now)
+        .await
+        .map_err(store_error)?;
+    tracing::info!(username = %username, failures = record.failures, "login refused: {refusal}");
+    Err(OAuthError::InvalidGrant)
+}
+
+async fn verify_dummy<S, A, R>(
+    service: &TokenService<S, A, R>,
+    password: &Password,
+) -> Result<(), OAuthError> {
+    service
+        .hasher
+        .verify_dummy(password)
+        .await
+        .map_err(|error| server_error(&error))
+}
