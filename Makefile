@@ -18,7 +18,7 @@ VENV := $(TOOLS_DIR)/venv-$(PY_TOOLS_ID)
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PATH="$(VENV)/bin:$$PATH"
 
-FUNCTIONS := signup token authorizer me products
+FUNCTIONS := $(notdir $(wildcard functions/*))
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
 WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_server
 

@@ -81,6 +81,8 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("AuthorizerFunction", set(&["JwtPublicKeySecretArn"])),
         ("MeFunction", set(&["MongoDbUriSecretArn"])),
         ("ProductsFunction", set(&["MongoDbUriSecretArn"])),
+        ("AccountFunction", set(&["MongoDbUriSecretArn"])),
+        ("JwksFunction", set(&["JwtPublicKeySecretArn"])),
     ]);
     let grants = grants();
     assert_eq!(

@@ -32,7 +32,15 @@ fn bin_dir() -> PathBuf {
         .and_then(|deps| deps.parent())
         .unwrap()
         .to_path_buf();
-    for function in ["signup", "token", "authorizer", "me", "products"] {
+    for function in [
+        "signup",
+        "token",
+        "authorizer",
+        "me",
+        "products",
+        "account",
+        "jwks",
+    ] {
         assert!(
             dir.join(function).is_file(),
             "{} is missing: build the functions first with `cargo build --workspace --bins` (make test does)",

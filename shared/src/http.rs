@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 403: the caller is authenticated but may not use the API (unknown or disabled account).
     #[error("access denied")]
     Forbidden,
+    /// 403: the current password given to confirm a sensitive change is wrong.
+    #[error("current password is wrong")]
+    WrongPassword,
     /// 409: the username is already registered.
     #[error("username is already taken")]
     UsernameTaken,
@@ -39,6 +42,12 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// 429: repeated wrong passwords locked the username; `Retry-After` says for how long.
+    #[error("too many failed attempts; retry in {retry_after_seconds} seconds")]
+    TooManyAttempts {
+        /// Whole seconds until the lock ends.
+        retry_after_seconds: u64,
+    },
     /// 500: a failure on our side. The cause goes to the log, never to the caller.
     #[error("internal server error")]
     Internal,
@@ -53,7 +62,8 @@ impl ApiError {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UsernameTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,6 +79,8 @@ impl ApiError {
             Self::MalformedBody(_) => "malformed_body",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::WrongPassword => "wrong_password",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::UsernameTaken => "username_taken",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -106,6 +118,14 @@ impl ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if let Self::TooManyAttempts {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         response
     }
@@ -291,5 +311,39 @@ mod tests {
             text,
             r#"{"error":"internal_error","message":"internal server error"}"#
         );
+    }
+}
+
+/// The body as a JSON object: `400` when it is not JSON, `422` (field `body`) when it is JSON
+/// but not an object.
+pub fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(ApiError::InvalidField {
+            field: "body",
+            message: "body must be a JSON object".to_owned(),
+        }),
+        Err(error) => Err(ApiError::MalformedBody(format!(
+            "body is not valid JSON: {error}"
+        ))),
+    }
+}
+
+/// A required string field: `422` naming it when missing, `null` or not a string (so a
+/// query operator such as `{"$ne": null}` never gets further).
+pub fn string_field<'a>(
+    fields: &'a serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<&'a str, ApiError> {
+    match fields.get(field) {
+        Some(serde_json::Value::String(text)) => Ok(text),
+        None | Some(serde_json::Value::Null) => Err(ApiError::InvalidField {
+            field,
+            message: format!("{field} is required"),
+        }),
+        Some(_) => Err(ApiError::InvalidField {
+            field,
+            message: format!("{field} must be a string"),
+        }),
     }
 }

@@ -15,6 +15,9 @@ pub struct Principal {
     pub username: String,
     /// The access token's `jti`, when the authorizer passed it on.
     pub token_id: Option<String>,
+    /// The token version the access token carries (`ver`; 0 when absent). API Gateway may
+    /// pass context numbers on as strings, so both forms are read.
+    pub token_version: u64,
 }
 
 /// Reads the authorizer's principal from a REST API proxy request, if there is one.
@@ -30,14 +33,22 @@ pub fn principal(request: &Request) -> Option<Principal> {
             .map(str::to_owned)
     };
     let username = text("principalId").filter(|name| !name.is_empty())?;
+    let token_version = match fields.get("ver") {
+        Some(serde_json::Value::Number(number)) => number.as_u64(),
+        Some(serde_json::Value::String(text)) => text.parse().ok(),
+        _ => None,
+    }
+    .unwrap_or(0);
     Some(Principal {
         username,
         token_id: text("jti"),
+        token_version,
     })
 }
 
-/// The caller's current account: 401 without a principal, 403 when the account is missing,
-/// disabled or not a valid username, 500 when the store fails.
+/// The caller's current account: 401 without a principal or when the token predates the
+/// account's token version (logout-everywhere, password change), 403 when the account is
+/// missing, disabled or not a valid username, 503/500 when the store fails.
 pub async fn authenticated_user(
     store: &impl UserStore,
     request: &Request,
@@ -52,6 +63,10 @@ pub async fn authenticated_user(
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     match user {
+        Some(user) if user.token_version > principal.token_version => {
+            tracing::info!(username = %username, "revoked access token refused");
+            Err(ApiError::Unauthenticated)
+        }
         Some(user) if !user.disabled => Ok(user),
         Some(_) => {
             tracing::info!(username = %username, "disabled user refused");

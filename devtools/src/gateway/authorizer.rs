@@ -134,7 +134,18 @@ fn evaluate(decision: &Decision, method_arn: &str) -> Outcome {
     if matching.is_empty() {
         return Outcome::Denied { explicit: false };
     }
-    let mut authorizer = decision.context.clone();
+    // API Gateway hands context values to the integration as strings, whatever their type.
+    let mut authorizer: Map<String, Value> = decision
+        .context
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), Value::String(text))
+        })
+        .collect();
     authorizer.insert(
         "principalId".to_owned(),
         Value::String(decision.principal_id.clone()),
@@ -220,6 +231,7 @@ mod tests {
         };
         assert_eq!(context["principalId"], "alice");
         assert_eq!(context["jti"], "j1");
+        assert_eq!(context["n"], "3", "numbers reach the function as strings");
         assert!(matches!(
             evaluate(&d, &ARN.replace("GET/users/me", "POST/products")),
             Outcome::Allow(_)

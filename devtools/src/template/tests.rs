@@ -92,6 +92,7 @@ fn the_project_template_routes_every_endpoint_with_the_right_authorizer() {
         vec![
             ("POST", "/signup", "signup", None),
             ("POST", "/token", "token", None),
+            ("POST", "/revoke", "token", None),
             ("GET", "/users/me", "me", Some("BearerTokenAuthorizer")),
             (
                 "GET",
@@ -99,6 +100,19 @@ fn the_project_template_routes_every_endpoint_with_the_right_authorizer() {
                 "products",
                 Some("BearerTokenAuthorizer")
             ),
+            (
+                "POST",
+                "/users/me/password",
+                "account",
+                Some("BearerTokenAuthorizer"),
+            ),
+            (
+                "POST",
+                "/users/me/logout",
+                "account",
+                Some("BearerTokenAuthorizer"),
+            ),
+            ("GET", "/.well-known/jwks.json", "jwks", None),
         ]
     );
     let authorizer = &model.authorizers["BearerTokenAuthorizer"];

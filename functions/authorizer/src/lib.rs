@@ -36,7 +36,8 @@ impl From<Unauthorized> for lambda_runtime::Diagnostic {
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
 /// - a genuine token whose subject is not a valid username: an explicit Deny (403);
 /// - otherwise an Allow for the whole stage, with `principalId` = username and the
-///   context `{username, jti}` that the protected functions read.
+///   context `{username, jti, ver}` that the protected functions read (`ver` is the token
+///   version they compare with the account's).
 pub fn authorize(
     verifier: &TokenVerifier,
     request: &ApiGatewayCustomAuthorizerRequest,
@@ -69,7 +70,7 @@ pub fn authorize(
     Ok(policy::allow(
         &claims.sub,
         &resource,
-        json!({ "username": claims.sub, "jti": claims.jti }),
+        json!({ "username": claims.sub, "jti": claims.jti, "ver": claims.ver }),
     ))
 }
 

@@ -94,3 +94,22 @@ async fn an_unreachable_database_is_503() {
     assert_eq!(status, 503);
     assert_eq!(body["error"], "service_unavailable");
 }
+
+#[tokio::test]
+async fn a_token_older_than_the_accounts_token_version_is_401() {
+    let store = store_with_alice().await;
+    let alice = Username::parse("alice").unwrap();
+    store
+        .bump_token_version(&alice, SystemTime::now())
+        .await
+        .unwrap();
+    let (status, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(status, 401, "ver 0 after a logout-everywhere");
+    assert_eq!(body["error"], "unauthenticated");
+
+    for version in [serde_json::json!("1"), serde_json::json!(1)] {
+        let mut event = event_json("me.json");
+        event["requestContext"]["authorizer"]["ver"] = version.clone();
+        assert_eq!(call(&store, &event).await.0, 200, "ver {version}");
+    }
+}

@@ -3,10 +3,12 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use shared::credentials::{Password, Username};
 use shared::hashing::PasswordHasher;
-use shared::http::{ApiError, body_text, has_content_type, json_response};
+use shared::http::{
+    ApiError, body_text, has_content_type, json_object, json_response, string_field,
+};
 use shared::users::{Insertion, UserStore};
 use std::time::SystemTime;
 
@@ -62,35 +64,5 @@ fn invalid(error: shared::credentials::CredentialError) -> ApiError {
     ApiError::InvalidField {
         field: error.field(),
         message: error.to_string(),
-    }
-}
-
-fn json_object(text: &str) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(fields)) => Ok(fields),
-        Ok(_) => Err(ApiError::InvalidField {
-            field: "body",
-            message: "body must be a JSON object".to_owned(),
-        }),
-        Err(error) => Err(ApiError::MalformedBody(format!(
-            "body is not valid JSON: {error}"
-        ))),
-    }
-}
-
-fn string_field<'a>(
-    fields: &'a Map<String, Value>,
-    field: &'static str,
-) -> Result<&'a str, ApiError> {
-    match fields.get(field) {
-        Some(Value::String(text)) => Ok(text),
-        None | Some(Value::Null) => Err(ApiError::InvalidField {
-            field,
-            message: format!("{field} is required"),
-        }),
-        Some(_) => Err(ApiError::InvalidField {
-            field,
-            message: format!("{field} must be a string"),
-        }),
     }
 }
