@@ -219,6 +219,40 @@ impl From<BodyError> for ApiError {
     }
 }
 
+/// The body as a JSON object: `400` when it is not JSON, `422` (field `body`) when it is JSON
+/// but not an object.
+pub fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(ApiError::InvalidField {
+            field: "body",
+            message: "body must be a JSON object".to_owned(),
+        }),
+        Err(error) => Err(ApiError::MalformedBody(format!(
+            "body is not valid JSON: {error}"
+        ))),
+    }
+}
+
+/// A required string field: `422` naming it when missing, `null` or not a string (so a
+/// query operator such as `{"$ne": null}` never gets further).
+pub fn string_field<'a>(
+    fields: &'a serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<&'a str, ApiError> {
+    match fields.get(field) {
+        Some(serde_json::Value::String(text)) => Ok(text),
+        None | Some(serde_json::Value::Null) => Err(ApiError::InvalidField {
+            field,
+            message: format!("{field} is required"),
+        }),
+        Some(_) => Err(ApiError::InvalidField {
+            field,
+            message: format!("{field} must be a string"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,39 +345,5 @@ mod tests {
             text,
             r#"{"error":"internal_error","message":"internal server error"}"#
         );
-    }
-}
-
-/// The body as a JSON object: `400` when it is not JSON, `422` (field `body`) when it is JSON
-/// but not an object.
-pub fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(fields)) => Ok(fields),
-        Ok(_) => Err(ApiError::InvalidField {
-            field: "body",
-            message: "body must be a JSON object".to_owned(),
-        }),
-        Err(error) => Err(ApiError::MalformedBody(format!(
-            "body is not valid JSON: {error}"
-        ))),
-    }
-}
-
-/// A required string field: `422` naming it when missing, `null` or not a string (so a
-/// query operator such as `{"$ne": null}` never gets further).
-pub fn string_field<'a>(
-    fields: &'a serde_json::Map<String, serde_json::Value>,
-    field: &'static str,
-) -> Result<&'a str, ApiError> {
-    match fields.get(field) {
-        Some(serde_json::Value::String(text)) => Ok(text),
-        None | Some(serde_json::Value::Null) => Err(ApiError::InvalidField {
-            field,
-            message: format!("{field} is required"),
-        }),
-        Some(_) => Err(ApiError::InvalidField {
-            field,
-            message: format!("{field} must be a string"),
-        }),
     }
 }
