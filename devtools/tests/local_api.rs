@@ -517,3 +517,172 @@ async fn no_log_line_holds_a_submitted_password_or_a_token() {
     assert!(lines >= 10, "only {lines} lines captured");
     let _ = std::fs::remove_dir_all(&log_dir);
 }
+
+impl Local {
+    async fn form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn login(&self, username: &str, password: &str) -> Value {
+        let response = self.token(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn refresh(&self, refresh_token: &Value) -> (StatusCode, Value) {
+        let token = refresh_token.as_str().unwrap();
+        self.form(
+            "/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+    }
+
+    async fn me_status(&self, access_token: &Value) -> StatusCode {
+        let bearer = format!("Bearer {}", access_token.as_str().unwrap());
+        self.get("/users/me", Some(&bearer)).await.status()
+    }
+
+    async fn post_with_token(
+        &self,
+        path: &str,
+        access_token: &Value,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(access_token.as_str().unwrap());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+}
+
+/// Issue 5's flows end to end: rotation and reuse detection, revocation, JWKS, and
+/// logout-everywhere and password change invalidating older access tokens.
+#[tokio::test]
+async fn the_token_lifecycle_over_http() {
+    let local = start().await;
+    let password = "correct horse battery staple";
+    local.access_token("carol", password).await;
+
+    // Rotation: a chain of three, then replaying the first revokes the family.
+    let first = local.login("carol", password).await;
+    let (status, second) = local.refresh(&first["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let (status, third) = local.refresh(&second["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    let (status, replay) = local.refresh(&first["refresh_token"]).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, _) = local.refresh(&third["refresh_token"]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the family died with the replay"
+    );
+
+    // Revocation (RFC 7009): 200 whatever the token, and the family stops working.
+    let other = local.login("carol", password).await;
+    let token = other["refresh_token"].as_str().unwrap();
+    for _ in 0..2 {
+        let (status, body) = local.form("/revoke", &[("token", token)]).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({})));
+    }
+    let (status, _) = local.form("/revoke", &[("token", "never-issued")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = local
+        .form("/revoke", &[("token_type_hint", "refresh_token")])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    assert_eq!(
+        local.refresh(&other["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // JWKS: public, cacheable, and it verifies the access tokens we issue.
+    let response = local
+        .http
+        .get(format!("{}/.well-known/jwks.json", local.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let jwks: Value = response.json().await.unwrap();
+    let access = first["access_token"].as_str().unwrap();
+    let header: Value = {
+        use base64::Engine as _;
+        let part = access.split('.').next().unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let published = jwks["keys"].as_array().unwrap();
+    assert!(
+        published
+            .iter()
+            .any(|key| key["kid"] == header["kid"] && key["kty"] == "OKP")
+    );
+
+    // Logout-everywhere: every older access token is refused by the protected functions
+    // (the authorizer's cached Allow notwithstanding), every refresh token dies.
+    let before = local.login("carol", password).await;
+    assert_eq!(
+        local.me_status(&before["access_token"]).await,
+        StatusCode::OK
+    );
+    let (status, body) = local
+        .post_with_token("/users/me/logout", &before["access_token"], None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        local.me_status(&before["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        local.refresh(&before["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Password change: the old password and older tokens stop working, the new one works.
+    let session = local.login("carol", password).await;
+    let new_password = "a brand new passphrase";
+    let change = json!({"current_password": password, "new_password": new_password});
+    let (status, body) = local
+        .post_with_token("/users/me/password", &session["access_token"], Some(change))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        local.me_status(&session["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        local.token("carol", password).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let fresh = local.login("carol", new_password).await;
+    assert_eq!(
+        local.me_status(&fresh["access_token"]).await,
+        StatusCode::OK
+    );
+    local.stack.stop().await;
+}

@@ -49,7 +49,7 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     );
     assert_eq!(
         response["context"],
-        json!({"username": "alice", "jti": token.token_id})
+        json!({"username": "alice", "jti": token.token_id, "ver": 0})
     );
 }
 
