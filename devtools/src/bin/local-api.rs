@@ -117,6 +117,11 @@ fn print_banner(stack: &Stack, database_note: &str) {
     println!("  curl -i {url}/users/me -H \"Authorization: Bearer $TOKEN\"");
     println!("  curl -i {url}/products -H \"Authorization: Bearer $TOKEN\"");
     println!("  curl -i {url}/users/me");
+    println!("  curl -i {url}/.well-known/jwks.json");
+    println!();
+    println!(
+        "Also served: refresh (grant_type=refresh_token) on /token, /revoke, /users/me/logout, /users/me/password (see README)."
+    );
     println!();
     println!("Press Ctrl-C to stop.");
 }
