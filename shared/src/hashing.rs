@@ -1,5 +1,8 @@
 //! argon2id password hashing. Hashing is CPU-bound, so it runs on tokio's blocking pool and
-//! never stalls the runtime that drives the database connection.
+//! never stalls the runtime that drives the database connection. Verification also accepts
+//! the FastAPI app's legacy hashes ([`legacy`]), for their one-time upgrade.
+
+pub mod legacy;
 
 use crate::credentials::Password;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
@@ -94,7 +97,9 @@ impl PasswordHasher {
             .map_err(|error| HashingError(error.to_string()))?
     }
 
-    /// Whether `password` matches the stored PHC `hash`. A malformed stored hash is an error.
+    /// Whether `password` matches the stored `hash`: an argon2id PHC string, or a legacy
+    /// `$5$`/`$1$` hash (see [`legacy::HashFormat::is_legacy`]). A malformed argon2id hash or
+    /// an unknown format is an error.
     pub async fn verify(&self, password: &Password, hash: &str) -> Result<bool, HashingError> {
         let inner = Arc::clone(&self.inner);
         let password = password.clone();
@@ -146,6 +151,9 @@ impl Inner {
 
     fn verify(&self, password: &[u8], hash: &str) -> Result<bool, HashingError> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
+        if let Some(matches) = legacy::verify(password, hash) {
+            return Ok(matches);
+        }
         let parsed =
             argon2::PasswordHash::new(hash).map_err(|error| HashingError(error.to_string()))?;
         match self.argon2.verify_password(password, &parsed) {

@@ -136,6 +136,24 @@ impl UserStore for MemoryUserStore {
         }))
     }
 
+    async fn upgrade_hash(
+        &self,
+        username: &Username,
+        legacy_hash: &str,
+        new_hash: &str,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        match users.get_mut(username.canonical()) {
+            Some(user) if user.password_hash == legacy_hash => {
+                user.password_hash = new_hash.to_owned();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn change_password(
         &self,
         username: &Username,

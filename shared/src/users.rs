@@ -1,16 +1,66 @@
 //! The user store: accounts keyed by their canonical username, unique by index.
 
-use crate::credentials::Username;
+use crate::config::{ConfigError, Source};
+use crate::credentials::{Username, caseless_key};
 use crate::db::{StoreError, is_duplicate_key};
-use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::SystemTime;
 
-/// The collection that holds users.
+/// The default collection that holds users (`USERS_COLLECTION` changes it).
 pub const USERS_COLLECTION: &str = "users";
+
+/// Which collection holds the users and whether it may hold the FastAPI app's documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCollectionSettings {
+    /// `USERS_COLLECTION`, default `users`; `user_model` is the FastAPI app's.
+    pub collection: String,
+    /// `LEGACY_USER_LOOKUP` (`true`/`false`, default `false`): also find documents without
+    /// `username_canonical` (written by the FastAPI app, not yet migrated) by a
+    /// case-insensitive match on `username`, refusing names that match more than one.
+    pub legacy_lookup: bool,
+}
+
+impl Default for UserCollectionSettings {
+    fn default() -> Self {
+        Self {
+            collection: USERS_COLLECTION.to_owned(),
+            legacy_lookup: false,
+        }
+    }
+}
+
+impl UserCollectionSettings {
+    /// Reads `USERS_COLLECTION` and `LEGACY_USER_LOOKUP`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let legacy_lookup = match source.get("LEGACY_USER_LOOKUP").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: "LEGACY_USER_LOOKUP",
+                    reason: "must be true or false".to_owned(),
+                });
+            }
+        };
+        let collection = source
+            .get("USERS_COLLECTION")
+            .unwrap_or_else(|| USERS_COLLECTION.to_owned());
+        if collection.is_empty() || collection.contains('$') || collection.contains('\0') {
+            return Err(ConfigError::Invalid {
+                var: "USERS_COLLECTION",
+                reason: "not a valid collection name".to_owned(),
+            });
+        }
+        Ok(Self {
+            collection,
+            legacy_lookup,
+        })
+    }
+}
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +121,17 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces a legacy hash by its argon2id upgrade after a successful login, only if the
+    /// stored hash is still `legacy_hash`; the token version stays. Returns whether it
+    /// changed (false when a concurrent login or password change came first).
+    fn upgrade_hash(
+        &self,
+        username: &Username,
+        legacy_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// A user document. Field names follow the FastAPI app's `UserModel` (`password` holds the
@@ -80,7 +141,9 @@ struct UserDocument {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     id: Option<ObjectId>,
     username: String,
-    username_canonical: String,
+    /// Missing on documents written by the FastAPI app and not yet migrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username_canonical: Option<String>,
     password: String,
     #[serde(default)]
     disabled: bool,
@@ -103,34 +166,115 @@ impl From<UserDocument> for User {
     }
 }
 
+/// The most legacy documents one lookup examines; more than one match is already a refusal.
+const LEGACY_CANDIDATES: i64 = 8;
+
 /// Accounts in a MongoDB collection with a unique index on the canonical username.
 #[derive(Debug, Clone)]
 pub struct MongoUserStore {
     users: Collection<UserDocument>,
+    legacy_lookup: bool,
 }
 
 impl MongoUserStore {
     /// The store on `database`'s `users` collection. Call [`MongoUserStore::ensure_indexes`]
     /// before accepting sign-ups.
     pub fn new(database: &Database) -> Self {
+        Self::with_settings(database, &UserCollectionSettings::default())
+    }
+
+    /// The store on the configured collection.
+    pub fn with_settings(database: &Database, settings: &UserCollectionSettings) -> Self {
         Self {
-            users: database.collection(USERS_COLLECTION),
+            users: database.collection(&settings.collection),
+            legacy_lookup: settings.legacy_lookup,
         }
     }
 
-    /// Creates the unique index on the canonical username if it is missing (idempotent).
+    /// Creates the unique index on the canonical username if it is missing (idempotent). It
+    /// is partial (documents with a string `username_canonical` only), so a collection that
+    /// still holds unmigrated FastAPI documents accepts it. An existing index of the same name
+    /// with other options (a full unique index from before) is kept: it enforces the same rule.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = IndexOptions::builder()
             .unique(true)
-            .name("username_canonical_unique".to_owned())
+            .name(UNIQUE_INDEX.to_owned())
+            .partial_filter_expression(doc! { "username_canonical": { "$type": "string" } })
             .build();
         let index = IndexModel::builder()
             .keys(doc! { "username_canonical": 1 })
             .options(unique)
             .build();
-        self.users.create_index(index).await?;
-        Ok(())
+        match self.users.create_index(index).await {
+            Ok(_) => Ok(()),
+            Err(error) if is_index_options_conflict(&error) => {
+                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
     }
+
+    /// Documents without `username_canonical` whose `username` has `username`'s canonical
+    /// form: a case-insensitive regex narrows them down, the exact comparison decides.
+    async fn legacy_matches(&self, username: &Username) -> Result<Vec<UserDocument>, StoreError> {
+        if !self.legacy_lookup {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("^{}$", escape_regex(username.as_str()));
+        let mut cursor = self
+            .users
+            .find(doc! {
+                "username_canonical": { "$exists": false },
+                "username": { "$regex": pattern, "$options": "i" },
+            })
+            .limit(LEGACY_CANDIDATES)
+            .await?;
+        let mut matches = Vec::new();
+        while cursor.advance().await? {
+            let document = cursor.deserialize_current()?;
+            if caseless_key(&document.username) == username.canonical() {
+                matches.push(document);
+            }
+        }
+        Ok(matches)
+    }
+
+    /// The filter that selects `username`'s document: by canonical name, or (legacy lookup)
+    /// by its exact stored name when it has no canonical name yet.
+    fn identity(&self, username: &Username) -> Document {
+        if self.legacy_lookup {
+            doc! { "$or": [
+                { "username_canonical": username.canonical() },
+                { "username_canonical": { "$exists": false }, "username": username.as_str() },
+            ] }
+        } else {
+            doc! { "username_canonical": username.canonical() }
+        }
+    }
+}
+
+/// The name of the unique index on `username_canonical`.
+pub const UNIQUE_INDEX: &str = "username_canonical_unique";
+
+/// Usernames hold letters, digits, `.`, `_` and `-`; only `.` and `-` mean something in a regex.
+fn escape_regex(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = !c.is_alphanumeric() && c != '_';
+            escape.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+fn is_index_options_conflict(error: &mongodb::error::Error) -> bool {
+    const INDEX_OPTIONS_CONFLICT: i32 = 85;
+    const INDEX_KEY_SPECS_CONFLICT: i32 = 86;
+    matches!(
+        error.kind.as_ref(),
+        mongodb::error::ErrorKind::Command(command)
+            if command.code == INDEX_OPTIONS_CONFLICT || command.code == INDEX_KEY_SPECS_CONFLICT
+    )
 }
 
 impl UserStore for MongoUserStore {
@@ -140,11 +284,14 @@ impl UserStore for MongoUserStore {
         password_hash: &str,
         now: SystemTime,
     ) -> Result<Insertion, StoreError> {
+        if !self.legacy_matches(username).await?.is_empty() {
+            return Ok(Insertion::UsernameTaken);
+        }
         let now = DateTime::from_system_time(now);
         let document = UserDocument {
             id: None,
             username: username.as_str().to_owned(),
-            username_canonical: username.canonical().to_owned(),
+            username_canonical: Some(username.canonical().to_owned()),
             password: password_hash.to_owned(),
             disabled: false,
             created_date: now,
@@ -163,7 +310,17 @@ impl UserStore for MongoUserStore {
             .users
             .find_one(doc! { "username_canonical": username.canonical() })
             .await?;
-        Ok(found.map(User::from))
+        let mut legacy = self.legacy_matches(username).await?;
+        let candidates = legacy.len() + usize::from(found.is_some());
+        if candidates > 1 {
+            tracing::warn!(
+                username = %username,
+                accounts = candidates,
+                "username matches several accounts case-insensitively: refused until resolved (run migrate)"
+            );
+            return Ok(None);
+        }
+        Ok(found.or_else(|| legacy.pop()).map(User::from))
     }
 
     async fn bump_token_version(
@@ -174,7 +331,7 @@ impl UserStore for MongoUserStore {
         let updated = self
             .users
             .find_one_and_update(
-                doc! { "username_canonical": username.canonical() },
+                self.identity(username),
                 doc! {
                     "$inc": { "token_version": 1_i64 },
                     "$set": { "modified_date": DateTime::from_system_time(now) },
@@ -192,10 +349,12 @@ impl UserStore for MongoUserStore {
         new_hash: &str,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
+        let mut filter = self.identity(username);
+        filter.insert("password", current_hash);
         let result = self
             .users
             .update_one(
-                doc! { "username_canonical": username.canonical(), "password": current_hash },
+                filter,
                 doc! {
                     "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
                     "$inc": { "token_version": 1_i64 },
@@ -203,5 +362,55 @@ impl UserStore for MongoUserStore {
             )
             .await?;
         Ok(result.modified_count == 1)
+    }
+
+    async fn upgrade_hash(
+        &self,
+        username: &Username,
+        legacy_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut filter = self.identity(username);
+        filter.insert("password", legacy_hash);
+        let update = doc! { "$set": {
+            "password": new_hash,
+            "modified_date": DateTime::from_system_time(now),
+            "username_canonical": username.canonical(),
+        } };
+        match self.users.update_one(filter, update).await {
+            Ok(result) => Ok(result.modified_count == 1),
+            // Another account already holds this canonical name: leave the legacy hash.
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_escaping_covers_every_username_character() {
+        assert_eq!(escape_regex("a.b-c_d"), "a\\.b\\-c_d");
+        assert_eq!(escape_regex("Zoë42"), "Zoë42");
+    }
+
+    #[test]
+    fn collection_settings_are_read_and_checked() {
+        let default = UserCollectionSettings::from_source(&[]).unwrap();
+        assert_eq!(default, UserCollectionSettings::default());
+        let legacy = UserCollectionSettings::from_source(&[
+            ("USERS_COLLECTION", "user_model"),
+            ("LEGACY_USER_LOOKUP", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (legacy.collection.as_str(), legacy.legacy_lookup),
+            ("user_model", true)
+        );
+        assert!(UserCollectionSettings::from_source(&[("LEGACY_USER_LOOKUP", "yes")]).is_err());
+        assert!(UserCollectionSettings::from_source(&[("USERS_COLLECTION", "$cmd")]).is_err());
     }
 }

@@ -2,7 +2,7 @@ use lambda_http::{run, service_fn};
 use shared::config::DatabaseSettings;
 use shared::products::MongoProductStore;
 use shared::telemetry::or_exit;
-use shared::users::MongoUserStore;
+use shared::users::{MongoUserStore, UserCollectionSettings};
 use std::convert::Infallible;
 
 #[tokio::main]
@@ -10,9 +10,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let env = or_exit(shared::secrets::load(&["MONGODB_URI"]).await, "secrets");
     let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
+    let users_settings = or_exit(
+        UserCollectionSettings::from_source(&env),
+        "users collection",
+    );
     let database = or_exit(shared::db::connect(&settings).await, "database client");
     let (user_store, catalogue) = (
-        MongoUserStore::new(&database),
+        MongoUserStore::with_settings(&database, &users_settings),
         MongoProductStore::new(&database),
     );
 

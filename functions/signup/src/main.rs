@@ -2,7 +2,7 @@ use lambda_http::{run, service_fn};
 use shared::config::DatabaseSettings;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::telemetry::or_exit;
-use shared::users::MongoUserStore;
+use shared::users::{MongoUserStore, UserCollectionSettings};
 use std::convert::Infallible;
 
 #[tokio::main]
@@ -10,10 +10,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let env = or_exit(shared::secrets::load(&["MONGODB_URI"]).await, "secrets");
     let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
+    let users_settings = or_exit(
+        UserCollectionSettings::from_source(&env),
+        "users collection",
+    );
     let params = or_exit(HashingParams::from_source(&env), "hashing settings");
     let hasher = or_exit(PasswordHasher::new(params), "hasher");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
-    let store = MongoUserStore::new(&database);
+    let store = MongoUserStore::with_settings(&database, &users_settings);
     or_exit(store.ensure_indexes().await, "unique username index");
 
     let (store, hasher) = (&store, &hasher);

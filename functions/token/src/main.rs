@@ -6,7 +6,7 @@ use shared::lockout::MongoLoginAttempts;
 use shared::refresh::MongoRefreshTokenStore;
 use shared::telemetry::or_exit;
 use shared::tokens::TokenIssuer;
-use shared::users::MongoUserStore;
+use shared::users::{MongoUserStore, UserCollectionSettings};
 use std::convert::Infallible;
 use token::TokenService;
 
@@ -18,6 +18,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         "secrets",
     );
     let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
+    let users_settings = or_exit(
+        UserCollectionSettings::from_source(&env),
+        "users collection",
+    );
     let params = or_exit(HashingParams::from_source(&env), "hashing settings");
     let hasher = or_exit(PasswordHasher::new(params), "hasher");
     let issuer = or_exit(TokenIssuer::from_source(&env), "signing key");
@@ -32,7 +36,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::warn!(%error, "could not ensure the refresh_tokens indexes");
     }
     let service = TokenService {
-        store: MongoUserStore::new(&database),
+        store: MongoUserStore::with_settings(&database, &users_settings),
         attempts,
         refresh_tokens,
         hasher,

@@ -3,6 +3,7 @@
 use crate::oauth::OAuthError;
 use crate::{TokenService, server_error, store_error};
 use shared::credentials::{Password, Username};
+use shared::hashing::legacy::HashFormat;
 use shared::lockout::LoginAttempts;
 use shared::users::{User, UserStore};
 
@@ -53,6 +54,7 @@ pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
                             .await
                             .map_err(store_error)?;
                     }
+                    upgrade_legacy_hash(service, &user, &password).await;
                     return Ok(user);
                 }
                 (false, _) => "wrong password",
@@ -78,4 +80,44 @@ async fn verify_dummy<S, A, R>(
         .verify_dummy(password)
         .await
         .map_err(|error| server_error(&error))
+}
+
+/// After a successful login with a FastAPI-era hash, stores the argon2id hash of the same
+/// password in its place, conditionally on the old hash still being there. A failure here
+/// does not fail the login: the next one tries again.
+async fn upgrade_legacy_hash<S: UserStore, A, R>(
+    service: &TokenService<S, A, R>,
+    user: &User,
+    password: &Password,
+) {
+    let format = HashFormat::of(&user.password_hash);
+    if !format.is_legacy() {
+        return;
+    }
+    let Ok(username) = Username::parse(&user.username) else {
+        return;
+    };
+    let new_hash = match service.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(error) => {
+            tracing::error!(%error, "hashing for the legacy upgrade failed");
+            return;
+        }
+    };
+    let now = service.clock.now();
+    match service
+        .store
+        .upgrade_hash(&username, &user.password_hash, &new_hash, now)
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(username = %username, from = ?format, "legacy hash upgraded to argon2id")
+        }
+        Ok(false) => {
+            tracing::info!(username = %username, "legacy hash already replaced by a concurrent request")
+        }
+        Err(error) => {
+            tracing::warn!(%error, "legacy hash upgrade failed; retried at the next login")
+        }
+    }
 }

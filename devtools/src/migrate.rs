@@ -1,0 +1,174 @@
+//! `migrate`: prepares a users collection written by the FastAPI tutorial app for this
+//! project. It computes every document's canonical username, reports names that collide
+//! case-insensitively (that app accepted them), and, only when there are none and `--apply`
+//! is given, writes `username_canonical` and creates the unique index. Running it again
+//! changes nothing.
+
+use mongodb::bson::{Bson, DateTime, Document, doc};
+use mongodb::{Collection, Database};
+use shared::credentials::Username;
+use shared::users::{MongoUserStore, UserCollectionSettings};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One document as the report names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// The document's `_id`, as its extended-JSON text (`ObjectId("…")`).
+    pub id: String,
+    /// The stored username.
+    pub username: String,
+    /// `created_date`, when the document has one.
+    pub created: Option<DateTime>,
+}
+
+/// What a run found and did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Documents scanned.
+    pub scanned: usize,
+    /// Documents whose `username_canonical` is missing or stale.
+    pub to_update: usize,
+    /// Canonical names held by more than one document, with those documents.
+    pub collisions: BTreeMap<String, Vec<Account>>,
+    /// Documents whose username this project cannot accept (they cannot log in here).
+    pub invalid: Vec<Account>,
+    /// Documents updated (with `--apply`).
+    pub updated: usize,
+    /// Whether the unique index was created or confirmed (with `--apply`).
+    pub indexed: bool,
+}
+
+impl Report {
+    /// Whether the collection can be taken over as it is.
+    pub fn is_clean(&self) -> bool {
+        self.collisions.is_empty()
+    }
+}
+
+/// Scans the configured users collection; with `apply` and no collisions, writes the
+/// canonical names and creates the unique index the sign-up function also creates.
+pub async fn run(
+    database: &Database,
+    settings: &UserCollectionSettings,
+    apply: bool,
+) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
+    let users: Collection<Document> = database.collection(&settings.collection);
+    let mut report = Report::default();
+    let mut groups: BTreeMap<String, Vec<Account>> = BTreeMap::new();
+    let mut updates = Vec::new();
+    let mut cursor = users
+        .find(doc! {})
+        .projection(doc! { "username": 1, "username_canonical": 1, "created_date": 1 })
+        .await?;
+    while cursor.advance().await? {
+        let document = cursor.deserialize_current()?;
+        report.scanned += 1;
+        let id = document.get("_id").cloned().unwrap_or(Bson::Null);
+        let account = Account {
+            id: id.to_string(),
+            username: document.get_str("username").unwrap_or_default().to_owned(),
+            created: document.get_datetime("created_date").ok().copied(),
+        };
+        let Ok(username) = Username::parse(&account.username) else {
+            report.invalid.push(account);
+            continue;
+        };
+        let canonical = username.canonical().to_owned();
+        if document.get_str("username_canonical").ok() != Some(canonical.as_str()) {
+            updates.push((id, canonical.clone()));
+        }
+        groups.entry(canonical).or_default().push(account);
+    }
+    report.to_update = updates.len();
+    report.collisions = groups
+        .into_iter()
+        .filter(|(_, accounts)| accounts.len() > 1)
+        .collect();
+    if !apply || !report.is_clean() {
+        return Ok(report);
+    }
+    for (id, canonical) in updates {
+        let result = users
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "username_canonical": canonical } },
+            )
+            .await?;
+        report.updated += usize::try_from(result.modified_count).unwrap_or(0);
+    }
+    MongoUserStore::with_settings(database, settings)
+        .ensure_indexes()
+        .await?;
+    report.indexed = true;
+    Ok(report)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "scanned {} documents", self.scanned)?;
+        writeln!(
+            f,
+            "{} need username_canonical (missing or stale)",
+            self.to_update
+        )?;
+        if !self.invalid.is_empty() {
+            writeln!(
+                f,
+                "{} usernames this project cannot accept (3-64 letters, digits, '.', '_', '-'); \
+                 those accounts cannot log in here until renamed:",
+                self.invalid.len()
+            )?;
+            for account in &self.invalid {
+                writeln!(f, "  {}  {:?}", account.id, account.username)?;
+            }
+        }
+        if self.collisions.is_empty() {
+            writeln!(f, "no usernames collide case-insensitively")?;
+        } else {
+            writeln!(
+                f,
+                "{} usernames collide case-insensitively; nothing was changed:",
+                self.collisions.len()
+            )?;
+            for (canonical, accounts) in &self.collisions {
+                writeln!(f, "  {canonical}")?;
+                for account in accounts {
+                    let created = account
+                        .created
+                        .map(|date| date.try_to_rfc3339_string().unwrap_or_default())
+                        .unwrap_or_else(|| "no created_date".to_owned());
+                    writeln!(
+                        f,
+                        "    {}  {:?}  created {created}",
+                        account.id, account.username
+                    )?;
+                }
+            }
+            writeln!(
+                f,
+                "Resolve each collision, then run migrate again. Either rename all but one \
+                 account (tell those users their new name), for example\n  \
+                 db.user_model.updateOne({{_id: ObjectId(\"…\")}}, {{$set: {{username: \"bob-2\"}}}})\n\
+                 or delete the accounts nobody uses (the FastAPI app could never log them in:\n  \
+                 its lookup failed for duplicated names), for example\n  \
+                 db.user_model.deleteOne({{_id: ObjectId(\"…\")}})\n\
+                 Until then, logins for these names are refused."
+            )?;
+        }
+        if self.indexed {
+            writeln!(
+                f,
+                "applied: {} documents updated; unique index {} in place",
+                self.updated,
+                shared::users::UNIQUE_INDEX
+            )?;
+        } else if self.collisions.is_empty() {
+            writeln!(
+                f,
+                "dry run: nothing written; run again with --apply to write"
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,319 @@
+//! Taking over the FastAPI tutorial app's users on a real MongoDB-compatible server
+//! (`MONGODB_TEST_URI`; `make test` starts one): documents in that app's exact shape in its
+//! `user_model` collection, with passlib hashes made once for known passwords.
+
+use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
+use serde_json::Value;
+use shared::clock::Clock;
+use shared::credentials::{Password, Username};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::lockout::MongoLoginAttempts;
+use shared::refresh::MongoRefreshTokenStore;
+use shared::testing::{
+    event_json, request_from, response_json, test_database_settings, token_pair,
+};
+use shared::users::{MongoUserStore, UserCollectionSettings, UserStore};
+use std::sync::Arc;
+use std::time::SystemTime;
+use token::TokenService;
+
+/// passlib `sha256_crypt` (535,000 rounds) of "tutorial password 1".
+const SHA256_CRYPT: &str =
+    "$5$rounds=535000$JuAZ6X4/60L9KkQ4$.kIFE7QvsIhmHDEMKWERG8cebH.8/EBhjPveVZA/FZ0";
+/// passlib `md5_crypt` of "tutorial password 2".
+const MD5_CRYPT: &str = "$1$PKNMEx3F$2qW0ghmi/3gyYx69ifb0l/";
+/// passlib `sha256_crypt` at 5,000 rounds (no `rounds=` field) of "tutorial password 4".
+const SHA256_CRYPT_DEFAULT_ROUNDS: &str =
+    "$5$AXjj1K5VXM6u1ctg$h48TvNftd4QUretlkGvjr/k5m/WL05WKIL1HM4m3h65";
+
+type Service = TokenService<MongoUserStore, MongoLoginAttempts, MongoRefreshTokenStore>;
+
+struct TakeOver {
+    database: mongodb::Database,
+    settings: UserCollectionSettings,
+    service: Service,
+}
+
+fn legacy_settings() -> UserCollectionSettings {
+    UserCollectionSettings {
+        collection: "user_model".to_owned(),
+        legacy_lookup: true,
+    }
+}
+
+/// A fresh database whose `user_model` holds the given (username, hash) documents exactly as
+/// mongoengine's `UserModel` writes them.
+async fn take_over(users: &[(&str, &str)]) -> TakeOver {
+    let database = shared::db::connect(&test_database_settings())
+        .await
+        .unwrap();
+    let documents: Vec<Document> = users
+        .iter()
+        .map(|(username, hash)| {
+            doc! {
+                "_id": ObjectId::new(),
+                "username": *username,
+                "password": *hash,
+                "disabled": false,
+                "created_date": DateTime::now(),
+                "modified_date": DateTime::now(),
+            }
+        })
+        .collect();
+    if !documents.is_empty() {
+        database
+            .collection::<Document>("user_model")
+            .insert_many(documents)
+            .await
+            .unwrap();
+    }
+    let settings = legacy_settings();
+    let store = MongoUserStore::with_settings(&database, &settings);
+    store
+        .ensure_indexes()
+        .await
+        .expect("the partial unique index accepts legacy documents");
+    let (issuer, _, _) = token_pair();
+    let service = TokenService {
+        store,
+        attempts: MongoLoginAttempts::new(&database),
+        refresh_tokens: MongoRefreshTokenStore::new(&database),
+        hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
+        issuer,
+        clock: Clock::system(),
+    };
+    TakeOver {
+        database,
+        settings,
+        service,
+    }
+}
+
+impl TakeOver {
+    async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        let mut event = event_json("token.json");
+        let body =
+            serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
+        event["body"] = body.into();
+        let response = token::handle(&self.service, request_from(&event)).await;
+        (response.status().as_u16(), response_json(&response))
+    }
+
+    async fn document(&self, username: &str) -> Document {
+        self.database
+            .collection::<Document>("user_model")
+            .find_one(doc! { "username": username })
+            .await
+            .unwrap()
+            .expect("the document exists")
+    }
+
+    async fn migrate(&self, apply: bool) -> devtools::migrate::Report {
+        devtools::migrate::run(&self.database, &self.settings, apply)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn legacy_users_log_in_and_their_hash_becomes_argon2id_in_place() {
+    let it = take_over(&[
+        ("johndoe", SHA256_CRYPT),
+        ("janedoe", MD5_CRYPT),
+        ("jim", SHA256_CRYPT_DEFAULT_ROUNDS),
+    ])
+    .await;
+    for (username, password, legacy) in [
+        ("johndoe", "tutorial password 1", SHA256_CRYPT),
+        ("JaneDoe", "tutorial password 2", MD5_CRYPT),
+        ("jim", "tutorial password 4", SHA256_CRYPT_DEFAULT_ROUNDS),
+    ] {
+        let (status, body) = it.login(username, password).await;
+        assert_eq!(status, 200, "{username}: {body}");
+        let stored = it.document(&username.to_lowercase()).await;
+        let hash = stored.get_str("password").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{username}: {hash}");
+        assert_ne!(hash, legacy);
+        assert_eq!(
+            stored.get_str("username_canonical").unwrap(),
+            username.to_lowercase()
+        );
+        for field in [
+            "_id",
+            "username",
+            "disabled",
+            "created_date",
+            "modified_date",
+        ] {
+            assert!(
+                stored.contains_key(field),
+                "{username}: the FastAPI field {field} stays"
+            );
+        }
+        let (status, _) = it.login(username, password).await;
+        assert_eq!(
+            status, 200,
+            "{username}: the next login uses the argon2id hash"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_leaves_the_legacy_hash_untouched() {
+    let it = take_over(&[("johndoe", SHA256_CRYPT)]).await;
+    let (status, body) = it.login("johndoe", "tutorial password 2").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let (_, unknown) = it.login("nobody", "tutorial password 2").await;
+    assert_eq!(body, unknown, "same answer as an unknown user");
+    let stored = it.document("johndoe").await;
+    assert_eq!(stored.get_str("password").unwrap(), SHA256_CRYPT);
+    assert!(!stored.contains_key("username_canonical"));
+}
+
+#[tokio::test]
+async fn concurrent_first_logins_both_succeed_and_rehash_once() {
+    let it = Arc::new(take_over(&[("johndoe", SHA256_CRYPT)]).await);
+    let logins = (0..2).map(|_| {
+        let it = Arc::clone(&it);
+        tokio::spawn(async move { it.login("johndoe", "tutorial password 1").await.0 })
+    });
+    for login in logins {
+        assert_eq!(login.await.unwrap(), 200);
+    }
+    let hash = it
+        .document("johndoe")
+        .await
+        .get_str("password")
+        .unwrap()
+        .to_owned();
+    assert!(hash.starts_with("$argon2id$"));
+
+    // The conditional update behind it: of two upgrades of one legacy hash, one wins.
+    let other = take_over(&[("janedoe", MD5_CRYPT)]).await;
+    let store = MongoUserStore::with_settings(&other.database, &other.settings);
+    let jane = Username::parse("janedoe").unwrap();
+    let hasher = &other.service.hasher;
+    let password = Password::presented("tutorial password 2");
+    let (first, second) = (
+        hasher.hash(&password).await.unwrap(),
+        hasher.hash(&password).await.unwrap(),
+    );
+    let now = SystemTime::now();
+    let (a, b) = tokio::join!(
+        store.upgrade_hash(&jane, MD5_CRYPT, &first, now),
+        store.upgrade_hash(&jane, MD5_CRYPT, &second, now),
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
+    let it = take_over(&[("Bob", SHA256_CRYPT), ("bob", MD5_CRYPT)]).await;
+    for (username, password) in [
+        ("Bob", "tutorial password 1"),
+        ("bob", "tutorial password 2"),
+    ] {
+        let (status, body) = it.login(username, password).await;
+        assert_eq!(
+            status, 400,
+            "{username}: never resolved by picking one account"
+        );
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    let signup = signup::handle(
+        &it.service.store,
+        &it.service.hasher,
+        request_from(&{
+            let mut event = event_json("signup.json");
+            event["body"] = r#"{"username":"BOB","password":"a fine new passphrase"}"#.into();
+            event
+        }),
+    )
+    .await;
+    assert_eq!(
+        signup.status(),
+        409,
+        "a legacy name cannot be registered again"
+    );
+
+    let before: Vec<Document> = all(&it).await;
+    let report = it.migrate(true).await;
+    assert!(!report.is_clean());
+    assert_eq!(report.collisions.len(), 1);
+    let accounts = &report.collisions["bob"];
+    assert_eq!(accounts.len(), 2);
+    assert!(
+        accounts
+            .iter()
+            .all(|account| account.id.contains("ObjectId"))
+    );
+    assert!(report.to_string().contains("collide case-insensitively"));
+    assert_eq!(report.updated, 0);
+    assert_eq!(
+        all(&it).await,
+        before,
+        "--apply with collisions changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn migrate_dry_run_changes_nothing_and_apply_is_idempotent() {
+    let it = take_over(&[
+        ("johndoe", SHA256_CRYPT),
+        ("Alice", MD5_CRYPT),
+        ("not valid!", MD5_CRYPT),
+    ])
+    .await;
+    let before = all(&it).await;
+    let dry = it.migrate(false).await;
+    assert!(dry.is_clean());
+    assert_eq!((dry.scanned, dry.to_update, dry.updated), (3, 2, 0));
+    assert_eq!(dry.invalid.len(), 1, "reported, not blocking");
+    assert_eq!(all(&it).await, before, "a dry run writes nothing");
+
+    let applied = it.migrate(true).await;
+    assert_eq!((applied.updated, applied.indexed), (2, true));
+    assert_eq!(
+        it.document("Alice")
+            .await
+            .get_str("username_canonical")
+            .unwrap(),
+        "alice"
+    );
+    let again = it.migrate(true).await;
+    assert_eq!(
+        (again.to_update, again.updated),
+        (0, 0),
+        "a second run is harmless"
+    );
+
+    let names = it
+        .database
+        .collection::<Document>("user_model")
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        names.contains(&shared::users::UNIQUE_INDEX.to_owned()),
+        "{names:?}"
+    );
+    let (status, _) = it.login("ALICE", "tutorial password 2").await;
+    assert_eq!(status, 200, "migrated users log in by any letter case");
+}
+
+async fn all(it: &TakeOver) -> Vec<Document> {
+    use futures_util::TryStreamExt;
+    it.database
+        .collection::<Document>("user_model")
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
