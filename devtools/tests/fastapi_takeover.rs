@@ -241,6 +241,9 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
     );
 
     let before: Vec<Document> = all(&it).await;
+    let dry = it.migrate(false).await;
+    assert_eq!(dry.collisions.len(), 1, "the dry run reports the collision");
+    assert_eq!(all(&it).await, before, "and changes nothing");
     let report = it.migrate(true).await;
     assert!(!report.is_clean());
     assert_eq!(report.collisions.len(), 1);
@@ -316,4 +319,40 @@ async fn all(it: &TakeOver) -> Vec<Document> {
         .try_collect()
         .await
         .unwrap()
+}
+
+/// The `migrate` binary as a user runs it: dry run by default, exit status 2 on collisions.
+#[tokio::test]
+async fn the_migrate_command_exits_2_with_a_report_on_collisions() {
+    let it = take_over(&[("Bob", SHA256_CRYPT), ("bob", MD5_CRYPT)]).await;
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("migrate");
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` (make test does)",
+        binary.display()
+    );
+    let settings = test_database_settings();
+    let output = std::process::Command::new(binary)
+        .env("MONGODB_URI", &settings.uri)
+        .env("DB_NAME", it.database.name())
+        .env("USERS_COLLECTION", "user_model")
+        .arg("--apply")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("collide case-insensitively"), "{stdout}");
+    assert!(
+        stdout.contains("ObjectId("),
+        "names the documents: {stdout}"
+    );
+    assert!(
+        stdout.contains("db.user_model.updateOne"),
+        "says how to resolve: {stdout}"
+    );
 }
