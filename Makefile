@@ -19,46 +19,56 @@ CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PATH="$(VENV)/bin:$$PATH"
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
+
+# Swagger UI (npm swagger-ui-dist, pinned in functions/docs/package-lock.json), embedded into
+# the docs function at build time. npm keeps its download cache in ~/.npm.
+DOCS_ASSETS := functions/docs/node_modules/.package-lock.json
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
 WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_server
 
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
-dev: $(SECANTUSD) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .local/, or MONGODB_URI)
+dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .local/, or MONGODB_URI)
 	cargo build --profile local --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
 	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Install or reuse the pinned tools
+
+docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
+
+$(DOCS_ASSETS): functions/docs/package.json functions/docs/package-lock.json
+	cd functions/docs && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 test: tools check unit-and-integration deploy-check ## Everything: tools, lint, all tests, offline deployment checks
 
-check: ## cargo fmt --check and clippy with warnings as errors
+check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
+unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
-deploy-check: $(CARGO_LAMBDA) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
+deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_ENV) sam build --beta-features --parallel
 	devtools/scripts/check-bootstraps .aws-sam/build $(FUNCTIONS)
 
-lambda-build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release) into target/lambda/
+lambda-build: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Build every function for Lambda (arm64, release) into target/lambda/
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do \
 	  test -x "$${CARGO_TARGET_DIR:-target}/lambda/$$f/bootstrap" || { echo "missing bootstrap for $$f"; exit 1; }; \

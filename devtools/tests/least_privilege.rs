@@ -83,6 +83,7 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("ProductsFunction", set(&["MongoDbUriSecretArn"])),
         ("AccountFunction", set(&["MongoDbUriSecretArn"])),
         ("JwksFunction", set(&["JwtPublicKeySecretArn"])),
+        ("DocsFunction", set(&[])),
     ]);
     let grants = grants();
     assert_eq!(

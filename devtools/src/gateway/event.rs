@@ -91,7 +91,9 @@ pub fn proxy_event(
         "resourceId": "local",
         "resourcePath": target.resource,
         "httpMethod": request.method,
-        "path": format!("/{}{}", target.stage, request.path),
+        // The path the client used: locally there is no stage in the URL, as behind a custom
+        // domain with an empty base path (on an execute-api URL it would be `/{stage}/…`).
+        "path": request.path,
         "protocol": "HTTP/1.1",
         "stage": target.stage,
         "domainName": header("host").unwrap_or_else(|| "localhost".to_owned()),
@@ -247,7 +249,7 @@ mod tests {
         assert_eq!(event["pathParameters"], json!({"id": "42"}));
         let context = &event["requestContext"];
         assert_eq!(context["stage"], "prod");
-        assert_eq!(context["path"], "/prod/items/42");
+        assert_eq!(context["path"], "/items/42", "the URL the client used");
         assert_eq!(context["requestId"], "req-1");
         assert_eq!(context["requestTimeEpoch"], 1_795_926_600_000u64);
         assert_eq!(context["authorizer"]["principalId"], "alice");

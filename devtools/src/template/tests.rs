@@ -113,6 +113,9 @@ fn the_project_template_routes_every_endpoint_with_the_right_authorizer() {
                 Some("BearerTokenAuthorizer"),
             ),
             ("GET", "/.well-known/jwks.json", "jwks", None),
+            ("GET", "/docs", "docs", None),
+            ("GET", "/docs/{asset}", "docs", None),
+            ("GET", "/openapi.json", "docs", None),
         ]
     );
     let authorizer = &model.authorizers["BearerTokenAuthorizer"];

@@ -1,0 +1,161 @@
+//! `GET /docs`: Swagger UI for `openapi.yaml`, with "Authorize" wired to the OAuth2 password
+//! flow on `/token`, as the FastAPI app offers. Every asset is embedded at build time from
+//! the pinned npm package `swagger-ui-dist`; the page loads nothing from the internet.
+//! `GET /openapi.json` serves the description with its server URL and `tokenUrl` pointed at
+//! the stage the request came through.
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use shared::http::json_response;
+
+const DESCRIPTION: &str = include_str!("../../../openapi.yaml");
+
+macro_rules! swagger_asset {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/node_modules/swagger-ui-dist/",
+            $name
+        ))
+    };
+}
+
+/// The embedded assets: name, media type, bytes. Both are text, so API Gateway needs no
+/// binary media types; the favicon goes into the page as a data URI.
+const ASSETS: [(&str, &str, &[u8]); 2] = [
+    (
+        "swagger-ui-bundle.js",
+        "application/javascript",
+        swagger_asset!("swagger-ui-bundle.js"),
+    ),
+    (
+        "swagger-ui.css",
+        "text/css",
+        swagger_asset!("swagger-ui.css"),
+    ),
+];
+
+const FAVICON: &[u8] = swagger_asset!("favicon-32x32.png");
+
+const PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>lambda-auth API</title>
+  <link rel="icon" type="image/png" href="data:image/png;base64,FAVICON">
+  <link rel="stylesheet" href="docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "openapi.json",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      validatorUrl: null,
+      persistAuthorization: true,
+      tryItOutEnabled: true
+    });
+  </script>
+</body>
+</html>
+"##;
+
+/// The description and the page, prepared once per execution environment.
+pub struct Docs {
+    description: Value,
+    page: String,
+}
+
+impl Docs {
+    /// Parses the embedded `openapi.yaml` and renders the page.
+    pub fn new() -> Result<Self, serde_norway::Error> {
+        use base64::Engine as _;
+        let favicon = base64::engine::general_purpose::STANDARD.encode(FAVICON);
+        Ok(Self {
+            description: serde_norway::from_str(DESCRIPTION)?,
+            page: PAGE.replace("FAVICON", &favicon),
+        })
+    }
+
+    /// The description for clients that reach the API under `base` (`""` or `/prod`).
+    pub fn description_for(&self, base: &str) -> Value {
+        let mut description = self.description.clone();
+        let server = if base.is_empty() { "/" } else { base };
+        description["servers"] = json!([{ "url": server, "description": "This API" }]);
+        let flow = &mut description["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+            ["password"];
+        flow["tokenUrl"] = json!(format!("{base}/token"));
+        flow["refreshUrl"] = json!(format!("{base}/token"));
+        description
+    }
+}
+
+/// Handles `/docs`, `/docs/{asset}` and `/openapi.json`. Every outcome is a response.
+pub fn handle(docs: &Docs, request: &Request) -> Response<Body> {
+    let path = request.raw_http_path();
+    if path.ends_with("/openapi.json") {
+        return public(json_response(
+            StatusCode::OK,
+            &docs.description_for(&base_path(request)),
+        ));
+    }
+    match path.rsplit_once("/docs/") {
+        Some((_, name)) => asset(name),
+        None => page(&docs.page),
+    }
+}
+
+/// The part of the client's path before the resource path: the stage (`/prod`) on an
+/// execute-api URL, a base path on a custom domain, nothing locally.
+fn base_path(request: &Request) -> String {
+    let client_path = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.path.clone(),
+        _ => None,
+    };
+    let resource_path = request.raw_http_path();
+    client_path
+        .as_deref()
+        .and_then(|full| full.strip_suffix(&*resource_path))
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn page(html: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(html.to_owned()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    public(response)
+}
+
+fn asset(name: &str) -> Response<Body> {
+    let Some((_, media_type, bytes)) = ASSETS.iter().find(|(known, _, _)| *known == name) else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "error": "not_found", "message": "no such asset" }),
+        );
+    };
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let mut response = Response::new(Body::Text(text));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    public(response)
+}
+
+/// Cacheable by anyone for an hour: the page, the assets and the description change only
+/// with a deployment.
+fn public(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}

@@ -1,0 +1,73 @@
+//! The docs handler on its sample events: the page, its embedded assets and the description.
+
+use shared::testing::{event_json, request_from, response_text};
+
+fn docs() -> docs::Docs {
+    docs::Docs::new().expect("openapi.yaml parses")
+}
+
+#[test]
+fn the_page_loads_only_embedded_assets() {
+    let response = docs::handle(&docs(), &request_from(&event_json("docs.json")));
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let html = response_text(&response);
+    assert!(html.contains("SwaggerUIBundle"));
+    assert!(html.contains(r#"src="docs/swagger-ui-bundle.js""#));
+    assert!(
+        html.contains("validatorUrl: null"),
+        "no call to the online validator"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from the internet"
+    );
+    assert!(
+        html.contains("data:image/png;base64,iVBOR"),
+        "the favicon is inline"
+    );
+}
+
+#[test]
+fn assets_are_served_with_their_media_type_and_unknown_ones_are_404() {
+    let response = docs::handle(&docs(), &request_from(&event_json("docs-asset.json")));
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/css");
+    assert!(response_text(&response).contains(".swagger-ui"));
+
+    let mut event = event_json("docs-asset.json");
+    event["path"] = "/docs/swagger-ui-bundle.js".into();
+    let response = docs::handle(&docs(), &request_from(&event));
+    assert_eq!(response.headers()["content-type"], "application/javascript");
+    assert!(response_text(&response).len() > 500_000);
+
+    event["path"] = "/docs/..%2F..%2Fetc%2Fpasswd".into();
+    let response = docs::handle(&docs(), &request_from(&event));
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/json");
+}
+
+#[test]
+fn the_description_points_at_the_stage_it_was_reached_through() {
+    let response = docs::handle(&docs(), &request_from(&event_json("docs-openapi.json")));
+    assert_eq!(response.status(), 200);
+    let description: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
+    assert_eq!(description["openapi"], "3.1.0");
+    assert_eq!(description["servers"][0]["url"], "/prod");
+    let flow =
+        &description["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"];
+    assert_eq!(flow["tokenUrl"], "/prod/token");
+
+    let mut local = event_json("docs-openapi.json");
+    local["requestContext"]["path"] = "/openapi.json".into();
+    let response = docs::handle(&docs(), &request_from(&local));
+    let description: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
+    assert_eq!(description["servers"][0]["url"], "/");
+    assert_eq!(
+        description["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"],
+        "/token"
+    );
+}
