@@ -16,6 +16,10 @@ PY_TOOLS := cargo-lambda==1.9.2 aws-sam-cli==1.170.0 cfn-lint==1.58.0 moto[serve
 PY_TOOLS_ID := $(shell echo '$(PY_TOOLS)' | sha256sum | cut -c1-12)
 VENV := $(TOOLS_DIR)/venv-$(PY_TOOLS_ID)
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
+# schemathesis in a virtualenv of its own, so its dependencies never meet SAM CLI's.
+CONFORMANCE_TOOLS := schemathesis==4.32.5
+CONFORMANCE_VENV := $(TOOLS_DIR)/venv-conformance-$(shell echo '$(CONFORMANCE_TOOLS)' | sha256sum | cut -c1-12)
+SCHEMATHESIS := $(CONFORMANCE_VENV)/bin/schemathesis
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PATH="$(VENV)/bin:$$PATH"
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
@@ -39,7 +43,7 @@ dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded
 	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) ## Install or reuse the pinned tools
 
 docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
 
@@ -56,10 +60,11 @@ check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
+unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) devtools/scripts/conformance $(TARGET_DIR)/debug $(SCHEMATHESIS)
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
@@ -78,6 +83,13 @@ $(SECANTUSD):
 	@command -v cmake >/dev/null || $(MAKE) --no-print-directory cmake
 	cargo install --locked secantus-mdb --version =$(SECANTUS_VERSION) --ignore-rust-version \
 	  --root $(TOOLS_DIR)/secantus-$(SECANTUS_VERSION)
+
+$(SCHEMATHESIS): $(CONFORMANCE_VENV)/.complete
+$(CONFORMANCE_VENV)/.complete:
+	rm -rf $(CONFORMANCE_VENV)
+	python3 -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach tool,$(CONFORMANCE_TOOLS),'$(tool)')
+	touch $@
 
 $(CARGO_LAMBDA): $(VENV)/.complete
 $(VENV)/.complete:
