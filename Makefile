@@ -27,13 +27,19 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # Swagger UI (npm swagger-ui-dist, pinned in functions/docs/package-lock.json), embedded into
 # the docs function at build time. npm keeps its download cache in ~/.npm.
 DOCS_ASSETS := functions/docs/node_modules/.package-lock.json
+# The /docs browser test: playwright-core (pinned in devtools/browser/package-lock.json) and
+# Debian's Chromium.
+BROWSER_DRIVER := devtools/browser/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+WITH_LOCAL_API = devtools/scripts/with-local-api $(TARGET_DIR)/debug
+ARTIFACTS := $(abspath target/test-artifacts)
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
 WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_server
 
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets browser-tools test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -43,13 +49,24 @@ dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded
 	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Install or reuse the pinned tools
 
 docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
 
 $(DOCS_ASSETS): functions/docs/package.json functions/docs/package-lock.json
 	cd functions/docs && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
+
+browser-tools: $(BROWSER_DRIVER) $(CHROMIUM) ## Install playwright-core (npm, pinned) and Debian's chromium for the /docs browser test
+
+$(BROWSER_DRIVER): devtools/browser/package.json devtools/browser/package-lock.json
+	cd devtools/browser && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends chromium; \
+	else echo "the /docs browser test needs Debian's chromium package at $(CHROMIUM)" >&2; exit 1; fi
 
 test: tools check unit-and-integration deploy-check ## Everything: tools, lint, all tests, offline deployment checks
 
@@ -60,11 +77,12 @@ check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
+unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) devtools/scripts/conformance $(TARGET_DIR)/debug $(SCHEMATHESIS)
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)

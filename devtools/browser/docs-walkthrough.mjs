@@ -1,0 +1,103 @@
+// The first-use walkthrough of /docs in a real browser, as a newcomer does it: sign up with
+// "Try it out", "Authorize" with the OAuth2 password flow, call GET /users/me and see their
+// own username in the response panel. Usage: node docs-walkthrough.mjs <api url> <screenshot>
+// Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) runs headless; nothing is fetched from
+// the internet.
+import { chromium } from "playwright-core";
+
+const [apiUrl, screenshot] = process.argv.slice(2);
+if (!apiUrl || !screenshot) {
+  console.error("usage: node docs-walkthrough.mjs <api url> <screenshot.png>");
+  process.exit(2);
+}
+const username = `walker${process.pid}`;
+const password = `a walk in the docs ${process.pid}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const external = [];
+
+/** Turns on "Try it out" for an operation unless it already is (tryItOutEnabled). */
+async function tryItOut(operation) {
+  const button = operation.locator(".try-out__btn");
+  if ((await button.count()) > 0 && (await button.innerText()).includes("Try it out")) {
+    await button.click();
+  }
+}
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  page.setDefaultTimeout(15000);
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!["127.0.0.1", "localhost"].includes(url.hostname) && url.protocol !== "data:") {
+      external.push(request.url());
+    }
+  });
+
+  await page.goto(`${apiUrl}/docs`);
+  await page.locator(".swagger-ui .info .title").waitFor();
+
+  // 1. Sign up through "Try it out".
+  const signup = page.locator("#operations-accounts-signup");
+  await signup.locator(".opblock-summary").click();
+  await tryItOut(signup);
+  await signup
+    .locator("textarea.body-param__text")
+    .fill(JSON.stringify({ username, password }));
+  await signup.locator(".execute").click();
+  await signup.locator(".live-responses-table tbody .response-col_status").first().waitFor();
+  const signupStatus = (
+    await signup.locator(".live-responses-table tbody .response-col_status").first().innerText()
+  ).trim();
+  if (!signupStatus.startsWith("201")) {
+    throw new Error(`sign-up answered ${signupStatus}`);
+  }
+
+  // 2. Authorize with the password flow, as on the FastAPI app.
+  await page.locator(".auth-wrapper .authorize").first().click();
+  const modal = page.locator(".dialog-ux .modal-ux");
+  await modal.locator("#oauth_username").fill(username);
+  await modal.locator("#oauth_password").fill(password);
+  await modal.locator(".auth-btn-wrapper .authorize").click();
+  await modal.locator(".auth-btn-wrapper .logout, .auth-btn-wrapper button:has-text('Logout')").first().waitFor();
+  await modal.locator(".auth-btn-wrapper .btn-done, .close-modal").first().click();
+
+  // 3. Call the protected route and read the caller's own record.
+  const me = page.locator("#operations-resources-me");
+  await me.locator(".opblock-summary").click();
+  await tryItOut(me);
+  await me.locator(".execute").click();
+  const body = me.locator(".live-responses-table tbody .response-col_description pre").first();
+  await body.waitFor();
+  const text = await body.innerText();
+  const status = (
+    await me.locator(".live-responses-table tbody .response-col_status").first().innerText()
+  ).trim();
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (!status.startsWith("200") || !text.includes(`"username": "${username}"`)) {
+    throw new Error(`GET /users/me answered ${status}: ${text}`);
+  }
+  if (external.length > 0) {
+    throw new Error(`the page loaded from the internet: ${external.join(", ")}`);
+  }
+  console.log(`docs walkthrough: signed up, authorized and saw ${username}; screenshot ${screenshot}`);
+} catch (error) {
+  const pages = browser.contexts().flatMap((context) => context.pages());
+  if (pages.length > 0) {
+    await pages[0].screenshot({ path: screenshot, fullPage: true });
+  }
+  throw error;
+} finally {
+  await browser.close();
+}
