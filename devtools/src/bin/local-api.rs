@@ -107,6 +107,8 @@ fn print_banner(stack: &Stack, database_note: &str) {
     );
     println!("local-api using {database_note}");
     println!();
+    println!("Interactive docs (sign up, Authorize, call the API): {url}/docs");
+    println!();
     println!("Try the whole flow:");
     println!(
         "  curl -i -X POST {url}/signup -H 'Content-Type: application/json' -d '{{\"username\":\"alice\",\"password\":\"correct horse battery staple\"}}'"
