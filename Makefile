@@ -33,13 +33,14 @@ BROWSER_DRIVER := devtools/browser/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 WITH_LOCAL_API = devtools/scripts/with-local-api $(TARGET_DIR)/debug
 ARTIFACTS := $(abspath target/test-artifacts)
+BENCH_SMOKE := --warm-up-time 0.01 --measurement-time 0.01 --sample-size 10
 WITH_MONGO := devtools/scripts/with-mongo $(SECANTUSD)
 WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_server
 
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets browser-tools test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets browser-tools bench test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -84,6 +85,14 @@ unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
+	@echo "bench smoke run (one short sample each; numbers meaningless, the pipeline is what is checked)"
+	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests --profile dev -- $(BENCH_SMOKE)
+	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(ARTIFACTS)/bench-smoke.json
+	python3 -m json.tool $(ARTIFACTS)/bench-smoke.json >/dev/null
+
+bench: $(SECANTUSD) $(DOCS_ASSETS) ## Criterion benchmarks of every request against its floor; table to stdout, JSON to target/bench/
+	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests
+	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(abspath target/bench/requests.json)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint

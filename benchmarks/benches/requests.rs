@@ -1,0 +1,215 @@
+//! What each request costs, each paired with its floor measured in the same run: the work no
+//! implementation of that request can avoid. `bench-report` turns the medians into ratios.
+//!
+//! Needs a MongoDB-compatible server in `MONGODB_TEST_URI` (`make bench` starts one).
+
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
+use base64::Engine as _;
+use criterion::{Criterion, criterion_group, criterion_main};
+use ed25519_dalek::pkcs8::DecodePublicKey;
+use ed25519_dalek::{Signature, VerifyingKey};
+use mongodb::bson::{Document, doc};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use shared::clock::Clock;
+use shared::config::TokenSettings;
+use shared::credentials::{Password, Username};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::lockout::MongoLoginAttempts;
+use shared::products::MongoProductStore;
+use shared::refresh::MongoRefreshTokenStore;
+use shared::testing::{event_json, request_from, test_database_settings, token_settings};
+use shared::tokens::{TokenIssuer, TokenVerifier};
+use shared::users::{MongoUserStore, UserStore};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    database: mongodb::Database,
+    users: MongoUserStore,
+    products: MongoProductStore,
+    /// At the configured (default, OWASP) argon2id parameters: the real cost.
+    hasher: PasswordHasher,
+    issuer: TokenIssuer,
+    verifier: TokenVerifier,
+    public_pem: String,
+    stored_hash: String,
+}
+
+fn fixture() -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keys = shared::keys::generate_ed25519().unwrap();
+    let settings: TokenSettings = token_settings();
+    let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), settings.clone()).unwrap();
+    let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings).unwrap();
+    let hasher = PasswordHasher::new(HashingParams::default()).unwrap();
+    let (database, users, products, stored_hash) = runtime.block_on(async {
+        let database = shared::db::connect(&test_database_settings())
+            .await
+            .unwrap();
+        let users = MongoUserStore::new(&database);
+        users.ensure_indexes().await.unwrap();
+        let products = MongoProductStore::new(&database);
+        products.seed().await.unwrap();
+        let hash = hasher
+            .hash(&Password::parse(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        let alice = Username::parse("alice").unwrap();
+        users
+            .insert(&alice, &hash, SystemTime::now())
+            .await
+            .unwrap();
+        (database, users, products, hash)
+    });
+    Fixture {
+        runtime,
+        database,
+        users,
+        products,
+        hasher,
+        issuer,
+        verifier,
+        public_pem: keys.public_pem,
+        stored_hash,
+    }
+}
+
+fn authorizer(c: &mut Criterion, f: &Fixture) {
+    let token = f.issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
+    let mut event = event_json("authorizer.json");
+    event["authorizationToken"] = format!("Bearer {token}").into();
+    let request: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event).unwrap();
+    let key = VerifyingKey::from_public_key_pem(&f.public_pem).unwrap();
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .unwrap();
+    let signature = Signature::from_slice(&signature).unwrap();
+
+    let mut group = c.benchmark_group("authorizer");
+    group.bench_function("request", |b| {
+        b.iter(|| authorizer::authorize(&f.verifier, black_box(&request)).unwrap())
+    });
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            key.verify_strict(black_box(signing_input.as_bytes()), &signature)
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn token(c: &mut Criterion, f: &Fixture) {
+    let (issuer, _, _) = shared::testing::token_pair();
+    let service = token::TokenService {
+        store: f.users.clone(),
+        attempts: MongoLoginAttempts::new(&f.database),
+        refresh_tokens: MongoRefreshTokenStore::new(&f.database),
+        hasher: f.hasher.clone(),
+        issuer,
+        clock: Clock::system(),
+    };
+    let event = event_json("token.json");
+    let password = Password::presented(PASSWORD);
+    let mut group = c.benchmark_group("token");
+    group.sample_size(20);
+    group.bench_function("request", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let response = token::handle(&service, request_from(&event)).await;
+            assert_eq!(response.status(), 200);
+        })
+    });
+    group.bench_function("floor", |b| {
+        b.to_async(&f.runtime)
+            .iter(|| async { assert!(f.hasher.verify(&password, &f.stored_hash).await.unwrap()) })
+    });
+    group.finish();
+}
+
+fn protected_event(file: &str) -> Value {
+    let mut event = event_json(file);
+    event["requestContext"]["authorizer"] = json!({"principalId": "alice", "ver": "0"});
+    event
+}
+
+fn me_and_products(c: &mut Criterion, f: &Fixture) {
+    let users = f.database.collection::<Document>("users");
+    let me_event = protected_event("me.json");
+    let products_event = protected_event("products.json");
+    let mut group = c.benchmark_group("me");
+    group.bench_function("request", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let response = me::handle(&f.users, request_from(&me_event)).await;
+            assert_eq!(response.status(), 200);
+        })
+    });
+    group.bench_function("floor", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let found = users.find_one(doc! { "username_canonical": "alice" }).await;
+            assert!(found.unwrap().is_some());
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("products");
+    group.bench_function("request", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let response =
+                products::handle(&f.users, &f.products, request_from(&products_event)).await;
+            assert_eq!(response.status(), 200);
+        })
+    });
+    group.bench_function("floor", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let found = users.find_one(doc! { "username_canonical": "alice" }).await;
+            assert!(found.unwrap().is_some());
+        })
+    });
+    group.finish();
+}
+
+fn signup(c: &mut Criterion, f: &Fixture) {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let run = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let password = Password::parse(PASSWORD).unwrap();
+    let mut group = c.benchmark_group("signup");
+    group.sample_size(20);
+    group.bench_function("request", |b| {
+        b.to_async(&f.runtime).iter(|| async {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let mut event = event_json("signup.json");
+            event["body"] = json!({"username": format!("u{run}-{n}"), "password": PASSWORD})
+                .to_string()
+                .into();
+            let response = signup::handle(&f.users, &f.hasher, request_from(&event)).await;
+            assert_eq!(response.status(), 201);
+        })
+    });
+    group.bench_function("floor", |b| {
+        b.to_async(&f.runtime)
+            .iter(|| async { f.hasher.hash(&password).await.unwrap() })
+    });
+    group.finish();
+}
+
+fn requests(c: &mut Criterion) {
+    let f = fixture();
+    authorizer(c, &f);
+    token(c, &f);
+    me_and_products(c, &f);
+    signup(c, &f);
+}
+
+criterion_group!(benches, requests);
+criterion_main!(benches);
