@@ -89,10 +89,14 @@ unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests --profile dev -- $(BENCH_SMOKE)
 	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(ARTIFACTS)/bench-smoke.json
 	python3 -m json.tool $(ARTIFACTS)/bench-smoke.json >/dev/null
+	$(WITH_MONGO) $(TARGET_DIR)/debug/coldstart $(TARGET_DIR)/debug 1 $(ARTIFACTS)/coldstart-smoke.json
+	python3 -m json.tool $(ARTIFACTS)/coldstart-smoke.json >/dev/null
 
-bench: $(SECANTUSD) $(DOCS_ASSETS) ## Criterion benchmarks of every request against its floor; table to stdout, JSON to target/bench/
+bench: $(SECANTUSD) $(DOCS_ASSETS) ## Benchmarks: every request against its floor (criterion), cold starts; tables to stdout, JSON to target/bench/
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests
 	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(abspath target/bench/requests.json)
+	cargo build --release --locked $(addprefix -p ,$(FUNCTIONS)) -p benchmarks
+	$(WITH_MONGO) $(TARGET_DIR)/release/coldstart $(TARGET_DIR)/release 20 $(abspath target/bench/coldstart.json)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint

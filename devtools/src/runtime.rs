@@ -414,7 +414,8 @@ pub fn end_with_parent(command: &mut tokio::process::Command) {
     }
 }
 
-fn lambda_environment(config: &FunctionConfig, runtime_api: &str) -> Vec<(String, String)> {
+/// The variables Lambda sets for every function, pointing it at `runtime_api`.
+pub fn lambda_environment(config: &FunctionConfig, runtime_api: &str) -> Vec<(String, String)> {
     let pairs = [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
