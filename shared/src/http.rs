@@ -219,6 +219,18 @@ impl From<BodyError> for ApiError {
     }
 }
 
+/// The API Gateway resource path the request matched (`/users/me/password`), falling back
+/// to the URI path outside API Gateway; functions serving several routes dispatch on it.
+pub fn resource_path(request: &Request) -> String {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| request.uri().path().to_owned())
+}
+
 /// The body as a JSON object: `400` when it is not JSON, `422` (field `body`) when it is JSON
 /// but not an object.
 pub fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {

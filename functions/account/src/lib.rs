@@ -8,14 +8,13 @@
 //! access token's `ver`, and revoke every refresh-token family of the account.
 
 use lambda_http::http::StatusCode;
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::clock::Clock;
 use shared::credentials::{CredentialError, Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::http::{
-    ApiError, body_text, has_content_type, json_object, json_response, string_field,
+    ApiError, body_text, has_content_type, json_object, json_response, resource_path, string_field,
 };
 use shared::lockout::LoginAttempts;
 use shared::principal::authenticated_user;
@@ -51,14 +50,6 @@ where
         Ok(message) => json_response(StatusCode::OK, &json!({ "message": message })),
         Err(error) => error.into_response(),
     }
-}
-
-fn resource_path(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| request.uri().path().to_owned())
 }
 
 async fn logout_everywhere<S: UserStore, A, R: RefreshTokenStore>(

@@ -11,15 +11,14 @@ pub mod oauth;
 mod password;
 mod refresh;
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
 use secrecy::ExposeSecret;
 use shared::clock::Clock;
 use shared::credentials::Username;
 use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
-use shared::http::{BodyError, body_text, has_content_type};
+use shared::http::{BodyError, body_text, has_content_type, resource_path};
 use shared::lockout::LoginAttempts;
 use shared::refresh::{RefreshRecord, RefreshTokenStore};
 use shared::tokens::TokenIssuer;
@@ -57,14 +56,6 @@ where
             .map(TokenResponse::into_response)
     };
     outcome.unwrap_or_else(OAuthError::into_response)
-}
-
-fn resource_path(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| request.uri().path().to_owned())
 }
 
 /// The form body, after the content type and size checks.
