@@ -16,14 +16,14 @@ use shared::config::TokenSettings;
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::lockout::MongoLoginAttempts;
-use shared::products::MongoProductStore;
+use shared::products::{CachedProductStore, MongoProductStore};
 use shared::refresh::MongoRefreshTokenStore;
 use shared::testing::{event_json, request_from, test_database_settings, token_settings};
 use shared::tokens::{TokenIssuer, TokenVerifier};
 use shared::users::{MongoUserStore, UserStore};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -31,7 +31,8 @@ struct Fixture {
     runtime: tokio::runtime::Runtime,
     database: mongodb::Database,
     users: MongoUserStore,
-    products: MongoProductStore,
+    /// As the products function runs it: the catalogue cached for the default minute.
+    products: CachedProductStore<MongoProductStore>,
     /// At the configured (default, OWASP) argon2id parameters: the real cost.
     hasher: PasswordHasher,
     issuer: TokenIssuer,
@@ -56,8 +57,9 @@ fn fixture() -> Fixture {
             .unwrap();
         let users = MongoUserStore::new(&database);
         users.ensure_indexes().await.unwrap();
-        let products = MongoProductStore::new(&database);
-        products.seed().await.unwrap();
+        let catalogue = MongoProductStore::new(&database);
+        catalogue.seed().await.unwrap();
+        let products = CachedProductStore::new(catalogue, Duration::from_secs(60), Clock::system());
         let hash = hasher
             .hash(&Password::parse(PASSWORD).unwrap())
             .await

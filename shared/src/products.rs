@@ -1,5 +1,7 @@
 //! The product catalogue served by `GET /products`, and its idempotent seed.
 
+use crate::clock::Clock;
+use crate::config::{ConfigError, Source, parsed_or};
 use crate::db::StoreError;
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
@@ -7,6 +9,8 @@ use mongodb::options::UpdateOptions;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 /// The collection that holds products.
 pub const PRODUCTS_COLLECTION: &str = "products";
@@ -78,6 +82,63 @@ impl ProductStore for MongoProductStore {
     }
 }
 
+/// How long one function instance reuses the catalogue it read (`PRODUCT_CACHE_SECONDS`,
+/// default 60, at most 3600; 0 reads it on every request).
+pub fn cache_ttl(source: &impl Source) -> Result<Duration, ConfigError> {
+    let seconds: u64 = parsed_or(source, "PRODUCT_CACHE_SECONDS", 60)?;
+    if seconds > 3600 {
+        return Err(ConfigError::Invalid {
+            var: "PRODUCT_CACHE_SECONDS",
+            reason: "must be at most 3600 seconds".to_owned(),
+        });
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// A [`ProductStore`] that keeps the last catalogue it read for `ttl`.
+///
+/// The catalogue is the same for every caller and changes rarely, while the account check in
+/// front of it must stay fresh; caching it saves one database round trip per request. A
+/// failed read is never cached, and a changed catalogue shows within `ttl`.
+#[derive(Debug)]
+pub struct CachedProductStore<S> {
+    inner: S,
+    ttl: Duration,
+    clock: Clock,
+    cached: Mutex<Option<(SystemTime, Vec<Product>)>>,
+}
+
+impl<S: ProductStore> CachedProductStore<S> {
+    /// Caches `inner` for `ttl`, reading the time from `clock`.
+    pub fn new(inner: S, ttl: Duration, clock: Clock) -> Self {
+        Self {
+            inner,
+            ttl,
+            clock,
+            cached: Mutex::new(None),
+        }
+    }
+
+    fn fresh(&self, now: SystemTime) -> Option<Vec<Product>> {
+        let cached = self.cached.lock().expect("catalogue cache lock");
+        let (read_at, products) = cached.as_ref()?;
+        let age = now.duration_since(*read_at).ok()?;
+        (age < self.ttl).then(|| products.clone())
+    }
+}
+
+impl<S: ProductStore> ProductStore for CachedProductStore<S> {
+    async fn list(&self) -> Result<Vec<Product>, StoreError> {
+        let now = self.clock.now();
+        if let Some(products) = self.fresh(now) {
+            return Ok(products);
+        }
+        let products = self.inner.list().await?;
+        *self.cached.lock().expect("catalogue cache lock") = Some((now, products.clone()));
+        Ok(products)
+    }
+}
+
 /// The products the seed step inserts.
 pub fn sample_products() -> Vec<Product> {
     let product = |id: &str, name: &str, description: &str, price_cents| Product {
@@ -113,4 +174,70 @@ pub fn sample_products() -> Vec<Product> {
             4500,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::ManualClock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts reads; fails them while `failing` is set.
+    #[derive(Default)]
+    struct CountingStore {
+        reads: AtomicUsize,
+        failing: std::sync::atomic::AtomicBool,
+    }
+
+    impl ProductStore for &CountingStore {
+        async fn list(&self) -> Result<Vec<Product>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError(mongodb::error::Error::custom("down")));
+            }
+            Ok(sample_products())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_catalogue_is_read_once_per_ttl() {
+        let (inner, clock) = (CountingStore::default(), ManualClock::default());
+        let store = CachedProductStore::new(&inner, Duration::from_secs(60), clock.clock());
+
+        assert_eq!(store.list().await.unwrap(), sample_products());
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(store.list().await.unwrap(), sample_products());
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 1);
+
+        clock.advance(Duration::from_secs(1));
+        store.list().await.unwrap();
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_not_cached_and_a_zero_ttl_never_caches() {
+        let (inner, clock) = (CountingStore::default(), ManualClock::default());
+        inner.failing.store(true, Ordering::SeqCst);
+        let store = CachedProductStore::new(&inner, Duration::from_secs(60), clock.clock());
+        assert!(store.list().await.is_err());
+        inner.failing.store(false, Ordering::SeqCst);
+        assert_eq!(store.list().await.unwrap(), sample_products());
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 2);
+
+        let uncached = CachedProductStore::new(&inner, Duration::ZERO, clock.clock());
+        uncached.list().await.unwrap();
+        uncached.list().await.unwrap();
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn the_cache_setting_defaults_to_a_minute_and_is_bounded() {
+        assert_eq!(cache_ttl(&[("X", "")]).unwrap(), Duration::from_secs(60));
+        assert_eq!(
+            cache_ttl(&[("PRODUCT_CACHE_SECONDS", "0")]).unwrap(),
+            Duration::ZERO
+        );
+        assert!(cache_ttl(&[("PRODUCT_CACHE_SECONDS", "3601")]).is_err());
+        assert!(cache_ttl(&[("PRODUCT_CACHE_SECONDS", "soon")]).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 use lambda_http::{run, service_fn};
+use shared::clock::Clock;
 use shared::config::DatabaseSettings;
-use shared::products::MongoProductStore;
+use shared::products::{CachedProductStore, MongoProductStore};
 use shared::telemetry::or_exit;
 use shared::users::{MongoUserStore, UserCollectionSettings};
 use std::convert::Infallible;
@@ -14,10 +15,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         UserCollectionSettings::from_source(&env),
         "users collection",
     );
+    let cache_ttl = or_exit(shared::products::cache_ttl(&env), "product cache");
     let database = or_exit(shared::db::connect(&settings).await, "database client");
     let (user_store, catalogue) = (
         MongoUserStore::with_settings(&database, &users_settings),
-        MongoProductStore::new(&database),
+        CachedProductStore::new(
+            MongoProductStore::new(&database),
+            cache_ttl,
+            Clock::system(),
+        ),
     );
 
     let (user_store, catalogue) = (&user_store, &catalogue);
