@@ -36,6 +36,8 @@ pub struct StackOptions {
     pub keys: Option<(String, String)>,
     /// Where to append each function's output (`<name>.log`); `None` passes it through.
     pub function_log_dir: Option<PathBuf>,
+    /// Print one line per request (what `make dev` shows); off for load tests.
+    pub log_requests: bool,
 }
 
 /// A running local stack. [`Stack::stop`] ends everything it started.
@@ -120,7 +122,7 @@ impl Stack {
                 .map_err(|e| fail(&spec.binary)(&e))?;
             pools.insert(id.clone(), pool);
         }
-        let gateway = Gateway::new(model, pools);
+        let gateway = Gateway::new(model, pools, options.log_requests);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|e| fail(&format!("listening on 127.0.0.1:{}", options.port))(&e))?;

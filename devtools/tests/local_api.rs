@@ -71,6 +71,7 @@ async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
         secantusd: None,
         keys: Some((private_pem.clone(), keys.public_pem)),
         function_log_dir: log_dir,
+        log_requests: true,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

@@ -5,9 +5,10 @@
 pub mod legacy;
 
 use crate::credentials::Password;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,11 @@ pub struct PasswordHasher {
 
 struct Inner {
     argon2: Argon2<'static>,
+    /// argon2's work area (`memory_kib`), allocated on first use and reused by every hash.
+    /// A fresh allocation per hash is what the crate does by default; glibc then keeps one
+    /// such block per thread arena, and a busy instance grew to hundreds of MB. Reusing it
+    /// also saves faulting the pages in again on every login.
+    memory: Mutex<Vec<Block>>,
     dummy_hash: OnceLock<String>,
     verifications: AtomicU64,
 }
@@ -82,6 +88,7 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 argon2,
+                memory: Mutex::new(Vec::new()),
                 dummy_hash: OnceLock::new(),
                 verifications: AtomicU64::new(0),
             }),
@@ -137,16 +144,27 @@ impl PasswordHasher {
     }
 }
 
+fn failure(error: impl std::fmt::Display) -> HashingError {
+    HashingError(error.to_string())
+}
+
 impl Inner {
     fn hash(&self, password: &[u8]) -> Result<String, HashingError> {
         self.hash_with_salt(password, &argon2::password_hash::generate_salt())
     }
 
     fn hash_with_salt(&self, password: &[u8], salt: &[u8]) -> Result<String, HashingError> {
-        self.argon2
-            .hash_password_with_salt(password, salt)
-            .map(|hash| hash.to_string())
-            .map_err(|error| HashingError(error.to_string()))
+        let salt = Salt::new(salt).map_err(failure)?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.compute(&self.argon2, password, &salt, &mut out)?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(failure)?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).map_err(failure)?),
+        };
+        Ok(hash.to_string())
     }
 
     fn verify(&self, password: &[u8], hash: &str) -> Result<bool, HashingError> {
@@ -154,13 +172,53 @@ impl Inner {
         if let Some(matches) = legacy::verify(password, hash) {
             return Ok(matches);
         }
-        let parsed =
-            argon2::PasswordHash::new(hash).map_err(|error| HashingError(error.to_string()))?;
-        match self.argon2.verify_password(password, &parsed) {
-            Ok(()) => Ok(true),
-            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-            Err(error) => Err(HashingError(error.to_string())),
+        let parsed = PasswordHash::new(hash).map_err(failure)?;
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(failure)?;
+        let version = match parsed.version {
+            Some(version) => Version::try_from(version).map_err(failure)?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).map_err(failure)?;
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Err(HashingError(
+                "the stored hash has no salt or output".to_owned(),
+            ));
+        };
+        let mut out = vec![0u8; expected.len()];
+        self.compute(
+            &Argon2::new(algorithm, version, params),
+            password,
+            salt,
+            &mut out,
+        )?;
+        // `Output` compares in constant time.
+        Ok(Output::new(&out).map_err(failure)? == *expected)
+    }
+
+    /// Runs `argon2` in the reused work area. A hash that needs more memory than the
+    /// configured cost (an old hash with other parameters), or a second hash at the same time
+    /// (possible in tests, not in a Lambda instance), gets a temporary one.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashingError> {
+        let needed = argon2.params().block_count();
+        if needed <= self.argon2.params().block_count()
+            && let Ok(mut memory) = self.memory.try_lock()
+        {
+            if memory.len() < needed {
+                memory.resize(needed, Block::new());
+            }
+            return argon2
+                .hash_password_into_with_memory(password, salt, out, &mut memory[..needed])
+                .map_err(failure);
         }
+        argon2
+            .hash_password_into(password, salt, out)
+            .map_err(failure)
     }
 }
 
@@ -223,5 +281,47 @@ mod tests {
             .verify_dummy(&Password::presented("anything at all"))
             .await
             .unwrap();
+    }
+
+    /// The RFC 9106 / reference-implementation form is what other argon2 libraries read and
+    /// write: hashes made here verify there, and theirs (other costs, other variants) here.
+    #[tokio::test]
+    async fn hashes_are_interchangeable_with_the_argon2_crates_own_phc_code() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = hasher();
+        let password = Password::parse("correct horse battery").unwrap();
+        let ours = hasher.hash(&password).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+
+        for (algorithm, m_cost) in [(Algorithm::Argon2id, 4096), (Algorithm::Argon2i, 64)] {
+            let params = Params::new(m_cost, 3, 2, None).unwrap();
+            let theirs = Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(b"correct horse battery")
+                .unwrap()
+                .to_string();
+            assert!(hasher.verify(&password, &theirs).await.unwrap(), "{theirs}");
+            let wrong = Password::presented("correct horse battery?");
+            assert!(!hasher.verify(&wrong, &theirs).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_work_area_is_allocated_once_at_the_configured_size() {
+        let hasher = hasher();
+        let password = Password::parse("correct horse battery").unwrap();
+        for _ in 0..3 {
+            let hash = hasher.hash(&password).await.unwrap();
+            assert!(hasher.verify(&password, &hash).await.unwrap());
+        }
+        let blocks = hasher.inner.memory.lock().unwrap().len();
+        assert_eq!(
+            blocks,
+            HashingParams::FAST_INSECURE_FOR_TESTS.memory_kib as usize
+        );
     }
 }

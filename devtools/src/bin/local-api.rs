@@ -73,6 +73,7 @@ async fn main() -> ExitCode {
         secantusd: args.secantusd,
         keys: configured_keys(&args.jwt_private_key, &args.jwt_public_key),
         function_log_dir: args.function_log_dir,
+        log_requests: true,
     };
     let embedded_data = options
         .mongodb_uri

@@ -26,15 +26,22 @@ pub struct Gateway {
     model: ApiModel,
     pools: BTreeMap<String, Arc<FunctionPool>>,
     cache: authorizer::DecisionCache,
+    log_requests: bool,
 }
 
 impl Gateway {
-    /// A gateway for `model` whose functions (by logical id) run in `pools`.
-    pub fn new(model: ApiModel, pools: BTreeMap<String, Arc<FunctionPool>>) -> Arc<Self> {
+    /// A gateway for `model` whose functions (by logical id) run in `pools`; it prints one
+    /// line per request when `log_requests` is set.
+    pub fn new(
+        model: ApiModel,
+        pools: BTreeMap<String, Arc<FunctionPool>>,
+        log_requests: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             model,
             pools,
             cache: authorizer::DecisionCache::default(),
+            log_requests,
         })
     }
 
@@ -60,12 +67,14 @@ impl Gateway {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-amzn-requestid", value);
         }
-        println!(
-            "local-api {method} {path} -> {} ({}, {} ms)",
-            response.status().as_u16(),
-            function.unwrap_or("gateway"),
-            started.elapsed().as_millis()
-        );
+        if self.log_requests {
+            println!(
+                "local-api {method} {path} -> {} ({}, {} ms)",
+                response.status().as_u16(),
+                function.unwrap_or("gateway"),
+                started.elapsed().as_millis()
+            );
+        }
         response
     }
 
