@@ -31,6 +31,9 @@ DOCS_ASSETS := functions/docs/node_modules/.package-lock.json
 # Debian's Chromium.
 BROWSER_DRIVER := devtools/browser/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+# The HTTP load generator for make bench's load test (Debian's wrk, pinned).
+WRK_VERSION := 4.1.0-3+b2
+WRK := /usr/bin/wrk
 WITH_LOCAL_API = devtools/scripts/with-local-api $(TARGET_DIR)/debug
 ARTIFACTS := $(abspath target/test-artifacts)
 BENCH_SMOKE := --warm-up-time 0.01 --measurement-time 0.01 --sample-size 10
@@ -40,7 +43,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets browser-tools bench test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets browser-tools load-tools bench test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -50,7 +53,7 @@ dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded
 	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
 
 docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
 
@@ -69,6 +72,13 @@ $(CHROMIUM):
 	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends chromium; \
 	else echo "the /docs browser test needs Debian's chromium package at $(CHROMIUM)" >&2; exit 1; fi
 
+load-tools: $(WRK) ## Install Debian's wrk (pinned) for the load test
+
+$(WRK):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends wrk=$(WRK_VERSION) || { apt-get update && apt-get install -y --no-install-recommends wrk=$(WRK_VERSION); }; \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends wrk=$(WRK_VERSION); \
+	else echo "the load test needs Debian's wrk package ($(WRK_VERSION)) at $(WRK)" >&2; exit 1; fi
+
 test: tools check unit-and-integration deploy-check ## Everything: tools, lint, all tests, offline deployment checks
 
 check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
@@ -78,7 +88,7 @@ check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
+unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools load-tools ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
@@ -91,12 +101,15 @@ unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS
 	python3 -m json.tool $(ARTIFACTS)/bench-smoke.json >/dev/null
 	$(WITH_MONGO) $(TARGET_DIR)/debug/coldstart $(TARGET_DIR)/debug 1 $(ARTIFACTS)/coldstart-smoke.json
 	python3 -m json.tool $(ARTIFACTS)/coldstart-smoke.json >/dev/null
+	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/debug/loadtest $(TARGET_DIR)/debug 1 2 $(ARTIFACTS)/loadtest-smoke.json
+	python3 -m json.tool $(ARTIFACTS)/loadtest-smoke.json >/dev/null
 
-bench: $(SECANTUSD) $(DOCS_ASSETS) ## Benchmarks: every request against its floor (criterion), cold starts; tables to stdout, JSON to target/bench/
+bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against their floors (criterion), cold starts, load through the local API; tables to stdout, JSON to target/bench/
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests
 	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(abspath target/bench/requests.json)
 	cargo build --release --locked $(addprefix -p ,$(FUNCTIONS)) -p benchmarks
 	$(WITH_MONGO) $(TARGET_DIR)/release/coldstart $(TARGET_DIR)/release 20 $(abspath target/bench/coldstart.json)
+	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/release/loadtest $(TARGET_DIR)/release 20 16 $(abspath target/bench/loadtest.json)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint

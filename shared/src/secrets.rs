@@ -5,6 +5,7 @@
 
 use crate::config::{ConfigError, ProcessEnv, Source};
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::collections::HashMap;
 
 /// The environment with secret-backed variables resolved.
@@ -30,6 +31,19 @@ impl Source for ResolvedEnv {
     }
 }
 
+/// The AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
+/// with an HTTPS client on rustls and ring: the crypto provider the MongoDB driver already
+/// links. The SDK's default client would add aws-lc-rs, a second one, to every function.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let https_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client)
+        .load()
+        .await
+}
+
 /// Fetches every `NAME` in `names` whose `NAME_SECRET_ARN` is set. A secret that cannot be
 /// read is an error naming the variable and the secret; there is no fallback value.
 pub async fn load(names: &[&'static str]) -> Result<ResolvedEnv, ConfigError> {
@@ -45,7 +59,7 @@ pub async fn load(names: &[&'static str]) -> Result<ResolvedEnv, ConfigError> {
     if wanted.is_empty() {
         return Ok(resolved);
     }
-    let config = aws_config::load_from_env().await;
+    let config = sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     for (name, arn) in wanted {
         let value = fetch(&client, &arn)

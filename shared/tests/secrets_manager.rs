@@ -60,7 +60,7 @@ async fn secrets_are_loaded_through_aws_config_and_failures_are_named() {
     ] {
         set(name, value);
     }
-    let client = aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await);
+    let client = aws_sdk_secretsmanager::Client::new(&shared::secrets::sdk_config().await);
     let run = uuid::Uuid::new_v4().simple().to_string();
     let keys = shared::keys::generate_ed25519().unwrap();
     let private_arn = create_secret(
