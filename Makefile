@@ -43,7 +43,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets browser-tools load-tools bench test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets browser-tools load-tools bench bench-profiles test check unit-and-integration deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -103,6 +103,8 @@ unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS
 	python3 -m json.tool $(ARTIFACTS)/coldstart-smoke.json >/dev/null
 	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/debug/loadtest $(TARGET_DIR)/debug 1 2 $(ARTIFACTS)/loadtest-smoke.json
 	python3 -m json.tool $(ARTIFACTS)/loadtest-smoke.json >/dev/null
+	$(WITH_MONGO) $(TARGET_DIR)/debug/compare-profiles $(ARTIFACTS)/profiles-smoke.json --smoke
+	python3 -m json.tool $(ARTIFACTS)/profiles-smoke.json >/dev/null
 
 bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against their floors (criterion), cold starts, load through the local API; tables to stdout, JSON to target/bench/
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests
@@ -110,6 +112,10 @@ bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against th
 	cargo build --release --locked $(addprefix -p ,$(FUNCTIONS)) -p benchmarks
 	$(WITH_MONGO) $(TARGET_DIR)/release/coldstart $(TARGET_DIR)/release 20 $(abspath target/bench/coldstart.json)
 	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/release/loadtest $(TARGET_DIR)/release 20 16 $(abspath target/bench/loadtest.json)
+
+bench-profiles: $(SECANTUSD) $(DOCS_ASSETS) ## The measurements behind the release profile: release vs thin LTO vs opt-level "s" (about 30 min)
+	cargo build --release --locked -p benchmarks
+	$(WITH_MONGO) $(TARGET_DIR)/release/compare-profiles $(abspath target/bench/profiles.json)
 
 deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
 	$(SAM_ENV) sam validate --lint

@@ -259,6 +259,15 @@ async fn main() -> ExitCode {
         ),
     ];
 
+    // COLDSTART_FUNCTIONS=a,b measures only those (compare-profiles builds only three).
+    let only = std::env::var("COLDSTART_FUNCTIONS").ok();
+    let functions: Vec<Subject> = functions
+        .into_iter()
+        .filter(|(name, ..)| {
+            only.as_deref()
+                .is_none_or(|only| only.split(',').any(|f| f == *name))
+        })
+        .collect();
     let mut rows = Vec::new();
     println!(
         "| Function | Init (median) | First invocation (median) | Peak RSS after it | Targets |"
