@@ -53,6 +53,12 @@ impl FailureRecord {
     }
 }
 
+/// Whole seconds for a `Retry-After` header, rounded up so a client never retries into the
+/// lock.
+pub fn retry_after_seconds(remaining: Duration) -> u64 {
+    remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0)
+}
+
 /// Where failure counters live. Implemented for MongoDB and, for handler tests, in memory.
 pub trait LoginAttempts: Send + Sync {
     /// The record for `username`; the default (no failures) when there is none.
@@ -195,6 +201,13 @@ impl LoginAttempts for MongoLoginAttempts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_millis(2001)), 3);
+        assert_eq!(retry_after_seconds(Duration::from_nanos(1)), 1);
+    }
 
     #[test]
     fn the_first_four_failures_are_free_then_the_lock_doubles_up_to_fifteen_minutes() {

@@ -91,7 +91,7 @@ async fn change_password<S: UserStore, A: LoginAttempts, R: RefreshTokenStore>(
     if let Some(left) = record.remaining_lock(now) {
         tracing::info!(username = %username, "password change refused: locked");
         return Err(ApiError::TooManyAttempts {
-            retry_after_seconds: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+            retry_after_seconds: shared::lockout::retry_after_seconds(left),
         });
     }
     let matches = service

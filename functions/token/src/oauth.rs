@@ -42,7 +42,9 @@ impl OAuthError {
     /// The status and `{"error","error_description"}` body.
     pub fn into_response(self) -> Response<Body> {
         let retry_after = match &self {
-            Self::TooManyAttempts { retry_after } => Some(whole_seconds(*retry_after)),
+            Self::TooManyAttempts { retry_after } => {
+                Some(shared::lockout::retry_after_seconds(*retry_after))
+            }
             Self::ServiceUnavailable => Some(5),
             _ => None,
         };
@@ -109,11 +111,6 @@ impl OAuthError {
         }
         response
     }
-}
-
-/// Whole seconds for `Retry-After`, rounded up so a client never retries into the lock.
-fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// The successful token response.
