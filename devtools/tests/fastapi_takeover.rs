@@ -2,6 +2,8 @@
 //! (`MONGODB_TEST_URI`; `make test` starts one): documents in that app's exact shape in its
 //! `user_model` collection, with passlib hashes made once for known passwords.
 
+mod support;
+
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde_json::Value;
 use shared::clock::Clock;
@@ -325,17 +327,7 @@ async fn all(it: &TakeOver) -> Vec<Document> {
 #[tokio::test]
 async fn the_migrate_command_exits_2_with_a_report_on_collisions() {
     let it = take_over(&[("Bob", SHA256_CRYPT), ("bob", MD5_CRYPT)]).await;
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join("migrate");
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build --workspace --bins` (make test does)",
-        binary.display()
-    );
+    let binary = support::bin_dir_with(&["migrate"]).join("migrate");
     let settings = test_database_settings();
     let output = std::process::Command::new(binary)
         .env("MONGODB_URI", &settings.uri)

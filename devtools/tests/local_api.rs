@@ -3,6 +3,8 @@
 //! real MongoDB-compatible server (`MONGODB_TEST_URI`; `make test` starts one). The function
 //! binaries must be built first (`cargo build --workspace --bins`; `make test` does).
 
+mod support;
+
 use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
@@ -24,15 +26,8 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `target/<profile>`, where cargo put this test and the function binaries.
 fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf();
-    for function in [
+    support::bin_dir_with(&[
         "signup",
         "token",
         "authorizer",
@@ -40,14 +35,7 @@ fn bin_dir() -> PathBuf {
         "products",
         "account",
         "jwks",
-    ] {
-        assert!(
-            dir.join(function).is_file(),
-            "{} is missing: build the functions first with `cargo build --workspace --bins` (make test does)",
-            dir.join(function).display()
-        );
-    }
-    dir
+    ])
 }
 
 async fn start() -> Local {

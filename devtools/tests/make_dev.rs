@@ -2,6 +2,8 @@
 //! API, and on Ctrl-C (SIGINT) stops everything it started. Needs the function binaries
 //! (`cargo build --workspace --bins`) and `SECANTUSD`, the server binary (`make test` sets both).
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -44,18 +46,8 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
     let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
         panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
     });
-    let exe = std::env::current_exe().unwrap();
-    let bin_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf();
+    let bin_dir = support::bin_dir_with(&["local-api"]);
     let local_api = bin_dir.join("local-api");
-    assert!(
-        local_api.is_file(),
-        "{} is missing: run `cargo build --workspace --bins`",
-        local_api.display()
-    );
     let data_dir = std::env::temp_dir().join(format!("make-dev-{}", std::process::id()));
     let mut child = Command::new(&local_api)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))

@@ -4,12 +4,14 @@
 //! same port and data the same processes serve again (no restarts). Needs `SECANTUSD` (the
 //! server binary) and the function binaries (`make test` provides both).
 
+mod support;
+
 use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -84,16 +86,7 @@ impl Drop for Database {
 }
 
 fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    for function in FUNCTIONS {
-        assert!(
-            dir.join(function).is_file(),
-            "{} is missing: run `cargo build --workspace --bins` (make test does)",
-            dir.join(function).display()
-        );
-    }
-    dir
+    support::bin_dir_with(&FUNCTIONS)
 }
 
 struct Client {
