@@ -352,6 +352,27 @@ impl ProductStore for MemoryProductStore {
     }
 }
 
+/// The index of `collection` whose keys are exactly `keys`; panics naming them when none is.
+pub async fn index_on(
+    database: &mongodb::Database,
+    collection: &str,
+    keys: mongodb::bson::Document,
+) -> mongodb::IndexModel {
+    use futures_util::TryStreamExt;
+    let indexes: Vec<mongodb::IndexModel> = database
+        .collection::<mongodb::bson::Document>(collection)
+        .list_indexes()
+        .await
+        .expect("listIndexes")
+        .try_collect()
+        .await
+        .expect("listIndexes cursor");
+    indexes
+        .into_iter()
+        .find(|index| index.keys == keys)
+        .unwrap_or_else(|| panic!("no index on {keys} in {collection}"))
+}
+
 /// Settings for a new, uniquely named database on the server in `MONGODB_TEST_URI`.
 ///
 /// Panics with instructions when no server is configured: integration tests never skip.

@@ -1,14 +1,13 @@
 //! The MongoDB failure counters behind the login lockout, against a real MongoDB-compatible
 //! server (`MONGODB_TEST_URI`; `make test` starts one). Each test uses its own database.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use shared::credentials::Username;
 use shared::db::connect;
 use shared::lockout::{
     COUNTER_LIFETIME, FailureRecord, LoginAttempts, MAX_LOCK, MongoLoginAttempts,
 };
-use shared::testing::test_database_settings;
+use shared::testing::{index_on, test_database_settings};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -36,18 +35,7 @@ fn now() -> SystemTime {
 async fn counters_expire_through_a_ttl_index() {
     let (database, attempts) = fresh_attempts().await;
     attempts.ensure_indexes().await.expect("idempotent");
-    let indexes: Vec<_> = database
-        .collection::<Document>("login_failures")
-        .list_indexes()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let ttl = indexes
-        .iter()
-        .find(|index| index.keys == doc! { "expires_at": 1 })
-        .expect("an index on expires_at");
+    let ttl = index_on(&database, "login_failures", doc! { "expires_at": 1 }).await;
     assert_eq!(
         ttl.options
             .as_ref()

@@ -1,13 +1,12 @@
 //! Refresh-token storage and the user store's token-version updates against a real
 //! MongoDB-compatible server (`MONGODB_TEST_URI`; `make test` starts one).
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use secrecy::ExposeSecret;
 use shared::credentials::Username;
 use shared::db::connect;
 use shared::refresh::{Exchange, MongoRefreshTokenStore, RefreshRecord, RefreshTokenStore};
-use shared::testing::test_database_settings;
+use shared::testing::{index_on, test_database_settings};
 use shared::users::{MongoUserStore, UserStore};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -55,17 +54,7 @@ async fn only_the_hash_is_stored_and_expiry_is_a_ttl_index() {
     assert_eq!(document.get_str("_id").unwrap(), hash);
     assert_eq!(document.get_str("state").unwrap(), "active");
     assert!(!document.to_string().contains(&secret), "{document}");
-    let indexes: Vec<_> = collection
-        .list_indexes()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let ttl = indexes
-        .iter()
-        .find(|index| index.keys == doc! { "expires_at": 1 })
-        .expect("a TTL index on expires_at");
+    let ttl = index_on(&database, "refresh_tokens", doc! { "expires_at": 1 }).await;
     assert_eq!(
         ttl.options
             .as_ref()

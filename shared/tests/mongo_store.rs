@@ -1,12 +1,11 @@
 //! The MongoDB user and product stores against a real MongoDB-compatible server
 //! (`MONGODB_TEST_URI`; `make test` starts one). Each test uses its own database.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use shared::credentials::Username;
 use shared::db::connect;
 use shared::products::{MongoProductStore, ProductStore, sample_products};
-use shared::testing::test_database_settings;
+use shared::testing::{index_on, test_database_settings};
 use shared::users::{Insertion, MongoUserStore, UserStore};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -29,18 +28,7 @@ fn name(raw: &str) -> Username {
 #[tokio::test]
 async fn the_unique_index_exists_before_the_first_user() {
     let (database, _store) = fresh_store().await;
-    let indexes: Vec<_> = database
-        .collection::<Document>("users")
-        .list_indexes()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let unique = indexes
-        .iter()
-        .find(|index| index.keys == doc! { "username_canonical": 1 })
-        .expect("an index on username_canonical");
+    let unique = index_on(&database, "users", doc! { "username_canonical": 1 }).await;
     assert_eq!(
         unique.options.as_ref().and_then(|options| options.unique),
         Some(true)
