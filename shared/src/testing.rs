@@ -98,6 +98,27 @@ impl MemoryUserStore {
         }
         Ok(())
     }
+
+    /// The conditional update both hash replacements make: only if `expected` is still
+    /// stored, bumping the token version by `version_bump`.
+    fn replace_hash(
+        &self,
+        username: &Username,
+        expected: &str,
+        new_hash: &str,
+        version_bump: u64,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        match users.get_mut(username.canonical()) {
+            Some(user) if user.password_hash == expected => {
+                user.password_hash = new_hash.to_owned();
+                user.token_version += version_bump;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 impl UserStore for MemoryUserStore {
@@ -143,15 +164,7 @@ impl UserStore for MemoryUserStore {
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.fail_if_asked()?;
-        let mut users = self.users.lock().unwrap();
-        match users.get_mut(username.canonical()) {
-            Some(user) if user.password_hash == legacy_hash => {
-                user.password_hash = new_hash.to_owned();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        self.replace_hash(username, legacy_hash, new_hash, 0)
     }
 
     async fn change_password(
@@ -161,16 +174,7 @@ impl UserStore for MemoryUserStore {
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.fail_if_asked()?;
-        let mut users = self.users.lock().unwrap();
-        match users.get_mut(username.canonical()) {
-            Some(user) if user.password_hash == current_hash => {
-                user.password_hash = new_hash.to_owned();
-                user.token_version += 1;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        self.replace_hash(username, current_hash, new_hash, 1)
     }
 
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
