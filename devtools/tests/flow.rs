@@ -212,16 +212,7 @@ async fn a_case_variant_of_a_taken_username_is_refused_and_cannot_log_in_as_a_ne
 
 /// Every user document, in insertion order: what a refused request must leave unchanged.
 async fn users_snapshot(api: &Api) -> Vec<mongodb::bson::Document> {
-    use futures_util::TryStreamExt;
-    api.database
-        .collection::<mongodb::bson::Document>("users")
-        .find(mongodb::bson::doc! {})
-        .sort(mongodb::bson::doc! { "_id": 1 })
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap()
+    shared::testing::all_documents(&api.database, "users").await
 }
 
 /// One hostile request and the answer it must get.

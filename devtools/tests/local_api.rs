@@ -324,15 +324,7 @@ async fn a_header_failing_the_validation_expression_never_reaches_the_authorizer
 
 impl Local {
     async fn users(&self) -> Vec<mongodb::bson::Document> {
-        use futures_util::TryStreamExt;
-        self.database
-            .collection::<mongodb::bson::Document>("users")
-            .find(mongodb::bson::doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
+        shared::testing::all_documents(&self.database, "users").await
     }
 
     async fn post(&self, path: &str, content_type: &str, body: String) -> reqwest::Response {

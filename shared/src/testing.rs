@@ -356,6 +356,24 @@ impl ProductStore for MemoryProductStore {
     }
 }
 
+/// Every document of `collection` ordered by `_id`: a snapshot to compare before and after a
+/// request that must store nothing.
+pub async fn all_documents(
+    database: &mongodb::Database,
+    collection: &str,
+) -> Vec<mongodb::bson::Document> {
+    use futures_util::TryStreamExt;
+    database
+        .collection::<mongodb::bson::Document>(collection)
+        .find(mongodb::bson::doc! {})
+        .sort(mongodb::bson::doc! { "_id": 1 })
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("find cursor")
+}
+
 /// The index of `collection` whose keys are exactly `keys`; panics naming them when none is.
 pub async fn index_on(
     database: &mongodb::Database,
