@@ -38,6 +38,9 @@ pub struct StackOptions {
     pub function_log_dir: Option<PathBuf>,
     /// Print one line per request (what `make dev` shows); off for load tests.
     pub log_requests: bool,
+    /// Template parameter values, as `sam deploy --parameter-overrides` takes them (for
+    /// example `UsersCollection`); the secret ARNs and `DatabaseName` are set by the stack.
+    pub parameter_overrides: BTreeMap<String, String>,
 }
 
 /// A running local stack. [`Stack::stop`] ends everything it started.
@@ -98,6 +101,14 @@ impl Stack {
             .keys()
             .map(|param| (param.clone(), format!("{LOCAL_SECRET}{param}")))
             .collect();
+        for (name, value) in &options.parameter_overrides {
+            if overrides.contains_key(name) || name == "DatabaseName" {
+                return Err(StackError(format!(
+                    "parameter {name} is set by the local stack (use --db-name or the key options)"
+                )));
+            }
+            overrides.insert(name.clone(), value.clone());
+        }
         overrides.insert("DatabaseName".to_owned(), options.database_name.clone());
         let text = std::fs::read_to_string(&options.template)
             .map_err(|e| fail("reading the template")(&e))?;

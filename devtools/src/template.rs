@@ -108,7 +108,7 @@ fn err(message: impl Into<String>) -> TemplateError {
 /// --parameter-overrides` would); other parameters take their `Default`.
 pub fn parse(text: &str, overrides: &BTreeMap<String, String>) -> Result<ApiModel, TemplateError> {
     let root: Value = serde_norway::from_str(text).map_err(|error| err(error.to_string()))?;
-    let params = Parameters::new(&root, overrides);
+    let params = Parameters::new(&root, overrides)?;
     let resources = root
         .get("Resources")
         .and_then(Value::as_mapping)
@@ -227,24 +227,33 @@ fn cors(declared: Option<&Value>, params: &Parameters) -> Result<Option<Cors>, T
 struct Parameters(BTreeMap<String, String>);
 
 impl Parameters {
-    fn new(root: &Value, overrides: &BTreeMap<String, String>) -> Self {
+    /// The declared parameters' defaults with `overrides` on top; like `sam deploy`, an
+    /// override for a parameter the template does not declare is an error.
+    fn new(root: &Value, overrides: &BTreeMap<String, String>) -> Result<Self, TemplateError> {
         let mut values = BTreeMap::new();
+        let mut names = Vec::new();
         if let Some(declared) = root.get("Parameters").and_then(Value::as_mapping) {
             for (name, declaration) in declared {
-                let (Some(name), Some(default)) = (name.as_str(), declaration.get("Default"))
-                else {
+                let Some(name) = name.as_str() else {
                     continue;
                 };
-                if let Some(default) = scalar(default) {
+                names.push(name);
+                if let Some(default) = declaration.get("Default").and_then(scalar) {
                     values.insert(name.to_owned(), default);
                 }
             }
+        }
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|name| !names.contains(&name.as_str()))
+        {
+            return Err(err(format!("no parameter {unknown} in the template")));
         }
         values.extend(overrides.clone());
         values.insert("AWS::Region".to_owned(), "local".to_owned());
         values.insert("AWS::AccountId".to_owned(), "123456789012".to_owned());
         values.insert("AWS::URLSuffix".to_owned(), "amazonaws.com".to_owned());
-        Self(values)
+        Ok(Self(values))
     }
 
     /// A scalar, `!Ref Parameter` or `!Sub "...${Parameter}..."`, as a string.

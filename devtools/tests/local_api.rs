@@ -60,6 +60,7 @@ async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
         keys: Some((private_pem.clone(), keys.public_pem)),
         function_log_dir: log_dir,
         log_requests: true,
+        parameter_overrides: Default::default(),
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

@@ -346,6 +346,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         keys: None,
         function_log_dir: Some(work.join("logs")),
         log_requests: false,
+        parameter_overrides: Default::default(),
     })
     .await
     .map_err(|error| error.to_string())?;

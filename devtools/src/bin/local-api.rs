@@ -52,6 +52,18 @@ struct Args {
     /// Append each function's output to `<dir>/<function>.log` instead of this terminal.
     #[arg(long, env = "FUNCTION_LOG_DIR")]
     function_log_dir: Option<PathBuf>,
+    /// A template parameter value, `Name=Value`, as `sam deploy --parameter-overrides` takes
+    /// it (repeatable; also space-separated in PARAMETER_OVERRIDES), for example
+    /// `UsersCollection=user_model`.
+    #[arg(long = "parameter", env = "PARAMETER_OVERRIDES", value_delimiter = ' ', value_parser = parameter)]
+    parameters: Vec<(String, String)>,
+}
+
+fn parameter(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected Name=Value, got {raw:?}")),
+    }
 }
 
 /// The configured key pair, when both halves are configured.
@@ -74,6 +86,7 @@ async fn main() -> ExitCode {
         keys: configured_keys(&args.jwt_private_key, &args.jwt_public_key),
         function_log_dir: args.function_log_dir,
         log_requests: true,
+        parameter_overrides: args.parameters.into_iter().collect(),
     };
     let embedded_data = options
         .mongodb_uri

@@ -1,6 +1,11 @@
 use super::*;
 
 fn project_template() -> ApiModel {
+    project_template_with(&[]).unwrap()
+}
+
+/// The project's template with placeholder secret ARNs and `extra` parameter values.
+fn project_template_with(extra: &[(&str, &str)]) -> Result<ApiModel, TemplateError> {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let overrides = [
@@ -17,10 +22,11 @@ fn project_template() -> ApiModel {
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-public-AbCdEf",
         ),
     ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    parse(&text, &overrides).unwrap()
+    parse(&text, &overrides)
 }
 
 const SMALL: &str = r#"
@@ -265,4 +271,21 @@ fn sam_guards_preflights_with_the_default_authorizer_unless_told_not_to() {
     assert_eq!(model.cors.unwrap().allow_origin, "https://app.example");
     assert_eq!(model.preflight_authorizer.as_deref(), Some("Tok"));
     assert!(small(&[("Secret", "s3")]).unwrap().cors.is_none());
+}
+
+#[test]
+fn parameter_overrides_reach_the_functions_and_unknown_ones_are_refused() {
+    let model = project_template_with(&[
+        ("UsersCollection", "user_model"),
+        ("LegacyUserLookup", "true"),
+    ])
+    .unwrap();
+    let me = &model.functions["MeFunction"].environment;
+    assert_eq!(me["USERS_COLLECTION"], "user_model");
+    assert_eq!(me["LEGACY_USER_LOOKUP"], "true");
+
+    let error = project_template_with(&[("UserCollection", "user_model")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no parameter UserCollection"), "{error}");
 }
