@@ -43,14 +43,16 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets browser-tools load-tools bench bench-profiles test check unit-and-integration deploy-check lambda-build clean-tools
+.PHONY: help dev tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
+# The dev profile optimises only the hot crates (argon2, the legacy hashes): the first build
+# is several times faster than an optimised one, and `make test` reuses it.
 dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .local/, or MONGODB_URI)
-	cargo build --profile local --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
-	exec $(TARGET_DIR)/local/local-api --template template.yaml --bin-dir $(TARGET_DIR)/local \
+	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
+	exec $(TARGET_DIR)/debug/local-api --template template.yaml --bin-dir $(TARGET_DIR)/debug \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
 tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
@@ -79,23 +81,34 @@ $(WRK):
 	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends wrk=$(WRK_VERSION); \
 	else echo "the load test needs Debian's wrk package ($(WRK_VERSION)) at $(WRK)" >&2; exit 1; fi
 
-test: tools check unit-and-integration deploy-check ## Everything: tools, lint, all tests, offline deployment checks
+# Each step installs only the tools it uses, so the cheap steps fail before the slow ones.
+test: check quick integration e2e bench-smoke deploy-check ## Everything, cheapest first: check, quick, integration, e2e, bench-smoke, deploy-check
 
 check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Tests needing a server, Python or a browser live in modules named `live`.
+quick: $(DOCS_ASSETS) ## Every test that needs no database, Python or browser: unit, handler (in-memory stores), store contract (in memory), template and route checks
+	cargo test --workspace --locked -- --skip live::
+
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-unit-and-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools load-tools ## cargo test --workspace with a throwaway MongoDB-compatible server and Secrets Manager
+integration: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
+
+e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs page in Chromium; then every function log line is scanned for secrets
+	cargo build --workspace --bins --locked
+	mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
-	@echo "bench smoke run (one short sample each; numbers meaningless, the pipeline is what is checked)"
+
+bench-smoke: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## One short sample of every benchmark pipeline (criterion, cold start, load test, profiles): numbers meaningless, the pipelines are checked
+	cargo build --workspace --bins --locked
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests --profile dev -- $(BENCH_SMOKE)
 	cargo run --locked -q -p benchmarks --bin bench-report -- $(TARGET_DIR)/criterion $(ARTIFACTS)/bench-smoke.json
 	python3 -m json.tool $(ARTIFACTS)/bench-smoke.json >/dev/null
@@ -117,10 +130,14 @@ bench-profiles: $(SECANTUSD) $(DOCS_ASSETS) ## The measurements behind the relea
 	cargo build --release --locked -p benchmarks
 	$(WITH_MONGO) $(TARGET_DIR)/release/compare-profiles $(abspath target/bench/profiles.json)
 
-deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function)
+# The check that every function builds for arm64 skips fat LTO, which made it half of a fresh
+# machine's `make test`; `make deploy-check RELEASE_LTO=1` builds exactly what a deploy ships.
+DEPLOY_CHECK_PROFILE := $(if $(RELEASE_LTO),,CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+
+deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function; RELEASE_LTO=1 for the deploy profile)
 	$(SAM_ENV) sam validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
-	$(SAM_ENV) sam build --beta-features --parallel
+	$(DEPLOY_CHECK_PROFILE) $(SAM_ENV) sam build --beta-features --parallel
 	devtools/scripts/check-bootstraps .aws-sam/build $(FUNCTIONS)
 
 lambda-build: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Build every function for Lambda (arm64, release) into target/lambda/

@@ -15,28 +15,26 @@ use shared::clock::Clock;
 use shared::config::TokenSettings;
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::lockout::MongoLoginAttempts;
-use shared::products::{CachedProductStore, MongoProductStore};
-use shared::refresh::MongoRefreshTokenStore;
+use shared::stores::MongoStores;
 use shared::testing::{event_json, request_from, test_database_settings, token_settings};
 use shared::tokens::{TokenIssuer, TokenVerifier};
-use shared::users::{MongoUserStore, UserStore};
+use shared::users::{UserCollectionSettings, UserStore};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
     database: mongodb::Database,
-    users: MongoUserStore,
+    stores: MongoStores,
     /// As the products function runs it: the catalogue cached for the default minute.
-    products: CachedProductStore<MongoProductStore>,
+    products: products::State<MongoStores>,
     /// At the configured (default, OWASP) argon2id parameters: the real cost.
     hasher: PasswordHasher,
     issuer: TokenIssuer,
-    verifier: TokenVerifier,
+    authorizer: authorizer::State,
     public_pem: String,
     stored_hash: String,
 }
@@ -51,34 +49,34 @@ fn fixture() -> Fixture {
     let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), settings.clone()).unwrap();
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings).unwrap();
     let hasher = PasswordHasher::new(HashingParams::default()).unwrap();
-    let (database, users, products, stored_hash) = runtime.block_on(async {
+    let (database, stores, products, stored_hash) = runtime.block_on(async {
         let database = shared::db::connect(&test_database_settings())
             .await
             .unwrap();
-        let users = MongoUserStore::new(&database);
-        users.ensure_indexes().await.unwrap();
-        let catalogue = MongoProductStore::new(&database);
-        catalogue.seed().await.unwrap();
-        let products = CachedProductStore::new(catalogue, Duration::from_secs(60), Clock::system());
+        let stores = MongoStores::new(&database, &UserCollectionSettings::default());
+        stores.users.ensure_indexes().await.unwrap();
+        stores.products.seed().await.unwrap();
+        let products = products::State::new(&[], stores.clone(), Clock::system()).unwrap();
         let hash = hasher
             .hash(&Password::parse(PASSWORD).unwrap())
             .await
             .unwrap();
         let alice = Username::parse("alice").unwrap();
-        users
+        stores
+            .users
             .insert(&alice, &hash, SystemTime::now())
             .await
             .unwrap();
-        (database, users, products, hash)
+        (database, stores, products, hash)
     });
     Fixture {
         runtime,
         database,
-        users,
+        stores,
         products,
         hasher,
         issuer,
-        verifier,
+        authorizer: authorizer::State { verifier },
         public_pem: keys.public_pem,
         stored_hash,
     }
@@ -98,7 +96,7 @@ fn authorizer(c: &mut Criterion, f: &Fixture) {
 
     let mut group = c.benchmark_group("authorizer");
     group.bench_function("request", |b| {
-        b.iter(|| authorizer::authorize(&f.verifier, black_box(&request)).unwrap())
+        b.iter(|| authorizer::authorize(&f.authorizer, black_box(&request)).unwrap())
     });
     group.bench_function("floor", |b| {
         b.iter(|| {
@@ -111,10 +109,8 @@ fn authorizer(c: &mut Criterion, f: &Fixture) {
 
 fn token(c: &mut Criterion, f: &Fixture) {
     let (issuer, _, _) = shared::testing::token_pair();
-    let service = token::TokenService {
-        store: f.users.clone(),
-        attempts: MongoLoginAttempts::new(&f.database),
-        refresh_tokens: MongoRefreshTokenStore::new(&f.database),
+    let state = token::State {
+        stores: f.stores.clone(),
         hasher: f.hasher.clone(),
         issuer,
         clock: Clock::system(),
@@ -125,7 +121,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
     group.sample_size(20);
     group.bench_function("request", |b| {
         b.to_async(&f.runtime).iter(|| async {
-            let response = token::handle(&service, request_from(&event)).await;
+            let response = token::handle(&state, request_from(&event)).await;
             assert_eq!(response.status(), 200);
         })
     });
@@ -146,10 +142,13 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     let users = f.database.collection::<Document>("users");
     let me_event = protected_event("me.json");
     let products_event = protected_event("products.json");
+    let me = me::State {
+        stores: f.stores.clone(),
+    };
     let mut group = c.benchmark_group("me");
     group.bench_function("request", |b| {
         b.to_async(&f.runtime).iter(|| async {
-            let response = me::handle(&f.users, request_from(&me_event)).await;
+            let response = me::handle(&me, request_from(&me_event)).await;
             assert_eq!(response.status(), 200);
         })
     });
@@ -164,8 +163,7 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     let mut group = c.benchmark_group("products");
     group.bench_function("request", |b| {
         b.to_async(&f.runtime).iter(|| async {
-            let response =
-                products::handle(&f.users, &f.products, request_from(&products_event)).await;
+            let response = products::handle(&f.products, request_from(&products_event)).await;
             assert_eq!(response.status(), 200);
         })
     });
@@ -185,6 +183,11 @@ fn signup(c: &mut Criterion, f: &Fixture) {
         .unwrap()
         .as_millis();
     let password = Password::parse(PASSWORD).unwrap();
+    let state = signup::State {
+        stores: f.stores.clone(),
+        hasher: f.hasher.clone(),
+        clock: Clock::system(),
+    };
     let mut group = c.benchmark_group("signup");
     group.sample_size(20);
     group.bench_function("request", |b| {
@@ -194,7 +197,7 @@ fn signup(c: &mut Criterion, f: &Fixture) {
             event["body"] = json!({"username": format!("u{run}-{n}"), "password": PASSWORD})
                 .to_string()
                 .into();
-            let response = signup::handle(&f.users, &f.hasher, request_from(&event)).await;
+            let response = signup::handle(&state, request_from(&event)).await;
             assert_eq!(response.status(), 201);
         })
     });

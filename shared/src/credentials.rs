@@ -88,6 +88,13 @@ impl Username {
         Ok(Self { display, canonical })
     }
 
+    /// A username read back from the store, trusted as it was validated when stored; the
+    /// FastAPI app's documents have no canonical form yet, so it is computed.
+    pub fn from_stored(display: String, canonical: Option<String>) -> Self {
+        let canonical = canonical.unwrap_or_else(|| caseless_key(&display));
+        Self { display, canonical }
+    }
+
     /// The name as the user chose it (NFKC-normalised), for display.
     pub fn as_str(&self) -> &str {
         &self.display

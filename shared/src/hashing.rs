@@ -4,6 +4,7 @@
 
 pub mod legacy;
 
+use crate::config::ConfigError;
 use crate::credentials::Password;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -92,6 +93,14 @@ impl PasswordHasher {
                 dummy_hash: OnceLock::new(),
                 verifications: AtomicU64::new(0),
             }),
+        })
+    }
+
+    /// A hasher with the cost parameters of `source` (see [`HashingParams::from_source`]).
+    pub fn from_source(source: &impl crate::config::Source) -> Result<Self, ConfigError> {
+        Self::new(HashingParams::from_source(source)?).map_err(|error| ConfigError::Invalid {
+            var: "ARGON2_MEMORY_KIB/ARGON2_ITERATIONS/ARGON2_PARALLELISM",
+            reason: error.to_string(),
         })
     }
 

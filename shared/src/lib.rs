@@ -1,6 +1,23 @@
-//! Everything the Lambda functions share: configuration, the user and product stores,
-//! argon2id password hashing, EdDSA JWT issue and verification, HTTP error mapping and
-//! response helpers, and reading the authorizer's principal from a request.
+//! Everything the Lambda functions share.
+//!
+//! # Layout
+//!
+//! The modules form four layers; each uses only the layers above it.
+//!
+//! - **Start-up**: [`config`] (every setting, read through [`config::Source`]),
+//!   [`secrets`] (values from AWS Secrets Manager), [`telemetry`] (JSON logs), [`startup`]
+//!   (the cold start every function shares) and [`serve`] (the Lambda event loop and CORS).
+//! - **Auth primitives**, no I/O: [`credentials`] (usernames and password rules), [`hashing`]
+//!   (argon2id and the FastAPI app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs),
+//!   [`clock`].
+//! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
+//!   [`users`], [`login_failures`], [`refresh`], [`products`]; [`stores`] bundles them behind
+//!   one type parameter, [`db`] holds the connection and the store error.
+//! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
+//!   [`principal`] (the caller the authorizer established).
+//!
+//! [`testing`] (feature `test-support`) has in-memory stores, fixtures and database helpers
+//! for the workspace's tests.
 
 pub mod clock;
 pub mod config;
@@ -9,11 +26,14 @@ pub mod db;
 pub mod hashing;
 pub mod http;
 pub mod keys;
-pub mod lockout;
+pub mod login_failures;
 pub mod principal;
 pub mod products;
 pub mod refresh;
 pub mod secrets;
+pub mod serve;
+pub mod startup;
+pub mod stores;
 pub mod telemetry;
 pub mod tokens;
 pub mod users;

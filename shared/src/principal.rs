@@ -12,7 +12,7 @@ use lambda_http::{Request, RequestExt};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The authorizer's `principalId`: the username the token was issued to.
-    pub username: String,
+    pub username: Username,
     /// The access token's `jti`, when the authorizer passed it on.
     pub token_id: Option<String>,
     /// The token version the access token carries (`ver`; 0 when absent). API Gateway may
@@ -20,10 +20,11 @@ pub struct Principal {
     pub token_version: u64,
 }
 
-/// Reads the authorizer's principal from a REST API proxy request, if there is one.
-pub fn principal(request: &Request) -> Option<Principal> {
+/// Reads the authorizer's principal from a REST API proxy request: 401 when there is none,
+/// 403 when its `principalId` is not a valid username.
+pub fn principal(request: &Request) -> Result<Principal, ApiError> {
     let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
-        return None;
+        return Err(ApiError::Unauthenticated);
     };
     let fields = &context.authorizer.fields;
     let text = |key: &str| {
@@ -32,14 +33,20 @@ pub fn principal(request: &Request) -> Option<Principal> {
             .and_then(|value| value.as_str())
             .map(str::to_owned)
     };
-    let username = text("principalId").filter(|name| !name.is_empty())?;
+    let principal_id = text("principalId")
+        .filter(|name| !name.is_empty())
+        .ok_or(ApiError::Unauthenticated)?;
+    let username = Username::parse(&principal_id).map_err(|_| {
+        tracing::warn!("authorizer principal is not a valid username");
+        ApiError::Forbidden
+    })?;
     let token_version = match fields.get("ver") {
         Some(serde_json::Value::Number(number)) => number.as_u64(),
         Some(serde_json::Value::String(text)) => text.parse().ok(),
         _ => None,
     }
     .unwrap_or(0);
-    Some(Principal {
+    Ok(Principal {
         username,
         token_id: text("jti"),
         token_version,
@@ -53,13 +60,10 @@ pub async fn authenticated_user(
     store: &impl UserStore,
     request: &Request,
 ) -> Result<User, ApiError> {
-    let principal = principal(request).ok_or(ApiError::Unauthenticated)?;
-    let username = Username::parse(&principal.username).map_err(|_| {
-        tracing::warn!("authorizer principal is not a valid username");
-        ApiError::Forbidden
-    })?;
+    let principal = principal(request)?;
+    let username = &principal.username;
     let user = store
-        .find(&username)
+        .find(username)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     match user {

@@ -72,10 +72,8 @@ pub fn well_formed(presented: &str) -> bool {
 pub struct RefreshRecord {
     /// [`hash`] of the secret.
     pub hash: String,
-    /// The username as stored on the account.
-    pub username: String,
-    /// The canonical username, the account's key.
-    pub username_canonical: String,
+    /// The account's username, as stored on the account.
+    pub username: Username,
     /// The login this token descends from; revoked as a whole.
     pub family: String,
     /// The user's token version when the family was issued.
@@ -96,8 +94,7 @@ impl RefreshRecord {
     ) -> Self {
         Self {
             hash,
-            username: username.as_str().to_owned(),
-            username_canonical: username.canonical().to_owned(),
+            username: username.clone(),
             family,
             token_version,
             expires_at: now + lifetime,
@@ -173,8 +170,7 @@ impl From<RefreshDocument> for RefreshRecord {
     fn from(document: RefreshDocument) -> Self {
         Self {
             hash: document.hash,
-            username: document.username,
-            username_canonical: document.username_canonical,
+            username: Username::from_stored(document.username, Some(document.username_canonical)),
             family: document.family,
             token_version: u64::try_from(document.token_version).unwrap_or(0),
             expires_at: document.expires_at.to_system_time(),
@@ -221,8 +217,8 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
     async fn insert(&self, record: &RefreshRecord, now: SystemTime) -> Result<(), StoreError> {
         let document = RefreshDocument {
             hash: record.hash.clone(),
-            username: record.username.clone(),
-            username_canonical: record.username_canonical.clone(),
+            username: record.username.as_str().to_owned(),
+            username_canonical: record.username.canonical().to_owned(),
             family: record.family.clone(),
             token_version: i64::try_from(record.token_version).unwrap_or(i64::MAX),
             state: ACTIVE.to_owned(),

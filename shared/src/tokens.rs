@@ -183,6 +183,7 @@ impl TokenIssuer {
 }
 
 /// Verifies access tokens against a set of Ed25519 public keys, chosen by `kid`.
+#[derive(Clone)]
 pub struct TokenVerifier {
     /// In the order configured, so the JWKS lists the keys as the operator wrote them.
     keys: Vec<(String, DecodingKey)>,

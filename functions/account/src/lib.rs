@@ -11,40 +11,62 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::clock::Clock;
+use shared::config::{ConfigError, Source};
 use shared::credentials::{CredentialError, Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::http::{
-    ApiError, body_text, has_content_type, json_object, json_response, resource_path, string_field,
+    ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
+    string_field,
 };
-use shared::lockout::LoginAttempts;
+use shared::login_failures::LoginFailureStore;
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
-use shared::users::{User, UserStore};
+use shared::stores::Stores;
+use shared::users::UserStore;
 
 /// What the account function needs, built once per execution environment.
-pub struct AccountService<S, A, R> {
-    /// Where accounts live.
-    pub store: S,
-    /// Failed-password counters, shared with the login.
-    pub attempts: A,
-    /// Refresh tokens, revoked on every change here.
-    pub refresh_tokens: R,
+pub struct State<S> {
+    /// Accounts, failed-login counters (shared with the login) and refresh tokens.
+    pub stores: S,
     /// Verifies the current password and hashes the new one.
     pub hasher: PasswordHasher,
     /// The time used for locks and modification dates.
     pub clock: Clock,
 }
 
-/// Handles one request, chosen by its API Gateway resource path. Every outcome is a response.
-pub async fn handle<S, A, R>(service: &AccountService<S, A, R>, request: Request) -> Response<Body>
-where
-    S: UserStore,
-    A: LoginAttempts,
-    R: RefreshTokenStore,
-{
-    let outcome = match resource_path(&request).as_str() {
-        "/users/me/password" => change_password(service, &request).await,
-        _ => logout_everywhere(service, &request).await,
+impl<S> State<S> {
+    /// The state from the environment (hashing settings).
+    pub fn new(env: &impl Source, stores: S) -> Result<Self, ConfigError> {
+        Ok(Self {
+            stores,
+            hasher: PasswordHasher::from_source(env)?,
+            clock: Clock::system(),
+        })
+    }
+}
+
+/// What a route of this function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Change the password, confirming the current one.
+    ChangePassword,
+    /// Revoke every token of the account.
+    LogoutEverywhere,
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 2] = [
+    (Route::post("/users/me/password"), Endpoint::ChangePassword),
+    (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
+];
+
+/// Handles one request; a route this function does not serve is a `404`. Every outcome is a
+/// response.
+pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
+    let outcome = match route(&request, &ROUTES) {
+        Some(Endpoint::ChangePassword) => change_password(state, &request).await,
+        Some(Endpoint::LogoutEverywhere) => logout_everywhere(state, &request).await,
+        None => return not_found(&request),
     };
     match outcome {
         Ok(message) => json_response(StatusCode::OK, &json!({ "message": message })),
@@ -52,67 +74,66 @@ where
     }
 }
 
-async fn logout_everywhere<S: UserStore, A, R: RefreshTokenStore>(
-    service: &AccountService<S, A, R>,
+async fn logout_everywhere<S: Stores>(
+    state: &State<S>,
     request: &Request,
 ) -> Result<&'static str, ApiError> {
-    let user = authenticated_user(&service.store, request).await?;
-    let username = username_of(&user)?;
-    service
-        .store
-        .bump_token_version(&username, service.clock.now())
+    let user = authenticated_user(state.stores.users(), request).await?;
+    let username = &user.username;
+    state
+        .stores
+        .users()
+        .bump_token_version(username, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    revoke_refresh_tokens(service, &username).await?;
+    revoke_refresh_tokens(state.stores.refresh_tokens(), username).await?;
     tracing::info!(username = %username, "signed out everywhere");
     Ok("signed out everywhere: every access and refresh token issued so far is revoked")
 }
 
-async fn change_password<S: UserStore, A: LoginAttempts, R: RefreshTokenStore>(
-    service: &AccountService<S, A, R>,
+async fn change_password<S: Stores>(
+    state: &State<S>,
     request: &Request,
 ) -> Result<&'static str, ApiError> {
-    let user = authenticated_user(&service.store, request).await?;
-    let username = username_of(&user)?;
+    let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
+    let user = authenticated_user(users, request).await?;
+    let username = &user.username;
     if !has_content_type(request, "application/json") {
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
     let current = Password::presented(string_field(&fields, "current_password")?);
-    let new_password = Password::for_new_account(string_field(&fields, "new_password")?, &username)
+    let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
         .map_err(|error| new_password_refused(&error))?;
 
-    let now = service.clock.now();
-    let record = service
-        .attempts
-        .record(&username)
+    let now = state.clock.now();
+    let record = login_failures
+        .record(username)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     if let Some(left) = record.remaining_lock(now) {
         tracing::info!(username = %username, "password change refused: locked");
         return Err(ApiError::TooManyAttempts {
-            retry_after_seconds: shared::lockout::retry_after_seconds(left),
+            retry_after_seconds: shared::login_failures::retry_after_seconds(left),
         });
     }
-    let matches = service
+    let matches = state
         .hasher
         .verify(&current, &user.password_hash)
         .await
         .map_err(internal)?;
     if !matches {
-        service
-            .attempts
-            .record_failure(&username, now)
+        login_failures
+            .record_failure(username, now)
             .await
             .map_err(|error| ApiError::from_store(&error))?;
         tracing::info!(username = %username, "password change refused: wrong current password");
         return Err(ApiError::WrongPassword);
     }
 
-    let new_hash = service.hasher.hash(&new_password).await.map_err(internal)?;
-    let changed = service
-        .store
-        .change_password(&username, &user.password_hash, &new_hash, now)
+    let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;
+    let changed = users
+        .change_password(username, &user.password_hash, &new_hash, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     if !changed {
@@ -121,27 +142,21 @@ async fn change_password<S: UserStore, A: LoginAttempts, R: RefreshTokenStore>(
         return Err(ApiError::WrongPassword);
     }
     if record.failures > 0 {
-        service
-            .attempts
-            .reset(&username)
+        login_failures
+            .reset(username)
             .await
             .map_err(|error| ApiError::from_store(&error))?;
     }
-    revoke_refresh_tokens(service, &username).await?;
+    revoke_refresh_tokens(state.stores.refresh_tokens(), username).await?;
     tracing::info!(username = %username, "password changed");
     Ok("password changed: sign in again on every device")
 }
 
-fn username_of(user: &User) -> Result<Username, ApiError> {
-    Username::parse(&user.username).map_err(|_| ApiError::Forbidden)
-}
-
-async fn revoke_refresh_tokens<S, A, R: RefreshTokenStore>(
-    service: &AccountService<S, A, R>,
+async fn revoke_refresh_tokens(
+    refresh_tokens: &impl RefreshTokenStore,
     username: &Username,
 ) -> Result<(), ApiError> {
-    service
-        .refresh_tokens
+    refresh_tokens
         .revoke_user(username)
         .await
         .map(|_| ())

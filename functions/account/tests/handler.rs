@@ -1,14 +1,14 @@
 //! The account handler (password change, logout-everywhere) on its sample events, with
 //! in-memory stores and a manual clock.
 
-use account::AccountService;
+use account::State;
 use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::refresh::{RefreshRecord, RefreshTokenStore as _};
 use shared::testing::{
-    ManualClock, MemoryLoginAttempts, MemoryRefreshTokenStore, MemoryUserStore, RefreshState,
-    event_json, request_from, response_json,
+    ManualClock, MemoryRefreshTokenStore, MemoryStores, MemoryUserStore, RefreshState, event_json,
+    request_from, response_json,
 };
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime};
@@ -17,20 +17,20 @@ const CURRENT: &str = "correct horse battery staple";
 const NEW: &str = "a new and better passphrase";
 
 struct Setup {
-    service: AccountService<MemoryUserStore, MemoryLoginAttempts, MemoryRefreshTokenStore>,
+    state: State<MemoryStores>,
     time: ManualClock,
     refresh_secret: String,
 }
 
 async fn setup() -> Setup {
     let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
-    let store = MemoryUserStore::default();
+    let users = MemoryUserStore::default();
     let alice = Username::parse("alice").unwrap();
     let hash = hasher
         .hash(&Password::parse(CURRENT).unwrap())
         .await
         .unwrap();
-    store
+    users
         .insert(&alice, &hash, SystemTime::now())
         .await
         .unwrap();
@@ -50,10 +50,12 @@ async fn setup() -> Setup {
         .unwrap();
     let time = ManualClock::default();
     Setup {
-        service: AccountService {
-            store,
-            attempts: MemoryLoginAttempts::default(),
-            refresh_tokens,
+        state: State {
+            stores: MemoryStores {
+                users,
+                refresh_tokens,
+                ..MemoryStores::default()
+            },
             hasher,
             clock: time.clock(),
         },
@@ -69,7 +71,7 @@ fn password_event(body: Value) -> Value {
 }
 
 async fn call(setup: &Setup, event: &Value) -> (u16, Value, Option<String>) {
-    let response = account::handle(&setup.service, request_from(event)).await;
+    let response = account::handle(&setup.state, request_from(event)).await;
     let retry_after = response
         .headers()
         .get("retry-after")
@@ -84,8 +86,9 @@ async fn call(setup: &Setup, event: &Value) -> (u16, Value, Option<String>) {
 async fn stored_hash(setup: &Setup) -> String {
     let alice = Username::parse("alice").unwrap();
     setup
-        .service
-        .store
+        .state
+        .stores
+        .users
         .find(&alice)
         .await
         .unwrap()
@@ -96,8 +99,9 @@ async fn stored_hash(setup: &Setup) -> String {
 async fn token_version(setup: &Setup) -> u64 {
     let alice = Username::parse("alice").unwrap();
     setup
-        .service
-        .store
+        .state
+        .stores
+        .users
         .find(&alice)
         .await
         .unwrap()
@@ -118,7 +122,7 @@ async fn the_sample_event_changes_the_password_and_revokes_every_token() {
     );
 
     let hash = stored_hash(&setup).await;
-    let hasher = &setup.service.hasher;
+    let hasher = &setup.state.hasher;
     assert!(
         hasher
             .verify(&Password::presented(NEW), &hash)
@@ -137,7 +141,11 @@ async fn the_sample_event_changes_the_password_and_revokes_every_token() {
         "older access tokens are refused"
     );
     assert_eq!(
-        setup.service.refresh_tokens.state_of(&setup.refresh_secret),
+        setup
+            .state
+            .stores
+            .refresh_tokens
+            .state_of(&setup.refresh_secret),
         Some(RefreshState::Revoked)
     );
 
@@ -155,7 +163,11 @@ async fn logout_everywhere_bumps_the_token_version_and_revokes_refresh_tokens() 
     assert_eq!(status, 200, "{body}");
     assert_eq!(token_version(&setup).await, 1);
     assert_eq!(
-        setup.service.refresh_tokens.state_of(&setup.refresh_secret),
+        setup
+            .state
+            .stores
+            .refresh_tokens
+            .state_of(&setup.refresh_secret),
         Some(RefreshState::Revoked)
     );
 
@@ -190,7 +202,12 @@ async fn a_wrong_current_password_is_403_and_counts_toward_the_lockout() {
     setup.time.advance(Duration::from_secs(1));
     assert_eq!(call(&setup, &event_json("account.json")).await.0, 200);
     assert_eq!(
-        setup.service.attempts.record_of("alice").failures,
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
         0,
         "reset"
     );

@@ -31,6 +31,12 @@ impl From<Unauthorized> for lambda_runtime::Diagnostic {
     }
 }
 
+/// What the authorizer needs, built once per execution environment.
+pub struct State {
+    /// Checks signatures and claims with the public keys of `JWT_PUBLIC_KEY`.
+    pub verifier: TokenVerifier,
+}
+
 /// Decides one authorization request.
 ///
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
@@ -39,7 +45,7 @@ impl From<Unauthorized> for lambda_runtime::Diagnostic {
 ///   context `{username, jti, ver}` that the protected functions read (`ver` is the token
 ///   version they compare with the account's).
 pub fn authorize(
-    verifier: &TokenVerifier,
+    state: &State,
     request: &ApiGatewayCustomAuthorizerRequest,
 ) -> Result<ApiGatewayCustomAuthorizerResponse, Unauthorized> {
     let Some(token) = request
@@ -50,7 +56,7 @@ pub fn authorize(
         tracing::info!("refused: no bearer token");
         return Err(Unauthorized);
     };
-    let claims = verifier.verify(token).map_err(|reason| {
+    let claims = state.verifier.verify(token).map_err(|reason| {
         tracing::info!(%reason, "refused: token rejected");
         Unauthorized
     })?;

@@ -5,14 +5,12 @@ use shared::tokens::TokenVerifier;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
-    let env = or_exit(shared::secrets::load(&["JWT_PUBLIC_KEY"]).await, "secrets");
+    let env = shared::startup::without_database(&["JWT_PUBLIC_KEY"]).await;
     let verifier = or_exit(TokenVerifier::from_source(&env), "public keys");
-
-    let verifier = &verifier;
+    let state = &authorizer::State { verifier };
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequest>| async move {
-            authorizer::authorize(verifier, &event.payload)
+            authorizer::authorize(state, &event.payload)
         },
     ))
     .await

@@ -23,7 +23,10 @@ fn decide(
     verifier: &TokenVerifier,
     request: &ApiGatewayCustomAuthorizerRequest,
 ) -> Result<Value, Unauthorized> {
-    authorize(verifier, request).map(|response| serde_json::to_value(response).unwrap())
+    let state = authorizer::State {
+        verifier: verifier.clone(),
+    };
+    authorize(&state, request).map(|response| serde_json::to_value(response).unwrap())
 }
 
 #[test]

@@ -8,7 +8,7 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shared::http::json_response;
+use shared::http::{Route, json_response, not_found, route};
 
 const DESCRIPTION: &str = include_str!("../../../openapi.yaml");
 
@@ -66,12 +66,12 @@ const PAGE: &str = r##"<!doctype html>
 "##;
 
 /// The description and the page, prepared once per execution environment.
-pub struct Docs {
+pub struct State {
     description: Value,
     page: String,
 }
 
-impl Docs {
+impl State {
     /// Parses the embedded `openapi.yaml` and renders the page.
     pub fn new() -> Result<Self, serde_norway::Error> {
         use base64::Engine as _;
@@ -95,18 +95,38 @@ impl Docs {
     }
 }
 
-/// Handles `/docs`, `/docs/{asset}` and `/openapi.json`. Every outcome is a response.
-pub fn handle(docs: &Docs, request: &Request) -> Response<Body> {
-    let path = request.raw_http_path();
-    if path.ends_with("/openapi.json") {
-        return public(json_response(
+/// What a route of this function serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The Swagger UI page.
+    Page,
+    /// One of the page's embedded assets.
+    Asset,
+    /// The OpenAPI description.
+    Description,
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 3] = [
+    (Route::get("/docs"), Endpoint::Page),
+    (Route::get("/docs/{asset}"), Endpoint::Asset),
+    (Route::get("/openapi.json"), Endpoint::Description),
+];
+
+/// Handles `/docs`, `/docs/{asset}` and `/openapi.json`; any other route is a `404`. Every
+/// outcome is a response.
+pub async fn handle(docs: &State, request: Request) -> Response<Body> {
+    match route(&request, &ROUTES) {
+        Some(Endpoint::Description) => public(json_response(
             StatusCode::OK,
-            &docs.description_for(&base_path(request)),
-        ));
-    }
-    match path.rsplit_once("/docs/") {
-        Some((_, name)) => asset(name),
-        None => page(&docs.page),
+            &docs.description_for(&base_path(&request)),
+        )),
+        Some(Endpoint::Asset) => {
+            let path = request.raw_http_path();
+            asset(path.rsplit_once("/docs/").map_or("", |(_, name)| name))
+        }
+        Some(Endpoint::Page) => page(&docs.page),
+        None => not_found(&request),
     }
 }
 

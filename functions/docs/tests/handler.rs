@@ -2,13 +2,13 @@
 
 use shared::testing::{event_json, request_from, response_text};
 
-fn docs() -> docs::Docs {
-    docs::Docs::new().expect("openapi.yaml parses")
+fn docs() -> docs::State {
+    docs::State::new().expect("openapi.yaml parses")
 }
 
-#[test]
-fn the_page_loads_only_embedded_assets() {
-    let response = docs::handle(&docs(), &request_from(&event_json("docs.json")));
+#[tokio::test]
+async fn the_page_loads_only_embedded_assets() {
+    let response = docs::handle(&docs(), request_from(&event_json("docs.json"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -31,28 +31,28 @@ fn the_page_loads_only_embedded_assets() {
     );
 }
 
-#[test]
-fn assets_are_served_with_their_media_type_and_unknown_ones_are_404() {
-    let response = docs::handle(&docs(), &request_from(&event_json("docs-asset.json")));
+#[tokio::test]
+async fn assets_are_served_with_their_media_type_and_unknown_ones_are_404() {
+    let response = docs::handle(&docs(), request_from(&event_json("docs-asset.json"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/css");
     assert!(response_text(&response).contains(".swagger-ui"));
 
     let mut event = event_json("docs-asset.json");
     event["path"] = "/docs/swagger-ui-bundle.js".into();
-    let response = docs::handle(&docs(), &request_from(&event));
+    let response = docs::handle(&docs(), request_from(&event)).await;
     assert_eq!(response.headers()["content-type"], "application/javascript");
     assert!(response_text(&response).len() > 500_000);
 
     event["path"] = "/docs/..%2F..%2Fetc%2Fpasswd".into();
-    let response = docs::handle(&docs(), &request_from(&event));
+    let response = docs::handle(&docs(), request_from(&event)).await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["content-type"], "application/json");
 }
 
-#[test]
-fn the_description_points_at_the_stage_it_was_reached_through() {
-    let response = docs::handle(&docs(), &request_from(&event_json("docs-openapi.json")));
+#[tokio::test]
+async fn the_description_points_at_the_stage_it_was_reached_through() {
+    let response = docs::handle(&docs(), request_from(&event_json("docs-openapi.json"))).await;
     assert_eq!(response.status(), 200);
     let description: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
     assert_eq!(description["openapi"], "3.1.0");
@@ -63,7 +63,7 @@ fn the_description_points_at_the_stage_it_was_reached_through() {
 
     let mut local = event_json("docs-openapi.json");
     local["requestContext"]["path"] = "/openapi.json".into();
-    let response = docs::handle(&docs(), &request_from(&local));
+    let response = docs::handle(&docs(), request_from(&local)).await;
     let description: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
     assert_eq!(description["servers"][0]["url"], "/");
     assert_eq!(

@@ -6,14 +6,14 @@ use shared::testing::{event_json, request_from, response_text, token_pair, token
 use shared::tokens::{AccessClaims, TokenVerifier};
 use std::time::SystemTime;
 
-#[test]
-fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
+#[tokio::test]
+async fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
     let (issuer, _, public_pem) = token_pair();
     let (_, _, previous_pem) = token_pair();
     let verifier =
         TokenVerifier::from_pem(&format!("{previous_pem}{public_pem}"), &token_settings()).unwrap();
-    let keys = jwks::KeySet::new(&verifier);
-    let response = jwks::handle(&keys, request_from(&event_json("jwks.json")));
+    let keys = jwks::State::new(&verifier);
+    let response = jwks::handle(&keys, request_from(&event_json("jwks.json"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
     assert_eq!(response.headers()["content-type"], "application/json");

@@ -3,17 +3,29 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::http::json_response;
+use shared::http::{Route, json_response, not_found, route};
 use shared::principal::authenticated_user;
-use shared::users::UserStore;
+use shared::stores::Stores;
+
+/// What the me function needs, built once per execution environment.
+pub struct State<S> {
+    /// Accounts.
+    pub stores: S,
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, ()); 1] = [(Route::get("/users/me"), ())];
 
 /// Handles one request: `{"username","created_at","disabled"}` for the authorizer's principal.
-pub async fn handle(store: &impl UserStore, request: Request) -> Response<Body> {
-    match authenticated_user(store, &request).await {
+pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
+    if route(&request, &ROUTES).is_none() {
+        return not_found(&request);
+    }
+    match authenticated_user(state.stores.users(), &request).await {
         Ok(user) => json_response(
             StatusCode::OK,
             &json!({
-                "username": user.username,
+                "username": user.username.as_str(),
                 "created_at": humantime::format_rfc3339_millis(user.created_at).to_string(),
                 "disabled": user.disabled,
             }),

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use shared::credentials::Username;
-use shared::testing::{MemoryUserStore, event_json, request_from, response_json};
+use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +21,10 @@ async fn store_with_alice() -> MemoryUserStore {
 }
 
 async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
-    let response = me::handle(store, request_from(event)).await;
+    let state = me::State {
+        stores: MemoryStores::with_users(store),
+    };
+    let response = me::handle(&state, request_from(event)).await;
     (response.status().as_u16(), response_json(&response))
 }
 

@@ -1,10 +1,9 @@
 //! `GET /products` on the sample event and on every refusal, with in-memory stores.
 
 use serde_json::Value;
+use shared::clock::Clock;
 use shared::credentials::Username;
-use shared::testing::{
-    MemoryProductStore, MemoryUserStore, event_json, request_from, response_json,
-};
+use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use shared::users::UserStore as _;
 use std::time::SystemTime;
 
@@ -22,7 +21,9 @@ async fn store_with_alice() -> MemoryUserStore {
 }
 
 async fn call(users: &MemoryUserStore, event: &Value) -> (u16, Value) {
-    let response = products::handle(users, &MemoryProductStore, request_from(event)).await;
+    let stores = MemoryStores::with_users(users);
+    let state = products::State::new(&[], stores, Clock::system()).unwrap();
+    let response = products::handle(&state, request_from(event)).await;
     (response.status().as_u16(), response_json(&response))
 }
 

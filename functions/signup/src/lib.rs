@@ -4,21 +4,48 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::clock::Clock;
+use shared::config::{ConfigError, Source};
 use shared::credentials::{Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::http::{
-    ApiError, body_text, has_content_type, json_object, json_response, string_field,
+    ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
+    string_field,
 };
+use shared::stores::Stores;
 use shared::users::{Insertion, UserStore};
-use std::time::SystemTime;
+
+/// What the sign-up function needs, built once per execution environment.
+pub struct State<S> {
+    /// Accounts.
+    pub stores: S,
+    /// Hashes the new password.
+    pub hasher: PasswordHasher,
+    /// The time an account is created at.
+    pub clock: Clock,
+}
+
+impl<S> State<S> {
+    /// The state from the environment (hashing settings). With MongoDB, make sure the unique
+    /// username index exists first (`MongoUserStore::ensure_indexes`).
+    pub fn new(env: &impl Source, stores: S) -> Result<Self, ConfigError> {
+        Ok(Self {
+            stores,
+            hasher: PasswordHasher::from_source(env)?,
+            clock: Clock::system(),
+        })
+    }
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, ()); 1] = [(Route::post("/signup"), ())];
 
 /// Handles one sign-up request. Every outcome is a response; nothing is stored on any error.
-pub async fn handle(
-    store: &impl UserStore,
-    hasher: &PasswordHasher,
-    request: Request,
-) -> Response<Body> {
-    match sign_up(store, hasher, &request).await {
+pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
+    if route(&request, &ROUTES).is_none() {
+        return not_found(&request);
+    }
+    match sign_up(state, &request).await {
         Ok(username) => json_response(
             StatusCode::CREATED,
             &json!({ "message": "Created user successfully!", "username": username.as_str() }),
@@ -27,11 +54,7 @@ pub async fn handle(
     }
 }
 
-async fn sign_up(
-    store: &impl UserStore,
-    hasher: &PasswordHasher,
-    request: &Request,
-) -> Result<Username, ApiError> {
+async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Username, ApiError> {
     if !has_content_type(request, "application/json") {
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
@@ -40,12 +63,14 @@ async fn sign_up(
     let password = Password::for_new_account(string_field(&fields, "password")?, &username)
         .map_err(invalid)?;
 
-    let password_hash = hasher.hash(&password).await.map_err(|error| {
+    let password_hash = state.hasher.hash(&password).await.map_err(|error| {
         tracing::error!(%error, "hashing failed");
         ApiError::Internal
     })?;
-    let insertion = store
-        .insert(&username, &password_hash, SystemTime::now())
+    let insertion = state
+        .stores
+        .users()
+        .insert(&username, &password_hash, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     match insertion {

@@ -1,28 +1,10 @@
-use lambda_http::{run, service_fn};
-use shared::config::DatabaseSettings;
-use shared::hashing::{HashingParams, PasswordHasher};
 use shared::telemetry::or_exit;
-use shared::users::{MongoUserStore, UserCollectionSettings};
-use std::convert::Infallible;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let env = or_exit(shared::secrets::load(&["MONGODB_URI"]).await, "secrets");
-    let settings = or_exit(DatabaseSettings::from_source(&env), "database settings");
-    let users_settings = or_exit(
-        UserCollectionSettings::from_source(&env),
-        "users collection",
-    );
-    let params = or_exit(HashingParams::from_source(&env), "hashing settings");
-    let hasher = or_exit(PasswordHasher::new(params), "hasher");
-    let database = or_exit(shared::db::connect(&settings).await, "database client");
-    let store = MongoUserStore::with_settings(&database, &users_settings);
-    or_exit(store.ensure_indexes().await, "unique username index");
-
-    let (store, hasher) = (&store, &hasher);
-    run(service_fn(move |request| async move {
-        Ok::<_, Infallible>(signup::handle(store, hasher, request).await)
-    }))
-    .await
+    let start = shared::startup::with_database(&[]).await;
+    let unique_index = start.stores.users.ensure_indexes().await;
+    or_exit(unique_index, "unique username index");
+    let state = or_exit(signup::State::new(&start.env, start.stores), "settings");
+    shared::serve::http(&start.env, &state, signup::handle).await
 }

@@ -2,11 +2,18 @@
 
 use base64::Engine as _;
 use serde_json::{Value, json};
+use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::testing::{MemoryUserStore, event_json, request_from, response_json};
+use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
+use signup::State;
 
-fn hasher() -> PasswordHasher {
-    PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap()
+/// The function's state on `users` (a handle: the test sees what the request stored).
+fn state(users: &MemoryUserStore) -> State<MemoryStores> {
+    State {
+        stores: MemoryStores::with_users(users),
+        hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
+        clock: Clock::system(),
+    }
 }
 
 fn event_with_body(body: &str) -> Value {
@@ -31,7 +38,7 @@ fn event_with_content_type(content_type: Option<&str>) -> Value {
 }
 
 async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
-    let response = signup::handle(store, &hasher(), request_from(event)).await;
+    let response = signup::handle(&state(store), request_from(event)).await;
     assert_eq!(response.headers()["content-type"], "application/json");
     (response.status().as_u16(), response_json(&response))
 }
@@ -193,8 +200,7 @@ async fn a_store_failure_is_a_500_that_reveals_nothing() {
 #[tokio::test]
 async fn an_unreachable_database_is_a_503_with_retry_after() {
     let store = MemoryUserStore::unreachable();
-    let response =
-        signup::handle(&store, &hasher(), request_from(&event_json("signup.json"))).await;
+    let response = signup::handle(&state(&store), request_from(&event_json("signup.json"))).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(response_json(&response)["error"], "service_unavailable");

@@ -1,7 +1,7 @@
 //! `POST /token` and `POST /revoke`.
 //!
 //! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
-//! [`shared::lockout`]) and the refresh-token grant (rotation with reuse detection, see
+//! [`shared::login_failures`]) and the refresh-token grant (rotation with reuse detection, see
 //! [`shared::refresh`]) with an EdDSA access token and a new refresh token, or an RFC 6749
 //! error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
@@ -15,23 +15,19 @@ use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
 use secrecy::ExposeSecret;
 use shared::clock::Clock;
+use shared::config::{ConfigError, Source};
 use shared::credentials::Username;
 use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
-use shared::http::{BodyError, body_text, has_content_type, resource_path};
-use shared::lockout::LoginAttempts;
+use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
 use shared::refresh::{RefreshRecord, RefreshTokenStore};
+use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
-use shared::users::UserStore;
 
-/// What the token endpoint needs, built once per execution environment.
-pub struct TokenService<S, A, R> {
-    /// Where accounts are looked up.
-    pub store: S,
-    /// Where failed logins are counted.
-    pub attempts: A,
-    /// Where refresh-token hashes live.
-    pub refresh_tokens: R,
+/// What the token function needs, built once per execution environment.
+pub struct State<S> {
+    /// Accounts, failed-login counters and refresh tokens.
+    pub stores: S,
     /// Verifies passwords (and spends the same work for unknown users).
     pub hasher: PasswordHasher,
     /// Signs access tokens; its settings give both token lifetimes.
@@ -40,20 +36,52 @@ pub struct TokenService<S, A, R> {
     pub clock: Clock,
 }
 
-/// Handles one request to `/token` or `/revoke` (chosen by the API Gateway resource path).
-/// Every outcome is a response.
-pub async fn handle<S, A, R>(service: &TokenService<S, A, R>, request: Request) -> Response<Body>
-where
-    S: UserStore,
-    A: LoginAttempts,
-    R: RefreshTokenStore,
-{
-    let outcome = if resource_path(&request) == "/revoke" {
-        revoke(service, &request).await.map(|()| oauth::revoked())
-    } else {
-        grant(service, &request)
+impl State<MongoStores> {
+    /// The state from the environment (hashing settings, `JWT_PRIVATE_KEY`), after making
+    /// sure the TTL indexes exist (without them locks and tokens still work; only the
+    /// clean-up of old documents waits, so a failure is a warning).
+    pub async fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
+        if let Err(error) = stores.login_failures.ensure_indexes().await {
+            tracing::warn!(%error, "could not ensure the login_failures TTL index");
+        }
+        if let Err(error) = stores.refresh_tokens.ensure_indexes().await {
+            tracing::warn!(%error, "could not ensure the refresh_tokens indexes");
+        }
+        Ok(Self {
+            stores,
+            hasher: PasswordHasher::from_source(env)?,
+            issuer: TokenIssuer::from_source(env)?,
+            clock: Clock::system(),
+        })
+    }
+}
+
+/// What a route of this function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// RFC 6749 token endpoint: the password and refresh-token grants.
+    Token,
+    /// RFC 7009 revocation of a refresh token's family.
+    Revoke,
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 2] = [
+    (Route::post("/token"), Endpoint::Token),
+    (Route::post("/revoke"), Endpoint::Revoke),
+];
+
+/// Handles one request to `/token` or `/revoke`; any other route is a `404`. Every outcome
+/// is a response.
+pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
+    let outcome = match route(&request, &ROUTES) {
+        Some(Endpoint::Token) => grant(state, &request)
             .await
-            .map(TokenResponse::into_response)
+            .map(TokenResponse::into_response),
+        Some(Endpoint::Revoke) => revoke(state.stores.refresh_tokens(), &request)
+            .await
+            .map(|()| oauth::revoked()),
+        None => return not_found(&request),
     };
     outcome.unwrap_or_else(OAuthError::into_response)
 }
@@ -69,25 +97,20 @@ fn form_body(request: &Request) -> Result<&str, OAuthError> {
     })
 }
 
-async fn grant<S, A, R>(
-    service: &TokenService<S, A, R>,
+async fn grant<S: Stores>(
+    state: &State<S>,
     request: &Request,
-) -> Result<TokenResponse, OAuthError>
-where
-    S: UserStore,
-    A: LoginAttempts,
-    R: RefreshTokenStore,
-{
+) -> Result<TokenResponse, OAuthError> {
     match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { username, password } => {
-            let user = password::authenticate(service, &username, &password).await?;
+            let user = password::authenticate(state, &username, &password).await?;
             let family = uuid::Uuid::new_v4().to_string();
-            issue(service, &user.username, user.token_version, family).await
+            issue(state, &user.username, user.token_version, family).await
         }
         form::TokenRequest::Refresh { refresh_token } => {
-            let rotated = refresh::exchange(service, &refresh_token).await?;
+            let rotated = refresh::exchange(state, &refresh_token).await?;
             issue(
-                service,
+                state,
                 &rotated.username,
                 rotated.token_version,
                 rotated.family,
@@ -98,23 +121,23 @@ where
 }
 
 /// Signs an access token and stores the next refresh token of `family`.
-async fn issue<S, A, R: RefreshTokenStore>(
-    service: &TokenService<S, A, R>,
-    username: &str,
+async fn issue<S: Stores>(
+    state: &State<S>,
+    username: &Username,
     token_version: u64,
     family: String,
 ) -> Result<TokenResponse, OAuthError> {
-    let now = service.clock.now();
-    let access = service
+    let now = state.clock.now();
+    let access = state
         .issuer
-        .issue(username, token_version, now)
+        .issue(username.as_str(), token_version, now)
         .map_err(|error| server_error(&error))?;
-    let parsed = Username::parse(username).map_err(|error| server_error(&error))?;
     let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
-    let lifetime = service.issuer.settings().refresh_token_ttl;
-    let record = RefreshRecord::new(refresh.hash, &parsed, family, token_version, now, lifetime);
-    service
-        .refresh_tokens
+    let lifetime = state.issuer.settings().refresh_token_ttl;
+    let record = RefreshRecord::new(refresh.hash, username, family, token_version, now, lifetime);
+    state
+        .stores
+        .refresh_tokens()
         .insert(&record, now)
         .await
         .map_err(store_error)?;
@@ -129,8 +152,8 @@ async fn issue<S, A, R: RefreshTokenStore>(
 
 /// RFC 7009: revokes the family of the presented refresh token. Unknown, malformed-looking
 /// or access tokens are not an error (section 2.2), so the answer reveals nothing.
-async fn revoke<S, A, R: RefreshTokenStore>(
-    service: &TokenService<S, A, R>,
+async fn revoke(
+    refresh_tokens: &impl RefreshTokenStore,
     request: &Request,
 ) -> Result<(), OAuthError> {
     let revocation = form::parse_revocation(form_body(request)?)?;
@@ -139,17 +162,11 @@ async fn revoke<S, A, R: RefreshTokenStore>(
         return Ok(());
     }
     let hash = shared::refresh::hash(&revocation.token);
-    let Some(family) = service
-        .refresh_tokens
-        .family_of(&hash)
-        .await
-        .map_err(store_error)?
-    else {
+    let Some(family) = refresh_tokens.family_of(&hash).await.map_err(store_error)? else {
         tracing::info!("revocation of an unknown refresh token");
         return Ok(());
     };
-    let revoked = service
-        .refresh_tokens
+    let revoked = refresh_tokens
         .revoke_family(&family)
         .await
         .map_err(store_error)?;

@@ -43,7 +43,7 @@ impl OAuthError {
     pub fn into_response(self) -> Response<Body> {
         let retry_after = match &self {
             Self::TooManyAttempts { retry_after } => {
-                Some(shared::lockout::retry_after_seconds(*retry_after))
+                Some(shared::login_failures::retry_after_seconds(*retry_after))
             }
             Self::ServiceUnavailable => Some(5),
             _ => None,

@@ -1,35 +1,36 @@
 //! The password grant's credential check, with the per-username lockout.
 
 use crate::oauth::OAuthError;
-use crate::{TokenService, server_error, store_error};
+use crate::{State, server_error, store_error};
+use shared::clock::Clock;
 use shared::credentials::{Password, Username};
+use shared::hashing::PasswordHasher;
 use shared::hashing::legacy::HashFormat;
-use shared::lockout::LoginAttempts;
+use shared::login_failures::LoginFailureStore;
+use shared::stores::Stores;
 use shared::users::{User, UserStore};
 
 /// The account when the credentials are right, the account enabled and the username not
 /// locked. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
-pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
-    service: &TokenService<S, A, R>,
+pub(crate) async fn authenticate<S: Stores>(
+    state: &State<S>,
     raw_username: &str,
     raw_password: &str,
 ) -> Result<User, OAuthError> {
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {
         // No account can have this name, and it has no counter to lock.
-        verify_dummy(service, &password).await?;
+        verify_dummy(&state.hasher, &password).await?;
         tracing::info!("login refused: unknown user");
         return Err(OAuthError::InvalidGrant);
     };
-    let now = service.clock.now();
+    let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
+    let now = state.clock.now();
     // Both reads are needed before the hash: one round trip instead of two. A locked name
     // costs one wasted user read.
-    let (record, found) = tokio::join!(
-        service.attempts.record(&username),
-        service.store.find(&username)
-    );
+    let (record, found) = tokio::join!(login_failures.record(&username), users.find(&username));
     let record = record.map_err(store_error)?;
     if let Some(retry_after) = record.remaining_lock(now) {
         tracing::info!(username = %username, failures = record.failures, "login refused: locked");
@@ -38,11 +39,11 @@ pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
 
     let refusal = match found.map_err(store_error)? {
         None => {
-            verify_dummy(service, &password).await?;
+            verify_dummy(&state.hasher, &password).await?;
             "unknown user"
         }
         Some(user) => {
-            let matches = service
+            let matches = state
                 .hasher
                 .verify(&password, &user.password_hash)
                 .await
@@ -50,13 +51,9 @@ pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
             match (matches, user.disabled) {
                 (true, false) => {
                     if record.failures > 0 {
-                        service
-                            .attempts
-                            .reset(&username)
-                            .await
-                            .map_err(store_error)?;
+                        login_failures.reset(&username).await.map_err(store_error)?;
                     }
-                    upgrade_legacy_hash(service, &user, &password).await;
+                    upgrade_legacy_hash(users, &state.hasher, &state.clock, &user, &password).await;
                     return Ok(user);
                 }
                 (false, _) => "wrong password",
@@ -64,8 +61,7 @@ pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
             }
         }
     };
-    let record = service
-        .attempts
+    let record = login_failures
         .record_failure(&username, now)
         .await
         .map_err(store_error)?;
@@ -73,12 +69,8 @@ pub(crate) async fn authenticate<S: UserStore, A: LoginAttempts, R>(
     Err(OAuthError::InvalidGrant)
 }
 
-async fn verify_dummy<S, A, R>(
-    service: &TokenService<S, A, R>,
-    password: &Password,
-) -> Result<(), OAuthError> {
-    service
-        .hasher
+async fn verify_dummy(hasher: &PasswordHasher, password: &Password) -> Result<(), OAuthError> {
+    hasher
         .verify_dummy(password)
         .await
         .map_err(|error| server_error(&error))
@@ -87,8 +79,10 @@ async fn verify_dummy<S, A, R>(
 /// After a successful login with a FastAPI-era hash, stores the argon2id hash of the same
 /// password in its place, conditionally on the old hash still being there. A failure here
 /// does not fail the login: the next one tries again.
-async fn upgrade_legacy_hash<S: UserStore, A, R>(
-    service: &TokenService<S, A, R>,
+async fn upgrade_legacy_hash(
+    users: &impl UserStore,
+    hasher: &PasswordHasher,
+    clock: &Clock,
     user: &User,
     password: &Password,
 ) {
@@ -96,20 +90,16 @@ async fn upgrade_legacy_hash<S: UserStore, A, R>(
     if !format.is_legacy() {
         return;
     }
-    let Ok(username) = Username::parse(&user.username) else {
-        return;
-    };
-    let new_hash = match service.hasher.hash(password).await {
+    let username = &user.username;
+    let new_hash = match hasher.hash(password).await {
         Ok(hash) => hash,
         Err(error) => {
             tracing::error!(%error, "hashing for the legacy upgrade failed");
             return;
         }
     };
-    let now = service.clock.now();
-    match service
-        .store
-        .upgrade_hash(&username, &user.password_hash, &new_hash, now)
+    match users
+        .upgrade_hash(username, &user.password_hash, &new_hash, clock.now())
         .await
     {
         Ok(true) => {

@@ -1,34 +1,33 @@
 //! The refresh-token grant: rotation, reuse detection, and the account's current state.
 
 use crate::oauth::OAuthError;
-use crate::{TokenService, server_error, store_error};
-use shared::credentials::Username;
+use crate::{State, store_error};
 use shared::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
+use shared::stores::Stores;
 use shared::users::UserStore;
 
 /// Marks the presented token used and returns its record, when the token is active, its
 /// account enabled and its token version current. A replayed token revokes its family; every
 /// refusal is the same `invalid_grant`.
-pub(crate) async fn exchange<S: UserStore, A, R: RefreshTokenStore>(
-    service: &TokenService<S, A, R>,
+pub(crate) async fn exchange<S: Stores>(
+    state: &State<S>,
     presented: &str,
 ) -> Result<RefreshRecord, OAuthError> {
+    let refresh_tokens = state.stores.refresh_tokens();
     if !shared::refresh::well_formed(presented) {
         tracing::info!("refresh refused: not a refresh token");
         return Err(OAuthError::InvalidGrant);
     }
     let hash = shared::refresh::hash(presented);
-    let now = service.clock.now();
-    let record = match service
-        .refresh_tokens
+    let now = state.clock.now();
+    let record = match refresh_tokens
         .exchange(&hash, now)
         .await
         .map_err(store_error)?
     {
         Exchange::Rotated(record) => record,
         Exchange::Reused { family } => {
-            let revoked = service
-                .refresh_tokens
+            let revoked = refresh_tokens
                 .revoke_family(&family)
                 .await
                 .map_err(store_error)?;
@@ -41,8 +40,13 @@ pub(crate) async fn exchange<S: UserStore, A, R: RefreshTokenStore>(
         }
     };
 
-    let username = Username::parse(&record.username).map_err(|error| server_error(&error))?;
-    let user = service.store.find(&username).await.map_err(store_error)?;
+    let username = &record.username;
+    let user = state
+        .stores
+        .users()
+        .find(username)
+        .await
+        .map_err(store_error)?;
     let refusal = match user {
         None => "account gone",
         Some(user) if user.disabled => "account disabled",
@@ -54,8 +58,7 @@ pub(crate) async fn exchange<S: UserStore, A, R: RefreshTokenStore>(
             });
         }
     };
-    service
-        .refresh_tokens
+    refresh_tokens
         .revoke_family(&record.family)
         .await
         .map_err(store_error)?;

@@ -3,23 +3,23 @@
 use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::lockout::FailureRecord;
+use shared::login_failures::LoginFailures;
 use shared::testing::{
-    ManualClock, MemoryLoginAttempts, MemoryRefreshTokenStore, MemoryUserStore, RefreshState,
-    event_json, request_from, response_json, response_text, token_pair,
+    ManualClock, MemoryStores, MemoryUserStore, RefreshState, event_json, request_from,
+    response_json, response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime};
-use token::TokenService;
+use token::State;
 
 struct Setup {
-    service: TokenService<MemoryUserStore, MemoryLoginAttempts, MemoryRefreshTokenStore>,
+    state: State<MemoryStores>,
     verifier: TokenVerifier,
     time: ManualClock,
 }
 
-/// A service whose store holds `alice` with the sample event's password.
+/// A state whose store holds `alice` with the sample event's password.
 async fn setup_with(store: MemoryUserStore) -> Setup {
     let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
     let hash = hasher
@@ -35,10 +35,8 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
     let (issuer, verifier, _) = token_pair();
     let time = ManualClock::default();
     Setup {
-        service: TokenService {
-            store,
-            attempts: MemoryLoginAttempts::default(),
-            refresh_tokens: MemoryRefreshTokenStore::default(),
+        state: State {
+            stores: MemoryStores::with_users(&store),
             hasher,
             issuer,
             clock: time.clock(),
@@ -59,7 +57,7 @@ fn event_with_body(body: &str) -> Value {
 }
 
 async fn call(setup: &Setup, event: &Value) -> lambda_http::Response<lambda_http::Body> {
-    token::handle(&setup.service, request_from(event)).await
+    token::handle(&setup.state, request_from(event)).await
 }
 
 #[tokio::test]
@@ -113,7 +111,7 @@ async fn unknown_user_wrong_password_and_disabled_user_get_the_same_answer() {
         &event_with_body("username=%24ne&password=wrong+password"),
     )
     .await;
-    setup.service.store.disable("alice");
+    setup.state.stores.users.disable("alice");
     let disabled = call(&setup, &event_json("token.json")).await;
 
     let expected =
@@ -208,7 +206,7 @@ const WRONG: &str = "username=alice&password=wrong+password";
 #[tokio::test]
 async fn every_login_path_runs_exactly_one_argon2id_verification() {
     let setup = setup().await;
-    let hasher = &setup.service.hasher;
+    let hasher = &setup.state.hasher;
     for (name, body) in [
         ("right password", RIGHT),
         ("wrong password", WRONG),
@@ -219,7 +217,7 @@ async fn every_login_path_runs_exactly_one_argon2id_verification() {
         call(&setup, &event_with_body(body)).await;
         assert_eq!(hasher.verifications() - before, 1, "{name}");
     }
-    setup.service.store.disable("alice");
+    setup.state.stores.users.disable("alice");
     let before = hasher.verifications();
     call(&setup, &event_with_body(RIGHT)).await;
     assert_eq!(hasher.verifications() - before, 1, "disabled account");
@@ -236,7 +234,7 @@ async fn the_sixth_attempt_is_refused_with_429_until_the_lock_expires() {
             "failure {attempt} is checked normally"
         );
     }
-    let verifications = setup.service.hasher.verifications();
+    let verifications = setup.state.hasher.verifications();
 
     let locked = call(&setup, &event_with_body(RIGHT)).await;
     assert_eq!(locked.status(), 429, "even the right password waits");
@@ -251,7 +249,7 @@ async fn the_sixth_attempt_is_refused_with_429_until_the_lock_expires() {
             .contains("1 seconds")
     );
     assert_eq!(
-        setup.service.hasher.verifications(),
+        setup.state.hasher.verifications(),
         verifications,
         "a locked attempt does not check the password"
     );
@@ -260,8 +258,8 @@ async fn the_sixth_attempt_is_refused_with_429_until_the_lock_expires() {
     let response = call(&setup, &event_with_body(RIGHT)).await;
     assert_eq!(response.status(), 200, "accepted once the lock has expired");
     assert_eq!(
-        setup.service.attempts.record_of("alice"),
-        FailureRecord::default(),
+        setup.state.stores.login_failures.record_of("alice"),
+        LoginFailures::default(),
         "a success resets the count"
     );
 }
@@ -280,7 +278,7 @@ async fn each_failure_after_a_lock_doubles_it() {
         let checked = call(&setup, &event_with_body(WRONG)).await;
         assert_eq!(checked.status(), 400, "checked after {expected_lock} s");
     }
-    let record = setup.service.attempts.record_of("alice");
+    let record = setup.state.stores.login_failures.record_of("alice");
     assert_eq!(record.failures, 9, "locked attempts are not counted");
 }
 
@@ -316,7 +314,12 @@ async fn concurrent_failures_are_counted_without_lost_updates() {
     assert_eq!(checked + locked, 16, "every attempt is 400 or 429");
     assert!(checked >= 5, "the first five are always checked");
     assert_eq!(
-        setup.service.attempts.record_of("alice").failures as usize,
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures as usize,
         checked,
         "every checked failure is counted"
     );
@@ -352,10 +355,10 @@ async fn a_login_returns_a_refresh_token_stored_only_as_its_hash() {
     let refresh_token = body["refresh_token"].as_str().unwrap();
     assert_eq!(refresh_token.len(), 43, "256 bits of base64url");
     assert_eq!(
-        setup.service.refresh_tokens.state_of(refresh_token),
+        setup.state.stores.refresh_tokens.state_of(refresh_token),
         Some(RefreshState::Active)
     );
-    assert_eq!(setup.service.refresh_tokens.len(), 1);
+    assert_eq!(setup.state.stores.refresh_tokens.len(), 1);
 }
 
 #[tokio::test]
@@ -379,7 +382,7 @@ async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_fa
         );
         chain.push(body["refresh_token"].clone());
     }
-    let tokens = &setup.service.refresh_tokens;
+    let tokens = &setup.state.stores.refresh_tokens;
     for used in &chain[..5] {
         assert_eq!(
             tokens.state_of(used.as_str().unwrap()),
@@ -455,7 +458,7 @@ async fn refresh_refusals_are_all_invalid_grant() {
 async fn a_disabled_user_cannot_refresh() {
     let setup = setup().await;
     let token = login(&setup).await["refresh_token"].clone();
-    setup.service.store.disable("alice");
+    setup.state.stores.users.disable("alice");
     let response = refresh(&setup, &token).await;
     assert_eq!(response.status(), 400);
     assert_eq!(response_json(&response)["error"], "invalid_grant");
@@ -468,8 +471,9 @@ async fn a_token_version_bump_ends_every_refresh_family() {
     let second = login(&setup).await["refresh_token"].clone();
     let alice = Username::parse("alice").unwrap();
     setup
-        .service
-        .store
+        .state
+        .stores
+        .users
         .bump_token_version(&alice, SystemTime::now())
         .await
         .unwrap();

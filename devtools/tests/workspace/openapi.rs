@@ -1,12 +1,8 @@
 //! `openapi.yaml` and `template.yaml` describe the same routes, and every operation's
 //! security matches whether the template puts the authorizer in front of it.
 
+use crate::support::{template_model, workspace};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn description() -> serde_json::Value {
     let text = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
@@ -14,16 +10,7 @@ fn description() -> serde_json::Value {
 }
 
 fn template_routes() -> Vec<devtools::template::Route> {
-    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
-    let overrides = [
-        "MongoDbUriSecretArn",
-        "JwtPrivateKeySecretArn",
-        "JwtPublicKeySecretArn",
-    ]
-    .into_iter()
-    .map(|name| (name.to_owned(), "x".to_owned()))
-    .collect();
-    devtools::template::parse(&text, &overrides).unwrap().routes
+    template_model().routes
 }
 
 #[test]

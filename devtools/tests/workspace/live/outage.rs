@@ -4,7 +4,7 @@
 //! same port and data the same processes serve again (no restarts). Needs `SECANTUSD` (the
 //! server binary) and the function binaries (`make test` provides both).
 
-mod support;
+use crate::support;
 
 use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;

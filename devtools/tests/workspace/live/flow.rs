@@ -6,51 +6,50 @@ use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::lockout::MongoLoginAttempts;
-use shared::products::MongoProductStore;
-use shared::refresh::MongoRefreshTokenStore;
+use shared::stores::MongoStores;
 use shared::testing::{
     event_json, request_from, response_json, test_database_settings, token_pair,
 };
-use shared::tokens::TokenVerifier;
-use shared::users::MongoUserStore;
+use shared::users::UserCollectionSettings;
 use std::sync::Arc;
-use token::TokenService;
 
+/// Every function's state on one test database, as their cold starts build it.
 struct Api {
     database: mongodb::Database,
-    users: MongoUserStore,
-    products: MongoProductStore,
-    hasher: PasswordHasher,
-    tokens: TokenService<MongoUserStore, MongoLoginAttempts, MongoRefreshTokenStore>,
-    verifier: TokenVerifier,
+    signup: signup::State<MongoStores>,
+    token: token::State<MongoStores>,
+    me: me::State<MongoStores>,
+    products: products::State<MongoStores>,
+    authorizer: authorizer::State,
 }
 
 async fn api() -> Api {
     let database = shared::db::connect(&test_database_settings())
         .await
         .unwrap();
-    let users = MongoUserStore::new(&database);
-    users.ensure_indexes().await.unwrap();
-    let products = MongoProductStore::new(&database);
-    products.seed().await.unwrap();
+    let stores = MongoStores::new(&database, &UserCollectionSettings::default());
+    stores.users.ensure_indexes().await.unwrap();
+    stores.products.seed().await.unwrap();
     let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
     let (issuer, verifier, _) = token_pair();
-    let tokens = TokenService {
-        store: users.clone(),
-        attempts: MongoLoginAttempts::new(&database),
-        refresh_tokens: MongoRefreshTokenStore::new(&database),
-        hasher: hasher.clone(),
-        issuer,
-        clock: Clock::system(),
-    };
     Api {
         database,
-        users,
-        products,
-        hasher,
-        tokens,
-        verifier,
+        signup: signup::State {
+            stores: stores.clone(),
+            hasher: hasher.clone(),
+            clock: Clock::system(),
+        },
+        token: token::State {
+            stores: stores.clone(),
+            hasher,
+            issuer,
+            clock: Clock::system(),
+        },
+        me: me::State {
+            stores: stores.clone(),
+        },
+        products: products::State::new(&[], stores, Clock::system()).unwrap(),
+        authorizer: authorizer::State { verifier },
     }
 }
 
@@ -69,7 +68,7 @@ fn authorize(api: &Api, authorization: &str) -> Option<Value> {
     event["authorizationToken"] = authorization.into();
     let request: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event).unwrap();
     let decision =
-        serde_json::to_value(authorizer::authorize(&api.verifier, &request).ok()?).unwrap();
+        serde_json::to_value(authorizer::authorize(&api.authorizer, &request).ok()?).unwrap();
     assert_eq!(
         decision["policyDocument"]["Statement"][0]["Effect"],
         "Allow"
@@ -88,15 +87,10 @@ fn protected_event(file: &str, authorizer_context: Value) -> Value {
 #[tokio::test]
 async fn signup_then_token_then_authorizer_then_me_and_products() {
     let api = api().await;
-    let response = signup::handle(
-        &api.users,
-        &api.hasher,
-        request_from(&event_json("signup.json")),
-    )
-    .await;
+    let response = signup::handle(&api.signup, request_from(&event_json("signup.json"))).await;
     assert_eq!(response.status(), 201);
 
-    let response = token::handle(&api.tokens, request_from(&event_json("token.json"))).await;
+    let response = token::handle(&api.token, request_from(&event_json("token.json"))).await;
     assert_eq!(response.status(), 200);
     let access_token = response_json(&response)["access_token"]
         .as_str()
@@ -107,7 +101,7 @@ async fn signup_then_token_then_authorizer_then_me_and_products() {
     assert_eq!(context["principalId"], "alice");
 
     let response = me::handle(
-        &api.users,
+        &api.me,
         request_from(&protected_event("me.json", context.clone())),
     )
     .await;
@@ -118,7 +112,7 @@ async fn signup_then_token_then_authorizer_then_me_and_products() {
     assert!(me["created_at"].as_str().unwrap().ends_with('Z'));
 
     let event = protected_event("products.json", context);
-    let response = products::handle(&api.users, &api.products, request_from(&event)).await;
+    let response = products::handle(&api.products, request_from(&event)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response_json(&response)["products"]
@@ -132,15 +126,10 @@ async fn signup_then_token_then_authorizer_then_me_and_products() {
 #[tokio::test]
 async fn a_wrong_password_gets_no_token_and_a_forged_token_no_access() {
     let api = api().await;
-    signup::handle(
-        &api.users,
-        &api.hasher,
-        request_from(&event_json("signup.json")),
-    )
-    .await;
+    signup::handle(&api.signup, request_from(&event_json("signup.json"))).await;
     let mut event = event_json("token.json");
     event["body"] = "grant_type=password&username=alice&password=guess1234".into();
-    let response = token::handle(&api.tokens, request_from(&event)).await;
+    let response = token::handle(&api.token, request_from(&event)).await;
     assert_eq!(response.status(), 400);
     assert_eq!(response_json(&response)["error"], "invalid_grant");
 
@@ -160,7 +149,7 @@ async fn twenty_concurrent_signups_of_one_username_give_one_201_and_nineteen_409
         let username = if i % 3 == 0 { "Racer" } else { "racer" };
         tokio::spawn(async move {
             let event = signup_event(username, "a long enough password");
-            signup::handle(&api.users, &api.hasher, request_from(&event))
+            signup::handle(&api.signup, request_from(&event))
                 .await
                 .status()
                 .as_u16()
@@ -179,15 +168,13 @@ async fn twenty_concurrent_signups_of_one_username_give_one_201_and_nineteen_409
 async fn a_case_variant_of_a_taken_username_is_refused_and_cannot_log_in_as_a_new_account() {
     let api = api().await;
     let first = signup::handle(
-        &api.users,
-        &api.hasher,
+        &api.signup,
         request_from(&signup_event("Alice", "first password")),
     )
     .await;
     assert_eq!(first.status(), 201);
     let second = signup::handle(
-        &api.users,
-        &api.hasher,
+        &api.signup,
         request_from(&signup_event("aLICE", "second password")),
     )
     .await;
@@ -196,14 +183,14 @@ async fn a_case_variant_of_a_taken_username_is_refused_and_cannot_log_in_as_a_ne
     let mut event = event_json("token.json");
     event["body"] = "username=aLICE&password=second+password".into();
     assert_eq!(
-        token::handle(&api.tokens, request_from(&event))
+        token::handle(&api.token, request_from(&event))
             .await
             .status(),
         400
     );
     event["body"] = "username=aLICE&password=first+password".into();
     assert_eq!(
-        token::handle(&api.tokens, request_from(&event))
+        token::handle(&api.token, request_from(&event))
             .await
             .status(),
         200
@@ -460,14 +447,9 @@ fn hostile_inputs(valid_token: &str, forge: impl Fn(Value, Value) -> String) -> 
 async fn hostile_inputs_get_their_documented_answer_and_store_nothing() {
     use base64::Engine as _;
     let api = api().await;
-    let created = signup::handle(
-        &api.users,
-        &api.hasher,
-        request_from(&event_json("signup.json")),
-    )
-    .await;
+    let created = signup::handle(&api.signup, request_from(&event_json("signup.json"))).await;
     assert_eq!(created.status(), 201);
-    let issued = token::handle(&api.tokens, request_from(&event_json("token.json"))).await;
+    let issued = token::handle(&api.token, request_from(&event_json("token.json"))).await;
     let valid_token = response_json(&issued)["access_token"]
         .as_str()
         .unwrap()
@@ -483,34 +465,28 @@ async fn hostile_inputs_get_their_documented_answer_and_store_nothing() {
         let response = match row.call {
             Call::Signup(content_type, body) => {
                 signup::handle(
-                    &api.users,
-                    &api.hasher,
+                    &api.signup,
                     request_from(&with_body("signup.json", content_type, body, false)),
                 )
                 .await
             }
             Call::SignupBase64(body) => {
                 signup::handle(
-                    &api.users,
-                    &api.hasher,
+                    &api.signup,
                     request_from(&with_body("signup.json", "application/json", body, true)),
                 )
                 .await
             }
             Call::Token(content_type, body) => {
                 token::handle(
-                    &api.tokens,
+                    &api.token,
                     request_from(&with_body("token.json", content_type, body, false)),
                 )
                 .await
             }
             Call::Me(authorization) => match authorize(&api, &authorization) {
                 Some(context) => {
-                    me::handle(
-                        &api.users,
-                        request_from(&protected_event("me.json", context)),
-                    )
-                    .await
+                    me::handle(&api.me, request_from(&protected_event("me.json", context))).await
                 }
                 None => {
                     // What API Gateway answers when the authorizer refuses (the template's

@@ -2,22 +2,20 @@
 //! (`MONGODB_TEST_URI`; `make test` starts one): documents in that app's exact shape in its
 //! `user_model` collection, with passlib hashes made once for known passwords.
 
-mod support;
+use crate::support;
 
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde_json::Value;
 use shared::clock::Clock;
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::lockout::MongoLoginAttempts;
-use shared::refresh::MongoRefreshTokenStore;
+use shared::stores::MongoStores;
 use shared::testing::{
     event_json, request_from, response_json, test_database_settings, token_pair,
 };
 use shared::users::{MongoUserStore, UserCollectionSettings, UserStore};
 use std::sync::Arc;
 use std::time::SystemTime;
-use token::TokenService;
 
 /// passlib `sha256_crypt` (535,000 rounds) of "tutorial password 1".
 const SHA256_CRYPT: &str =
@@ -28,7 +26,7 @@ const MD5_CRYPT: &str = "$1$PKNMEx3F$2qW0ghmi/3gyYx69ifb0l/";
 const SHA256_CRYPT_DEFAULT_ROUNDS: &str =
     "$5$AXjj1K5VXM6u1ctg$h48TvNftd4QUretlkGvjr/k5m/WL05WKIL1HM4m3h65";
 
-type Service = TokenService<MongoUserStore, MongoLoginAttempts, MongoRefreshTokenStore>;
+type Service = token::State<MongoStores>;
 
 struct TakeOver {
     database: mongodb::Database,
@@ -70,16 +68,15 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
             .unwrap();
     }
     let settings = legacy_settings();
-    let store = MongoUserStore::with_settings(&database, &settings);
-    store
+    let stores = MongoStores::new(&database, &settings);
+    stores
+        .users
         .ensure_indexes()
         .await
         .expect("the partial unique index accepts legacy documents");
     let (issuer, _, _) = token_pair();
-    let service = TokenService {
-        store,
-        attempts: MongoLoginAttempts::new(&database),
-        refresh_tokens: MongoRefreshTokenStore::new(&database),
+    let service = token::State {
+        stores,
         hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
         issuer,
         clock: Clock::system(),
@@ -226,9 +223,13 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
         );
         assert_eq!(body["error"], "invalid_grant");
     }
+    let signup_state = signup::State {
+        stores: it.service.stores.clone(),
+        hasher: it.service.hasher.clone(),
+        clock: Clock::system(),
+    };
     let signup = signup::handle(
-        &it.service.store,
-        &it.service.hasher,
+        &signup_state,
         request_from(&{
             let mut event = event_json("signup.json");
             event["body"] = r#"{"username":"BOB","password":"a fine new passphrase"}"#.into();

@@ -1,44 +1,66 @@
-//! Test helpers for this workspace's crates (feature `test-support`): fresh key pairs,
-//! settings, in-memory stores for fast handler tests, and databases on a real server.
+//! In-memory stores with the MongoDB stores' rules, for fast handler tests (the store
+//! contract tests run the same cases against both), and a clock tests move by hand.
 
 use crate::clock::Clock;
-use crate::config::{DatabaseSettings, TokenSettings};
 use crate::credentials::Username;
 use crate::db::StoreError;
-use crate::keys::generate_ed25519;
-use crate::lockout::{FailureRecord, LoginAttempts, lock_after};
+use crate::login_failures::{LoginFailureStore, LoginFailures, lock_after};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
-use crate::tokens::{TokenIssuer, TokenVerifier};
+use crate::stores::Stores;
 use crate::users::{Insertion, User, UserStore};
-use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Token settings used throughout the tests.
-pub fn token_settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "https://auth.test".to_owned(),
-        audience: "test-api".to_owned(),
-        access_token_ttl: Duration::from_secs(900),
-        refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+/// Every store in memory: the handler tests' [`Stores`]. Like the MongoDB stores, each is a
+/// handle: clones share their data, so a test keeps one to look inside after a request.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStores {
+    /// Accounts.
+    pub users: MemoryUserStore,
+    /// Failed-login counters.
+    pub login_failures: MemoryLoginFailureStore,
+    /// Refresh tokens.
+    pub refresh_tokens: MemoryRefreshTokenStore,
+    /// The sample catalogue.
+    pub products: MemoryProductStore,
+}
+
+impl MemoryStores {
+    /// Empty stores but for `users`.
+    pub fn with_users(users: &MemoryUserStore) -> Self {
+        Self {
+            users: users.clone(),
+            ..Self::default()
+        }
     }
 }
 
-/// A fresh issuer and the verifier that trusts it, plus the public key PEM.
-pub fn token_pair() -> (TokenIssuer, TokenVerifier, String) {
-    let keys = generate_ed25519().expect("key generation");
-    let issuer =
-        TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).expect("issuer");
-    let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).expect("verifier");
-    (issuer, verifier, keys.public_pem)
+impl Stores for MemoryStores {
+    type Users = MemoryUserStore;
+    type LoginFailures = MemoryLoginFailureStore;
+    type RefreshTokens = MemoryRefreshTokenStore;
+    type Products = MemoryProductStore;
+
+    fn users(&self) -> &MemoryUserStore {
+        &self.users
+    }
+    fn login_failures(&self) -> &MemoryLoginFailureStore {
+        &self.login_failures
+    }
+    fn refresh_tokens(&self) -> &MemoryRefreshTokenStore {
+        &self.refresh_tokens
+    }
+    fn products(&self) -> &MemoryProductStore {
+        &self.products
+    }
 }
 
 /// Users in a map, keyed by canonical username, for handler tests.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MemoryUserStore {
-    users: Mutex<HashMap<String, User>>,
+    users: Arc<Mutex<HashMap<String, User>>>,
     failing: bool,
     unreachable: bool,
 }
@@ -134,7 +156,7 @@ impl UserStore for MemoryUserStore {
             return Ok(Insertion::UsernameTaken);
         }
         let user = User {
-            username: username.as_str().to_owned(),
+            username: username.clone(),
             password_hash: password_hash.to_owned(),
             disabled: false,
             created_at: now,
@@ -189,14 +211,14 @@ impl UserStore for MemoryUserStore {
 }
 
 /// Failure counters in a map, with the same rules as the MongoDB store.
-#[derive(Debug, Default)]
-pub struct MemoryLoginAttempts {
-    records: Mutex<HashMap<String, FailureRecord>>,
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLoginFailureStore {
+    records: Arc<Mutex<HashMap<String, LoginFailures>>>,
 }
 
-impl MemoryLoginAttempts {
+impl MemoryLoginFailureStore {
     /// The record of `username` (raw form), for assertions.
-    pub fn record_of(&self, username: &str) -> FailureRecord {
+    pub fn record_of(&self, username: &str) -> LoginFailures {
         let key = Username::parse(username).unwrap().canonical().to_owned();
         self.records
             .lock()
@@ -207,8 +229,8 @@ impl MemoryLoginAttempts {
     }
 }
 
-impl LoginAttempts for MemoryLoginAttempts {
-    async fn record(&self, username: &Username) -> Result<FailureRecord, StoreError> {
+impl LoginFailureStore for MemoryLoginFailureStore {
+    async fn record(&self, username: &Username) -> Result<LoginFailures, StoreError> {
         let records = self.records.lock().unwrap();
         Ok(records
             .get(username.canonical())
@@ -220,7 +242,7 @@ impl LoginAttempts for MemoryLoginAttempts {
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> Result<FailureRecord, StoreError> {
+    ) -> Result<LoginFailures, StoreError> {
         let mut records = self.records.lock().unwrap();
         let record = records.entry(username.canonical().to_owned()).or_default();
         record.failures += 1;
@@ -248,9 +270,9 @@ pub enum RefreshState {
 }
 
 /// Refresh tokens in a map, with the same rules as the MongoDB store.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MemoryRefreshTokenStore {
-    tokens: Mutex<HashMap<String, (RefreshRecord, RefreshState)>>,
+    tokens: Arc<Mutex<HashMap<String, (RefreshRecord, RefreshState)>>>,
 }
 
 impl MemoryRefreshTokenStore {
@@ -319,7 +341,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
     }
 
     async fn revoke_user(&self, username: &Username) -> Result<u64, StoreError> {
-        Ok(self.revoke_where(|record| record.username_canonical == username.canonical()))
+        Ok(self.revoke_where(|record| record.username.canonical() == username.canonical()))
     }
 }
 
@@ -347,97 +369,11 @@ impl ManualClock {
 }
 
 /// The sample products in memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryProductStore;
 
 impl ProductStore for MemoryProductStore {
     async fn list(&self) -> Result<Vec<Product>, StoreError> {
         Ok(sample_products())
-    }
-}
-
-/// Every document of `collection` ordered by `_id`: a snapshot to compare before and after a
-/// request that must store nothing.
-pub async fn all_documents(
-    database: &mongodb::Database,
-    collection: &str,
-) -> Vec<mongodb::bson::Document> {
-    use futures_util::TryStreamExt;
-    database
-        .collection::<mongodb::bson::Document>(collection)
-        .find(mongodb::bson::doc! {})
-        .sort(mongodb::bson::doc! { "_id": 1 })
-        .await
-        .expect("find")
-        .try_collect()
-        .await
-        .expect("find cursor")
-}
-
-/// The index of `collection` whose keys are exactly `keys`; panics naming them when none is.
-pub async fn index_on(
-    database: &mongodb::Database,
-    collection: &str,
-    keys: mongodb::bson::Document,
-) -> mongodb::IndexModel {
-    use futures_util::TryStreamExt;
-    let indexes: Vec<mongodb::IndexModel> = database
-        .collection::<mongodb::bson::Document>(collection)
-        .list_indexes()
-        .await
-        .expect("listIndexes")
-        .try_collect()
-        .await
-        .expect("listIndexes cursor");
-    indexes
-        .into_iter()
-        .find(|index| index.keys == keys)
-        .unwrap_or_else(|| panic!("no index on {keys} in {collection}"))
-}
-
-/// Settings for a new, uniquely named database on the server in `MONGODB_TEST_URI`.
-///
-/// Panics with instructions when no server is configured: integration tests never skip.
-pub fn test_database_settings() -> DatabaseSettings {
-    let uri = std::env::var("MONGODB_TEST_URI").unwrap_or_else(|_| {
-        panic!(
-            "MONGODB_TEST_URI is not set. These tests need a MongoDB-compatible server: run \
-             `make test` (it installs and starts one), or start one yourself and export \
-             MONGODB_TEST_URI=mongodb://127.0.0.1:27017"
-        )
-    });
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    DatabaseSettings { uri, name }
-}
-
-/// A sample event from the workspace's `events/` folder, as JSON to adjust before use.
-pub fn event_json(file_name: &str) -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../events")
-        .join(file_name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()))
-}
-
-/// A `lambda_http` request from an API Gateway REST proxy event, as the runtime builds it.
-pub fn request_from(event: &serde_json::Value) -> lambda_http::Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway proxy event")
-}
-
-/// The JSON body of a handler's response.
-pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
-    match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        other => panic!("expected a text body, got {other:?}"),
-    }
-}
-
-/// The raw text body of a handler's response.
-pub fn response_text(response: &lambda_http::Response<lambda_http::Body>) -> String {
-    match response.body() {
-        lambda_http::Body::Text(text) => text.clone(),
-        other => panic!("expected a text body, got {other:?}"),
     }
 }

@@ -3,7 +3,7 @@
 //! real MongoDB-compatible server (`MONGODB_TEST_URI`; `make test` starts one). The function
 //! binaries must be built first (`cargo build --workspace --bins`; `make test` does).
 
-mod support;
+use crate::support;
 
 use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;
@@ -22,20 +22,10 @@ struct Local {
     private_pem: String,
 }
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::workspace;
 
 fn bin_dir() -> PathBuf {
-    support::bin_dir_with(&[
-        "signup",
-        "token",
-        "authorizer",
-        "me",
-        "products",
-        "account",
-        "jwks",
-    ])
+    support::bin_dir_with_functions()
 }
 
 async fn start() -> Local {

@@ -36,14 +36,14 @@ pub fn lock_after(failures: u32) -> Option<Duration> {
 
 /// A username's current record of failed logins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FailureRecord {
+pub struct LoginFailures {
     /// Consecutive failures since the last success.
     pub failures: u32,
     /// Logins are refused without checking the password until this time.
     pub locked_until: Option<SystemTime>,
 }
 
-impl FailureRecord {
+impl LoginFailures {
     /// How long logins stay refused, measured from `now`; `None` when not locked.
     pub fn remaining_lock(&self, now: SystemTime) -> Option<Duration> {
         self.locked_until?
@@ -60,12 +60,12 @@ pub fn retry_after_seconds(remaining: Duration) -> u64 {
 }
 
 /// Where failure counters live. Implemented for MongoDB and, for handler tests, in memory.
-pub trait LoginAttempts: Send + Sync {
+pub trait LoginFailureStore: Send + Sync {
     /// The record for `username`; the default (no failures) when there is none.
     fn record(
         &self,
         username: &Username,
-    ) -> impl Future<Output = Result<FailureRecord, StoreError>> + Send;
+    ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
 
     /// Counts one more failure atomically (concurrent failures are all counted) and applies
     /// the lock it earns. Returns the updated record.
@@ -73,7 +73,7 @@ pub trait LoginAttempts: Send + Sync {
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> impl Future<Output = Result<FailureRecord, StoreError>> + Send;
+    ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
 
     /// Forgets the failures after a successful login.
     fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -89,7 +89,7 @@ struct CounterDocument {
     expires_at: DateTime,
 }
 
-impl From<CounterDocument> for FailureRecord {
+impl From<CounterDocument> for LoginFailures {
     fn from(document: CounterDocument) -> Self {
         Self {
             failures: u32::try_from(document.failures).unwrap_or(u32::MAX),
@@ -100,13 +100,13 @@ impl From<CounterDocument> for FailureRecord {
 
 /// Failure counters in MongoDB, expired by a TTL index on `expires_at`.
 #[derive(Debug, Clone)]
-pub struct MongoLoginAttempts {
+pub struct MongoLoginFailureStore {
     counters: Collection<CounterDocument>,
 }
 
-impl MongoLoginAttempts {
+impl MongoLoginFailureStore {
     /// The counters in `database`'s `login_failures` collection. Call
-    /// [`MongoLoginAttempts::ensure_indexes`] once per cold start.
+    /// [`MongoLoginFailureStore::ensure_indexes`] once per cold start.
     pub fn new(database: &Database) -> Self {
         Self {
             counters: database.collection(LOGIN_FAILURES_COLLECTION),
@@ -146,7 +146,7 @@ impl MongoLoginAttempts {
                 .with_options(options.clone())
                 .await
             {
-                Ok(Some(document)) => return Ok(FailureRecord::from(document).failures),
+                Ok(Some(document)) => return Ok(LoginFailures::from(document).failures),
                 Ok(None) => unreachable!("an upsert returning the new document returns one"),
                 Err(error) if is_duplicate_key(&error) && attempts_left > 0 => continue,
                 Err(error) => return Err(error.into()),
@@ -155,23 +155,23 @@ impl MongoLoginAttempts {
     }
 }
 
-impl LoginAttempts for MongoLoginAttempts {
-    async fn record(&self, username: &Username) -> Result<FailureRecord, StoreError> {
+impl LoginFailureStore for MongoLoginFailureStore {
+    async fn record(&self, username: &Username) -> Result<LoginFailures, StoreError> {
         let found = self
             .counters
             .find_one(doc! { "_id": username.canonical() })
             .await?;
-        Ok(found.map(FailureRecord::from).unwrap_or_default())
+        Ok(found.map(LoginFailures::from).unwrap_or_default())
     }
 
     async fn record_failure(
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> Result<FailureRecord, StoreError> {
+    ) -> Result<LoginFailures, StoreError> {
         let failures = self.increment(username, now).await?;
         let Some(lock) = lock_after(failures) else {
-            return Ok(FailureRecord {
+            return Ok(LoginFailures {
                 failures,
                 locked_until: None,
             });
@@ -184,7 +184,7 @@ impl LoginAttempts for MongoLoginAttempts {
                 doc! { "$max": { "locked_until": DateTime::from_system_time(locked_until) } },
             )
             .await?;
-        Ok(FailureRecord {
+        Ok(LoginFailures {
             failures,
             locked_until: Some(locked_until),
         })
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn a_lock_in_the_past_is_no_lock() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let record = |secs| FailureRecord {
+        let record = |secs| LoginFailures {
             failures: 5,
             locked_until: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)),
         };
@@ -234,6 +234,6 @@ mod tests {
             record(1_003).remaining_lock(now),
             Some(Duration::from_secs(3))
         );
-        assert_eq!(FailureRecord::default().remaining_lock(now), None);
+        assert_eq!(LoginFailures::default().remaining_lock(now), None);
     }
 }

@@ -1,33 +1,7 @@
 //! The template, the function crates and the sample events describe the same functions.
 
+use crate::support::{function_crates, template_model as model, workspace};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn function_crates() -> BTreeSet<String> {
-    std::fs::read_dir(workspace().join("functions"))
-        .unwrap()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| entry.path().join("Cargo.toml").is_file())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-fn model() -> devtools::template::ApiModel {
-    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
-    let overrides = [
-        "MongoDbUriSecretArn",
-        "JwtPrivateKeySecretArn",
-        "JwtPublicKeySecretArn",
-    ]
-    .into_iter()
-    .map(|name| (name.to_owned(), "x".to_owned()))
-    .collect();
-    devtools::template::parse(&text, &overrides).unwrap()
-}
 
 #[test]
 fn every_template_function_has_a_crate_and_every_crate_is_in_the_template() {

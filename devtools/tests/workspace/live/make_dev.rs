@@ -2,7 +2,7 @@
 //! API, and on Ctrl-C (SIGINT) stops everything it started. Needs the function binaries
 //! (`cargo build --workspace --bins`) and `SECANTUSD`, the server binary (`make test` sets both).
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -1,0 +1,21 @@
+//! The workspace as a whole: its files agree with each other, the local gateway and Runtime
+//! API emulator work, and (under [`live`]) the real function binaries and a real database.
+//!
+//! `make quick` runs everything but `live::`; `make integration` runs `live::`.
+
+mod layout;
+mod least_privilege;
+mod openapi;
+mod routes;
+mod runtime_emulator;
+mod support;
+
+/// Tests that need a MongoDB-compatible server (`MONGODB_TEST_URI`, `SECANTUSD`) and the
+/// function binaries (`cargo build --workspace --bins`); `make integration` provides them.
+mod live {
+    mod fastapi_takeover;
+    mod flow;
+    mod local_api;
+    mod make_dev;
+    mod outage;
+}

@@ -1,0 +1,96 @@
+//! The Lambda event loop of every HTTP function: each request goes to the function's
+//! `handle(&State, Request)`, whose response is always an answer (never an `Err`, which API
+//! Gateway would show as a bare 502), with the CORS header added.
+
+use crate::config::{ConfigError, Source};
+use crate::telemetry::or_exit;
+use lambda_http::http::{HeaderValue, header};
+use lambda_http::{Body, Request, Response, run, service_fn};
+use std::convert::Infallible;
+use std::future::Future;
+
+/// The `Access-Control-Allow-Origin` every response carries (`CORS_ALLOWED_ORIGIN`; none when
+/// unset). With a Lambda proxy integration API Gateway adds no CORS headers itself: the
+/// function must.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    allow_origin: Option<HeaderValue>,
+}
+
+impl Cors {
+    /// Reads `CORS_ALLOWED_ORIGIN`; a value that cannot be a header is a configuration error.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let Some(origin) = source.get("CORS_ALLOWED_ORIGIN") else {
+            return Ok(Self::default());
+        };
+        let allow_origin =
+            HeaderValue::from_str(origin.trim()).map_err(|_| ConfigError::Invalid {
+                var: "CORS_ALLOWED_ORIGIN",
+                reason: "not a valid header value".to_owned(),
+            })?;
+        Ok(Self {
+            allow_origin: Some(allow_origin),
+        })
+    }
+
+    /// `response` with the configured origin, if any.
+    pub fn apply(&self, mut response: Response<Body>) -> Response<Body> {
+        if let Some(origin) = &self.allow_origin {
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
+        response
+    }
+}
+
+/// Serves requests with `handler` and `state` until the runtime stops. The CORS setting is
+/// read from `source` (exiting, as every cold-start step does, when it is invalid).
+pub async fn http<'a, State, Handler, Answer>(
+    source: &impl Source,
+    state: &'a State,
+    handler: Handler,
+) -> Result<(), lambda_http::Error>
+where
+    State: Sync,
+    Handler: Fn(&'a State, Request) -> Answer + Copy + Send + 'a,
+    Answer: Future<Output = Response<Body>> + Send + 'a,
+{
+    let cors = or_exit(Cors::from_source(source), "CORS settings");
+    let cors = &cors;
+    run(service_fn(move |request| async move {
+        Ok::<_, Infallible>(cors.apply(handler(state, request).await))
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin_of(cors: &Cors) -> Option<String> {
+        let response = cors.apply(Response::new(Body::Empty));
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn the_cors_origin_is_added_as_configured() {
+        let configured = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "https://app.example.com")]);
+        assert_eq!(
+            origin_of(&configured.unwrap()).as_deref(),
+            Some("https://app.example.com")
+        );
+        let any = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "*")]).unwrap();
+        assert_eq!(origin_of(&any).as_deref(), Some("*"));
+        assert_eq!(origin_of(&Cors::from_source(&[]).unwrap()), None);
+    }
+
+    #[test]
+    fn an_origin_that_cannot_be_a_header_is_a_configuration_error() {
+        let error = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "https://a\nb")]).unwrap_err();
+        assert!(error.to_string().contains("CORS_ALLOWED_ORIGIN"), "{error}");
+    }
+}

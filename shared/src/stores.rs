@@ -1,0 +1,76 @@
+//! The stores handlers read and write, bundled behind one type parameter: a function's
+//! `State<S: Stores>` reaches every store through `S`, whether the bundle is MongoDB
+//! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
+
+use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
+use crate::products::{MongoProductStore, ProductStore};
+use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
+use crate::users::{MongoUserStore, UserCollectionSettings, UserStore};
+use mongodb::Database;
+
+/// One implementation of every store.
+pub trait Stores: Send + Sync {
+    /// Accounts.
+    type Users: UserStore;
+    /// Failed-login counters behind the per-username lockout.
+    type LoginFailures: LoginFailureStore;
+    /// Refresh-token hashes.
+    type RefreshTokens: RefreshTokenStore;
+    /// The product catalogue (cloned into a per-instance cache by `products`).
+    type Products: ProductStore + Clone;
+
+    /// Accounts.
+    fn users(&self) -> &Self::Users;
+    /// Failed-login counters.
+    fn login_failures(&self) -> &Self::LoginFailures;
+    /// Refresh-token hashes.
+    fn refresh_tokens(&self) -> &Self::RefreshTokens;
+    /// The product catalogue.
+    fn products(&self) -> &Self::Products;
+}
+
+/// Every store on one MongoDB database. Building it opens nothing: collections are handles,
+/// and the driver connects on first use.
+#[derive(Debug, Clone)]
+pub struct MongoStores {
+    /// Accounts, in the configured users collection.
+    pub users: MongoUserStore,
+    /// `login_failures`.
+    pub login_failures: MongoLoginFailureStore,
+    /// `refresh_tokens`.
+    pub refresh_tokens: MongoRefreshTokenStore,
+    /// `products`.
+    pub products: MongoProductStore,
+}
+
+impl MongoStores {
+    /// The stores on `database`, with users where `users` says.
+    pub fn new(database: &Database, users: &UserCollectionSettings) -> Self {
+        Self {
+            users: MongoUserStore::with_settings(database, users),
+            login_failures: MongoLoginFailureStore::new(database),
+            refresh_tokens: MongoRefreshTokenStore::new(database),
+            products: MongoProductStore::new(database),
+        }
+    }
+}
+
+impl Stores for MongoStores {
+    type Users = MongoUserStore;
+    type LoginFailures = MongoLoginFailureStore;
+    type RefreshTokens = MongoRefreshTokenStore;
+    type Products = MongoProductStore;
+
+    fn users(&self) -> &MongoUserStore {
+        &self.users
+    }
+    fn login_failures(&self) -> &MongoLoginFailureStore {
+        &self.login_failures
+    }
+    fn refresh_tokens(&self) -> &MongoRefreshTokenStore {
+        &self.refresh_tokens
+    }
+    fn products(&self) -> &MongoProductStore {
+        &self.products
+    }
+}

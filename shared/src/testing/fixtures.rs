@@ -1,0 +1,59 @@
+//! Fixtures: key pairs and token settings, the sample events as requests, and reading
+//! handler responses.
+
+use crate::config::TokenSettings;
+use crate::keys::generate_ed25519;
+use crate::tokens::{TokenIssuer, TokenVerifier};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+/// Token settings used throughout the tests.
+pub fn token_settings() -> TokenSettings {
+    TokenSettings {
+        issuer: "https://auth.test".to_owned(),
+        audience: "test-api".to_owned(),
+        access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+    }
+}
+
+/// A fresh issuer and the verifier that trusts it, plus the public key PEM.
+pub fn token_pair() -> (TokenIssuer, TokenVerifier, String) {
+    let keys = generate_ed25519().expect("key generation");
+    let issuer =
+        TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).expect("issuer");
+    let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).expect("verifier");
+    (issuer, verifier, keys.public_pem)
+}
+
+/// A sample event from the workspace's `events/` folder, as JSON to adjust before use.
+pub fn event_json(file_name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(file_name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()))
+}
+
+/// A `lambda_http` request from an API Gateway REST proxy event, as the runtime builds it.
+pub fn request_from(event: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway proxy event")
+}
+
+/// The JSON body of a handler's response.
+pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
+    match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        other => panic!("expected a text body, got {other:?}"),
+    }
+}
+
+/// The raw text body of a handler's response.
+pub fn response_text(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    match response.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        other => panic!("expected a text body, got {other:?}"),
+    }
+}

@@ -1,0 +1,16 @@
+//! Test helpers for this workspace's crates (feature `test-support`): in-memory stores and a
+//! manual clock ([`fakes`]), keys, settings and sample requests ([`fixtures`]), and
+//! databases on a real server ([`database`]).
+
+pub mod database;
+pub mod fakes;
+pub mod fixtures;
+
+pub use database::{all_documents, index_on, test_database_settings};
+pub use fakes::{
+    ManualClock, MemoryLoginFailureStore, MemoryProductStore, MemoryRefreshTokenStore,
+    MemoryStores, MemoryUserStore, RefreshState,
+};
+pub use fixtures::{
+    event_json, request_from, response_json, response_text, token_pair, token_settings,
+};

@@ -1,0 +1,160 @@
+//! Accounts: the [`User`] domain type and the [`UserStore`] trait, keyed by the canonical
+//! username. [`mongo`] stores them in MongoDB with a unique index; [`legacy`] also finds the
+//! FastAPI app's documents during a switch-over.
+
+mod legacy;
+mod mongo;
+
+pub use mongo::{MongoUserStore, UNIQUE_INDEX};
+
+use crate::config::{ConfigError, Source};
+use crate::credentials::Username;
+use crate::db::StoreError;
+use std::future::Future;
+use std::time::SystemTime;
+
+/// The default collection that holds users (`USERS_COLLECTION` changes it).
+pub const USERS_COLLECTION: &str = "users";
+
+/// Which collection holds the users and whether it may hold the FastAPI app's documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCollectionSettings {
+    /// `USERS_COLLECTION`, default `users`; `user_model` is the FastAPI app's.
+    pub collection: String,
+    /// `LEGACY_USER_LOOKUP` (`true`/`false`, default `false`): also find documents without
+    /// `username_canonical` (written by the FastAPI app, not yet migrated) by a
+    /// case-insensitive match on `username`, refusing names that match more than one.
+    pub legacy_lookup: bool,
+}
+
+impl Default for UserCollectionSettings {
+    fn default() -> Self {
+        Self {
+            collection: USERS_COLLECTION.to_owned(),
+            legacy_lookup: false,
+        }
+    }
+}
+
+impl UserCollectionSettings {
+    /// Reads `USERS_COLLECTION` and `LEGACY_USER_LOOKUP`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let legacy_lookup = match source.get("LEGACY_USER_LOOKUP").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: "LEGACY_USER_LOOKUP",
+                    reason: "must be true or false".to_owned(),
+                });
+            }
+        };
+        let collection = source
+            .get("USERS_COLLECTION")
+            .unwrap_or_else(|| USERS_COLLECTION.to_owned());
+        if collection.is_empty() || collection.contains('$') || collection.contains('\0') {
+            return Err(ConfigError::Invalid {
+                var: "USERS_COLLECTION",
+                reason: "not a valid collection name".to_owned(),
+            });
+        }
+        Ok(Self {
+            collection,
+            legacy_lookup,
+        })
+    }
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The username as chosen at sign-up, with its canonical form.
+    pub username: Username,
+    /// The argon2id PHC string of the password.
+    pub password_hash: String,
+    /// Whether the account may log in and use the API.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: SystemTime,
+    /// Access and refresh tokens issued before this version are refused; bumped by
+    /// logout-everywhere and by a password change.
+    pub token_version: u64,
+}
+
+/// The outcome of adding a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// The account was stored.
+    Created,
+    /// An account with the same canonical username already exists; nothing was stored.
+    UsernameTaken,
+}
+
+/// Where accounts live. Implemented for MongoDB and, for handler tests, in memory.
+pub trait UserStore: Send + Sync {
+    /// Stores a new, enabled account unless its canonical username is taken.
+    fn insert(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Insertion, StoreError>> + Send;
+
+    /// The account whose canonical username matches `username`'s.
+    fn find(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Bumps the account's token version, so every token issued before is refused. Returns
+    /// the new version, or `None` when the account does not exist.
+    fn bump_token_version(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Replaces the password hash and bumps the token version in one update, only if the
+    /// stored hash is still `current_hash` (a concurrent change wins). Returns whether it
+    /// changed.
+    fn change_password(
+        &self,
+        username: &Username,
+        current_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces a legacy hash by its argon2id upgrade after a successful login, only if the
+    /// stored hash is still `legacy_hash`; the token version stays. Returns whether it
+    /// changed (false when a concurrent login or password change came first).
+    fn upgrade_hash(
+        &self,
+        username: &Username,
+        legacy_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_settings_are_read_and_checked() {
+        let default = UserCollectionSettings::from_source(&[]).unwrap();
+        assert_eq!(default, UserCollectionSettings::default());
+        let legacy = UserCollectionSettings::from_source(&[
+            ("USERS_COLLECTION", "user_model"),
+            ("LEGACY_USER_LOOKUP", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (legacy.collection.as_str(), legacy.legacy_lookup),
+            ("user_model", true)
+        );
+        assert!(UserCollectionSettings::from_source(&[("LEGACY_USER_LOOKUP", "yes")]).is_err());
+        assert!(UserCollectionSettings::from_source(&[("USERS_COLLECTION", "$cmd")]).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Accounts in a MongoDB collection, unique by an index on the canonical username. Document
+//! field names follow the FastAPI app's, so both can share one collection.
+
+use super::{Insertion, User, UserCollectionSettings, UserStore};
+use crate::credentials::Username;
+use crate::db::{StoreError, is_duplicate_key};
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use std::time::SystemTime;
+
+/// A user document. Field names follow the FastAPI app's `UserModel` (`password` holds the
+/// hash, `created_date`, `modified_date`) so both can share one collection during a switch-over.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct UserDocument {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    pub(super) id: Option<ObjectId>,
+    pub(super) username: String,
+    /// Missing on documents written by the FastAPI app and not yet migrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) username_canonical: Option<String>,
+    pub(super) password: String,
+    #[serde(default)]
+    pub(super) disabled: bool,
+    pub(super) created_date: DateTime,
+    pub(super) modified_date: DateTime,
+    /// Missing on documents written by the FastAPI app: version 0.
+    #[serde(default)]
+    pub(super) token_version: i64,
+}
+
+impl From<UserDocument> for User {
+    fn from(document: UserDocument) -> Self {
+        Self {
+            username: Username::from_stored(document.username, document.username_canonical),
+            password_hash: document.password,
+            disabled: document.disabled,
+            created_at: document.created_date.to_system_time(),
+            token_version: u64::try_from(document.token_version).unwrap_or(0),
+        }
+    }
+}
+
+/// Accounts in a MongoDB collection with a unique index on the canonical username.
+#[derive(Debug, Clone)]
+pub struct MongoUserStore {
+    pub(super) users: Collection<UserDocument>,
+    pub(super) legacy_lookup: bool,
+}
+
+impl MongoUserStore {
+    /// The store on `database`'s `users` collection. Call [`MongoUserStore::ensure_indexes`]
+    /// before accepting sign-ups.
+    pub fn new(database: &Database) -> Self {
+        Self::with_settings(database, &UserCollectionSettings::default())
+    }
+
+    /// The store on the configured collection.
+    pub fn with_settings(database: &Database, settings: &UserCollectionSettings) -> Self {
+        Self {
+            users: database.collection(&settings.collection),
+            legacy_lookup: settings.legacy_lookup,
+        }
+    }
+
+    /// Creates the unique index on the canonical username if it is missing (idempotent). It
+    /// is partial (documents with a string `username_canonical` only), so a collection that
+    /// still holds unmigrated FastAPI documents accepts it. An existing index of the same name
+    /// with other options (a full unique index from before) is kept: it enforces the same rule.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let unique = IndexOptions::builder()
+            .unique(true)
+            .name(UNIQUE_INDEX.to_owned())
+            .partial_filter_expression(doc! { "username_canonical": { "$type": "string" } })
+            .build();
+        let index = IndexModel::builder()
+            .keys(doc! { "username_canonical": 1 })
+            .options(unique)
+            .build();
+        match self.users.create_index(index).await {
+            Ok(_) => Ok(()),
+            Err(error) if is_index_options_conflict(&error) => {
+                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The name of the unique index on `username_canonical`.
+pub const UNIQUE_INDEX: &str = "username_canonical_unique";
+
+fn is_index_options_conflict(error: &mongodb::error::Error) -> bool {
+    const INDEX_OPTIONS_CONFLICT: i32 = 85;
+    const INDEX_KEY_SPECS_CONFLICT: i32 = 86;
+    matches!(
+        error.kind.as_ref(),
+        mongodb::error::ErrorKind::Command(command)
+            if command.code == INDEX_OPTIONS_CONFLICT || command.code == INDEX_KEY_SPECS_CONFLICT
+    )
+}
+
+impl UserStore for MongoUserStore {
+    async fn insert(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        now: SystemTime,
+    ) -> Result<Insertion, StoreError> {
+        if !self.legacy_matches(username).await?.is_empty() {
+            return Ok(Insertion::UsernameTaken);
+        }
+        let now = DateTime::from_system_time(now);
+        let document = UserDocument {
+            id: None,
+            username: username.as_str().to_owned(),
+            username_canonical: Some(username.canonical().to_owned()),
+            password: password_hash.to_owned(),
+            disabled: false,
+            created_date: now,
+            modified_date: now,
+            token_version: 0,
+        };
+        match self.users.insert_one(document).await {
+            Ok(_) => Ok(Insertion::Created),
+            Err(error) if is_duplicate_key(&error) => Ok(Insertion::UsernameTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let found = self
+            .users
+            .find_one(doc! { "username_canonical": username.canonical() })
+            .await?;
+        let mut legacy = self.legacy_matches(username).await?;
+        let candidates = legacy.len() + usize::from(found.is_some());
+        if candidates > 1 {
+            tracing::warn!(
+                username = %username,
+                accounts = candidates,
+                "username matches several accounts case-insensitively: refused until resolved (run migrate)"
+            );
+            return Ok(None);
+        }
+        Ok(found.or_else(|| legacy.pop()).map(User::from))
+    }
+
+    async fn bump_token_version(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Option<u64>, StoreError> {
+        let updated = self
+            .users
+            .find_one_and_update(
+                self.identity(username),
+                doc! {
+                    "$inc": { "token_version": 1_i64 },
+                    "$set": { "modified_date": DateTime::from_system_time(now) },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(updated.map(|document| User::from(document).token_version))
+    }
+
+    async fn change_password(
+        &self,
+        username: &Username,
+        current_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut filter = self.identity(username);
+        filter.insert("password", current_hash);
+        let result = self
+            .users
+            .update_one(
+                filter,
+                doc! {
+                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
+                    "$inc": { "token_version": 1_i64 },
+                },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn upgrade_hash(
+        &self,
+        username: &Username,
+        legacy_hash: &str,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut filter = self.identity(username);
+        filter.insert("password", legacy_hash);
+        let update = doc! { "$set": {
+            "password": new_hash,
+            "modified_date": DateTime::from_system_time(now),
+            "username_canonical": username.canonical(),
+        } };
+        match self.users.update_one(filter, update).await {
+            Ok(result) => Ok(result.modified_count == 1),
+            // Another account already holds this canonical name: leave the legacy hash.
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! What only the MongoDB stores have: indexes, document field names shared with the FastAPI
+//! app, the product seed, and an unreachable server.
+
+use crate::support::{fresh_database, name};
+use mongodb::bson::{Document, doc};
+use shared::db::connect;
+use shared::products::{MongoProductStore, ProductStore, sample_products};
+use shared::testing::index_on;
+use shared::users::{MongoUserStore, UserStore};
+use std::time::SystemTime;
+
+async fn fresh_store() -> (mongodb::Database, MongoUserStore) {
+    let database = fresh_database().await;
+    let store = MongoUserStore::new(&database);
+    store.ensure_indexes().await.expect("index creation");
+    (database, store)
+}
+
+#[tokio::test]
+async fn the_unique_index_exists_before_the_first_user() {
+    let (database, _store) = fresh_store().await;
+    let unique = index_on(&database, "users", doc! { "username_canonical": 1 }).await;
+    assert_eq!(
+        unique.options.as_ref().and_then(|options| options.unique),
+        Some(true)
+    );
+}
+
+#[tokio::test]
+async fn ensuring_indexes_twice_is_harmless() {
+    let (_database, store) = fresh_store().await;
+    store.ensure_indexes().await.expect("second run");
+}
+
+#[tokio::test]
+async fn documents_keep_the_fastapi_field_names() {
+    let (database, store) = fresh_store().await;
+    store
+        .insert(&name("Alice"), "$argon2id$hash", SystemTime::now())
+        .await
+        .unwrap();
+    let document = database
+        .collection::<Document>("users")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(document.get_str("username").unwrap(), "Alice");
+    assert_eq!(document.get_str("username_canonical").unwrap(), "alice");
+    assert_eq!(document.get_str("password").unwrap(), "$argon2id$hash");
+    assert!(!document.get_bool("disabled").unwrap());
+    assert!(document.get_datetime("created_date").is_ok());
+    assert!(document.get_datetime("modified_date").is_ok());
+}
+
+#[tokio::test]
+async fn the_product_seed_is_idempotent() {
+    let database = fresh_database().await;
+    let store = MongoProductStore::new(&database);
+    assert!(store.list().await.unwrap().is_empty());
+    store.seed().await.unwrap();
+    store.seed().await.unwrap();
+    assert_eq!(store.list().await.unwrap(), sample_products());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_not_a_hang() {
+    let settings = shared::config::DatabaseSettings {
+        uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300".to_owned(),
+        name: "unreachable".to_owned(),
+    };
+    let store = MongoUserStore::new(&connect(&settings).await.unwrap());
+    let error = store.find(&name("alice")).await.unwrap_err();
+    assert!(error.is_unavailable(), "an outage, answered 503: {error}");
+}
+
+#[tokio::test]
+async fn fastapi_documents_without_a_token_version_have_version_0() {
+    let (database, users) = fresh_store().await;
+    database
+        .collection::<Document>("users")
+        .insert_one(doc! {
+            "username": "legacy", "username_canonical": "legacy", "password": "$5$x",
+            "disabled": false, "created_date": mongodb::bson::DateTime::now(),
+            "modified_date": mongodb::bson::DateTime::now(),
+        })
+        .await
+        .unwrap();
+    let user = users.find(&name("legacy")).await.unwrap().unwrap();
+    assert_eq!(user.token_version, 0);
+}
