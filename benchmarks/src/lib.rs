@@ -1,5 +1,5 @@
 //! The benchmarks' report: criterion's medians for each request and its floor, their ratio,
-//! and the target each ratio is held to (issue 6).
+//! and the target each ratio is held to.
 
 /// A request benchmark, its floor and the ratio target.
 pub struct Pair {

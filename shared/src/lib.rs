@@ -19,24 +19,43 @@
 //! [`testing`] (feature `test-support`) has in-memory stores, fixtures and database helpers
 //! for the workspace's tests.
 
+//!
+//! # Features
+//!
+//! - `database` (default): the stores, [`principal`], and [`startup::with_database`].
+//! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
+//!   without it a function refuses to start when one is set.
+//!
+//! `docs` uses neither, `authorizer` and `jwks` only `aws-secrets`: built alone (as `sam
+//! build` builds each function), they compile neither the MongoDB driver nor the AWS SDK
+//! they do not use.
+
 pub mod clock;
 pub mod config;
 pub mod credentials;
-pub mod db;
 pub mod hashing;
 pub mod http;
 pub mod keys;
-pub mod login_failures;
-pub mod principal;
-pub mod products;
-pub mod refresh;
 pub mod secrets;
 pub mod serve;
 pub mod startup;
-pub mod stores;
 pub mod telemetry;
 pub mod tokens;
+
+#[cfg(feature = "database")]
+pub mod db;
+#[cfg(feature = "database")]
+pub mod login_failures;
+#[cfg(feature = "database")]
+pub mod principal;
+#[cfg(feature = "database")]
+pub mod products;
+#[cfg(feature = "database")]
+pub mod refresh;
+#[cfg(feature = "database")]
+pub mod stores;
+#[cfg(feature = "database")]
 pub mod users;
 
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(all(feature = "database", any(test, feature = "test-support")))]
 pub mod testing;

@@ -4,8 +4,6 @@
 //! fetched once, at cold start, with `aws-config` (which honours `AWS_ENDPOINT_URL`).
 
 use crate::config::{ConfigError, ProcessEnv, Source};
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::collections::HashMap;
 
 /// The environment with secret-backed variables resolved.
@@ -34,7 +32,9 @@ impl Source for ResolvedEnv {
 /// The AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
 /// with an HTTPS client on rustls and ring: the crypto provider the MongoDB driver already
 /// links. The SDK's default client would add aws-lc-rs, a second one, to every function.
+#[cfg(feature = "aws-secrets")]
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let https_client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -55,10 +55,25 @@ pub async fn load(names: &[&'static str]) -> Result<ResolvedEnv, ConfigError> {
                 .map(|arn| (*name, arn))
         })
         .collect();
-    let mut resolved = ResolvedEnv::default();
     if wanted.is_empty() {
-        return Ok(resolved);
+        return Ok(ResolvedEnv::default());
     }
+    fetch_all(wanted).await
+}
+
+#[cfg(not(feature = "aws-secrets"))]
+async fn fetch_all(wanted: Vec<(&'static str, String)>) -> Result<ResolvedEnv, ConfigError> {
+    let (var, secret) = wanted.into_iter().next().unwrap_or_default();
+    Err(ConfigError::Secret {
+        var,
+        secret,
+        reason: "this function is built without Secrets Manager support".to_owned(),
+    })
+}
+
+#[cfg(feature = "aws-secrets")]
+async fn fetch_all(wanted: Vec<(&'static str, String)>) -> Result<ResolvedEnv, ConfigError> {
+    let mut resolved = ResolvedEnv::default();
     let config = sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     for (name, arn) in wanted {
@@ -74,13 +89,14 @@ pub async fn load(names: &[&'static str]) -> Result<ResolvedEnv, ConfigError> {
     Ok(resolved)
 }
 
+#[cfg(feature = "aws-secrets")]
 async fn fetch(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, String> {
     let output = client
         .get_secret_value()
         .secret_id(arn)
         .send()
         .await
-        .map_err(|error| DisplayErrorContext(error).to_string())?;
+        .map_err(|error| aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string())?;
     output
         .secret_string()
         .filter(|value| !value.trim().is_empty())

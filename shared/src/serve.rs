@@ -18,16 +18,19 @@ pub struct Cors {
 }
 
 impl Cors {
-    /// Reads `CORS_ALLOWED_ORIGIN`; a value that cannot be a header is a configuration error.
+    /// Reads `CORS_ALLOWED_ORIGIN` (unset or blank: no header). A value that cannot be a
+    /// header is a configuration error, so the function refuses to start rather than
+    /// silently answering without CORS.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        let Some(origin) = source.get("CORS_ALLOWED_ORIGIN") else {
+        let origin = source.get("CORS_ALLOWED_ORIGIN").unwrap_or_default();
+        let origin = origin.trim();
+        if origin.is_empty() {
             return Ok(Self::default());
-        };
-        let allow_origin =
-            HeaderValue::from_str(origin.trim()).map_err(|_| ConfigError::Invalid {
-                var: "CORS_ALLOWED_ORIGIN",
-                reason: "not a valid header value".to_owned(),
-            })?;
+        }
+        let allow_origin = HeaderValue::from_str(origin).map_err(|_| ConfigError::Invalid {
+            var: "CORS_ALLOWED_ORIGIN",
+            reason: "not a valid header value".to_owned(),
+        })?;
         Ok(Self {
             allow_origin: Some(allow_origin),
         })
@@ -86,6 +89,8 @@ mod tests {
         let any = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "*")]).unwrap();
         assert_eq!(origin_of(&any).as_deref(), Some("*"));
         assert_eq!(origin_of(&Cors::from_source(&[]).unwrap()), None);
+        let blank = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "  ")]).unwrap();
+        assert_eq!(origin_of(&blank), None);
     }
 
     #[test]

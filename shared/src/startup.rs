@@ -7,6 +7,7 @@ use crate::secrets::ResolvedEnv;
 use crate::telemetry::or_exit;
 
 /// What a database-using function has once its cold start is done.
+#[cfg(feature = "database")]
 #[derive(Debug)]
 pub struct DatabaseStart {
     /// The environment, with `MONGODB_URI` and the other requested secrets resolved.
@@ -25,6 +26,7 @@ pub async fn without_database(secrets: &[&'static str]) -> ResolvedEnv {
 /// Starts a function that uses the database: logs, `MONGODB_URI` and `more_secrets`
 /// resolved, the database settings and users collection read, and the client made (it
 /// connects on first use, so the cold start does not wait for the network).
+#[cfg(feature = "database")]
 pub async fn with_database(more_secrets: &[&'static str]) -> DatabaseStart {
     use crate::config::DatabaseSettings;
     use crate::users::UserCollectionSettings;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Notify;
 
-/// Issue 6's targets.
+/// The cold-start targets: environment initialisation and first invocation.
 const INIT_TARGET_MS: f64 = 15.0;
 const FIRST_INVOCATION_TARGET_MS: f64 = 30.0;
 

@@ -25,7 +25,7 @@ const WRK_SCRIPT: &str = include_str!("../../load/scenario.lua");
 /// Interleaved rounds of the login timing comparison, and the largest median ratio allowed.
 const TIMING_ROUNDS: usize = 30;
 const TIMING_TARGET_RATIO: f64 = 1.25;
-/// Issue 6's memory targets: functions that do not hash passwords, and those that do (the
+/// Peak-memory targets: functions that do not hash passwords, and those that do (the
 /// argon2id block of the default parameters, 19 MiB, on top).
 const RSS_TARGET_KIB: u64 = 32 * 1024;
 const RSS_HASHING_TARGET_KIB: u64 = RSS_TARGET_KIB + 19 * 1024;

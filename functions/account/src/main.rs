@@ -3,6 +3,9 @@ use shared::telemetry::or_exit;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let start = shared::startup::with_database(&[]).await;
-    let state = or_exit(account::State::new(&start.env, start.stores), "settings");
+    let state = or_exit(
+        account::State::new(&start.env, start.stores),
+        "hashing settings",
+    );
     shared::serve::http(&start.env, &state, account::handle).await
 }

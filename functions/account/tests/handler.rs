@@ -280,3 +280,30 @@ async fn refusals_are_documented_4xx_and_change_nothing() {
         assert_eq!(token_version(&setup).await, 0, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
+    let setup = setup().await;
+    for (method, resource) in [
+        ("POST", "/users/me/sessions"),
+        ("GET", "/users/me/logout"),
+        ("GET", "/users/me/password"),
+    ] {
+        let mut event = event_json("account-logout.json");
+        event["httpMethod"] = method.into();
+        event["resource"] = resource.into();
+        event["requestContext"]["resourcePath"] = resource.into();
+        event["requestContext"]["httpMethod"] = method.into();
+        let (status, body, _) = call(&setup, &event).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    }
+    assert_eq!(token_version(&setup).await, 0, "nobody was signed out");
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .refresh_tokens
+            .state_of(&setup.refresh_secret),
+        Some(RefreshState::Active)
+    );
+}

@@ -125,6 +125,9 @@ pub async fn handle(docs: &State, request: Request) -> Response<Body> {
             let path = request.raw_http_path();
             asset(path.rsplit_once("/docs/").map_or("", |(_, name)| name))
         }
+        // `/docs/` matches the `/docs` resource too, but the page's relative asset links
+        // only resolve from `/docs`.
+        Some(Endpoint::Page) if request.raw_http_path().ends_with('/') => asset(""),
         Some(Endpoint::Page) => page(&docs.page),
         None => not_found(&request),
     }

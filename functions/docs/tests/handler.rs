@@ -51,6 +51,28 @@ async fn assets_are_served_with_their_media_type_and_unknown_ones_are_404() {
 }
 
 #[tokio::test]
+async fn the_page_with_a_trailing_slash_is_404_and_other_routes_are_404() {
+    let mut event = event_json("docs.json");
+    event["path"] = "/docs/".into();
+    let response = docs::handle(&docs(), request_from(&event)).await;
+    assert_eq!(
+        response.status(),
+        404,
+        "its relative asset links would not resolve"
+    );
+
+    let mut event = event_json("docs.json");
+    event["resource"] = "/documentation".into();
+    event["requestContext"]["resourcePath"] = "/documentation".into();
+    let response = docs::handle(&docs(), request_from(&event)).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response_text(&response),
+        r#"{"error":"not_found","message":"no such route"}"#
+    );
+}
+
+#[tokio::test]
 async fn the_description_points_at_the_stage_it_was_reached_through() {
     let response = docs::handle(&docs(), request_from(&event_json("docs-openapi.json"))).await;
     assert_eq!(response.status(), 200);

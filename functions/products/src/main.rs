@@ -5,5 +5,10 @@ use shared::telemetry::or_exit;
 async fn main() -> Result<(), lambda_http::Error> {
     let start = shared::startup::with_database(&[]).await;
     let state = products::State::new(&start.env, start.stores, Clock::system());
-    shared::serve::http(&start.env, &or_exit(state, "settings"), products::handle).await
+    shared::serve::http(
+        &start.env,
+        &or_exit(state, "product cache"),
+        products::handle,
+    )
+    .await
 }

@@ -41,6 +41,8 @@ impl State<MongoStores> {
     /// sure the TTL indexes exist (without them locks and tokens still work; only the
     /// clean-up of old documents waits, so a failure is a warning).
     pub async fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
+        let hasher = PasswordHasher::from_source(env)?;
+        let issuer = TokenIssuer::from_source(env)?;
         if let Err(error) = stores.login_failures.ensure_indexes().await {
             tracing::warn!(%error, "could not ensure the login_failures TTL index");
         }
@@ -49,8 +51,8 @@ impl State<MongoStores> {
         }
         Ok(Self {
             stores,
-            hasher: PasswordHasher::from_source(env)?,
-            issuer: TokenIssuer::from_source(env)?,
+            hasher,
+            issuer,
             clock: Clock::system(),
         })
     }

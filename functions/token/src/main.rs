@@ -5,7 +5,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let start = shared::startup::with_database(&["JWT_PRIVATE_KEY"]).await;
     let state = or_exit(
         token::State::new(&start.env, start.stores).await,
-        "settings",
+        "hashing settings and signing key",
     );
     shared::serve::http(&start.env, &state, token::handle).await
 }

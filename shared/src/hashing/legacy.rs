@@ -48,7 +48,7 @@ pub(super) fn verify(password: &[u8], hash: &str) -> Option<bool> {
 mod tests {
     use super::*;
 
-    /// Made by passlib for the FastAPI app (the fixtures).
+    /// Made by passlib, as the FastAPI app stores them.
     const SHA256: &str =
         "$5$rounds=535000$JuAZ6X4/60L9KkQ4$.kIFE7QvsIhmHDEMKWERG8cebH.8/EBhjPveVZA/FZ0";
     const MD5: &str = "$1$PKNMEx3F$2qW0ghmi/3gyYx69ifb0l/";

@@ -94,6 +94,7 @@ impl ApiError {
 
     /// The answer for a failed store call: 503 when the database is unreachable, else 500.
     /// The cause is logged here, once.
+    #[cfg(feature = "database")]
     pub fn from_store(error: &crate::db::StoreError) -> Self {
         if error.is_unavailable() {
             tracing::warn!(%error, "database unavailable");

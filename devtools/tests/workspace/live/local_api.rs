@@ -540,7 +540,7 @@ impl Local {
     }
 }
 
-/// Issue 5's flows end to end: rotation and reuse detection, revocation, JWKS, and
+/// The session flows end to end: rotation and reuse detection, revocation, JWKS, and
 /// logout-everywhere and password change invalidating older access tokens.
 #[tokio::test]
 async fn the_token_lifecycle_over_http() {

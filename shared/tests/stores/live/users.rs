@@ -89,3 +89,30 @@ async fn fastapi_documents_without_a_token_version_have_version_0() {
     let user = users.find(&name("legacy")).await.unwrap().unwrap();
     assert_eq!(user.token_version, 0);
 }
+
+#[tokio::test]
+async fn case_variants_and_concurrent_inserts_leave_one_document() {
+    let (database, store) = fresh_store().await;
+    let inserts = (0..20).map(|i| {
+        let store = store.clone();
+        let spelling = if i % 2 == 0 { "racer" } else { "RACER" };
+        tokio::spawn(async move {
+            let hash = format!("$argon2id${i}");
+            store
+                .insert(&name(spelling), &hash, SystemTime::now())
+                .await
+        })
+    });
+    for joined in futures_util::future::join_all(inserts).await {
+        joined.unwrap().unwrap();
+    }
+    let count = database
+        .collection::<Document>("users")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(
+        count, 1,
+        "one document, whatever the spelling and the order"
+    );
+}
