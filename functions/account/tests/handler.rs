@@ -289,11 +289,7 @@ async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
         ("GET", "/users/me/logout"),
         ("GET", "/users/me/password"),
     ] {
-        let mut event = event_json("account-logout.json");
-        event["httpMethod"] = method.into();
-        event["resource"] = resource.into();
-        event["requestContext"]["resourcePath"] = resource.into();
-        event["requestContext"]["httpMethod"] = method.into();
+        let event = shared::testing::event_for_route("account-logout.json", method, resource);
         let (status, body, _) = call(&setup, &event).await;
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     }

@@ -61,9 +61,7 @@ async fn the_page_with_a_trailing_slash_is_404_and_other_routes_are_404() {
         "its relative asset links would not resolve"
     );
 
-    let mut event = event_json("docs.json");
-    event["resource"] = "/documentation".into();
-    event["requestContext"]["resourcePath"] = "/documentation".into();
+    let event = shared::testing::event_for_route("docs.json", "GET", "/documentation");
     let response = docs::handle(&docs(), request_from(&event)).await;
     assert_eq!(response.status(), 404);
     assert_eq!(

@@ -6,18 +6,9 @@ use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, r
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-async fn store_with_alice() -> MemoryUserStore {
-    let store = MemoryUserStore::default();
+fn store_with_alice() -> MemoryUserStore {
     let created = UNIX_EPOCH + Duration::from_millis(1_795_926_600_123);
-    store
-        .insert(
-            &Username::parse("alice").unwrap(),
-            "$argon2id$v=19$stored-hash",
-            created,
-        )
-        .await
-        .unwrap();
-    store
+    MemoryUserStore::with_user("alice", "$argon2id$v=19$stored-hash", created)
 }
 
 async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
@@ -30,7 +21,7 @@ async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
-    let store = store_with_alice().await;
+    let store = store_with_alice();
     let (status, body) = call(&store, &event_json("me.json")).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -42,7 +33,7 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
 
 #[tokio::test]
 async fn the_record_is_the_callers_not_a_fixed_user() {
-    let store = store_with_alice().await;
+    let store = store_with_alice();
     store
         .insert(
             &Username::parse("Bob.Smith").unwrap(),
@@ -60,7 +51,7 @@ async fn the_record_is_the_callers_not_a_fixed_user() {
 
 #[tokio::test]
 async fn a_request_without_an_authorizer_principal_is_401() {
-    let store = store_with_alice().await;
+    let store = store_with_alice();
     let mut event = event_json("me.json");
     event["requestContext"]
         .as_object_mut()
@@ -73,7 +64,7 @@ async fn a_request_without_an_authorizer_principal_is_401() {
 
 #[tokio::test]
 async fn an_unknown_or_disabled_caller_is_403() {
-    let store = store_with_alice().await;
+    let store = store_with_alice();
     let mut event = event_json("me.json");
     event["requestContext"]["authorizer"]["principalId"] = "ghost".into();
     assert_eq!(call(&store, &event).await.0, 403, "unknown user");
@@ -100,7 +91,7 @@ async fn an_unreachable_database_is_503() {
 
 #[tokio::test]
 async fn a_token_older_than_the_accounts_token_version_is_401() {
-    let store = store_with_alice().await;
+    let store = store_with_alice();
     let alice = Username::parse("alice").unwrap();
     store
         .bump_token_version(&alice, SystemTime::now())

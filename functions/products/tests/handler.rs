@@ -2,22 +2,11 @@
 
 use serde_json::Value;
 use shared::clock::Clock;
-use shared::credentials::Username;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
-use shared::users::UserStore as _;
 use std::time::SystemTime;
 
-async fn store_with_alice() -> MemoryUserStore {
-    let store = MemoryUserStore::default();
-    store
-        .insert(
-            &Username::parse("alice").unwrap(),
-            "$argon2id$x",
-            SystemTime::now(),
-        )
-        .await
-        .unwrap();
-    store
+fn store_with_alice() -> MemoryUserStore {
+    MemoryUserStore::with_user("alice", "$argon2id$x", SystemTime::now())
 }
 
 async fn call(users: &MemoryUserStore, event: &Value) -> (u16, Value) {
@@ -29,7 +18,7 @@ async fn call(users: &MemoryUserStore, event: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn the_sample_event_lists_the_products() {
-    let (status, body) = call(&store_with_alice().await, &event_json("products.json")).await;
+    let (status, body) = call(&store_with_alice(), &event_json("products.json")).await;
     assert_eq!(status, 200);
     let products = body["products"].as_array().unwrap();
     assert_eq!(products.len(), 4);
@@ -40,7 +29,7 @@ async fn the_sample_event_lists_the_products() {
 
 #[tokio::test]
 async fn no_principal_is_401_and_a_disabled_caller_is_403() {
-    let users = store_with_alice().await;
+    let users = store_with_alice();
     let mut event = event_json("products.json");
     event["requestContext"]
         .as_object_mut()

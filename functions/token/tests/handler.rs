@@ -544,11 +544,7 @@ async fn revocation_revokes_the_family_and_is_always_200_for_a_well_formed_reque
 async fn a_route_this_function_does_not_serve_is_404_and_issues_nothing() {
     let setup = setup().await;
     for (method, resource) in [("POST", "/tokens"), ("GET", "/token"), ("GET", "/revoke")] {
-        let mut event = event_json("token.json");
-        event["httpMethod"] = method.into();
-        event["resource"] = resource.into();
-        event["requestContext"]["resourcePath"] = resource.into();
-        event["requestContext"]["httpMethod"] = method.into();
+        let event = shared::testing::event_for_route("token.json", method, resource);
         let response = call(&setup, &event).await;
         assert_eq!(response.status(), 404, "{method} {resource}");
         assert_eq!(response_json(&response)["error"], "not_found");

@@ -87,6 +87,22 @@ impl MemoryUserStore {
         self.failing || self.unreachable
     }
 
+    /// A store holding one enabled account: the seeded user of the handler tests.
+    pub fn with_user(username: &str, password_hash: &str, created_at: SystemTime) -> Self {
+        let username = Username::parse(username).expect("a valid username");
+        let user = User {
+            username: username.clone(),
+            password_hash: password_hash.to_owned(),
+            disabled: false,
+            created_at,
+            token_version: 0,
+        };
+        let store = Self::default();
+        let key = username.canonical().to_owned();
+        store.users.lock().unwrap().insert(key, user);
+        store
+    }
+
     /// How many accounts are stored.
     pub fn len(&self) -> usize {
         self.users.lock().unwrap().len()

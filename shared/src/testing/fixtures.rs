@@ -37,6 +37,17 @@ pub fn event_json(file_name: &str) -> serde_json::Value {
         .unwrap_or_else(|error| panic!("parsing {}: {error}", path.display()))
 }
 
+/// The sample event `file_name` sent to another route: `method` and `resource` replace its
+/// own, as API Gateway would set them for a route pointed at the same function.
+pub fn event_for_route(file_name: &str, method: &str, resource: &str) -> serde_json::Value {
+    let mut event = event_json(file_name);
+    event["httpMethod"] = method.into();
+    event["resource"] = resource.into();
+    event["requestContext"]["httpMethod"] = method.into();
+    event["requestContext"]["resourcePath"] = resource.into();
+    event
+}
+
 /// A `lambda_http` request from an API Gateway REST proxy event, as the runtime builds it.
 pub fn request_from(event: &serde_json::Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway proxy event")

@@ -12,5 +12,6 @@ pub use fakes::{
     MemoryStores, MemoryUserStore, RefreshState,
 };
 pub use fixtures::{
-    event_json, request_from, response_json, response_text, token_pair, token_settings,
+    event_for_route, event_json, request_from, response_json, response_text, token_pair,
+    token_settings,
 };

@@ -88,7 +88,7 @@ async fn a_username_differing_only_in_case_is_taken_and_nothing_changes(stores: 
     assert_eq!(kept.username.as_str(), "alice");
 }
 
-async fn twenty_concurrent_inserts_of_one_username_store_exactly_one(stores: impl Shared) {
+pub async fn twenty_concurrent_inserts_of_one_username_store_exactly_one(stores: impl Shared) {
     let attempts = (0..20).map(|i| {
         let stores = stores.clone();
         let spelling = if i % 2 == 0 { "racer" } else { "RACER" };

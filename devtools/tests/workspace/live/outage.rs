@@ -15,8 +15,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: [&str; 5] = ["signup", "token", "authorizer", "me", "products"];
-
 /// A secantusd-rs process on a fixed port and data folder, so it can come back as it was.
 struct Database {
     binary: PathBuf,
@@ -86,7 +84,7 @@ impl Drop for Database {
 }
 
 fn bin_dir() -> PathBuf {
-    support::bin_dir_with(&FUNCTIONS)
+    support::bin_dir_with_functions()
 }
 
 struct Client {
@@ -125,8 +123,9 @@ async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// How many processes each function has started so far.
 fn starts(stack: &Stack) -> Vec<u64> {
-    FUNCTIONS
+    support::function_crates()
         .iter()
         .map(|name| stack.gateway.pool(name).unwrap().process_starts())
         .collect()

@@ -92,20 +92,8 @@ async fn fastapi_documents_without_a_token_version_have_version_0() {
 
 #[tokio::test]
 async fn case_variants_and_concurrent_inserts_leave_one_document() {
-    let (database, store) = fresh_store().await;
-    let inserts = (0..20).map(|i| {
-        let store = store.clone();
-        let spelling = if i % 2 == 0 { "racer" } else { "RACER" };
-        tokio::spawn(async move {
-            let hash = format!("$argon2id${i}");
-            store
-                .insert(&name(spelling), &hash, SystemTime::now())
-                .await
-        })
-    });
-    for joined in futures_util::future::join_all(inserts).await {
-        joined.unwrap().unwrap();
-    }
+    let (database, stores) = crate::support::mongo_stores().await;
+    crate::contract::twenty_concurrent_inserts_of_one_username_store_exactly_one(stores).await;
     let count = database
         .collection::<Document>("users")
         .count_documents(doc! {})
