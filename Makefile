@@ -134,17 +134,24 @@ bench-profiles: $(SECANTUSD) $(DOCS_ASSETS) ## The measurements behind the relea
 # machine's `make test`; `make deploy-check RELEASE_LTO=1` builds exactly what a deploy ships.
 DEPLOY_CHECK_PROFILE := $(if $(RELEASE_LTO),,CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
 
-deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function; RELEASE_LTO=1 for the deploy profile)
+deploy-check: $(CARGO_LAMBDA) $(DOCS_ASSETS) arm64-target ## Offline: sam validate --lint, cfn-lint, sam build (arm64 bootstrap per function; RELEASE_LTO=1 for the deploy profile)
 	$(SAM_ENV) sam validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
 	$(DEPLOY_CHECK_PROFILE) $(SAM_ENV) sam build --beta-features --parallel
 	devtools/scripts/check-bootstraps .aws-sam/build $(FUNCTIONS)
 
-lambda-build: $(CARGO_LAMBDA) $(DOCS_ASSETS) ## Build every function for Lambda (arm64, release) into target/lambda/
+lambda-build: $(CARGO_LAMBDA) $(DOCS_ASSETS) arm64-target ## Build every function for Lambda (arm64, release) into target/lambda/
 	PATH="$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do \
 	  test -x "$${CARGO_TARGET_DIR:-target}/lambda/$$f/bootstrap" || { echo "missing bootstrap for $$f"; exit 1; }; \
 	done
+
+# sam build runs one cargo-lambda per function in parallel, and each would add the target
+# itself: they race, and a build that starts before the winner finishes fails with
+# "can't find crate for `core`".
+.PHONY: arm64-target
+arm64-target: # The Rust standard library for aarch64 Linux, installed once before the parallel builds
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
 $(SECANTUSD):
 	@command -v cmake >/dev/null || $(MAKE) --no-print-directory cmake
