@@ -112,6 +112,12 @@ impl fmt::Display for Username {
     }
 }
 
+/// The longest password a login or a password change checks, in bytes after NFC. Longer ones
+/// are refused as wrong before any hashing: legacy hashes (sha256_crypt's 535,000 rounds)
+/// cost time in proportion to the length, so an unbounded one would hold a function past its
+/// timeout. Far above the sign-up maximum of [`PASSWORD_MAX_CHARS`] characters.
+pub const PRESENTED_PASSWORD_MAX_BYTES: usize = 1024;
+
 /// A password, NFC-normalised so that the same characters typed on different systems hash
 /// alike. Its `Debug` output never shows the value.
 #[derive(Debug, Clone)]
@@ -146,6 +152,12 @@ impl Password {
     /// wrong password of any length is answered like every other wrong password.
     pub fn presented(raw: &str) -> Self {
         Self(SecretString::from(raw.nfc().collect::<String>()))
+    }
+
+    /// Whether this presented password is longer than any login checks
+    /// ([`PRESENTED_PASSWORD_MAX_BYTES`]): such a password is wrong without hashing it.
+    pub fn exceeds_presented_limit(&self) -> bool {
+        self.expose_bytes().len() > PRESENTED_PASSWORD_MAX_BYTES
     }
 
     /// The password bytes, for hashing only.

@@ -117,11 +117,12 @@ async fn change_password<S: Stores>(
             retry_after_seconds: shared::login_failures::retry_after_seconds(left),
         });
     }
-    let matches = state
-        .hasher
-        .verify(&current, &user.password_hash)
-        .await
-        .map_err(internal)?;
+    let matches = !current.exceeds_presented_limit()
+        && state
+            .hasher
+            .verify(&current, &user.password_hash)
+            .await
+            .map_err(internal)?;
     if !matches {
         login_failures
             .record_failure(username, now)

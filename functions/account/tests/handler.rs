@@ -303,3 +303,19 @@ async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
         Some(RefreshState::Active)
     );
 }
+
+#[tokio::test]
+async fn a_current_password_longer_than_any_login_checks_is_wrong_and_counted_unhashed() {
+    let setup = setup().await;
+    let before = setup.state.hasher.verifications();
+    let too_long = "p".repeat(16_000);
+    let event = password_event(json!({"current_password": too_long, "new_password": NEW}));
+    let (status, body, _) = call(&setup, &event).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    assert_eq!(setup.state.hasher.verifications(), before, "nothing hashed");
+    let failures = setup.state.stores.login_failures.record_of("alice");
+    assert_eq!(failures.failures, 1);
+}

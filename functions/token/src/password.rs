@@ -22,7 +22,9 @@ pub(crate) async fn authenticate<S: Stores>(
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {
         // No account can have this name, and it has no counter to lock.
-        verify_dummy(&state.hasher, &password).await?;
+        if !password.exceeds_presented_limit() {
+            verify_dummy(&state.hasher, &password).await?;
+        }
         tracing::info!("login refused: unknown user");
         return Err(OAuthError::InvalidGrant);
     };
@@ -38,6 +40,8 @@ pub(crate) async fn authenticate<S: Stores>(
     }
 
     let refusal = match found.map_err(store_error)? {
+        // Wrong for every account, so it is counted like any wrong password, unhashed.
+        _ if password.exceeds_presented_limit() => "password longer than any login checks",
         None => {
             verify_dummy(&state.hasher, &password).await?;
             "unknown user"

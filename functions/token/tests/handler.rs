@@ -556,3 +556,51 @@ async fn a_route_this_function_does_not_serve_is_404_and_issues_nothing() {
         "no password was checked"
     );
 }
+
+/// A sha256_crypt hash (535,000 rounds) of the FastAPI app, as its unmigrated users have.
+const SHA256_CRYPT: &str =
+    "$5$rounds=535000$JuAZ6X4/60L9KkQ4$.kIFE7QvsIhmHDEMKWERG8cebH.8/EBhjPveVZA/FZ0";
+
+#[tokio::test]
+async fn a_password_longer_than_any_login_checks_is_a_counted_failure_never_hashed() {
+    let setup = setup().await;
+    let legacy = Username::parse("legacy").unwrap();
+    let users = &setup.state.stores.users;
+    users
+        .insert(&legacy, SHA256_CRYPT, SystemTime::now())
+        .await
+        .unwrap();
+    let too_long = "p".repeat(16_000);
+    let before = setup.state.hasher.verifications();
+    for username in ["alice", "legacy", "nobody", "no such name!"] {
+        let event = event_with_body(&format!(
+            "grant_type=password&username={username}&password={too_long}"
+        ));
+        let answered = tokio::time::timeout(Duration::from_secs(2), call(&setup, &event));
+        let response = answered
+            .await
+            .expect("answered without hashing 16,000 characters");
+        assert_eq!(response.status(), 400, "{username}");
+        assert_eq!(response_json(&response)["error"], "invalid_grant");
+    }
+    assert_eq!(
+        setup.state.hasher.verifications(),
+        before,
+        "no hash was computed"
+    );
+    let failures = &setup.state.stores.login_failures;
+    for counted in ["alice", "legacy", "nobody"] {
+        assert_eq!(failures.record_of(counted).failures, 1, "{counted}");
+    }
+
+    let at_limit = "p".repeat(shared::credentials::PRESENTED_PASSWORD_MAX_BYTES);
+    let event = event_with_body(&format!(
+        "grant_type=password&username=alice&password={at_limit}"
+    ));
+    assert_eq!(call(&setup, &event).await.status(), 400);
+    assert_eq!(
+        setup.state.hasher.verifications(),
+        before + 1,
+        "a password of the limit's length is checked"
+    );
+}
