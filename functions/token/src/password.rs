@@ -47,11 +47,7 @@ pub(crate) async fn authenticate<S: Stores>(
             "unknown user"
         }
         Some(user) => {
-            let matches = state
-                .hasher
-                .verify(&password, &user.password_hash)
-                .await
-                .map_err(|error| server_error(&error))?;
+            let matches = verify_stored(&state.hasher, &username, &password, &user).await?;
             match (matches, user.disabled) {
                 (true, false) => {
                     if record.failures > 0 {
@@ -71,6 +67,34 @@ pub(crate) async fn authenticate<S: Stores>(
         .map_err(store_error)?;
     tracing::info!(username = %username, failures = record.failures, "login refused: {refusal}");
     Err(OAuthError::InvalidGrant)
+}
+
+/// Checks `password` against the account's stored hash, spending at least one argon2id
+/// verification whatever the hash: a FastAPI-era md5_crypt check takes about a millisecond, so
+/// without the dummy its answer would come faster than an unknown user's. A hash in no format
+/// this project reads is logged and answered like a wrong password (and counted as one).
+async fn verify_stored(
+    hasher: &PasswordHasher,
+    username: &Username,
+    password: &Password,
+    user: &User,
+) -> Result<bool, OAuthError> {
+    match HashFormat::of(&user.password_hash) {
+        HashFormat::Argon2id => hasher
+            .verify(password, &user.password_hash)
+            .await
+            .map_err(|error| server_error(&error)),
+        HashFormat::Sha256Crypt | HashFormat::Md5Crypt => {
+            let matches = hasher.verify(password, &user.password_hash).await;
+            verify_dummy(hasher, password).await?;
+            matches.map_err(|error| server_error(&error))
+        }
+        HashFormat::Unknown => {
+            tracing::error!(username = %username, "stored password hash in no known format: refused as a wrong password");
+            verify_dummy(hasher, password).await?;
+            Ok(false)
+        }
+    }
 }
 
 async fn verify_dummy(hasher: &PasswordHasher, password: &Password) -> Result<(), OAuthError> {

@@ -604,3 +604,40 @@ async fn a_password_longer_than_any_login_checks_is_a_counted_failure_never_hash
         "a password of the limit's length is checked"
     );
 }
+
+/// md5_crypt of "tutorial password", from the FastAPI app's fallback scheme.
+const MD5_CRYPT: &str = "$1$PKNMEx3F$2qW0ghmi/3gyYx69ifb0l/";
+
+#[tokio::test]
+async fn legacy_and_unreadable_hashes_cost_an_argon2id_verification_too() {
+    let setup = setup().await;
+    let users = &setup.state.stores.users;
+    for (name, hash) in [
+        ("md5user", MD5_CRYPT),
+        (
+            "bcryptuser",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        ),
+    ] {
+        let username = Username::parse(name).unwrap();
+        users
+            .insert(&username, hash, SystemTime::now())
+            .await
+            .unwrap();
+    }
+    let hasher = &setup.state.hasher;
+    for name in ["md5user", "bcryptuser"] {
+        let before = hasher.verifications();
+        let body = format!("username={name}&password=wrong+password");
+        let response = call(&setup, &event_with_body(&body)).await;
+        assert_eq!(response.status(), 400, "{name}: like any wrong password");
+        assert_eq!(response_json(&response)["error"], "invalid_grant");
+        assert_eq!(
+            hasher.verifications() - before,
+            1,
+            "{name}: one argon2id verification"
+        );
+        let failures = setup.state.stores.login_failures.record_of(name).failures;
+        assert_eq!(failures, 1, "{name}: counted");
+    }
+}
