@@ -12,8 +12,11 @@ pub enum OAuthError {
     /// 400 `invalid_request`: a parameter is missing, repeated or malformed.
     InvalidRequest(String),
     /// 400 `invalid_grant`: unknown user, wrong password or disabled account,
-    /// indistinguishably; or a refresh token that is unknown, expired, used or revoked.
+    /// indistinguishably.
     InvalidGrant,
+    /// 400 `invalid_grant`: a refresh token that is unknown, expired, used or revoked, or
+    /// whose account can no longer use it, indistinguishably.
+    InvalidRefreshToken,
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
     /// 429 `too_many_attempts`: the username is locked after repeated failures; the password
@@ -59,6 +62,11 @@ impl OAuthError {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "invalid username or password",
+            ),
+            Self::InvalidRefreshToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the refresh token is invalid, expired or revoked",
             ),
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,

@@ -33,13 +33,20 @@ pub(crate) async fn authenticate<S: Stores>(
     // Both reads are needed before the hash: one round trip instead of two. A locked name
     // costs one wasted user read.
     let (record, found) = tokio::join!(login_failures.record(&username), users.find(&username));
-    let record = record.map_err(store_error)?;
+    let (record, found) = (record.map_err(store_error)?, found.map_err(store_error)?);
+    // What was typed as a username may be a password typed into the wrong field: it is
+    // logged only when it names an account.
+    let account = found.as_ref().map(|user| user.username.to_string());
     if let Some(retry_after) = record.remaining_lock(now) {
-        tracing::info!(username = %username, failures = record.failures, "login refused: locked");
+        tracing::info!(
+            username = account,
+            failures = record.failures,
+            "login refused: locked"
+        );
         return Err(OAuthError::TooManyAttempts { retry_after });
     }
 
-    let refusal = match found.map_err(store_error)? {
+    let refusal = match found {
         // Wrong for every account, so it is counted like any wrong password, unhashed.
         _ if password.exceeds_presented_limit() => "password longer than any login checks",
         None => {
@@ -65,7 +72,11 @@ pub(crate) async fn authenticate<S: Stores>(
         .record_failure(&username, now)
         .await
         .map_err(store_error)?;
-    tracing::info!(username = %username, failures = record.failures, "login refused: {refusal}");
+    tracing::info!(
+        username = account,
+        failures = record.failures,
+        "login refused: {refusal}"
+    );
     Err(OAuthError::InvalidGrant)
 }
 

@@ -16,7 +16,7 @@ pub(crate) async fn exchange<S: Stores>(
     let refresh_tokens = state.stores.refresh_tokens();
     if !shared::refresh::well_formed(presented) {
         tracing::info!("refresh refused: not a refresh token");
-        return Err(OAuthError::InvalidGrant);
+        return Err(OAuthError::InvalidRefreshToken);
     }
     let hash = shared::refresh::hash(presented);
     let now = state.clock.now();
@@ -32,11 +32,11 @@ pub(crate) async fn exchange<S: Stores>(
                 .await
                 .map_err(store_error)?;
             tracing::warn!(%family, revoked, "refresh token reused: family revoked");
-            return Err(OAuthError::InvalidGrant);
+            return Err(OAuthError::InvalidRefreshToken);
         }
         Exchange::Invalid => {
             tracing::info!("refresh refused: unknown, expired or revoked token");
-            return Err(OAuthError::InvalidGrant);
+            return Err(OAuthError::InvalidRefreshToken);
         }
     };
 
@@ -63,5 +63,5 @@ pub(crate) async fn exchange<S: Stores>(
         .await
         .map_err(store_error)?;
     tracing::info!(username = %username, family = %record.family, "refresh refused: {refusal}");
-    Err(OAuthError::InvalidGrant)
+    Err(OAuthError::InvalidRefreshToken)
 }

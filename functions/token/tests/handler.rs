@@ -444,7 +444,7 @@ async fn refresh_refusals_are_all_invalid_grant() {
         assert_eq!(response.status(), 400, "{name}");
         assert_eq!(
             response_json(&response),
-            json!({"error": "invalid_grant", "error_description": "invalid username or password"}),
+            json!({"error": "invalid_grant", "error_description": "the refresh token is invalid, expired or revoked"}),
             "{name}"
         );
     }

@@ -67,7 +67,9 @@ impl MongoUserStore {
     /// Creates the unique index on the canonical username if it is missing (idempotent). It
     /// is partial (documents with a string `username_canonical` only), so a collection that
     /// still holds unmigrated FastAPI documents accepts it. An existing index of the same name
-    /// with other options (a full unique index from before) is kept: it enforces the same rule.
+    /// with other options (a full unique index from before) is kept when it is unique on
+    /// `username_canonical`, so it enforces the same rule; any other is an error, since
+    /// sign-ups would then not be unique.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let unique = IndexOptions::builder()
             .unique(true)
@@ -81,11 +83,33 @@ impl MongoUserStore {
         match self.users.create_index(index).await {
             Ok(_) => Ok(()),
             Err(error) if is_index_options_conflict(&error) => {
-                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
-                Ok(())
+                self.existing_index_is_unique().await
             }
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+impl MongoUserStore {
+    async fn existing_index_is_unique(&self) -> Result<(), StoreError> {
+        let mut cursor = self.users.list_indexes().await?;
+        while cursor.advance().await? {
+            let index = cursor.deserialize_current()?;
+            let named = index.options.as_ref().and_then(|o| o.name.as_deref());
+            if named != Some(UNIQUE_INDEX) {
+                continue;
+            }
+            let unique = index.options.as_ref().and_then(|o| o.unique) == Some(true);
+            if unique && index.keys == doc! { "username_canonical": 1 } {
+                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
+                return Ok(());
+            }
+            break;
+        }
+        Err(StoreError(mongodb::error::Error::custom(format!(
+            "an index named {UNIQUE_INDEX} exists but is not unique on username_canonical: \
+             drop it so sign-ups stay unique"
+        ))))
     }
 }
 

@@ -447,6 +447,13 @@ async fn no_log_line_holds_a_submitted_password_or_a_token() {
         local.token("logger", &password).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // A password typed into the username field names no account: it is never logged, not
+    // when refused and not when its counter locks.
+    let typed_as_username = format!("pw{}", uuid::Uuid::new_v4().simple());
+    for _ in 0..6 {
+        local.token(&typed_as_username, &wrong).await;
+    }
+    secrets.push(typed_as_username);
     let bearer = format!("Bearer {token}");
     assert_eq!(
         local.get("/users/me", Some(&bearer)).await.status(),

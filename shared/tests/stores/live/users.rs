@@ -104,3 +104,27 @@ async fn case_variants_and_concurrent_inserts_leave_one_document() {
         "one document, whatever the spelling and the order"
     );
 }
+
+#[tokio::test]
+async fn an_existing_index_of_that_name_is_kept_only_when_it_is_unique() {
+    use mongodb::IndexModel;
+    use mongodb::options::IndexOptions;
+    let named = |unique: bool| {
+        let options = IndexOptions::builder()
+            .name(shared::users::UNIQUE_INDEX.to_owned())
+            .unique(unique)
+            .build();
+        IndexModel::builder()
+            .keys(doc! { "username_canonical": 1 })
+            .options(options)
+            .build()
+    };
+    for (unique, accepted) in [(true, true), (false, false)] {
+        let database = fresh_database().await;
+        let users = database.collection::<Document>("users");
+        users.create_index(named(unique)).await.unwrap();
+        let store = MongoUserStore::new(&database);
+        let ensured = store.ensure_indexes().await;
+        assert_eq!(ensured.is_ok(), accepted, "unique: {unique}: {ensured:?}");
+    }
+}
