@@ -16,9 +16,9 @@ use shared::config::TokenSettings;
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::stores::MongoStores;
-use shared::testing::{event_json, request_from, test_database_settings, token_settings};
+use shared::testing::{event_json, request_from, token_settings};
 use shared::tokens::{TokenIssuer, TokenVerifier};
-use shared::users::{UserCollectionSettings, UserStore};
+use shared::users::UserStore;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -50,12 +50,7 @@ fn fixture() -> Fixture {
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings).unwrap();
     let hasher = PasswordHasher::new(HashingParams::default()).unwrap();
     let (database, stores, products, stored_hash) = runtime.block_on(async {
-        let database = shared::db::connect(&test_database_settings())
-            .await
-            .unwrap();
-        let stores = MongoStores::new(&database, &UserCollectionSettings::default());
-        stores.users.ensure_indexes().await.unwrap();
-        stores.products.seed().await.unwrap();
+        let (database, stores) = shared::testing::mongo_stores().await;
         let products = products::State::new(&[], stores.clone(), Clock::system()).unwrap();
         let hash = hasher
             .hash(&Password::parse(PASSWORD).unwrap())

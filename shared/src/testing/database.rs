@@ -1,6 +1,35 @@
 //! Databases on a real MongoDB-compatible server (`MONGODB_TEST_URI`) for integration tests.
 
 use crate::config::DatabaseSettings;
+use crate::stores::MongoStores;
+use crate::users::UserCollectionSettings;
+
+/// A new, uniquely named database on the test server.
+pub async fn fresh_database() -> mongodb::Database {
+    crate::db::connect(&test_database_settings())
+        .await
+        .expect("client")
+}
+
+/// Every store on a new database, with the indexes the functions create at cold start and
+/// the product catalogue seeded.
+pub async fn mongo_stores() -> (mongodb::Database, MongoStores) {
+    let database = fresh_database().await;
+    let stores = MongoStores::new(&database, &UserCollectionSettings::default());
+    stores.users.ensure_indexes().await.expect("users index");
+    stores
+        .login_failures
+        .ensure_indexes()
+        .await
+        .expect("login_failures index");
+    stores
+        .refresh_tokens
+        .ensure_indexes()
+        .await
+        .expect("refresh_tokens indexes");
+    stores.products.seed().await.expect("products seed");
+    (database, stores)
+}
 
 /// Every document of `collection` ordered by `_id`: a snapshot to compare before and after a
 /// request that must store nothing.

@@ -6,7 +6,7 @@ pub mod database;
 pub mod fakes;
 pub mod fixtures;
 
-pub use database::{all_documents, index_on, test_database_settings};
+pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
 pub use fakes::{
     ManualClock, MemoryLoginFailureStore, MemoryProductStore, MemoryRefreshTokenStore,
     MemoryStores, MemoryUserStore, RefreshState,

@@ -7,10 +7,7 @@ use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::stores::MongoStores;
-use shared::testing::{
-    event_json, request_from, response_json, test_database_settings, token_pair,
-};
-use shared::users::UserCollectionSettings;
+use shared::testing::{event_json, request_from, response_json, token_pair};
 use std::sync::Arc;
 
 /// Every function's state on one test database, as their cold starts build it.
@@ -24,12 +21,7 @@ struct Api {
 }
 
 async fn api() -> Api {
-    let database = shared::db::connect(&test_database_settings())
-        .await
-        .unwrap();
-    let stores = MongoStores::new(&database, &UserCollectionSettings::default());
-    stores.users.ensure_indexes().await.unwrap();
-    stores.products.seed().await.unwrap();
+    let (database, stores) = shared::testing::mongo_stores().await;
     let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
     let (issuer, verifier, _) = token_pair();
     Api {
