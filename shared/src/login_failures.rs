@@ -1,14 +1,16 @@
-//! Brute-force protection per username: consecutive failed logins are counted in MongoDB and,
-//! from the fifth on, each failure locks the username for an exponentially growing delay.
+//! Brute-force protection per username: every password check is claimed first, atomically,
+//! and counted as a failure until it succeeds. From the fifth claim on, each one locks the
+//! username for an exponentially growing delay, so whatever the concurrency no more than five
+//! passwords are ever checked before the first lock, and one per lock after it.
 //!
 //! Counters are kept for every syntactically valid username, existing or not, so a lock
 //! never reveals whether an account exists. A counter disappears (TTL index) a day after its
-//! last failure, and a successful login deletes it.
+//! last attempt, and a successful login deletes it.
 
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::{FindOneAndUpdateOptions, IndexOptions, ReturnDocument};
+use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::time::{Duration, SystemTime};
 /// The collection that holds failure counters, one document per canonical username.
 pub const LOGIN_FAILURES_COLLECTION: &str = "login_failures";
 
-/// Failures tolerated before the first lock.
+/// Attempts (failed or in flight) tolerated before the first lock.
 pub const FREE_FAILURES: u32 = 4;
 /// The lock after the fifth consecutive failure; each further failure doubles it.
 pub const FIRST_LOCK: Duration = Duration::from_secs(1);
@@ -53,6 +55,41 @@ impl LoginFailures {
     }
 }
 
+/// The answer to a claim for one password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The password may be checked. The attempt is already counted as a failure; a success
+    /// calls [`LoginFailureStore::reset`].
+    Granted {
+        /// Attempts counted for the username, this one included.
+        failures: u32,
+    },
+    /// The username is locked: refuse without checking the password.
+    Locked {
+        /// Attempts counted so far.
+        failures: u32,
+        /// How long the lock lasts from now.
+        retry_after: Duration,
+    },
+}
+
+/// The claim that `record` allows at `now`, and the record it leaves behind when granted.
+pub fn next_claim(record: LoginFailures, now: SystemTime) -> (Attempt, Option<LoginFailures>) {
+    if let Some(retry_after) = record.remaining_lock(now) {
+        let locked = Attempt::Locked {
+            failures: record.failures,
+            retry_after,
+        };
+        return (locked, None);
+    }
+    let failures = record.failures.saturating_add(1);
+    let claimed = LoginFailures {
+        failures,
+        locked_until: lock_after(failures).map(|lock| now + lock),
+    };
+    (Attempt::Granted { failures }, Some(claimed))
+}
+
 /// Whole seconds for a `Retry-After` header, rounded up so a client never retries into the
 /// lock.
 pub fn retry_after_seconds(remaining: Duration) -> u64 {
@@ -67,19 +104,20 @@ pub trait LoginFailureStore: Send + Sync {
         username: &Username,
     ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
 
-    /// Counts one more failure atomically (concurrent failures are all counted) and applies
-    /// the lock it earns. Returns the updated record.
-    fn record_failure(
+    /// Claims one password check for `username`: refused while the name is locked, otherwise
+    /// counted as a failure and the lock it earns applied, in one atomic step, so concurrent
+    /// claims are granted one at a time exactly as sequential ones would be.
+    fn claim_attempt(
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
 
-    /// Forgets the failures after a successful login.
+    /// Forgets the failures after a successful password check.
     fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct CounterDocument {
     #[serde(rename = "_id")]
     username_canonical: String,
@@ -127,33 +165,55 @@ impl MongoLoginFailureStore {
         Ok(())
     }
 
-    async fn increment(&self, username: &Username, now: SystemTime) -> Result<u32, StoreError> {
-        let expires_at = DateTime::from_system_time(now + COUNTER_LIFETIME);
-        let options = FindOneAndUpdateOptions::builder()
-            .upsert(true)
-            .return_document(ReturnDocument::After)
-            .build();
-        let update = doc! { "$inc": { "failures": 1_i64 }, "$set": { "expires_at": expires_at } };
-        let filter = doc! { "_id": username.canonical() };
-        // Two first failures racing to create the counter: one upsert inserts, the other
-        // hits the duplicate key and, retried, increments the document that now exists.
-        let mut attempts_left = 2;
-        loop {
-            attempts_left -= 1;
-            match self
-                .counters
-                .find_one_and_update(filter.clone(), update.clone())
-                .with_options(options.clone())
-                .await
-            {
-                Ok(Some(document)) => return Ok(LoginFailures::from(document).failures),
-                Ok(None) => unreachable!("an upsert returning the new document returns one"),
-                Err(error) if is_duplicate_key(&error) && attempts_left > 0 => continue,
-                Err(error) => return Err(error.into()),
-            }
+    fn counter(username: &Username, record: LoginFailures, now: SystemTime) -> CounterDocument {
+        CounterDocument {
+            username_canonical: username.canonical().to_owned(),
+            failures: i64::from(record.failures),
+            locked_until: record.locked_until.map(DateTime::from_system_time),
+            expires_at: DateTime::from_system_time(now + COUNTER_LIFETIME),
         }
     }
+
+    /// One round of the claim: the first attempt inserts the counter; later ones replace the
+    /// counter only if it is still the one read (compare and set). `None` when a concurrent
+    /// claim or reset changed it first.
+    async fn try_claim(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let filter = doc! { "_id": username.canonical() };
+        let current = self.counters.find_one(filter.clone()).await?;
+        let record = current
+            .as_ref()
+            .map_or_else(LoginFailures::default, |document| {
+                LoginFailures::from(document.clone())
+            });
+        let (attempt, claimed) = next_claim(record, now);
+        let Some(claimed) = claimed else {
+            return Ok(Some(attempt));
+        };
+        let replacement = Self::counter(username, claimed, now);
+        let Some(current) = current else {
+            return match self.counters.insert_one(replacement).await {
+                Ok(_) => Ok(Some(attempt)),
+                Err(error) if is_duplicate_key(&error) => Ok(None),
+                Err(error) => Err(error.into()),
+            };
+        };
+        let unchanged = doc! {
+            "_id": username.canonical(),
+            "failures": current.failures,
+            "locked_until": current.locked_until,
+        };
+        let replaced = self.counters.replace_one(unchanged, replacement).await?;
+        Ok((replaced.matched_count == 1).then_some(attempt))
+    }
 }
+
+/// Compare-and-set rounds a claim tries before giving up; each lost round means another claim
+/// for the same name won one.
+const CLAIM_ROUNDS: usize = 32;
 
 impl LoginFailureStore for MongoLoginFailureStore {
     async fn record(&self, username: &Username) -> Result<LoginFailures, StoreError> {
@@ -164,29 +224,35 @@ impl LoginFailureStore for MongoLoginFailureStore {
         Ok(found.map(LoginFailures::from).unwrap_or_default())
     }
 
-    async fn record_failure(
+    async fn claim_attempt(
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> Result<LoginFailures, StoreError> {
-        let failures = self.increment(username, now).await?;
-        let Some(lock) = lock_after(failures) else {
-            return Ok(LoginFailures {
-                failures,
-                locked_until: None,
-            });
-        };
-        let locked_until = now + lock;
-        // `$max`: of two racing failures, the longer lock wins whatever the order.
-        self.counters
-            .update_one(
-                doc! { "_id": username.canonical() },
-                doc! { "$max": { "locked_until": DateTime::from_system_time(locked_until) } },
-            )
-            .await?;
-        Ok(LoginFailures {
-            failures,
-            locked_until: Some(locked_until),
+    ) -> Result<Attempt, StoreError> {
+        // Most logins find no counter: try creating it first, one round trip.
+        let (first, claimed) = next_claim(LoginFailures::default(), now);
+        if let Some(claimed) = claimed {
+            match self
+                .counters
+                .insert_one(Self::counter(username, claimed, now))
+                .await
+            {
+                Ok(_) => return Ok(first),
+                Err(error) if is_duplicate_key(&error) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for _ in 0..CLAIM_ROUNDS {
+            if let Some(attempt) = self.try_claim(username, now).await? {
+                return Ok(attempt);
+            }
+        }
+        // So many concurrent claims for one name that this one never got a turn: an attack,
+        // refused like a lock rather than checked.
+        tracing::warn!("login attempt claim contended past {CLAIM_ROUNDS} rounds: refused");
+        Ok(Attempt::Locked {
+            failures: u32::MAX,
+            retry_after: FIRST_LOCK,
         })
     }
 

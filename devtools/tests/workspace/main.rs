@@ -18,4 +18,5 @@ mod live {
     mod local_api;
     mod make_dev;
     mod outage;
+    mod parallel_attacks;
 }

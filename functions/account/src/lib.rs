@@ -18,7 +18,7 @@ use shared::http::{
     ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
     string_field,
 };
-use shared::login_failures::LoginFailureStore;
+use shared::login_failures::{Attempt, LoginFailureStore, retry_after_seconds};
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
 use shared::stores::Stores;
@@ -107,14 +107,14 @@ async fn change_password<S: Stores>(
         .map_err(|error| new_password_refused(&error))?;
 
     let now = state.clock.now();
-    let record = login_failures
-        .record(username)
+    let attempt = login_failures
+        .claim_attempt(username, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    if let Some(left) = record.remaining_lock(now) {
+    if let Attempt::Locked { retry_after, .. } = attempt {
         tracing::info!(username = %username, "password change refused: locked");
         return Err(ApiError::TooManyAttempts {
-            retry_after_seconds: shared::login_failures::retry_after_seconds(left),
+            retry_after_seconds: retry_after_seconds(retry_after),
         });
     }
     let matches = !current.exceeds_presented_limit()
@@ -124,13 +124,13 @@ async fn change_password<S: Stores>(
             .await
             .map_err(internal)?;
     if !matches {
-        login_failures
-            .record_failure(username, now)
-            .await
-            .map_err(|error| ApiError::from_store(&error))?;
         tracing::info!(username = %username, "password change refused: wrong current password");
         return Err(ApiError::WrongPassword);
     }
+    login_failures
+        .reset(username)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
 
     let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;
     let changed = users
@@ -141,12 +141,6 @@ async fn change_password<S: Stores>(
         // The stored hash moved since we read it: a concurrent change won.
         tracing::info!(username = %username, "password change lost a race");
         return Err(ApiError::WrongPassword);
-    }
-    if record.failures > 0 {
-        login_failures
-            .reset(username)
-            .await
-            .map_err(|error| ApiError::from_store(&error))?;
     }
     revoke_refresh_tokens(state.stores.refresh_tokens(), username).await?;
     tracing::info!(username = %username, "password changed");

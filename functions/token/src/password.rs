@@ -6,12 +6,13 @@ use shared::clock::Clock;
 use shared::credentials::{Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::hashing::legacy::HashFormat;
-use shared::login_failures::LoginFailureStore;
+use shared::login_failures::{Attempt, LoginFailureStore};
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
 
 /// The account when the credentials are right, the account enabled and the username not
-/// locked. Every path that checks a password costs one argon2id verification, and unknown
+/// locked. The attempt is claimed (and counted) before the password is checked, so no more
+/// passwords are checked than the lockout allows, however many requests run at once. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
 pub(crate) async fn authenticate<S: Stores>(
@@ -30,21 +31,26 @@ pub(crate) async fn authenticate<S: Stores>(
     };
     let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
     let now = state.clock.now();
-    // Both reads are needed before the hash: one round trip instead of two. A locked name
-    // costs one wasted user read.
-    let (record, found) = tokio::join!(login_failures.record(&username), users.find(&username));
-    let (record, found) = (record.map_err(store_error)?, found.map_err(store_error)?);
+    // The claim counts this attempt before any hashing, so parallel guesses cannot all read
+    // "not locked" first. The user read rides along: one round trip instead of two.
+    let (attempt, found) = tokio::join!(
+        login_failures.claim_attempt(&username, now),
+        users.find(&username)
+    );
+    let (attempt, found) = (attempt.map_err(store_error)?, found.map_err(store_error)?);
     // What was typed as a username may be a password typed into the wrong field: it is
     // logged only when it names an account.
     let account = found.as_ref().map(|user| user.username.to_string());
-    if let Some(retry_after) = record.remaining_lock(now) {
-        tracing::info!(
-            username = account,
-            failures = record.failures,
-            "login refused: locked"
-        );
-        return Err(OAuthError::TooManyAttempts { retry_after });
-    }
+    let failures = match attempt {
+        Attempt::Granted { failures } => failures,
+        Attempt::Locked {
+            failures,
+            retry_after,
+        } => {
+            tracing::info!(username = account, failures, "login refused: locked");
+            return Err(OAuthError::TooManyAttempts { retry_after });
+        }
+    };
 
     let refusal = match found {
         // Wrong for every account, so it is counted like any wrong password, unhashed.
@@ -57,9 +63,7 @@ pub(crate) async fn authenticate<S: Stores>(
             let matches = verify_stored(&state.hasher, &username, &password, &user).await?;
             match (matches, user.disabled) {
                 (true, false) => {
-                    if record.failures > 0 {
-                        login_failures.reset(&username).await.map_err(store_error)?;
-                    }
+                    login_failures.reset(&username).await.map_err(store_error)?;
                     upgrade_legacy_hash(users, &state.hasher, &state.clock, &user, &password).await;
                     return Ok(user);
                 }
@@ -68,15 +72,7 @@ pub(crate) async fn authenticate<S: Stores>(
             }
         }
     };
-    let record = login_failures
-        .record_failure(&username, now)
-        .await
-        .map_err(store_error)?;
-    tracing::info!(
-        username = account,
-        failures = record.failures,
-        "login refused: {refusal}"
-    );
+    tracing::info!(username = account, failures, "login refused: {refusal}");
     Err(OAuthError::InvalidGrant)
 }
 

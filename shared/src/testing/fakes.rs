@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::credentials::Username;
 use crate::db::StoreError;
-use crate::login_failures::{LoginFailureStore, LoginFailures, lock_after};
+use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
 use crate::stores::Stores;
@@ -254,18 +254,18 @@ impl LoginFailureStore for MemoryLoginFailureStore {
             .unwrap_or_default())
     }
 
-    async fn record_failure(
+    async fn claim_attempt(
         &self,
         username: &Username,
         now: SystemTime,
-    ) -> Result<LoginFailures, StoreError> {
+    ) -> Result<Attempt, StoreError> {
         let mut records = self.records.lock().unwrap();
         let record = records.entry(username.canonical().to_owned()).or_default();
-        record.failures += 1;
-        if let Some(lock) = lock_after(record.failures) {
-            record.locked_until = record.locked_until.max(Some(now + lock));
+        let (attempt, claimed) = next_claim(*record, now);
+        if let Some(claimed) = claimed {
+            *record = claimed;
         }
-        Ok(*record)
+        Ok(attempt)
     }
 
     async fn reset(&self, username: &Username) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! held to the behaviour of the real stores, races included.
 
 use crate::support::{name, now};
-use shared::login_failures::{LoginFailureStore, LoginFailures, MAX_LOCK};
+use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
 use shared::products::{ProductStore, sample_products};
 use shared::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
 use shared::stores::Stores;
@@ -43,9 +43,9 @@ contract!(
     a_username_differing_only_in_case_is_taken_and_nothing_changes,
     twenty_concurrent_inserts_of_one_username_store_exactly_one,
     token_versions_and_hash_replacements_are_conditional,
-    the_fifth_failure_locks_for_one_second_and_a_reset_forgets_everything,
-    sixteen_concurrent_failures_count_sixteen,
-    a_longer_lock_is_never_shortened,
+    the_fifth_claim_locks_for_one_second_and_a_reset_forgets_everything,
+    sixteen_concurrent_claims_grant_five_then_one_per_expired_lock,
+    locks_grow_to_the_longest_and_stay_there,
     an_exchange_uses_the_token_once_and_a_replay_names_its_family,
     an_expired_or_revoked_token_is_invalid,
     ten_concurrent_exchanges_rotate_exactly_once,
@@ -159,66 +159,122 @@ async fn token_versions_and_hash_replacements_are_conditional(stores: impl Share
     assert_eq!(user.token_version, 2, "an upgrade keeps the version");
 }
 
-async fn the_fifth_failure_locks_for_one_second_and_a_reset_forgets_everything(
-    stores: impl Shared,
-) {
+async fn the_fifth_claim_locks_for_one_second_and_a_reset_forgets_everything(stores: impl Shared) {
     let failures = stores.login_failures();
     let alice = name("Alice");
     let now = now();
     for expected in 1..=4 {
-        let record = failures.record_failure(&alice, now).await.unwrap();
+        let attempt = failures.claim_attempt(&alice, now).await.unwrap();
+        assert_eq!(attempt, Attempt::Granted { failures: expected });
         let unlocked = LoginFailures {
             failures: expected,
             locked_until: None,
         };
-        assert_eq!(record, unlocked);
+        assert_eq!(failures.record(&alice).await.unwrap(), unlocked);
     }
-    let fifth = failures.record_failure(&alice, now).await.unwrap();
-    assert_eq!(fifth.locked_until, Some(now + Duration::from_secs(1)));
+    let fifth = failures.claim_attempt(&alice, now).await.unwrap();
+    assert_eq!(
+        fifth,
+        Attempt::Granted { failures: 5 },
+        "the fifth check runs"
+    );
     let stored = failures.record(&name("ALICE")).await.unwrap();
-    assert_eq!(stored, fifth, "read back by any letter case");
+    assert_eq!(stored.failures, 5, "read back by any letter case");
     assert_eq!(stored.remaining_lock(now), Some(Duration::from_secs(1)));
+    let sixth = failures.claim_attempt(&alice, now).await.unwrap();
+    assert_eq!(
+        sixth,
+        Attempt::Locked {
+            failures: 5,
+            retry_after: Duration::from_secs(1)
+        }
+    );
+    assert_eq!(
+        failures.record(&alice).await.unwrap(),
+        stored,
+        "a refusal counts nothing"
+    );
 
     failures.reset(&alice).await.unwrap();
     assert_eq!(
         failures.record(&alice).await.unwrap(),
         LoginFailures::default()
     );
+    let after_reset = failures.claim_attempt(&alice, now).await.unwrap();
+    assert_eq!(after_reset, Attempt::Granted { failures: 1 });
 }
 
-async fn sixteen_concurrent_failures_count_sixteen(stores: impl Shared) {
-    let now = now();
-    let tasks = (0..16).map(|_| {
+/// Claims `count` attempts for `username` at once and returns how many were granted.
+async fn concurrent_claims(
+    stores: &impl Shared,
+    username: &str,
+    count: usize,
+    now: SystemTime,
+) -> usize {
+    let tasks = (0..count).map(|_| {
         let stores = stores.clone();
+        let username = name(username);
         tokio::spawn(async move {
-            let failures = stores.login_failures();
-            failures.record_failure(&name("bob"), now).await.unwrap()
+            stores
+                .login_failures()
+                .claim_attempt(&username, now)
+                .await
+                .unwrap()
         })
     });
-    for joined in futures_util::future::join_all(tasks).await {
-        joined.unwrap();
+    let attempts = futures_util::future::join_all(tasks).await;
+    attempts
+        .into_iter()
+        .filter(|attempt| matches!(attempt.as_ref().unwrap(), Attempt::Granted { .. }))
+        .count()
+}
+
+async fn sixteen_concurrent_claims_grant_five_then_one_per_expired_lock(stores: impl Shared) {
+    let now = now();
+    for round in 0..5 {
+        let name = format!("bob{round}");
+        assert_eq!(
+            concurrent_claims(&stores, &name, 16, now).await,
+            5,
+            "five checks before the first lock, whatever the concurrency"
+        );
+        let record = stores
+            .login_failures()
+            .record(&self::name(&name))
+            .await
+            .unwrap();
+        assert_eq!(record.failures, 5);
+        assert_eq!(record.locked_until, Some(now + Duration::from_secs(1)));
     }
-    let record = stores.login_failures().record(&name("bob")).await.unwrap();
-    assert_eq!(record.failures, 16, "no lost updates");
+    let after_lock = now + Duration::from_secs(1);
+    assert_eq!(
+        concurrent_claims(&stores, "bob0", 16, after_lock).await,
+        1,
+        "a burst after the lock expires gets one check"
+    );
+    let record = stores.login_failures().record(&name("bob0")).await.unwrap();
+    assert_eq!(record.failures, 6);
     assert_eq!(
         record.locked_until,
-        Some(now + MAX_LOCK),
-        "the longest lock earned wins whatever order the updates landed in"
+        Some(after_lock + Duration::from_secs(2))
     );
 }
 
-async fn a_longer_lock_is_never_shortened(stores: impl Shared) {
+async fn locks_grow_to_the_longest_and_stay_there(stores: impl Shared) {
     let failures = stores.login_failures();
     let carol = name("carol");
-    let later = now();
-    for _ in 1..=6 {
-        failures.record_failure(&carol, later).await.unwrap();
+    let mut now = now();
+    let mut lock = Duration::ZERO;
+    for _ in 1..=20 {
+        assert!(matches!(
+            failures.claim_attempt(&carol, now).await.unwrap(),
+            Attempt::Granted { .. }
+        ));
+        let record = failures.record(&carol).await.unwrap();
+        lock = record.remaining_lock(now).unwrap_or_default();
+        now += lock;
     }
-    let earlier = later - Duration::from_secs(60);
-    let record = failures.record_failure(&carol, earlier).await.unwrap();
-    assert_eq!(record.failures, 7);
-    let stored = failures.record(&carol).await.unwrap();
-    assert_eq!(stored.locked_until, Some(later + Duration::from_secs(2)));
+    assert_eq!(lock, MAX_LOCK);
 }
 
 /// Stores a new token for `user` in `family` and returns its hash.

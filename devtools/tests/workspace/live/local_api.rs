@@ -14,12 +14,13 @@ use shared::tokens::TokenIssuer;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-struct Local {
-    stack: Stack,
-    database: mongodb::Database,
-    url: String,
-    http: reqwest::Client,
-    private_pem: String,
+/// A running local API with its database, for the tests here and in the sibling modules.
+pub(super) struct Local {
+    pub(super) stack: Stack,
+    pub(super) database: mongodb::Database,
+    pub(super) url: String,
+    pub(super) http: reqwest::Client,
+    pub(super) private_pem: String,
 }
 
 use support::workspace;
@@ -28,12 +29,19 @@ fn bin_dir() -> PathBuf {
     support::bin_dir_with_functions()
 }
 
-async fn start() -> Local {
+pub(super) async fn start() -> Local {
     start_logging_to(std::env::var_os("FUNCTION_LOG_DIR").map(PathBuf::from)).await
 }
 
 /// A stack whose functions append their output to `<log_dir>/<function>.log`.
 async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
+    start_with(log_dir, Default::default()).await
+}
+
+async fn start_with(
+    log_dir: Option<PathBuf>,
+    parameter_overrides: std::collections::BTreeMap<String, String>,
+) -> Local {
     let settings = shared::testing::test_database_settings();
     let database = shared::db::connect(&settings).await.unwrap();
     let keys = shared::keys::generate_ed25519().unwrap();
@@ -50,7 +58,7 @@ async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
         keys: Some((private_pem.clone(), keys.public_pem)),
         function_log_dir: log_dir,
         log_requests: true,
-        parameter_overrides: Default::default(),
+        parameter_overrides,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);
@@ -64,7 +72,7 @@ async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
 }
 
 impl Local {
-    async fn signup(&self, username: &str, password: &str) -> reqwest::Response {
+    pub(super) async fn signup(&self, username: &str, password: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/signup", self.url))
             .json(&json!({"username": username, "password": password}))
@@ -73,7 +81,7 @@ impl Local {
             .unwrap()
     }
 
-    async fn token(&self, username: &str, password: &str) -> reqwest::Response {
+    pub(super) async fn token(&self, username: &str, password: &str) -> reqwest::Response {
         let form = [
             ("grant_type", "password"),
             ("username", username),
@@ -87,7 +95,7 @@ impl Local {
             .unwrap()
     }
 
-    async fn get(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
+    pub(super) async fn get(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
         let mut request = self.http.get(format!("{}{path}", self.url));
         if let Some(value) = authorization {
             request = request.header("Authorization", value);
@@ -95,7 +103,7 @@ impl Local {
         request.send().await.unwrap()
     }
 
-    async fn access_token(&self, username: &str, password: &str) -> String {
+    pub(super) async fn access_token(&self, username: &str, password: &str) -> String {
         assert_eq!(
             self.signup(username, password).await.status(),
             StatusCode::CREATED
@@ -107,7 +115,7 @@ impl Local {
             .to_owned()
     }
 
-    fn authorizer_invocations(&self) -> u64 {
+    pub(super) fn authorizer_invocations(&self) -> u64 {
         self.stack
             .gateway
             .pool("authorizer")
@@ -314,11 +322,16 @@ async fn a_header_failing_the_validation_expression_never_reaches_the_authorizer
 }
 
 impl Local {
-    async fn users(&self) -> Vec<mongodb::bson::Document> {
+    pub(super) async fn users(&self) -> Vec<mongodb::bson::Document> {
         shared::testing::all_documents(&self.database, "users").await
     }
 
-    async fn post(&self, path: &str, content_type: &str, body: String) -> reqwest::Response {
+    pub(super) async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.url))
             .header("Content-Type", content_type)
@@ -498,7 +511,7 @@ async fn no_log_line_holds_a_submitted_password_or_a_token() {
 }
 
 impl Local {
-    async fn form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(super) async fn form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let response = self
             .http
             .post(format!("{}{path}", self.url))
@@ -509,13 +522,13 @@ impl Local {
         (response.status(), response.json().await.unwrap())
     }
 
-    async fn login(&self, username: &str, password: &str) -> Value {
+    pub(super) async fn login(&self, username: &str, password: &str) -> Value {
         let response = self.token(username, password).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
 
-    async fn refresh(&self, refresh_token: &Value) -> (StatusCode, Value) {
+    pub(super) async fn refresh(&self, refresh_token: &Value) -> (StatusCode, Value) {
         let token = refresh_token.as_str().unwrap();
         self.form(
             "/token",
@@ -524,12 +537,12 @@ impl Local {
         .await
     }
 
-    async fn me_status(&self, access_token: &Value) -> StatusCode {
+    pub(super) async fn me_status(&self, access_token: &Value) -> StatusCode {
         let bearer = format!("Bearer {}", access_token.as_str().unwrap());
         self.get("/users/me", Some(&bearer)).await.status()
     }
 
-    async fn post_with_token(
+    pub(super) async fn post_with_token(
         &self,
         path: &str,
         access_token: &Value,

@@ -21,7 +21,7 @@ async fn counters_expire_through_a_ttl_index() {
     );
 
     let now = now();
-    attempts.record_failure(&name("alice"), now).await.unwrap();
+    attempts.claim_attempt(&name("alice"), now).await.unwrap();
     let stored = database
         .collection::<Document>("login_failures")
         .find_one(doc! { "_id": "alice" })
