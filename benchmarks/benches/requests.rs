@@ -11,6 +11,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use mongodb::bson::{Document, doc};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use shared::account_id::AccountId;
 use shared::clock::Clock;
 use shared::config::TokenSettings;
 use shared::credentials::{Password, Username};
@@ -37,6 +38,8 @@ struct Fixture {
     authorizer: authorizer::State,
     public_pem: String,
     stored_hash: String,
+    /// The seeded account's id, as its tokens name it.
+    alice: AccountId,
 }
 
 fn fixture() -> Fixture {
@@ -49,7 +52,7 @@ fn fixture() -> Fixture {
     let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), settings.clone()).unwrap();
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings).unwrap();
     let hasher = PasswordHasher::new(HashingParams::default()).unwrap();
-    let (database, stores, products, stored_hash) = runtime.block_on(async {
+    let (database, stores, products, stored_hash, alice) = runtime.block_on(async {
         let (database, stores) = shared::testing::mongo_stores().await;
         let products = products::State::new(&[], stores.clone(), Clock::system()).unwrap();
         let hash = hasher
@@ -62,7 +65,8 @@ fn fixture() -> Fixture {
             .insert(&alice, &hash, SystemTime::now())
             .await
             .unwrap();
-        (database, stores, products, hash)
+        let id = stores.users.find(&alice).await.unwrap().unwrap().id;
+        (database, stores, products, hash, id)
     });
     Fixture {
         runtime,
@@ -74,11 +78,16 @@ fn fixture() -> Fixture {
         authorizer: authorizer::State { verifier },
         public_pem: keys.public_pem,
         stored_hash,
+        alice,
     }
 }
 
 fn authorizer(c: &mut Criterion, f: &Fixture) {
-    let token = f.issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
+    let token = f
+        .issuer
+        .issue(f.alice.as_str(), 0, SystemTime::now())
+        .unwrap()
+        .token;
     let mut event = event_json("authorizer.json");
     event["authorizationToken"] = format!("Bearer {token}").into();
     let request: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event).unwrap();
@@ -127,18 +136,21 @@ fn token(c: &mut Criterion, f: &Fixture) {
     group.finish();
 }
 
-fn protected_event(file: &str) -> Value {
+fn protected_event(file: &str, account: &AccountId) -> Value {
     let mut event = event_json(file);
-    event["requestContext"]["authorizer"] = json!({"principalId": "alice", "ver": "0"});
+    event["requestContext"]["authorizer"] =
+        json!({"principalId": account.as_str(), "ver": "0", "exp": "4102444800"});
     event
 }
 
 fn me_and_products(c: &mut Criterion, f: &Fixture) {
     let users = f.database.collection::<Document>("users");
-    let me_event = protected_event("me.json");
-    let products_event = protected_event("products.json");
+    let me_event = protected_event("me.json", &f.alice);
+    let products_event = protected_event("products.json", &f.alice);
+    let by_id = doc! { "_id": f.alice.object_id() };
     let me = me::State {
         stores: f.stores.clone(),
+        clock: Clock::system(),
     };
     let mut group = c.benchmark_group("me");
     group.bench_function("request", |b| {
@@ -149,7 +161,7 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     });
     group.bench_function("floor", |b| {
         b.to_async(&f.runtime).iter(|| async {
-            let found = users.find_one(doc! { "username_canonical": "alice" }).await;
+            let found = users.find_one(by_id.clone()).await;
             assert!(found.unwrap().is_some());
         })
     });
@@ -164,7 +176,7 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     });
     group.bench_function("floor", |b| {
         b.to_async(&f.runtime).iter(|| async {
-            let found = users.find_one(doc! { "username_canonical": "alice" }).await;
+            let found = users.find_one(by_id.clone()).await;
             assert!(found.unwrap().is_some());
         })
     });

@@ -111,14 +111,24 @@ pub struct TokenSettings {
     /// Lifetime of an access token (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
     pub access_token_ttl: Duration,
     /// Lifetime of each refresh token from its issue (`REFRESH_TOKEN_TTL_SECONDS`, default
-    /// 30 days); every rotation issues a new one with a fresh lifetime.
+    /// 30 days): a session unused for this long ends. Every rotation issues a new one.
     pub refresh_token_ttl: Duration,
+    /// Absolute lifetime of a session from its password login (`SESSION_TTL_SECONDS`,
+    /// default 30 days): no refresh token of it works after that, however often it rotated.
+    pub session_ttl: Duration,
 }
 
 impl TokenSettings {
-    /// Reads `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL_SECONDS` and
-    /// `REFRESH_TOKEN_TTL_SECONDS`.
+    /// Reads `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL_SECONDS`,
+    /// `REFRESH_TOKEN_TTL_SECONDS` and `SESSION_TTL_SECONDS`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let session_seconds: u64 = parsed_or(source, "SESSION_TTL_SECONDS", 30 * 24 * 3600)?;
+        if !(300..=365 * 24 * 3600).contains(&session_seconds) {
+            return Err(ConfigError::Invalid {
+                var: "SESSION_TTL_SECONDS",
+                reason: "must be between 300 seconds and 365 days".to_owned(),
+            });
+        }
         let refresh_seconds: u64 = parsed_or(source, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?;
         if !(300..=365 * 24 * 3600).contains(&refresh_seconds) {
             return Err(ConfigError::Invalid {
@@ -127,10 +137,10 @@ impl TokenSettings {
             });
         }
         let ttl_seconds: u64 = parsed_or(source, "ACCESS_TOKEN_TTL_SECONDS", 900)?;
-        if !(60..=86_400).contains(&ttl_seconds) {
+        if !(5..=86_400).contains(&ttl_seconds) {
             return Err(ConfigError::Invalid {
                 var: "ACCESS_TOKEN_TTL_SECONDS",
-                reason: "must be between 60 and 86400 seconds".to_owned(),
+                reason: "must be between 5 and 86400 seconds".to_owned(),
             });
         }
         Ok(Self {
@@ -142,6 +152,7 @@ impl TokenSettings {
                 .unwrap_or_else(|| "lambda-auth-api".to_owned()),
             access_token_ttl: Duration::from_secs(ttl_seconds),
             refresh_token_ttl: Duration::from_secs(refresh_seconds),
+            session_ttl: Duration::from_secs(session_seconds),
         })
     }
 }
@@ -184,6 +195,7 @@ mod tests {
         assert_eq!(settings.audience, "lambda-auth-api");
         assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
         assert_eq!(settings.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(settings.session_ttl, Duration::from_secs(2_592_000));
     }
 
     #[test]

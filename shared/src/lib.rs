@@ -7,7 +7,8 @@
 //! - **Start-up**: [`config`] (every setting, read through [`config::Source`]),
 //!   [`secrets`] (values from AWS Secrets Manager), [`telemetry`] (JSON logs), [`startup`]
 //!   (the cold start every function shares) and [`serve`] (the Lambda event loop and CORS).
-//! - **Auth primitives**, no I/O: [`credentials`] (usernames and password rules), [`hashing`]
+//! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
+//!   [`credentials`] (usernames and password rules), [`hashing`]
 //!   (argon2id and the FastAPI app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs),
 //!   [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
@@ -30,6 +31,7 @@
 //! build` builds each function), they compile neither the MongoDB driver nor the AWS SDK
 //! they do not use.
 
+pub mod account_id;
 pub mod clock;
 pub mod config;
 pub mod credentials;

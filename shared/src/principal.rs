@@ -1,28 +1,45 @@
 //! The caller as established by the API Gateway Lambda authorizer. Protected functions run
 //! only behind the authorizer, which puts the principal and its context into
 //! `requestContext.authorizer`; they then load the caller's account to apply its current state.
+//!
+//! API Gateway caches the authorizer's Allow per token (`AuthorizerCacheTtl`), so a token
+//! first used just before it expires would still be let through after it. The context carries
+//! `exp`, and every protected function refuses an expired token itself.
 
-use crate::credentials::Username;
+use crate::account_id::AccountId;
 use crate::http::ApiError;
+use crate::tokens::CLOCK_SKEW_LEEWAY_SECONDS;
 use crate::users::{User, UserStore};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Who the authorizer says is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The authorizer's `principalId`: the username the token was issued to.
-    pub username: Username,
+    /// The authorizer's `principalId`: the id of the account the token was issued to.
+    pub account: AccountId,
     /// The access token's `jti`, when the authorizer passed it on.
     pub token_id: Option<String>,
-    /// The token version the access token carries (`ver`; 0 when absent). API Gateway may
-    /// pass context numbers on as strings, so both forms are read.
+    /// The token version the access token carries (`ver`; 0 when absent).
     pub token_version: u64,
+    /// When the access token expires (`exp`).
+    pub expires_at: SystemTime,
+}
+
+/// A context number: API Gateway may pass context values on as strings, so both are read.
+fn context_number(value: Option<&serde_json::Value>) -> Option<u64> {
+    match value? {
+        serde_json::Value::Number(number) => number.as_u64(),
+        serde_json::Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
 }
 
 /// Reads the authorizer's principal from a REST API proxy request: 401 when there is none,
-/// 403 when its `principalId` is not a valid username.
-pub fn principal(request: &Request) -> Result<Principal, ApiError> {
+/// when it names no account id, when the context has no `exp` or when the token has expired
+/// by `now` (with the verifier's clock-skew leeway).
+pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiError> {
     let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
         return Err(ApiError::Unauthenticated);
     };
@@ -33,51 +50,54 @@ pub fn principal(request: &Request) -> Result<Principal, ApiError> {
             .and_then(|value| value.as_str())
             .map(str::to_owned)
     };
-    let principal_id = text("principalId")
-        .filter(|name| !name.is_empty())
-        .ok_or(ApiError::Unauthenticated)?;
-    let username = Username::parse(&principal_id).map_err(|_| {
-        tracing::warn!("authorizer principal is not a valid username");
-        ApiError::Forbidden
+    let principal_id = text("principalId").ok_or(ApiError::Unauthenticated)?;
+    let account = AccountId::parse(&principal_id).ok_or_else(|| {
+        tracing::info!("authorizer principal is not an account id: token from before account ids");
+        ApiError::Unauthenticated
     })?;
-    let token_version = match fields.get("ver") {
-        Some(serde_json::Value::Number(number)) => number.as_u64(),
-        Some(serde_json::Value::String(text)) => text.parse().ok(),
-        _ => None,
+    let Some(exp) = context_number(fields.get("exp")) else {
+        tracing::warn!(account = %account, "authorizer context has no exp: refused");
+        return Err(ApiError::Unauthenticated);
+    };
+    let expires_at = UNIX_EPOCH + Duration::from_secs(exp);
+    if expires_at + Duration::from_secs(CLOCK_SKEW_LEEWAY_SECONDS) <= now {
+        tracing::info!(account = %account, "expired access token refused behind a cached Allow");
+        return Err(ApiError::Unauthenticated);
     }
-    .unwrap_or(0);
     Ok(Principal {
-        username,
+        account,
         token_id: text("jti"),
-        token_version,
+        token_version: context_number(fields.get("ver")).unwrap_or(0),
+        expires_at,
     })
 }
 
-/// The caller's current account: 401 without a principal or when the token predates the
-/// account's token version (logout-everywhere, password change), 403 when the account is
-/// missing, disabled or not a valid username, 503/500 when the store fails.
+/// The caller's current account: 401 without a valid principal, for an expired token, or
+/// when the token predates the account's token version (logout-everywhere, password change);
+/// 403 when the account is gone or disabled; 503/500 when the store fails.
 pub async fn authenticated_user(
     store: &impl UserStore,
     request: &Request,
+    now: SystemTime,
 ) -> Result<User, ApiError> {
-    let principal = principal(request)?;
-    let username = &principal.username;
+    let principal = principal(request, now)?;
+    let account = &principal.account;
     let user = store
-        .find(username)
+        .find_by_id(account)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     match user {
         Some(user) if user.token_version > principal.token_version => {
-            tracing::info!(username = %username, "revoked access token refused");
+            tracing::info!(account = %account, "revoked access token refused");
             Err(ApiError::Unauthenticated)
         }
         Some(user) if !user.disabled => Ok(user),
         Some(_) => {
-            tracing::info!(username = %username, "disabled user refused");
+            tracing::info!(account = %account, "disabled user refused");
             Err(ApiError::Forbidden)
         }
         None => {
-            tracing::info!(username = %username, "token for unknown user refused");
+            tracing::info!(account = %account, "token for a deleted account refused");
             Err(ApiError::Forbidden)
         }
     }

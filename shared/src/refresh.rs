@@ -1,12 +1,17 @@
-//! Refresh tokens: 256 random bits handed to the client once, stored only as their SHA-256
-//! hash with the user, the family (one login's chain of rotations), the user's token version,
-//! an expiry (TTL index) and a state.
+//! Sessions and their refresh tokens. A session (a token family) is one password login's
+//! chain of rotations: its account, the account's token version at the login, an absolute end,
+//! whether it is revoked, and the hash of its one current refresh token. Refresh tokens are
+//! 256 random bits handed to the client once and stored only as their SHA-256 hash, pointing
+//! at their session, with an idle expiry.
 //!
-//! Each exchange marks the presented token `used` atomically and issues the next one in the
-//! same family; presenting a `used` token again is reuse (OAuth 2.0 Security BCP, section
-//! 4.14.2): the caller revokes the whole family.
+//! A rotation is one conditional update of the session document: it replaces the current
+//! token only if the presented one is still current and the session neither revoked nor over.
+//! Revocation sets the session's flag in one update of the same document. So whichever lands
+//! first, once a revocation has answered no token of the session works: not the one presented,
+//! not a successor issued a moment before. Presenting a token that is no longer current is
+//! reuse (RFC 9700 4.14.2): the caller revokes the session.
 
-use crate::credentials::Username;
+use crate::account_id::AccountId;
 use crate::db::StoreError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,6 +26,9 @@ use std::time::{Duration, SystemTime};
 
 /// The collection that holds refresh-token hashes.
 pub const REFRESH_TOKENS_COLLECTION: &str = "refresh_tokens";
+
+/// The collection that holds sessions (token families).
+pub const SESSIONS_COLLECTION: &str = "sessions";
 
 /// Random bytes in a refresh token.
 const TOKEN_BYTES: usize = 32;
@@ -67,187 +75,262 @@ pub fn well_formed(presented: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// A stored refresh token, without its secret.
+/// One password login's chain of refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshRecord {
-    /// [`hash`] of the secret.
-    pub hash: String,
-    /// The account's username, as stored on the account.
-    pub username: Username,
-    /// The login this token descends from; revoked as a whole.
+pub struct Session {
+    /// Its opaque id (the token family).
     pub family: String,
-    /// The user's token version when the family was issued.
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// The account's token version at the login; a later bump ends the session.
     pub token_version: u64,
-    /// When the token stops working.
+    /// When the password login happened.
+    pub authenticated_at: SystemTime,
+    /// When the session ends, however often it rotated.
     pub expires_at: SystemTime,
 }
 
-impl RefreshRecord {
-    /// A record for a new token of `family`, valid for `lifetime` from `now`.
+impl Session {
+    /// A new session for `account`, starting `now` and lasting `lifetime`.
     pub fn new(
-        hash: String,
-        username: &Username,
-        family: String,
+        account: &AccountId,
         token_version: u64,
         now: SystemTime,
         lifetime: Duration,
     ) -> Self {
         Self {
-            hash,
-            username: username.clone(),
-            family,
+            family: uuid::Uuid::new_v4().to_string(),
+            account: account.clone(),
             token_version,
+            authenticated_at: now,
             expires_at: now + lifetime,
         }
+    }
+
+    /// When a refresh token issued `now` stops working: after `idle`, or when the session
+    /// ends, whichever comes first.
+    pub fn token_expiry(&self, now: SystemTime, idle: Duration) -> SystemTime {
+        (now + idle).min(self.expires_at)
     }
 }
 
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exchange {
-    /// The token was active and is now used; issue its successor.
-    Rotated(RefreshRecord),
-    /// The token had already been used: a replay. Revoke the family.
+pub enum Rotation {
+    /// The token was current: its successor is now the session's current token.
+    Rotated(Session),
+    /// The token was current once but no longer is: a replay. Revoke the session.
     Reused {
-        /// The family to revoke.
+        /// The session to revoke.
         family: String,
     },
-    /// Unknown, expired or revoked.
+    /// Unknown, expired, or its session revoked or over.
     Invalid,
 }
 
-/// Where refresh-token hashes live. Implemented for MongoDB and, for handler tests, in memory.
+/// Where sessions and refresh-token hashes live. Implemented for MongoDB and, for handler
+/// tests, in memory.
 pub trait RefreshTokenStore: Send + Sync {
-    /// Stores a new active token.
-    fn insert(
+    /// Stores a new session with its first refresh token.
+    fn start(
         &self,
-        record: &RefreshRecord,
+        session: &Session,
+        first_hash: &str,
         now: SystemTime,
+        idle: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks the token with `hash` used if it is active and unexpired, atomically: of any
-    /// number of concurrent exchanges of one token, exactly one sees [`Exchange::Rotated`].
-    fn exchange(
+    /// Makes `successor_hash` the session's current token if `hash` is current and the
+    /// session neither revoked nor over, atomically: of any number of concurrent rotations of
+    /// one token, exactly one sees [`Rotation::Rotated`], and none after a revocation.
+    fn rotate(
         &self,
         hash: &str,
+        successor_hash: &str,
         now: SystemTime,
-    ) -> impl Future<Output = Result<Exchange, StoreError>> + Send;
+        idle: Duration,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// The family of the token with `hash`, whatever its state.
+    /// The session of the token with `hash`, whatever its state.
     fn family_of(
         &self,
         hash: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    /// Revokes every token of `family`. Returns how many changed.
-    fn revoke_family(&self, family: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Revokes the session `family`. Returns whether it was active.
+    fn revoke_family(&self, family: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes every token of every family of `username`. Returns how many changed.
-    fn revoke_user(
+    /// Revokes every session of `account`. Returns how many were active.
+    fn revoke_account(
         &self,
-        username: &Username,
+        account: &AccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-const ACTIVE: &str = "active";
-const USED: &str = "used";
-const REVOKED: &str = "revoked";
-
 #[derive(Debug, Serialize, Deserialize)]
-struct RefreshDocument {
+struct TokenDocument {
     #[serde(rename = "_id")]
     hash: String,
-    username: String,
-    username_canonical: String,
     family: String,
-    token_version: i64,
-    state: String,
     created_at: DateTime,
     expires_at: DateTime,
 }
 
-impl From<RefreshDocument> for RefreshRecord {
-    fn from(document: RefreshDocument) -> Self {
-        Self {
-            hash: document.hash,
-            username: Username::from_stored(document.username, Some(document.username_canonical)),
-            family: document.family,
-            token_version: u64::try_from(document.token_version).unwrap_or(0),
-            expires_at: document.expires_at.to_system_time(),
-        }
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionDocument {
+    #[serde(rename = "_id")]
+    family: String,
+    account: String,
+    token_version: i64,
+    current: String,
+    revoked: bool,
+    authenticated_at: DateTime,
+    last_used_at: DateTime,
+    expires_at: DateTime,
+}
+
+impl SessionDocument {
+    fn session(&self) -> Option<Session> {
+        Some(Session {
+            family: self.family.clone(),
+            account: AccountId::parse(&self.account)?,
+            token_version: u64::try_from(self.token_version).unwrap_or(0),
+            authenticated_at: self.authenticated_at.to_system_time(),
+            expires_at: self.expires_at.to_system_time(),
+        })
     }
 }
 
-/// Refresh tokens in MongoDB, expired by a TTL index on `expires_at`.
+/// Sessions and refresh tokens in MongoDB, each expired by a TTL index on `expires_at`.
 #[derive(Debug, Clone)]
 pub struct MongoRefreshTokenStore {
-    tokens: Collection<RefreshDocument>,
+    tokens: Collection<TokenDocument>,
+    sessions: Collection<SessionDocument>,
 }
 
 impl MongoRefreshTokenStore {
-    /// The store on `database`'s `refresh_tokens` collection. Call
+    /// The store on `database`'s `refresh_tokens` and `sessions` collections. Call
     /// [`MongoRefreshTokenStore::ensure_indexes`] once per cold start.
     pub fn new(database: &Database) -> Self {
         Self {
             tokens: database.collection(REFRESH_TOKENS_COLLECTION),
+            sessions: database.collection(SESSIONS_COLLECTION),
         }
     }
 
-    /// Creates the TTL index on `expires_at` and the indexes that revocation uses.
+    /// Creates the TTL indexes on `expires_at` and the index that revokes an account's
+    /// sessions.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = IndexModel::builder()
-            .keys(doc! { "expires_at": 1 })
-            .options(
-                IndexOptions::builder()
-                    .expire_after(Duration::ZERO)
-                    .name("expires_at_ttl".to_owned())
-                    .build(),
-            )
-            .build();
-        let family = IndexModel::builder().keys(doc! { "family": 1 }).build();
-        let user = IndexModel::builder()
-            .keys(doc! { "username_canonical": 1 })
-            .build();
-        self.tokens.create_indexes([ttl, family, user]).await?;
+        let ttl = || {
+            IndexModel::builder()
+                .keys(doc! { "expires_at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .expire_after(Duration::ZERO)
+                        .name("expires_at_ttl".to_owned())
+                        .build(),
+                )
+                .build()
+        };
+        let account = IndexModel::builder().keys(doc! { "account": 1 }).build();
+        self.tokens.create_index(ttl()).await?;
+        self.sessions.create_indexes([ttl(), account]).await?;
+        Ok(())
+    }
+
+    async fn insert_token(
+        &self,
+        hash: &str,
+        session: &Session,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        let document = TokenDocument {
+            hash: hash.to_owned(),
+            family: session.family.clone(),
+            created_at: DateTime::from_system_time(now),
+            expires_at: DateTime::from_system_time(session.token_expiry(now, idle)),
+        };
+        self.tokens.insert_one(document).await?;
         Ok(())
     }
 }
 
 impl RefreshTokenStore for MongoRefreshTokenStore {
-    async fn insert(&self, record: &RefreshRecord, now: SystemTime) -> Result<(), StoreError> {
-        let document = RefreshDocument {
-            hash: record.hash.clone(),
-            username: record.username.as_str().to_owned(),
-            username_canonical: record.username.canonical().to_owned(),
-            family: record.family.clone(),
-            token_version: i64::try_from(record.token_version).unwrap_or(i64::MAX),
-            state: ACTIVE.to_owned(),
-            created_at: DateTime::from_system_time(now),
-            expires_at: DateTime::from_system_time(record.expires_at),
+    async fn start(
+        &self,
+        session: &Session,
+        first_hash: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        let document = SessionDocument {
+            family: session.family.clone(),
+            account: session.account.as_str().to_owned(),
+            token_version: i64::try_from(session.token_version).unwrap_or(i64::MAX),
+            current: first_hash.to_owned(),
+            revoked: false,
+            authenticated_at: DateTime::from_system_time(session.authenticated_at),
+            last_used_at: DateTime::from_system_time(now),
+            expires_at: DateTime::from_system_time(session.expires_at),
         };
-        self.tokens.insert_one(document).await?;
-        Ok(())
+        // Independent writes: the token is useless until the client has it.
+        let (session_written, token_written) = tokio::join!(
+            self.sessions.insert_one(document),
+            self.insert_token(first_hash, session, now, idle)
+        );
+        session_written?;
+        token_written
     }
 
-    async fn exchange(&self, hash: &str, now: SystemTime) -> Result<Exchange, StoreError> {
-        let now = DateTime::from_system_time(now);
-        let rotated = self
-            .tokens
-            .find_one_and_update(
-                doc! { "_id": hash, "state": ACTIVE, "expires_at": { "$gt": now } },
-                doc! { "$set": { "state": USED, "used_at": now } },
-            )
-            .return_document(ReturnDocument::Before)
-            .await?;
-        if let Some(document) = rotated {
-            return Ok(Exchange::Rotated(document.into()));
+    async fn rotate(
+        &self,
+        hash: &str,
+        successor_hash: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<Rotation, StoreError> {
+        let Some(token) = self.tokens.find_one(doc! { "_id": hash }).await? else {
+            return Ok(Rotation::Invalid);
+        };
+        // The TTL monitor deletes expired documents only about once a minute.
+        if token.expires_at.to_system_time() <= now {
+            return Ok(Rotation::Invalid);
         }
-        let found = self.tokens.find_one(doc! { "_id": hash }).await?;
-        Ok(match found {
-            Some(document) if document.state == USED => Exchange::Reused {
-                family: document.family,
-            },
-            _ => Exchange::Invalid,
+        let at = DateTime::from_system_time(now);
+        let rotated = self
+            .sessions
+            .find_one_and_update(
+                doc! {
+                    "_id": &token.family,
+                    "current": hash,
+                    "revoked": false,
+                    "expires_at": { "$gt": at },
+                },
+                doc! { "$set": { "current": successor_hash, "last_used_at": at } },
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        if let Some(session) = rotated.as_ref().and_then(SessionDocument::session) {
+            self.insert_token(successor_hash, &session, now, idle)
+                .await?;
+            return Ok(Rotation::Rotated(session));
+        }
+        let session = self
+            .sessions
+            .find_one(doc! { "_id": &token.family })
+            .await?;
+        Ok(match session {
+            Some(session)
+                if !session.revoked
+                    && session.expires_at.to_system_time() > now
+                    && session.current != hash =>
+            {
+                Rotation::Reused {
+                    family: session.family,
+                }
+            }
+            _ => Rotation::Invalid,
         })
     }
 
@@ -256,23 +339,23 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
         Ok(found.map(|document| document.family))
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
+    async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {
         let result = self
-            .tokens
-            .update_many(
-                doc! { "family": family, "state": { "$ne": REVOKED } },
-                doc! { "$set": { "state": REVOKED } },
+            .sessions
+            .update_one(
+                doc! { "_id": family, "revoked": false },
+                doc! { "$set": { "revoked": true } },
             )
             .await?;
-        Ok(result.modified_count)
+        Ok(result.modified_count == 1)
     }
 
-    async fn revoke_user(&self, username: &Username) -> Result<u64, StoreError> {
+    async fn revoke_account(&self, account: &AccountId) -> Result<u64, StoreError> {
         let result = self
-            .tokens
+            .sessions
             .update_many(
-                doc! { "username_canonical": username.canonical(), "state": { "$ne": REVOKED } },
-                doc! { "$set": { "state": REVOKED } },
+                doc! { "account": account.as_str(), "revoked": false },
+                doc! { "$set": { "revoked": true } },
             )
             .await?;
         Ok(result.modified_count)

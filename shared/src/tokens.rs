@@ -15,13 +15,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The longest token the verifier looks at; ours are about 400 bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// Allowed clock difference between the signer and a verifier.
-const CLOCK_SKEW_LEEWAY_SECONDS: u64 = 5;
+/// Allowed clock difference between the signer and a verifier; the protected functions allow
+/// the same when they check `exp` again.
+pub const CLOCK_SKEW_LEEWAY_SECONDS: u64 = 5;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// The username the token was issued to.
+    /// The id of the account the token was issued to ([`crate::account_id::AccountId`]).
     pub sub: String,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
@@ -150,18 +151,18 @@ impl TokenIssuer {
         &self.settings
     }
 
-    /// Signs an access token for `username` at `token_version`, valid from `now` for the
-    /// configured lifetime.
+    /// Signs an access token for the account `subject` at `token_version`, valid from `now`
+    /// for the configured lifetime.
     pub fn issue(
         &self,
-        username: &str,
+        subject: &str,
         token_version: u64,
         now: SystemTime,
     ) -> Result<IssuedToken, KeyError> {
         let iat = seconds_since_epoch(now);
         let expires_in = self.settings.access_token_ttl.as_secs();
         let claims = AccessClaims {
-            sub: username.to_owned(),
+            sub: subject.to_owned(),
             iat,
             exp: iat + expires_in,
             iss: self.settings.issuer.clone(),

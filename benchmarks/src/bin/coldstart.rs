@@ -158,7 +158,10 @@ async fn measure(
 /// The sample events' user (`alice`, the sample password) and the products, so every
 /// function's first invocation takes its successful path (signup's is a `409` after the
 /// first run: the same hash and insert attempt).
-async fn seed(uri: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn seed(
+    uri: &str,
+    name: &str,
+) -> Result<shared::account_id::AccountId, Box<dyn std::error::Error>> {
     use shared::users::UserStore as _;
     let settings = shared::config::DatabaseSettings {
         uri: uri.to_owned(),
@@ -176,7 +179,15 @@ async fn seed(uri: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     shared::products::MongoProductStore::new(&database)
         .seed()
         .await?;
-    Ok(())
+    let stored = users.find(&alice).await?.ok_or("alice was not stored")?;
+    Ok(stored.id)
+}
+
+/// A protected function's sample event, with the authorizer's principal set to `account`.
+fn protected_event(name: &str, account: &shared::account_id::AccountId) -> Value {
+    let mut event = event(name);
+    event["requestContext"]["authorizer"]["principalId"] = account.as_str().into();
+    event
 }
 
 fn event(name: &str) -> Value {
@@ -216,19 +227,22 @@ async fn main() -> ExitCode {
     let private_pem = keys.private_pem.expose_secret().to_owned();
     let settings = shared::config::TokenSettings::from_source(&[]).expect("default settings");
     let issuer = shared::tokens::TokenIssuer::from_pem(&private_pem, settings).expect("issuer");
-    let token = issuer
-        .issue("alice", 0, SystemTime::now())
-        .expect("token")
-        .token;
     let database = format!("coldstart_{}", std::process::id());
     let db = [
         ("MONGODB_URI", mongodb_uri.as_str()),
         ("DB_NAME", database.as_str()),
     ];
-    if let Err(error) = seed(&mongodb_uri, &database).await {
-        eprintln!("coldstart: seeding {database}: {error}");
-        return ExitCode::FAILURE;
-    }
+    let alice = match seed(&mongodb_uri, &database).await {
+        Ok(alice) => alice,
+        Err(error) => {
+            eprintln!("coldstart: seeding {database}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let token = issuer
+        .issue(alice.as_str(), 0, SystemTime::now())
+        .expect("token")
+        .token;
 
     // Each function with its configuration and a sample event it answers successfully.
     let mut authorizer_event = event("authorizer.json");
@@ -247,9 +261,19 @@ async fn main() -> ExitCode {
             128,
         ),
         ("docs", vec![], event("docs.json"), 128),
-        ("me", db.to_vec(), event("me.json"), 256),
-        ("products", db.to_vec(), event("products.json"), 256),
-        ("account", db.to_vec(), event("account-logout.json"), 256),
+        ("me", db.to_vec(), protected_event("me.json", &alice), 256),
+        (
+            "products",
+            db.to_vec(),
+            protected_event("products.json", &alice),
+            256,
+        ),
+        (
+            "account",
+            db.to_vec(),
+            protected_event("account-logout.json", &alice),
+            256,
+        ),
         ("signup", db.to_vec(), event("signup.json"), 1024),
         (
             "token",

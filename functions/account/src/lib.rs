@@ -10,9 +10,10 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::account_id::AccountId;
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
-use shared::credentials::{CredentialError, Password, Username};
+use shared::credentials::{CredentialError, Password};
 use shared::hashing::PasswordHasher;
 use shared::http::{
     ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
@@ -78,7 +79,7 @@ async fn logout_everywhere<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<&'static str, ApiError> {
-    let user = authenticated_user(state.stores.users(), request).await?;
+    let user = authenticated_user(state.stores.users(), request, state.clock.now()).await?;
     let username = &user.username;
     state
         .stores
@@ -86,7 +87,7 @@ async fn logout_everywhere<S: Stores>(
         .bump_token_version(username, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    revoke_refresh_tokens(state.stores.refresh_tokens(), username).await?;
+    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
     tracing::info!(username = %username, "signed out everywhere");
     Ok("signed out everywhere: every access and refresh token issued so far is revoked")
 }
@@ -96,7 +97,7 @@ async fn change_password<S: Stores>(
     request: &Request,
 ) -> Result<&'static str, ApiError> {
     let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
-    let user = authenticated_user(users, request).await?;
+    let user = authenticated_user(users, request, state.clock.now()).await?;
     let username = &user.username;
     if !has_content_type(request, "application/json") {
         return Err(ApiError::UnsupportedMediaType("application/json"));
@@ -142,17 +143,17 @@ async fn change_password<S: Stores>(
         tracing::info!(username = %username, "password change lost a race");
         return Err(ApiError::WrongPassword);
     }
-    revoke_refresh_tokens(state.stores.refresh_tokens(), username).await?;
+    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
     tracing::info!(username = %username, "password changed");
     Ok("password changed: sign in again on every device")
 }
 
-async fn revoke_refresh_tokens(
+async fn revoke_sessions(
     refresh_tokens: &impl RefreshTokenStore,
-    username: &Username,
+    account: &AccountId,
 ) -> Result<(), ApiError> {
     refresh_tokens
-        .revoke_user(username)
+        .revoke_account(account)
         .await
         .map(|_| ())
         .map_err(|error| ApiError::from_store(&error))

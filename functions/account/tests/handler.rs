@@ -5,10 +5,10 @@ use account::State;
 use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
-use shared::refresh::{RefreshRecord, RefreshTokenStore as _};
+use shared::refresh::{RefreshTokenStore as _, Session};
 use shared::testing::{
-    ManualClock, MemoryRefreshTokenStore, MemoryStores, MemoryUserStore, RefreshState, event_json,
-    request_from, response_json,
+    ManualClock, MemoryRefreshTokenStore, MemoryStores, MemoryUserStore, event_json, request_from,
+    response_json, seeded_account_id,
 };
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime};
@@ -24,28 +24,17 @@ struct Setup {
 
 async fn setup() -> Setup {
     let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
-    let users = MemoryUserStore::default();
-    let alice = Username::parse("alice").unwrap();
     let hash = hasher
         .hash(&Password::parse(CURRENT).unwrap())
         .await
         .unwrap();
-    users
-        .insert(&alice, &hash, SystemTime::now())
-        .await
-        .unwrap();
+    let users = MemoryUserStore::with_user("alice", &hash, SystemTime::now());
     let refresh_tokens = MemoryRefreshTokenStore::default();
     let token = shared::refresh::generate().unwrap();
-    let record = RefreshRecord::new(
-        token.hash.clone(),
-        &alice,
-        "family".to_owned(),
-        0,
-        SystemTime::now(),
-        Duration::from_secs(3600),
-    );
+    let (now, hour) = (SystemTime::now(), Duration::from_secs(3600));
+    let session = Session::new(&seeded_account_id("alice"), 0, now, hour);
     refresh_tokens
-        .insert(&record, SystemTime::now())
+        .start(&session, &token.hash, now, hour)
         .await
         .unwrap();
     let time = ManualClock::default();
@@ -145,8 +134,9 @@ async fn the_sample_event_changes_the_password_and_revokes_every_token() {
             .state
             .stores
             .refresh_tokens
-            .state_of(&setup.refresh_secret),
-        Some(RefreshState::Revoked)
+            .is_current(&setup.refresh_secret),
+        false,
+        "the session is revoked"
     );
 
     let (status, _, _) = call(&setup, &event_json("account.json")).await;
@@ -167,8 +157,9 @@ async fn logout_everywhere_bumps_the_token_version_and_revokes_refresh_tokens() 
             .state
             .stores
             .refresh_tokens
-            .state_of(&setup.refresh_secret),
-        Some(RefreshState::Revoked)
+            .is_current(&setup.refresh_secret),
+        false,
+        "the session is revoked"
     );
 
     let (status, body, _) = call(&setup, &event_json("account-logout.json")).await;
@@ -299,8 +290,9 @@ async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
             .state
             .stores
             .refresh_tokens
-            .state_of(&setup.refresh_secret),
-        Some(RefreshState::Active)
+            .is_current(&setup.refresh_secret),
+        true,
+        "the session is still active"
     );
 }
 

@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse,
 };
 use serde_json::json;
-use shared::credentials::Username;
+use shared::account_id::AccountId;
 use shared::tokens::TokenVerifier;
 
 /// The only failure an authorizer reports: API Gateway maps exactly this message to 401.
@@ -40,10 +40,11 @@ pub struct State {
 /// Decides one authorization request.
 ///
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
-/// - a genuine token whose subject is not a valid username: an explicit Deny (403);
-/// - otherwise an Allow for the whole stage, with `principalId` = username and the
-///   context `{username, jti, ver}` that the protected functions read (`ver` is the token
-///   version they compare with the account's).
+/// - a genuine token whose subject is not an account id: an explicit Deny (403);
+/// - otherwise an Allow for the whole stage, with `principalId` = the account id and the
+///   context `{jti, ver, exp}` that the protected functions read: `ver` is the token version
+///   they compare with the account's, `exp` lets them refuse an expired token that API
+///   Gateway's cached Allow still lets through.
 pub fn authorize(
     state: &State,
     request: &ApiGatewayCustomAuthorizerRequest,
@@ -68,15 +69,15 @@ pub fn authorize(
         tracing::error!(method_arn = ?request.method_arn, "refused: unusable methodArn");
         return Err(Unauthorized);
     };
-    if Username::parse(&claims.sub).is_err() {
-        tracing::warn!(jti = %claims.jti, "denied: token subject is not a valid username");
+    if AccountId::parse(&claims.sub).is_none() {
+        tracing::warn!(jti = %claims.jti, "denied: token subject is not an account id");
         return Ok(policy::deny(&claims.sub, &resource));
     }
-    tracing::info!(username = %claims.sub, jti = %claims.jti, "allowed");
+    tracing::info!(account = %claims.sub, jti = %claims.jti, "allowed");
     Ok(policy::allow(
         &claims.sub,
         &resource,
-        json!({ "username": claims.sub, "jti": claims.jti, "ver": claims.ver }),
+        json!({ "jti": claims.jti, "ver": claims.ver, "exp": claims.exp }),
     ))
 }
 

@@ -10,6 +10,9 @@ use shared::testing::{event_json, token_pair, token_settings};
 use shared::tokens::{TokenIssuer, TokenVerifier};
 use std::time::{Duration, SystemTime};
 
+/// An account id, as tokens carry it in `sub`.
+const ALICE: &str = "2bd806c97f0e00af1a1fc332";
+
 fn request_with(authorization: Option<&str>) -> ApiGatewayCustomAuthorizerRequest {
     let mut event = event_json("authorizer.json");
     match authorization {
@@ -32,13 +35,14 @@ fn decide(
 #[test]
 fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     let (issuer, verifier, _) = token_pair();
-    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap();
+    let token = issuer.issue(ALICE, 3, SystemTime::now()).unwrap();
+    let exp = verifier.verify(&token.token).unwrap().exp;
     let response = decide(
         &verifier,
         &request_with(Some(&format!("Bearer {}", token.token))),
     )
     .unwrap();
-    assert_eq!(response["principalId"], "alice");
+    assert_eq!(response["principalId"], ALICE);
     assert_eq!(
         response["policyDocument"],
         json!({
@@ -52,7 +56,8 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     );
     assert_eq!(
         response["context"],
-        json!({"username": "alice", "jti": token.token_id, "ver": 0})
+        json!({"jti": token.token_id, "ver": 3, "exp": exp}),
+        "what the protected functions check again: the token version and the expiry"
     );
 }
 
@@ -72,12 +77,12 @@ fn the_sample_event_placeholder_is_unauthorized() {
 fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
     let (issuer, verifier, _) = token_pair();
     let (stranger, _, _) = token_pair();
-    let valid = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
+    let valid = issuer.issue(ALICE, 0, SystemTime::now()).unwrap().token;
     let expired = issuer
         .issue("alice", 0, SystemTime::now() - Duration::from_secs(3600))
         .unwrap()
         .token;
-    let foreign = stranger.issue("alice", 0, SystemTime::now()).unwrap().token;
+    let foreign = stranger.issue(ALICE, 0, SystemTime::now()).unwrap().token;
     let keys = generate_ed25519().unwrap();
     let other_audience = shared::config::TokenSettings {
         audience: "another-api".to_owned(),
@@ -121,14 +126,11 @@ fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
 }
 
 #[test]
-fn a_genuine_token_for_an_impossible_username_gets_an_explicit_deny() {
+fn a_genuine_token_whose_subject_is_not_an_account_id_gets_an_explicit_deny() {
     let keys = generate_ed25519().unwrap();
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &token_settings()).unwrap();
     let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), token_settings()).unwrap();
-    let token = issuer
-        .issue("not a username!", 0, SystemTime::now())
-        .unwrap()
-        .token;
+    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
     let response = decide(&verifier, &request_with(Some(&format!("Bearer {token}")))).unwrap();
     assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Deny");
     assert_eq!(response["context"], json!({}));
@@ -162,7 +164,7 @@ fn the_failure_reaches_api_gateway_as_exactly_unauthorized() {
 #[test]
 fn an_unusable_method_arn_is_unauthorized() {
     let (issuer, verifier, _) = token_pair();
-    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
+    let token = issuer.issue(ALICE, 0, SystemTime::now()).unwrap().token;
     let mut request = request_with(Some(&format!("Bearer {token}")));
     request.method_arn = Some("garbage".to_owned());
     assert_eq!(decide(&verifier, &request), Err(Unauthorized));

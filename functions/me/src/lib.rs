@@ -3,6 +3,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::clock::Clock;
 use shared::http::{Route, json_response, not_found, route};
 use shared::principal::authenticated_user;
 use shared::stores::Stores;
@@ -11,6 +12,8 @@ use shared::stores::Stores;
 pub struct State<S> {
     /// Accounts.
     pub stores: S,
+    /// The time an access token's expiry is checked against.
+    pub clock: Clock,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
@@ -21,7 +24,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     if route(&request, &ROUTES).is_none() {
         return not_found(&request);
     }
-    match authenticated_user(state.stores.users(), &request).await {
+    match authenticated_user(state.stores.users(), &request, state.clock.now()).await {
         Ok(user) => json_response(
             StatusCode::OK,
             &json!({

@@ -1,6 +1,7 @@
 //! `GET /users/me` on the sample event and on every refusal, with an in-memory store.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use shared::clock::Clock;
 use shared::credentials::Username;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use shared::users::UserStore as _;
@@ -14,6 +15,7 @@ fn store_with_alice() -> MemoryUserStore {
 async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
     let state = me::State {
         stores: MemoryStores::with_users(store),
+        clock: Clock::system(),
     };
     let response = me::handle(&state, request_from(event)).await;
     (response.status().as_u16(), response_json(&response))
@@ -42,8 +44,9 @@ async fn the_record_is_the_callers_not_a_fixed_user() {
         )
         .await
         .unwrap();
+    let bob = store.user("bob.smith").unwrap();
     let mut event = event_json("me.json");
-    event["requestContext"]["authorizer"]["principalId"] = "bob.smith".into();
+    event["requestContext"]["authorizer"]["principalId"] = bob.id.as_str().into();
     let (status, body) = call(&store, &event).await;
     assert_eq!(status, 200);
     assert_eq!(body["username"], "Bob.Smith");
@@ -66,8 +69,8 @@ async fn a_request_without_an_authorizer_principal_is_401() {
 async fn an_unknown_or_disabled_caller_is_403() {
     let store = store_with_alice();
     let mut event = event_json("me.json");
-    event["requestContext"]["authorizer"]["principalId"] = "ghost".into();
-    assert_eq!(call(&store, &event).await.0, 403, "unknown user");
+    event["requestContext"]["authorizer"]["principalId"] = "0123456789abcdef01234567".into();
+    assert_eq!(call(&store, &event).await.0, 403, "unknown account");
 
     store.disable("alice");
     let (status, body) = call(&store, &event_json("me.json")).await;
@@ -106,4 +109,56 @@ async fn a_token_older_than_the_accounts_token_version_is_401() {
         event["requestContext"]["authorizer"]["ver"] = version.clone();
         assert_eq!(call(&store, &event).await.0, 200, "ver {version}");
     }
+}
+
+#[tokio::test]
+async fn an_expired_token_behind_a_cached_allow_is_401() {
+    let store = store_with_alice();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let leeway = shared::tokens::CLOCK_SKEW_LEEWAY_SECONDS;
+    for (exp, expected) in [
+        (json!((now + 60).to_string()), 200),
+        (json!(now - leeway + 2), 200),
+        (json!(now - leeway - 1), 401),
+        (json!((now - 3600).to_string()), 401),
+        (json!("soon"), 401),
+    ] {
+        let mut event = event_json("me.json");
+        event["requestContext"]["authorizer"]["exp"] = exp.clone();
+        let (status, body) = call(&store, &event).await;
+        assert_eq!(status, expected, "exp {exp}: {body}");
+    }
+    let mut event = event_json("me.json");
+    let context = event["requestContext"]["authorizer"]
+        .as_object_mut()
+        .unwrap();
+    context.remove("exp");
+    assert_eq!(call(&store, &event).await.0, 401, "a context without exp");
+}
+
+#[tokio::test]
+async fn a_principal_that_is_not_an_account_id_is_401() {
+    let store = store_with_alice();
+    for principal in ["alice", "", "2BD806C97F0E00AF1A1FC332"] {
+        let mut event = event_json("me.json");
+        event["requestContext"]["authorizer"]["principalId"] = principal.into();
+        assert_eq!(call(&store, &event).await.0, 401, "{principal:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_name_deleted_and_registered_again_does_not_inherit_the_old_accounts_tokens() {
+    let store = store_with_alice();
+    store.delete("alice");
+    let alice = Username::parse("alice").unwrap();
+    store
+        .insert(&alice, "$argon2id$new-owner", SystemTime::now())
+        .await
+        .unwrap();
+    let (status, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(status, 403, "the old account's token: {body}");
+    assert_eq!(body["error"], "forbidden");
 }

@@ -16,14 +16,20 @@ pub struct State<S: Stores> {
     pub stores: S,
     /// The catalogue, kept by this instance for `PRODUCT_CACHE_SECONDS`.
     pub catalogue: CachedProductStore<S::Products>,
+    /// The time an access token's expiry is checked against.
+    pub clock: Clock,
 }
 
 impl<S: Stores> State<S> {
     /// The state with the catalogue cache of `PRODUCT_CACHE_SECONDS`, timed by `clock`.
     pub fn new(env: &impl Source, stores: S, clock: Clock) -> Result<Self, ConfigError> {
         let ttl = shared::products::cache_ttl(env)?;
-        let catalogue = CachedProductStore::new(stores.products().clone(), ttl, clock);
-        Ok(Self { stores, catalogue })
+        let catalogue = CachedProductStore::new(stores.products().clone(), ttl, clock.clone());
+        Ok(Self {
+            stores,
+            catalogue,
+            clock,
+        })
     }
 }
 
@@ -35,7 +41,8 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     if route(&request, &ROUTES).is_none() {
         return not_found(&request);
     }
-    if let Err(error) = authenticated_user(state.stores.users(), &request).await {
+    if let Err(error) = authenticated_user(state.stores.users(), &request, state.clock.now()).await
+    {
         return error.into_response();
     }
     match state.catalogue.list().await {

@@ -16,11 +16,10 @@ use oauth::{OAuthError, TokenResponse};
 use secrecy::ExposeSecret;
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
-use shared::credentials::Username;
 use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
-use shared::refresh::{RefreshRecord, RefreshTokenStore};
+use shared::refresh::{RefreshTokenStore, Session};
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
 
@@ -103,47 +102,30 @@ async fn grant<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<TokenResponse, OAuthError> {
-    match form::parse(form_body(request)?)? {
+    let now = state.clock.now();
+    let settings = state.issuer.settings();
+    let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let (user, session) = match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { username, password } => {
             let user = password::authenticate(state, &username, &password).await?;
-            let family = uuid::Uuid::new_v4().to_string();
-            issue(state, &user.username, user.token_version, family).await
+            let session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
+            state
+                .stores
+                .refresh_tokens()
+                .start(&session, &refresh.hash, now, settings.refresh_token_ttl)
+                .await
+                .map_err(store_error)?;
+            (user, session)
         }
         form::TokenRequest::Refresh { refresh_token } => {
-            let rotated = refresh::exchange(state, &refresh_token).await?;
-            issue(
-                state,
-                &rotated.username,
-                rotated.token_version,
-                rotated.family,
-            )
-            .await
+            refresh::rotate(state, &refresh_token, &refresh.hash, now).await?
         }
-    }
-}
-
-/// Signs an access token and stores the next refresh token of `family`.
-async fn issue<S: Stores>(
-    state: &State<S>,
-    username: &Username,
-    token_version: u64,
-    family: String,
-) -> Result<TokenResponse, OAuthError> {
-    let now = state.clock.now();
+    };
     let access = state
         .issuer
-        .issue(username.as_str(), token_version, now)
+        .issue(user.id.as_str(), session.token_version, now)
         .map_err(|error| server_error(&error))?;
-    let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
-    let lifetime = state.issuer.settings().refresh_token_ttl;
-    let record = RefreshRecord::new(refresh.hash, username, family, token_version, now, lifetime);
-    state
-        .stores
-        .refresh_tokens()
-        .insert(&record, now)
-        .await
-        .map_err(store_error)?;
-    tracing::info!(username = %username, jti = %access.token_id, family = %record.family, "tokens issued");
+    tracing::info!(username = %user.username, account = %user.id, jti = %access.token_id, family = %session.family, "tokens issued");
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "bearer",
@@ -172,7 +154,7 @@ async fn revoke(
         .revoke_family(&family)
         .await
         .map_err(store_error)?;
-    tracing::info!(%family, revoked, "refresh token family revoked");
+    tracing::info!(%family, was_active = revoked, "refresh token family revoked");
     Ok(())
 }
 

@@ -2,66 +2,65 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, store_error};
-use shared::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
+use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::stores::Stores;
-use shared::users::UserStore;
+use shared::users::{User, UserStore};
+use std::time::SystemTime;
 
-/// Marks the presented token used and returns its record, when the token is active, its
-/// account enabled and its token version current. A replayed token revokes its family; every
-/// refusal is the same `invalid_grant`.
-pub(crate) async fn exchange<S: Stores>(
+/// Makes `successor_hash` the session's current refresh token in place of the presented
+/// one, and returns the account and the session, when the token is current, the session
+/// neither revoked nor over, the account enabled and its token version unchanged. A replayed
+/// token revokes its session; every refusal is the same `invalid_grant`.
+pub(crate) async fn rotate<S: Stores>(
     state: &State<S>,
     presented: &str,
-) -> Result<RefreshRecord, OAuthError> {
+    successor_hash: &str,
+    now: SystemTime,
+) -> Result<(User, Session), OAuthError> {
     let refresh_tokens = state.stores.refresh_tokens();
     if !shared::refresh::well_formed(presented) {
         tracing::info!("refresh refused: not a refresh token");
         return Err(OAuthError::InvalidRefreshToken);
     }
     let hash = shared::refresh::hash(presented);
-    let now = state.clock.now();
-    let record = match refresh_tokens
-        .exchange(&hash, now)
+    let idle = state.issuer.settings().refresh_token_ttl;
+    let session = match refresh_tokens
+        .rotate(&hash, successor_hash, now, idle)
         .await
         .map_err(store_error)?
     {
-        Exchange::Rotated(record) => record,
-        Exchange::Reused { family } => {
+        Rotation::Rotated(session) => session,
+        Rotation::Reused { family } => {
             let revoked = refresh_tokens
                 .revoke_family(&family)
                 .await
                 .map_err(store_error)?;
-            tracing::warn!(%family, revoked, "refresh token reused: family revoked");
+            tracing::warn!(%family, was_active = revoked, "refresh token reused: session revoked");
             return Err(OAuthError::InvalidRefreshToken);
         }
-        Exchange::Invalid => {
-            tracing::info!("refresh refused: unknown, expired or revoked token");
+        Rotation::Invalid => {
+            tracing::info!("refresh refused: unknown or expired token, or session revoked or over");
             return Err(OAuthError::InvalidRefreshToken);
         }
     };
 
-    let username = &record.username;
+    let account = &session.account;
     let user = state
         .stores
         .users()
-        .find(username)
+        .find_by_id(account)
         .await
         .map_err(store_error)?;
     let refusal = match user {
         None => "account gone",
         Some(user) if user.disabled => "account disabled",
-        Some(user) if user.token_version != record.token_version => "tokens revoked since",
-        Some(user) => {
-            return Ok(RefreshRecord {
-                username: user.username,
-                ..record
-            });
-        }
+        Some(user) if user.token_version != session.token_version => "tokens revoked since",
+        Some(user) => return Ok((user, session)),
     };
     refresh_tokens
-        .revoke_family(&record.family)
+        .revoke_family(&session.family)
         .await
         .map_err(store_error)?;
-    tracing::info!(username = %username, family = %record.family, "refresh refused: {refusal}");
+    tracing::info!(account = %account, family = %session.family, "refresh refused: {refusal}");
     Err(OAuthError::InvalidRefreshToken)
 }

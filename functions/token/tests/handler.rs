@@ -5,8 +5,8 @@ use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::login_failures::LoginFailures;
 use shared::testing::{
-    ManualClock, MemoryStores, MemoryUserStore, RefreshState, event_json, request_from,
-    response_json, response_text, token_pair,
+    ManualClock, MemoryStores, MemoryUserStore, event_json, request_from, response_json,
+    response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
 use shared::users::UserStore as _;
@@ -46,6 +46,17 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
     }
 }
 
+/// The account id tokens for alice name.
+fn alice_id(setup: &Setup) -> String {
+    let alice = setup
+        .state
+        .stores
+        .users
+        .user("alice")
+        .expect("alice exists");
+    alice.id.as_str().to_owned()
+}
+
 async fn setup() -> Setup {
     setup_with(MemoryUserStore::default()).await
 }
@@ -74,7 +85,7 @@ async fn the_sample_event_gets_a_verifiable_bearer_token() {
         .verifier
         .verify(body["access_token"].as_str().unwrap())
         .unwrap();
-    assert_eq!(claims.sub, "alice");
+    assert_eq!(claims.sub, alice_id(&setup));
 }
 
 #[tokio::test]
@@ -90,7 +101,7 @@ async fn login_is_case_insensitive_and_the_token_names_the_stored_username() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(setup.verifier.verify(&token).unwrap().sub, "alice");
+    assert_eq!(setup.verifier.verify(&token).unwrap().sub, alice_id(&setup));
 }
 
 #[tokio::test]
@@ -354,10 +365,7 @@ async fn a_login_returns_a_refresh_token_stored_only_as_its_hash() {
     let body = login(&setup).await;
     let refresh_token = body["refresh_token"].as_str().unwrap();
     assert_eq!(refresh_token.len(), 43, "256 bits of base64url");
-    assert_eq!(
-        setup.state.stores.refresh_tokens.state_of(refresh_token),
-        Some(RefreshState::Active)
-    );
+    assert!(setup.state.stores.refresh_tokens.is_current(refresh_token));
     assert_eq!(setup.state.stores.refresh_tokens.len(), 1);
 }
 
@@ -374,7 +382,7 @@ async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_fa
             .verifier
             .verify(body["access_token"].as_str().unwrap())
             .unwrap();
-        assert_eq!(claims.sub, "alice");
+        assert_eq!(claims.sub, alice_id(&setup));
         assert_ne!(
             &body["refresh_token"],
             chain.last().unwrap(),
@@ -384,11 +392,9 @@ async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_fa
     }
     let tokens = &setup.state.stores.refresh_tokens;
     for used in &chain[..5] {
-        assert_eq!(
-            tokens.state_of(used.as_str().unwrap()),
-            Some(RefreshState::Used)
-        );
+        assert!(!tokens.is_current(used.as_str().unwrap()));
     }
+    assert!(tokens.is_current(chain[5].as_str().unwrap()));
 
     let replay = refresh(&setup, &chain[1]).await;
     assert_eq!(replay.status(), 400);
@@ -400,10 +406,7 @@ async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_fa
         "the whole family is revoked, the latest token too"
     );
     assert_eq!(response_json(&latest)["error"], "invalid_grant");
-    assert_eq!(
-        tokens.state_of(chain[5].as_str().unwrap()),
-        Some(RefreshState::Revoked)
-    );
+    assert!(!tokens.is_current(chain[5].as_str().unwrap()));
     assert_eq!(
         login(&setup).await["token_type"],
         "bearer",
@@ -429,6 +432,33 @@ async fn ten_concurrent_exchanges_of_one_token_give_exactly_one_success() {
         9,
         "{statuses:?}"
     );
+    let winner = responses.iter().find(|r| r.status() == 200).unwrap();
+    let successor = response_json(winner)["refresh_token"].clone();
+    assert_eq!(
+        refresh(&setup, &successor).await.status(),
+        400,
+        "the replays revoked the session, the winner's successor too"
+    );
+}
+
+#[tokio::test]
+async fn a_session_ends_thirty_days_after_the_password_login_however_often_it_rotates() {
+    let setup = setup().await;
+    let mut token = login(&setup).await["refresh_token"].clone();
+    for _ in 0..2 {
+        setup.time.advance(Duration::from_secs(14 * 24 * 3600));
+        let response = refresh(&setup, &token).await;
+        assert_eq!(response.status(), 200);
+        token = response_json(&response)["refresh_token"].clone();
+    }
+    setup.time.advance(Duration::from_secs(2 * 24 * 3600 + 1));
+    let response = refresh(&setup, &token).await;
+    assert_eq!(
+        response.status(),
+        400,
+        "30 days and a second after the login"
+    );
+    assert_eq!(response_json(&response)["error"], "invalid_grant");
 }
 
 #[tokio::test]

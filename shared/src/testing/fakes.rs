@@ -1,12 +1,13 @@
 //! In-memory stores with the MongoDB stores' rules, for fast handler tests (the store
 //! contract tests run the same cases against both), and a clock tests move by hand.
 
+use crate::account_id::AccountId;
 use crate::clock::Clock;
 use crate::credentials::Username;
 use crate::db::StoreError;
 use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
 use crate::products::{Product, ProductStore, sample_products};
-use crate::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
+use crate::refresh::{RefreshTokenStore, Rotation, Session};
 use crate::stores::Stores;
 use crate::users::{Insertion, User, UserStore};
 use std::collections::HashMap;
@@ -87,10 +88,13 @@ impl MemoryUserStore {
         self.failing || self.unreachable
     }
 
-    /// A store holding one enabled account: the seeded user of the handler tests.
+    /// A store holding one enabled account: the seeded user of the handler tests, with the
+    /// id [`crate::testing::seeded_account_id`] gives its name.
     pub fn with_user(username: &str, password_hash: &str, created_at: SystemTime) -> Self {
+        let id = crate::testing::seeded_account_id(username);
         let username = Username::parse(username).expect("a valid username");
         let user = User {
+            id,
             username: username.clone(),
             password_hash: password_hash.to_owned(),
             disabled: false,
@@ -111,6 +115,18 @@ impl MemoryUserStore {
     /// Whether no account is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Deletes an account, as an operator (or account deletion) would.
+    pub fn delete(&self, username: &str) {
+        let key = Username::parse(username).unwrap().canonical().to_owned();
+        self.users.lock().unwrap().remove(&key);
+    }
+
+    /// The stored account named `username`, for assertions.
+    pub fn user(&self, username: &str) -> Option<User> {
+        let key = Username::parse(username).unwrap().canonical().to_owned();
+        self.users.lock().unwrap().get(&key).cloned()
     }
 
     /// Marks an account disabled.
@@ -172,6 +188,7 @@ impl UserStore for MemoryUserStore {
             return Ok(Insertion::UsernameTaken);
         }
         let user = User {
+            id: AccountId::generate(),
             username: username.clone(),
             password_hash: password_hash.to_owned(),
             disabled: false,
@@ -180,6 +197,12 @@ impl UserStore for MemoryUserStore {
         };
         users.insert(username.canonical().to_owned(), user);
         Ok(Insertion::Created)
+    }
+
+    async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {
+        self.fail_if_asked()?;
+        let users = self.users.lock().unwrap();
+        Ok(users.values().find(|user| user.id == *id).cloned())
     }
 
     async fn bump_token_version(
@@ -274,90 +297,142 @@ impl LoginFailureStore for MemoryLoginFailureStore {
     }
 }
 
-/// The state of a refresh token in [`MemoryRefreshTokenStore`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshState {
-    /// Can be exchanged once.
-    Active,
-    /// Exchanged; presenting it again is reuse.
-    Used,
-    /// Revoked with its family.
-    Revoked,
+#[derive(Debug, Clone)]
+struct MemorySession {
+    session: Session,
+    current: String,
+    revoked: bool,
 }
 
-/// Refresh tokens in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Default)]
+struct SessionsAndTokens {
+    sessions: HashMap<String, MemorySession>,
+    /// Token hash to (family, idle expiry).
+    tokens: HashMap<String, (String, SystemTime)>,
+}
+
+/// Sessions and refresh tokens in maps, with the same rules as the MongoDB store.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryRefreshTokenStore {
-    tokens: Arc<Mutex<HashMap<String, (RefreshRecord, RefreshState)>>>,
+    state: Arc<Mutex<SessionsAndTokens>>,
 }
 
 impl MemoryRefreshTokenStore {
-    /// The state of the token whose secret is `secret`, if stored.
-    pub fn state_of(&self, secret: &str) -> Option<RefreshState> {
+    /// Whether the token whose secret is `secret` is its session's current token and the
+    /// session is not revoked (expiry aside).
+    pub fn is_current(&self, secret: &str) -> bool {
         let hash = crate::refresh::hash(secret);
-        self.tokens
-            .lock()
-            .unwrap()
-            .get(&hash)
-            .map(|(_, state)| *state)
+        let state = self.state.lock().unwrap();
+        let Some((family, _)) = state.tokens.get(&hash) else {
+            return false;
+        };
+        state
+            .sessions
+            .get(family)
+            .is_some_and(|session| session.current == hash && !session.revoked)
     }
 
-    /// How many tokens are stored.
+    /// How many refresh tokens are stored.
     pub fn len(&self) -> usize {
-        self.tokens.lock().unwrap().len()
+        self.state.lock().unwrap().tokens.len()
     }
 
-    /// Whether no token is stored.
+    /// Whether no refresh token is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn revoke_where(&self, matches: impl Fn(&RefreshRecord) -> bool) -> u64 {
-        let mut changed = 0;
-        for (record, state) in self.tokens.lock().unwrap().values_mut() {
-            if matches(record) && *state != RefreshState::Revoked {
-                *state = RefreshState::Revoked;
-                changed += 1;
-            }
-        }
-        changed
+    /// The sessions stored, revoked or not.
+    pub fn sessions(&self) -> Vec<Session> {
+        let state = self.state.lock().unwrap();
+        state
+            .sessions
+            .values()
+            .map(|stored| stored.session.clone())
+            .collect()
     }
 }
 
 impl RefreshTokenStore for MemoryRefreshTokenStore {
-    async fn insert(&self, record: &RefreshRecord, _now: SystemTime) -> Result<(), StoreError> {
-        self.tokens
-            .lock()
-            .unwrap()
-            .insert(record.hash.clone(), (record.clone(), RefreshState::Active));
+    async fn start(
+        &self,
+        session: &Session,
+        first_hash: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let stored = MemorySession {
+            session: session.clone(),
+            current: first_hash.to_owned(),
+            revoked: false,
+        };
+        state.sessions.insert(session.family.clone(), stored);
+        let expiry = session.token_expiry(now, idle);
+        state
+            .tokens
+            .insert(first_hash.to_owned(), (session.family.clone(), expiry));
         Ok(())
     }
 
-    async fn exchange(&self, hash: &str, now: SystemTime) -> Result<Exchange, StoreError> {
-        let mut tokens = self.tokens.lock().unwrap();
-        Ok(match tokens.get_mut(hash) {
-            Some((record, state)) if *state == RefreshState::Active && record.expires_at > now => {
-                *state = RefreshState::Used;
-                Exchange::Rotated(record.clone())
-            }
-            Some((record, RefreshState::Used)) => Exchange::Reused {
-                family: record.family.clone(),
-            },
-            _ => Exchange::Invalid,
-        })
+    async fn rotate(
+        &self,
+        hash: &str,
+        successor_hash: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<Rotation, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let Some((family, expiry)) = state.tokens.get(hash).cloned() else {
+            return Ok(Rotation::Invalid);
+        };
+        if expiry <= now {
+            return Ok(Rotation::Invalid);
+        }
+        let Some(stored) = state.sessions.get_mut(&family) else {
+            return Ok(Rotation::Invalid);
+        };
+        if stored.revoked || stored.session.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        if stored.current != hash {
+            return Ok(Rotation::Reused { family });
+        }
+        stored.current = successor_hash.to_owned();
+        let session = stored.session.clone();
+        let expiry = session.token_expiry(now, idle);
+        state
+            .tokens
+            .insert(successor_hash.to_owned(), (family, expiry));
+        Ok(Rotation::Rotated(session))
     }
 
     async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        let tokens = self.tokens.lock().unwrap();
-        Ok(tokens.get(hash).map(|(record, _)| record.family.clone()))
+        let state = self.state.lock().unwrap();
+        Ok(state.tokens.get(hash).map(|(family, _)| family.clone()))
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
-        Ok(self.revoke_where(|record| record.family == family))
+    async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(match state.sessions.get_mut(family) {
+            Some(stored) if !stored.revoked => {
+                stored.revoked = true;
+                true
+            }
+            _ => false,
+        })
     }
 
-    async fn revoke_user(&self, username: &Username) -> Result<u64, StoreError> {
-        Ok(self.revoke_where(|record| record.username.canonical() == username.canonical()))
+    async fn revoke_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let mut revoked = 0;
+        for stored in state.sessions.values_mut() {
+            if stored.session.account == *account && !stored.revoked {
+                stored.revoked = true;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
     }
 }
 

@@ -1,11 +1,23 @@
 //! Fixtures: key pairs and token settings, the sample events as requests, and reading
 //! handler responses.
 
+use crate::account_id::AccountId;
 use crate::config::TokenSettings;
 use crate::keys::generate_ed25519;
 use crate::tokens::{TokenIssuer, TokenVerifier};
 use secrecy::ExposeSecret;
 use std::time::Duration;
+
+/// The id [`crate::testing::MemoryUserStore::with_user`] gives the account it seeds: the
+/// first 24 hex digits of the SHA-256 of the canonical username, so the sample events in
+/// `events/` can name the seeded `alice` (`2bd806c97f0e00af1a1fc332`).
+pub fn seeded_account_id(username: &str) -> AccountId {
+    use sha2::{Digest, Sha256};
+    let canonical = crate::credentials::Username::parse(username).expect("a valid username");
+    let digest = Sha256::digest(canonical.canonical().as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    AccountId::parse(&hex[..24]).expect("24 hex digits")
+}
 
 /// Token settings used throughout the tests.
 pub fn token_settings() -> TokenSettings {
@@ -14,6 +26,7 @@ pub fn token_settings() -> TokenSettings {
         audience: "test-api".to_owned(),
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        session_ttl: Duration::from_secs(30 * 24 * 3600),
     }
 }
 

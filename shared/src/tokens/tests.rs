@@ -9,6 +9,7 @@ fn settings() -> TokenSettings {
         audience: "test-audience".to_owned(),
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(86_400),
+        session_ttl: Duration::from_secs(86_400),
     }
 }
 

@@ -7,6 +7,7 @@ mod mongo;
 
 pub use mongo::{MongoUserStore, UNIQUE_INDEX};
 
+use crate::account_id::AccountId;
 use crate::config::{ConfigError, Source};
 use crate::credentials::Username;
 use crate::db::StoreError;
@@ -68,6 +69,8 @@ impl UserCollectionSettings {
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The account's immutable id, which tokens and sessions name.
+    pub id: AccountId,
     /// The username as chosen at sign-up, with its canonical form.
     pub username: Username,
     /// The argon2id PHC string of the password.
@@ -104,6 +107,12 @@ pub trait UserStore: Send + Sync {
     fn find(
         &self,
         username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The account with the id `id`.
+    fn find_by_id(
+        &self,
+        id: &AccountId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     /// Bumps the account's token version, so every token issued before is refused. Returns

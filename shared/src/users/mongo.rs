@@ -2,6 +2,7 @@
 //! field names follow the FastAPI app's, so both can share one collection.
 
 use super::{Insertion, User, UserCollectionSettings, UserStore};
+use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
@@ -33,6 +34,11 @@ pub(super) struct UserDocument {
 impl From<UserDocument> for User {
     fn from(document: UserDocument) -> Self {
         Self {
+            // MongoDB gives every stored document an `_id`; only a document built here to be
+            // inserted has none, and it is never turned into a `User`.
+            id: document
+                .id
+                .map_or_else(AccountId::generate, AccountId::from),
             username: Username::from_stored(document.username, document.username_canonical),
             password_hash: document.password,
             disabled: document.disabled,
@@ -170,6 +176,11 @@ impl UserStore for MongoUserStore {
             return Ok(None);
         }
         Ok(found.or_else(|| legacy.pop()).map(User::from))
+    }
+
+    async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {
+        let found = self.users.find_one(doc! { "_id": id.object_id() }).await?;
+        Ok(found.map(User::from))
     }
 
     async fn bump_token_version(

@@ -3,9 +3,10 @@
 //! held to the behaviour of the real stores, races included.
 
 use crate::support::{name, now};
+use shared::account_id::AccountId;
 use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
 use shared::products::{ProductStore, sample_products};
-use shared::refresh::{Exchange, RefreshRecord, RefreshTokenStore};
+use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::stores::Stores;
 use shared::users::{Insertion, UserStore};
 use std::time::{Duration, SystemTime};
@@ -46,10 +47,12 @@ contract!(
     the_fifth_claim_locks_for_one_second_and_a_reset_forgets_everything,
     sixteen_concurrent_claims_grant_five_then_one_per_expired_lock,
     locks_grow_to_the_longest_and_stay_there,
-    an_exchange_uses_the_token_once_and_a_replay_names_its_family,
-    an_expired_or_revoked_token_is_invalid,
-    ten_concurrent_exchanges_rotate_exactly_once,
-    revoking_a_user_ends_every_family_of_that_user_only,
+    a_rotation_replaces_the_current_token_once_and_a_replay_names_its_session,
+    an_idle_token_an_ended_session_or_a_revoked_one_is_invalid,
+    ten_concurrent_rotations_of_one_token_rotate_exactly_once,
+    a_revocation_racing_a_rotation_always_leaves_the_session_dead,
+    revoking_an_account_ends_every_session_of_that_account_only,
+    an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
 );
 
@@ -277,84 +280,205 @@ async fn locks_grow_to_the_longest_and_stay_there(stores: impl Shared) {
     assert_eq!(lock, MAX_LOCK);
 }
 
-/// Stores a new token for `user` in `family` and returns its hash.
-async fn stored_token(stores: &impl Stores, user: &str, family: &str, now: SystemTime) -> String {
+fn account(n: u8) -> AccountId {
+    AccountId::parse(&format!("{n:024x}")).unwrap()
+}
+
+/// Starts a session for `account` (a day idle, a week in all) and returns it with the hash
+/// of its first token.
+async fn started(stores: &impl Stores, account: &AccountId, now: SystemTime) -> (Session, String) {
+    let session = Session::new(account, 0, now, 7 * DAY);
     let token = shared::refresh::generate().unwrap();
-    let record = RefreshRecord::new(
-        token.hash.clone(),
-        &name(user),
-        family.to_owned(),
-        0,
-        now,
-        DAY,
+    stores
+        .refresh_tokens()
+        .start(&session, &token.hash, now, DAY)
+        .await
+        .unwrap();
+    (session, token.hash)
+}
+
+fn fresh_hash() -> String {
+    shared::refresh::generate().unwrap().hash
+}
+
+async fn a_rotation_replaces_the_current_token_once_and_a_replay_names_its_session(
+    stores: impl Shared,
+) {
+    let tokens = stores.refresh_tokens();
+    let now = now();
+    let (session, first) = started(&stores, &account(1), now).await;
+    let second = fresh_hash();
+    let rotated = tokens.rotate(&first, &second, now, DAY).await.unwrap();
+    assert_eq!(rotated, Rotation::Rotated(session.clone()));
+    let replay = tokens
+        .rotate(&first, &fresh_hash(), now, DAY)
+        .await
+        .unwrap();
+    let family = session.family.clone();
+    assert_eq!(replay, Rotation::Reused { family });
+    let third = fresh_hash();
+    let later = now + DAY / 2;
+    let next = tokens.rotate(&second, &third, later, DAY).await.unwrap();
+    assert_eq!(
+        next,
+        Rotation::Rotated(session.clone()),
+        "the successor works"
     );
-    stores.refresh_tokens().insert(&record, now).await.unwrap();
-    token.hash
+    let unknown = tokens
+        .rotate(&"0".repeat(64), &fresh_hash(), now, DAY)
+        .await
+        .unwrap();
+    assert_eq!(unknown, Rotation::Invalid);
+    assert_eq!(
+        tokens.family_of(&third).await.unwrap(),
+        Some(session.family)
+    );
 }
 
-async fn an_exchange_uses_the_token_once_and_a_replay_names_its_family(stores: impl Shared) {
+async fn an_idle_token_an_ended_session_or_a_revoked_one_is_invalid(stores: impl Shared) {
     let tokens = stores.refresh_tokens();
     let now = now();
-    let hash = stored_token(&stores, "Alice", "family-1", now).await;
-    let Exchange::Rotated(record) = tokens.exchange(&hash, now).await.unwrap() else {
-        panic!("the first exchange rotates");
-    };
-    assert_eq!(record.username.as_str(), "Alice");
-    assert_eq!(record.username.canonical(), "alice");
-    assert_eq!(record.family, "family-1");
-    assert_eq!(record.expires_at, now + DAY);
-    let replay = tokens.exchange(&hash, now).await.unwrap();
-    let family = "family-1".to_owned();
-    assert_eq!(replay, Exchange::Reused { family });
-    let unknown = tokens.exchange(&"0".repeat(64), now).await.unwrap();
-    assert_eq!(unknown, Exchange::Invalid);
+    let (_, idle) = started(&stores, &account(1), now).await;
+    let at_idle_expiry = tokens
+        .rotate(&idle, &fresh_hash(), now + DAY, DAY)
+        .await
+        .unwrap();
+    assert_eq!(at_idle_expiry, Rotation::Invalid);
+
+    // Rotated every half day, the session still ends a week after it started.
+    let (_, mut current) = started(&stores, &account(2), now).await;
+    let mut at = now;
+    while at + DAY / 2 < now + 7 * DAY {
+        at += DAY / 2;
+        let next = fresh_hash();
+        let rotation = tokens.rotate(&current, &next, at, DAY).await.unwrap();
+        assert!(matches!(rotation, Rotation::Rotated(_)), "{rotation:?}");
+        current = next;
+    }
+    let ended = tokens
+        .rotate(&current, &fresh_hash(), now + 7 * DAY, DAY)
+        .await
+        .unwrap();
+    assert_eq!(ended, Rotation::Invalid);
+
+    let (session, revoked) = started(&stores, &account(3), now).await;
+    assert!(tokens.revoke_family(&session.family).await.unwrap());
+    assert!(
+        !tokens.revoke_family(&session.family).await.unwrap(),
+        "idempotent"
+    );
+    let after = tokens
+        .rotate(&revoked, &fresh_hash(), now, DAY)
+        .await
+        .unwrap();
+    assert_eq!(after, Rotation::Invalid);
 }
 
-async fn an_expired_or_revoked_token_is_invalid(stores: impl Shared) {
-    let tokens = stores.refresh_tokens();
+async fn ten_concurrent_rotations_of_one_token_rotate_exactly_once(stores: impl Shared) {
     let now = now();
-    let expiring = stored_token(&stores, "alice", "f1", now).await;
-    let at_expiry = tokens.exchange(&expiring, now + DAY).await.unwrap();
-    assert_eq!(at_expiry, Exchange::Invalid);
-    let revoked = stored_token(&stores, "alice", "f2", now).await;
-    let family = tokens.family_of(&revoked).await.unwrap();
-    assert_eq!(family.as_deref(), Some("f2"));
-    assert_eq!(tokens.revoke_family("f2").await.unwrap(), 1);
-    assert_eq!(tokens.revoke_family("f2").await.unwrap(), 0, "idempotent");
-    let after = tokens.exchange(&revoked, now).await.unwrap();
-    assert_eq!(after, Exchange::Invalid);
-}
-
-async fn ten_concurrent_exchanges_rotate_exactly_once(stores: impl Shared) {
-    let now = now();
-    let hash = stored_token(&stores, "alice", "race", now).await;
+    let (session, hash) = started(&stores, &account(1), now).await;
     let tasks = (0..10).map(|_| {
         let (stores, hash) = (stores.clone(), hash.clone());
-        tokio::spawn(async move { stores.refresh_tokens().exchange(&hash, now).await.unwrap() })
+        tokio::spawn(async move {
+            let successor = fresh_hash();
+            stores
+                .refresh_tokens()
+                .rotate(&hash, &successor, now, DAY)
+                .await
+                .unwrap()
+        })
     });
     let mut rotated = 0;
     for joined in futures_util::future::join_all(tasks).await {
         match joined.unwrap() {
-            Exchange::Rotated(_) => rotated += 1,
-            Exchange::Reused { family } => assert_eq!(family, "race"),
-            Exchange::Invalid => panic!("the token exists"),
+            Rotation::Rotated(_) => rotated += 1,
+            Rotation::Reused { family } => assert_eq!(family, session.family),
+            Rotation::Invalid => panic!("the token exists"),
         }
     }
     assert_eq!(rotated, 1);
 }
 
-async fn revoking_a_user_ends_every_family_of_that_user_only(stores: impl Shared) {
+async fn a_revocation_racing_a_rotation_always_leaves_the_session_dead(stores: impl Shared) {
+    let now = now();
+    for round in 0..25 {
+        let (session, hash) = started(&stores, &account(1), now).await;
+        let successor = fresh_hash();
+        let rotation = {
+            let (stores, hash, successor) = (stores.clone(), hash.clone(), successor.clone());
+            tokio::spawn(async move {
+                stores
+                    .refresh_tokens()
+                    .rotate(&hash, &successor, now, DAY)
+                    .await
+                    .unwrap()
+            })
+        };
+        let revocation = {
+            let (stores, family) = (stores.clone(), session.family.clone());
+            tokio::spawn(async move {
+                stores
+                    .refresh_tokens()
+                    .revoke_family(&family)
+                    .await
+                    .unwrap()
+            })
+        };
+        let (rotation, revoked) = (rotation.await.unwrap(), revocation.await.unwrap());
+        assert!(
+            revoked,
+            "round {round}: the session was active when revoked"
+        );
+        let tokens = stores.refresh_tokens();
+        for (name, token) in [("presented", &hash), ("successor", &successor)] {
+            let after = tokens.rotate(token, &fresh_hash(), now, DAY).await.unwrap();
+            assert_eq!(
+                after,
+                Rotation::Invalid,
+                "round {round}: the {name} token ({rotation:?})"
+            );
+        }
+    }
+}
+
+async fn revoking_an_account_ends_every_session_of_that_account_only(stores: impl Shared) {
     let tokens = stores.refresh_tokens();
     let now = now();
-    let first = stored_token(&stores, "Alice", "a1", now).await;
-    let second = stored_token(&stores, "alice", "a2", now).await;
-    let bobs = stored_token(&stores, "bob", "b1", now).await;
-    assert_eq!(tokens.revoke_user(&name("ALICE")).await.unwrap(), 2);
+    let (_, first) = started(&stores, &account(1), now).await;
+    let (_, second) = started(&stores, &account(1), now).await;
+    let (_, others) = started(&stores, &account(2), now).await;
+    assert_eq!(tokens.revoke_account(&account(1)).await.unwrap(), 2);
     for hash in [&first, &second] {
-        assert_eq!(tokens.exchange(hash, now).await.unwrap(), Exchange::Invalid);
+        let rotation = tokens.rotate(hash, &fresh_hash(), now, DAY).await.unwrap();
+        assert_eq!(rotation, Rotation::Invalid);
     }
-    let bob = tokens.exchange(&bobs, now).await.unwrap();
-    assert!(matches!(bob, Exchange::Rotated(_)), "{bob:?}");
+    let other = tokens
+        .rotate(&others, &fresh_hash(), now, DAY)
+        .await
+        .unwrap();
+    assert!(matches!(other, Rotation::Rotated(_)), "{other:?}");
+}
+
+async fn an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one(
+    stores: impl Shared,
+) {
+    let users = stores.users();
+    let alice = name("Alice");
+    users
+        .insert(&alice, "$argon2id$one", SystemTime::now())
+        .await
+        .unwrap();
+    let first = users.find(&alice).await.unwrap().unwrap();
+    let by_id = users.find_by_id(&first.id).await.unwrap();
+    assert_eq!(by_id.as_ref(), Some(&first));
+    assert_eq!(users.find_by_id(&account(9)).await.unwrap(), None);
+    let other = name("bob");
+    users
+        .insert(&other, "$argon2id$two", SystemTime::now())
+        .await
+        .unwrap();
+    let bob = users.find(&other).await.unwrap().unwrap();
+    assert_ne!(bob.id, first.id, "every account has its own id");
 }
 
 async fn the_catalogue_is_the_sample_products(stores: impl Shared) {

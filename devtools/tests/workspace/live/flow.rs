@@ -39,6 +39,7 @@ async fn api() -> Api {
         },
         me: me::State {
             stores: stores.clone(),
+            clock: Clock::system(),
         },
         products: products::State::new(&[], stores, Clock::system()).unwrap(),
         authorizer: authorizer::State { verifier },
@@ -90,7 +91,18 @@ async fn signup_then_token_then_authorizer_then_me_and_products() {
         .to_owned();
 
     let context = authorize(&api, &format!("Bearer {access_token}")).expect("allowed");
-    assert_eq!(context["principalId"], "alice");
+    let stored = api.database.collection::<mongodb::bson::Document>("users");
+    let alice = stored
+        .find_one(mongodb::bson::doc! { "username_canonical": "alice" })
+        .await
+        .unwrap()
+        .unwrap();
+    let alice_id = alice.get_object_id("_id").unwrap().to_hex();
+    assert_eq!(
+        context["principalId"],
+        alice_id.as_str(),
+        "tokens name the account id"
+    );
 
     let response = me::handle(
         &api.me,
