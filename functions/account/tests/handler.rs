@@ -129,13 +129,12 @@ async fn the_sample_event_changes_the_password_and_revokes_every_token() {
         1,
         "older access tokens are refused"
     );
-    assert_eq!(
-        setup
+    assert!(
+        !setup
             .state
             .stores
             .refresh_tokens
             .is_current(&setup.refresh_secret),
-        false,
         "the session is revoked"
     );
 
@@ -152,13 +151,12 @@ async fn logout_everywhere_bumps_the_token_version_and_revokes_refresh_tokens() 
     let (status, body, _) = call(&setup, &event_json("account-logout.json")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(token_version(&setup).await, 1);
-    assert_eq!(
-        setup
+    assert!(
+        !setup
             .state
             .stores
             .refresh_tokens
             .is_current(&setup.refresh_secret),
-        false,
         "the session is revoked"
     );
 
@@ -285,13 +283,12 @@ async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     }
     assert_eq!(token_version(&setup).await, 0, "nobody was signed out");
-    assert_eq!(
+    assert!(
         setup
             .state
             .stores
             .refresh_tokens
             .is_current(&setup.refresh_secret),
-        true,
         "the session is still active"
     );
 }
