@@ -33,6 +33,16 @@ pub(super) async fn start() -> Local {
     start_logging_to(std::env::var_os("FUNCTION_LOG_DIR").map(PathBuf::from)).await
 }
 
+/// A stack with `template.yaml`'s parameters overridden.
+pub(super) async fn start_with_parameters(parameters: &[(&str, &str)]) -> Local {
+    let overrides = parameters
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    start_with(None, overrides).await
+}
+
+/// A stack whose functions append their output to `<log_dir>/<function>.log`.
 /// A stack whose functions append their output to `<log_dir>/<function>.log`.
 async fn start_logging_to(log_dir: Option<PathBuf>) -> Local {
     start_with(log_dir, Default::default()).await

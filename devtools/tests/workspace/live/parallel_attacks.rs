@@ -2,7 +2,7 @@
 //! two instances of each function by the local API, repeated in loops, against the real
 //! database. Each test names the guarantee it holds the service to.
 
-use super::local_api::start;
+use super::local_api::{Local, start, start_with_parameters};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -101,5 +101,140 @@ async fn parallel_wrong_current_passwords_check_five_then_lock() {
     let locked = count(&answers, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(wrong + locked, BURST, "{answers:?}");
     assert_eq!(wrong, CHECKS_BEFORE_LOCK, "{answers:?}");
+    local.stack.stop().await;
+}
+
+/// Logs `username` in and returns its refresh token.
+async fn refresh_token_of(local: &Local, username: &str, password: &str) -> Value {
+    local.login(username, password).await["refresh_token"].clone()
+}
+
+/// Every refresh token in `tokens` is refused.
+async fn assert_all_refused(local: &Local, tokens: &[Value], round: usize, race: &str) {
+    for token in tokens {
+        let (status, body) = local.refresh(token).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "round {round} of {race}: a token of the session still works"
+        );
+    }
+}
+
+/// The successor refresh token in a `/token` answer, when it issued one.
+fn successor(answer: &(StatusCode, Value)) -> Option<Value> {
+    (answer.0 == StatusCode::OK).then(|| answer.1["refresh_token"].clone())
+}
+
+#[tokio::test]
+async fn a_revocation_racing_a_refresh_never_leaves_a_working_token() {
+    let local = start().await;
+    let password = "correct horse battery staple";
+    local.access_token("victor", password).await;
+    for round in 0..15 {
+        let token = refresh_token_of(&local, "victor", password).await;
+        let revocation = [("token", token.as_str().unwrap())];
+        let (refreshed, (revoked, body)) =
+            tokio::join!(local.refresh(&token), local.form("/revoke", &revocation));
+        assert_eq!(
+            (revoked, body),
+            (StatusCode::OK, json!({})),
+            "round {round}"
+        );
+        let issued: Vec<Value> = [Some(token.clone()), successor(&refreshed)]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_all_refused(&local, &issued, round, "revoke against refresh").await;
+    }
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn two_parallel_refreshes_of_one_token_never_leave_a_working_token() {
+    let local = start().await;
+    let password = "correct horse battery staple";
+    local.access_token("wendy", password).await;
+    for round in 0..15 {
+        let token = refresh_token_of(&local, "wendy", password).await;
+        let (first, second) = tokio::join!(local.refresh(&token), local.refresh(&token));
+        let successes = [&first, &second]
+            .iter()
+            .filter(|answer| answer.0 == StatusCode::OK)
+            .count();
+        assert!(successes <= 1, "round {round}: {first:?} {second:?}");
+        let issued: Vec<Value> = [successor(&first), successor(&second)]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_all_refused(&local, &issued, round, "two refreshes").await;
+    }
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused_while_the_authorizer_still_caches_its_allow() {
+    let local = start_with_parameters(&[("AccessTokenTtlSeconds", "5")]).await;
+    let password = "correct horse battery staple";
+    local.access_token("yvonne", password).await;
+    let session = local.login("yvonne", password).await;
+    assert_eq!(session["expires_in"], 5);
+    let token = &session["access_token"];
+    assert_eq!(local.me_status(token).await, StatusCode::OK);
+    let bearer = format!("Bearer {}", token.as_str().unwrap());
+    assert_eq!(
+        local.get("/products", Some(&bearer)).await.status(),
+        StatusCode::OK
+    );
+    let decisions = local.authorizer_invocations();
+
+    // Past exp and the verifier's five-second leeway; the cached Allow lasts 300 s.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(local.me_status(token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        local.get("/products", Some(&bearer)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = local.post_with_token("/users/me/logout", token, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        local.authorizer_invocations(),
+        decisions,
+        "the authorizer's cached Allow let every request through: the functions refused"
+    );
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_deleted_and_registered_again_inherits_no_token() {
+    let local = start().await;
+    let password = "correct horse battery staple";
+    local.access_token("zoe", password).await;
+    let old = local.login("zoe", password).await;
+    let users = local
+        .database
+        .collection::<mongodb::bson::Document>("users");
+    let deleted = users
+        .delete_one(mongodb::bson::doc! { "username_canonical": "zoe" })
+        .await
+        .unwrap();
+    assert_eq!(deleted.deleted_count, 1);
+    let new_password = "the new owner's passphrase";
+    assert_eq!(
+        local.signup("zoe", new_password).await.status(),
+        StatusCode::CREATED
+    );
+
+    assert_eq!(
+        local.me_status(&old["access_token"]).await,
+        StatusCode::FORBIDDEN,
+        "the old access token names the deleted account"
+    );
+    assert_eq!(
+        local.refresh(&old["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let new = local.login("zoe", new_password).await;
+    assert_eq!(local.me_status(&new["access_token"]).await, StatusCode::OK);
     local.stack.stop().await;
 }
