@@ -2,7 +2,10 @@
 //!
 //! Usernames are compared by their compatibility-caseless form (Unicode NFKC plus full case
 //! folding), so `Alice`, `ALICE` and `ａｌｉｃｅ` are one account, and so are `straße` and
-//! `STRASSE`. Passwords follow NIST SP 800-63B: 8–128 characters counted after NFC
+//! `STRASSE`. A new username must also be a valid RFC 8265 UsernameCaseMapped identifier
+//! (no invisible, ignorable or historic code points) made of characters UTS #39 allows in
+//! identifiers, from one script (or a combination UTS #39 calls highly restrictive, such as
+//! Han with Hiragana and Katakana): `аlice` with a Cyrillic `а` is refused. Passwords follow NIST SP 800-63B: 8–128 characters counted after NFC
 //! normalisation, no composition rules, not the username, not a common password.
 
 mod common_passwords;
@@ -30,6 +33,17 @@ pub enum CredentialError {
     /// The username holds a character other than letters, digits, `.`, `_` and `-`.
     #[error("username may contain only letters, digits, '.', '_' and '-'")]
     UsernameCharacters,
+    /// A new username holds an invisible, ignorable, historic or otherwise restricted
+    /// character (RFC 8265 IdentifierClass, UTS #39 identifier status).
+    #[error(
+        "username must not contain invisible, ignorable or historic characters (such as zero-width joiners or Hangul fillers)"
+    )]
+    UsernameRestrictedCharacter,
+    /// A new username mixes scripts in a way that can imitate another name (UTS #39).
+    #[error(
+        "username must be written in one script: letters from different scripts (such as Latin and Cyrillic) cannot be mixed"
+    )]
+    UsernameMixedScripts,
     /// The password's length is outside the accepted range.
     #[error("password must be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters long")]
     PasswordLength,
@@ -45,7 +59,10 @@ impl CredentialError {
     /// The request field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::UsernameLength | Self::UsernameCharacters => "username",
+            Self::UsernameLength
+            | Self::UsernameCharacters
+            | Self::UsernameRestrictedCharacter
+            | Self::UsernameMixedScripts => "username",
             Self::PasswordLength | Self::PasswordIsUsername | Self::PasswordTooCommon => "password",
         }
     }
@@ -86,6 +103,29 @@ impl Username {
         }
         let canonical = caseless_key(&display);
         Ok(Self { display, canonical })
+    }
+
+    /// Parses a username chosen for a new account: [`Username::parse`]'s rules, plus RFC 8265
+    /// UsernameCaseMapped (IdentifierClass and the bidi rule), UTS #39's identifier status for
+    /// every character, and at most UTS #39's highly restrictive mix of scripts. Logins keep
+    /// using [`Username::parse`], so accounts created before these rules still sign in.
+    pub fn for_new_account(raw: &str) -> Result<Self, CredentialError> {
+        use precis_profiles::precis_core::profile::Profile as _;
+        use unicode_security::{
+            GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection,
+        };
+        let username = Self::parse(raw)?;
+        let name = username.as_str();
+        let identifier = precis_profiles::UsernameCaseMapped::new()
+            .enforce(name)
+            .is_ok();
+        if !identifier || !name.chars().all(GeneralSecurityProfile::identifier_allowed) {
+            return Err(CredentialError::UsernameRestrictedCharacter);
+        }
+        if !name.check_restriction_level(RestrictionLevel::HighlyRestrictive) {
+            return Err(CredentialError::UsernameMixedScripts);
+        }
+        Ok(username)
     }
 
     /// A username read back from the store, trusted as it was validated when stored; the
@@ -205,6 +245,99 @@ mod tests {
         ];
         for (raw, expected, why) in cases {
             assert_eq!(Username::parse(raw), Err(expected), "{why}");
+        }
+    }
+
+    #[test]
+    fn look_alike_and_invisible_names_are_refused_for_new_accounts() {
+        use CredentialError::{
+            UsernameCharacters, UsernameMixedScripts, UsernameRestrictedCharacter,
+        };
+        let cases = [
+            (
+                "alice\u{3164}",
+                UsernameRestrictedCharacter,
+                "Hangul filler",
+            ),
+            (
+                "alice\u{FFA0}",
+                UsernameRestrictedCharacter,
+                "halfwidth Hangul filler",
+            ),
+            (
+                "al\u{1160}ice",
+                UsernameRestrictedCharacter,
+                "conjoining jamo filler",
+            ),
+            (
+                "al\u{115F}ice",
+                UsernameRestrictedCharacter,
+                "choseong filler",
+            ),
+            ("al\u{200D}ice", UsernameCharacters, "zero-width joiner"),
+            ("al\u{200C}ice", UsernameCharacters, "zero-width non-joiner"),
+            ("al\u{200B}ice", UsernameCharacters, "zero-width space"),
+            ("ali\u{00AD}ce", UsernameCharacters, "soft hyphen"),
+            ("alice\u{E0061}", UsernameCharacters, "tag character"),
+            (
+                "al\u{034F}ice",
+                UsernameCharacters,
+                "combining grapheme joiner",
+            ),
+            (
+                "\u{0430}lice",
+                UsernameMixedScripts,
+                "Cyrillic а among Latin",
+            ),
+            (
+                "p\u{0430}ypal",
+                UsernameMixedScripts,
+                "Cyrillic а inside Latin",
+            ),
+            ("\u{03B1}lice", UsernameMixedScripts, "Greek α among Latin"),
+            ("\u{0561}lice", UsernameMixedScripts, "Armenian among Latin"),
+        ];
+        for (raw, expected, why) in cases {
+            assert_eq!(expected.field(), "username");
+            assert_eq!(
+                Username::for_new_account(raw),
+                Err(expected),
+                "{why}: {raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_in_one_script_and_japanese_mixes_are_accepted_for_new_accounts() {
+        for raw in [
+            "alice",
+            "alice.smith_42-x",
+            "Ölçer",
+            "Zoë",
+            "straße",
+            "Иван",
+            "Ελένη",
+            "山田太郎",
+            "やまだ太郎",
+            "田中タロウ",
+            "김민준",
+            "محمد",
+            "דוד",
+            "राहुल",
+            "محمد١٢٣",
+        ] {
+            let parsed = Username::for_new_account(raw);
+            assert!(parsed.is_ok(), "{raw:?}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn names_refused_for_new_accounts_still_parse_for_login() {
+        for raw in ["\u{0430}lice", "alice\u{3164}", "al\u{1160}ice"] {
+            assert!(
+                Username::parse(raw).is_ok(),
+                "{raw:?}: an existing account signs in"
+            );
         }
     }
 

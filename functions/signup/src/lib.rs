@@ -59,7 +59,8 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Usern
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
-    let username = Username::parse(string_field(&fields, "username")?).map_err(invalid)?;
+    let username =
+        Username::for_new_account(string_field(&fields, "username")?).map_err(invalid)?;
     let password = Password::for_new_account(string_field(&fields, "password")?, &username)
         .map_err(invalid)?;
 

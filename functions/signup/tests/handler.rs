@@ -278,3 +278,40 @@ proptest::proptest! {
         prop_assert_eq!(store.len(), usize::from(status == 201));
     }
 }
+
+fn signup_body(username: &str) -> String {
+    json!({"username": username, "password": "correct horse battery staple"}).to_string()
+}
+
+#[tokio::test]
+async fn look_alike_usernames_are_422_and_store_nothing() {
+    let store = MemoryUserStore::default();
+    for (username, reason) in [
+        ("alice\u{3164}", "invisible"),
+        ("alice\u{FFA0}", "invisible"),
+        ("al\u{200D}ice", "only letters"),
+        ("\u{0430}lice", "one script"),
+        ("p\u{0430}yp\u{0430}l", "one script"),
+    ] {
+        let (status, body) = call(&store, &event_with_body(&signup_body(username))).await;
+        assert_eq!(status, 422, "{username:?}: {body}");
+        assert_eq!(body["error"], "validation_failed");
+        assert_eq!(body["field"], "username");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{username:?}: {message}");
+    }
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn names_in_any_one_script_sign_up_and_full_width_forms_of_a_taken_name_conflict() {
+    let store = MemoryUserStore::default();
+    for username in ["Ölçer", "Иван", "山田太郎", "alice"] {
+        let (status, body) = call(&store, &event_with_body(&signup_body(username))).await;
+        assert_eq!(status, 201, "{username}: {body}");
+    }
+    for taken in ["ａｌｉｃｅ", "ALICE", "ИВАН"] {
+        let (status, _) = call(&store, &event_with_body(&signup_body(taken))).await;
+        assert_eq!(status, 409, "{taken}");
+    }
+}
