@@ -1,18 +1,58 @@
 //! Finding the FastAPI app's documents (no `username_canonical` yet) when
-//! `LEGACY_USER_LOOKUP` is on: a case-insensitive match on `username`, refusing names that
-//! match more than one account.
+//! `LEGACY_USER_LOOKUP` is on, refusing names that match more than one account.
+//!
+//! A legacy document belongs to a name when its `username` has the same canonical form
+//! ([`caseless_key`]: NFKC and full case folding). MongoDB's case-insensitive regex folds one
+//! character at a time, so `jess` would not find a stored `jeß`, nor `ｊｅｓｓ`: sign-up would
+//! then let a new name sit beside an old account it folds to. The pattern here therefore
+//! lists, at each position, every character whose canonical form is the next one or more
+//! characters of the name; the exact comparison of canonical forms then decides.
 
 use super::mongo::{MongoUserStore, UserDocument};
 use crate::credentials::{Username, caseless_key};
 use crate::db::StoreError;
 use mongodb::bson::{Document, doc};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// The most legacy documents one lookup examines; more than one match is already a refusal.
 const LEGACY_CANDIDATES: i64 = 8;
 
+/// Longest pattern sent to the server (MongoDB accepts up to 32 KiB). A name whose foldings
+/// overlap many times over (a long run of `s`, each pair of which may be a stored `ß`) would
+/// need a longer one; for it, and when a server refuses a pattern (the test server takes
+/// 1,000 bytes at most), the canonical form of every unmigrated document's name is compared.
+const MAX_PATTERN_BYTES: usize = 16 * 1024;
+
+/// Characters whose canonical form differs from the character itself, by that form:
+/// `"ss"` → `ß`, `ẞ`; `"j"` → `ｊ`, `𝐣`, `ⓙ`, `J`… Built once, on the first legacy lookup.
+static FOLDED_FROM: LazyLock<HashMap<String, Vec<char>>> = LazyLock::new(|| {
+    let mut table: HashMap<String, Vec<char>> = HashMap::new();
+    // Compatibility and case mappings end at the CJK compatibility ideographs (plane 2).
+    for c in (0..0x3_0000).filter_map(char::from_u32) {
+        let mut buffer = [0; 4];
+        let key = caseless_key(c.encode_utf8(&mut buffer));
+        // The regex's `i` option already matches simple case variants.
+        let simple_case_variant = c.to_lowercase().eq(key.chars());
+        if !key.is_empty() && key.chars().ne(std::iter::once(c)) && !simple_case_variant {
+            table.entry(key).or_default().push(c);
+        }
+    }
+    table
+});
+
+/// The longest canonical form in [`FOLDED_FROM`], in characters.
+static LONGEST_FOLDING: LazyLock<usize> = LazyLock::new(|| {
+    FOLDED_FROM
+        .keys()
+        .map(|key| key.chars().count())
+        .max()
+        .unwrap_or(1)
+});
+
 impl MongoUserStore {
     /// Documents without `username_canonical` whose `username` has `username`'s canonical
-    /// form: a case-insensitive regex narrows them down, the exact comparison decides.
+    /// form.
     pub(super) async fn legacy_matches(
         &self,
         username: &Username,
@@ -20,23 +60,53 @@ impl MongoUserStore {
         if !self.legacy_lookup {
             return Ok(Vec::new());
         }
-        let pattern = format!("^{}$", escape_regex(username.as_str()));
-        let mut cursor = self
-            .users
-            .find(doc! {
+        let canonical = username.canonical();
+        if let Some(pattern) = folding_pattern(canonical) {
+            let filter = doc! {
                 "username_canonical": { "$exists": false },
                 "username": { "$regex": pattern, "$options": "i" },
-            })
-            .limit(LEGACY_CANDIDATES)
-            .await?;
-        let mut matches = Vec::new();
-        while cursor.advance().await? {
-            let document = cursor.deserialize_current()?;
-            if caseless_key(&document.username) == username.canonical() {
-                matches.push(document);
+            };
+            match self.users.find(filter).limit(LEGACY_CANDIDATES).await {
+                Ok(cursor) => return same_canonical_form(cursor, canonical).await,
+                Err(error) if is_refused_pattern(&error) => {
+                    tracing::warn!(username = %username, "the server refused the legacy lookup pattern: comparing every unmigrated name");
+                }
+                Err(error) => return Err(error.into()),
             }
         }
-        Ok(matches)
+        self.legacy_matches_by_scan(canonical).await
+    }
+
+    /// Every unmigrated document whose name has the canonical form `canonical`, comparing
+    /// all of their names (only the names travel; the matches are read in full after).
+    async fn legacy_matches_by_scan(
+        &self,
+        canonical: &str,
+    ) -> Result<Vec<UserDocument>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Name {
+            #[serde(rename = "_id")]
+            id: mongodb::bson::Bson,
+            #[serde(default)]
+            username: String,
+        }
+        let names = self.users.clone_with_type::<Name>();
+        let mut cursor = names
+            .find(doc! { "username_canonical": { "$exists": false } })
+            .projection(doc! { "username": 1 })
+            .await?;
+        let mut ids = Vec::new();
+        while cursor.advance().await? {
+            let name = cursor.deserialize_current()?;
+            if caseless_key(&name.username) == canonical {
+                ids.push(name.id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cursor = self.users.find(doc! { "_id": { "$in": ids } }).await?;
+        same_canonical_form(cursor, canonical).await
     }
 
     /// The filter that selects `username`'s document: by canonical name, or (legacy lookup)
@@ -53,14 +123,90 @@ impl MongoUserStore {
     }
 }
 
-/// Usernames hold letters, digits, `.`, `_` and `-`; only `.` and `-` mean something in a regex.
-fn escape_regex(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escape = !c.is_alphanumeric() && c != '_';
-            escape.then_some('\\').into_iter().chain(std::iter::once(c))
+/// The documents of `cursor` whose name has the canonical form `canonical`.
+async fn same_canonical_form(
+    mut cursor: mongodb::Cursor<UserDocument>,
+    canonical: &str,
+) -> Result<Vec<UserDocument>, StoreError> {
+    let mut matches = Vec::new();
+    while cursor.advance().await? {
+        let document = cursor.deserialize_current()?;
+        if caseless_key(&document.username) == canonical {
+            matches.push(document);
+        }
+    }
+    Ok(matches)
+}
+
+/// Whether the server refused the pattern itself (too long or a construct it lacks).
+fn is_refused_pattern(error: &mongodb::error::Error) -> bool {
+    const BAD_VALUE: i32 = 2;
+    const INVALID_REGEX: i32 = 51091;
+    matches!(
+        error.kind.as_ref(),
+        mongodb::error::ErrorKind::Command(command)
+            if command.code == BAD_VALUE || command.code == INVALID_REGEX
+    )
+}
+
+/// An anchored pattern matching every string whose canonical form is `canonical` (and, with
+/// the `i` option, a few more, which the exact comparison removes); `None` when it would be
+/// longer than [`MAX_PATTERN_BYTES`].
+fn folding_pattern(canonical: &str) -> Option<String> {
+    let chars: Vec<char> = canonical.chars().collect();
+    let mut pattern = String::from("^");
+    pattern_from(&chars, 0, &mut pattern)?;
+    pattern.push('$');
+    Some(pattern)
+}
+
+/// Appends to `out` the pattern for `chars[at..]`; `None` once `out` is too long.
+fn pattern_from(chars: &[char], at: usize, out: &mut String) -> Option<()> {
+    if at == chars.len() {
+        return Some(());
+    }
+    let longer: Vec<(usize, &Vec<char>)> = (2..=*LONGEST_FOLDING)
+        .filter(|length| at + length <= chars.len())
+        .filter_map(|length| {
+            let folded: String = chars[at..at + length].iter().collect();
+            FOLDED_FROM.get(&folded).map(|sources| (length, sources))
         })
-        .collect()
+        .collect();
+    let single = single_position(chars[at]);
+    if longer.is_empty() {
+        out.push_str(&single);
+        return pattern_from(chars, at + 1, out).filter(|()| out.len() <= MAX_PATTERN_BYTES);
+    }
+    out.push_str("(?:");
+    out.push_str(&single);
+    pattern_from(chars, at + 1, out)?;
+    for (length, sources) in longer {
+        out.push('|');
+        out.push_str(&class(sources.iter().copied()));
+        pattern_from(chars, at + length, out)?;
+    }
+    out.push(')');
+    (out.len() <= MAX_PATTERN_BYTES).then_some(())
+}
+
+/// The class of characters whose canonical form is `c` alone, `c` included.
+fn single_position(c: char) -> String {
+    let sources = FOLDED_FROM.get(c.encode_utf8(&mut [0; 4]) as &str);
+    class(std::iter::once(c).chain(sources.into_iter().flatten().copied()))
+}
+
+/// A character class of `chars`: each as itself, except ASCII punctuation, which is escaped
+/// so no character means anything to the regex engine.
+fn class(chars: impl Iterator<Item = char>) -> String {
+    let mut class = String::from("[");
+    for c in chars {
+        if c.is_ascii_punctuation() {
+            class.push('\\');
+        }
+        class.push(c);
+    }
+    class.push(']');
+    class
 }
 
 #[cfg(test)]
@@ -68,8 +214,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn regex_escaping_covers_every_username_character() {
-        assert_eq!(escape_regex("a.b-c_d"), "a\\.b\\-c_d");
-        assert_eq!(escape_regex("Zoë42"), "Zoë42");
+    fn the_pattern_lists_every_character_that_folds_into_each_position() {
+        let pattern = folding_pattern(&caseless_key("jeß")).unwrap();
+        for spelling in ['ß', 'ẞ', 'ｊ', '𝐣', 'ⓙ', 'ｓ'] {
+            assert!(pattern.contains(spelling), "{spelling} in {pattern}");
+        }
+        assert!(
+            pattern.starts_with("^[j") && pattern.ends_with(")$"),
+            "{pattern}"
+        );
+        assert!(
+            pattern.len() < 1000,
+            "short names fit the test server: {}",
+            pattern.len()
+        );
+        assert_eq!(class("a.-".chars()), r"[a\.\-]");
+    }
+
+    #[test]
+    fn a_name_that_folds_too_many_ways_gets_no_pattern() {
+        assert!(folding_pattern(&"s".repeat(6)).is_some());
+        assert_eq!(folding_pattern(&"s".repeat(64)), None);
     }
 }

@@ -6,7 +6,7 @@ use mongodb::bson::{Document, doc};
 use shared::db::connect;
 use shared::products::{MongoProductStore, ProductStore, sample_products};
 use shared::testing::index_on;
-use shared::users::{MongoUserStore, UserStore};
+use shared::users::{Insertion, MongoUserStore, UserCollectionSettings, UserStore};
 use std::time::SystemTime;
 
 async fn fresh_store() -> (mongodb::Database, MongoUserStore) {
@@ -126,5 +126,70 @@ async fn an_existing_index_of_that_name_is_kept_only_when_it_is_unique() {
         let store = MongoUserStore::new(&database);
         let ensured = store.ensure_indexes().await;
         assert_eq!(ensured.is_ok(), accepted, "unique: {unique}: {ensured:?}");
+    }
+}
+
+/// A store with the legacy lookup on, over a collection holding the FastAPI app's unmigrated
+/// documents named `stored`.
+async fn legacy_store_holding(stored: &[&str]) -> MongoUserStore {
+    let database = fresh_database().await;
+    let settings = UserCollectionSettings {
+        collection: "user_model".to_owned(),
+        legacy_lookup: true,
+    };
+    let store = MongoUserStore::with_settings(&database, &settings);
+    store.ensure_indexes().await.unwrap();
+    for username in stored {
+        database
+            .collection::<Document>("user_model")
+            .insert_one(doc! {
+                "username": *username, "password": "$1$salt$hash", "disabled": false,
+                "created_date": mongodb::bson::DateTime::now(),
+                "modified_date": mongodb::bson::DateTime::now(),
+            })
+            .await
+            .unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
+    let long_eszett = "ß".repeat(30);
+    let long_s = "s".repeat(60);
+    let cases = [
+        ("jess", "jeß", "ß folds to ss"),
+        ("jeß", "jess", "ss is what ß folds to"),
+        ("Straße", "STRASSE", "full case folding"),
+        ("ｊｏｅ", "joe", "full-width forms"),
+        ("𝐦𝐚𝐱", "max", "mathematical letters"),
+        (
+            long_eszett.as_str(),
+            long_s.as_str(),
+            "a name too ambiguous for one exact pattern",
+        ),
+    ];
+    for (stored, new, why) in cases {
+        let users = legacy_store_holding(&[stored]).await;
+        let found = users.find(&name(new)).await.unwrap();
+        let found = found.unwrap_or_else(|| panic!("{why}: {new} finds {stored}"));
+        assert_eq!(found.username.as_str(), stored, "{why}");
+        let insertion = users
+            .insert(&name(new), "$argon2id$x", SystemTime::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            insertion,
+            Insertion::UsernameTaken,
+            "{why}: {new} beside {stored}"
+        );
+    }
+    let users = legacy_store_holding(&["jess"]).await;
+    for unrelated in ["jes", "jesse", "jest"] {
+        assert_eq!(
+            users.find(&name(unrelated)).await.unwrap(),
+            None,
+            "{unrelated}"
+        );
     }
 }
