@@ -16,6 +16,7 @@ mod live {
     mod fastapi_takeover;
     mod flow;
     mod local_api;
+    mod login_timing;
     mod make_dev;
     mod outage;
     mod parallel_attacks;
