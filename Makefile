@@ -20,6 +20,10 @@ CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 CONFORMANCE_TOOLS := schemathesis==4.32.5
 CONFORMANCE_VENV := $(TOOLS_DIR)/venv-conformance-$(shell echo '$(CONFORMANCE_TOOLS)' | sha256sum | cut -c1-12)
 SCHEMATHESIS := $(CONFORMANCE_VENV)/bin/schemathesis
+# The FastAPI tutorial app the coexistence test runs beside this project, in its own virtualenv.
+FASTAPI_APP_REQUIREMENTS := devtools/fastapi-app/requirements.txt
+FASTAPI_APP_VENV := $(TOOLS_DIR)/venv-fastapi-app-$(shell sha256sum $(FASTAPI_APP_REQUIREMENTS) | cut -c1-12)
+FASTAPI_APP_PYTHON := $(FASTAPI_APP_VENV)/bin/python
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} PATH="$(VENV)/bin:$$PATH"
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
@@ -55,7 +59,7 @@ dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded
 	exec $(TARGET_DIR)/debug/local-api --template template.yaml --bin-dir $(TARGET_DIR)/debug \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
 
 docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
 
@@ -95,10 +99,10 @@ quick: $(DOCS_ASSETS) ## Every test that needs no database, Python or browser: u
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator
+integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
 e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs page in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked
@@ -163,6 +167,13 @@ $(CONFORMANCE_VENV)/.complete:
 	rm -rf $(CONFORMANCE_VENV)
 	python3 -m venv $(CONFORMANCE_VENV)
 	$(CONFORMANCE_VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach tool,$(CONFORMANCE_TOOLS),'$(tool)')
+	touch $@
+
+$(FASTAPI_APP_PYTHON): $(FASTAPI_APP_VENV)/.complete
+$(FASTAPI_APP_VENV)/.complete: $(FASTAPI_APP_REQUIREMENTS)
+	rm -rf $(FASTAPI_APP_VENV)
+	python3 -m venv $(FASTAPI_APP_VENV)
+	$(FASTAPI_APP_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(FASTAPI_APP_REQUIREMENTS)
 	touch $@
 
 $(CARGO_LAMBDA): $(VENV)/.complete
