@@ -119,9 +119,10 @@ impl Session {
 pub enum Rotation {
     /// The token was current: its successor is now the session's current token.
     Rotated(Session),
-    /// The token was current once but no longer is: a replay. Revoke the session.
+    /// The token was current once but no longer is: a replay. The session is revoked in the
+    /// same step, so a failure after it cannot leave the session alive.
     Reused {
-        /// The session to revoke.
+        /// The session, now revoked.
         family: String,
     },
     /// Unknown, expired, or its session revoked or over.
@@ -142,7 +143,8 @@ pub trait RefreshTokenStore: Send + Sync {
 
     /// Makes `successor_hash` the session's current token if `hash` is current and the
     /// session neither revoked nor over, atomically: of any number of concurrent rotations of
-    /// one token, exactly one sees [`Rotation::Rotated`], and none after a revocation.
+    /// one token, exactly one sees [`Rotation::Rotated`], and none after a revocation. A token
+    /// of a live session that is no longer current revokes the session ([`Rotation::Reused`]).
     fn rotate(
         &self,
         hash: &str,
@@ -316,21 +318,25 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
                 .await?;
             return Ok(Rotation::Rotated(session));
         }
-        let session = self
+        // Not current: a replay if the session is still live, and then it ends here.
+        let revoked = self
             .sessions
-            .find_one(doc! { "_id": &token.family })
+            .update_one(
+                doc! {
+                    "_id": &token.family,
+                    "current": { "$ne": hash },
+                    "revoked": false,
+                    "expires_at": { "$gt": at },
+                },
+                doc! { "$set": { "revoked": true } },
+            )
             .await?;
-        Ok(match session {
-            Some(session)
-                if !session.revoked
-                    && session.expires_at.to_system_time() > now
-                    && session.current != hash =>
-            {
-                Rotation::Reused {
-                    family: session.family,
-                }
+        Ok(if revoked.modified_count == 1 {
+            Rotation::Reused {
+                family: token.family,
             }
-            _ => Rotation::Invalid,
+        } else {
+            Rotation::Invalid
         })
     }
 

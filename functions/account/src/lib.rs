@@ -84,7 +84,7 @@ async fn logout_everywhere<S: Stores>(
     state
         .stores
         .users()
-        .bump_token_version(username, state.clock.now())
+        .bump_token_version(&user.id, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
@@ -128,14 +128,13 @@ async fn change_password<S: Stores>(
         tracing::info!(username = %username, "password change refused: wrong current password");
         return Err(ApiError::WrongPassword);
     }
-    login_failures
-        .reset(username)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    if let Err(error) = login_failures.reset(username).await {
+        tracing::warn!(%error, "password confirmed but its failure counter was not reset");
+    }
 
     let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;
     let changed = users
-        .change_password(username, &user.password_hash, &new_hash, now)
+        .change_password(&user.id, &user.password_hash, &new_hash, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     if !changed {

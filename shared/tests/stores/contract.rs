@@ -47,7 +47,7 @@ contract!(
     the_fifth_claim_locks_for_one_second_and_a_reset_forgets_everything,
     sixteen_concurrent_claims_grant_five_then_one_per_expired_lock,
     locks_grow_to_the_longest_and_stay_there,
-    a_rotation_replaces_the_current_token_once_and_a_replay_names_its_session,
+    a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_session,
     an_idle_token_an_ended_session_or_a_revoked_one_is_invalid,
     ten_concurrent_rotations_of_one_token_rotate_exactly_once,
     a_revocation_racing_a_rotation_always_leaves_the_session_dead,
@@ -122,24 +122,19 @@ async fn token_versions_and_hash_replacements_are_conditional(stores: impl Share
     let alice = name("alice");
     let now = SystemTime::now();
     users.insert(&alice, "$argon2id$old", now).await.unwrap();
+    let id = users.find(&alice).await.unwrap().unwrap().id;
+    assert_eq!(users.bump_token_version(&id, now).await.unwrap(), Some(1));
     assert_eq!(
-        users.bump_token_version(&alice, now).await.unwrap(),
-        Some(1)
-    );
-    assert_eq!(
-        users
-            .bump_token_version(&name("nobody"), now)
-            .await
-            .unwrap(),
+        users.bump_token_version(&account(7), now).await.unwrap(),
         None
     );
     let stale = users
-        .change_password(&alice, "$argon2id$stale", "$argon2id$new", now)
+        .change_password(&id, "$argon2id$stale", "$argon2id$new", now)
         .await
         .unwrap();
     assert!(!stale, "a stale current hash changes nothing");
     let changed = users
-        .change_password(&alice, "$argon2id$old", "$argon2id$new", now)
+        .change_password(&id, "$argon2id$old", "$argon2id$new", now)
         .await
         .unwrap();
     assert!(changed);
@@ -148,12 +143,12 @@ async fn token_versions_and_hash_replacements_are_conditional(stores: impl Share
     assert_eq!(user.token_version, 2, "a password change bumps the version");
 
     let stale = users
-        .upgrade_hash(&alice, "$5$legacy", "$argon2id$upgraded", now)
+        .upgrade_hash(&id, &alice, "$5$legacy", "$argon2id$upgraded", now)
         .await
         .unwrap();
     assert!(!stale, "only the hash that was read is replaced");
     let upgraded = users
-        .upgrade_hash(&alice, "$argon2id$new", "$argon2id$upgraded", now)
+        .upgrade_hash(&id, &alice, "$argon2id$new", "$argon2id$upgraded", now)
         .await
         .unwrap();
     assert!(upgraded);
@@ -301,7 +296,7 @@ fn fresh_hash() -> String {
     shared::refresh::generate().unwrap().hash
 }
 
-async fn a_rotation_replaces_the_current_token_once_and_a_replay_names_its_session(
+async fn a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_session(
     stores: impl Shared,
 ) {
     let tokens = stores.refresh_tokens();
@@ -310,29 +305,48 @@ async fn a_rotation_replaces_the_current_token_once_and_a_replay_names_its_sessi
     let second = fresh_hash();
     let rotated = tokens.rotate(&first, &second, now, DAY).await.unwrap();
     assert_eq!(rotated, Rotation::Rotated(session.clone()));
-    let replay = tokens
-        .rotate(&first, &fresh_hash(), now, DAY)
-        .await
-        .unwrap();
-    let family = session.family.clone();
-    assert_eq!(replay, Rotation::Reused { family });
-    let third = fresh_hash();
-    let later = now + DAY / 2;
+    let (third, later) = (fresh_hash(), now + DAY / 2);
     let next = tokens.rotate(&second, &third, later, DAY).await.unwrap();
     assert_eq!(
         next,
         Rotation::Rotated(session.clone()),
         "the successor works"
     );
+    assert_eq!(
+        tokens.family_of(&third).await.unwrap(),
+        Some(session.family.clone())
+    );
+
+    let replay = tokens
+        .rotate(&first, &fresh_hash(), later, DAY)
+        .await
+        .unwrap();
+    let family = session.family.clone();
+    assert_eq!(replay, Rotation::Reused { family });
+    let current = tokens
+        .rotate(&third, &fresh_hash(), later, DAY)
+        .await
+        .unwrap();
+    assert_eq!(current, Rotation::Invalid, "the replay revoked the session");
+    let again = tokens
+        .rotate(&first, &fresh_hash(), later, DAY)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Rotation::Invalid,
+        "a revoked session reports no reuse"
+    );
+    assert!(
+        !tokens.revoke_family(&session.family).await.unwrap(),
+        "already revoked"
+    );
+
     let unknown = tokens
         .rotate(&"0".repeat(64), &fresh_hash(), now, DAY)
         .await
         .unwrap();
     assert_eq!(unknown, Rotation::Invalid);
-    assert_eq!(
-        tokens.family_of(&third).await.unwrap(),
-        Some(session.family)
-    );
 }
 
 async fn an_idle_token_an_ended_session_or_a_revoked_one_is_invalid(stores: impl Shared) {
@@ -381,22 +395,43 @@ async fn ten_concurrent_rotations_of_one_token_rotate_exactly_once(stores: impl 
         let (stores, hash) = (stores.clone(), hash.clone());
         tokio::spawn(async move {
             let successor = fresh_hash();
-            stores
+            let rotation = stores
                 .refresh_tokens()
                 .rotate(&hash, &successor, now, DAY)
-                .await
-                .unwrap()
+                .await;
+            (rotation.unwrap(), successor)
         })
     });
-    let mut rotated = 0;
+    let (mut rotated, mut reused, mut successors) = (0, 0, Vec::new());
     for joined in futures_util::future::join_all(tasks).await {
-        match joined.unwrap() {
-            Rotation::Rotated(_) => rotated += 1,
-            Rotation::Reused { family } => assert_eq!(family, session.family),
-            Rotation::Invalid => panic!("the token exists"),
+        let (rotation, successor) = joined.unwrap();
+        match rotation {
+            Rotation::Rotated(_) => {
+                rotated += 1;
+                successors.push(successor);
+            }
+            Rotation::Reused { family } => {
+                assert_eq!(family, session.family);
+                reused += 1;
+            }
+            // The session was revoked by a replay that came first.
+            Rotation::Invalid => {}
         }
     }
-    assert_eq!(rotated, 1);
+    assert_eq!(
+        (rotated, reused),
+        (1, 1),
+        "one winner, and the first replay revokes"
+    );
+    let after = stores
+        .refresh_tokens()
+        .rotate(&successors[0], &fresh_hash(), now, DAY)
+        .await;
+    assert_eq!(
+        after.unwrap(),
+        Rotation::Invalid,
+        "the winner's successor died with the session"
+    );
 }
 
 async fn a_revocation_racing_a_rotation_always_leaves_the_session_dead(stores: impl Shared) {

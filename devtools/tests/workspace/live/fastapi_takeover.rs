@@ -199,9 +199,10 @@ async fn concurrent_first_logins_both_succeed_and_rehash_once() {
         hasher.hash(&password).await.unwrap(),
     );
     let now = SystemTime::now();
+    let id = store.find(&jane).await.unwrap().unwrap().id;
     let (a, b) = tokio::join!(
-        store.upgrade_hash(&jane, MD5_CRYPT, &first, now),
-        store.upgrade_hash(&jane, MD5_CRYPT, &second, now),
+        store.upgrade_hash(&id, &jane, MD5_CRYPT, &first, now),
+        store.upgrade_hash(&id, &jane, MD5_CRYPT, &second, now),
     );
     assert_eq!(
         [a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(),

@@ -155,8 +155,8 @@ async fn legacy_store_holding(stored: &[&str]) -> MongoUserStore {
 
 #[tokio::test]
 async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
-    let long_eszett = "ß".repeat(30);
-    let long_s = "s".repeat(60);
+    let long_eszett = "ß".repeat(3);
+    let long_s = "s".repeat(6);
     let cases = [
         ("jess", "jeß", "ß folds to ss"),
         ("jeß", "jess", "ss is what ß folds to"),
@@ -166,8 +166,10 @@ async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
         (
             long_eszett.as_str(),
             long_s.as_str(),
-            "a name too ambiguous for one exact pattern",
+            "a pattern longer than the test server takes",
         ),
+        ("İvan", "İVAN", "a dotted capital I"),
+        ("i\u{307}van", "İvan", "a dotted capital I against its decomposed lowercase"),
     ];
     for (stored, new, why) in cases {
         let users = legacy_store_holding(&[stored]).await;
@@ -192,4 +194,16 @@ async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
             "{unrelated}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_name_that_folds_too_many_ways_cannot_sign_up_during_the_switch_over() {
+    let users = legacy_store_holding(&[]).await;
+    let ambiguous = name(&"s".repeat(64));
+    let insertion = users
+        .insert(&ambiguous, "$argon2id$x", SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(insertion, Insertion::UsernameTaken);
+    assert_eq!(users.find(&ambiguous).await.unwrap(), None);
 }
