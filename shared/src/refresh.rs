@@ -1,15 +1,15 @@
 //! Sessions and their refresh tokens. A session (a token family) is one password login's
 //! chain of rotations: its account, the account's token version at the login, an absolute end,
-//! whether it is revoked, and the hash of its one current refresh token. Refresh tokens are
-//! 256 random bits handed to the client once and stored only as their SHA-256 hash, pointing
-//! at their session, with an idle expiry.
+//! whether it is revoked, the hash of its one current refresh token with that token's idle
+//! expiry, and the hashes of the last few tokens rotated away. Refresh tokens are 256 random
+//! bits handed to the client once and stored only as their SHA-256 hash.
 //!
 //! A rotation is one conditional update of the session document: it replaces the current
-//! token only if the presented one is still current and the session neither revoked nor over.
+//! hash only if the presented one is still current and the session neither revoked nor over.
 //! Revocation sets the session's flag in one update of the same document. So whichever lands
-//! first, once a revocation has answered no token of the session works: not the one presented,
-//! not a successor issued a moment before. Presenting a token that is no longer current is
-//! reuse (RFC 9700 4.14.2): the caller revokes the session.
+//! first, once a revocation has answered no refresh token of the session works: not the one
+//! presented, not a successor issued a moment before. Presenting a retired token is reuse
+//! (RFC 9700 4.14.2): the same kind of update revokes the session.
 
 use crate::account_id::AccountId;
 use crate::db::StoreError;
@@ -24,10 +24,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-/// The collection that holds refresh-token hashes.
-pub const REFRESH_TOKENS_COLLECTION: &str = "refresh_tokens";
-
-/// The collection that holds sessions (token families).
+/// The collection that holds sessions (token families) with their refresh-token hashes.
 pub const SESSIONS_COLLECTION: &str = "sessions";
 
 /// Random bytes in a refresh token.
@@ -170,26 +167,28 @@ pub trait RefreshTokenStore: Send + Sync {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct TokenDocument {
-    #[serde(rename = "_id")]
-    hash: String,
-    family: String,
-    created_at: DateTime,
-    expires_at: DateTime,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
 struct SessionDocument {
     #[serde(rename = "_id")]
     family: String,
     account: String,
     token_version: i64,
+    /// The hash of the one refresh token that works now.
     current: String,
+    /// When the current token stops working unless rotated.
+    current_expires_at: DateTime,
+    /// The hashes of the last [`RETIRED_KEPT`] tokens rotated away, for reuse detection.
+    #[serde(default)]
+    retired: Vec<String>,
     revoked: bool,
     authenticated_at: DateTime,
     last_used_at: DateTime,
     expires_at: DateTime,
 }
+
+/// Retired token hashes a session keeps. A replay of one of them revokes the session; a
+/// token retired longer ago is refused without ending the session (its thief gets nothing,
+/// and the client that rotated it away has long moved on).
+pub const RETIRED_KEPT: i32 = 16;
 
 impl SessionDocument {
     fn session(&self) -> Option<Session> {
@@ -203,57 +202,44 @@ impl SessionDocument {
     }
 }
 
-/// Sessions and refresh tokens in MongoDB, each expired by a TTL index on `expires_at`.
+/// Sessions in MongoDB, expired by a TTL index on `expires_at`. A session document holds its
+/// current refresh-token hash and the recently retired ones, so a rotation, a replay's
+/// revocation and a revocation are each one conditional update of that document.
 #[derive(Debug, Clone)]
 pub struct MongoRefreshTokenStore {
-    tokens: Collection<TokenDocument>,
     sessions: Collection<SessionDocument>,
 }
 
 impl MongoRefreshTokenStore {
-    /// The store on `database`'s `refresh_tokens` and `sessions` collections. Call
+    /// The store on `database`'s `sessions` collection. Call
     /// [`MongoRefreshTokenStore::ensure_indexes`] once per cold start.
     pub fn new(database: &Database) -> Self {
         Self {
-            tokens: database.collection(REFRESH_TOKENS_COLLECTION),
             sessions: database.collection(SESSIONS_COLLECTION),
         }
     }
 
-    /// Creates the TTL indexes on `expires_at` and the index that revokes an account's
-    /// sessions.
+    /// Creates the TTL index on `expires_at` and the indexes that find a session by a token
+    /// hash (current or retired) and by account.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = || {
-            IndexModel::builder()
-                .keys(doc! { "expires_at": 1 })
-                .options(
-                    IndexOptions::builder()
-                        .expire_after(Duration::ZERO)
-                        .name("expires_at_ttl".to_owned())
-                        .build(),
-                )
-                .build()
-        };
+        let ttl = IndexModel::builder()
+            .keys(doc! { "expires_at": 1 })
+            .options(
+                IndexOptions::builder()
+                    .expire_after(Duration::ZERO)
+                    .name("expires_at_ttl".to_owned())
+                    .build(),
+            )
+            .build();
+        let current = IndexModel::builder()
+            .keys(doc! { "current": 1 })
+            .options(IndexOptions::builder().unique(true).build())
+            .build();
+        let retired = IndexModel::builder().keys(doc! { "retired": 1 }).build();
         let account = IndexModel::builder().keys(doc! { "account": 1 }).build();
-        self.tokens.create_index(ttl()).await?;
-        self.sessions.create_indexes([ttl(), account]).await?;
-        Ok(())
-    }
-
-    async fn insert_token(
-        &self,
-        hash: &str,
-        session: &Session,
-        now: SystemTime,
-        idle: Duration,
-    ) -> Result<(), StoreError> {
-        let document = TokenDocument {
-            hash: hash.to_owned(),
-            family: session.family.clone(),
-            created_at: DateTime::from_system_time(now),
-            expires_at: DateTime::from_system_time(session.token_expiry(now, idle)),
-        };
-        self.tokens.insert_one(document).await?;
+        self.sessions
+            .create_indexes([ttl, current, retired, account])
+            .await?;
         Ok(())
     }
 }
@@ -271,18 +257,15 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
             account: session.account.as_str().to_owned(),
             token_version: i64::try_from(session.token_version).unwrap_or(i64::MAX),
             current: first_hash.to_owned(),
+            current_expires_at: DateTime::from_system_time(session.token_expiry(now, idle)),
+            retired: Vec::new(),
             revoked: false,
             authenticated_at: DateTime::from_system_time(session.authenticated_at),
             last_used_at: DateTime::from_system_time(now),
             expires_at: DateTime::from_system_time(session.expires_at),
         };
-        // Independent writes: the token is useless until the client has it.
-        let (session_written, token_written) = tokio::join!(
-            self.sessions.insert_one(document),
-            self.insert_token(first_hash, session, now, idle)
-        );
-        session_written?;
-        token_written
+        self.sessions.insert_one(document).await?;
+        Ok(())
     }
 
     async fn rotate(
@@ -292,56 +275,54 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
         now: SystemTime,
         idle: Duration,
     ) -> Result<Rotation, StoreError> {
-        let Some(token) = self.tokens.find_one(doc! { "_id": hash }).await? else {
-            return Ok(Rotation::Invalid);
-        };
-        // The TTL monitor deletes expired documents only about once a minute.
-        if token.expires_at.to_system_time() <= now {
-            return Ok(Rotation::Invalid);
-        }
         let at = DateTime::from_system_time(now);
+        let successor_expires_at = DateTime::from_system_time(now + idle);
+        // The successor's idle expiry is capped at the session's end by `$min` after the set.
         let rotated = self
             .sessions
             .find_one_and_update(
                 doc! {
-                    "_id": &token.family,
                     "current": hash,
                     "revoked": false,
+                    "current_expires_at": { "$gt": at },
                     "expires_at": { "$gt": at },
                 },
-                doc! { "$set": { "current": successor_hash, "last_used_at": at } },
+                vec![doc! { "$set": {
+                    "current": successor_hash,
+                    "last_used_at": at,
+                    "retired": { "$slice": [
+                        { "$concatArrays": [{ "$ifNull": ["$retired", []] }, [hash]] },
+                        -RETIRED_KEPT,
+                    ] },
+                    "current_expires_at": { "$min": [successor_expires_at, "$expires_at"] },
+                } }],
             )
             .return_document(ReturnDocument::After)
             .await?;
         if let Some(session) = rotated.as_ref().and_then(SessionDocument::session) {
-            self.insert_token(successor_hash, &session, now, idle)
-                .await?;
             return Ok(Rotation::Rotated(session));
         }
-        // Not current: a replay if the session is still live, and then it ends here.
-        let revoked = self
+        // Not current: a replay if a live session retired it, and then the session ends here.
+        let replayed = self
             .sessions
-            .update_one(
-                doc! {
-                    "_id": &token.family,
-                    "current": { "$ne": hash },
-                    "revoked": false,
-                    "expires_at": { "$gt": at },
-                },
+            .find_one_and_update(
+                doc! { "retired": hash, "revoked": false, "expires_at": { "$gt": at } },
                 doc! { "$set": { "revoked": true } },
             )
             .await?;
-        Ok(if revoked.modified_count == 1 {
-            Rotation::Reused {
-                family: token.family,
-            }
-        } else {
-            Rotation::Invalid
+        Ok(match replayed {
+            Some(session) => Rotation::Reused {
+                family: session.family,
+            },
+            None => Rotation::Invalid,
         })
     }
 
     async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        let found = self.tokens.find_one(doc! { "_id": hash }).await?;
+        let found = self
+            .sessions
+            .find_one(doc! { "$or": [{ "current": hash }, { "retired": hash }] })
+            .await?;
         Ok(found.map(|document| document.family))
     }
 

@@ -7,7 +7,7 @@ use crate::credentials::Username;
 use crate::db::StoreError;
 use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
 use crate::products::{Product, ProductStore, sample_products};
-use crate::refresh::{RefreshTokenStore, Rotation, Session};
+use crate::refresh::{RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
 use crate::stores::Stores;
 use crate::users::{Insertion, User, UserStore};
 use std::collections::HashMap;
@@ -302,20 +302,15 @@ impl LoginFailureStore for MemoryLoginFailureStore {
 struct MemorySession {
     session: Session,
     current: String,
+    current_expires_at: SystemTime,
+    retired: Vec<String>,
     revoked: bool,
 }
 
-#[derive(Debug, Default)]
-struct SessionsAndTokens {
-    sessions: HashMap<String, MemorySession>,
-    /// Token hash to (family, idle expiry).
-    tokens: HashMap<String, (String, SystemTime)>,
-}
-
-/// Sessions and refresh tokens in maps, with the same rules as the MongoDB store.
+/// Sessions in a map, with the same rules as the MongoDB store.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryRefreshTokenStore {
-    state: Arc<Mutex<SessionsAndTokens>>,
+    sessions: Arc<Mutex<HashMap<String, MemorySession>>>,
 }
 
 impl MemoryRefreshTokenStore {
@@ -323,31 +318,26 @@ impl MemoryRefreshTokenStore {
     /// session is not revoked (expiry aside).
     pub fn is_current(&self, secret: &str) -> bool {
         let hash = crate::refresh::hash(secret);
-        let state = self.state.lock().unwrap();
-        let Some((family, _)) = state.tokens.get(&hash) else {
-            return false;
-        };
-        state
-            .sessions
-            .get(family)
-            .is_some_and(|session| session.current == hash && !session.revoked)
+        let sessions = self.sessions.lock().unwrap();
+        sessions
+            .values()
+            .any(|stored| stored.current == hash && !stored.revoked)
     }
 
-    /// How many refresh tokens are stored.
+    /// How many sessions are stored, revoked or not.
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap().tokens.len()
+        self.sessions.lock().unwrap().len()
     }
 
-    /// Whether no refresh token is stored.
+    /// Whether no session is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The sessions stored, revoked or not.
     pub fn sessions(&self) -> Vec<Session> {
-        let state = self.state.lock().unwrap();
-        state
-            .sessions
+        let sessions = self.sessions.lock().unwrap();
+        sessions
             .values()
             .map(|stored| stored.session.clone())
             .collect()
@@ -362,17 +352,15 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         now: SystemTime,
         idle: Duration,
     ) -> Result<(), StoreError> {
-        let mut state = self.state.lock().unwrap();
         let stored = MemorySession {
             session: session.clone(),
             current: first_hash.to_owned(),
+            current_expires_at: session.token_expiry(now, idle),
+            retired: Vec::new(),
             revoked: false,
         };
-        state.sessions.insert(session.family.clone(), stored);
-        let expiry = session.token_expiry(now, idle);
-        state
-            .tokens
-            .insert(first_hash.to_owned(), (session.family.clone(), expiry));
+        let mut sessions = self.sessions.lock().unwrap();
+        sessions.insert(session.family.clone(), stored);
         Ok(())
     }
 
@@ -383,40 +371,41 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         now: SystemTime,
         idle: Duration,
     ) -> Result<Rotation, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        let Some((family, expiry)) = state.tokens.get(hash).cloned() else {
-            return Ok(Rotation::Invalid);
-        };
-        if expiry <= now {
-            return Ok(Rotation::Invalid);
+        let mut sessions = self.sessions.lock().unwrap();
+        let live = |stored: &MemorySession| !stored.revoked && stored.session.expires_at > now;
+        if let Some(stored) = sessions.values_mut().find(|stored| {
+            stored.current == hash && live(stored) && stored.current_expires_at > now
+        }) {
+            stored.retired.push(stored.current.clone());
+            let keep = usize::try_from(RETIRED_KEPT).unwrap();
+            let excess = stored.retired.len().saturating_sub(keep);
+            stored.retired.drain(..excess);
+            stored.current = successor_hash.to_owned();
+            stored.current_expires_at = stored.session.token_expiry(now, idle);
+            return Ok(Rotation::Rotated(stored.session.clone()));
         }
-        let Some(stored) = state.sessions.get_mut(&family) else {
-            return Ok(Rotation::Invalid);
-        };
-        if stored.revoked || stored.session.expires_at <= now {
-            return Ok(Rotation::Invalid);
-        }
-        if stored.current != hash {
+        if let Some(stored) = sessions
+            .values_mut()
+            .find(|stored| stored.retired.iter().any(|retired| retired == hash) && live(stored))
+        {
             stored.revoked = true;
+            let family = stored.session.family.clone();
             return Ok(Rotation::Reused { family });
         }
-        stored.current = successor_hash.to_owned();
-        let session = stored.session.clone();
-        let expiry = session.token_expiry(now, idle);
-        state
-            .tokens
-            .insert(successor_hash.to_owned(), (family, expiry));
-        Ok(Rotation::Rotated(session))
+        Ok(Rotation::Invalid)
     }
 
     async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        let state = self.state.lock().unwrap();
-        Ok(state.tokens.get(hash).map(|(family, _)| family.clone()))
+        let sessions = self.sessions.lock().unwrap();
+        Ok(sessions
+            .values()
+            .find(|stored| stored.current == hash || stored.retired.iter().any(|r| r == hash))
+            .map(|stored| stored.session.family.clone()))
     }
 
     async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {
-        let mut state = self.state.lock().unwrap();
-        Ok(match state.sessions.get_mut(family) {
+        let mut sessions = self.sessions.lock().unwrap();
+        Ok(match sessions.get_mut(family) {
             Some(stored) if !stored.revoked => {
                 stored.revoked = true;
                 true
@@ -426,9 +415,9 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
     }
 
     async fn revoke_account(&self, account: &AccountId) -> Result<u64, StoreError> {
-        let mut state = self.state.lock().unwrap();
+        let mut sessions = self.sessions.lock().unwrap();
         let mut revoked = 0;
-        for stored in state.sessions.values_mut() {
+        for stored in sessions.values_mut() {
             if stored.session.account == *account && !stored.revoked {
                 stored.revoked = true;
                 revoked += 1;

@@ -169,7 +169,11 @@ async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
             "a pattern longer than the test server takes",
         ),
         ("İvan", "İVAN", "a dotted capital I"),
-        ("i\u{307}van", "İvan", "a dotted capital I against its decomposed lowercase"),
+        (
+            "i\u{307}van",
+            "İvan",
+            "a dotted capital I against its decomposed lowercase",
+        ),
     ];
     for (stored, new, why) in cases {
         let users = legacy_store_holding(&[stored]).await;
