@@ -102,7 +102,7 @@ FUNCTION_LOGS := $(abspath target/function-logs)
 integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
 e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs page in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked

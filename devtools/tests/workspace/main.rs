@@ -21,4 +21,5 @@ mod live {
     mod make_dev;
     mod outage;
     mod parallel_attacks;
+    mod translated_template;
 }

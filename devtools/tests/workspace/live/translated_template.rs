@@ -1,0 +1,170 @@
+//! `template.yaml` as CloudFormation receives it: translated by the pinned SAM CLI's
+//! translator (`devtools/scripts/translate-template.py`, run with the Python named by
+//! `SAM_PYTHON`; `make integration` sets it), then checked for what a deployment gets.
+
+use crate::support::workspace;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The translated template's resources.
+fn translated(parameters: &[&str]) -> serde_json::Map<String, Value> {
+    let python = std::env::var("SAM_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "SAM_PYTHON is not set: it names the Python of the pinned SAM CLI's virtualenv; \
+             `make integration` installs it and sets it"
+        )
+    });
+    let output = std::process::Command::new(python)
+        .arg(workspace().join("devtools/scripts/translate-template.py"))
+        .arg(workspace().join("template.yaml"))
+        .args(parameters)
+        .output()
+        .expect("the SAM translator runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let template: Value = serde_json::from_slice(&output.stdout).unwrap();
+    template["Resources"].as_object().unwrap().clone()
+}
+
+fn of_type<'a>(
+    resources: &'a serde_json::Map<String, Value>,
+    kind: &str,
+) -> Vec<(&'a String, &'a Value)> {
+    resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn there_is_exactly_one_stage_and_it_is_throttled() {
+    let resources = translated(&[]);
+    let stages = of_type(&resources, "AWS::ApiGateway::Stage");
+    assert_eq!(stages.len(), 1, "{stages:?}");
+    let stage = &stages[0].1["Properties"];
+    assert_eq!(stage["StageName"]["Ref"], "StageName");
+    let settings = &stage["MethodSettings"][0];
+    assert_eq!(
+        settings["ThrottlingRateLimit"]["Ref"],
+        "ThrottlingRateLimit"
+    );
+    for (id, deployment) in of_type(&resources, "AWS::ApiGateway::Deployment") {
+        assert!(
+            deployment["Properties"].get("StageName").is_none(),
+            "{id} would create a second, unthrottled stage: {deployment}"
+        );
+    }
+}
+
+#[test]
+fn the_stage_writes_json_access_logs_to_a_log_group_with_retention_and_traces() {
+    let resources = translated(&[]);
+    let (_, stage) = of_type(&resources, "AWS::ApiGateway::Stage")[0];
+    let stage = &stage["Properties"];
+    assert_eq!(stage["TracingEnabled"], true);
+    let access = &stage["AccessLogSetting"];
+    let group = access["DestinationArn"]["Fn::GetAtt"][0].as_str().unwrap();
+    let log_group = &resources[group];
+    assert_eq!(log_group["Type"], "AWS::Logs::LogGroup");
+    assert_eq!(
+        log_group["Properties"]["RetentionInDays"]["Ref"],
+        "LogRetentionDays"
+    );
+    let format: Value = serde_json::from_str(access["Format"].as_str().unwrap())
+        .expect("the access log format is JSON");
+    for (field, variable) in [
+        ("requestId", "$context.requestId"),
+        ("principal", "$context.authorizer.principalId"),
+        ("status", "$context.status"),
+        ("authorizerError", "$context.authorizer.error"),
+        ("latencyMs", "$context.responseLatency"),
+        ("xrayTraceId", "$context.xrayTraceId"),
+    ] {
+        assert_eq!(format[field], variable, "{field}");
+    }
+    for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+        assert_eq!(
+            function["Properties"]["TracingConfig"]["Mode"], "Active",
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn the_account_logging_role_exists_only_when_asked_for() {
+    let resources = translated(&[]);
+    for id in ["ApiGatewayCloudWatchRole", "ApiGatewayAccount"] {
+        assert_eq!(
+            resources[id]["Condition"], "CreatesApiGatewayAccount",
+            "{id} is created only with CreateApiGatewayCloudWatchRole=true"
+        );
+    }
+    let description = &resources["AuthApi"]["Properties"]["Description"]["Fn::If"];
+    assert_eq!(description[0], "CreatesApiGatewayAccount");
+    assert!(
+        description[1].to_string().contains("${ApiGatewayAccount}"),
+        "the API waits for the logging role when the stack sets it: {description}"
+    );
+}
+
+#[test]
+fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_given() {
+    let resources = translated(&[]);
+    let functions: BTreeSet<&String> = of_type(&resources, "AWS::Lambda::Function")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let api_name = &resources["AuthApi"]["Properties"]["Name"];
+    let alarms = of_type(&resources, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 5, "{alarms:?}");
+    let mut watched_functions = BTreeSet::new();
+    let mut api_metrics = BTreeSet::new();
+    for (id, alarm) in &alarms {
+        let properties = &alarm["Properties"];
+        assert_eq!(
+            properties["AlarmActions"]["Fn::If"][0], "HasAlarmTopic",
+            "{id} notifies AlarmTopicArn when it is set"
+        );
+        let metrics: Vec<&Value> = match properties.get("Metrics") {
+            Some(queries) => queries
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|query| query.get("MetricStat"))
+                .map(|stat| &stat["Metric"])
+                .collect(),
+            None => vec![properties],
+        };
+        for metric in metrics {
+            let dimensions = metric["Dimensions"].as_array().unwrap();
+            match metric["Namespace"].as_str().unwrap() {
+                "AWS/Lambda" => {
+                    let function = dimensions[0]["Value"]["Ref"].as_str().unwrap();
+                    assert!(functions.contains(&function.to_owned()), "{id}: {function}");
+                    assert!(
+                        ["Errors", "Throttles"].contains(&metric["MetricName"].as_str().unwrap())
+                    );
+                    watched_functions.insert(function.to_owned());
+                }
+                "AWS/ApiGateway" => {
+                    assert_eq!(&dimensions[0]["Value"], api_name, "{id} watches this API");
+                    assert_eq!(dimensions[1]["Value"]["Ref"], "StageName", "{id}");
+                    api_metrics.insert(metric["MetricName"].as_str().unwrap().to_owned());
+                }
+                other => panic!("{id}: a metric in {other}, which nothing here emits"),
+            }
+        }
+    }
+    let all_functions: BTreeSet<String> = functions.iter().map(|id| (*id).clone()).collect();
+    assert_eq!(
+        watched_functions, all_functions,
+        "every function's errors and throttles"
+    );
+    let expected: BTreeSet<String> = ["4XXError", "5XXError", "Latency"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(api_metrics, expected);
+}
