@@ -118,6 +118,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         hasher: f.hasher.clone(),
         issuer,
         clock: Clock::system(),
+        metrics: shared::metrics::Metrics::default(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);

@@ -251,6 +251,7 @@ impl Parameters {
         }
         values.extend(overrides.clone());
         values.insert("AWS::Region".to_owned(), "local".to_owned());
+        values.insert("AWS::StackName".to_owned(), "local".to_owned());
         values.insert("AWS::AccountId".to_owned(), "123456789012".to_owned());
         values.insert("AWS::URLSuffix".to_owned(), "amazonaws.com".to_owned());
         Ok(Self(values))

@@ -6,7 +6,8 @@
 //!
 //! - **Start-up**: [`config`] (every setting, read through [`config::Source`]),
 //!   [`secrets`] (values from AWS Secrets Manager), [`telemetry`] (JSON logs), [`startup`]
-//!   (the cold start every function shares) and [`serve`] (the Lambda event loop and CORS).
+//!   (the cold start every function shares), [`serve`] (the Lambda event loop and CORS) and
+//!   [`metrics`] (security events as CloudWatch metrics).
 //! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
 //!   [`credentials`] (usernames and password rules), [`hashing`]
 //!   (argon2id and the FastAPI app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs),
@@ -38,6 +39,7 @@ pub mod credentials;
 pub mod hashing;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod secrets;
 pub mod serve;
 pub mod startup;

@@ -285,6 +285,10 @@ fn parameter_overrides_reach_the_functions_and_unknown_ones_are_refused() {
     let me = &model.functions["MeFunction"].environment;
     assert_eq!(me["USERS_COLLECTION"], "user_model");
     assert_eq!(me["LEGACY_USER_LOOKUP"], "true");
+    assert_eq!(
+        me["METRICS_NAMESPACE"], "lambda-auth/local",
+        "the stack is named local"
+    );
 
     let error = project_template_with(&[("UserCollection", "user_model")])
         .unwrap_err()

@@ -20,6 +20,7 @@ use shared::http::{
     string_field,
 };
 use shared::login_failures::{Attempt, LoginFailureStore, retry_after_seconds};
+use shared::metrics::{Metrics, SecurityEvent};
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
 use shared::stores::Stores;
@@ -33,6 +34,8 @@ pub struct State<S> {
     pub hasher: PasswordHasher,
     /// The time used for locks and modification dates.
     pub clock: Clock,
+    /// Security events (wrong current passwords, locked-out attempts).
+    pub metrics: Metrics,
 }
 
 impl<S> State<S> {
@@ -42,6 +45,7 @@ impl<S> State<S> {
             stores,
             hasher: PasswordHasher::from_source(env)?,
             clock: Clock::system(),
+            metrics: Metrics::from_source(env),
         })
     }
 }
@@ -114,6 +118,7 @@ async fn change_password<S: Stores>(
         .map_err(|error| ApiError::from_store(&error))?;
     if let Attempt::Locked { retry_after, .. } = attempt {
         tracing::info!(username = %username, "password change refused: locked");
+        state.metrics.record(SecurityEvent::LockedOut);
         return Err(ApiError::TooManyAttempts {
             retry_after_seconds: retry_after_seconds(retry_after),
         });
@@ -126,6 +131,7 @@ async fn change_password<S: Stores>(
             .map_err(internal)?;
     if !matches {
         tracing::info!(username = %username, "password change refused: wrong current password");
+        state.metrics.record(SecurityEvent::FailedLogin);
         return Err(ApiError::WrongPassword);
     }
     if let Err(error) = login_failures.reset(username).await {

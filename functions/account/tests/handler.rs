@@ -47,6 +47,7 @@ async fn setup() -> Setup {
             },
             hasher,
             clock: time.clock(),
+            metrics: shared::metrics::Metrics::capturing(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),

@@ -19,6 +19,7 @@ use shared::config::{ConfigError, Source};
 use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
+use shared::metrics::Metrics;
 use shared::refresh::{RefreshTokenStore, Session};
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
@@ -33,6 +34,8 @@ pub struct State<S> {
     pub issuer: TokenIssuer,
     /// The time used for locks and token lifetimes.
     pub clock: Clock,
+    /// Security events (failed and locked-out logins, refresh-token reuse, legacy upgrades).
+    pub metrics: Metrics,
 }
 
 impl State<MongoStores> {
@@ -53,6 +56,7 @@ impl State<MongoStores> {
             hasher,
             issuer,
             clock: Clock::system(),
+            metrics: Metrics::from_source(env),
         })
     }
 }

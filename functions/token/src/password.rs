@@ -2,11 +2,11 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
-use shared::clock::Clock;
 use shared::credentials::{Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::hashing::legacy::HashFormat;
 use shared::login_failures::{Attempt, LoginFailureStore};
+use shared::metrics::SecurityEvent;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
 
@@ -49,6 +49,7 @@ pub(crate) async fn authenticate<S: Stores>(
             retry_after,
         } => {
             tracing::info!(username = account, failures, "login refused: locked");
+            state.metrics.record(SecurityEvent::LockedOut);
             return Err(OAuthError::TooManyAttempts { retry_after });
         }
     };
@@ -64,7 +65,7 @@ pub(crate) async fn authenticate<S: Stores>(
             let matches = verify_stored(&state.hasher, &username, &password, &user).await?;
             match (matches, user.disabled) {
                 (true, false) => {
-                    upgrade_legacy_hash(users, &state.hasher, &state.clock, &user, &password).await;
+                    upgrade_legacy_hash(state, &user, &password).await;
                     return Ok(user);
                 }
                 (false, _) => "wrong password",
@@ -73,6 +74,7 @@ pub(crate) async fn authenticate<S: Stores>(
         }
     };
     tracing::info!(username = account, failures, "login refused: {refusal}");
+    state.metrics.record(SecurityEvent::FailedLogin);
     Err(OAuthError::InvalidGrant)
 }
 
@@ -123,13 +125,8 @@ async fn verify_dummy(hasher: &PasswordHasher, password: &Password) -> Result<()
 /// After a successful login with a FastAPI-era hash, stores the argon2id hash of the same
 /// password in its place, conditionally on the old hash still being there. A failure here
 /// does not fail the login: the next one tries again.
-async fn upgrade_legacy_hash(
-    users: &impl UserStore,
-    hasher: &PasswordHasher,
-    clock: &Clock,
-    user: &User,
-    password: &Password,
-) {
+async fn upgrade_legacy_hash<S: Stores>(state: &State<S>, user: &User, password: &Password) {
+    let (users, hasher, clock) = (state.stores.users(), &state.hasher, &state.clock);
     let format = HashFormat::of(&user.password_hash);
     if !format.is_legacy() {
         return;
@@ -153,7 +150,8 @@ async fn upgrade_legacy_hash(
         .await
     {
         Ok(true) => {
-            tracing::info!(username = %username, from = ?format, "legacy hash upgraded to argon2id")
+            tracing::info!(username = %username, from = ?format, "legacy hash upgraded to argon2id");
+            state.metrics.record(SecurityEvent::LegacyHashUpgrade);
         }
         Ok(false) => {
             tracing::info!(username = %username, "legacy hash already replaced by a concurrent request")

@@ -2,6 +2,7 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, store_error};
+use shared::metrics::SecurityEvent;
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
@@ -32,6 +33,7 @@ pub(crate) async fn rotate<S: Stores>(
         Rotation::Rotated(session) => session,
         Rotation::Reused { family } => {
             tracing::warn!(%family, "refresh token reused: session revoked");
+            state.metrics.record(SecurityEvent::RefreshTokenReuse);
             return Err(OAuthError::InvalidRefreshToken);
         }
         Rotation::Invalid => {

@@ -40,6 +40,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             hasher,
             issuer,
             clock: time.clock(),
+            metrics: shared::metrics::Metrics::capturing(),
         },
         verifier,
         time,
@@ -670,4 +671,48 @@ async fn legacy_and_unreadable_hashes_cost_an_argon2id_verification_too() {
         let failures = setup.state.stores.login_failures.record_of(name).failures;
         assert_eq!(failures, 1, "{name}: counted");
     }
+}
+
+/// The metrics the handler wrote, by name, after checking each line is an EMF document that
+/// counts one event of the metric it declares.
+fn recorded_metrics(setup: &Setup) -> Vec<String> {
+    setup
+        .state
+        .metrics
+        .lines()
+        .iter()
+        .map(|line| {
+            let document: Value = serde_json::from_str(line).expect("one JSON object per line");
+            let directive = &document["_aws"]["CloudWatchMetrics"][0];
+            assert!(document["_aws"]["Timestamp"].as_u64().is_some(), "{line}");
+            assert!(directive["Namespace"].as_str().is_some(), "{line}");
+            assert_eq!(directive["Metrics"][0]["Unit"], "Count", "{line}");
+            let name = directive["Metrics"][0]["Name"].as_str().unwrap().to_owned();
+            assert_eq!(document[&name], 1, "{line}");
+            name
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn failed_and_locked_out_logins_and_a_refresh_token_reuse_are_emf_metrics() {
+    let setup = setup().await;
+    let wrong = "grant_type=password&username=alice&password=not+the+password";
+    for _ in 0..6 {
+        call(&setup, &event_with_body(wrong)).await;
+    }
+    let first = login_after_lock(&setup).await;
+    assert_eq!(refresh(&setup, &first).await.status(), 200);
+    assert_eq!(refresh(&setup, &first).await.status(), 400, "a replay");
+    let metrics = recorded_metrics(&setup);
+    let count = |name: &str| metrics.iter().filter(|metric| *metric == name).count();
+    assert_eq!(count("FailedLogins"), 5, "{metrics:?}");
+    assert_eq!(count("LockedOutAttempts"), 1, "{metrics:?}");
+    assert_eq!(count("RefreshTokenReuse"), 1, "{metrics:?}");
+}
+
+/// Waits out alice's lock (the manual clock) and logs her in; her refresh token.
+async fn login_after_lock(setup: &Setup) -> Value {
+    setup.time.advance(Duration::from_secs(16 * 60));
+    login(setup).await["refresh_token"].clone()
 }

@@ -80,6 +80,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
         issuer,
         clock: Clock::system(),
+        metrics: shared::metrics::Metrics::default(),
     };
     TakeOver {
         database,

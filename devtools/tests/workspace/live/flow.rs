@@ -36,6 +36,7 @@ async fn api() -> Api {
             hasher,
             issuer,
             clock: Clock::system(),
+            metrics: shared::metrics::Metrics::default(),
         },
         me: me::State {
             stores: stores.clone(),

@@ -4,6 +4,7 @@
 
 use crate::support::workspace;
 use serde_json::Value;
+use shared::metrics::SecurityEvent;
 use std::collections::BTreeSet;
 
 /// The translated template's resources.
@@ -122,6 +123,15 @@ fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_give
     assert!(alarms.len() >= 5, "{alarms:?}");
     let mut watched_functions = BTreeSet::new();
     let mut api_metrics = BTreeSet::new();
+    let mut security_metrics = BTreeSet::new();
+    let emitted: BTreeSet<&str> = [
+        SecurityEvent::FailedLogin,
+        SecurityEvent::LockedOut,
+        SecurityEvent::RefreshTokenReuse,
+        SecurityEvent::LegacyHashUpgrade,
+    ]
+    .map(SecurityEvent::metric_name)
+    .into();
     for (id, alarm) in &alarms {
         let properties = &alarm["Properties"];
         assert_eq!(
@@ -139,8 +149,20 @@ fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_give
             None => vec![properties],
         };
         for metric in metrics {
-            let dimensions = metric["Dimensions"].as_array().unwrap();
-            match metric["Namespace"].as_str().unwrap() {
+            let dimensions = metric["Dimensions"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
+            let namespace = &metric["Namespace"];
+            if namespace["Fn::Sub"] == "lambda-auth/${AWS::StackName}" {
+                let name = metric["MetricName"].as_str().unwrap();
+                assert!(
+                    emitted.contains(name),
+                    "{id}: {name} is not a metric the functions emit"
+                );
+                security_metrics.insert(name.to_owned());
+                continue;
+            }
+            match namespace.as_str().unwrap() {
                 "AWS/Lambda" => {
                     let function = dimensions[0]["Value"]["Ref"].as_str().unwrap();
                     assert!(functions.contains(&function.to_owned()), "{id}: {function}");
@@ -167,4 +189,20 @@ fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_give
         .map(str::to_owned)
         .into();
     assert_eq!(api_metrics, expected);
+    let security: BTreeSet<String> = ["LockedOutAttempts", "RefreshTokenReuse"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(security_metrics, security);
+}
+
+#[test]
+fn the_functions_emit_metrics_in_the_namespace_the_alarms_watch() {
+    let resources = translated(&[]);
+    for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["METRICS_NAMESPACE"]["Fn::Sub"], "lambda-auth/${AWS::StackName}",
+            "{id}"
+        );
+    }
 }
