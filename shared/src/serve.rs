@@ -9,9 +9,13 @@ use lambda_http::{Body, Request, Response, run, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
 
+/// Response headers cross-origin browser code may read: how long to wait after a `429` or
+/// `503`, and the scheme a `401` asks for. The gateway's own answers carry the same list.
+pub const EXPOSED_HEADERS: &str = "Retry-After,WWW-Authenticate";
+
 /// The `Access-Control-Allow-Origin` every response carries (`CORS_ALLOWED_ORIGIN`; none when
-/// unset). With a Lambda proxy integration API Gateway adds no CORS headers itself: the
-/// function must.
+/// unset), with [`EXPOSED_HEADERS`]. With a Lambda proxy integration API Gateway adds no CORS
+/// headers itself: the function must.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cors {
     allow_origin: Option<HeaderValue>,
@@ -36,12 +40,15 @@ impl Cors {
         })
     }
 
-    /// `response` with the configured origin, if any.
+    /// `response` with the configured origin, if any, and the headers browsers may read.
     pub fn apply(&self, mut response: Response<Body>) -> Response<Body> {
         if let Some(origin) = &self.allow_origin {
-            response
-                .headers_mut()
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            let headers = response.headers_mut();
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS),
+            );
         }
         response
     }
@@ -91,6 +98,14 @@ mod tests {
         assert_eq!(origin_of(&Cors::from_source(&[]).unwrap()), None);
         let blank = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "  ")]).unwrap();
         assert_eq!(origin_of(&blank), None);
+    }
+
+    #[test]
+    fn retry_after_and_www_authenticate_are_readable_cross_origin() {
+        let cors = Cors::from_source(&[("CORS_ALLOWED_ORIGIN", "*")]).unwrap();
+        let response = cors.apply(Response::new(Body::Empty));
+        let exposed = &response.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS];
+        assert_eq!(exposed, "Retry-After,WWW-Authenticate");
     }
 
     #[test]

@@ -198,10 +198,10 @@ async fn the_whole_flow_and_every_refusal_over_http() {
             .send()
             .await
             .unwrap();
-        assert_eq!(unknown.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(
             unknown.json::<Value>().await.unwrap(),
-            json!({"message": "Missing Authentication Token"})
+            json!({"error": "not_found", "message": "no such route"})
         );
     }
     local.stack.stop().await;
@@ -242,19 +242,47 @@ async fn cors_follows_the_template() {
         "*",
         "functions add it themselves"
     );
+    let exposed = "Retry-After,WWW-Authenticate";
+    assert_eq!(created.headers()["access-control-expose-headers"], exposed);
     let refused = local.get("/users/me", None).await;
     assert_eq!(
         refused.headers()["access-control-allow-origin"],
         "*",
         "gateway responses carry it too"
     );
-    let unknown = local
-        .http
-        .request(reqwest::Method::OPTIONS, format!("{}/nowhere", local.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["access-control-expose-headers"], exposed);
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_gateways_own_answers_have_the_functions_error_shape() {
+    let local = start().await;
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::OPTIONS,
+        reqwest::Method::DELETE,
+    ] {
+        let unknown = local
+            .http
+            .request(method.clone(), format!("{}/nowhere", local.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(
+            unknown.headers()["access-control-expose-headers"],
+            "Retry-After,WWW-Authenticate"
+        );
+        let body: Value = unknown.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"error": "not_found", "message": "no such route"}),
+            "{method}"
+        );
+    }
+    let refused: Value = local.get("/users/me", None).await.json().await.unwrap();
+    assert_eq!(refused["error"], "unauthenticated");
+    assert!(refused["message"].is_string(), "{refused}");
     local.stack.stop().await;
 }
 
