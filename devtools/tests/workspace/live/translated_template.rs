@@ -2,7 +2,7 @@
 //! translator (`devtools/scripts/translate-template.py`, run with the Python named by
 //! `SAM_PYTHON`; `make integration` sets it), then checked for what a deployment gets.
 
-use crate::support::workspace;
+use crate::support::{self, workspace};
 use serde_json::Value;
 use shared::metrics::SecurityEvent;
 use std::collections::BTreeSet;
@@ -205,4 +205,79 @@ fn the_functions_emit_metrics_in_the_namespace_the_alarms_watch() {
             "{id}"
         );
     }
+}
+
+#[test]
+fn the_argon2id_routes_have_tighter_throttling_of_their_own() {
+    let resources = translated(&[]);
+    let (_, stage) = of_type(&resources, "AWS::ApiGateway::Stage")[0];
+    let settings = stage["Properties"]["MethodSettings"].as_array().unwrap();
+    let limited: BTreeSet<(String, String)> = settings
+        .iter()
+        .filter(|setting| setting["ThrottlingRateLimit"]["Ref"] == "HashingRouteRateLimit")
+        .map(|setting| {
+            assert_eq!(
+                setting["ThrottlingBurstLimit"]["Ref"],
+                "HashingRouteBurstLimit"
+            );
+            (
+                setting["HttpMethod"].as_str().unwrap().to_owned(),
+                setting["ResourcePath"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("POST", "/token"),
+        ("POST", "/signup"),
+        ("POST", "/users~1me~1password"),
+    ]
+    .map(|(method, path)| (method.to_owned(), path.to_owned()))
+    .into();
+    assert_eq!(limited, expected);
+    let template = support::template_model();
+    for (method, path) in &expected {
+        let path = path.replace("~1", "/");
+        assert!(
+            template
+                .routes
+                .iter()
+                .any(|route| route.method == *method && route.path == path),
+            "{method} {path} is a route of the template"
+        );
+    }
+}
+
+#[test]
+fn the_argon2id_functions_reserve_concurrency_only_when_asked() {
+    let resources = translated(&[]);
+    for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+        let reserved = function["Properties"].get("ReservedConcurrentExecutions");
+        let hashing = ["SignupFunction", "TokenFunction", "AccountFunction"].contains(&id.as_str());
+        match reserved {
+            Some(reserved) => {
+                assert!(hashing, "{id} hashes no password");
+                assert_eq!(reserved["Fn::If"][0], "ReservesHashingConcurrency", "{id}");
+                assert_eq!(reserved["Fn::If"][1]["Ref"], "HashingConcurrency", "{id}");
+            }
+            None => assert!(!hashing, "{id} hashes passwords"),
+        }
+    }
+}
+
+#[test]
+fn a_web_acl_is_associated_with_the_stage_only_when_given() {
+    let resources = translated(&[]);
+    let associations = of_type(&resources, "AWS::WAFv2::WebACLAssociation");
+    assert_eq!(associations.len(), 1);
+    let (_, association) = associations[0];
+    assert_eq!(association["Condition"], "HasWebAcl");
+    assert_eq!(association["Properties"]["WebACLArn"]["Ref"], "WebAclArn");
+    let stage_arn = association["Properties"]["ResourceArn"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    let (stage_id, _) = of_type(&resources, "AWS::ApiGateway::Stage")[0];
+    assert!(
+        stage_arn.ends_with(&format!("/stages/${{{stage_id}}}")),
+        "{stage_arn}"
+    );
 }
