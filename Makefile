@@ -47,7 +47,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help dev env-json tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -58,6 +58,13 @@ dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded
 	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
 	exec $(TARGET_DIR)/debug/local-api --template template.yaml --bin-dir $(TARGET_DIR)/debug \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
+
+# sam local runs the functions in Docker: they reach a database on this machine through
+# host.docker.internal (start one with `make dev`, whose data lives in .local/).
+SAM_LOCAL_MONGODB_URI ?= mongodb://host.docker.internal:27017
+
+env-json: ## The --env-vars file for `sam local invoke/start-api` (.local/env.json, mode 0600) with the development keys of `make dev`
+	cargo run --locked -q -p devtools --bin env-json -- .local/keys '$(SAM_LOCAL_MONGODB_URI)' .local/env.json
 
 tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
 

@@ -1,13 +1,14 @@
 //! Local development tools for this workspace: the local API (`local-api`: API Gateway
 //! routing, the TOKEN authorizer and a Lambda Runtime API emulator running the real function
 //! binaries, all driven by `template.yaml`), `keygen` for a development Ed25519 key pair and
-//! `seed-products` for the sample catalogue, and `migrate` for taking over the FastAPI app's
-//! users collection. The cross-function tests live in `tests/`.
+//! `seed-products` for the sample catalogue, `migrate` for taking over the FastAPI app's
+//! users collection, and `env-json` for `sam local`'s `--env-vars` file. The cross-function tests live in `tests/`.
 //! Nothing here is deployed.
 
 pub mod dev_keys;
 pub mod gateway;
 pub mod migrate;
 pub mod runtime;
+pub mod sam_local;
 pub mod stack;
 pub mod template;

@@ -8,6 +8,7 @@ mod least_privilege;
 mod openapi;
 mod routes;
 mod runtime_emulator;
+mod sam_local;
 mod support;
 
 /// Tests that need a MongoDB-compatible server (`MONGODB_TEST_URI`, `SECANTUSD`) and the
