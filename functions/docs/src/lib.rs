@@ -8,7 +8,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shared::http::{Route, json_response, not_found, route};
+use shared::config::{ConfigError, Source};
+use shared::http::{ApiError, Route, json_response, not_found, route};
 
 const DESCRIPTION: &str = include_str!("../../../openapi.yaml");
 
@@ -22,9 +23,21 @@ macro_rules! swagger_asset {
     };
 }
 
-/// The embedded assets: name, media type, bytes. Both are text, so API Gateway needs no
+/// Starts Swagger UI on the page; a file of its own, so the page's policy allows no inline
+/// script.
+const INIT_SCRIPT: &[u8] = br##"window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  persistAuthorization: true,
+  tryItOutEnabled: true
+});
+"##;
+
+/// The embedded assets: name, media type, bytes. All are text, so API Gateway needs no
 /// binary media types; the favicon goes into the page as a data URI.
-const ASSETS: [(&str, &str, &[u8]); 2] = [
+const ASSETS: [(&str, &str, &[u8]); 3] = [
     (
         "swagger-ui-bundle.js",
         "application/javascript",
@@ -35,7 +48,15 @@ const ASSETS: [(&str, &str, &[u8]); 2] = [
         "text/css",
         swagger_asset!("swagger-ui.css"),
     ),
+    ("swagger-init.js", "application/javascript", INIT_SCRIPT),
 ];
+
+/// The page's Content-Security-Policy: its own scripts and styles only (Swagger UI sets
+/// inline styles), images from itself or data URIs, requests to this API only, and no
+/// framing (against clickjacking of the Authorize dialog).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const FAVICON: &[u8] = swagger_asset!("favicon-32x32.png");
 
@@ -51,16 +72,7 @@ const PAGE: &str = r##"<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="docs/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: "openapi.json",
-      dom_id: "#swagger-ui",
-      deepLinking: true,
-      validatorUrl: null,
-      persistAuthorization: true,
-      tryItOutEnabled: true
-    });
-  </script>
+  <script src="docs/swagger-init.js"></script>
 </body>
 </html>
 "##;
@@ -69,16 +81,49 @@ const PAGE: &str = r##"<!doctype html>
 pub struct State {
     description: Value,
     page: String,
+    enabled: bool,
+}
+
+/// Why the docs function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The embedded `openapi.yaml` does not parse.
+    #[error("openapi.yaml: {0}")]
+    Description(#[from] serde_norway::Error),
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 impl State {
-    /// Parses the embedded `openapi.yaml` and renders the page.
+    /// Parses the embedded `openapi.yaml` and renders the page; serving them.
     pub fn new() -> Result<Self, serde_norway::Error> {
         use base64::Engine as _;
         let favicon = base64::engine::general_purpose::STANDARD.encode(FAVICON);
         Ok(Self {
             description: serde_norway::from_str(DESCRIPTION)?,
             page: PAGE.replace("FAVICON", &favicon),
+            enabled: true,
+        })
+    }
+
+    /// [`State::new`], switched off when `DOCS_ENABLED` is `false` (every route is then a
+    /// `404`, as if it did not exist).
+    pub fn from_source(source: &impl Source) -> Result<Self, StartError> {
+        let enabled = match source.get("DOCS_ENABLED").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: "DOCS_ENABLED",
+                    reason: "must be true or false".to_owned(),
+                }
+                .into());
+            }
+        };
+        Ok(Self {
+            enabled,
+            ..Self::new()?
         })
     }
 
@@ -116,6 +161,9 @@ pub const ROUTES: [(Route, Endpoint); 3] = [
 /// Handles `/docs`, `/docs/{asset}` and `/openapi.json`; any other route is a `404`. Every
 /// outcome is a response.
 pub async fn handle(docs: &State, request: Request) -> Response<Body> {
+    if !docs.enabled {
+        return ApiError::NotFound.into_response();
+    }
     match route(&request, &ROUTES) {
         Some(Endpoint::Description) => public(json_response(
             StatusCode::OK,
@@ -151,9 +199,19 @@ fn base_path(request: &Request) -> String {
 
 fn page(html: &str) -> Response<Body> {
     let mut response = Response::new(Body::Text(html.to_owned()));
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
     public(response)
 }
@@ -176,9 +234,14 @@ fn asset(name: &str) -> Response<Body> {
 /// Cacheable by anyone for an hour: the page, the assets and the description change only
 /// with a deployment.
 fn public(mut response: Response<Body>) -> Response<Body> {
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
     response
 }

@@ -3,6 +3,6 @@ use shared::telemetry::or_exit;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let env = shared::startup::without_database(&[]).await;
-    let state = or_exit(docs::State::new(), "openapi.yaml");
+    let state = or_exit(docs::State::from_source(&env), "docs settings");
     shared::serve::http(&env, &state, docs::handle).await
 }

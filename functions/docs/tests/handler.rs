@@ -1,6 +1,14 @@
 //! The docs handler on its sample events: the page, its embedded assets and the description.
 
-use shared::testing::{event_json, request_from, response_text};
+use serde_json::Value;
+use shared::testing::{event_for_route, event_json, request_from, response_json, response_text};
+
+/// The sample asset event, asking for `name`.
+fn asset_event(name: &str) -> Value {
+    let mut event = event_json("docs-asset.json");
+    event["path"] = format!("/docs/{name}").into();
+    event
+}
 
 fn docs() -> docs::State {
     docs::State::new().expect("openapi.yaml parses")
@@ -15,10 +23,17 @@ async fn the_page_loads_only_embedded_assets() {
         "text/html; charset=utf-8"
     );
     let html = response_text(&response);
-    assert!(html.contains("SwaggerUIBundle"));
     assert!(html.contains(r#"src="docs/swagger-ui-bundle.js""#));
+    assert!(html.contains(r#"<script src="docs/swagger-init.js"></script>"#));
     assert!(
-        html.contains("validatorUrl: null"),
+        !html.contains("<script>"),
+        "no inline script: the policy allows none"
+    );
+    let init = docs::handle(&docs(), request_from(&asset_event("swagger-init.js"))).await;
+    let init = response_text(&init);
+    assert!(init.contains("SwaggerUIBundle"));
+    assert!(
+        init.contains("validatorUrl: null"),
         "no call to the online validator"
     );
     assert!(
@@ -90,4 +105,44 @@ async fn the_description_points_at_the_stage_it_was_reached_through() {
         description["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"],
         "/token"
     );
+}
+
+#[tokio::test]
+async fn the_page_forbids_framing_foreign_scripts_and_referrers() {
+    let response = docs::handle(&docs(), request_from(&event_json("docs.json"))).await;
+    let headers = response.headers();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(
+        !policy.contains("script-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn switched_off_every_route_is_404() {
+    let off = docs::State::from_source(&[("DOCS_ENABLED", "false")]).unwrap();
+    for event in [
+        event_json("docs.json"),
+        asset_event("swagger-ui-bundle.js"),
+        event_for_route("docs.json", "GET", "/openapi.json"),
+    ] {
+        let response = docs::handle(&off, request_from(&event)).await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(response_json(&response)["error"], "not_found");
+    }
+    assert!(docs::State::from_source(&[("DOCS_ENABLED", "no")]).is_err());
+    let on = docs::State::from_source(&[("DOCS_ENABLED", "true")]).unwrap();
+    let page = docs::handle(&on, request_from(&event_json("docs.json"))).await;
+    assert_eq!(page.status(), 200);
 }
