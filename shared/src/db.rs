@@ -12,6 +12,16 @@ const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long opening one connection may take (the driver's default is 10 s).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Connections one execution environment keeps (the driver's default is 10). An environment
+/// serves one request at a time and each request makes at most two concurrent round trips,
+/// so more only multiplies the cluster's connections by the number of environments.
+const DEFAULT_MAX_POOL_SIZE: u32 = 2;
+
+/// How long an unused connection is kept. A frozen environment's connections go stale
+/// (NAT gateways drop idle flows after 350 s, Atlas closes them after a while): closing them
+/// first spares the next request a dead socket.
+const DEFAULT_MAX_IDLE_TIME: Duration = Duration::from_secs(60);
+
 /// A storage failure that is not the caller's fault. Handlers log it and answer 5xx.
 #[derive(Debug, thiserror::Error)]
 #[error("database error: {0}")]
@@ -33,9 +43,17 @@ impl StoreError {
 }
 
 /// Connects lazily to `settings.uri` and returns its database. The driver opens connections
-/// on first use, so a cold start does not wait for the network.
+/// on first use, so a cold start does not wait for the network. Timeouts, pool size and idle
+/// time have Lambda-sized defaults; the URI's own options (`maxPoolSize=…`) win.
 pub async fn connect(settings: &DatabaseSettings) -> Result<Database, StoreError> {
-    let mut options = ClientOptions::parse(&settings.uri).await?;
+    let options = client_options(&settings.uri).await?;
+    let client = Client::with_options(options)?;
+    Ok(client.database(&settings.name))
+}
+
+/// The options of `uri` with this project's defaults for what it leaves unset.
+async fn client_options(uri: &str) -> Result<ClientOptions, StoreError> {
+    let mut options = ClientOptions::parse(uri).await?;
     options
         .app_name
         .get_or_insert_with(|| "lambda-auth".to_owned());
@@ -45,8 +63,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Database, StoreError
     options
         .connect_timeout
         .get_or_insert(DEFAULT_CONNECT_TIMEOUT);
-    let client = Client::with_options(options)?;
-    Ok(client.database(&settings.name))
+    options.max_pool_size.get_or_insert(DEFAULT_MAX_POOL_SIZE);
+    options.max_idle_time.get_or_insert(DEFAULT_MAX_IDLE_TIME);
+    Ok(options)
 }
 
 /// Whether `error` is MongoDB's duplicate-key error (code 11000), however it was reported.
@@ -57,5 +76,30 @@ pub(crate) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
         ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
         ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lambda_sized_defaults_apply_unless_the_uri_sets_its_own() {
+        let defaults = client_options("mongodb://127.0.0.1:27017").await.unwrap();
+        assert_eq!(defaults.max_pool_size, Some(DEFAULT_MAX_POOL_SIZE));
+        assert_eq!(defaults.max_idle_time, Some(DEFAULT_MAX_IDLE_TIME));
+        assert_eq!(
+            defaults.server_selection_timeout,
+            Some(DEFAULT_SERVER_SELECTION_TIMEOUT)
+        );
+        assert_eq!(defaults.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        let uri = "mongodb://127.0.0.1:27017/?maxPoolSize=7&maxIdleTimeMS=5000&serverSelectionTimeoutMS=900";
+        let own = client_options(uri).await.unwrap();
+        assert_eq!(own.max_pool_size, Some(7));
+        assert_eq!(own.max_idle_time, Some(Duration::from_secs(5)));
+        assert_eq!(
+            own.server_selection_timeout,
+            Some(Duration::from_millis(900))
+        );
     }
 }

@@ -281,3 +281,32 @@ fn a_web_acl_is_associated_with_the_stage_only_when_given() {
         "{stage_arn}"
     );
 }
+
+#[test]
+fn only_the_database_functions_join_a_vpc_and_only_when_subnets_are_given() {
+    let resources = translated(&[]);
+    for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let uses_database = variables.get("MONGODB_URI_SECRET_ARN").is_some();
+        match function["Properties"].get("VpcConfig") {
+            Some(vpc) => {
+                assert!(uses_database, "{id} needs no database, so no VPC");
+                let choice = &vpc["Fn::If"];
+                assert_eq!(choice[0], "InVpc", "{id}");
+                assert_eq!(choice[1]["SubnetIds"]["Ref"], "SubnetIds", "{id}");
+                assert_eq!(
+                    choice[1]["SecurityGroupIds"]["Ref"], "SecurityGroupIds",
+                    "{id}"
+                );
+                assert_eq!(
+                    choice[2]["Ref"], "AWS::NoValue",
+                    "{id}: outside a VPC by default"
+                );
+            }
+            None => assert!(
+                !uses_database,
+                "{id} uses the database but cannot join the VPC"
+            ),
+        }
+    }
+}
