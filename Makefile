@@ -47,7 +47,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev env-json tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -136,6 +136,10 @@ bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against th
 	cargo build --release --locked $(addprefix -p ,$(FUNCTIONS)) -p benchmarks
 	$(WITH_MONGO) $(TARGET_DIR)/release/coldstart $(TARGET_DIR)/release 20 $(abspath target/bench/coldstart.json)
 	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/release/loadtest $(TARGET_DIR)/release 20 16 $(abspath target/bench/loadtest.json)
+
+bench-memory: ## argon2id verification under a CPU cap per Lambda memory size (cgroup v1 cpu quota; needs root): latency and cost per million, table to stdout, JSON to target/bench/
+	cargo build --release --locked -p benchmarks --bin memory-sizes
+	$(TARGET_DIR)/release/memory-sizes $(abspath target/bench/memory-sizes.json)
 
 bench-profiles: $(SECANTUSD) $(DOCS_ASSETS) ## The measurements behind the release profile: release vs thin LTO vs opt-level "s" (about 30 min)
 	cargo build --release --locked -p benchmarks
