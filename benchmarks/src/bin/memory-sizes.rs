@@ -111,7 +111,9 @@ fn parent(out: &Path) -> Result<(), String> {
 
 /// The child's median verification in ms, in `cgroup` when given.
 fn measure(me: &Path, cgroup: Option<&Path>) -> Result<f64, String> {
-    let cgroup = cgroup.map(|path| path.display().to_string()).unwrap_or_default();
+    let cgroup = cgroup
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
     let output = Command::new(me)
         .args(["--child", &cgroup])
         .output()
