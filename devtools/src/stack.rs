@@ -90,7 +90,15 @@ impl Stack {
             Some(keys) => keys.clone(),
             None => development_keys(&options.data_dir.join("keys")).await?,
         };
-        seed(&mongodb_uri, &options.database_name).await?;
+        let users = shared::users::UserCollectionSettings {
+            collection: options
+                .parameter_overrides
+                .get("UsersCollection")
+                .cloned()
+                .unwrap_or_else(|| shared::users::USERS_COLLECTION.to_owned()),
+            legacy_lookup: false,
+        };
+        seed(&mongodb_uri, &options.database_name, &users).await?;
 
         let local_values = BTreeMap::from([
             ("MongoDbUriSecretArn".to_owned(), mongodb_uri.clone()),
@@ -282,7 +290,12 @@ async fn development_keys(dir: &Path) -> Result<(String, String), StackError> {
     ))
 }
 
-async fn seed(uri: &str, name: &str) -> Result<(), StackError> {
+/// What a deployment's `setup-database` step does, and the sample products.
+async fn seed(
+    uri: &str,
+    name: &str,
+    users: &shared::users::UserCollectionSettings,
+) -> Result<(), StackError> {
     let settings = shared::config::DatabaseSettings {
         uri: uri.to_owned(),
         name: name.to_owned(),
@@ -290,7 +303,13 @@ async fn seed(uri: &str, name: &str) -> Result<(), StackError> {
     let database = shared::db::connect(&settings)
         .await
         .map_err(|e| fail("connecting to the database")(&e))?;
-    shared::products::MongoProductStore::new(&database)
+    let stores = shared::stores::MongoStores::new(&database, users);
+    stores
+        .ensure_indexes()
+        .await
+        .map_err(|e| fail("creating the indexes")(&e))?;
+    stores
+        .products
         .seed()
         .await
         .map_err(|e| fail("seeding products")(&e))?;

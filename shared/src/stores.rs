@@ -2,6 +2,7 @@
 //! `State<S: Stores>` reaches every store through `S`, whether the bundle is MongoDB
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
+use crate::db::StoreError;
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::products::{MongoProductStore, ProductStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
@@ -52,6 +53,15 @@ impl MongoStores {
             refresh_tokens: MongoRefreshTokenStore::new(database),
             products: MongoProductStore::new(database),
         }
+    }
+
+    /// Creates every index the stores rely on (idempotent): the unique username index, the
+    /// TTL indexes and the session lookups. A deploy step runs it (`setup-database`), not the
+    /// functions, so their database user needs only read and write.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        self.users.ensure_indexes().await?;
+        self.login_failures.ensure_indexes().await?;
+        self.refresh_tokens.ensure_indexes().await
     }
 }
 

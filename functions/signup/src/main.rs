@@ -7,7 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         signup::State::new(&start.env, start.stores),
         "hashing settings",
     );
-    let unique_index = state.stores.users.ensure_indexes().await;
+    let unique_index = state.stores.users.require_unique_index().await;
     or_exit(unique_index, "unique username index");
     shared::serve::http(&start.env, &state, signup::handle).await
 }

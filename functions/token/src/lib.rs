@@ -39,18 +39,11 @@ pub struct State<S> {
 }
 
 impl State<MongoStores> {
-    /// The state from the environment (hashing settings, `JWT_PRIVATE_KEY`), after making
-    /// sure the TTL indexes exist (without them locks and tokens still work; only the
-    /// clean-up of old documents waits, so a failure is a warning).
-    pub async fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
+    /// The state from the environment (hashing settings, `JWT_PRIVATE_KEY`). The indexes
+    /// this function's stores use are made by the deploy step (`setup-database`).
+    pub fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
         let hasher = PasswordHasher::from_source(env)?;
         let issuer = TokenIssuer::from_source(env)?;
-        if let Err(error) = stores.login_failures.ensure_indexes().await {
-            tracing::warn!(%error, "could not ensure the login_failures TTL index");
-        }
-        if let Err(error) = stores.refresh_tokens.ensure_indexes().await {
-            tracing::warn!(%error, "could not ensure the refresh_tokens indexes");
-        }
         Ok(Self {
             stores,
             hasher,

@@ -96,9 +96,29 @@ impl MongoUserStore {
     }
 }
 
+/// What the collection holds under the unique index's name.
+enum UniqueIndex {
+    /// A unique index on `username_canonical`: sign-ups stay unique.
+    Present,
+    /// No index of that name (or no collection yet).
+    Missing,
+    /// An index of that name that does not keep sign-ups unique.
+    Different,
+}
+
 impl MongoUserStore {
-    async fn existing_index_is_unique(&self) -> Result<(), StoreError> {
-        let mut cursor = self.users.list_indexes().await?;
+    async fn unique_index(&self) -> Result<UniqueIndex, StoreError> {
+        const NAMESPACE_NOT_FOUND: i32 = 26;
+        let mut cursor = match self.users.list_indexes().await {
+            Ok(cursor) => cursor,
+            Err(error)
+                if matches!(error.kind.as_ref(), mongodb::error::ErrorKind::Command(command)
+                    if command.code == NAMESPACE_NOT_FOUND) =>
+            {
+                return Ok(UniqueIndex::Missing);
+            }
+            Err(error) => return Err(error.into()),
+        };
         while cursor.advance().await? {
             let index = cursor.deserialize_current()?;
             let named = index.options.as_ref().and_then(|o| o.name.as_deref());
@@ -106,15 +126,44 @@ impl MongoUserStore {
                 continue;
             }
             let unique = index.options.as_ref().and_then(|o| o.unique) == Some(true);
-            if unique && index.keys == doc! { "username_canonical": 1 } {
-                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
-                return Ok(());
-            }
-            break;
+            return Ok(
+                if unique && index.keys == doc! { "username_canonical": 1 } {
+                    UniqueIndex::Present
+                } else {
+                    UniqueIndex::Different
+                },
+            );
         }
+        Ok(UniqueIndex::Missing)
+    }
+
+    async fn existing_index_is_unique(&self) -> Result<(), StoreError> {
+        match self.unique_index().await? {
+            UniqueIndex::Present => {
+                tracing::info!("keeping the existing {UNIQUE_INDEX} index");
+                Ok(())
+            }
+            UniqueIndex::Missing | UniqueIndex::Different => {
+                Err(StoreError(mongodb::error::Error::custom(format!(
+                    "an index named {UNIQUE_INDEX} exists but is not unique on \
+                     username_canonical: drop it so sign-ups stay unique"
+                ))))
+            }
+        }
+    }
+
+    /// Checks, without creating anything, that the unique index on the canonical username
+    /// exists: without it concurrent sign-ups of one name could both succeed. The deploy step
+    /// (`setup-database`) creates it, so the functions' database user needs no `createIndex`.
+    pub async fn require_unique_index(&self) -> Result<(), StoreError> {
+        let problem = match self.unique_index().await? {
+            UniqueIndex::Present => return Ok(()),
+            UniqueIndex::Missing => "is missing",
+            UniqueIndex::Different => "is not unique on username_canonical",
+        };
         Err(StoreError(mongodb::error::Error::custom(format!(
-            "an index named {UNIQUE_INDEX} exists but is not unique on username_canonical: \
-             drop it so sign-ups stay unique"
+            "the {UNIQUE_INDEX} index {problem}: run `cargo run -p devtools --bin \
+             setup-database` against this database (a deploy step)"
         ))))
     }
 }

@@ -211,3 +211,23 @@ async fn a_name_that_folds_too_many_ways_cannot_sign_up_during_the_switch_over()
     assert_eq!(insertion, Insertion::UsernameTaken);
     assert_eq!(users.find(&ambiguous).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
+    let database = fresh_database().await;
+    let stores = shared::stores::MongoStores::new(&database, &UserCollectionSettings::default());
+    let missing = stores.users.require_unique_index().await.unwrap_err();
+    assert!(missing.to_string().contains("setup-database"), "{missing}");
+    stores.ensure_indexes().await.unwrap();
+    stores.ensure_indexes().await.expect("idempotent");
+    stores.users.require_unique_index().await.unwrap();
+    for (collection, keys) in [
+        ("login_failures", doc! { "expires_at": 1 }),
+        ("sessions", doc! { "expires_at": 1 }),
+        ("sessions", doc! { "current": 1 }),
+        ("sessions", doc! { "retired": 1 }),
+        ("sessions", doc! { "account": 1 }),
+    ] {
+        index_on(&database, collection, keys).await;
+    }
+}
