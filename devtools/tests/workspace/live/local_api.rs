@@ -255,6 +255,36 @@ async fn cors_follows_the_template() {
 }
 
 #[tokio::test]
+async fn with_a_list_of_origins_an_answer_names_a_listed_origin_and_no_other() {
+    let local =
+        start_with_parameters(&[("CorsAllowedOrigins", "https://a.example,https://b.example")])
+            .await;
+    for (origin, allowed) in [
+        ("https://a.example", true),
+        ("https://b.example", true),
+        ("https://evil.example", false),
+    ] {
+        let response = local
+            .http
+            .post(format!("{}/signup", local.url))
+            .header("Origin", origin)
+            .json(&json!({"username": "x", "password": "y"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let headers = response.headers();
+        assert_eq!(headers["vary"], "Origin", "{origin}");
+        let named = headers.get("access-control-allow-origin");
+        assert_eq!(
+            named.map(|value| value.to_str().unwrap()),
+            allowed.then_some(origin)
+        );
+    }
+    local.stack.stop().await;
+}
+
+#[tokio::test]
 async fn the_gateways_own_answers_have_the_functions_error_shape() {
     let local = start().await;
     for method in [
