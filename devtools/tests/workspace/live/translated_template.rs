@@ -310,3 +310,40 @@ fn only_the_database_functions_join_a_vpc_and_only_when_subnets_are_given() {
         }
     }
 }
+
+#[test]
+fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
+    let resources = translated(&[]);
+    for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
+        let role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        let role = &resources[role_id]["Properties"];
+        let managed: BTreeSet<&str> = role["ManagedPolicyArns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arn| arn.as_str().unwrap().rsplit('/').next().unwrap())
+            .collect();
+        let mut expected: BTreeSet<&str> =
+            ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"].into();
+        if function["Properties"].get("VpcConfig").is_some() {
+            expected.insert("AWSLambdaVPCAccessExecutionRole");
+        }
+        assert_eq!(managed, expected, "{id}");
+        for policy in role["Policies"].as_array().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                assert_eq!(
+                    statement["Action"],
+                    serde_json::json!(["secretsmanager:GetSecretValue"]),
+                    "{id}"
+                );
+                let secret = &statement["Resource"]["Fn::Sub"][1]["secretArn"]["Ref"];
+                assert!(
+                    secret.as_str().unwrap().ends_with("SecretArn"),
+                    "{id}: {secret}"
+                );
+            }
+        }
+    }
+}
