@@ -9,9 +9,9 @@
 //!   (the cold start every function shares), [`serve`] (the Lambda event loop and CORS) and
 //!   [`metrics`] (security events as CloudWatch metrics).
 //! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
-//!   [`credentials`] (usernames and password rules), [`hashing`]
-//!   (argon2id and the FastAPI app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs),
-//!   [`clock`].
+//!   [`credentials`] (usernames and password rules), [`hashing`] (argon2id and the FastAPI
+//!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] (second-factor
+//!   codes), [`secret_box`] (secrets encrypted at rest), [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
 //!   [`users`], [`login_failures`], [`refresh`], [`products`]; [`stores`] bundles them behind
 //!   one type parameter, [`db`] holds the connection and the store error.
@@ -24,7 +24,8 @@
 //!
 //! # Features
 //!
-//! - `database` (default): the stores, [`principal`], and [`startup::with_database`].
+//! - `database` (default): the stores, [`principal`], [`startup::with_database`], and the
+//!   second factor's [`totp`] codes and [`secret_box`] encryption at rest.
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
 //!   without it a function refuses to start when one is set.
 //!
@@ -57,7 +58,11 @@ pub mod products;
 #[cfg(feature = "database")]
 pub mod refresh;
 #[cfg(feature = "database")]
+pub mod secret_box;
+#[cfg(feature = "database")]
 pub mod stores;
+#[cfg(feature = "database")]
+pub mod totp;
 #[cfg(feature = "database")]
 pub mod users;
 
