@@ -25,6 +25,10 @@ pub struct Principal {
     pub token_version: u64,
     /// When the access token expires (`exp`).
     pub expires_at: SystemTime,
+    /// How the user authenticated (`amr`, RFC 8176), empty when the context has none.
+    pub methods: Vec<String>,
+    /// When the user authenticated (`auth_time`), if the context says.
+    pub authenticated_at: Option<SystemTime>,
 }
 
 /// A context number: API Gateway may pass context values on as strings, so both are read.
@@ -69,6 +73,12 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
         token_id: text("jti"),
         token_version: context_number(fields.get("ver")).unwrap_or(0),
         expires_at,
+        methods: text("amr")
+            .map(|methods| methods.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        authenticated_at: context_number(fields.get("auth_time"))
+            .filter(|seconds| *seconds > 0)
+            .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)),
     })
 }
 
@@ -100,5 +110,35 @@ pub async fn authenticated_user(
             tracing::info!(account = %account, "token for a deleted account refused");
             Err(ApiError::Forbidden)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{event_json, request_from};
+
+    #[test]
+    fn the_context_says_how_and_when_the_user_authenticated() {
+        let mut event = event_json("me.json");
+        let context = &mut event["requestContext"]["authorizer"];
+        context["amr"] = "pwd otp".into();
+        context["auth_time"] = "1795926600".into();
+        let caller = principal(&request_from(&event), SystemTime::now()).unwrap();
+        assert_eq!(caller.methods, ["pwd", "otp"]);
+        assert_eq!(
+            caller.authenticated_at,
+            Some(UNIX_EPOCH + Duration::from_secs(1_795_926_600))
+        );
+
+        let mut older = event_json("me.json");
+        let context = older["requestContext"]["authorizer"]
+            .as_object_mut()
+            .unwrap();
+        context.remove("amr");
+        context.remove("auth_time");
+        let without = principal(&request_from(&older), SystemTime::now()).unwrap();
+        assert!(without.methods.is_empty());
+        assert_eq!(without.authenticated_at, None, "older contexts say nothing");
     }
 }

@@ -81,14 +81,16 @@ pub struct Session {
     pub account: AccountId,
     /// The account's token version at the login; a later bump ends the session.
     pub token_version: u64,
-    /// When the password login happened.
+    /// When the login that started the session happened.
     pub authenticated_at: SystemTime,
+    /// How that login authenticated (RFC 8176 method references).
+    pub amr: Vec<String>,
     /// When the session ends, however often it rotated.
     pub expires_at: SystemTime,
 }
 
 impl Session {
-    /// A new session for `account`, starting `now` and lasting `lifetime`.
+    /// A new session for `account` after a password login `now`, lasting `lifetime`.
     pub fn new(
         account: &AccountId,
         token_version: u64,
@@ -100,7 +102,16 @@ impl Session {
             account: account.clone(),
             token_version,
             authenticated_at: now,
+            amr: vec!["pwd".to_owned()],
             expires_at: now + lifetime,
+        }
+    }
+
+    /// How and when the session's login authenticated, for the tokens it issues.
+    pub fn authentication(&self) -> crate::tokens::Authentication {
+        crate::tokens::Authentication {
+            methods: self.amr.clone(),
+            at: self.authenticated_at,
         }
     }
 
@@ -181,6 +192,8 @@ struct SessionDocument {
     retired: Vec<String>,
     revoked: bool,
     authenticated_at: DateTime,
+    #[serde(default)]
+    amr: Vec<String>,
     last_used_at: DateTime,
     expires_at: DateTime,
 }
@@ -197,6 +210,7 @@ impl SessionDocument {
             account: AccountId::parse(&self.account)?,
             token_version: u64::try_from(self.token_version).unwrap_or(0),
             authenticated_at: self.authenticated_at.to_system_time(),
+            amr: self.amr.clone(),
             expires_at: self.expires_at.to_system_time(),
         })
     }
@@ -261,6 +275,7 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
             retired: Vec::new(),
             revoked: false,
             authenticated_at: DateTime::from_system_time(session.authenticated_at),
+            amr: session.amr.clone(),
             last_used_at: DateTime::from_system_time(now),
             expires_at: DateTime::from_system_time(session.expires_at),
         };

@@ -38,6 +38,32 @@ pub struct AccessClaims {
     /// change bump the stored version, and the protected functions refuse older tokens.
     #[serde(default)]
     pub ver: u64,
+    /// How the user authenticated (RFC 8176 method values: `pwd`, later `otp`, `mfa`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// When the user authenticated, seconds since the epoch: the login that started the
+    /// session, not the refresh that issued this token.
+    #[serde(default)]
+    pub auth_time: u64,
+}
+
+/// How and when the user behind a token authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    /// RFC 8176 authentication method references.
+    pub methods: Vec<String>,
+    /// When the authentication happened.
+    pub at: SystemTime,
+}
+
+impl Authentication {
+    /// A password login at `at`.
+    pub fn password(at: SystemTime) -> Self {
+        Self {
+            methods: vec!["pwd".to_owned()],
+            at,
+        }
+    }
 }
 
 /// A freshly signed access token.
@@ -151,12 +177,24 @@ impl TokenIssuer {
         &self.settings
     }
 
-    /// Signs an access token for the account `subject` at `token_version`, valid from `now`
-    /// for the configured lifetime.
+    /// Signs an access token for the account `subject` at `token_version` after a password
+    /// login at `now`, valid from `now` for the configured lifetime.
     pub fn issue(
         &self,
         subject: &str,
         token_version: u64,
+        now: SystemTime,
+    ) -> Result<IssuedToken, KeyError> {
+        self.issue_for(subject, token_version, &Authentication::password(now), now)
+    }
+
+    /// Signs an access token for the account `subject` at `token_version`, saying how and
+    /// when it authenticated, valid from `now` for the configured lifetime.
+    pub fn issue_for(
+        &self,
+        subject: &str,
+        token_version: u64,
+        authentication: &Authentication,
         now: SystemTime,
     ) -> Result<IssuedToken, KeyError> {
         let iat = seconds_since_epoch(now);
@@ -169,6 +207,8 @@ impl TokenIssuer {
             aud: self.settings.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
             ver: token_version,
+            amr: authentication.methods.clone(),
+            auth_time: seconds_since_epoch(authentication.at),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("JWT".to_owned());

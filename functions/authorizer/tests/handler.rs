@@ -36,7 +36,7 @@ fn decide(
 fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     let (issuer, verifier, _) = token_pair();
     let token = issuer.issue(ALICE, 3, SystemTime::now()).unwrap();
-    let exp = verifier.verify(&token.token).unwrap().exp;
+    let claims = verifier.verify(&token.token).unwrap();
     let response = decide(
         &verifier,
         &request_with(Some(&format!("Bearer {}", token.token))),
@@ -56,8 +56,15 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     );
     assert_eq!(
         response["context"],
-        json!({"jti": token.token_id, "ver": 3, "exp": exp}),
-        "what the protected functions check again: the token version and the expiry"
+        json!({
+            "jti": token.token_id,
+            "ver": 3,
+            "exp": claims.exp,
+            "amr": "pwd",
+            "auth_time": claims.auth_time,
+        }),
+        "what the protected functions check again (the token version and the expiry) and how \
+         and when the user authenticated"
     );
 }
 

@@ -120,7 +120,12 @@ async fn grant<S: Stores>(
     };
     let access = state
         .issuer
-        .issue(user.id.as_str(), session.token_version, now)
+        .issue_for(
+            user.id.as_str(),
+            session.token_version,
+            &session.authentication(),
+            now,
+        )
         .map_err(|error| server_error(&error))?;
     tracing::info!(username = %user.username, account = %user.id, jti = %access.token_id, family = %session.family, "tokens issued");
     Ok(TokenResponse {

@@ -716,3 +716,35 @@ async fn login_after_lock(setup: &Setup) -> Value {
     setup.time.advance(Duration::from_secs(16 * 60));
     login(setup).await["refresh_token"].clone()
 }
+
+#[tokio::test]
+async fn tokens_say_how_and_when_the_user_logged_in_and_refreshes_keep_the_login_time() {
+    let setup = setup().await;
+    let login_time = setup.state.clock.now();
+    let body = login(&setup).await;
+    let claims = setup
+        .verifier
+        .verify(body["access_token"].as_str().unwrap())
+        .unwrap();
+    let seconds = |time: SystemTime| {
+        time.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    assert_eq!(claims.amr, ["pwd"]);
+    assert_eq!(claims.auth_time, seconds(login_time));
+
+    setup.time.advance(Duration::from_secs(3600));
+    let refreshed = response_json(&refresh(&setup, &body["refresh_token"]).await);
+    let claims = setup
+        .verifier
+        .verify(refreshed["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.amr, ["pwd"]);
+    assert_eq!(
+        claims.auth_time,
+        seconds(login_time),
+        "the login's time, not the refresh's"
+    );
+    assert!(claims.iat >= seconds(login_time) + 3600);
+}
