@@ -13,7 +13,7 @@
 //!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] (second-factor
 //!   codes), [`secret_box`] (secrets encrypted at rest), [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
-//!   [`users`], [`login_failures`], [`refresh`], [`products`]; [`stores`] bundles them behind
+//!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`products`]; [`stores`] bundles them behind
 //!   one type parameter, [`db`] holds the connection and the store error.
 //! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
 //!   [`principal`] (the caller the authorizer established).
@@ -57,6 +57,8 @@ pub mod principal;
 pub mod products;
 #[cfg(feature = "database")]
 pub mod refresh;
+#[cfg(feature = "database")]
+pub mod second_factors;
 #[cfg(feature = "database")]
 pub mod secret_box;
 #[cfg(feature = "database")]

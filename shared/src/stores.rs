@@ -6,6 +6,7 @@ use crate::db::StoreError;
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::products::{MongoProductStore, ProductStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
+use crate::second_factors::{MongoSecondFactorStore, SecondFactorStore};
 use crate::users::{MongoUserStore, UserCollectionSettings, UserStore};
 use mongodb::Database;
 
@@ -19,6 +20,8 @@ pub trait Stores: Send + Sync {
     type RefreshTokens: RefreshTokenStore;
     /// The product catalogue (cloned into a per-instance cache by `products`).
     type Products: ProductStore + Clone;
+    /// Second factors.
+    type SecondFactors: SecondFactorStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -28,6 +31,8 @@ pub trait Stores: Send + Sync {
     fn refresh_tokens(&self) -> &Self::RefreshTokens;
     /// The product catalogue.
     fn products(&self) -> &Self::Products;
+    /// Second factors.
+    fn second_factors(&self) -> &Self::SecondFactors;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -42,6 +47,8 @@ pub struct MongoStores {
     pub refresh_tokens: MongoRefreshTokenStore,
     /// `products`.
     pub products: MongoProductStore,
+    /// `second_factors`.
+    pub second_factors: MongoSecondFactorStore,
 }
 
 impl MongoStores {
@@ -52,6 +59,7 @@ impl MongoStores {
             login_failures: MongoLoginFailureStore::new(database),
             refresh_tokens: MongoRefreshTokenStore::new(database),
             products: MongoProductStore::new(database),
+            second_factors: MongoSecondFactorStore::new(database),
         }
     }
 
@@ -70,6 +78,7 @@ impl Stores for MongoStores {
     type LoginFailures = MongoLoginFailureStore;
     type RefreshTokens = MongoRefreshTokenStore;
     type Products = MongoProductStore;
+    type SecondFactors = MongoSecondFactorStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -82,5 +91,8 @@ impl Stores for MongoStores {
     }
     fn products(&self) -> &MongoProductStore {
         &self.products
+    }
+    fn second_factors(&self) -> &MongoSecondFactorStore {
+        &self.second_factors
     }
 }

@@ -11,22 +11,12 @@ pub async fn fresh_database() -> mongodb::Database {
         .expect("client")
 }
 
-/// Every store on a new database, with the indexes the functions create at cold start and
-/// the product catalogue seeded.
+/// Every store on a new database, with the indexes the deploy step creates and the product
+/// catalogue seeded.
 pub async fn mongo_stores() -> (mongodb::Database, MongoStores) {
     let database = fresh_database().await;
     let stores = MongoStores::new(&database, &UserCollectionSettings::default());
-    stores.users.ensure_indexes().await.expect("users index");
-    stores
-        .login_failures
-        .ensure_indexes()
-        .await
-        .expect("login_failures index");
-    stores
-        .refresh_tokens
-        .ensure_indexes()
-        .await
-        .expect("refresh_tokens indexes");
+    stores.ensure_indexes().await.expect("indexes");
     stores.products.seed().await.expect("products seed");
     (database, stores)
 }

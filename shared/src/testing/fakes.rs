@@ -8,6 +8,8 @@ use crate::db::StoreError;
 use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
+use crate::second_factors::{SecondFactor, SecondFactorStore};
+use crate::secret_box::Sealed;
 use crate::stores::Stores;
 use crate::users::{Insertion, User, UserStore};
 use std::collections::HashMap;
@@ -26,6 +28,8 @@ pub struct MemoryStores {
     pub refresh_tokens: MemoryRefreshTokenStore,
     /// The sample catalogue.
     pub products: MemoryProductStore,
+    /// Second factors.
+    pub second_factors: MemorySecondFactorStore,
 }
 
 impl MemoryStores {
@@ -43,6 +47,7 @@ impl Stores for MemoryStores {
     type LoginFailures = MemoryLoginFailureStore;
     type RefreshTokens = MemoryRefreshTokenStore;
     type Products = MemoryProductStore;
+    type SecondFactors = MemorySecondFactorStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -55,6 +60,9 @@ impl Stores for MemoryStores {
     }
     fn products(&self) -> &MemoryProductStore {
         &self.products
+    }
+    fn second_factors(&self) -> &MemorySecondFactorStore {
+        &self.second_factors
     }
 }
 
@@ -424,6 +432,85 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             }
         }
         Ok(revoked)
+    }
+}
+
+/// Second factors in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySecondFactorStore {
+    factors: Arc<Mutex<HashMap<AccountId, SecondFactor>>>,
+}
+
+impl SecondFactorStore for MemorySecondFactorStore {
+    async fn begin_enrolment(
+        &self,
+        account: &AccountId,
+        secret: &Sealed,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        if factors.get(account).is_some_and(|factor| factor.confirmed) {
+            return Ok(false);
+        }
+        let factor = SecondFactor {
+            secret: secret.clone(),
+            confirmed: false,
+            last_step: None,
+            recovery_codes: Vec::new(),
+        };
+        factors.insert(account.clone(), factor);
+        Ok(true)
+    }
+
+    async fn find(&self, account: &AccountId) -> Result<Option<SecondFactor>, StoreError> {
+        Ok(self.factors.lock().unwrap().get(account).cloned())
+    }
+
+    async fn confirm(
+        &self,
+        account: &AccountId,
+        step: u64,
+        recovery_codes: &[String],
+    ) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        Ok(match factors.get_mut(account) {
+            Some(factor) if !factor.confirmed => {
+                factor.confirmed = true;
+                factor.last_step = Some(step);
+                factor.recovery_codes = recovery_codes.to_vec();
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn accept_step(&self, account: &AccountId, step: u64) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        Ok(match factors.get_mut(account) {
+            Some(factor) if factor.confirmed && factor.last_step.is_none_or(|last| last < step) => {
+                factor.last_step = Some(step);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn spend_recovery_code(
+        &self,
+        account: &AccountId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        let Some(factor) = factors.get_mut(account).filter(|factor| factor.confirmed) else {
+            return Ok(false);
+        };
+        let before = factor.recovery_codes.len();
+        factor.recovery_codes.retain(|code| code != hash);
+        Ok(factor.recovery_codes.len() < before)
+    }
+
+    async fn remove(&self, account: &AccountId) -> Result<bool, StoreError> {
+        Ok(self.factors.lock().unwrap().remove(account).is_some())
     }
 }
 

@@ -7,6 +7,8 @@ use shared::account_id::AccountId;
 use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
 use shared::products::{ProductStore, sample_products};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
+use shared::second_factors::SecondFactorStore;
+use shared::secret_box::Sealed;
 use shared::stores::Stores;
 use shared::users::{Insertion, UserStore};
 use std::time::{Duration, SystemTime};
@@ -54,6 +56,8 @@ contract!(
     revoking_an_account_ends_every_session_of_that_account_only,
     an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
+    a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once,
+    ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once,
 );
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
@@ -519,4 +523,140 @@ async fn an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_on
 async fn the_catalogue_is_the_sample_products(stores: impl Shared) {
     let products = stores.products().list().await.unwrap();
     assert_eq!(products, sample_products());
+}
+
+fn sealed(byte: u8) -> Sealed {
+    Sealed {
+        key_id: "k1".to_owned(),
+        nonce: vec![byte; 12],
+        ciphertext: vec![byte; 36],
+    }
+}
+
+async fn a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once(
+    stores: impl Shared,
+) {
+    let factors = stores.second_factors();
+    let (alice, now) = (account(1), now());
+    assert_eq!(factors.find(&alice).await.unwrap(), None);
+    assert!(
+        factors
+            .begin_enrolment(&alice, &sealed(1), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !factors.accept_step(&alice, 5).await.unwrap(),
+        "unconfirmed"
+    );
+    assert!(
+        factors
+            .begin_enrolment(&alice, &sealed(2), now)
+            .await
+            .unwrap(),
+        "restarted"
+    );
+    let codes = vec!["hash-a".to_owned(), "hash-b".to_owned()];
+    assert!(factors.confirm(&alice, 10, &codes).await.unwrap());
+    assert!(!factors.confirm(&alice, 11, &codes).await.unwrap(), "once");
+    let stored = factors.find(&alice).await.unwrap().unwrap();
+    assert_eq!(stored.secret, sealed(2));
+    assert!(stored.confirmed);
+    assert_eq!(stored.last_step, Some(10));
+    assert_eq!(stored.recovery_codes, codes);
+    assert!(
+        !factors
+            .begin_enrolment(&alice, &sealed(3), now)
+            .await
+            .unwrap(),
+        "a confirmed factor is not replaced by a new enrolment"
+    );
+    assert_eq!(
+        factors.find(&alice).await.unwrap().unwrap().secret,
+        sealed(2)
+    );
+
+    assert!(
+        !factors.accept_step(&alice, 10).await.unwrap(),
+        "the confirming code's step"
+    );
+    assert!(factors.accept_step(&alice, 11).await.unwrap());
+    assert!(!factors.accept_step(&alice, 11).await.unwrap(), "a replay");
+    assert!(
+        !factors.accept_step(&alice, 9).await.unwrap(),
+        "an older step"
+    );
+    assert!(factors.spend_recovery_code(&alice, "hash-a").await.unwrap());
+    assert!(
+        !factors.spend_recovery_code(&alice, "hash-a").await.unwrap(),
+        "spent"
+    );
+    assert!(
+        !factors
+            .spend_recovery_code(&account(2), "hash-b")
+            .await
+            .unwrap(),
+        "not bob's"
+    );
+    assert_eq!(
+        factors.find(&alice).await.unwrap().unwrap().recovery_codes,
+        ["hash-b"]
+    );
+    assert!(factors.remove(&alice).await.unwrap());
+    assert!(!factors.remove(&alice).await.unwrap());
+    assert!(
+        factors
+            .begin_enrolment(&alice, &sealed(4), now)
+            .await
+            .unwrap()
+    );
+}
+
+async fn ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once(stores: impl Shared) {
+    let alice = account(1);
+    let factors = stores.second_factors();
+    factors
+        .begin_enrolment(&alice, &sealed(1), now())
+        .await
+        .unwrap();
+    factors
+        .confirm(&alice, 1, &["hash-a".to_owned()])
+        .await
+        .unwrap();
+    let steps = (0..10).map(|_| {
+        let (stores, alice) = (stores.clone(), alice.clone());
+        tokio::spawn(async move {
+            stores
+                .second_factors()
+                .accept_step(&alice, 2)
+                .await
+                .unwrap()
+        })
+    });
+    let accepted = futures_util::future::join_all(steps).await;
+    assert_eq!(
+        accepted
+            .into_iter()
+            .filter(|won| *won.as_ref().unwrap())
+            .count(),
+        1
+    );
+    let spends = (0..10).map(|_| {
+        let (stores, alice) = (stores.clone(), alice.clone());
+        tokio::spawn(async move {
+            stores
+                .second_factors()
+                .spend_recovery_code(&alice, "hash-a")
+                .await
+                .unwrap()
+        })
+    });
+    let spent = futures_util::future::join_all(spends).await;
+    assert_eq!(
+        spent
+            .into_iter()
+            .filter(|won| *won.as_ref().unwrap())
+            .count(),
+        1
+    );
 }
