@@ -10,8 +10,9 @@
 //!   [`metrics`] (security events as CloudWatch metrics).
 //! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
 //!   [`credentials`] (usernames and password rules), [`hashing`] (argon2id and the FastAPI
-//!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] (second-factor
-//!   codes), [`secret_box`] (secrets encrypted at rest), [`clock`].
+//!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] and
+//!   [`recovery_codes`] (second-factor codes), [`secret_box`] (secrets encrypted at rest),
+//!   [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
 //!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`products`]; [`stores`] bundles them behind
 //!   one type parameter, [`db`] holds the connection and the store error.
@@ -55,6 +56,8 @@ pub mod login_failures;
 pub mod principal;
 #[cfg(feature = "database")]
 pub mod products;
+#[cfg(feature = "database")]
+pub mod recovery_codes;
 #[cfg(feature = "database")]
 pub mod refresh;
 #[cfg(feature = "database")]
