@@ -60,6 +60,19 @@ pub(crate) fn required(source: &impl Source, var: &'static str) -> Result<String
     source.get(var).ok_or(ConfigError::Missing(var))
 }
 
+/// The switch `var`: `true` or `false`, `default` when unset; anything else is an error.
+pub fn flag(source: &impl Source, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match source.get(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            var,
+            reason: "must be true or false".to_owned(),
+        }),
+    }
+}
+
 pub(crate) fn parsed_or<T: std::str::FromStr>(
     source: &impl Source,
     var: &'static str,

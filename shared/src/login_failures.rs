@@ -144,7 +144,7 @@ pub struct MongoLoginFailureStore {
 
 impl MongoLoginFailureStore {
     /// The counters in `database`'s `login_failures` collection. Call
-    /// [`MongoLoginFailureStore::ensure_indexes`] once per cold start.
+    /// [`MongoLoginFailureStore::ensure_indexes`] once per deployment (`setup-database`).
     pub fn new(database: &Database) -> Self {
         Self {
             counters: database.collection(LOGIN_FAILURES_COLLECTION),

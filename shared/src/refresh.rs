@@ -226,7 +226,7 @@ pub struct MongoRefreshTokenStore {
 
 impl MongoRefreshTokenStore {
     /// The store on `database`'s `sessions` collection. Call
-    /// [`MongoRefreshTokenStore::ensure_indexes`] once per cold start.
+    /// [`MongoRefreshTokenStore::ensure_indexes`] once per deployment (`setup-database`).
     pub fn new(database: &Database) -> Self {
         Self {
             sessions: database.collection(SESSIONS_COLLECTION),

@@ -110,19 +110,8 @@ impl State {
     /// [`State::new`], switched off when `DOCS_ENABLED` is `false` (every route is then a
     /// `404`, as if it did not exist).
     pub fn from_source(source: &impl Source) -> Result<Self, StartError> {
-        let enabled = match source.get("DOCS_ENABLED").as_deref() {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    var: "DOCS_ENABLED",
-                    reason: "must be true or false".to_owned(),
-                }
-                .into());
-            }
-        };
         Ok(Self {
-            enabled,
+            enabled: shared::config::flag(source, "DOCS_ENABLED", true)?,
             ..Self::new()?
         })
     }

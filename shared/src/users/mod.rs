@@ -40,16 +40,7 @@ impl Default for UserCollectionSettings {
 impl UserCollectionSettings {
     /// Reads `USERS_COLLECTION` and `LEGACY_USER_LOOKUP`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        let legacy_lookup = match source.get("LEGACY_USER_LOOKUP").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    var: "LEGACY_USER_LOOKUP",
-                    reason: "must be true or false".to_owned(),
-                });
-            }
-        };
+        let legacy_lookup = crate::config::flag(source, "LEGACY_USER_LOOKUP", false)?;
         let collection = source
             .get("USERS_COLLECTION")
             .unwrap_or_else(|| USERS_COLLECTION.to_owned());

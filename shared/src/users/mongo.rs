@@ -56,8 +56,8 @@ pub struct MongoUserStore {
 }
 
 impl MongoUserStore {
-    /// The store on `database`'s `users` collection. Call [`MongoUserStore::ensure_indexes`]
-    /// before accepting sign-ups.
+    /// The store on `database`'s `users` collection. The deploy step (`setup-database`) calls
+    /// [`MongoUserStore::ensure_indexes`]; sign-up checks the index at cold start.
     pub fn new(database: &Database) -> Self {
         Self::with_settings(database, &UserCollectionSettings::default())
     }
