@@ -14,8 +14,8 @@
 //!   [`recovery_codes`] (second-factor codes), [`secret_box`] (secrets encrypted at rest),
 //!   [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
-//!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`products`]; [`stores`] bundles them behind
-//!   one type parameter, [`db`] holds the connection and the store error.
+//!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`mfa_challenges`],
+//!   [`products`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
 //! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
 //!   [`principal`] (the caller the authorizer established).
 //!
@@ -54,6 +54,8 @@ pub mod db;
 pub mod login_failures;
 #[cfg(feature = "database")]
 pub mod principal;
+#[cfg(feature = "database")]
+pub mod mfa_challenges;
 #[cfg(feature = "database")]
 pub mod products;
 #[cfg(feature = "database")]

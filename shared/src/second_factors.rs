@@ -71,6 +71,14 @@ pub trait SecondFactorStore: Send + Sync {
         hash: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Replaces the recovery codes of the confirmed factor with `hashes` (the old ones stop
+    /// working). Returns whether the account has a confirmed factor.
+    fn replace_recovery_codes(
+        &self,
+        account: &AccountId,
+        hashes: &[String],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Removes the account's second factor. Returns whether there was one.
     fn remove(&self, account: &AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -220,6 +228,21 @@ impl SecondFactorStore for MongoSecondFactorStore {
             )
             .await?;
         Ok(result.modified_count == 1)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        account: &AccountId,
+        hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .factors
+            .update_one(
+                doc! { "_id": account.as_str(), "confirmed": true },
+                doc! { "$set": { "recovery_codes": hashes } },
+            )
+            .await?;
+        Ok(result.matched_count == 1)
     }
 
     async fn remove(&self, account: &AccountId) -> Result<bool, StoreError> {

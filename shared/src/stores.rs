@@ -3,6 +3,7 @@
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
 use crate::db::StoreError;
+use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::products::{MongoProductStore, ProductStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
@@ -22,6 +23,8 @@ pub trait Stores: Send + Sync {
     type Products: ProductStore + Clone;
     /// Second factors.
     type SecondFactors: SecondFactorStore;
+    /// Logins waiting for their second factor.
+    type MfaChallenges: MfaChallengeStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -33,6 +36,8 @@ pub trait Stores: Send + Sync {
     fn products(&self) -> &Self::Products;
     /// Second factors.
     fn second_factors(&self) -> &Self::SecondFactors;
+    /// Logins waiting for their second factor.
+    fn mfa_challenges(&self) -> &Self::MfaChallenges;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -49,6 +54,8 @@ pub struct MongoStores {
     pub products: MongoProductStore,
     /// `second_factors`.
     pub second_factors: MongoSecondFactorStore,
+    /// `mfa_challenges`.
+    pub mfa_challenges: MongoMfaChallengeStore,
 }
 
 impl MongoStores {
@@ -60,6 +67,7 @@ impl MongoStores {
             refresh_tokens: MongoRefreshTokenStore::new(database),
             products: MongoProductStore::new(database),
             second_factors: MongoSecondFactorStore::new(database),
+            mfa_challenges: MongoMfaChallengeStore::new(database),
         }
     }
 
@@ -69,7 +77,8 @@ impl MongoStores {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         self.users.ensure_indexes().await?;
         self.login_failures.ensure_indexes().await?;
-        self.refresh_tokens.ensure_indexes().await
+        self.refresh_tokens.ensure_indexes().await?;
+        self.mfa_challenges.ensure_indexes().await
     }
 }
 
@@ -79,6 +88,7 @@ impl Stores for MongoStores {
     type RefreshTokens = MongoRefreshTokenStore;
     type Products = MongoProductStore;
     type SecondFactors = MongoSecondFactorStore;
+    type MfaChallenges = MongoMfaChallengeStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -94,5 +104,8 @@ impl Stores for MongoStores {
     }
     fn second_factors(&self) -> &MongoSecondFactorStore {
         &self.second_factors
+    }
+    fn mfa_challenges(&self) -> &MongoMfaChallengeStore {
+        &self.mfa_challenges
     }
 }

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::credentials::Username;
 use crate::db::StoreError;
 use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
+use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
 use crate::second_factors::{SecondFactor, SecondFactorStore};
@@ -30,6 +31,8 @@ pub struct MemoryStores {
     pub products: MemoryProductStore,
     /// Second factors.
     pub second_factors: MemorySecondFactorStore,
+    /// Logins waiting for their second factor.
+    pub mfa_challenges: MemoryMfaChallengeStore,
 }
 
 impl MemoryStores {
@@ -48,6 +51,7 @@ impl Stores for MemoryStores {
     type RefreshTokens = MemoryRefreshTokenStore;
     type Products = MemoryProductStore;
     type SecondFactors = MemorySecondFactorStore;
+    type MfaChallenges = MemoryMfaChallengeStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -63,6 +67,9 @@ impl Stores for MemoryStores {
     }
     fn second_factors(&self) -> &MemorySecondFactorStore {
         &self.second_factors
+    }
+    fn mfa_challenges(&self) -> &MemoryMfaChallengeStore {
+        &self.mfa_challenges
     }
 }
 
@@ -509,8 +516,54 @@ impl SecondFactorStore for MemorySecondFactorStore {
         Ok(factor.recovery_codes.len() < before)
     }
 
+    async fn replace_recovery_codes(
+        &self,
+        account: &AccountId,
+        hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        let Some(factor) = factors.get_mut(account).filter(|factor| factor.confirmed) else {
+            return Ok(false);
+        };
+        factor.recovery_codes = hashes.to_vec();
+        Ok(true)
+    }
+
     async fn remove(&self, account: &AccountId) -> Result<bool, StoreError> {
         Ok(self.factors.lock().unwrap().remove(account).is_some())
+    }
+}
+
+/// Pending second-factor logins in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryMfaChallengeStore {
+    challenges: Arc<Mutex<HashMap<String, MfaChallenge>>>,
+}
+
+impl MfaChallengeStore for MemoryMfaChallengeStore {
+    async fn create(&self, hash: &str, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        let mut challenges = self.challenges.lock().unwrap();
+        challenges.insert(hash.to_owned(), challenge.clone());
+        Ok(())
+    }
+
+    async fn find(&self, hash: &str, now: SystemTime) -> Result<Option<MfaChallenge>, StoreError> {
+        let challenges = self.challenges.lock().unwrap();
+        Ok(challenges
+            .get(hash)
+            .filter(|challenge| challenge.expires_at > now)
+            .cloned())
+    }
+
+    async fn consume(&self, hash: &str, now: SystemTime) -> Result<bool, StoreError> {
+        let mut challenges = self.challenges.lock().unwrap();
+        let live = challenges
+            .get(hash)
+            .is_some_and(|challenge| challenge.expires_at > now);
+        if live {
+            challenges.remove(hash);
+        }
+        Ok(live)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::support::{name, now};
 use shared::account_id::AccountId;
+use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
 use shared::products::{ProductStore, sample_products};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
@@ -58,6 +59,8 @@ contract!(
     the_catalogue_is_the_sample_products,
     a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once,
     ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once,
+    regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed,
+    an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten,
 );
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
@@ -659,4 +662,72 @@ async fn ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once(store
             .count(),
         1
     );
+}
+
+async fn regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed(stores: impl Shared) {
+    let alice = account(1);
+    let factors = stores.second_factors();
+    let fresh = ["new-a".to_owned(), "new-b".to_owned()];
+    assert!(!factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    factors
+        .begin_enrolment(&alice, &sealed(1), now())
+        .await
+        .unwrap();
+    assert!(!factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    factors
+        .confirm(&alice, 1, &["old-a".to_owned()])
+        .await
+        .unwrap();
+    assert!(factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    assert!(!factors.spend_recovery_code(&alice, "old-a").await.unwrap());
+    assert!(factors.spend_recovery_code(&alice, "new-b").await.unwrap());
+    assert_eq!(
+        factors.find(&alice).await.unwrap().unwrap().recovery_codes,
+        ["new-a"]
+    );
+}
+
+async fn an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten(stores: impl Shared) {
+    let start = now();
+    let challenge = MfaChallenge {
+        account: account(1),
+        token_version: 3,
+        password_at: start,
+        expires_at: start + Duration::from_secs(300),
+    };
+    let challenges = stores.mfa_challenges();
+    challenges.create("hash-1", &challenge).await.unwrap();
+    challenges.create("hash-2", &challenge).await.unwrap();
+    let found = challenges.find("hash-1", start).await.unwrap().unwrap();
+    assert_eq!(found.account, account(1));
+    assert_eq!(found.token_version, 3);
+    assert_eq!(
+        found.expires_at.duration_since(found.password_at).unwrap(),
+        Duration::from_secs(300)
+    );
+    assert_eq!(challenges.find("unknown", start).await.unwrap(), None);
+
+    let expiry = start + Duration::from_secs(300);
+    assert_eq!(challenges.find("hash-2", expiry).await.unwrap(), None);
+    assert!(!challenges.consume("hash-2", expiry).await.unwrap());
+
+    let consumers = (0..10).map(|_| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            stores
+                .mfa_challenges()
+                .consume("hash-1", start)
+                .await
+                .unwrap()
+        })
+    });
+    let consumed = futures_util::future::join_all(consumers).await;
+    assert_eq!(
+        consumed
+            .into_iter()
+            .filter(|won| *won.as_ref().unwrap())
+            .count(),
+        1
+    );
+    assert_eq!(challenges.find("hash-1", start).await.unwrap(), None);
 }
