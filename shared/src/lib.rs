@@ -53,9 +53,11 @@ pub mod db;
 #[cfg(feature = "database")]
 pub mod login_failures;
 #[cfg(feature = "database")]
-pub mod principal;
+pub mod mfa;
 #[cfg(feature = "database")]
 pub mod mfa_challenges;
+#[cfg(feature = "database")]
+pub mod principal;
 #[cfg(feature = "database")]
 pub mod products;
 #[cfg(feature = "database")]

@@ -3,8 +3,8 @@
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
 use crate::db::StoreError;
-use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
+use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::products::{MongoProductStore, ProductStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
 use crate::second_factors::{MongoSecondFactorStore, SecondFactorStore};

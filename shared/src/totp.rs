@@ -85,6 +85,13 @@ impl TotpSecret {
             .find(|step| totp.generate(step * STEP_SECONDS).to_string() == code)
     }
 
+    /// The code an authenticator app shows at `now` (for tests and tools; a server only
+    /// checks codes).
+    pub fn code_at(&self, now: SystemTime) -> Option<String> {
+        let seconds = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        Some(self.totp()?.generate(seconds).to_string())
+    }
+
     fn builder(&self) -> Builder {
         Builder::new()
             .with_algorithm(Algorithm::SHA1)

@@ -8,8 +8,8 @@ pub mod fixtures;
 
 pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
 pub use fakes::{
-    ManualClock, MemoryLoginFailureStore, MemoryProductStore, MemoryRefreshTokenStore,
-    MemoryMfaChallengeStore, MemorySecondFactorStore, MemoryStores, MemoryUserStore,
+    ManualClock, MemoryLoginFailureStore, MemoryMfaChallengeStore, MemoryProductStore,
+    MemoryRefreshTokenStore, MemorySecondFactorStore, MemoryStores, MemoryUserStore,
 };
 pub use fixtures::{
     event_for_route, event_json, request_from, response_json, response_text, seeded_account_id,

@@ -4,8 +4,8 @@
 
 use crate::support::{name, now};
 use shared::account_id::AccountId;
-use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
+use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use shared::products::{ProductStore, sample_products};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::second_factors::SecondFactorStore;
@@ -668,17 +668,32 @@ async fn regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed(sto
     let alice = account(1);
     let factors = stores.second_factors();
     let fresh = ["new-a".to_owned(), "new-b".to_owned()];
-    assert!(!factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    assert!(
+        !factors
+            .replace_recovery_codes(&alice, &fresh)
+            .await
+            .unwrap()
+    );
     factors
         .begin_enrolment(&alice, &sealed(1), now())
         .await
         .unwrap();
-    assert!(!factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    assert!(
+        !factors
+            .replace_recovery_codes(&alice, &fresh)
+            .await
+            .unwrap()
+    );
     factors
         .confirm(&alice, 1, &["old-a".to_owned()])
         .await
         .unwrap();
-    assert!(factors.replace_recovery_codes(&alice, &fresh).await.unwrap());
+    assert!(
+        factors
+            .replace_recovery_codes(&alice, &fresh)
+            .await
+            .unwrap()
+    );
     assert!(!factors.spend_recovery_code(&alice, "old-a").await.unwrap());
     assert!(factors.spend_recovery_code(&alice, "new-b").await.unwrap());
     assert_eq!(
