@@ -27,6 +27,8 @@ pub enum SecurityEvent {
     RefreshTokenReuse,
     /// A legacy hash was replaced by argon2id.
     LegacyHashUpgrade,
+    /// An authenticator code or recovery code was checked and refused.
+    FailedSecondFactor,
 }
 
 impl SecurityEvent {
@@ -37,6 +39,7 @@ impl SecurityEvent {
             Self::LockedOut => "LockedOutAttempts",
             Self::RefreshTokenReuse => "RefreshTokenReuse",
             Self::LegacyHashUpgrade => "LegacyHashUpgrades",
+            Self::FailedSecondFactor => "FailedSecondFactors",
         }
     }
 }

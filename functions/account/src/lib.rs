@@ -2,48 +2,54 @@
 //!
 //! - `POST /users/me/password` `{"current_password","new_password"}` changes the password
 //!   (sign-up policy for the new one, per-username lockout on wrong current passwords);
-//! - `POST /users/me/logout` signs the caller out everywhere.
+//! - `POST /users/me/logout` signs the caller out everywhere;
+//! - `POST /users/me/mfa/totp` starts a TOTP enrolment, `POST /users/me/mfa/totp/confirm`
+//!   turns it on with a first code and answers the recovery codes,
+//!   `POST /users/me/mfa/totp/disable` turns it off, `POST /users/me/mfa/recovery-codes`
+//!   replaces the recovery codes.
 //!
-//! Both bump the account's token version, which the protected functions compare with every
-//! access token's `ver`, and revoke every refresh-token family of the account.
+//! The password change and every second-factor route need a recent login; with a second
+//! factor on, the password change, turning it off and new recovery codes also need a code
+//! from it in the same request ([`reauthentication`]). The password change and logout bump
+//! the account's token version, which the protected functions compare with every access
+//! token's `ver`, and revoke every refresh-token family of the account.
+
+mod password;
+pub mod reauthentication;
+mod second_factor;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
-use shared::account_id::AccountId;
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
-use shared::credentials::{CredentialError, Password};
 use shared::hashing::PasswordHasher;
-use shared::http::{
-    ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
-    string_field,
-};
-use shared::login_failures::{Attempt, LoginFailureStore, retry_after_seconds};
-use shared::metrics::{Metrics, SecurityEvent};
-use shared::principal::authenticated_user;
-use shared::refresh::RefreshTokenStore;
+use shared::http::{ApiError, Route, json_response, not_found, route};
+use shared::metrics::Metrics;
+use shared::mfa::MfaSettings;
 use shared::stores::Stores;
-use shared::users::UserStore;
 
 /// What the account function needs, built once per execution environment.
 pub struct State<S> {
-    /// Accounts, failed-login counters (shared with the login) and refresh tokens.
+    /// Accounts, failed-login counters (shared with the login), refresh tokens and second
+    /// factors.
     pub stores: S,
     /// Verifies the current password and hashes the new one.
     pub hasher: PasswordHasher,
-    /// The time used for locks and modification dates.
+    /// Seals TOTP secrets; the recent-login window.
+    pub mfa: MfaSettings,
+    /// The time used for locks, codes and modification dates.
     pub clock: Clock,
-    /// Security events (wrong current passwords, locked-out attempts).
+    /// Security events (wrong current passwords and codes, locked-out attempts).
     pub metrics: Metrics,
 }
 
 impl<S> State<S> {
-    /// The state from the environment (hashing settings).
+    /// The state from the environment (hashing settings, `SECOND_FACTOR_KEYS`).
     pub fn new(env: &impl Source, stores: S) -> Result<Self, ConfigError> {
         Ok(Self {
             stores,
             hasher: PasswordHasher::from_source(env)?,
+            mfa: MfaSettings::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
         })
@@ -57,121 +63,58 @@ pub enum Endpoint {
     ChangePassword,
     /// Revoke every token of the account.
     LogoutEverywhere,
+    /// Start a TOTP enrolment: a new secret, not yet guarding anything.
+    StartTotp,
+    /// Turn TOTP on with a first code; answers the recovery codes.
+    ConfirmTotp,
+    /// Turn TOTP off.
+    DisableTotp,
+    /// Replace the recovery codes.
+    RegenerateRecoveryCodes,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 2] = [
+pub const ROUTES: [(Route, Endpoint); 6] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
+    (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
+    (Route::post("/users/me/mfa/totp/confirm"), Endpoint::ConfirmTotp),
+    (Route::post("/users/me/mfa/totp/disable"), Endpoint::DisableTotp),
+    (
+        Route::post("/users/me/mfa/recovery-codes"),
+        Endpoint::RegenerateRecoveryCodes,
+    ),
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
-/// response.
+/// response, `no-store` when it succeeds (some carry secrets shown once).
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
     let outcome = match route(&request, &ROUTES) {
-        Some(Endpoint::ChangePassword) => change_password(state, &request).await,
-        Some(Endpoint::LogoutEverywhere) => logout_everywhere(state, &request).await,
+        Some(Endpoint::ChangePassword) => password::change_password(state, &request).await,
+        Some(Endpoint::LogoutEverywhere) => password::logout_everywhere(state, &request).await,
+        Some(Endpoint::StartTotp) => second_factor::start(state, &request).await,
+        Some(Endpoint::ConfirmTotp) => second_factor::confirm(state, &request).await,
+        Some(Endpoint::DisableTotp) => second_factor::disable(state, &request).await,
+        Some(Endpoint::RegenerateRecoveryCodes) => {
+            second_factor::regenerate_recovery_codes(state, &request).await
+        }
         None => return not_found(&request),
     };
     match outcome {
-        Ok(message) => json_response(StatusCode::OK, &json!({ "message": message })),
+        Ok(body) => no_store(json_response(StatusCode::OK, &body)),
         Err(error) => error.into_response(),
     }
 }
 
-async fn logout_everywhere<S: Stores>(
-    state: &State<S>,
-    request: &Request,
-) -> Result<&'static str, ApiError> {
-    let user = authenticated_user(state.stores.users(), request, state.clock.now()).await?;
-    let username = &user.username;
-    state
-        .stores
-        .users()
-        .bump_token_version(&user.id, state.clock.now())
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
-    tracing::info!(username = %username, "signed out everywhere");
-    Ok("signed out everywhere: every access and refresh token issued so far is revoked")
-}
-
-async fn change_password<S: Stores>(
-    state: &State<S>,
-    request: &Request,
-) -> Result<&'static str, ApiError> {
-    let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
-    let user = authenticated_user(users, request, state.clock.now()).await?;
-    let username = &user.username;
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    let fields = json_object(body_text(request)?)?;
-    let current = Password::presented(string_field(&fields, "current_password")?);
-    let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
-        .map_err(|error| new_password_refused(&error))?;
-
-    let now = state.clock.now();
-    let attempt = login_failures
-        .claim_attempt(username, now)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    if let Attempt::Locked { retry_after, .. } = attempt {
-        tracing::info!(username = %username, "password change refused: locked");
-        state.metrics.record(SecurityEvent::LockedOut);
-        return Err(ApiError::TooManyAttempts {
-            retry_after_seconds: retry_after_seconds(retry_after),
-        });
-    }
-    let matches = !current.exceeds_presented_limit()
-        && state
-            .hasher
-            .verify(&current, &user.password_hash)
-            .await
-            .map_err(internal)?;
-    if !matches {
-        tracing::info!(username = %username, "password change refused: wrong current password");
-        state.metrics.record(SecurityEvent::FailedLogin);
-        return Err(ApiError::WrongPassword);
-    }
-    if let Err(error) = login_failures.reset(username).await {
-        tracing::warn!(%error, "password confirmed but its failure counter was not reset");
-    }
-
-    let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;
-    let changed = users
-        .change_password(&user.id, &user.password_hash, &new_hash, now)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    if !changed {
-        // The stored hash moved since we read it: a concurrent change won.
-        tracing::info!(username = %username, "password change lost a race");
-        return Err(ApiError::WrongPassword);
-    }
-    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
-    tracing::info!(username = %username, "password changed");
-    Ok("password changed: sign in again on every device")
-}
-
-async fn revoke_sessions(
-    refresh_tokens: &impl RefreshTokenStore,
-    account: &AccountId,
-) -> Result<(), ApiError> {
-    refresh_tokens
-        .revoke_account(account)
-        .await
-        .map(|_| ())
-        .map_err(|error| ApiError::from_store(&error))
-}
-
-fn new_password_refused(error: &CredentialError) -> ApiError {
-    ApiError::InvalidField {
-        field: "new_password",
-        message: format!("new {error}"),
-    }
+fn no_store(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        lambda_http::http::header::CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(%error, "password hashing failed");
+    tracing::error!(%error, "account request failed");
     ApiError::Internal
 }

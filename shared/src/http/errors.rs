@@ -21,6 +21,19 @@ pub enum ApiError {
     /// 403: the current password given to confirm a sensitive change is wrong.
     #[error("current password is wrong")]
     WrongPassword,
+    /// 403: a sensitive change needs a recent login (the access token's `auth_time` within
+    /// `max_age_seconds`) and, when the account has a second factor, a code from it in the
+    /// same request (RFC 9470's model). `WWW-Authenticate` carries the same error.
+    #[error("{}", insufficient_message(*.second_factor_missing))]
+    InsufficientUserAuthentication {
+        /// How recent the login must be.
+        max_age_seconds: u64,
+        /// The login is recent but the request lacks the second factor.
+        second_factor_missing: bool,
+    },
+    /// 403: the authenticator code or recovery code given is wrong, expired or already used.
+    #[error("the authenticator code or recovery code is wrong or already used")]
+    WrongSecondFactor,
     /// 404: the function does not serve the route the request came through (a template
     /// route pointed at the wrong function).
     #[error("no such route")]
@@ -28,6 +41,15 @@ pub enum ApiError {
     /// 409: the username is already registered.
     #[error("username is already taken")]
     UsernameTaken,
+    /// 409: the request does not fit the account's state (for example enrolling a second
+    /// factor when one is on).
+    #[error("{message}")]
+    Conflict {
+        /// The machine-readable code.
+        code: &'static str,
+        /// What is wrong and what to do.
+        message: &'static str,
+    },
     /// 413: the body exceeds [`MAX_BODY_BYTES`].
     #[error("request body exceeds {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
@@ -62,10 +84,13 @@ impl ApiError {
         match self {
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::WrongPassword
+            | Self::InsufficientUserAuthentication { .. }
+            | Self::WrongSecondFactor => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -81,6 +106,9 @@ impl ApiError {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::WrongPassword => "wrong_password",
+            Self::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
+            Self::WrongSecondFactor => "wrong_second_factor",
+            Self::Conflict { code, .. } => code,
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
@@ -111,11 +139,31 @@ impl ApiError {
         if let Self::InvalidField { field, .. } = &self {
             body["field"] = json!(field);
         }
+        if let Self::InsufficientUserAuthentication {
+            max_age_seconds, ..
+        } = &self
+        {
+            body["max_age"] = json!(max_age_seconds);
+        }
         let mut response = json_response(self.status(), &body);
         if self == Self::Unauthenticated {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::InsufficientUserAuthentication {
+            max_age_seconds, ..
+        } = &self
+        {
+            let challenge = format!(
+                "Bearer error=\"insufficient_user_authentication\", error_description=\"{}\", max_age={max_age_seconds}",
+                self
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         if self == Self::ServiceUnavailable {
             response
@@ -131,6 +179,14 @@ impl ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         response
+    }
+}
+
+fn insufficient_message(second_factor_missing: bool) -> &'static str {
+    if second_factor_missing {
+        "this change needs a code from your authenticator app (otp) or a recovery code (recovery_code) in the request"
+    } else {
+        "this change needs a recent login: sign in again with your password (and second factor) and retry"
     }
 }
 
@@ -171,6 +227,28 @@ mod tests {
         let response = ApiError::Unauthenticated.into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+
+    #[test]
+    fn insufficient_authentication_says_how_recent_in_body_and_challenge() {
+        let response = ApiError::InsufficientUserAuthentication {
+            max_age_seconds: 600,
+            second_factor_missing: false,
+        }
+        .into_response();
+        assert_eq!(response.status(), 403);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_user_authentication\"")
+                && challenge.ends_with("max_age=600"),
+            "{challenge}"
+        );
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
+        let body: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(body["error"], "insufficient_user_authentication");
+        assert_eq!(body["max_age"], 600);
     }
 
     #[test]

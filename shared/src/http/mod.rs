@@ -7,7 +7,10 @@ mod request;
 mod routing;
 
 pub use errors::ApiError;
-pub use request::{BodyError, body_bytes, body_text, has_content_type, json_object, string_field};
+pub use request::{
+    BodyError, body_bytes, body_text, has_content_type, json_object, optional_string_field,
+    string_field,
+};
 pub use routing::{Route, not_found, resource_path, route};
 
 use lambda_http::http::{HeaderValue, StatusCode, header};

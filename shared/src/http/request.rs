@@ -79,6 +79,22 @@ pub fn string_field<'a>(
     }
 }
 
+/// An optional string field: `None` when missing or `null`, `422` naming it when it is not a
+/// string.
+pub fn optional_string_field(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<String>, ApiError> {
+    match fields.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::InvalidField {
+            field,
+            message: format!("{field} must be a string"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

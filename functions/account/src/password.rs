@@ -1,0 +1,109 @@
+//! Password change and logout-everywhere.
+
+use crate::reauthentication::{self, RecentCaller};
+use crate::{State, internal};
+use lambda_http::Request;
+use serde_json::{Value, json};
+use shared::account_id::AccountId;
+use shared::credentials::{CredentialError, Password};
+use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::metrics::SecurityEvent;
+use shared::principal::authenticated_user;
+use shared::refresh::RefreshTokenStore;
+use shared::stores::Stores;
+use shared::users::UserStore;
+
+/// Bumps the token version and revokes every session: every token issued so far stops
+/// working.
+pub(crate) async fn logout_everywhere<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let user = authenticated_user(state.stores.users(), request, state.clock.now()).await?;
+    state
+        .stores
+        .users()
+        .bump_token_version(&user.id, state.clock.now())
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    tracing::info!(username = %user.username, "signed out everywhere");
+    Ok(message(
+        "signed out everywhere: every access and refresh token issued so far is revoked",
+    ))
+}
+
+/// Changes the password after a recent login, the current password and (with a second
+/// factor on) a code, all checked under one lockout claim.
+pub(crate) async fn change_password<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let RecentCaller { user, .. } = &caller;
+    let username = &user.username;
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    let current = Password::presented(string_field(&fields, "current_password")?);
+    let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
+        .map_err(|error| new_password_refused(&error))?;
+    let presented = reauthentication::presented_factor(state, &caller, &fields)?;
+
+    reauthentication::claim_attempt(state, user).await?;
+    let matches = !current.exceeds_presented_limit()
+        && state
+            .hasher
+            .verify(&current, &user.password_hash)
+            .await
+            .map_err(internal)?;
+    if !matches {
+        tracing::info!(username = %username, "password change refused: wrong current password");
+        state.metrics.record(SecurityEvent::FailedLogin);
+        return Err(ApiError::WrongPassword);
+    }
+    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
+        reauthentication::check_factor(state, user, factor, presented).await?;
+    }
+    reauthentication::forget_failures(state, user).await;
+
+    let now = state.clock.now();
+    let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;
+    let changed = state
+        .stores
+        .users()
+        .change_password(&user.id, &user.password_hash, &new_hash, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if !changed {
+        // The stored hash moved since we read it: a concurrent change won.
+        tracing::info!(username = %username, "password change lost a race");
+        return Err(ApiError::WrongPassword);
+    }
+    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    tracing::info!(username = %username, "password changed");
+    Ok(message("password changed: sign in again on every device"))
+}
+
+pub(crate) fn message(text: &str) -> Value {
+    json!({ "message": text })
+}
+
+async fn revoke_sessions(
+    refresh_tokens: &impl RefreshTokenStore,
+    account: &AccountId,
+) -> Result<(), ApiError> {
+    refresh_tokens
+        .revoke_account(account)
+        .await
+        .map(|_| ())
+        .map_err(|error| ApiError::from_store(&error))
+}
+
+fn new_password_refused(error: &CredentialError) -> ApiError {
+    ApiError::InvalidField {
+        field: "new_password",
+        message: format!("new {error}"),
+    }
+}

@@ -1,0 +1,140 @@
+//! Re-authentication for sensitive changes: the access token's login (`auth_time`) must be
+//! recent, and when the account has a second factor the request must carry a code from it
+//! (`otp`) or a recovery code (`recovery_code`). A missing or stale proof is `403
+//! insufficient_user_authentication` (RFC 9470's model) and counts nothing; a wrong code is
+//! `403 wrong_second_factor` and counts toward the same per-username lockout as a wrong
+//! password.
+
+use crate::{State, internal};
+use serde_json::{Map, Value};
+use shared::http::{ApiError, optional_string_field};
+use shared::login_failures::{Attempt, LoginFailureStore, retry_after_seconds};
+use shared::metrics::SecurityEvent;
+use shared::mfa::{FactorCheckError, PresentedFactor};
+use shared::principal::{authenticated_user, principal};
+use shared::second_factors::{SecondFactor, SecondFactorStore};
+use shared::stores::Stores;
+use shared::users::User;
+
+/// The caller of a sensitive request, with the login proven recent.
+pub struct RecentCaller {
+    /// The account, read fresh.
+    pub user: User,
+    /// Its second factor, confirmed or pending.
+    pub factor: Option<SecondFactor>,
+}
+
+impl RecentCaller {
+    /// The confirmed second factor, if the account has one on.
+    pub fn confirmed_factor(&self) -> Option<&SecondFactor> {
+        self.factor.as_ref().filter(|factor| factor.confirmed)
+    }
+}
+
+/// The authenticated caller, refused with `insufficient_user_authentication` unless its
+/// access token's login is within the recent-authentication window. The account and its
+/// second factor are read in one round trip.
+pub async fn recent_caller<S: Stores>(
+    state: &State<S>,
+    request: &lambda_http::Request,
+) -> Result<RecentCaller, ApiError> {
+    let now = state.clock.now();
+    let caller = principal(request, now)?;
+    let (user, factor) = tokio::join!(
+        authenticated_user(state.stores.users(), request, now),
+        state.stores.second_factors().find(&caller.account)
+    );
+    let user = user?;
+    let factor = factor.map_err(|error| ApiError::from_store(&error))?;
+    if !state.mfa.is_recent(caller.authenticated_at, now) {
+        tracing::info!(username = %user.username, "sensitive change refused: login not recent");
+        return Err(insufficient(state, false));
+    }
+    Ok(RecentCaller { user, factor })
+}
+
+/// The second factor presented in `fields` (`otp` or `recovery_code`), required when the
+/// account has one on: `None` when it has none.
+pub fn presented_factor<S>(
+    state: &State<S>,
+    caller: &RecentCaller,
+    fields: &Map<String, Value>,
+) -> Result<Option<PresentedFactor>, ApiError> {
+    let presented = PresentedFactor::from_fields(
+        optional_string_field(fields, "otp")?,
+        optional_string_field(fields, "recovery_code")?,
+    )
+    .map_err(|message| ApiError::InvalidField {
+        field: "otp",
+        message: message.to_owned(),
+    })?;
+    match (caller.confirmed_factor(), presented) {
+        (None, _) => Ok(None),
+        (Some(_), Some(presented)) => Ok(Some(presented)),
+        (Some(_), None) => {
+            tracing::info!(username = %caller.user.username, "sensitive change refused: no second factor given");
+            Err(insufficient(state, true))
+        }
+    }
+}
+
+/// Claims one attempt on the caller's lockout counter, before any secret is checked.
+pub async fn claim_attempt<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {
+    let attempt = state
+        .stores
+        .login_failures()
+        .claim_attempt(&user.username, state.clock.now())
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if let Attempt::Locked { retry_after, .. } = attempt {
+        tracing::info!(username = %user.username, "sensitive change refused: locked");
+        state.metrics.record(SecurityEvent::LockedOut);
+        return Err(ApiError::TooManyAttempts {
+            retry_after_seconds: retry_after_seconds(retry_after),
+        });
+    }
+    Ok(())
+}
+
+/// Checks `presented` against the confirmed `factor` (after [`claim_attempt`]) and records
+/// its use; a wrong, replayed or spent code is `wrong_second_factor`.
+pub async fn check_factor<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    factor: &SecondFactor,
+    presented: &PresentedFactor,
+) -> Result<(), ApiError> {
+    let checked = shared::mfa::check(
+        state.stores.second_factors(),
+        &state.mfa,
+        &user.id,
+        factor,
+        presented,
+        state.clock.now(),
+    )
+    .await;
+    match checked {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            tracing::info!(username = %user.username, kind = presented.kind(), "second factor refused");
+            state.metrics.record(SecurityEvent::FailedSecondFactor);
+            Err(ApiError::WrongSecondFactor)
+        }
+        Err(FactorCheckError::Store(error)) => Err(ApiError::from_store(&error)),
+        Err(error @ FactorCheckError::Sealed(_)) => Err(internal(error)),
+    }
+}
+
+/// Forgets the caller's failures after every secret in the request was right.
+pub async fn forget_failures<S: Stores>(state: &State<S>, user: &User) {
+    if let Err(error) = state.stores.login_failures().reset(&user.username).await {
+        tracing::warn!(%error, "re-authentication succeeded but its failure counter was not reset");
+    }
+}
+
+fn insufficient<S>(state: &State<S>, second_factor_missing: bool) -> ApiError {
+    ApiError::InsufficientUserAuthentication {
+        max_age_seconds: state.mfa.recent_authentication.as_secs(),
+        second_factor_missing,
+    }
+}
