@@ -117,6 +117,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         stores: f.stores.clone(),
         hasher: f.hasher.clone(),
         issuer,
+        mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
     };

@@ -1,4 +1,6 @@
-//! The development key pair on disk: `jwt-private.pem` (mode 0600) and `jwt-public.pem`.
+//! The development keys on disk: the JWT pair `jwt-private.pem` (mode 0600) and
+//! `jwt-public.pem`, and `second-factor-keys` (mode 0600), the data key that seals TOTP
+//! secrets, in `SECOND_FACTOR_KEYS` form.
 
 use secrecy::ExposeSecret;
 use std::io::Write as _;
@@ -34,5 +36,37 @@ pub fn ensure(dir: &Path) -> Result<bool, String> {
         .map_err(|error| format!("writing the private key: {error}"))?;
     std::fs::write(public_path(dir), pair.public_pem)
         .map_err(|error| format!("writing the public key: {error}"))?;
+    Ok(true)
+}
+
+/// The second-factor data keys' path in `dir`.
+pub fn second_factor_keys_path(dir: &Path) -> PathBuf {
+    dir.join("second-factor-keys")
+}
+
+/// Writes a new random data key (`dev-1:base64`) into `dir` unless one is there already;
+/// `Ok(true)` when it wrote one. Created with mode 0600 and never overwritten: the TOTP
+/// enrolments in the local database need it.
+pub fn ensure_second_factor_keys(dir: &Path) -> Result<bool, String> {
+    use base64::Engine as _;
+    let path = second_factor_keys_path(dir);
+    if path.exists() {
+        return Ok(false);
+    }
+    let mut key = [0_u8; shared::secret_box::KEY_BYTES];
+    getrandom::fill(&mut key).map_err(|error| format!("no randomness for a data key: {error}"))?;
+    let line = format!(
+        "dev-1:{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    );
+    std::fs::create_dir_all(dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| format!("writing the data key: {error}"))?;
+    file.write_all(line.as_bytes())
+        .map_err(|error| format!("writing the data key: {error}"))?;
     Ok(true)
 }

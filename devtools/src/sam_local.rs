@@ -1,8 +1,8 @@
 //! The `--env-vars` file for `sam local invoke` / `sam local start-api`: per function, the
 //! values its `*_SECRET_ARN` variables would fetch, given directly, with the ARN emptied so
 //! the function skips Secrets Manager. `sam local` overrides only variables the template
-//! declares, which is why the template declares `MONGODB_URI`, `JWT_PRIVATE_KEY` and
-//! `JWT_PUBLIC_KEY` (empty) beside their ARNs.
+//! declares, which is why the template declares `MONGODB_URI`, `JWT_PRIVATE_KEY`,
+//! `JWT_PUBLIC_KEY` and `SECOND_FACTOR_KEYS` (empty) beside their ARNs.
 
 use crate::template::ApiModel;
 use serde_json::{Map, Value, json};
@@ -18,6 +18,8 @@ pub struct LocalValues {
     pub private_pem: String,
     /// The SPKI PEM public key (authorizer, jwks).
     pub public_pem: String,
+    /// The second-factor data keys (token, account).
+    pub second_factor_keys: String,
 }
 
 /// The env-vars document for every function of `model`: for each `NAME_SECRET_ARN` a
@@ -34,6 +36,7 @@ pub fn env_vars(model: &ApiModel, values: &LocalValues) -> Value {
                 "MONGODB_URI" => &values.mongodb_uri,
                 "JWT_PRIVATE_KEY" => &values.private_pem,
                 "JWT_PUBLIC_KEY" => &values.public_pem,
+                "SECOND_FACTOR_KEYS" => &values.second_factor_keys,
                 other => panic!("{id}: no local value for the secret {other}"),
             };
             variables.insert(secret.to_owned(), json!(value));

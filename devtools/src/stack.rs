@@ -86,10 +86,12 @@ impl Stack {
             database,
             armed: true,
         };
+        let key_dir = options.data_dir.join("keys");
         let (private_pem, public_pem) = match &options.keys {
             Some(keys) => keys.clone(),
-            None => development_keys(&options.data_dir.join("keys")).await?,
+            None => development_keys(&key_dir).await?,
         };
+        let second_factor_keys = second_factor_keys(&key_dir)?;
         let users = shared::users::UserCollectionSettings {
             collection: options
                 .parameter_overrides
@@ -104,6 +106,7 @@ impl Stack {
             ("MongoDbUriSecretArn".to_owned(), mongodb_uri.clone()),
             ("JwtPrivateKeySecretArn".to_owned(), private_pem),
             ("JwtPublicKeySecretArn".to_owned(), public_pem),
+            ("SecondFactorKeysSecretArn".to_owned(), second_factor_keys),
         ]);
         let mut overrides: BTreeMap<String, String> = local_values
             .keys()
@@ -288,6 +291,17 @@ async fn development_keys(dir: &Path) -> Result<(String, String), StackError> {
         read(crate::dev_keys::private_path(dir))?,
         read(crate::dev_keys::public_path(dir))?,
     ))
+}
+
+fn second_factor_keys(dir: &Path) -> Result<String, StackError> {
+    if crate::dev_keys::ensure_second_factor_keys(dir).map_err(StackError)? {
+        println!(
+            "local-api: created a development second-factor data key in {}",
+            dir.display()
+        );
+    }
+    let path = crate::dev_keys::second_factor_keys_path(dir);
+    std::fs::read_to_string(&path).map_err(|e| fail(&path.display().to_string())(&e))
 }
 
 /// What a deployment's `setup-database` step does, and the sample products.

@@ -202,10 +202,8 @@ pub async fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::MemorySecondFactorStore;
+    use crate::testing::{MemorySecondFactorStore, data_key};
     use std::time::UNIX_EPOCH;
-
-    const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
     fn settings(keys: &str) -> MfaSettings {
         MfaSettings::from_source(&[(SECOND_FACTOR_KEYS, keys)]).unwrap()
@@ -240,7 +238,8 @@ mod tests {
             MfaSettings::from_source(&[("X", "")]),
             Err(ConfigError::Missing(SECOND_FACTOR_KEYS))
         ));
-        let defaults = settings(KEYS);
+        let keys = data_key("k1");
+        let defaults = settings(&keys);
         assert_eq!(defaults.issuer, "lambda-auth");
         assert_eq!(defaults.recent_authentication, Duration::from_secs(600));
         for (var, value) in [
@@ -249,14 +248,14 @@ mod tests {
             (RECENT_AUTHENTICATION_SECONDS, "10"),
             (RECENT_AUTHENTICATION_SECONDS, "ten"),
         ] {
-            let source = [(var, value), (SECOND_FACTOR_KEYS, KEYS)];
+            let source = [(var, value), (SECOND_FACTOR_KEYS, keys.as_str())];
             assert!(MfaSettings::from_source(&source).is_err(), "{var}={value}");
         }
     }
 
     #[test]
     fn a_login_is_recent_for_the_configured_window_only() {
-        let settings = settings(KEYS);
+        let settings = settings(&data_key("k1"));
         let login = UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert!(settings.is_recent(Some(login), login + Duration::from_secs(600)));
         assert!(!settings.is_recent(Some(login), login + Duration::from_secs(606)));
@@ -286,7 +285,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_is_accepted_once_and_a_recovery_code_spent_once() {
-        let settings = settings(KEYS);
+        let settings = settings(&data_key("k1"));
         let store = MemorySecondFactorStore::default();
         let codes = crate::recovery_codes::generate().unwrap();
         let secret = enrolled(&settings, &store, &codes.hashes).await;
@@ -330,12 +329,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_rotated_key_list_still_opens_secrets_sealed_with_the_old_key() {
-        let old = settings(KEYS);
+        let (first, second) = (data_key("k1"), data_key("k2"));
+        let old = settings(&first);
         let store = MemorySecondFactorStore::default();
         let secret = enrolled(&old, &store, &[]).await;
-        let rotated = settings(&format!(
-            "k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=,{KEYS}"
-        ));
+        let rotated = settings(&format!("{second},{first}"));
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let factor = store.find(&alice()).await.unwrap().unwrap();
         let otp = PresentedFactor::Otp(code_at(&secret, now));
@@ -346,7 +344,7 @@ mod tests {
         );
         assert_eq!(rotated.seal(&alice(), &secret).unwrap().key_id, "k2");
 
-        let dropped = settings("k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=");
+        let dropped = settings(&second);
         let later = PresentedFactor::Otp(code_at(&secret, now + Duration::from_secs(30)));
         assert!(matches!(
             check(&store, &dropped, &alice(), &factor, &later, now).await,

@@ -33,6 +33,7 @@ fn write(
     out: &std::path::Path,
 ) -> Result<(), String> {
     devtools::dev_keys::ensure(key_dir)?;
+    devtools::dev_keys::ensure_second_factor_keys(key_dir)?;
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))
     };
@@ -41,6 +42,7 @@ fn write(
         database_name: "lambda_auth".to_owned(),
         private_pem: read(devtools::dev_keys::private_path(key_dir))?,
         public_pem: read(devtools::dev_keys::public_path(key_dir))?,
+        second_factor_keys: read(devtools::dev_keys::second_factor_keys_path(key_dir))?,
     };
     let template = read(PathBuf::from("template.yaml"))?;
     // Only the variables' names matter here; the ARNs are emptied in the file.
@@ -48,6 +50,7 @@ fn write(
         "MongoDbUriSecretArn",
         "JwtPrivateKeySecretArn",
         "JwtPublicKeySecretArn",
+        "SecondFactorKeysSecretArn",
     ]
     .into_iter()
     .map(|name| (name.to_owned(), "unused".to_owned()))

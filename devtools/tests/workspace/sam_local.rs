@@ -54,6 +54,7 @@ fn env_json_writes_the_examples_shape_with_real_values() {
         database_name: "lambda_auth".to_owned(),
         private_pem: "PRIVATE".to_owned(),
         public_pem: "PUBLIC".to_owned(),
+        second_factor_keys: "KEYS".to_owned(),
     };
     let written = env_vars(&template_model(), &values);
     let shape = |document: &Value| -> Vec<(String, Vec<String>)> {
@@ -72,6 +73,8 @@ fn env_json_writes_the_examples_shape_with_real_values() {
     assert_eq!(shape(&written), shape(&example()));
     assert_eq!(written["TokenFunction"]["JWT_PRIVATE_KEY"], "PRIVATE");
     assert_eq!(written["AuthorizerFunction"]["JWT_PUBLIC_KEY"], "PUBLIC");
+    assert_eq!(written["AccountFunction"]["SECOND_FACTOR_KEYS"], "KEYS");
+    assert!(written["MeFunction"].get("SECOND_FACTOR_KEYS").is_none());
     assert!(
         written["AuthorizerFunction"]
             .get("JWT_PRIVATE_KEY")

@@ -78,8 +78,14 @@ pub const ROUTES: [(Route, Endpoint); 6] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
-    (Route::post("/users/me/mfa/totp/confirm"), Endpoint::ConfirmTotp),
-    (Route::post("/users/me/mfa/totp/disable"), Endpoint::DisableTotp),
+    (
+        Route::post("/users/me/mfa/totp/confirm"),
+        Endpoint::ConfirmTotp,
+    ),
+    (
+        Route::post("/users/me/mfa/totp/disable"),
+        Endpoint::DisableTotp,
+    ),
     (
         Route::post("/users/me/mfa/recovery-codes"),
         Endpoint::RegenerateRecoveryCodes,
@@ -87,7 +93,7 @@ pub const ROUTES: [(Route, Endpoint); 6] = [
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
-/// response, `no-store` when it succeeds (some carry secrets shown once).
+/// response, never cached (some carry secrets shown once).
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
     let outcome = match route(&request, &ROUTES) {
         Some(Endpoint::ChangePassword) => password::change_password(state, &request).await,
@@ -101,17 +107,9 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         None => return not_found(&request),
     };
     match outcome {
-        Ok(body) => no_store(json_response(StatusCode::OK, &body)),
+        Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => error.into_response(),
     }
-}
-
-fn no_store(mut response: Response<Body>) -> Response<Body> {
-    response.headers_mut().insert(
-        lambda_http::http::header::CACHE_CONTROL,
-        lambda_http::http::HeaderValue::from_static("no-store"),
-    );
-    response
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

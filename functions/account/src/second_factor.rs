@@ -74,7 +74,10 @@ pub(crate) async fn confirm<S: Stores>(
         }
     };
     reauthentication::claim_attempt(state, user).await?;
-    let secret = state.mfa.open(&user.id, &pending.secret).map_err(internal)?;
+    let secret = state
+        .mfa
+        .open(&user.id, &pending.secret)
+        .map_err(internal)?;
     let Some(step) = secret.accept(code, state.clock.now(), None) else {
         tracing::info!(username = %user.username, "TOTP confirmation refused: wrong code");
         state.metrics.record(SecurityEvent::FailedSecondFactor);
@@ -163,8 +166,8 @@ fn confirmed_with_code<'a, S>(
     fields: &Map<String, Value>,
 ) -> Result<(&'a SecondFactor, PresentedFactor), ApiError> {
     let factor = caller.confirmed_factor().ok_or_else(not_on)?;
-    let presented = reauthentication::presented_factor(state, caller, fields)?
-        .ok_or_else(not_on)?;
+    let presented =
+        reauthentication::presented_factor(state, caller, fields)?.ok_or_else(not_on)?;
     Ok((factor, presented))
 }
 

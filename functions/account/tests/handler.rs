@@ -1,17 +1,23 @@
-//! The account handler (password change, logout-everywhere) on its sample events, with
-//! in-memory stores and a manual clock.
+//! The account handler (password change, logout-everywhere, TOTP enrolment and recovery
+//! codes) on its sample events, with in-memory stores and a manual clock standing one minute
+//! after the sample access token's login (`auth_time`).
 
 use account::State;
 use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::refresh::{RefreshTokenStore as _, Session};
+use shared::second_factors::SecondFactorStore as _;
 use shared::testing::{
     ManualClock, MemoryRefreshTokenStore, MemoryStores, MemoryUserStore, event_json, request_from,
     response_json, seeded_account_id,
 };
+use shared::totp::TotpSecret;
 use shared::users::UserStore as _;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The `auth_time` of the sample events' access tokens.
+const SAMPLE_LOGIN: u64 = 1_795_926_600;
 
 const CURRENT: &str = "correct horse battery staple";
 const NEW: &str = "a new and better passphrase";
@@ -37,7 +43,7 @@ async fn setup() -> Setup {
         .start(&session, &token.hash, now, hour)
         .await
         .unwrap();
-    let time = ManualClock::default();
+    let time = ManualClock::at(UNIX_EPOCH + Duration::from_secs(SAMPLE_LOGIN + 60));
     Setup {
         state: State {
             stores: MemoryStores {
@@ -46,6 +52,7 @@ async fn setup() -> Setup {
                 ..MemoryStores::default()
             },
             hasher,
+            mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
             metrics: shared::metrics::Metrics::capturing(),
         },
@@ -308,4 +315,321 @@ async fn a_current_password_longer_than_any_login_checks_is_wrong_and_counted_un
     assert_eq!(setup.state.hasher.verifications(), before, "nothing hashed");
     let failures = setup.state.stores.login_failures.record_of("alice");
     assert_eq!(failures.failures, 1);
+}
+
+fn event_for(resource: &str, body: Value) -> Value {
+    let mut event = shared::testing::event_for_route("account.json", "POST", resource);
+    event["body"] = body.to_string().into();
+    event
+}
+
+fn now(setup: &Setup) -> SystemTime {
+    setup.state.clock.now()
+}
+
+/// Enrols alice through the routes: the secret from the start answer, confirmed with its
+/// current code. Returns the secret and the recovery codes.
+async fn enrolled(setup: &Setup) -> (TotpSecret, Vec<String>) {
+    let (status, started, _) = call(setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    assert_eq!(status, 200, "{started}");
+    let secret = secret_from_uri(started["otpauth_uri"].as_str().unwrap());
+    let code = secret.code_at(now(setup)).unwrap();
+    let (status, confirmed, _) = call(
+        setup,
+        &event_for("/users/me/mfa/totp/confirm", json!({ "otp": code })),
+    )
+    .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let codes = confirmed["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    // The next code is a new step: the confirmation's code is spent.
+    setup.time.advance(Duration::from_secs(30));
+    (secret, codes)
+}
+
+fn secret_from_uri(uri: &str) -> TotpSecret {
+    let query = uri.split_once('?').unwrap().1;
+    let base32 = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("secret="))
+        .unwrap();
+    TotpSecret::from_base32(base32).unwrap()
+}
+
+#[tokio::test]
+async fn a_login_older_than_the_window_is_asked_to_authenticate_again_and_nothing_changes() {
+    let setup = setup().await;
+    setup.time.advance(Duration::from_secs(600));
+    let before = stored_hash(&setup).await;
+    for event in [
+        event_json("account.json"),
+        event_for("/users/me/mfa/totp", json!({})),
+    ] {
+        let response = account::handle(&setup.state, request_from(&event)).await;
+        assert_eq!(response.status(), 403);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains("insufficient_user_authentication"),
+            "{challenge}"
+        );
+        let body = response_json(&response);
+        assert_eq!(body["error"], "insufficient_user_authentication");
+        assert_eq!(body["max_age"], 600);
+    }
+    assert_eq!(stored_hash(&setup).await, before);
+    let alice = seeded_account_id("alice");
+    assert!(
+        setup
+            .state
+            .stores
+            .second_factors
+            .find(&alice)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0
+    );
+}
+
+#[tokio::test]
+async fn enrolment_answers_a_secret_uri_and_qr_code_and_a_first_code_turns_it_on() {
+    let setup = setup().await;
+    let (status, started, _) = call(&setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    assert_eq!(status, 200, "{started}");
+    let uri = started["otpauth_uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/lambda-auth:alice?"),
+        "{uri}"
+    );
+    assert!(uri.contains("issuer=lambda-auth"), "{uri}");
+    assert!(uri.contains(&format!("secret={}", started["secret"].as_str().unwrap())));
+    let qr = started["qr_code"].as_str().unwrap();
+    let svg = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        qr.strip_prefix("data:image/svg+xml;base64,").unwrap(),
+    )
+    .unwrap();
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+
+    let alice = seeded_account_id("alice");
+    let pending = setup
+        .state
+        .stores
+        .second_factors
+        .find(&alice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !pending.confirmed,
+        "nothing is guarded before the first code"
+    );
+
+    let secret = secret_from_uri(uri);
+    let wrong = event_for("/users/me/mfa/totp/confirm", json!({"otp": "000000"}));
+    let (status, body, _) = call(&setup, &wrong).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_second_factor"))
+    );
+
+    let code = secret.code_at(now(&setup)).unwrap();
+    let confirm = event_for("/users/me/mfa/totp/confirm", json!({ "otp": code }));
+    let (status, body, _) = call(&setup, &confirm).await;
+    assert_eq!(status, 200, "{body}");
+    let codes = body["recovery_codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 10);
+    let factor = setup
+        .state
+        .stores
+        .second_factors
+        .find(&alice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(factor.confirmed);
+    assert_eq!(factor.recovery_codes.len(), 10);
+    for shown in codes {
+        let shown = shown.as_str().unwrap();
+        assert!(
+            !factor
+                .recovery_codes
+                .iter()
+                .any(|hash| hash.contains(shown))
+        );
+    }
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0,
+        "the wrong first code is forgotten after the right one"
+    );
+
+    let (status, body, _) = call(&setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("second_factor_enabled"))
+    );
+    let (status, body, _) = call(&setup, &confirm).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("second_factor_enabled"))
+    );
+}
+
+#[tokio::test]
+async fn with_a_second_factor_the_password_change_needs_a_code_in_the_same_request() {
+    let setup = setup().await;
+    let (secret, codes) = enrolled(&setup).await;
+    let before = stored_hash(&setup).await;
+
+    let bare = password_event(json!({"current_password": CURRENT, "new_password": NEW}));
+    let (status, body, _) = call(&setup, &bare).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_user_authentication")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("otp"));
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0,
+        "not counted"
+    );
+
+    let wrong =
+        password_event(json!({"current_password": CURRENT, "new_password": NEW, "otp": "123456"}));
+    let (status, body, _) = call(&setup, &wrong).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_second_factor"))
+    );
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        1,
+        "counted"
+    );
+    assert_eq!(stored_hash(&setup).await, before);
+
+    let both = password_event(json!({
+        "current_password": CURRENT, "new_password": NEW,
+        "otp": secret.code_at(now(&setup)).unwrap(), "recovery_code": codes[0],
+    }));
+    assert_eq!(call(&setup, &both).await.0, 422);
+
+    let right = password_event(json!({
+        "current_password": CURRENT, "new_password": NEW,
+        "recovery_code": codes[0].to_lowercase(),
+    }));
+    let (status, body, _) = call(&setup, &right).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(stored_hash(&setup).await, before);
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0
+    );
+}
+
+#[tokio::test]
+async fn turning_totp_off_and_new_recovery_codes_need_a_fresh_code() {
+    let setup = setup().await;
+    let (secret, codes) = enrolled(&setup).await;
+    let alice = seeded_account_id("alice");
+
+    for resource in ["/users/me/mfa/totp/disable", "/users/me/mfa/recovery-codes"] {
+        let (status, body, _) = call(&setup, &event_for(resource, json!({}))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("insufficient_user_authentication")),
+            "{resource}"
+        );
+        let (status, body, _) = call(&setup, &event_for(resource, json!({"otp": "999999"}))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("wrong_second_factor")),
+            "{resource}"
+        );
+    }
+
+    let code = secret.code_at(now(&setup)).unwrap();
+    let regenerate = event_for("/users/me/mfa/recovery-codes", json!({ "otp": code }));
+    let (status, body, _) = call(&setup, &regenerate).await;
+    assert_eq!(status, 200, "{body}");
+    let fresh: Vec<String> = body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    let (status, body, _) = call(&setup, &regenerate).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_second_factor")),
+        "a code works once"
+    );
+
+    let old = event_for(
+        "/users/me/mfa/totp/disable",
+        json!({ "recovery_code": codes[1] }),
+    );
+    let (status, body, _) = call(&setup, &old).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_second_factor")),
+        "old codes are void"
+    );
+
+    let disable = event_for(
+        "/users/me/mfa/totp/disable",
+        json!({ "recovery_code": fresh[3] }),
+    );
+    let (status, body, _) = call(&setup, &disable).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        setup
+            .state
+            .stores
+            .second_factors
+            .find(&alice)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (status, body, _) = call(&setup, &disable).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("second_factor_not_enabled"))
+    );
 }

@@ -1,8 +1,14 @@
 //! The `application/x-www-form-urlencoded` bodies of `POST /token` (as FastAPI's
-//! `OAuth2PasswordRequestForm` sends them, plus the refresh grant) and `POST /revoke`.
+//! `OAuth2PasswordRequestForm` sends them, plus the refresh and second-factor grants) and
+//! `POST /revoke`.
 
 use crate::oauth::OAuthError;
+use shared::mfa::PresentedFactor;
 use std::collections::HashMap;
+
+/// The extension grant (RFC 6749 section 4.5) that completes a login answered with
+/// `mfa_required`: `mfa_token` plus `otp` or `recovery_code`.
+pub const MFA_GRANT_TYPE: &str = "urn:lambda-auth:params:oauth:grant-type:mfa";
 
 /// A token request, before any credential check.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,6 +24,13 @@ pub enum TokenRequest {
     Refresh {
         /// The `refresh_token` parameter.
         refresh_token: String,
+    },
+    /// `grant_type` [`MFA_GRANT_TYPE`].
+    SecondFactor {
+        /// The `mfa_token` from the `mfa_required` answer.
+        mfa_token: String,
+        /// The `otp` or `recovery_code` parameter.
+        factor: PresentedFactor,
     },
 }
 
@@ -40,6 +53,18 @@ pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
         Some("refresh_token") => Ok(TokenRequest::Refresh {
             refresh_token: params.required("refresh_token")?,
         }),
+        Some(MFA_GRANT_TYPE) => {
+            let mfa_token = params.required("mfa_token")?;
+            let factor = PresentedFactor::from_fields(
+                params.optional("otp"),
+                params.optional("recovery_code"),
+            )
+            .map_err(|message| OAuthError::InvalidRequest(message.to_owned()))?
+            .ok_or_else(|| {
+                OAuthError::InvalidRequest("otp or recovery_code is required".to_owned())
+            })?;
+            Ok(TokenRequest::SecondFactor { mfa_token, factor })
+        }
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
 }
@@ -117,6 +142,36 @@ mod tests {
                 refresh_token: "abc".to_owned()
             }
         );
+    }
+
+    #[test]
+    fn the_mfa_grant_takes_its_token_and_one_factor() {
+        let grant = format!("grant_type={}", MFA_GRANT_TYPE.replace(':', "%3A"));
+        assert_eq!(
+            parse(&format!("{grant}&mfa_token=t&otp=123456")).unwrap(),
+            TokenRequest::SecondFactor {
+                mfa_token: "t".to_owned(),
+                factor: PresentedFactor::Otp("123456".to_owned())
+            }
+        );
+        assert_eq!(
+            parse(&format!("{grant}&mfa_token=t&recovery_code=ABCDE-FGHJK")).unwrap(),
+            TokenRequest::SecondFactor {
+                mfa_token: "t".to_owned(),
+                factor: PresentedFactor::RecoveryCode("ABCDE-FGHJK".to_owned())
+            }
+        );
+        let invalid = |text: &str| OAuthError::InvalidRequest(text.to_owned());
+        for (rest, expected) in [
+            ("&otp=1", invalid("mfa_token is required")),
+            ("&mfa_token=t", invalid("otp or recovery_code is required")),
+            (
+                "&mfa_token=t&otp=1&recovery_code=2",
+                invalid("give either otp or recovery_code, not both"),
+            ),
+        ] {
+            assert_eq!(parse(&format!("{grant}{rest}")).unwrap_err(), expected);
+        }
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `POST /token` and `POST /revoke`.
 //!
 //! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
-//! [`shared::login_failures`]) and the refresh-token grant (rotation with reuse detection, see
-//! [`shared::refresh`]) with an EdDSA access token and a new refresh token, or an RFC 6749
-//! error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
+//! [`shared::login_failures`]), the refresh-token grant (rotation with reuse detection, see
+//! [`shared::refresh`]) and the second-factor grant that completes a password login answered
+//! with `mfa_required` ([`form::MFA_GRANT_TYPE`]) with an EdDSA access token and a new refresh
+//! token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
 
 pub mod form;
+mod mfa;
 pub mod oauth;
 mod password;
 mod refresh;
@@ -20,6 +22,7 @@ use shared::db::StoreError;
 use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
 use shared::metrics::Metrics;
+use shared::mfa::MfaSettings;
 use shared::refresh::{RefreshTokenStore, Session};
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
@@ -32,6 +35,8 @@ pub struct State<S> {
     pub hasher: PasswordHasher,
     /// Signs access tokens; its settings give both token lifetimes.
     pub issuer: TokenIssuer,
+    /// Opens TOTP secrets for the second-factor grant.
+    pub mfa: MfaSettings,
     /// The time used for locks and token lifetimes.
     pub clock: Clock,
     /// Security events (failed and locked-out logins, refresh-token reuse, legacy upgrades).
@@ -39,7 +44,8 @@ pub struct State<S> {
 }
 
 impl State<MongoStores> {
-    /// The state from the environment (hashing settings, `JWT_PRIVATE_KEY`). The indexes
+    /// The state from the environment (hashing settings, `JWT_PRIVATE_KEY`,
+    /// `SECOND_FACTOR_KEYS`). The indexes
     /// this function's stores use are made by the deploy step (`setup-database`).
     pub fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
         let hasher = PasswordHasher::from_source(env)?;
@@ -48,6 +54,7 @@ impl State<MongoStores> {
             stores,
             hasher,
             issuer,
+            mfa: MfaSettings::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
         })
@@ -57,7 +64,7 @@ impl State<MongoStores> {
 /// What a route of this function does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
-    /// RFC 6749 token endpoint: the password and refresh-token grants.
+    /// RFC 6749 token endpoint: the password, refresh-token and second-factor grants.
     Token,
     /// RFC 7009 revocation of a refresh token's family.
     Revoke,
@@ -104,14 +111,18 @@ async fn grant<S: Stores>(
     let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
     let (user, session) = match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { username, password } => {
-            let user = password::authenticate(state, &username, &password).await?;
+            let login = password::authenticate(state, &username, &password).await?;
+            let user = login.user;
+            if login.second_factor_on {
+                return Err(mfa::challenge(state, &user, now).await?);
+            }
             let session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
-            let refresh_tokens = state.stores.refresh_tokens();
-            let (started, ()) = tokio::join!(
-                refresh_tokens.start(&session, &refresh.hash, now, settings.refresh_token_ttl),
-                password::forget_failures(state, &user.username)
-            );
-            started.map_err(store_error)?;
+            start_session(state, &session, &user, &refresh.hash, now).await?;
+            (user, session)
+        }
+        form::TokenRequest::SecondFactor { mfa_token, factor } => {
+            let (user, session) = mfa::complete(state, &mfa_token, &factor, now).await?;
+            start_session(state, &session, &user, &refresh.hash, now).await?;
             (user, session)
         }
         form::TokenRequest::Refresh { refresh_token } => {
@@ -134,6 +145,25 @@ async fn grant<S: Stores>(
         expires_in: access.expires_in,
         refresh_token: refresh.secret.expose_secret().to_owned(),
     })
+}
+
+/// Stores a new session with its first refresh token and forgets the username's failures.
+async fn start_session<S: Stores>(
+    state: &State<S>,
+    session: &Session,
+    user: &shared::users::User,
+    refresh_hash: &str,
+    now: std::time::SystemTime,
+) -> Result<(), OAuthError> {
+    let idle = state.issuer.settings().refresh_token_ttl;
+    let (started, ()) = tokio::join!(
+        state
+            .stores
+            .refresh_tokens()
+            .start(session, refresh_hash, now, idle),
+        password::forget_failures(state, &user.username)
+    );
+    started.map_err(store_error)
 }
 
 /// RFC 7009: revokes the family of the presented refresh token. Unknown, malformed-looking

@@ -2,7 +2,8 @@ use shared::telemetry::or_exit;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let start = shared::startup::with_database(&["JWT_PRIVATE_KEY", shared::mfa::SECOND_FACTOR_KEYS]).await;
+    let start =
+        shared::startup::with_database(&["JWT_PRIVATE_KEY", shared::mfa::SECOND_FACTOR_KEYS]).await;
     let state = or_exit(
         token::State::new(&start.env, start.stores),
         "hashing, signing key and second-factor settings",

@@ -19,6 +19,17 @@ pub enum OAuthError {
     InvalidRefreshToken,
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// 403 `mfa_required`: the password is right and the account has a second factor; the
+    /// `mfa_token` completes the login with the MFA grant.
+    MfaRequired {
+        /// Single-use, valid for five minutes.
+        mfa_token: String,
+    },
+    /// 400 `invalid_grant`: an `mfa_token` that is unknown, expired, already used, or whose
+    /// account changed since (signed out, password changed, second factor off).
+    InvalidMfaToken,
+    /// 400 `invalid_grant`: the authenticator code or recovery code is wrong or already used.
+    InvalidSecondFactor,
     /// 429 `too_many_attempts`: the username is locked after repeated failures; the password
     /// was not checked. `Retry-After` says when to try again.
     TooManyAttempts {
@@ -39,6 +50,8 @@ pub enum OAuthError {
 struct ErrorBody<'a> {
     error: &'a str,
     error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
 }
 
 impl OAuthError {
@@ -71,7 +84,22 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be password or refresh_token",
+                "grant_type must be password, refresh_token or urn:lambda-auth:params:oauth:grant-type:mfa",
+            ),
+            Self::MfaRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "this account has two-factor authentication: send the mfa_token with otp or recovery_code using grant_type urn:lambda-auth:params:oauth:grant-type:mfa",
+            ),
+            Self::InvalidMfaToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the mfa_token is invalid, expired or used; sign in again with the password",
+            ),
+            Self::InvalidSecondFactor => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the authenticator code or recovery code is wrong or already used",
             ),
             Self::TooManyAttempts { .. } => {
                 locked_description = format!(
@@ -110,6 +138,10 @@ impl OAuthError {
             &ErrorBody {
                 error,
                 error_description: description,
+                mfa_token: match &self {
+                    Self::MfaRequired { mfa_token } => Some(mfa_token),
+                    _ => None,
+                },
             },
         ));
         if let Some(seconds) = retry_after {

@@ -7,8 +7,17 @@ use shared::hashing::PasswordHasher;
 use shared::hashing::legacy::HashFormat;
 use shared::login_failures::{Attempt, LoginFailureStore};
 use shared::metrics::SecurityEvent;
+use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
+
+/// A correct password for an enabled account.
+pub(crate) struct PasswordLogin {
+    /// The account.
+    pub user: User,
+    /// Whether it has a confirmed second factor: then the login needs the MFA grant.
+    pub second_factor_on: bool,
+}
 
 /// The account when the credentials are right, the account enabled and the username not
 /// locked. The attempt is claimed (and counted) before the password is checked, so no more
@@ -20,7 +29,7 @@ pub(crate) async fn authenticate<S: Stores>(
     state: &State<S>,
     raw_username: &str,
     raw_password: &str,
-) -> Result<User, OAuthError> {
+) -> Result<PasswordLogin, OAuthError> {
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {
         // No account can have this name, and it has no counter to lock.
@@ -62,11 +71,22 @@ pub(crate) async fn authenticate<S: Stores>(
             "unknown user"
         }
         Some(user) => {
-            let matches = verify_stored(&state.hasher, &username, &password, &user).await?;
-            match (matches, user.disabled) {
+            // The second factor is read while the password hashes: no added latency, and
+            // read for wrong passwords too, so its answer and timing do not depend on it.
+            let (matches, factor) = tokio::join!(
+                verify_stored(&state.hasher, &username, &password, &user),
+                state.stores.second_factors().find(&user.id)
+            );
+            match (matches?, user.disabled) {
                 (true, false) => {
+                    let second_factor_on = factor
+                        .map_err(store_error)?
+                        .is_some_and(|factor| factor.confirmed);
                     upgrade_legacy_hash(state, &user, &password).await;
-                    return Ok(user);
+                    return Ok(PasswordLogin {
+                        user,
+                        second_factor_on,
+                    });
                 }
                 (false, _) => "wrong password",
                 (true, true) => "account disabled",

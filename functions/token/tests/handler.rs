@@ -4,11 +4,13 @@ use serde_json::{Value, json};
 use shared::credentials::{Password, Username};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::login_failures::LoginFailures;
+use shared::second_factors::SecondFactorStore as _;
 use shared::testing::{
     ManualClock, MemoryStores, MemoryUserStore, event_json, request_from, response_json,
     response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
+use shared::totp::TotpSecret;
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime};
 use token::State;
@@ -39,6 +41,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             stores: MemoryStores::with_users(&store),
             hasher,
             issuer,
+            mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
             metrics: shared::metrics::Metrics::capturing(),
         },
@@ -747,4 +750,259 @@ async fn tokens_say_how_and_when_the_user_logged_in_and_refreshes_keep_the_login
         "the login's time, not the refresh's"
     );
     assert!(claims.iat >= seconds(login_time) + 3600);
+}
+
+/// Turns TOTP on for alice directly in the store; returns the secret and recovery codes.
+async fn with_totp(setup: &Setup) -> (TotpSecret, Vec<String>) {
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
+    let secret = TotpSecret::generate().unwrap();
+    let sealed = setup.state.mfa.seal(&alice, &secret).unwrap();
+    let factors = &setup.state.stores.second_factors;
+    factors
+        .begin_enrolment(&alice, &sealed, SystemTime::now())
+        .await
+        .unwrap();
+    let codes = shared::recovery_codes::generate().unwrap();
+    factors.confirm(&alice, 0, &codes.hashes).await.unwrap();
+    let shown = codes
+        .codes
+        .iter()
+        .map(|code| secrecy::ExposeSecret::expose_secret(code).to_owned())
+        .collect();
+    (secret, shown)
+}
+
+/// The password step for alice: the `mfa_token` of its `403 mfa_required`.
+async fn password_step(setup: &Setup) -> String {
+    let response = call(setup, &event_with_body(RIGHT)).await;
+    let body = response_json(&response);
+    assert_eq!(response.status(), 403, "{body}");
+    assert_eq!(body["error"], "mfa_required");
+    body["mfa_token"].as_str().unwrap().to_owned()
+}
+
+fn mfa_event(mfa_token: &str, factor: &str, code: &str) -> Value {
+    event_with_body(&format!(
+        "grant_type={}&mfa_token={mfa_token}&{factor}={code}",
+        token::form::MFA_GRANT_TYPE
+    ))
+}
+
+fn now(setup: &Setup) -> SystemTime {
+    setup.state.clock.now()
+}
+
+#[tokio::test]
+async fn with_totp_on_a_right_password_answers_mfa_required_and_the_mfa_grant_issues_tokens() {
+    let setup = setup().await;
+    let (secret, _) = with_totp(&setup).await;
+    let mfa_token = password_step(&setup).await;
+    assert_eq!(mfa_token.len(), 43);
+    assert_eq!(
+        setup.state.stores.refresh_tokens.len(),
+        0,
+        "no session before the second factor"
+    );
+
+    let code = secret.code_at(now(&setup)).unwrap();
+    let response = call(&setup, &mfa_event(&mfa_token, "otp", &code)).await;
+    let body = response_json(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let claims = setup
+        .verifier
+        .verify(body["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(claims.sub, alice_id(&setup));
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0,
+        "the whole login succeeded: failures forgotten"
+    );
+    let refreshed = refresh(&setup, &body["refresh_token"]).await;
+    let refreshed = response_json(&refreshed);
+    let claims = setup
+        .verifier
+        .verify(refreshed["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.amr, ["pwd", "otp", "mfa"], "kept across refreshes");
+
+    let again = response_json(&call(&setup, &mfa_event(&mfa_token, "otp", &code)).await);
+    assert_eq!(again["error"], "invalid_grant");
+    assert!(
+        again["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("mfa_token")
+    );
+    let replay = call(&setup, &mfa_event(&password_step(&setup).await, "otp", &code)).await;
+    let replay = response_json(&replay);
+    assert_eq!(
+        replay["error_description"],
+        "the authenticator code or recovery code is wrong or already used",
+        "an accepted code is refused for the rest of its window"
+    );
+}
+
+#[tokio::test]
+async fn codes_one_step_away_are_accepted_and_two_steps_away_refused() {
+    let setup = setup().await;
+    let (secret, _) = with_totp(&setup).await;
+    let step = Duration::from_secs(30);
+    // Successes in between reset the lockout counter the refusals add to.
+    for (offset_steps, accepted) in [(-1_i32, true), (-2, false), (1, true), (2, false)] {
+        let at = if offset_steps < 0 {
+            now(&setup) - step * offset_steps.unsigned_abs()
+        } else {
+            now(&setup) + step * offset_steps.unsigned_abs()
+        };
+        let code = secret.code_at(at).unwrap();
+        let token = password_step(&setup).await;
+        let status = call(&setup, &mfa_event(&token, "otp", &code))
+            .await
+            .status();
+        assert_eq!(status == 200, accepted, "{offset_steps:+} steps");
+        setup.time.advance(step * 3);
+    }
+}
+
+#[tokio::test]
+async fn a_recovery_code_logs_in_once() {
+    let setup = setup().await;
+    let (_, codes) = with_totp(&setup).await;
+    let token = password_step(&setup).await;
+    let code = codes[4].replace('-', "").to_lowercase();
+    let response = call(&setup, &mfa_event(&token, "recovery_code", &code)).await;
+    assert_eq!(response.status(), 200);
+    let token = password_step(&setup).await;
+    let response = call(&setup, &mfa_event(&token, "recovery_code", &codes[4])).await;
+    assert_eq!(response.status(), 400, "spent");
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
+    let factor = setup
+        .state
+        .stores
+        .second_factors
+        .find(&alice)
+        .await
+        .unwrap();
+    assert_eq!(factor.unwrap().recovery_codes.len(), 9);
+}
+
+#[tokio::test]
+async fn refusals_are_byte_identical_and_cost_one_verification_with_totp_on_or_off() {
+    let off = setup().await;
+    let on = setup().await;
+    with_totp(&on).await;
+    let mut answers = Vec::new();
+    for setup in [&off, &on] {
+        let hasher = &setup.state.hasher;
+        for body in [WRONG, "username=mallory&password=wrong+password"] {
+            let before = hasher.verifications();
+            answers.push(response_text(&call(setup, &event_with_body(body)).await));
+            assert_eq!(hasher.verifications() - before, 1);
+        }
+        setup.state.stores.users.disable("alice");
+        let before = hasher.verifications();
+        answers.push(response_text(&call(setup, &event_with_body(RIGHT)).await));
+        assert_eq!(hasher.verifications() - before, 1);
+    }
+    assert!(
+        answers.iter().all(|answer| answer == &answers[0]),
+        "{answers:?}"
+    );
+
+    let right = setup().await;
+    with_totp(&right).await;
+    let before = right.state.hasher.verifications();
+    password_step(&right).await;
+    assert_eq!(
+        right.state.hasher.verifications() - before,
+        1,
+        "the password step"
+    );
+}
+
+#[tokio::test]
+async fn ten_concurrent_mfa_grants_with_one_token_give_one_success() {
+    let setup = std::sync::Arc::new(setup().await);
+    let (secret, codes) = with_totp(&setup).await;
+    let token = password_step(&setup).await;
+    let code = secret.code_at(now(&setup)).unwrap();
+    let grants = (0..10).map(|i| {
+        let setup = std::sync::Arc::clone(&setup);
+        // Half present the code, half a different recovery code each.
+        let event = if i % 2 == 0 {
+            mfa_event(&token, "otp", &code)
+        } else {
+            mfa_event(&token, "recovery_code", &codes[i])
+        };
+        tokio::spawn(async move { call(&setup, &event).await.status() })
+    });
+    let statuses: Vec<_> = futures_util::future::join_all(grants)
+        .await
+        .into_iter()
+        .map(|status| status.unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(setup.state.stores.refresh_tokens.len(), 1, "one session");
+}
+
+#[tokio::test]
+async fn wrong_codes_count_toward_the_lockout_and_a_right_password_does_not_reset_it() {
+    let setup = setup().await;
+    let (secret, _) = with_totp(&setup).await;
+    let token = password_step(&setup).await;
+    for attempt in 2..=5 {
+        let response = call(&setup, &mfa_event(&token, "otp", "000000")).await;
+        assert_eq!(response.status(), 400, "attempt {attempt}");
+    }
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        5
+    );
+    let code = secret.code_at(now(&setup)).unwrap();
+    let response = call(&setup, &mfa_event(&token, "otp", &code)).await;
+    assert_eq!(response.status(), 429, "locked: even the right code waits");
+    setup.time.advance(Duration::from_secs(1));
+    let response = call(&setup, &mfa_event(&token, "otp", &code)).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn an_mfa_token_expires_after_five_minutes_and_dies_with_a_sign_out_everywhere() {
+    let setup = setup().await;
+    let (secret, _) = with_totp(&setup).await;
+    let token = password_step(&setup).await;
+    setup.time.advance(Duration::from_secs(300));
+    let code = secret.code_at(now(&setup)).unwrap();
+    let expired = response_json(&call(&setup, &mfa_event(&token, "otp", &code)).await);
+    assert_eq!(expired["error"], "invalid_grant");
+
+    let token = password_step(&setup).await;
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
+    setup
+        .state
+        .stores
+        .users
+        .bump_token_version(&alice, now(&setup))
+        .await
+        .unwrap();
+    let voided = call(&setup, &mfa_event(&token, "otp", &code)).await;
+    assert_eq!(voided.status(), 400);
+    let garbage = call(&setup, &mfa_event("not-a-token", "otp", &code)).await;
+    assert_eq!(garbage.status(), 400);
 }

@@ -578,6 +578,11 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `time`.
+    pub fn at(time: SystemTime) -> Self {
+        Self(Arc::new(Mutex::new(time)))
+    }
+
     /// Moves the time forward by `by`.
     pub fn advance(&self, by: Duration) {
         *self.0.lock().unwrap() += by;

@@ -81,3 +81,21 @@ pub fn response_text(response: &lambda_http::Response<lambda_http::Body>) -> Str
         other => panic!("expected a text body, got {other:?}"),
     }
 }
+
+/// A random data key entry `id:base64`, as `SECOND_FACTOR_KEYS` lists them.
+pub fn data_key(id: &str) -> String {
+    use base64::Engine as _;
+    let mut bytes = [0_u8; crate::secret_box::KEY_BYTES];
+    getrandom::fill(&mut bytes).expect("randomness for a test data key");
+    format!(
+        "{id}:{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Second-factor settings with one random data key and the defaults.
+pub fn mfa_settings() -> crate::mfa::MfaSettings {
+    let keys = data_key("test");
+    crate::mfa::MfaSettings::from_source(&[(crate::mfa::SECOND_FACTOR_KEYS, keys.as_str())])
+        .expect("test second-factor settings")
+}

@@ -12,6 +12,6 @@ pub use fakes::{
     MemoryRefreshTokenStore, MemorySecondFactorStore, MemoryStores, MemoryUserStore,
 };
 pub use fixtures::{
-    event_for_route, event_json, request_from, response_json, response_text, seeded_account_id,
-    token_pair, token_settings,
+    data_key, event_for_route, event_json, mfa_settings, request_from, response_json,
+    response_text, seeded_account_id, token_pair, token_settings,
 };

@@ -79,6 +79,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         stores,
         hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
         issuer,
+        mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
     };

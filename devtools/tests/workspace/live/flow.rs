@@ -35,6 +35,7 @@ async fn api() -> Api {
             stores: stores.clone(),
             hasher,
             issuer,
+            mfa: shared::testing::mfa_settings(),
             clock: Clock::system(),
             metrics: shared::metrics::Metrics::default(),
         },

@@ -1,0 +1,128 @@
+//! The second step of a login with a second factor: a correct password for an account with
+//! TOTP on answers `mfa_required` with an `mfa_token` (stored only as its hash, five minutes,
+//! bound to the account and its token version), and the MFA grant exchanges it with an
+//! authenticator code or a recovery code. Wrong codes count toward the username's lockout
+//! like wrong passwords; the counter is forgotten only when the whole login succeeds.
+
+use crate::oauth::OAuthError;
+use crate::{State, server_error, store_error};
+use secrecy::ExposeSecret;
+use shared::login_failures::{Attempt, LoginFailureStore};
+use shared::metrics::SecurityEvent;
+use shared::mfa::{FactorCheckError, PresentedFactor, SECOND_FACTOR_METHODS};
+use shared::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
+use shared::refresh::Session;
+use shared::second_factors::SecondFactorStore;
+use shared::stores::Stores;
+use shared::users::{User, UserStore};
+use std::time::SystemTime;
+
+/// Stores a pending login for `user` after a correct password and answers `mfa_required`.
+pub(crate) async fn challenge<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    now: SystemTime,
+) -> Result<OAuthError, OAuthError> {
+    let token = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let challenge = MfaChallenge {
+        account: user.id.clone(),
+        token_version: user.token_version,
+        password_at: now,
+        expires_at: now + MFA_TOKEN_LIFETIME,
+    };
+    state
+        .stores
+        .mfa_challenges()
+        .create(&token.hash, &challenge)
+        .await
+        .map_err(store_error)?;
+    tracing::info!(username = %user.username, "password right; second factor required");
+    Ok(OAuthError::MfaRequired {
+        mfa_token: token.secret.expose_secret().to_owned(),
+    })
+}
+
+/// Completes a pending login with its second factor: the account and a new session whose
+/// tokens say `amr` `pwd otp mfa`. Of concurrent completions of one `mfa_token` at most one
+/// succeeds (the factor's use and the token's consumption are each one conditional update).
+pub(crate) async fn complete<S: Stores>(
+    state: &State<S>,
+    mfa_token: &str,
+    factor: &PresentedFactor,
+    now: SystemTime,
+) -> Result<(User, Session), OAuthError> {
+    if !shared::refresh::well_formed(mfa_token) {
+        return Err(OAuthError::InvalidMfaToken);
+    }
+    let hash = shared::refresh::hash(mfa_token);
+    let challenges = state.stores.mfa_challenges();
+    let Some(pending) = challenges.find(&hash, now).await.map_err(store_error)? else {
+        tracing::info!("MFA grant refused: unknown or expired mfa_token");
+        return Err(OAuthError::InvalidMfaToken);
+    };
+    let account = &pending.account;
+    let (user, stored_factor) = tokio::join!(
+        state.stores.users().find_by_id(account),
+        state.stores.second_factors().find(account)
+    );
+    let (user, stored_factor) = (
+        user.map_err(store_error)?,
+        stored_factor.map_err(store_error)?,
+    );
+    let (Some(user), Some(stored_factor)) = (user, stored_factor) else {
+        tracing::info!(account = %account, "MFA grant refused: account or second factor gone");
+        return Err(OAuthError::InvalidMfaToken);
+    };
+    if user.disabled || user.token_version != pending.token_version || !stored_factor.confirmed {
+        tracing::info!(username = %user.username, "MFA grant refused: the account changed since the password");
+        return Err(OAuthError::InvalidMfaToken);
+    }
+
+    let attempt = state
+        .stores
+        .login_failures()
+        .claim_attempt(&user.username, now)
+        .await
+        .map_err(store_error)?;
+    if let Attempt::Locked {
+        failures,
+        retry_after,
+    } = attempt
+    {
+        tracing::info!(username = %user.username, failures, "MFA grant refused: locked");
+        state.metrics.record(SecurityEvent::LockedOut);
+        return Err(OAuthError::TooManyAttempts { retry_after });
+    }
+    let checked = shared::mfa::check(
+        state.stores.second_factors(),
+        &state.mfa,
+        account,
+        &stored_factor,
+        factor,
+        now,
+    )
+    .await;
+    match checked {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(username = %user.username, kind = factor.kind(), "MFA grant refused: wrong code");
+            state.metrics.record(SecurityEvent::FailedSecondFactor);
+            return Err(OAuthError::InvalidSecondFactor);
+        }
+        Err(FactorCheckError::Store(error)) => return Err(store_error(error)),
+        Err(error @ FactorCheckError::Sealed(_)) => return Err(server_error(&error)),
+    }
+    if !challenges.consume(&hash, now).await.map_err(store_error)? {
+        tracing::info!(username = %user.username, "MFA grant refused: mfa_token used by a concurrent request");
+        return Err(OAuthError::InvalidMfaToken);
+    }
+    tracing::info!(username = %user.username, kind = factor.kind(), "second factor accepted");
+    let mut session = Session::new(
+        &user.id,
+        user.token_version,
+        now,
+        state.issuer.settings().session_ttl,
+    );
+    session.amr = SECOND_FACTOR_METHODS.map(str::to_owned).to_vec();
+    Ok((user, session))
+}
