@@ -18,6 +18,10 @@ fn project_template_with(extra: &[(&str, &str)]) -> Result<ApiModel, TemplateErr
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-private-AbCdEf",
         ),
         (
+            "SecondFactorKeysSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:second-factor-keys-AbCdEf",
+        ),
+        (
             "JwtPublicKeySecretArn",
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-public-AbCdEf",
         ),
@@ -163,6 +167,19 @@ fn the_project_template_gives_secrets_only_to_the_functions_that_need_them() {
         );
     }
     assert!(env("token").contains_key("JWT_PRIVATE_KEY_SECRET_ARN"));
+    for binary in ["token", "account"] {
+        assert!(
+            env(binary)["SECOND_FACTOR_KEYS_SECRET_ARN"]
+                .ends_with(":secret:second-factor-keys-AbCdEf"),
+            "{binary}"
+        );
+    }
+    for binary in ["signup", "me", "products", "authorizer", "jwks", "docs"] {
+        assert!(
+            !env(binary).contains_key("SECOND_FACTOR_KEYS_SECRET_ARN"),
+            "{binary}"
+        );
+    }
 }
 
 #[test]

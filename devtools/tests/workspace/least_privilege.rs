@@ -76,12 +76,19 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("SignupFunction", set(&["MongoDbUriSecretArn"])),
         (
             "TokenFunction",
-            set(&["MongoDbUriSecretArn", "JwtPrivateKeySecretArn"]),
+            set(&[
+                "MongoDbUriSecretArn",
+                "JwtPrivateKeySecretArn",
+                "SecondFactorKeysSecretArn",
+            ]),
         ),
         ("AuthorizerFunction", set(&["JwtPublicKeySecretArn"])),
         ("MeFunction", set(&["MongoDbUriSecretArn"])),
         ("ProductsFunction", set(&["MongoDbUriSecretArn"])),
-        ("AccountFunction", set(&["MongoDbUriSecretArn"])),
+        (
+            "AccountFunction",
+            set(&["MongoDbUriSecretArn", "SecondFactorKeysSecretArn"]),
+        ),
         ("JwksFunction", set(&["JwtPublicKeySecretArn"])),
         ("DocsFunction", set(&[])),
     ]);

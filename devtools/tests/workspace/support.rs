@@ -25,6 +25,7 @@ pub fn template_model() -> devtools::template::ApiModel {
         "MongoDbUriSecretArn",
         "JwtPrivateKeySecretArn",
         "JwtPublicKeySecretArn",
+        "SecondFactorKeysSecretArn",
     ]
     .into_iter()
     .map(|name| (name.to_owned(), "x".to_owned()))

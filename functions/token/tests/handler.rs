@@ -840,7 +840,11 @@ async fn with_totp_on_a_right_password_answers_mfa_required_and_the_mfa_grant_is
             .unwrap()
             .contains("mfa_token")
     );
-    let replay = call(&setup, &mfa_event(&password_step(&setup).await, "otp", &code)).await;
+    let replay = call(
+        &setup,
+        &mfa_event(&password_step(&setup).await, "otp", &code),
+    )
+    .await;
     let replay = response_json(&replay);
     assert_eq!(
         replay["error_description"],
