@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::credentials::Username;
+use shared::second_factors::SecondFactorStore as _;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,9 +29,46 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        serde_json::json!({"username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false})
+        serde_json::json!({
+            "username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false,
+            "two_factor": {"enabled": false, "recovery_codes_remaining": 0},
+        })
     );
     assert!(!body.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn two_factor_shows_whether_totp_is_on_and_how_many_recovery_codes_remain() {
+    let store = store_with_alice();
+    let stores = MemoryStores::with_users(&store);
+    let alice = shared::testing::seeded_account_id("alice");
+    let sealed = shared::secret_box::Sealed {
+        key_id: "k".to_owned(),
+        nonce: vec![0; 12],
+        ciphertext: vec![1; 36],
+    };
+    let factors = &stores.second_factors;
+    factors
+        .begin_enrolment(&alice, &sealed, SystemTime::now())
+        .await
+        .unwrap();
+    let state = me::State {
+        stores: stores.clone(),
+        clock: Clock::system(),
+    };
+    assert_eq!(
+        answer(&state).await["two_factor"]["enabled"],
+        false,
+        "pending is not on"
+    );
+    let hashes = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    factors.confirm(&alice, 1, &hashes).await.unwrap();
+    let body = answer(&state).await;
+    assert_eq!(
+        body["two_factor"],
+        json!({"enabled": true, "recovery_codes_remaining": 3})
+    );
+    assert!(!body.to_string().contains("ciphertext"));
 }
 
 #[tokio::test]
@@ -161,4 +199,8 @@ async fn a_name_deleted_and_registered_again_does_not_inherit_the_old_accounts_t
     let (status, body) = call(&store, &event_json("me.json")).await;
     assert_eq!(status, 403, "the old account's token: {body}");
     assert_eq!(body["error"], "forbidden");
+}
+
+async fn answer(state: &me::State<MemoryStores>) -> Value {
+    response_json(&me::handle(state, request_from(&event_json("me.json"))).await)
 }
