@@ -4,15 +4,19 @@
 //! passwords are ever checked before the first lock, and one per lock after it.
 //!
 //! Counters are kept for every syntactically valid username, existing or not, so a lock
-//! never reveals whether an account exists. A counter disappears (TTL index) a day after its
+//! never reveals whether an account exists. Second-factor codes have counters of their own,
+//! one per account ([`SecondFactorFailures`]), with the same rules: a right password does not
+//! forget wrong codes, only a right code does. A counter disappears (TTL index) a day after its
 //! last attempt, and a successful login deletes it.
 
+use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -96,25 +100,50 @@ pub fn retry_after_seconds(remaining: Duration) -> u64 {
     remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0)
 }
 
+/// What a counter counts failures of: the key it is stored under.
+pub trait FailureKey: Sync {
+    /// The counter's id.
+    fn counter_id(&self) -> Cow<'_, str>;
+}
+
+/// Password failures, per canonical username.
+impl FailureKey for Username {
+    fn counter_id(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.canonical())
+    }
+}
+
+/// Second-factor failures (wrong authenticator or recovery codes) of one account. Its id has
+/// a `:`, which no username has, so it never meets a password counter.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondFactorFailures<'a>(pub &'a AccountId);
+
+impl FailureKey for SecondFactorFailures<'_> {
+    fn counter_id(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("second-factor:{}", self.0.as_str()))
+    }
+}
+
 /// Where failure counters live. Implemented for MongoDB and, for handler tests, in memory.
 pub trait LoginFailureStore: Send + Sync {
-    /// The record for `username`; the default (no failures) when there is none.
+    /// The record for `key` (a username, or [`SecondFactorFailures`]); the default (no
+    /// failures) when there is none.
     fn record(
         &self,
-        username: &Username,
+        key: &impl FailureKey,
     ) -> impl Future<Output = Result<LoginFailures, StoreError>> + Send;
 
-    /// Claims one password check for `username`: refused while the name is locked, otherwise
-    /// counted as a failure and the lock it earns applied, in one atomic step, so concurrent
-    /// claims are granted one at a time exactly as sequential ones would be.
+    /// Claims one check (of a password, or a code) for `key`: refused while it is locked,
+    /// otherwise counted as a failure and the lock it earns applied, in one atomic step, so
+    /// concurrent claims are granted one at a time exactly as sequential ones would be.
     fn claim_attempt(
         &self,
-        username: &Username,
+        key: &impl FailureKey,
         now: SystemTime,
     ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
 
-    /// Forgets the failures after a successful password check.
-    fn reset(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets the failures after a successful check.
+    fn reset(&self, key: &impl FailureKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,9 +194,9 @@ impl MongoLoginFailureStore {
         Ok(())
     }
 
-    fn counter(username: &Username, record: LoginFailures, now: SystemTime) -> CounterDocument {
+    fn counter(key: &impl FailureKey, record: LoginFailures, now: SystemTime) -> CounterDocument {
         CounterDocument {
-            username_canonical: username.canonical().to_owned(),
+            username_canonical: key.counter_id().into_owned(),
             failures: i64::from(record.failures),
             locked_until: record.locked_until.map(DateTime::from_system_time),
             expires_at: DateTime::from_system_time(now + COUNTER_LIFETIME),
@@ -179,10 +208,10 @@ impl MongoLoginFailureStore {
     /// claim or reset changed it first.
     async fn try_claim(
         &self,
-        username: &Username,
+        key: &impl FailureKey,
         now: SystemTime,
     ) -> Result<Option<Attempt>, StoreError> {
-        let filter = doc! { "_id": username.canonical() };
+        let filter = doc! { "_id": key.counter_id().as_ref() };
         let current = self.counters.find_one(filter.clone()).await?;
         let record = current
             .as_ref()
@@ -193,7 +222,7 @@ impl MongoLoginFailureStore {
         let Some(claimed) = claimed else {
             return Ok(Some(attempt));
         };
-        let replacement = Self::counter(username, claimed, now);
+        let replacement = Self::counter(key, claimed, now);
         let Some(current) = current else {
             return match self.counters.insert_one(replacement).await {
                 Ok(_) => Ok(Some(attempt)),
@@ -202,7 +231,7 @@ impl MongoLoginFailureStore {
             };
         };
         let unchanged = doc! {
-            "_id": username.canonical(),
+            "_id": key.counter_id().as_ref(),
             "failures": current.failures,
             "locked_until": current.locked_until,
         };
@@ -216,17 +245,17 @@ impl MongoLoginFailureStore {
 const CLAIM_ROUNDS: usize = 32;
 
 impl LoginFailureStore for MongoLoginFailureStore {
-    async fn record(&self, username: &Username) -> Result<LoginFailures, StoreError> {
+    async fn record(&self, key: &impl FailureKey) -> Result<LoginFailures, StoreError> {
         let found = self
             .counters
-            .find_one(doc! { "_id": username.canonical() })
+            .find_one(doc! { "_id": key.counter_id().as_ref() })
             .await?;
         Ok(found.map(LoginFailures::from).unwrap_or_default())
     }
 
     async fn claim_attempt(
         &self,
-        username: &Username,
+        key: &impl FailureKey,
         now: SystemTime,
     ) -> Result<Attempt, StoreError> {
         // Most logins find no counter: try creating it first, one round trip.
@@ -234,7 +263,7 @@ impl LoginFailureStore for MongoLoginFailureStore {
         if let Some(claimed) = claimed {
             match self
                 .counters
-                .insert_one(Self::counter(username, claimed, now))
+                .insert_one(Self::counter(key, claimed, now))
                 .await
             {
                 Ok(_) => return Ok(first),
@@ -243,7 +272,7 @@ impl LoginFailureStore for MongoLoginFailureStore {
             }
         }
         for _ in 0..CLAIM_ROUNDS {
-            if let Some(attempt) = self.try_claim(username, now).await? {
+            if let Some(attempt) = self.try_claim(key, now).await? {
                 return Ok(attempt);
             }
         }
@@ -256,9 +285,9 @@ impl LoginFailureStore for MongoLoginFailureStore {
         })
     }
 
-    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
+    async fn reset(&self, key: &impl FailureKey) -> Result<(), StoreError> {
         self.counters
-            .delete_one(doc! { "_id": username.canonical() })
+            .delete_one(doc! { "_id": key.counter_id().as_ref() })
             .await?;
         Ok(())
     }

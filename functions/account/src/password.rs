@@ -34,7 +34,7 @@ pub(crate) async fn logout_everywhere<S: Stores>(
 }
 
 /// Changes the password after a recent login, the current password and (with a second
-/// factor on) a code, all checked under one lockout claim.
+/// factor on) a code, each checked under its own lockout claim.
 pub(crate) async fn change_password<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -51,7 +51,7 @@ pub(crate) async fn change_password<S: Stores>(
         .map_err(|error| new_password_refused(&error))?;
     let presented = reauthentication::presented_factor(state, &caller, &fields)?;
 
-    reauthentication::claim_attempt(state, user).await?;
+    reauthentication::claim_password_check(state, user).await?;
     let matches = !current.exceeds_presented_limit()
         && state
             .hasher
@@ -63,10 +63,12 @@ pub(crate) async fn change_password<S: Stores>(
         state.metrics.record(SecurityEvent::FailedLogin);
         return Err(ApiError::WrongPassword);
     }
+    reauthentication::forget_password_failures(state, user).await;
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
+        reauthentication::claim_code_check(state, user).await?;
         reauthentication::check_factor(state, user, factor, presented).await?;
+        reauthentication::forget_code_failures(state, user).await;
     }
-    reauthentication::forget_failures(state, user).await;
 
     let now = state.clock.now();
     let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;

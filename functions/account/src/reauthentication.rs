@@ -2,13 +2,15 @@
 //! recent, and when the account has a second factor the request must carry a code from it
 //! (`otp`) or a recovery code (`recovery_code`). A missing or stale proof is `403
 //! insufficient_user_authentication` (RFC 9470's model) and counts nothing; a wrong code is
-//! `403 wrong_second_factor` and counts toward the same per-username lockout as a wrong
-//! password.
+//! `403 wrong_second_factor` and counts toward the account's second-factor lockout, the
+//! same lock the MFA grant at `/token` counts toward.
 
 use crate::{State, internal};
 use serde_json::{Map, Value};
 use shared::http::{ApiError, optional_string_field};
-use shared::login_failures::{Attempt, LoginFailureStore, retry_after_seconds};
+use shared::login_failures::{
+    Attempt, FailureKey, LoginFailureStore, SecondFactorFailures, retry_after_seconds,
+};
 use shared::metrics::SecurityEvent;
 use shared::mfa::{FactorCheckError, PresentedFactor};
 use shared::principal::{authenticated_user, principal};
@@ -78,12 +80,29 @@ pub fn presented_factor<S>(
     }
 }
 
-/// Claims one attempt on the caller's lockout counter, before any secret is checked.
-pub async fn claim_attempt<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {
+/// Claims one password check on the username's lockout counter, before it is checked.
+pub async fn claim_password_check<S: Stores>(
+    state: &State<S>,
+    user: &User,
+) -> Result<(), ApiError> {
+    claim(state, user, &user.username).await
+}
+
+/// Claims one code check on the account's second-factor lockout counter, before it is
+/// checked.
+pub async fn claim_code_check<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {
+    claim(state, user, &SecondFactorFailures(&user.id)).await
+}
+
+async fn claim<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    key: &impl FailureKey,
+) -> Result<(), ApiError> {
     let attempt = state
         .stores
         .login_failures()
-        .claim_attempt(&user.username, state.clock.now())
+        .claim_attempt(key, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     if let Attempt::Locked { retry_after, .. } = attempt {
@@ -96,7 +115,7 @@ pub async fn claim_attempt<S: Stores>(state: &State<S>, user: &User) -> Result<(
     Ok(())
 }
 
-/// Checks `presented` against the confirmed `factor` (after [`claim_attempt`]) and records
+/// Checks `presented` against the confirmed `factor` (after [`claim_code_check`]) and records
 /// its use; a wrong, replayed or spent code is `wrong_second_factor`.
 pub async fn check_factor<S: Stores>(
     state: &State<S>,
@@ -125,9 +144,18 @@ pub async fn check_factor<S: Stores>(
     }
 }
 
-/// Forgets the caller's failures after every secret in the request was right.
-pub async fn forget_failures<S: Stores>(state: &State<S>, user: &User) {
-    if let Err(error) = state.stores.login_failures().reset(&user.username).await {
+/// Forgets the password failures after a right password.
+pub async fn forget_password_failures<S: Stores>(state: &State<S>, user: &User) {
+    forget(state, &user.username).await;
+}
+
+/// Forgets the second-factor failures after a right code.
+pub async fn forget_code_failures<S: Stores>(state: &State<S>, user: &User) {
+    forget(state, &SecondFactorFailures(&user.id)).await;
+}
+
+async fn forget<S: Stores>(state: &State<S>, key: &impl FailureKey) {
+    if let Err(error) = state.stores.login_failures().reset(key).await {
         tracing::warn!(%error, "re-authentication succeeded but its failure counter was not reset");
     }
 }

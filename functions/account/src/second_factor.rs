@@ -73,7 +73,7 @@ pub(crate) async fn confirm<S: Stores>(
             });
         }
     };
-    reauthentication::claim_attempt(state, user).await?;
+    reauthentication::claim_code_check(state, user).await?;
     let secret = state
         .mfa
         .open(&user.id, &pending.secret)
@@ -97,7 +97,7 @@ pub(crate) async fn confirm<S: Stores>(
             message: "the enrolment changed meanwhile; start again",
         });
     }
-    reauthentication::forget_failures(state, user).await;
+    reauthentication::forget_code_failures(state, user).await;
     tracing::info!(username = %user.username, "TOTP turned on");
     Ok(recovery_codes_body(
         &codes,
@@ -114,9 +114,9 @@ pub(crate) async fn disable<S: Stores>(
     let fields = json_fields(request)?;
     let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
     let user = &caller.user;
-    reauthentication::claim_attempt(state, user).await?;
+    reauthentication::claim_code_check(state, user).await?;
     reauthentication::check_factor(state, user, factor, &presented).await?;
-    reauthentication::forget_failures(state, user).await;
+    reauthentication::forget_code_failures(state, user).await;
     state
         .stores
         .second_factors()
@@ -138,9 +138,9 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     let fields = json_fields(request)?;
     let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
     let user = &caller.user;
-    reauthentication::claim_attempt(state, user).await?;
+    reauthentication::claim_code_check(state, user).await?;
     reauthentication::check_factor(state, user, factor, &presented).await?;
-    reauthentication::forget_failures(state, user).await;
+    reauthentication::forget_code_failures(state, user).await;
     let codes = new_recovery_codes()?;
     let replaced = state
         .stores

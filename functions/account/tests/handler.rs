@@ -525,15 +525,17 @@ async fn with_a_second_factor_the_password_change_needs_a_code_in_the_same_reque
         (status, body["error"].as_str()),
         (403, Some("wrong_second_factor"))
     );
+    let alice = seeded_account_id("alice");
+    let failures = &setup.state.stores.login_failures;
     assert_eq!(
-        setup
-            .state
-            .stores
-            .login_failures
-            .record_of("alice")
-            .failures,
+        failures.second_factor_record_of(&alice).failures,
         1,
-        "counted"
+        "the wrong code is counted"
+    );
+    assert_eq!(
+        failures.record_of("alice").failures,
+        0,
+        "the password was right"
     );
     assert_eq!(stored_hash(&setup).await, before);
 
@@ -550,15 +552,7 @@ async fn with_a_second_factor_the_password_change_needs_a_code_in_the_same_reque
     let (status, body, _) = call(&setup, &right).await;
     assert_eq!(status, 200, "{body}");
     assert_ne!(stored_hash(&setup).await, before);
-    assert_eq!(
-        setup
-            .state
-            .stores
-            .login_failures
-            .record_of("alice")
-            .failures,
-        0
-    );
+    assert_eq!(failures.second_factor_record_of(&alice).failures, 0);
 }
 
 #[tokio::test]

@@ -114,7 +114,11 @@ async fn grant<S: Stores>(
             let login = password::authenticate(state, &username, &password).await?;
             let user = login.user;
             if login.second_factor_on {
-                return Err(mfa::challenge(state, &user, now).await?);
+                let (challenge, ()) = tokio::join!(
+                    mfa::challenge(state, &user, now),
+                    password::forget_failures(state, &user.username)
+                );
+                return Err(challenge?);
             }
             let session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
             start_session(state, &session, &user, &refresh.hash, now).await?;
@@ -147,7 +151,8 @@ async fn grant<S: Stores>(
     })
 }
 
-/// Stores a new session with its first refresh token and forgets the username's failures.
+/// Stores a new session with its first refresh token and forgets the username's password
+/// failures.
 async fn start_session<S: Stores>(
     state: &State<S>,
     session: &Session,

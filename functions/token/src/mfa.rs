@@ -1,13 +1,14 @@
 //! The second step of a login with a second factor: a correct password for an account with
 //! TOTP on answers `mfa_required` with an `mfa_token` (stored only as its hash, five minutes,
 //! bound to the account and its token version), and the MFA grant exchanges it with an
-//! authenticator code or a recovery code. Wrong codes count toward the username's lockout
-//! like wrong passwords; the counter is forgotten only when the whole login succeeds.
+//! authenticator code or a recovery code. Wrong codes count toward the account's
+//! second-factor lockout (the password lockout's rules, its own counter), which only a right
+//! code resets: signing in with the password again does not buy more guesses.
 
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
 use secrecy::ExposeSecret;
-use shared::login_failures::{Attempt, LoginFailureStore};
+use shared::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
 use shared::metrics::SecurityEvent;
 use shared::mfa::{FactorCheckError, PresentedFactor, SECOND_FACTOR_METHODS};
 use shared::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
@@ -81,7 +82,7 @@ pub(crate) async fn complete<S: Stores>(
     let attempt = state
         .stores
         .login_failures()
-        .claim_attempt(&user.username, now)
+        .claim_attempt(&SecondFactorFailures(account), now)
         .await
         .map_err(store_error)?;
     if let Attempt::Locked {
@@ -117,6 +118,14 @@ pub(crate) async fn complete<S: Stores>(
         return Err(OAuthError::InvalidMfaToken);
     }
     tracing::info!(username = %user.username, kind = factor.kind(), "second factor accepted");
+    if let Err(error) = state
+        .stores
+        .login_failures()
+        .reset(&SecondFactorFailures(account))
+        .await
+    {
+        tracing::warn!(%error, "second factor accepted but its failure counter was not reset");
+    }
     let mut session = Session::new(
         &user.id,
         user.token_version,

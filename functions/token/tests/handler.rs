@@ -964,26 +964,33 @@ async fn ten_concurrent_mfa_grants_with_one_token_give_one_success() {
 async fn wrong_codes_count_toward_the_lockout_and_a_right_password_does_not_reset_it() {
     let setup = setup().await;
     let (secret, _) = with_totp(&setup).await;
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
     let token = password_step(&setup).await;
-    for attempt in 2..=5 {
+    for attempt in 1..=5 {
         let response = call(&setup, &mfa_event(&token, "otp", "000000")).await;
         assert_eq!(response.status(), 400, "attempt {attempt}");
     }
+    let failures = &setup.state.stores.login_failures;
+    assert_eq!(failures.second_factor_record_of(&alice).failures, 5);
     assert_eq!(
-        setup
-            .state
-            .stores
-            .login_failures
-            .record_of("alice")
-            .failures,
-        5
+        failures.record_of("alice").failures,
+        0,
+        "the password was right"
     );
     let code = secret.code_at(now(&setup)).unwrap();
     let response = call(&setup, &mfa_event(&token, "otp", &code)).await;
     assert_eq!(response.status(), 429, "locked: even the right code waits");
+    let again = password_step(&setup).await;
+    let response = call(&setup, &mfa_event(&again, "otp", &code)).await;
+    assert_eq!(
+        response.status(),
+        429,
+        "a new password step buys no guesses"
+    );
     setup.time.advance(Duration::from_secs(1));
-    let response = call(&setup, &mfa_event(&token, "otp", &code)).await;
+    let response = call(&setup, &mfa_event(&again, "otp", &code)).await;
     assert_eq!(response.status(), 200);
+    assert_eq!(failures.second_factor_record_of(&alice).failures, 0);
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@ use crate::account_id::AccountId;
 use crate::clock::Clock;
 use crate::credentials::Username;
 use crate::db::StoreError;
-use crate::login_failures::{Attempt, LoginFailureStore, LoginFailures, next_claim};
+use crate::login_failures::{
+    Attempt, FailureKey, LoginFailureStore, LoginFailures, SecondFactorFailures, next_claim,
+};
 use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
@@ -282,24 +284,35 @@ impl MemoryLoginFailureStore {
             .copied()
             .unwrap_or_default()
     }
+
+    /// The second-factor record of `account`, for assertions.
+    pub fn second_factor_record_of(&self, account: &AccountId) -> LoginFailures {
+        let key = SecondFactorFailures(account).counter_id().into_owned();
+        self.records
+            .lock()
+            .unwrap()
+            .get(&key)
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 impl LoginFailureStore for MemoryLoginFailureStore {
-    async fn record(&self, username: &Username) -> Result<LoginFailures, StoreError> {
+    async fn record(&self, key: &impl FailureKey) -> Result<LoginFailures, StoreError> {
         let records = self.records.lock().unwrap();
         Ok(records
-            .get(username.canonical())
+            .get(key.counter_id().as_ref())
             .copied()
             .unwrap_or_default())
     }
 
     async fn claim_attempt(
         &self,
-        username: &Username,
+        key: &impl FailureKey,
         now: SystemTime,
     ) -> Result<Attempt, StoreError> {
         let mut records = self.records.lock().unwrap();
-        let record = records.entry(username.canonical().to_owned()).or_default();
+        let record = records.entry(key.counter_id().into_owned()).or_default();
         let (attempt, claimed) = next_claim(*record, now);
         if let Some(claimed) = claimed {
             *record = claimed;
@@ -307,8 +320,11 @@ impl LoginFailureStore for MemoryLoginFailureStore {
         Ok(attempt)
     }
 
-    async fn reset(&self, username: &Username) -> Result<(), StoreError> {
-        self.records.lock().unwrap().remove(username.canonical());
+    async fn reset(&self, key: &impl FailureKey) -> Result<(), StoreError> {
+        self.records
+            .lock()
+            .unwrap()
+            .remove(key.counter_id().as_ref());
         Ok(())
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::support::{name, now};
 use shared::account_id::AccountId;
-use shared::login_failures::{Attempt, LoginFailureStore, LoginFailures, MAX_LOCK};
+use shared::login_failures::{
+    Attempt, LoginFailureStore, LoginFailures, MAX_LOCK, SecondFactorFailures,
+};
 use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use shared::products::{ProductStore, sample_products};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
@@ -61,6 +63,7 @@ contract!(
     ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once,
     regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed,
     an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten,
+    second_factor_failures_have_their_own_counter_per_account,
 );
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
@@ -745,4 +748,35 @@ async fn an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten(sto
         1
     );
     assert_eq!(challenges.find("hash-1", start).await.unwrap(), None);
+}
+
+async fn second_factor_failures_have_their_own_counter_per_account(stores: impl Shared) {
+    let failures = stores.login_failures();
+    let (alice, bob) = (account(1), account(2));
+    for _ in 0..5 {
+        failures
+            .claim_attempt(&SecondFactorFailures(&alice), now())
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        failures
+            .claim_attempt(&SecondFactorFailures(&alice), now())
+            .await
+            .unwrap(),
+        Attempt::Locked { .. }
+    ));
+    let untouched = [
+        failures.record(&SecondFactorFailures(&bob)).await.unwrap(),
+        failures.record(&name("alice")).await.unwrap(),
+    ];
+    assert_eq!(untouched, [LoginFailures::default(); 2]);
+    failures.reset(&SecondFactorFailures(&alice)).await.unwrap();
+    assert_eq!(
+        failures
+            .record(&SecondFactorFailures(&alice))
+            .await
+            .unwrap(),
+        LoginFailures::default()
+    );
 }
