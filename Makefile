@@ -20,7 +20,8 @@ CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 CONFORMANCE_TOOLS := schemathesis==4.32.5
 CONFORMANCE_VENV := $(TOOLS_DIR)/venv-conformance-$(shell echo '$(CONFORMANCE_TOOLS)' | sha256sum | cut -c1-12)
 SCHEMATHESIS := $(CONFORMANCE_VENV)/bin/schemathesis
-# The FastAPI tutorial app the coexistence test runs beside this project, in its own virtualenv.
+# The FastAPI tutorial app the coexistence test runs beside this project, in its own virtualenv
+# (with pyotp, the independent TOTP implementation the two-factor tests take codes from).
 FASTAPI_APP_REQUIREMENTS := devtools/fastapi-app/requirements.txt
 FASTAPI_APP_VENV := $(TOOLS_DIR)/venv-fastapi-app-$(shell sha256sum $(FASTAPI_APP_REQUIREMENTS) | cut -c1-12)
 FASTAPI_APP_PYTHON := $(FASTAPI_APP_VENV)/bin/python
@@ -109,7 +110,7 @@ FUNCTION_LOGS := $(abspath target/function-logs)
 integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
 e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs page in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked

@@ -23,4 +23,5 @@ mod live {
     mod outage;
     mod parallel_attacks;
     mod translated_template;
+    mod two_factor;
 }
