@@ -185,7 +185,11 @@ pub async fn check(
             let Some(step) = secret.accept(code, now, factor.last_step) else {
                 return Ok(false);
             };
-            Ok(store.accept_step(account, step).await?)
+            let accepted = store.accept_step(account, step).await?;
+            if accepted && settings.keys.is_stale(&factor.secret) {
+                reseal(store, settings, account, &factor.secret, &secret).await;
+            }
+            Ok(accepted)
         }
         PresentedFactor::RecoveryCode(code) => {
             let Some(hash) = crate::recovery_codes::hash(code) else {
@@ -196,6 +200,31 @@ pub async fn check(
             }
             Ok(store.spend_recovery_code(account, &hash).await?)
         }
+    }
+}
+
+/// Seals the secret again under the current data key once a code proved it, so a retired
+/// key stops being needed as its enrolments are used. A failure only delays that.
+async fn reseal(
+    store: &impl SecondFactorStore,
+    settings: &MfaSettings,
+    account: &AccountId,
+    old: &Sealed,
+    secret: &TotpSecret,
+) {
+    let resealed = match settings.seal(account, secret) {
+        Ok(new) => store.reseal(account, old, &new).await,
+        Err(error) => {
+            tracing::warn!(%error, "second factor not resealed under the current key");
+            return;
+        }
+    };
+    match resealed {
+        Ok(true) => {
+            tracing::info!(account = %account, from = %old.key_id, "second factor resealed under the current data key")
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "second factor not resealed under the current key"),
     }
 }
 

@@ -71,6 +71,15 @@ pub trait SecondFactorStore: Send + Sync {
         hash: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Replaces the sealed secret `old` with `new` (the same secret under the current data
+    /// key), only if `old` is still the stored one. Returns whether it replaced it.
+    fn reseal(
+        &self,
+        account: &AccountId,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Replaces the recovery codes of the confirmed factor with `hashes` (the old ones stop
     /// working). Returns whether the account has a confirmed factor.
     fn replace_recovery_codes(
@@ -225,6 +234,30 @@ impl SecondFactorStore for MongoSecondFactorStore {
             .update_one(
                 doc! { "_id": account.as_str(), "confirmed": true, "recovery_codes": hash },
                 doc! { "$pull": { "recovery_codes": hash } },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn reseal(
+        &self,
+        account: &AccountId,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .factors
+            .update_one(
+                doc! {
+                    "_id": account.as_str(),
+                    "key_id": &old.key_id,
+                    "nonce": binary(&old.nonce),
+                },
+                doc! { "$set": {
+                    "key_id": &new.key_id,
+                    "nonce": binary(&new.nonce),
+                    "ciphertext": binary(&new.ciphertext),
+                } },
             )
             .await?;
         Ok(result.modified_count == 1)

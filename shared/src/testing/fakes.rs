@@ -532,6 +532,22 @@ impl SecondFactorStore for MemorySecondFactorStore {
         Ok(factor.recovery_codes.len() < before)
     }
 
+    async fn reseal(
+        &self,
+        account: &AccountId,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, StoreError> {
+        let mut factors = self.factors.lock().unwrap();
+        Ok(match factors.get_mut(account) {
+            Some(factor) if factor.secret == *old => {
+                factor.secret = new.clone();
+                true
+            }
+            _ => false,
+        })
+    }
+
     async fn replace_recovery_codes(
         &self,
         account: &AccountId,

@@ -64,6 +64,7 @@ contract!(
     regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed,
     an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten,
     second_factor_failures_have_their_own_counter_per_account,
+    a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read,
 );
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
@@ -779,4 +780,35 @@ async fn second_factor_failures_have_their_own_counter_per_account(stores: impl 
             .unwrap(),
         LoginFailures::default()
     );
+}
+
+async fn a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read(stores: impl Shared) {
+    let alice = account(1);
+    let factors = stores.second_factors();
+    factors
+        .begin_enrolment(&alice, &sealed(1), now())
+        .await
+        .unwrap();
+    factors.confirm(&alice, 1, &[]).await.unwrap();
+    assert!(
+        !factors
+            .reseal(&alice, &sealed(9), &sealed(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        factors
+            .reseal(&alice, &sealed(1), &sealed(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !factors
+            .reseal(&alice, &sealed(1), &sealed(3))
+            .await
+            .unwrap()
+    );
+    let stored = factors.find(&alice).await.unwrap().unwrap();
+    assert_eq!(stored.secret, sealed(2));
+    assert!(stored.confirmed, "nothing else changes");
 }
