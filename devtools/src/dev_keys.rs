@@ -48,17 +48,11 @@ pub fn second_factor_keys_path(dir: &Path) -> PathBuf {
 /// `Ok(true)` when it wrote one. Created with mode 0600 and never overwritten: the TOTP
 /// enrolments in the local database need it.
 pub fn ensure_second_factor_keys(dir: &Path) -> Result<bool, String> {
-    use base64::Engine as _;
     let path = second_factor_keys_path(dir);
     if path.exists() {
         return Ok(false);
     }
-    let mut key = [0_u8; shared::secret_box::KEY_BYTES];
-    getrandom::fill(&mut key).map_err(|error| format!("no randomness for a data key: {error}"))?;
-    let line = format!(
-        "dev-1:{}",
-        base64::engine::general_purpose::STANDARD.encode(key)
-    );
+    let line = new_second_factor_key("dev-1")?;
     std::fs::create_dir_all(dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -69,4 +63,15 @@ pub fn ensure_second_factor_keys(dir: &Path) -> Result<bool, String> {
     file.write_all(line.as_bytes())
         .map_err(|error| format!("writing the data key: {error}"))?;
     Ok(true)
+}
+
+/// A new random data key entry, `id:base64` of 32 bytes, as `SECOND_FACTOR_KEYS` lists them.
+pub fn new_second_factor_key(id: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut key = [0_u8; shared::secret_box::KEY_BYTES];
+    getrandom::fill(&mut key).map_err(|error| format!("no randomness for a data key: {error}"))?;
+    Ok(format!(
+        "{id}:{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
 }

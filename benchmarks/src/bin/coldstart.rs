@@ -227,6 +227,8 @@ async fn main() -> ExitCode {
     let private_pem = keys.private_pem.expose_secret().to_owned();
     let settings = shared::config::TokenSettings::from_source(&[]).expect("default settings");
     let issuer = shared::tokens::TokenIssuer::from_pem(&private_pem, settings).expect("issuer");
+    let data_key = devtools::dev_keys::new_second_factor_key("bench").expect("data key");
+    let mfa = ("SECOND_FACTOR_KEYS", data_key.as_str());
     let database = format!("coldstart_{}", std::process::id());
     let db = [
         ("MONGODB_URI", mongodb_uri.as_str()),
@@ -270,14 +272,18 @@ async fn main() -> ExitCode {
         ),
         (
             "account",
-            db.to_vec(),
+            [db.to_vec(), vec![mfa]].concat(),
             protected_event("account-logout.json", &alice),
             256,
         ),
         ("signup", db.to_vec(), event("signup.json"), 1024),
         (
             "token",
-            [db.to_vec(), vec![("JWT_PRIVATE_KEY", private_pem.as_str())]].concat(),
+            [
+                db.to_vec(),
+                vec![("JWT_PRIVATE_KEY", private_pem.as_str()), mfa],
+            ]
+            .concat(),
             event("token.json"),
             1024,
         ),
