@@ -102,9 +102,10 @@ impl MfaSettings {
     /// Whether a login at `authenticated_at` is recent enough at `now` for a sensitive change.
     pub fn is_recent(&self, authenticated_at: Option<SystemTime>, now: SystemTime) -> bool {
         let leeway = Duration::from_secs(CLOCK_SKEW_LEEWAY_SECONDS);
-        authenticated_at.is_some_and(|at| {
-            now.duration_since(at)
-                .map_or(true, |age| age <= self.recent_authentication + leeway)
+        authenticated_at.is_some_and(|at| match now.duration_since(at) {
+            Ok(age) => age <= self.recent_authentication + leeway,
+            // A login in the future is a clock out of step: recent only within the leeway.
+            Err(ahead) => ahead.duration() <= leeway,
         })
     }
 }
@@ -192,7 +193,7 @@ pub async fn check(
             Ok(accepted)
         }
         PresentedFactor::RecoveryCode(code) => {
-            let Some(hash) = crate::recovery_codes::hash(code) else {
+            let Some(hash) = crate::recovery_codes::hash(account, code) else {
                 return Ok(false);
             };
             if !factor.recovery_codes.contains(&hash) {
@@ -257,7 +258,7 @@ mod tests {
             .begin_enrolment(&alice(), &sealed, UNIX_EPOCH)
             .await
             .unwrap();
-        store.confirm(&alice(), 1, recovery).await.unwrap();
+        store.confirm(&alice(), &sealed, 1, recovery).await.unwrap();
         secret
     }
 
@@ -289,6 +290,11 @@ mod tests {
         assert!(settings.is_recent(Some(login), login + Duration::from_secs(600)));
         assert!(!settings.is_recent(Some(login), login + Duration::from_secs(606)));
         assert!(!settings.is_recent(None, login));
+        assert!(settings.is_recent(Some(login + Duration::from_secs(5)), login));
+        assert!(
+            !settings.is_recent(Some(login + Duration::from_secs(3600)), login),
+            "a login far in the future is not recent"
+        );
     }
 
     #[test]
@@ -316,7 +322,7 @@ mod tests {
     async fn a_code_is_accepted_once_and_a_recovery_code_spent_once() {
         let settings = settings(&data_key("k1"));
         let store = MemorySecondFactorStore::default();
-        let codes = crate::recovery_codes::generate().unwrap();
+        let codes = crate::recovery_codes::generate(&alice()).unwrap();
         let secret = enrolled(&settings, &store, &codes.hashes).await;
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let otp = PresentedFactor::Otp(code_at(&secret, now));

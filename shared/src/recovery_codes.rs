@@ -1,15 +1,20 @@
 //! Recovery codes for a lost authenticator: ten single-use codes shown once at enrolment and
-//! stored only as SHA-256 hashes. Each is 50 random bits written as ten characters of
-//! Crockford's base32 in two groups (`7QK2M-XD9TA`), so a fast hash is right: with the
-//! second-factor lockout, guessing one is hopeless, and nothing readable is stored.
+//! stored only as SHA-256 hashes salted with the account id. Each is 80 random bits written as
+//! sixteen characters of Crockford's base32 in four groups (`7QK2-MXD9-TA4R-W8NP`), so a fast
+//! hash is right: online, the second-factor lockout makes guessing hopeless; offline, a
+//! database dump leaves 2^80 candidates per code, salted per account so no work is shared
+//! between accounts.
 
+use crate::account_id::AccountId;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 /// Codes issued at once.
 pub const CODES: usize = 10;
-/// Characters in a code, without the separator.
-const LENGTH: usize = 10;
+/// Characters in a code, without the separators: 80 bits.
+const LENGTH: usize = 16;
+/// Characters between separators.
+const GROUP: usize = 4;
 /// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or retyped survives.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -27,8 +32,8 @@ pub struct NewCodes {
 #[error("no randomness for recovery codes")]
 pub struct NoRandomness;
 
-/// [`CODES`] new codes from the operating system's random generator.
-pub fn generate() -> Result<NewCodes, NoRandomness> {
+/// [`CODES`] new codes for `account` from the operating system's random generator.
+pub fn generate(account: &AccountId) -> Result<NewCodes, NoRandomness> {
     let mut codes = Vec::with_capacity(CODES);
     let mut hashes = Vec::with_capacity(CODES);
     for _ in 0..CODES {
@@ -38,17 +43,20 @@ pub fn generate() -> Result<NewCodes, NoRandomness> {
             .iter()
             .map(|byte| char::from(ALPHABET[usize::from(byte % 32)]))
             .collect();
-        let code = format!("{}-{}", &text[..5], &text[5..]);
-        hashes.push(hash(&code).ok_or(NoRandomness)?);
+        let groups: Vec<&str> = (0..LENGTH / GROUP)
+            .map(|group| &text[group * GROUP..(group + 1) * GROUP])
+            .collect();
+        let code = groups.join("-");
+        hashes.push(hash(account, &code).ok_or(NoRandomness)?);
         codes.push(SecretString::from(code));
     }
     Ok(NewCodes { codes, hashes })
 }
 
-/// The stored hash of a presented code, after normalising what people type: case, spaces,
-/// dashes, and Crockford's look-alikes (`O` → `0`, `I`/`L` → `1`). `None` when it cannot be a
-/// code (wrong length or characters), so nothing is looked up.
-pub fn hash(presented: &str) -> Option<String> {
+/// The stored hash of a code `account` presents, after normalising what people type: case,
+/// spaces, dashes, and Crockford's look-alikes (`O` → `0`, `I`/`L` → `1`). `None` when it
+/// cannot be a code (wrong length or characters), so nothing is looked up.
+pub fn hash(account: &AccountId, presented: &str) -> Option<String> {
     let normal: String = presented
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))
@@ -60,7 +68,12 @@ pub fn hash(presented: &str) -> Option<String> {
         .collect();
     let valid = normal.len() == LENGTH && normal.bytes().all(|b| ALPHABET.contains(&b));
     valid.then(|| {
-        Sha256::digest(normal.as_bytes())
+        let mut hasher = Sha256::new();
+        hasher.update(account.as_str().as_bytes());
+        hasher.update(b":");
+        hasher.update(normal.as_bytes());
+        hasher
+            .finalize()
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect()
@@ -79,36 +92,56 @@ pub fn lines(codes: &[SecretString]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn account(n: u8) -> AccountId {
+        AccountId::parse(&format!("{n:024x}")).unwrap()
+    }
+
     #[test]
-    fn ten_distinct_codes_are_made_and_only_their_hashes_kept() {
-        let new = generate().unwrap();
+    fn ten_distinct_codes_of_80_bits_are_made_and_only_their_hashes_kept() {
+        let new = generate(&account(1)).unwrap();
         assert_eq!((new.codes.len(), new.hashes.len()), (CODES, CODES));
         let shown = lines(&new.codes);
         let distinct: std::collections::BTreeSet<&String> = shown.iter().collect();
         assert_eq!(distinct.len(), CODES);
         for (code, stored) in shown.iter().zip(&new.hashes) {
-            assert_eq!(code.len(), 11, "{code}");
-            assert_eq!(&code[5..6], "-");
-            assert_eq!(hash(code).as_ref(), Some(stored));
-            assert!(!stored.contains(&code[..5]));
+            assert_eq!(code.len(), 19, "{code}");
+            assert_eq!(code.matches('-').count(), 3, "{code}");
+            assert_eq!(hash(&account(1), code).as_ref(), Some(stored));
+            assert!(!stored.contains(&code[..4]));
         }
     }
 
     #[test]
+    fn a_hash_is_salted_with_the_account() {
+        let code = "7QK2-MXD9-T0A4-RW8N";
+        assert_ne!(hash(&account(1), code), hash(&account(2), code));
+    }
+
+    #[test]
     fn what_people_type_is_normalised_and_what_cannot_be_a_code_is_refused() {
-        let stored = hash("7QK2M-XD9T0").unwrap();
-        for typed in ["7qk2m-xd9t0", "7QK2MXD9T0", " 7QK2M XD9TO ", "7QK2M-XD9TO"] {
-            assert_eq!(hash(typed).as_ref(), Some(&stored), "{typed:?}");
+        let alice = account(1);
+        let stored = hash(&alice, "7QK2-MXD9-T0A4-RW8N").unwrap();
+        for typed in [
+            "7qk2-mxd9-t0a4-rw8n",
+            "7QK2MXD9T0A4RW8N",
+            " 7QK2 MXD9 TOA4 RW8N ",
+            "7QK2-MXD9-TOA4-RW8N",
+        ] {
+            assert_eq!(hash(&alice, typed).as_ref(), Some(&stored), "{typed:?}");
         }
-        assert_eq!(hash("7QK2M-XD9T1"), hash("7QK2M-XD9TL"), "L reads as 1");
+        assert_eq!(
+            hash(&alice, "7QK2-MXD9-T0A4-RW81"),
+            hash(&alice, "7QK2-MXD9-T0A4-RW8L"),
+            "L reads as 1"
+        );
         for impossible in [
             "",
-            "7QK2M-XD9T",
-            "7QK2M-XD9T00",
-            "7QK2M-XD9TU",
-            "7QK2M-XD9T!",
+            "7QK2-MXD9-T0A4-RW8",
+            "7QK2-MXD9-T0A4-RW8N0",
+            "7QK2-MXD9-T0A4-RW8U",
+            "7QK2-MXD9-T0A4-RW8!",
         ] {
-            assert_eq!(hash(impossible), None, "{impossible:?}");
+            assert_eq!(hash(&alice, impossible), None, "{impossible:?}");
         }
     }
 }

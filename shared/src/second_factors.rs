@@ -46,11 +46,13 @@ pub trait SecondFactorStore: Send + Sync {
         account: &AccountId,
     ) -> impl Future<Output = Result<Option<SecondFactor>, StoreError>> + Send;
 
-    /// Confirms the unconfirmed enrolment with the step of its first code and the hashes of
-    /// its recovery codes. Returns whether it was unconfirmed.
+    /// Confirms the unconfirmed enrolment whose secret is `pending` (the one its first code
+    /// was checked against: a restarted enrolment is not confirmed by the old one's code) with
+    /// the step of that code and the hashes of its recovery codes. Returns whether it did.
     fn confirm(
         &self,
         account: &AccountId,
+        pending: &Sealed,
         step: u64,
         recovery_codes: &[String],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -191,13 +193,19 @@ impl SecondFactorStore for MongoSecondFactorStore {
     async fn confirm(
         &self,
         account: &AccountId,
+        pending: &Sealed,
         step: u64,
         recovery_codes: &[String],
     ) -> Result<bool, StoreError> {
         let result = self
             .factors
             .update_one(
-                doc! { "_id": account.as_str(), "confirmed": false },
+                doc! {
+                    "_id": account.as_str(),
+                    "confirmed": false,
+                    "key_id": &pending.key_id,
+                    "nonce": binary(&pending.nonce),
+                },
                 doc! { "$set": {
                     "confirmed": true,
                     "last_step": step_value(step),

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use shared::account_id::AccountId;
 use shared::credentials::{CredentialError, Password};
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
-use shared::metrics::SecurityEvent;
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
 use shared::stores::Stores;
@@ -46,24 +45,12 @@ pub(crate) async fn change_password<S: Stores>(
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
-    let current = Password::presented(string_field(&fields, "current_password")?);
+    let current = string_field(&fields, "current_password")?;
     let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
         .map_err(|error| new_password_refused(&error))?;
     let presented = reauthentication::presented_factor(state, &caller, &fields)?;
 
-    reauthentication::claim_password_check(state, user).await?;
-    let matches = !current.exceeds_presented_limit()
-        && state
-            .hasher
-            .verify(&current, &user.password_hash)
-            .await
-            .map_err(internal)?;
-    if !matches {
-        tracing::info!(username = %username, "password change refused: wrong current password");
-        state.metrics.record(SecurityEvent::FailedLogin);
-        return Err(ApiError::WrongPassword);
-    }
-    reauthentication::forget_password_failures(state, user).await;
+    reauthentication::check_password(state, user, current).await?;
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
         reauthentication::claim_code_check(state, user).await?;
         reauthentication::check_factor(state, user, factor, presented).await?;

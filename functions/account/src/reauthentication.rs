@@ -144,6 +144,30 @@ pub async fn check_factor<S: Stores>(
     }
 }
 
+/// Checks the caller's current password under the username's lockout (claimed first) and
+/// forgets its failures when it is right; a wrong one is `403 wrong_password`.
+pub async fn check_password<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    presented: &str,
+) -> Result<(), ApiError> {
+    let current = shared::credentials::Password::presented(presented);
+    claim_password_check(state, user).await?;
+    let matches = !current.exceeds_presented_limit()
+        && state
+            .hasher
+            .verify(&current, &user.password_hash)
+            .await
+            .map_err(internal)?;
+    if !matches {
+        tracing::info!(username = %user.username, "sensitive change refused: wrong current password");
+        state.metrics.record(SecurityEvent::FailedLogin);
+        return Err(ApiError::WrongPassword);
+    }
+    forget_password_failures(state, user).await;
+    Ok(())
+}
+
 /// Forgets the password failures after a right password.
 pub async fn forget_password_failures<S: Stores>(state: &State<S>, user: &User) {
     forget(state, &user.username).await;

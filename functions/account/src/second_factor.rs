@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
+use shared::account_id::AccountId;
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::metrics::SecurityEvent;
 use shared::mfa::PresentedFactor;
@@ -17,18 +18,22 @@ use shared::second_factors::{SecondFactor, SecondFactorStore};
 use shared::stores::Stores;
 use shared::totp::TotpSecret;
 
-/// Starts (or restarts) an enrolment: a new secret, sealed and stored unconfirmed, answered
-/// as base32, an `otpauth://` URI and that URI as a QR code (SVG data URL). Nothing is
-/// guarded until [`confirm`].
+/// Starts (or restarts) an enrolment after a recent login and the current password (so a
+/// stolen access token alone cannot put an attacker's authenticator on the account): a new
+/// secret, sealed and stored unconfirmed, answered as base32, an `otpauth://` URI and that
+/// URI as a QR code (SVG data URL). Nothing is guarded until [`confirm`].
 pub(crate) async fn start<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
     let caller = reauthentication::recent_caller(state, request).await?;
     let user = &caller.user;
+    let fields = json_fields(request)?;
+    let current = string_field(&fields, "current_password")?;
     if caller.confirmed_factor().is_some() {
         return Err(already_on());
     }
+    reauthentication::check_password(state, user, current).await?;
     let secret = TotpSecret::generate().map_err(internal)?;
     let sealed = state.mfa.seal(&user.id, &secret).map_err(internal)?;
     let begun = state
@@ -83,11 +88,11 @@ pub(crate) async fn confirm<S: Stores>(
         state.metrics.record(SecurityEvent::FailedSecondFactor);
         return Err(ApiError::WrongSecondFactor);
     };
-    let codes = new_recovery_codes()?;
+    let codes = new_recovery_codes(&user.id)?;
     let confirmed = state
         .stores
         .second_factors()
-        .confirm(&user.id, step, &codes.hashes)
+        .confirm(&user.id, &pending.secret, step, &codes.hashes)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     if !confirmed {
@@ -141,7 +146,7 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     reauthentication::claim_code_check(state, user).await?;
     reauthentication::check_factor(state, user, factor, &presented).await?;
     reauthentication::forget_code_failures(state, user).await;
-    let codes = new_recovery_codes()?;
+    let codes = new_recovery_codes(&user.id)?;
     let replaced = state
         .stores
         .second_factors()
@@ -178,8 +183,9 @@ fn json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
     json_object(body_text(request)?)
 }
 
-fn new_recovery_codes() -> Result<NewCodes, ApiError> {
-    shared::recovery_codes::generate().map_err(|_| internal("no randomness for recovery codes"))
+fn new_recovery_codes(account: &AccountId) -> Result<NewCodes, ApiError> {
+    shared::recovery_codes::generate(account)
+        .map_err(|_| internal("no randomness for recovery codes"))
 }
 
 fn recovery_codes_body(codes: &NewCodes, text: &str) -> Value {

@@ -330,7 +330,11 @@ fn now(setup: &Setup) -> SystemTime {
 /// Enrols alice through the routes: the secret from the start answer, confirmed with its
 /// current code. Returns the secret and the recovery codes.
 async fn enrolled(setup: &Setup) -> (TotpSecret, Vec<String>) {
-    let (status, started, _) = call(setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    let (status, started, _) = call(
+        setup,
+        &event_for("/users/me/mfa/totp", json!({ "current_password": CURRENT })),
+    )
+    .await;
     assert_eq!(status, 200, "{started}");
     let secret = secret_from_uri(started["otpauth_uri"].as_str().unwrap());
     let code = secret.code_at(now(setup)).unwrap();
@@ -367,7 +371,7 @@ async fn a_login_older_than_the_window_is_asked_to_authenticate_again_and_nothin
     let before = stored_hash(&setup).await;
     for event in [
         event_json("account.json"),
-        event_for("/users/me/mfa/totp", json!({})),
+        event_for("/users/me/mfa/totp", json!({ "current_password": CURRENT })),
     ] {
         let response = account::handle(&setup.state, request_from(&event)).await;
         assert_eq!(response.status(), 403);
@@ -404,9 +408,63 @@ async fn a_login_older_than_the_window_is_asked_to_authenticate_again_and_nothin
 }
 
 #[tokio::test]
+async fn enrolment_needs_the_current_password() {
+    let setup = setup().await;
+    for (body, status, error) in [
+        (json!({}), 422, "validation_failed"),
+        (json!({"current_password": "not it"}), 403, "wrong_password"),
+    ] {
+        let (got, answer, _) = call(&setup, &event_for("/users/me/mfa/totp", body)).await;
+        assert_eq!((got, answer["error"].as_str()), (status, Some(error)));
+    }
+    let alice = seeded_account_id("alice");
+    let factor = setup
+        .state
+        .stores
+        .second_factors
+        .find(&alice)
+        .await
+        .unwrap();
+    assert!(factor.is_none(), "nothing stored");
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_first_code_of_a_replaced_enrolment_confirms_nothing() {
+    let setup = setup().await;
+    let start = event_for("/users/me/mfa/totp", json!({ "current_password": CURRENT }));
+    let (_, first, _) = call(&setup, &start).await;
+    let (_, second, _) = call(&setup, &start).await;
+    let first = secret_from_uri(first["otpauth_uri"].as_str().unwrap());
+    let code = first.code_at(now(&setup)).unwrap();
+    let confirm = event_for("/users/me/mfa/totp/confirm", json!({ "otp": code }));
+    let (status, body, _) = call(&setup, &confirm).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_second_factor"))
+    );
+    let second = secret_from_uri(second["otpauth_uri"].as_str().unwrap());
+    let code = second.code_at(now(&setup)).unwrap();
+    let confirm = event_for("/users/me/mfa/totp/confirm", json!({ "otp": code }));
+    assert_eq!(call(&setup, &confirm).await.0, 200, "the latest enrolment");
+}
+
+#[tokio::test]
 async fn enrolment_answers_a_secret_uri_and_qr_code_and_a_first_code_turns_it_on() {
     let setup = setup().await;
-    let (status, started, _) = call(&setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    let (status, started, _) = call(
+        &setup,
+        &event_for("/users/me/mfa/totp", json!({ "current_password": CURRENT })),
+    )
+    .await;
     assert_eq!(status, 200, "{started}");
     let uri = started["otpauth_uri"].as_str().unwrap();
     assert!(
@@ -481,7 +539,11 @@ async fn enrolment_answers_a_secret_uri_and_qr_code_and_a_first_code_turns_it_on
         "the wrong first code is forgotten after the right one"
     );
 
-    let (status, body, _) = call(&setup, &event_for("/users/me/mfa/totp", json!({}))).await;
+    let (status, body, _) = call(
+        &setup,
+        &event_for("/users/me/mfa/totp", json!({ "current_password": CURRENT })),
+    )
+    .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (409, Some("second_factor_enabled"))

@@ -62,7 +62,7 @@ async fn two_factor_shows_whether_totp_is_on_and_how_many_recovery_codes_remain(
         "pending is not on"
     );
     let hashes = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
-    factors.confirm(&alice, 1, &hashes).await.unwrap();
+    factors.confirm(&alice, &sealed, 1, &hashes).await.unwrap();
     let body = answer(&state).await;
     assert_eq!(
         body["two_factor"],

@@ -133,5 +133,7 @@ pub(crate) async fn complete<S: Stores>(
         state.issuer.settings().session_ttl,
     );
     session.amr = SECOND_FACTOR_METHODS.map(str::to_owned).to_vec();
+    // The login happened when the password was checked; the code only completed it.
+    session.authenticated_at = pending.password_at;
     Ok((user, session))
 }

@@ -762,8 +762,11 @@ async fn with_totp(setup: &Setup) -> (TotpSecret, Vec<String>) {
         .begin_enrolment(&alice, &sealed, SystemTime::now())
         .await
         .unwrap();
-    let codes = shared::recovery_codes::generate().unwrap();
-    factors.confirm(&alice, 0, &codes.hashes).await.unwrap();
+    let codes = shared::recovery_codes::generate(&alice).unwrap();
+    factors
+        .confirm(&alice, &sealed, 0, &codes.hashes)
+        .await
+        .unwrap();
     let shown = codes
         .codes
         .iter()
@@ -1016,4 +1019,21 @@ async fn an_mfa_token_expires_after_five_minutes_and_dies_with_a_sign_out_everyw
     assert_eq!(voided.status(), 400);
     let garbage = call(&setup, &mfa_event("not-a-token", "otp", &code)).await;
     assert_eq!(garbage.status(), 400);
+}
+
+#[tokio::test]
+async fn the_login_time_of_a_two_factor_login_is_the_password_check() {
+    let setup = setup().await;
+    let (secret, _) = with_totp(&setup).await;
+    let password_at = now(&setup);
+    let token = password_step(&setup).await;
+    setup.time.advance(Duration::from_secs(90));
+    let code = secret.code_at(now(&setup)).unwrap();
+    let body = response_json(&call(&setup, &mfa_event(&token, "otp", &code)).await);
+    let claims = setup
+        .verifier
+        .verify(body["access_token"].as_str().unwrap())
+        .unwrap();
+    let expected = password_at.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!(claims.auth_time, expected.as_secs());
 }

@@ -492,12 +492,13 @@ impl SecondFactorStore for MemorySecondFactorStore {
     async fn confirm(
         &self,
         account: &AccountId,
+        pending: &Sealed,
         step: u64,
         recovery_codes: &[String],
     ) -> Result<bool, StoreError> {
         let mut factors = self.factors.lock().unwrap();
         Ok(match factors.get_mut(account) {
-            Some(factor) if !factor.confirmed => {
+            Some(factor) if !factor.confirmed && factor.secret == *pending => {
                 factor.confirmed = true;
                 factor.last_step = Some(step);
                 factor.recovery_codes = recovery_codes.to_vec();

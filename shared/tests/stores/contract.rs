@@ -564,8 +564,26 @@ async fn a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_on
         "restarted"
     );
     let codes = vec!["hash-a".to_owned(), "hash-b".to_owned()];
-    assert!(factors.confirm(&alice, 10, &codes).await.unwrap());
-    assert!(!factors.confirm(&alice, 11, &codes).await.unwrap(), "once");
+    assert!(
+        !factors
+            .confirm(&alice, &sealed(1), 10, &codes)
+            .await
+            .unwrap(),
+        "a code checked against the replaced secret confirms nothing"
+    );
+    assert!(
+        factors
+            .confirm(&alice, &sealed(2), 10, &codes)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !factors
+            .confirm(&alice, &sealed(2), 11, &codes)
+            .await
+            .unwrap(),
+        "once"
+    );
     let stored = factors.find(&alice).await.unwrap().unwrap();
     assert_eq!(stored.secret, sealed(2));
     assert!(stored.confirmed);
@@ -627,7 +645,7 @@ async fn ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once(store
         .await
         .unwrap();
     factors
-        .confirm(&alice, 1, &["hash-a".to_owned()])
+        .confirm(&alice, &sealed(1), 1, &["hash-a".to_owned()])
         .await
         .unwrap();
     let steps = (0..10).map(|_| {
@@ -689,7 +707,7 @@ async fn regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed(sto
             .unwrap()
     );
     factors
-        .confirm(&alice, 1, &["old-a".to_owned()])
+        .confirm(&alice, &sealed(1), 1, &["old-a".to_owned()])
         .await
         .unwrap();
     assert!(
@@ -789,7 +807,7 @@ async fn a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read(st
         .begin_enrolment(&alice, &sealed(1), now())
         .await
         .unwrap();
-    factors.confirm(&alice, 1, &[]).await.unwrap();
+    factors.confirm(&alice, &sealed(1), 1, &[]).await.unwrap();
     assert!(
         !factors
             .reseal(&alice, &sealed(9), &sealed(2))

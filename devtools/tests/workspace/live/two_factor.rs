@@ -105,7 +105,11 @@ impl Local {
         self.access_token(username, PASSWORD).await;
         let access = self.login(username, PASSWORD).await["access_token"].clone();
         let (status, started) = self
-            .post_with_token("/users/me/mfa/totp", &access, None)
+            .post_with_token(
+                "/users/me/mfa/totp",
+                &access,
+                Some(json!({ "current_password": PASSWORD })),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{started}");
         let secret = started["secret"].as_str().unwrap().to_owned();
