@@ -29,6 +29,8 @@ pub struct Principal {
     pub methods: Vec<String>,
     /// When the user authenticated (`auth_time`), if the context says.
     pub authenticated_at: Option<SystemTime>,
+    /// The session (refresh-token family) the access token belongs to, if it names one.
+    pub session: Option<String>,
 }
 
 /// A context number: API Gateway may pass context values on as strings, so both are read.
@@ -79,6 +81,7 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
         authenticated_at: context_number(fields.get("auth_time"))
             .filter(|seconds| *seconds > 0)
             .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)),
+        session: text("sid").filter(|sid| !sid.is_empty()),
     })
 }
 

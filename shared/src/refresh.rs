@@ -87,6 +87,48 @@ pub struct Session {
     pub amr: Vec<String>,
     /// When the session ends, however often it rotated.
     pub expires_at: SystemTime,
+    /// The device that logged in: source IP and user agent, as the gateway saw them.
+    pub client: Client,
+}
+
+/// Where a request came from, as API Gateway saw it: for the user's list of sessions and
+/// security history, never for a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// The source IP (`requestContext.identity.sourceIp`).
+    pub ip: Option<String>,
+    /// The `User-Agent` header, cut to [`USER_AGENT_MAX_CHARS`] characters.
+    pub user_agent: Option<String>,
+}
+
+/// The longest user agent kept.
+pub const USER_AGENT_MAX_CHARS: usize = 256;
+
+impl Client {
+    /// The client of `request`.
+    pub fn of(request: &lambda_http::Request) -> Self {
+        use lambda_http::RequestExt as _;
+        use lambda_http::request::RequestContext;
+        let ip = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.clone(),
+            _ => None,
+        };
+        let user_agent = request
+            .headers()
+            .get(lambda_http::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|text| text.chars().take(USER_AGENT_MAX_CHARS).collect());
+        Self { ip, user_agent }
+    }
+}
+
+/// A session as its owner sees it in the list of their sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    /// The session.
+    pub session: Session,
+    /// When a refresh token of it was last exchanged (its login, if never).
+    pub last_used_at: SystemTime,
 }
 
 impl Session {
@@ -104,6 +146,7 @@ impl Session {
             authenticated_at: now,
             amr: vec!["pwd".to_owned()],
             expires_at: now + lifetime,
+            client: Client::default(),
         }
     }
 
@@ -112,6 +155,7 @@ impl Session {
         crate::tokens::Authentication {
             methods: self.amr.clone(),
             at: self.authenticated_at,
+            session: Some(self.family.clone()),
         }
     }
 
@@ -175,6 +219,21 @@ pub trait RefreshTokenStore: Send + Sync {
         &self,
         account: &AccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The sessions of `account` that can still refresh at `now`, most recently used first.
+    fn active_sessions(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<ActiveSession>, StoreError>> + Send;
+
+    /// Revokes the session `family` if it belongs to `account` and is not revoked yet:
+    /// another account's session id ends nothing. Returns whether it did.
+    fn end_session(
+        &self,
+        account: &AccountId,
+        family: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -196,6 +255,10 @@ struct SessionDocument {
     amr: Vec<String>,
     last_used_at: DateTime,
     expires_at: DateTime,
+    #[serde(default)]
+    ip: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
 }
 
 /// Retired token hashes a session keeps. A replay of one of them revokes the session; a
@@ -212,6 +275,10 @@ impl SessionDocument {
             authenticated_at: self.authenticated_at.to_system_time(),
             amr: self.amr.clone(),
             expires_at: self.expires_at.to_system_time(),
+            client: Client {
+                ip: self.ip.clone(),
+                user_agent: self.user_agent.clone(),
+            },
         })
     }
 }
@@ -278,6 +345,8 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
             amr: session.amr.clone(),
             last_used_at: DateTime::from_system_time(now),
             expires_at: DateTime::from_system_time(session.expires_at),
+            ip: session.client.ip.clone(),
+            user_agent: session.client.user_agent.clone(),
         };
         self.sessions.insert_one(document).await?;
         Ok(())
@@ -362,7 +431,52 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
             .await?;
         Ok(result.modified_count)
     }
+
+    async fn active_sessions(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> Result<Vec<ActiveSession>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        let at = DateTime::from_system_time(now);
+        let documents: Vec<SessionDocument> = self
+            .sessions
+            .find(doc! {
+                "account": account.as_str(),
+                "revoked": false,
+                "current_expires_at": { "$gt": at },
+                "expires_at": { "$gt": at },
+            })
+            .sort(doc! { "last_used_at": -1 })
+            .limit(MAX_LISTED_SESSIONS)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents
+            .iter()
+            .filter_map(|document| {
+                Some(ActiveSession {
+                    session: document.session()?,
+                    last_used_at: document.last_used_at.to_system_time(),
+                })
+            })
+            .collect())
+    }
+
+    async fn end_session(&self, account: &AccountId, family: &str) -> Result<bool, StoreError> {
+        let result = self
+            .sessions
+            .update_one(
+                doc! { "_id": family, "account": account.as_str(), "revoked": false },
+                doc! { "$set": { "revoked": true } },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
 }
+
+/// The most sessions a list shows (the most recently used).
+pub const MAX_LISTED_SESSIONS: i64 = 100;
 
 #[cfg(test)]
 mod tests {

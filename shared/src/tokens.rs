@@ -45,6 +45,10 @@ pub struct AccessClaims {
     /// session, not the refresh that issued this token.
     #[serde(default)]
     pub auth_time: u64,
+    /// The session the token was issued in (OpenID Connect's `sid`): the id
+    /// `GET /users/me/sessions` lists, so a client can tell its own session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// How and when the user behind a token authenticated.
@@ -54,14 +58,17 @@ pub struct Authentication {
     pub methods: Vec<String>,
     /// When the authentication happened.
     pub at: SystemTime,
+    /// The session (refresh-token family) the token belongs to, if any: its `sid`.
+    pub session: Option<String>,
 }
 
 impl Authentication {
-    /// A password login at `at`.
+    /// A password login at `at`, outside any session.
     pub fn password(at: SystemTime) -> Self {
         Self {
             methods: vec!["pwd".to_owned()],
             at,
+            session: None,
         }
     }
 }
@@ -209,6 +216,7 @@ impl TokenIssuer {
             ver: token_version,
             amr: authentication.methods.clone(),
             auth_time: seconds_since_epoch(authentication.at),
+            sid: authentication.session.clone(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("JWT".to_owned());

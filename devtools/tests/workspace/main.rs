@@ -22,6 +22,7 @@ mod live {
     mod make_dev;
     mod outage;
     mod parallel_attacks;
+    mod self_service;
     mod translated_template;
     mod two_factor;
 }

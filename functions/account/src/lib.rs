@@ -3,6 +3,7 @@
 //! - `POST /users/me/password` `{"current_password","new_password"}` changes the password
 //!   (sign-up policy for the new one, per-username lockout on wrong current passwords);
 //! - `POST /users/me/logout` signs the caller out everywhere;
+//! - `DELETE /users/me/sessions/{id}` ends one session of the caller's;
 //! - `POST /users/me/mfa/totp` starts a TOTP enrolment, `POST /users/me/mfa/totp/confirm`
 //!   turns it on with a first code and answers the recovery codes,
 //!   `POST /users/me/mfa/totp/disable` turns it off, `POST /users/me/mfa/recovery-codes`
@@ -17,6 +18,7 @@
 mod password;
 pub mod reauthentication;
 mod second_factor;
+mod sessions;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -71,10 +73,12 @@ pub enum Endpoint {
     DisableTotp,
     /// Replace the recovery codes.
     RegenerateRecoveryCodes,
+    /// End one session.
+    EndSession,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 6] = [
+pub const ROUTES: [(Route, Endpoint); 7] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -90,6 +94,10 @@ pub const ROUTES: [(Route, Endpoint); 6] = [
         Route::post("/users/me/mfa/recovery-codes"),
         Endpoint::RegenerateRecoveryCodes,
     ),
+    (
+        Route::delete("/users/me/sessions/{id}"),
+        Endpoint::EndSession,
+    ),
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
@@ -103,6 +111,11 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::DisableTotp) => second_factor::disable(state, &request).await,
         Some(Endpoint::RegenerateRecoveryCodes) => {
             second_factor::regenerate_recovery_codes(state, &request).await
+        }
+        Some(Endpoint::EndSession) => {
+            return sessions::end(state, &request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
         }
         None => return not_found(&request),
     };

@@ -689,3 +689,45 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_fresh_code() {
         (409, Some("second_factor_not_enabled"))
     );
 }
+
+#[tokio::test]
+async fn ending_a_session_stops_its_refresh_token_and_another_accounts_id_is_404() {
+    use shared::refresh::RefreshTokenStore as _;
+    let setup = setup().await;
+    let tokens = &setup.state.stores.refresh_tokens;
+    let family = tokens.sessions()[0].family.clone();
+    let bob = shared::refresh::Session::new(
+        &seeded_account_id("bob"),
+        0,
+        SystemTime::now(),
+        Duration::from_secs(3600),
+    );
+    tokens
+        .start(
+            &bob,
+            "bob-hash",
+            SystemTime::now(),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    let end = |id: &str| {
+        let mut event = event_json("account-end-session.json");
+        event["pathParameters"]["id"] = id.into();
+        event
+    };
+    let (status, body, _) = call(&setup, &end(&bob.family)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("session_not_found"))
+    );
+    let response = account::handle(&setup.state, request_from(&end(&family))).await;
+    assert_eq!(response.status(), 204);
+    assert!(
+        !tokens.is_current(&setup.refresh_secret),
+        "refresh token stopped"
+    );
+    let (status, _, _) = call(&setup, &end(&family)).await;
+    assert_eq!(status, 404, "already ended");
+    assert_eq!(token_version(&setup).await, 0, "only that session ended");
+}

@@ -42,10 +42,11 @@ pub struct State {
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
 /// - a genuine token whose subject is not an account id: an explicit Deny (403);
 /// - otherwise an Allow for the whole stage, with `principalId` = the account id and the
-///   context `{jti, ver, exp, amr, auth_time}` that the protected functions read: `ver` is
+///   context `{jti, ver, exp, amr, auth_time, sid}` that the protected functions read: `ver` is
 ///   the token version they compare with the account's, `exp` lets them refuse an expired
 ///   token that API Gateway's cached Allow still lets through, `amr` (space-separated, as
-///   context values are scalars) and `auth_time` say how and when the user authenticated.
+///   context values are scalars) and `auth_time` say how and when the user authenticated,
+///   `sid` names the session the token belongs to (empty for a token outside one).
 pub fn authorize(
     state: &State,
     request: &ApiGatewayCustomAuthorizerRequest,
@@ -84,6 +85,7 @@ pub fn authorize(
             "exp": claims.exp,
             "amr": claims.amr.join(" "),
             "auth_time": claims.auth_time,
+            "sid": claims.sid.unwrap_or_default(),
         }),
     ))
 }

@@ -62,10 +62,34 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
             "exp": claims.exp,
             "amr": "pwd",
             "auth_time": claims.auth_time,
+            "sid": "",
         }),
         "what the protected functions check again (the token version and the expiry) and how \
          and when the user authenticated"
     );
+}
+
+#[test]
+fn a_session_token_names_its_session_in_the_context() {
+    let (issuer, verifier, _) = token_pair();
+    let login = shared::tokens::Authentication {
+        methods: vec!["pwd".to_owned()],
+        at: SystemTime::now(),
+        session: Some("family-1".to_owned()),
+    };
+    let token = issuer
+        .issue_for(ALICE, 0, &login, SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        verifier.verify(&token.token).unwrap().sid.as_deref(),
+        Some("family-1")
+    );
+    let response = decide(
+        &verifier,
+        &request_with(Some(&format!("Bearer {}", token.token))),
+    )
+    .unwrap();
+    assert_eq!(response["context"]["sid"], "family-1");
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! `GET /users/me`: the caller's own account, read fresh from the store (never the hash or
-//! any second-factor secret).
+//! The caller's own account, read fresh from the store:
+//!
+//! - `GET /users/me`: the account (never the hash or any second-factor secret);
+//! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -7,6 +9,7 @@ use serde_json::json;
 use shared::clock::Clock;
 use shared::http::{ApiError, Route, json_response, not_found, route};
 use shared::principal::{authenticated_user, principal};
+use shared::refresh::RefreshTokenStore;
 use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 
@@ -18,18 +21,75 @@ pub struct State<S> {
     pub clock: Clock,
 }
 
-/// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, ()); 1] = [(Route::get("/users/me"), ())];
+/// What a route of this function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The account.
+    Account,
+    /// Its active sessions.
+    Sessions,
+}
 
-/// Handles one request: `{"username","created_at","disabled","two_factor"}` for the
-/// authorizer's principal, where `two_factor` is `{"enabled","recovery_codes_remaining"}`.
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 2] = [
+    (Route::get("/users/me"), Endpoint::Account),
+    (Route::get("/users/me/sessions"), Endpoint::Sessions),
+];
+
+/// Handles one request for the authorizer's principal: the account as
+/// `{"username","created_at","disabled","two_factor"}` (`two_factor` is
+/// `{"enabled","recovery_codes_remaining"}`), or its sessions.
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
-    if route(&request, &ROUTES).is_none() {
-        return not_found(&request);
-    }
-    account(state, &request)
-        .await
-        .unwrap_or_else(ApiError::into_response)
+    let outcome = match route(&request, &ROUTES) {
+        Some(Endpoint::Account) => account(state, &request).await,
+        Some(Endpoint::Sessions) => sessions(state, &request).await,
+        None => return not_found(&request),
+    };
+    outcome.unwrap_or_else(ApiError::into_response)
+}
+
+/// `{"sessions": [...]}`, most recently used first: each with its id, when it began (the
+/// login) and was last used, when it ends, how it was authenticated, the IP and user agent
+/// that logged in, and whether it is the one the caller's access token belongs to.
+async fn sessions<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let now = state.clock.now();
+    let caller = principal(request, now)?;
+    let (user, sessions) = tokio::join!(
+        authenticated_user(state.stores.users(), request, now),
+        state
+            .stores
+            .refresh_tokens()
+            .active_sessions(&caller.account, now)
+    );
+    user?;
+    let sessions = sessions.map_err(|error| ApiError::from_store(&error))?;
+    let listed: Vec<serde_json::Value> = sessions
+        .iter()
+        .map(|active| {
+            let session = &active.session;
+            json!({
+                "id": session.family,
+                "created_at": timestamp(session.authenticated_at),
+                "last_used_at": timestamp(active.last_used_at),
+                "expires_at": timestamp(session.expires_at),
+                "amr": session.amr,
+                "ip": session.client.ip,
+                "user_agent": session.client.user_agent,
+                "current": caller.session.as_deref() == Some(session.family.as_str()),
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "sessions": listed }),
+    ))
+}
+
+fn timestamp(time: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 async fn account<S: Stores>(
@@ -51,7 +111,7 @@ async fn account<S: Stores>(
         StatusCode::OK,
         &json!({
             "username": user.username.as_str(),
-            "created_at": humantime::format_rfc3339_millis(user.created_at).to_string(),
+            "created_at": timestamp(user.created_at),
             "disabled": user.disabled,
             "two_factor": {
                 "enabled": confirmed.is_some(),

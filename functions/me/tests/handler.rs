@@ -204,3 +204,46 @@ async fn a_name_deleted_and_registered_again_does_not_inherit_the_old_accounts_t
 async fn answer(state: &me::State<MemoryStores>) -> Value {
     response_json(&me::handle(state, request_from(&event_json("me.json"))).await)
 }
+
+#[tokio::test]
+async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
+    use shared::refresh::{Client, RefreshTokenStore as _, Session};
+    let store = store_with_alice();
+    let stores = MemoryStores::with_users(&store);
+    let alice = shared::testing::seeded_account_id("alice");
+    let now = SystemTime::now();
+    let hour = Duration::from_secs(3600);
+    let mut mine = Session::new(&alice, 0, now, hour);
+    mine.family = "0b6f2c1e-8d4f-4f57-9a3e-2f1c6d7e8a90".to_owned();
+    mine.client = Client {
+        ip: Some("198.51.100.4".to_owned()),
+        user_agent: Some("Phone/2.0".to_owned()),
+    };
+    let other = Session::new(&alice, 0, now - hour / 2, hour);
+    let ended = Session::new(&alice, 0, now, hour);
+    let bobs = Session::new(&shared::testing::seeded_account_id("bob"), 0, now, hour);
+    let tokens = &stores.refresh_tokens;
+    for (session, hash) in [(&mine, "h1"), (&other, "h2"), (&ended, "h3"), (&bobs, "h4")] {
+        tokens
+            .start(session, hash, session.authenticated_at, hour)
+            .await
+            .unwrap();
+    }
+    tokens.revoke_family(&ended.family).await.unwrap();
+    let state = me::State {
+        stores: stores.clone(),
+        clock: Clock::system(),
+    };
+    let response = me::handle(&state, request_from(&event_json("me-sessions.json"))).await;
+    assert_eq!(response.status(), 200);
+    let body = response_json(&response);
+    let sessions = body["sessions"].as_array().unwrap();
+    let ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [mine.family.as_str(), other.family.as_str()], "{body}");
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[1]["current"], false);
+    assert_eq!(sessions[0]["ip"], "198.51.100.4");
+    assert_eq!(sessions[0]["user_agent"], "Phone/2.0");
+    assert_eq!(sessions[0]["amr"], json!(["pwd"]));
+    assert!(!body.to_string().contains("h1"), "no token hash");
+}

@@ -23,7 +23,7 @@ use shared::hashing::PasswordHasher;
 use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
 use shared::metrics::Metrics;
 use shared::mfa::MfaSettings;
-use shared::refresh::{RefreshTokenStore, Session};
+use shared::refresh::{Client, RefreshTokenStore, Session};
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
 
@@ -120,12 +120,14 @@ async fn grant<S: Stores>(
                 );
                 return Err(challenge?);
             }
-            let session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
+            let mut session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
+            session.client = Client::of(request);
             start_session(state, &session, &user, &refresh.hash, now).await?;
             (user, session)
         }
         form::TokenRequest::SecondFactor { mfa_token, factor } => {
-            let (user, session) = mfa::complete(state, &mfa_token, &factor, now).await?;
+            let (user, mut session) = mfa::complete(state, &mfa_token, &factor, now).await?;
+            session.client = Client::of(request);
             start_session(state, &session, &user, &refresh.hash, now).await?;
             (user, session)
         }

@@ -41,6 +41,14 @@ pub enum ApiError {
     /// 409: the username is already registered.
     #[error("username is already taken")]
     UsernameTaken,
+    /// 404: the path names something the caller has not (or that does not exist).
+    #[error("{message}")]
+    NoSuchResource {
+        /// The machine-readable code.
+        code: &'static str,
+        /// What was not found.
+        message: &'static str,
+    },
     /// 409: the request does not fit the account's state (for example enrolling a second
     /// factor when one is on).
     #[error("{message}")]
@@ -89,7 +97,7 @@ impl ApiError {
             | Self::InsufficientUserAuthentication { .. }
             | Self::WrongSecondFactor => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoSuchResource { .. } => StatusCode::NOT_FOUND,
             Self::UsernameTaken | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -108,7 +116,7 @@ impl ApiError {
             Self::WrongPassword => "wrong_password",
             Self::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
             Self::WrongSecondFactor => "wrong_second_factor",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::NoSuchResource { code, .. } => code,
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",

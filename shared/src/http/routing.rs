@@ -32,6 +32,14 @@ impl Route {
             path,
         }
     }
+
+    /// `DELETE path`.
+    pub const fn delete(path: &'static str) -> Self {
+        Self {
+            method: "DELETE",
+            path,
+        }
+    }
 }
 
 impl std::fmt::Display for Route {

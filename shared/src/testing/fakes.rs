@@ -10,7 +10,9 @@ use crate::login_failures::{
 };
 use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use crate::products::{Product, ProductStore, sample_products};
-use crate::refresh::{RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
+use crate::refresh::{
+    ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, RefreshTokenStore, Rotation, Session,
+};
 use crate::second_factors::{SecondFactor, SecondFactorStore};
 use crate::secret_box::Sealed;
 use crate::stores::Stores;
@@ -336,6 +338,7 @@ struct MemorySession {
     current_expires_at: SystemTime,
     retired: Vec<String>,
     revoked: bool,
+    last_used_at: SystemTime,
 }
 
 /// Sessions in a map, with the same rules as the MongoDB store.
@@ -389,6 +392,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             current_expires_at: session.token_expiry(now, idle),
             retired: Vec::new(),
             revoked: false,
+            last_used_at: now,
         };
         let mut sessions = self.sessions.lock().unwrap();
         sessions.insert(session.family.clone(), stored);
@@ -413,6 +417,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             stored.retired.drain(..excess);
             stored.current = successor_hash.to_owned();
             stored.current_expires_at = stored.session.token_expiry(now, idle);
+            stored.last_used_at = now;
             return Ok(Rotation::Rotated(stored.session.clone()));
         }
         if let Some(stored) = sessions
@@ -455,6 +460,41 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             }
         }
         Ok(revoked)
+    }
+
+    async fn active_sessions(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> Result<Vec<ActiveSession>, StoreError> {
+        let sessions = self.sessions.lock().unwrap();
+        let mut active: Vec<ActiveSession> = sessions
+            .values()
+            .filter(|stored| {
+                stored.session.account == *account
+                    && !stored.revoked
+                    && stored.current_expires_at > now
+                    && stored.session.expires_at > now
+            })
+            .map(|stored| ActiveSession {
+                session: stored.session.clone(),
+                last_used_at: stored.last_used_at,
+            })
+            .collect();
+        active.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+        active.truncate(usize::try_from(MAX_LISTED_SESSIONS).unwrap_or(usize::MAX));
+        Ok(active)
+    }
+
+    async fn end_session(&self, account: &AccountId, family: &str) -> Result<bool, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap();
+        Ok(match sessions.get_mut(family) {
+            Some(stored) if stored.session.account == *account && !stored.revoked => {
+                stored.revoked = true;
+                true
+            }
+            _ => false,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use shared::second_factors::SecondFactorStore;
 use shared::secret_box::Sealed;
 use shared::stores::Stores;
 use shared::users::{Insertion, UserStore};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A bundle of stores the cases can share between spawned tasks.
 pub trait Shared: Stores + Clone + 'static {}
@@ -65,6 +65,7 @@ contract!(
     an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten,
     second_factor_failures_have_their_own_counter_per_account,
     a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read,
+    active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them,
 );
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
@@ -293,7 +294,11 @@ fn account(n: u8) -> AccountId {
 /// Starts a session for `account` (a day idle, a week in all) and returns it with the hash
 /// of its first token.
 async fn started(stores: &impl Stores, account: &AccountId, now: SystemTime) -> (Session, String) {
-    let session = Session::new(account, 0, now, 7 * DAY);
+    let mut session = Session::new(account, 0, now, 7 * DAY);
+    session.client = shared::refresh::Client {
+        ip: Some("192.0.2.7".to_owned()),
+        user_agent: Some("contract-agent".to_owned()),
+    };
     let token = shared::refresh::generate().unwrap();
     stores
         .refresh_tokens()
@@ -829,4 +834,79 @@ async fn a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read(st
     let stored = factors.find(&alice).await.unwrap().unwrap();
     assert_eq!(stored.secret, sealed(2));
     assert!(stored.confirmed, "nothing else changes");
+}
+
+async fn active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them(
+    stores: impl Shared,
+) {
+    let tokens = stores.refresh_tokens();
+    let start = now();
+    let (older, older_hash) = started(&stores, &account(1), start).await;
+    let (newer, _) = started(&stores, &account(1), start + Duration::from_secs(10)).await;
+    let (bobs, _) = started(&stores, &account(2), start).await;
+    let later = start + Duration::from_secs(20);
+    let rotated = tokens
+        .rotate(&older_hash, &fresh_hash(), later, DAY)
+        .await
+        .unwrap();
+    assert!(matches!(rotated, Rotation::Rotated(_)));
+
+    let listed = tokens.active_sessions(&account(1), later).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|a| a.session.family.as_str()).collect();
+    assert_eq!(
+        ids,
+        [older.family.as_str(), newer.family.as_str()],
+        "last used first"
+    );
+    assert_eq!(
+        listed[0]
+            .last_used_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+        later.duration_since(UNIX_EPOCH).unwrap().as_millis()
+    );
+    assert_eq!(
+        listed[0].session.client.user_agent.as_deref(),
+        Some("contract-agent")
+    );
+
+    assert!(
+        !tokens
+            .end_session(&account(2), &older.family)
+            .await
+            .unwrap(),
+        "not bob's"
+    );
+    assert!(
+        tokens
+            .end_session(&account(1), &older.family)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tokens
+            .end_session(&account(1), &older.family)
+            .await
+            .unwrap(),
+        "once"
+    );
+    let listed = tokens.active_sessions(&account(1), later).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].session.family, newer.family);
+    assert_eq!(
+        tokens.active_sessions(&account(2), later).await.unwrap()[0]
+            .session
+            .family,
+        bobs.family
+    );
+    let after_idle = start + DAY + Duration::from_secs(11);
+    assert!(
+        tokens
+            .active_sessions(&account(1), after_idle)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an idle session is not listed"
+    );
 }
