@@ -481,7 +481,7 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
                 last_used_at: stored.last_used_at,
             })
             .collect();
-        active.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+        active.sort_by_key(|active| std::cmp::Reverse(active.last_used_at));
         active.truncate(usize::try_from(MAX_LISTED_SESSIONS).unwrap_or(usize::MAX));
         Ok(active)
     }
