@@ -15,7 +15,7 @@
 //!   [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
 //!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`mfa_challenges`],
-//!   [`products`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
+//!   [`account_events`], [`products`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
 //! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
 //!   [`principal`] (the caller the authorizer established).
 //!
@@ -34,6 +34,8 @@
 //! build` builds each function), they compile neither the MongoDB driver nor the AWS SDK
 //! they do not use.
 
+#[cfg(feature = "database")]
+pub mod account_events;
 pub mod account_id;
 pub mod clock;
 pub mod config;

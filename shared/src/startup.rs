@@ -40,9 +40,12 @@ pub async fn with_database(more_secrets: &[&'static str]) -> DatabaseStart {
         UserCollectionSettings::from_source(&env),
         "users collection",
     );
+    let retention = or_exit(
+        crate::account_events::retention_from(&env),
+        "security event retention",
+    );
     let database = or_exit(crate::db::connect(&settings).await, "database client");
-    DatabaseStart {
-        stores: crate::stores::MongoStores::new(&database, &users),
-        env,
-    }
+    let mut stores = crate::stores::MongoStores::new(&database, &users);
+    stores.events = stores.events.with_retention(retention);
+    DatabaseStart { stores, env }
 }

@@ -2,6 +2,7 @@
 //! `State<S: Stores>` reaches every store through `S`, whether the bundle is MongoDB
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
+use crate::account_events::{AccountEventStore, MongoAccountEventStore};
 use crate::db::StoreError;
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
@@ -25,6 +26,8 @@ pub trait Stores: Send + Sync {
     type SecondFactors: SecondFactorStore;
     /// Logins waiting for their second factor.
     type MfaChallenges: MfaChallengeStore;
+    /// Each account's security history.
+    type Events: AccountEventStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -38,6 +41,8 @@ pub trait Stores: Send + Sync {
     fn second_factors(&self) -> &Self::SecondFactors;
     /// Logins waiting for their second factor.
     fn mfa_challenges(&self) -> &Self::MfaChallenges;
+    /// Each account's security history.
+    fn events(&self) -> &Self::Events;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -56,6 +61,8 @@ pub struct MongoStores {
     pub second_factors: MongoSecondFactorStore,
     /// `mfa_challenges`.
     pub mfa_challenges: MongoMfaChallengeStore,
+    /// `security_events`.
+    pub events: MongoAccountEventStore,
 }
 
 impl MongoStores {
@@ -68,6 +75,7 @@ impl MongoStores {
             products: MongoProductStore::new(database),
             second_factors: MongoSecondFactorStore::new(database),
             mfa_challenges: MongoMfaChallengeStore::new(database),
+            events: MongoAccountEventStore::new(database),
         }
     }
 
@@ -78,7 +86,8 @@ impl MongoStores {
         self.users.ensure_indexes().await?;
         self.login_failures.ensure_indexes().await?;
         self.refresh_tokens.ensure_indexes().await?;
-        self.mfa_challenges.ensure_indexes().await
+        self.mfa_challenges.ensure_indexes().await?;
+        self.events.ensure_indexes().await
     }
 }
 
@@ -89,6 +98,7 @@ impl Stores for MongoStores {
     type Products = MongoProductStore;
     type SecondFactors = MongoSecondFactorStore;
     type MfaChallenges = MongoMfaChallengeStore;
+    type Events = MongoAccountEventStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -107,5 +117,8 @@ impl Stores for MongoStores {
     }
     fn mfa_challenges(&self) -> &MongoMfaChallengeStore {
         &self.mfa_challenges
+    }
+    fn events(&self) -> &MongoAccountEventStore {
+        &self.events
     }
 }

@@ -9,6 +9,7 @@ mod support;
 
 /// MongoDB-only behaviour, on the server in `MONGODB_TEST_URI`.
 mod live {
+    mod account_events;
     mod login_failures;
     mod refresh_tokens;
     mod users;

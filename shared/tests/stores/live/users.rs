@@ -227,6 +227,12 @@ async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
         ("sessions", doc! { "current": 1 }),
         ("sessions", doc! { "retired": 1 }),
         ("sessions", doc! { "account": 1 }),
+        ("mfa_challenges", doc! { "expires_at": 1 }),
+        ("security_events", doc! { "expires_at": 1 }),
+        (
+            "security_events",
+            doc! { "account": 1, "at": -1, "_id": -1 },
+        ),
     ] {
         index_on(&database, collection, keys).await;
     }

@@ -1,0 +1,359 @@
+//! Each account's security history: an append-only list of what happened to it (logins,
+//! failed logins and the locks they caused, password changes, second-factor changes, session
+//! ends, sign-outs, refresh-token reuse), with the IP and user agent of the request, read by
+//! its owner newest first (`GET /users/me/events`). Events expire after a retention period
+//! (`SECURITY_EVENT_RETENTION_DAYS`, TTL index on `expires_at`).
+//!
+//! Recording never fails the request it records ([`record`] logs a store failure and goes
+//! on) and is sent beside the request's own database work where it can be, so it adds at
+//! most one round trip. Failed logins for names with no account are recorded against nobody.
+
+use crate::account_id::AccountId;
+use crate::config::{ConfigError, Source, parsed_or};
+use crate::db::StoreError;
+use crate::refresh::Client;
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// The collection that holds the events.
+pub const ACCOUNT_EVENTS_COLLECTION: &str = "security_events";
+/// Days an event is kept.
+pub const SECURITY_EVENT_RETENTION_DAYS: &str = "SECURITY_EVENT_RETENTION_DAYS";
+/// The default retention: 90 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+/// The most events one page holds.
+pub const MAX_PAGE: u32 = 100;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A login completed (password, and the second factor when on).
+    LoginSucceeded,
+    /// A password was refused (wrong, or the account disabled); `locked_for_seconds` says
+    /// when it locked the name.
+    LoginFailed,
+    /// The password was right; the second factor is awaited.
+    SecondFactorRequired,
+    /// An authenticator or recovery code was refused.
+    SecondFactorFailed,
+    /// The password was changed.
+    PasswordChanged,
+    /// TOTP was turned on.
+    SecondFactorEnabled,
+    /// TOTP was turned off.
+    SecondFactorDisabled,
+    /// The recovery codes were replaced.
+    RecoveryCodesRegenerated,
+    /// One session was ended by its owner.
+    SessionEnded,
+    /// Every session and token was revoked.
+    LoggedOutEverywhere,
+    /// A retired refresh token was presented again; its session was ended.
+    RefreshTokenReused,
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    /// Its id (also the page cursor's tie-breaker).
+    pub id: ObjectId,
+    /// The account it happened to.
+    pub account: AccountId,
+    /// What happened.
+    pub kind: EventKind,
+    /// When.
+    pub at: SystemTime,
+    /// The request's IP and user agent.
+    pub client: Client,
+    /// For a failed login that locked the name: for how long.
+    pub locked_for_seconds: Option<u64>,
+}
+
+impl AccountEvent {
+    /// A new event with a fresh id.
+    pub fn new(account: &AccountId, kind: EventKind, at: SystemTime, client: &Client) -> Self {
+        Self {
+            id: ObjectId::new(),
+            account: account.clone(),
+            kind,
+            at,
+            client: client.clone(),
+            locked_for_seconds: None,
+        }
+    }
+}
+
+/// Where a page of events starts: after this event (exclusive), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    at_millis: i64,
+    id: ObjectId,
+}
+
+impl Cursor {
+    /// The cursor that continues after `event`.
+    pub fn after(event: &AccountEvent) -> Self {
+        Self {
+            at_millis: DateTime::from_system_time(event.at).timestamp_millis(),
+            id: event.id,
+        }
+    }
+
+    /// Where it stands in the newest-first order: later `(at, id)` come first.
+    pub fn position(&self) -> (i64, ObjectId) {
+        (self.at_millis, self.id)
+    }
+
+    /// The opaque text form clients pass back (`<millis>-<id>`).
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.at_millis, self.id.to_hex())
+    }
+
+    /// Reads [`Cursor::encode`]'s form; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (millis, id) = text.split_once('-')?;
+        Some(Self {
+            at_millis: millis.parse().ok()?,
+            id: ObjectId::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// Where events live. Implemented for MongoDB and, for handler tests, in memory.
+pub trait AccountEventStore: Send + Sync {
+    /// Appends `event`.
+    fn append(&self, event: &AccountEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Changes what the event `id` of `account` says happened (a login first recorded as
+    /// failed, while its password was being checked, that then succeeded).
+    fn amend(
+        &self,
+        account: &AccountId,
+        id: ObjectId,
+        kind: EventKind,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` events of `account`, newest first, after `cursor`.
+    fn page(
+        &self,
+        account: &AccountId,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AccountEvent>, StoreError>> + Send;
+}
+
+/// Appends `event`, logging a failure instead of answering with it.
+pub async fn record(store: &impl AccountEventStore, event: &AccountEvent) {
+    if let Err(error) = store.append(event).await {
+        tracing::warn!(%error, kind = ?event.kind, "security event not recorded");
+    }
+}
+
+/// Amends an event, logging a failure instead of answering with it.
+pub async fn amend(store: &impl AccountEventStore, event: &AccountEvent, kind: EventKind) {
+    if let Err(error) = store.amend(&event.account, event.id, kind).await {
+        tracing::warn!(%error, ?kind, "security event not amended");
+    }
+}
+
+/// How long events are kept: [`SECURITY_EVENT_RETENTION_DAYS`], 1 to 3650, default 90.
+pub fn retention_from(source: &impl Source) -> Result<Duration, ConfigError> {
+    let days: u64 = parsed_or(source, SECURITY_EVENT_RETENTION_DAYS, 90)?;
+    if !(1..=3650).contains(&days) {
+        return Err(ConfigError::Invalid {
+            var: SECURITY_EVENT_RETENTION_DAYS,
+            reason: "must be between 1 and 3650".to_owned(),
+        });
+    }
+    Ok(Duration::from_secs(days * 86_400))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct EventDocument {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    account: String,
+    kind: EventKind,
+    at: DateTime,
+    #[serde(default)]
+    ip: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_for_seconds: Option<i64>,
+    expires_at: DateTime,
+}
+
+impl EventDocument {
+    fn event(self) -> Option<AccountEvent> {
+        Some(AccountEvent {
+            id: self.id,
+            account: AccountId::parse(&self.account)?,
+            kind: self.kind,
+            at: self.at.to_system_time(),
+            client: Client {
+                ip: self.ip,
+                user_agent: self.user_agent,
+            },
+            locked_for_seconds: self
+                .locked_for_seconds
+                .and_then(|seconds| u64::try_from(seconds).ok()),
+        })
+    }
+}
+
+/// Events in MongoDB, expired by a TTL index on `expires_at`.
+#[derive(Debug, Clone)]
+pub struct MongoAccountEventStore {
+    events: Collection<EventDocument>,
+    retention: Duration,
+}
+
+impl MongoAccountEventStore {
+    /// The store on `database`'s `security_events` collection, keeping events for
+    /// [`DEFAULT_RETENTION`] until [`Self::with_retention`] says otherwise.
+    pub fn new(database: &Database) -> Self {
+        Self {
+            events: database.collection(ACCOUNT_EVENTS_COLLECTION),
+            retention: DEFAULT_RETENTION,
+        }
+    }
+
+    /// The same store keeping new events for `retention`.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The TTL index and the index pages are read by (account, newest first).
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let ttl = IndexModel::builder()
+            .keys(doc! { "expires_at": 1 })
+            .options(
+                IndexOptions::builder()
+                    .expire_after(Duration::ZERO)
+                    .name("expires_at_ttl".to_owned())
+                    .build(),
+            )
+            .build();
+        let by_account = IndexModel::builder()
+            .keys(doc! { "account": 1, "at": -1, "_id": -1 })
+            .build();
+        self.events.create_indexes([ttl, by_account]).await?;
+        Ok(())
+    }
+}
+
+impl AccountEventStore for MongoAccountEventStore {
+    async fn append(&self, event: &AccountEvent) -> Result<(), StoreError> {
+        let document = EventDocument {
+            id: event.id,
+            account: event.account.as_str().to_owned(),
+            kind: event.kind,
+            at: DateTime::from_system_time(event.at),
+            ip: event.client.ip.clone(),
+            user_agent: event.client.user_agent.clone(),
+            locked_for_seconds: event
+                .locked_for_seconds
+                .map(|seconds| i64::try_from(seconds).unwrap_or(i64::MAX)),
+            expires_at: DateTime::from_system_time(event.at + self.retention),
+        };
+        self.events.insert_one(document).await?;
+        Ok(())
+    }
+
+    async fn amend(
+        &self,
+        account: &AccountId,
+        id: ObjectId,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        let kind = mongodb::bson::to_bson(&kind).map_err(mongodb::error::Error::from)?;
+        self.events
+            .update_one(
+                doc! { "_id": id, "account": account.as_str() },
+                doc! { "$set": { "kind": kind }, "$unset": { "locked_for_seconds": "" } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn page(
+        &self,
+        account: &AccountId,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Vec<AccountEvent>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        let mut filter = doc! { "account": account.as_str() };
+        if let Some(cursor) = cursor {
+            let at = DateTime::from_millis(cursor.at_millis);
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "at": { "$lt": at } },
+                    doc! { "at": at, "_id": { "$lt": cursor.id } },
+                ],
+            );
+        }
+        let documents: Vec<EventDocument> = self
+            .events
+            .find(filter)
+            .sort(doc! { "at": -1, "_id": -1 })
+            .limit(i64::from(limit.min(MAX_PAGE)))
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents
+            .into_iter()
+            .filter_map(EventDocument::event)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn a_cursor_round_trips_and_nonsense_is_none() {
+        let event = AccountEvent::new(
+            &AccountId::parse("2bd806c97f0e00af1a1fc332").unwrap(),
+            EventKind::LoginSucceeded,
+            UNIX_EPOCH + Duration::from_millis(1_795_926_600_123),
+            &Client::default(),
+        );
+        let cursor = Cursor::after(&event);
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for nonsense in ["", "12", "x-y", "12-nothex", "-5f2b"] {
+            assert_eq!(Cursor::decode(nonsense), None, "{nonsense}");
+        }
+    }
+
+    #[test]
+    fn retention_is_days_within_bounds() {
+        assert_eq!(retention_from(&[("X", "")]).unwrap(), DEFAULT_RETENTION);
+        assert_eq!(
+            retention_from(&[(SECURITY_EVENT_RETENTION_DAYS, "7")]).unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        for bad in ["0", "3651", "week"] {
+            assert!(retention_from(&[(SECURITY_EVENT_RETENTION_DAYS, bad)]).is_err());
+        }
+    }
+
+    #[test]
+    fn kinds_are_snake_case_in_json() {
+        assert_eq!(
+            serde_json::to_value(EventKind::RefreshTokenReused).unwrap(),
+            "refresh_token_reused"
+        );
+    }
+}
