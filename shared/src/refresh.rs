@@ -176,6 +176,8 @@ pub enum Rotation {
     Reused {
         /// The session, now revoked.
         family: String,
+        /// Its account.
+        account: AccountId,
     },
     /// Unknown, expired, or its session revoked or over.
     Invalid,
@@ -394,12 +396,16 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
                 doc! { "$set": { "revoked": true } },
             )
             .await?;
-        Ok(match replayed {
-            Some(session) => Rotation::Reused {
-                family: session.family,
+        Ok(
+            match replayed.and_then(|session| Some((AccountId::parse(&session.account)?, session)))
+            {
+                Some((account, session)) => Rotation::Reused {
+                    family: session.family,
+                    account,
+                },
+                None => Rotation::Invalid,
             },
-            None => Rotation::Invalid,
-        })
+        )
     }
 
     async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {

@@ -125,6 +125,19 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     }
 }
 
+/// Records `kind` in the account's security history (a failure is only logged).
+async fn record<S: Stores>(
+    state: &State<S>,
+    account: &shared::account_id::AccountId,
+    kind: shared::account_events::EventKind,
+    request: &Request,
+) {
+    let client = shared::refresh::Client::of(request);
+    let event =
+        shared::account_events::AccountEvent::new(account, kind, state.clock.now(), &client);
+    shared::account_events::record(state.stores.events(), &event).await;
+}
+
 fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "account request failed");
     ApiError::Internal

@@ -4,6 +4,7 @@ use crate::reauthentication::{self, RecentCaller};
 use crate::{State, internal};
 use lambda_http::Request;
 use serde_json::{Value, json};
+use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::credentials::{CredentialError, Password};
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
@@ -26,6 +27,7 @@ pub(crate) async fn logout_everywhere<S: Stores>(
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    crate::record(state, &user.id, EventKind::LoggedOutEverywhere, request).await;
     tracing::info!(username = %user.username, "signed out everywhere");
     Ok(message(
         "signed out everywhere: every access and refresh token issued so far is revoked",
@@ -53,7 +55,7 @@ pub(crate) async fn change_password<S: Stores>(
     reauthentication::check_password(state, user, current).await?;
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
         reauthentication::claim_code_check(state, user).await?;
-        reauthentication::check_factor(state, user, factor, presented).await?;
+        reauthentication::check_factor(state, user, factor, presented, request).await?;
         reauthentication::forget_code_failures(state, user).await;
     }
 
@@ -71,6 +73,7 @@ pub(crate) async fn change_password<S: Stores>(
         return Err(ApiError::WrongPassword);
     }
     revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    crate::record(state, &user.id, EventKind::PasswordChanged, request).await;
     tracing::info!(username = %username, "password changed");
     Ok(message("password changed: sign in again on every device"))
 }

@@ -122,6 +122,7 @@ pub async fn check_factor<S: Stores>(
     user: &User,
     factor: &SecondFactor,
     presented: &PresentedFactor,
+    request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
     let checked = shared::mfa::check(
         state.stores.second_factors(),
@@ -137,6 +138,8 @@ pub async fn check_factor<S: Stores>(
         Ok(false) => {
             tracing::info!(username = %user.username, kind = presented.kind(), "second factor refused");
             state.metrics.record(SecurityEvent::FailedSecondFactor);
+            let kind = shared::account_events::EventKind::SecondFactorFailed;
+            crate::record(state, &user.id, kind, request).await;
             Err(ApiError::WrongSecondFactor)
         }
         Err(FactorCheckError::Store(error)) => Err(ApiError::from_store(&error)),

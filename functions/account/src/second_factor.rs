@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
+use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::metrics::SecurityEvent;
@@ -86,6 +87,7 @@ pub(crate) async fn confirm<S: Stores>(
     let Some(step) = secret.accept(code, state.clock.now(), None) else {
         tracing::info!(username = %user.username, "TOTP confirmation refused: wrong code");
         state.metrics.record(SecurityEvent::FailedSecondFactor);
+        crate::record(state, &user.id, EventKind::SecondFactorFailed, request).await;
         return Err(ApiError::WrongSecondFactor);
     };
     let codes = new_recovery_codes(&user.id)?;
@@ -103,6 +105,7 @@ pub(crate) async fn confirm<S: Stores>(
         });
     }
     reauthentication::forget_code_failures(state, user).await;
+    crate::record(state, &user.id, EventKind::SecondFactorEnabled, request).await;
     tracing::info!(username = %user.username, "TOTP turned on");
     Ok(recovery_codes_body(
         &codes,
@@ -120,7 +123,7 @@ pub(crate) async fn disable<S: Stores>(
     let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
     let user = &caller.user;
     reauthentication::claim_code_check(state, user).await?;
-    reauthentication::check_factor(state, user, factor, &presented).await?;
+    reauthentication::check_factor(state, user, factor, &presented, request).await?;
     reauthentication::forget_code_failures(state, user).await;
     state
         .stores
@@ -128,6 +131,7 @@ pub(crate) async fn disable<S: Stores>(
         .remove(&user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
+    crate::record(state, &user.id, EventKind::SecondFactorDisabled, request).await;
     tracing::info!(username = %user.username, "TOTP turned off");
     Ok(message(
         "two-factor authentication is off; its recovery codes no longer work",
@@ -144,7 +148,7 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
     let user = &caller.user;
     reauthentication::claim_code_check(state, user).await?;
-    reauthentication::check_factor(state, user, factor, &presented).await?;
+    reauthentication::check_factor(state, user, factor, &presented, request).await?;
     reauthentication::forget_code_failures(state, user).await;
     let codes = new_recovery_codes(&user.id)?;
     let replaced = state
@@ -156,6 +160,13 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     if !replaced {
         return Err(not_on());
     }
+    crate::record(
+        state,
+        &user.id,
+        EventKind::RecoveryCodesRegenerated,
+        request,
+    )
+    .await;
     tracing::info!(username = %user.username, "recovery codes replaced");
     Ok(recovery_codes_body(
         &codes,

@@ -3,6 +3,7 @@
 use crate::State;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt as _, Response};
+use shared::account_events::EventKind;
 use shared::http::ApiError;
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
@@ -34,6 +35,7 @@ pub(crate) async fn end<S: Stores>(
             message: "no active session of yours has this id",
         });
     }
+    crate::record(state, &user.id, EventKind::SessionEnded, request).await;
     tracing::info!(username = %user.username, session = %id, "session ended");
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -731,3 +731,28 @@ async fn ending_a_session_stops_its_refresh_token_and_another_accounts_id_is_404
     assert_eq!(status, 404, "already ended");
     assert_eq!(token_version(&setup).await, 0, "only that session ended");
 }
+
+#[tokio::test]
+async fn security_changes_are_recorded_with_the_requests_ip_and_user_agent() {
+    use shared::account_events::EventKind::{SecondFactorEnabled, SecondFactorFailed};
+    let setup = setup().await;
+    let alice = seeded_account_id("alice");
+    enrolled(&setup).await;
+    let mut wrong = event_for("/users/me/mfa/recovery-codes", json!({"otp": "000000"}));
+    wrong["headers"]["User-Agent"] = "Phone/2.0".into();
+    wrong["multiValueHeaders"]["User-Agent"] = json!(["Phone/2.0"]);
+    call(&setup, &wrong).await;
+    let events = &setup.state.stores.events;
+    assert_eq!(
+        events.kinds_of(&alice),
+        [SecondFactorEnabled, SecondFactorFailed]
+    );
+    let failed = events.all().pop().unwrap();
+    assert_eq!(failed.client.user_agent.as_deref(), Some("Phone/2.0"));
+    assert!(failed.client.ip.is_some(), "{failed:?}");
+
+    events.fail();
+    let (status, _, _) = call(&setup, &event_json("account-logout.json")).await;
+    assert_eq!(status, 200, "a failing event store changes no answer");
+    assert_eq!(events.kinds_of(&alice).len(), 2);
+}

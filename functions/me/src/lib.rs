@@ -1,11 +1,14 @@
 //! The caller's own account, read fresh from the store:
 //!
 //! - `GET /users/me`: the account (never the hash or any second-factor secret);
-//! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked.
+//! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked;
+//! - `GET /users/me/events`: the security history, newest first, a page at a time.
 
+use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::account_events::{AccountEventStore, Cursor, MAX_PAGE};
 use shared::clock::Clock;
 use shared::http::{ApiError, Route, json_response, not_found, route};
 use shared::principal::{authenticated_user, principal};
@@ -28,12 +31,15 @@ pub enum Endpoint {
     Account,
     /// Its active sessions.
     Sessions,
+    /// Its security history.
+    Events,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 2] = [
+pub const ROUTES: [(Route, Endpoint); 3] = [
     (Route::get("/users/me"), Endpoint::Account),
     (Route::get("/users/me/sessions"), Endpoint::Sessions),
+    (Route::get("/users/me/events"), Endpoint::Events),
 ];
 
 /// Handles one request for the authorizer's principal: the account as
@@ -43,6 +49,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     let outcome = match route(&request, &ROUTES) {
         Some(Endpoint::Account) => account(state, &request).await,
         Some(Endpoint::Sessions) => sessions(state, &request).await,
+        Some(Endpoint::Events) => events(state, &request).await,
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(ApiError::into_response)
@@ -85,6 +92,71 @@ async fn sessions<S: Stores>(
     Ok(json_response(
         StatusCode::OK,
         &json!({ "sessions": listed }),
+    ))
+}
+
+/// Events per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 20;
+
+/// `{"events": [...], "next": cursor or null}`: up to `limit` (1–100, default 20) events,
+/// newest first, after the `before` cursor of the previous page.
+async fn events<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let now = state.clock.now();
+    let caller = principal(request, now)?;
+    let query = request.query_string_parameters_ref();
+    let parameter = |name: &str| query.and_then(|query| query.first(name));
+    let limit = match parameter("limit") {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE).contains(limit))
+            .ok_or_else(|| ApiError::InvalidField {
+                field: "limit",
+                message: format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+            })?,
+    };
+    let cursor = match parameter("before") {
+        None => None,
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| ApiError::InvalidField {
+            field: "before",
+            message: "before must be the next value of a previous page".to_owned(),
+        })?),
+    };
+    let (user, page) = tokio::join!(
+        authenticated_user(state.stores.users(), request, now),
+        state
+            .stores
+            .events()
+            .page(&caller.account, cursor.as_ref(), limit)
+    );
+    user?;
+    let page = page.map_err(|error| ApiError::from_store(&error))?;
+    let next = (page.len() == usize::try_from(limit).unwrap_or(usize::MAX))
+        .then(|| page.last().map(|last| Cursor::after(last).encode()))
+        .flatten();
+    let listed: Vec<serde_json::Value> = page
+        .iter()
+        .map(|event| {
+            let mut shown = json!({
+                "id": event.id.to_hex(),
+                "type": event.kind,
+                "at": timestamp(event.at),
+                "ip": event.client.ip,
+                "user_agent": event.client.user_agent,
+            });
+            if let Some(seconds) = event.locked_for_seconds {
+                shown["locked_for_seconds"] = json!(seconds);
+            }
+            shown
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "events": listed, "next": next }),
     ))
 }
 

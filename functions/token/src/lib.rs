@@ -16,6 +16,7 @@ mod refresh;
 use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
 use secrecy::ExposeSecret;
+use shared::account_events::{self, AccountEvent, EventKind};
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
 use shared::db::StoreError;
@@ -109,30 +110,43 @@ async fn grant<S: Stores>(
     let now = state.clock.now();
     let settings = state.issuer.settings();
     let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let client = Client::of(request);
+    let events = state.stores.events();
     let (user, session) = match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { username, password } => {
-            let login = password::authenticate(state, &username, &password).await?;
+            let login = password::authenticate(state, &username, &password, &client).await?;
             let user = login.user;
             if login.second_factor_on {
-                let (challenge, ()) = tokio::join!(
+                let (challenge, (), ()) = tokio::join!(
                     mfa::challenge(state, &user, now),
-                    password::forget_failures(state, &user.username)
+                    password::forget_failures(state, &user.username),
+                    account_events::amend(events, &login.event, EventKind::SecondFactorRequired)
                 );
                 return Err(challenge?);
             }
             let mut session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
-            session.client = Client::of(request);
-            start_session(state, &session, &user, &refresh.hash, now).await?;
+            session.client = client;
+            let (started, ()) = tokio::join!(
+                start_session(state, &session, &user, &refresh.hash, now),
+                account_events::amend(events, &login.event, EventKind::LoginSucceeded)
+            );
+            started?;
             (user, session)
         }
         form::TokenRequest::SecondFactor { mfa_token, factor } => {
-            let (user, mut session) = mfa::complete(state, &mfa_token, &factor, now).await?;
-            session.client = Client::of(request);
-            start_session(state, &session, &user, &refresh.hash, now).await?;
+            let (user, mut session) =
+                mfa::complete(state, &mfa_token, &factor, now, &client).await?;
+            let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
+            session.client = client;
+            let (started, ()) = tokio::join!(
+                start_session(state, &session, &user, &refresh.hash, now),
+                account_events::record(events, &event)
+            );
+            started?;
             (user, session)
         }
         form::TokenRequest::Refresh { refresh_token } => {
-            refresh::rotate(state, &refresh_token, &refresh.hash, now).await?
+            refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?
         }
     };
     let access = state

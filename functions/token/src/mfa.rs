@@ -8,11 +8,12 @@
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
 use secrecy::ExposeSecret;
+use shared::account_events::{self, AccountEvent, EventKind};
 use shared::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
 use shared::metrics::SecurityEvent;
 use shared::mfa::{FactorCheckError, PresentedFactor, SECOND_FACTOR_METHODS};
 use shared::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
-use shared::refresh::Session;
+use shared::refresh::{Client, Session};
 use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
@@ -51,6 +52,7 @@ pub(crate) async fn complete<S: Stores>(
     mfa_token: &str,
     factor: &PresentedFactor,
     now: SystemTime,
+    client: &Client,
 ) -> Result<(User, Session), OAuthError> {
     if !shared::refresh::well_formed(mfa_token) {
         return Err(OAuthError::InvalidMfaToken);
@@ -108,6 +110,8 @@ pub(crate) async fn complete<S: Stores>(
         Ok(false) => {
             tracing::info!(username = %user.username, kind = factor.kind(), "MFA grant refused: wrong code");
             state.metrics.record(SecurityEvent::FailedSecondFactor);
+            let event = AccountEvent::new(account, EventKind::SecondFactorFailed, now, client);
+            account_events::record(state.stores.events(), &event).await;
             return Err(OAuthError::InvalidSecondFactor);
         }
         Err(FactorCheckError::Store(error)) => return Err(store_error(error)),

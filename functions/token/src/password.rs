@@ -2,11 +2,13 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
+use shared::account_events::{self, AccountEvent, EventKind};
 use shared::credentials::{Password, Username};
 use shared::hashing::PasswordHasher;
 use shared::hashing::legacy::HashFormat;
-use shared::login_failures::{Attempt, LoginFailureStore};
+use shared::login_failures::{Attempt, LoginFailureStore, lock_after};
 use shared::metrics::SecurityEvent;
+use shared::refresh::Client;
 use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
@@ -17,6 +19,9 @@ pub(crate) struct PasswordLogin {
     pub user: User,
     /// Whether it has a confirmed second factor: then the login needs the MFA grant.
     pub second_factor_on: bool,
+    /// The login's security event, recorded as failed while the password was checked: the
+    /// caller amends it to what happened.
+    pub event: AccountEvent,
 }
 
 /// The account when the credentials are right, the account enabled and the username not
@@ -29,6 +34,7 @@ pub(crate) async fn authenticate<S: Stores>(
     state: &State<S>,
     raw_username: &str,
     raw_password: &str,
+    client: &Client,
 ) -> Result<PasswordLogin, OAuthError> {
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {
@@ -71,11 +77,15 @@ pub(crate) async fn authenticate<S: Stores>(
             "unknown user"
         }
         Some(user) => {
-            // The second factor is read while the password hashes: no added latency, and
-            // read for wrong passwords too, so its answer and timing do not depend on it.
-            let (matches, factor) = tokio::join!(
+            // The second factor is read, and the attempt recorded as failed, while the
+            // password hashes: no added latency, and done for wrong passwords too, so the
+            // answer and its timing depend on neither.
+            let mut event = AccountEvent::new(&user.id, EventKind::LoginFailed, now, client);
+            event.locked_for_seconds = lock_after(failures).map(|lock| lock.as_secs());
+            let (matches, factor, ()) = tokio::join!(
                 verify_stored(&state.hasher, &username, &password, &user),
-                state.stores.second_factors().find(&user.id)
+                state.stores.second_factors().find(&user.id),
+                account_events::record(state.stores.events(), &event)
             );
             match (matches?, user.disabled) {
                 (true, false) => {
@@ -86,6 +96,7 @@ pub(crate) async fn authenticate<S: Stores>(
                     return Ok(PasswordLogin {
                         user,
                         second_factor_on,
+                        event,
                     });
                 }
                 (false, _) => "wrong password",

@@ -2,8 +2,9 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, store_error};
+use shared::account_events::{self, AccountEvent, EventKind};
 use shared::metrics::SecurityEvent;
-use shared::refresh::{RefreshTokenStore, Rotation, Session};
+use shared::refresh::{Client, RefreshTokenStore, Rotation, Session};
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
 use std::time::SystemTime;
@@ -17,6 +18,7 @@ pub(crate) async fn rotate<S: Stores>(
     presented: &str,
     successor_hash: &str,
     now: SystemTime,
+    client: &Client,
 ) -> Result<(User, Session), OAuthError> {
     let refresh_tokens = state.stores.refresh_tokens();
     if !shared::refresh::well_formed(presented) {
@@ -31,9 +33,11 @@ pub(crate) async fn rotate<S: Stores>(
         .map_err(store_error)?
     {
         Rotation::Rotated(session) => session,
-        Rotation::Reused { family } => {
+        Rotation::Reused { family, account } => {
             tracing::warn!(%family, "refresh token reused: session revoked");
             state.metrics.record(SecurityEvent::RefreshTokenReuse);
+            let event = AccountEvent::new(&account, EventKind::RefreshTokenReused, now, client);
+            account_events::record(state.stores.events(), &event).await;
             return Err(OAuthError::InvalidRefreshToken);
         }
         Rotation::Invalid => {

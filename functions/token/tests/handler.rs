@@ -1037,3 +1037,81 @@ async fn the_login_time_of_a_two_factor_login_is_the_password_check() {
     let expected = password_at.duration_since(std::time::UNIX_EPOCH).unwrap();
     assert_eq!(claims.auth_time, expected.as_secs());
 }
+
+#[tokio::test]
+async fn logins_are_recorded_for_existing_accounts_only_with_the_lock_they_cause() {
+    use shared::account_events::EventKind::{
+        LoginFailed, LoginSucceeded, RefreshTokenReused, SecondFactorFailed, SecondFactorRequired,
+    };
+    let setup = setup().await;
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
+    let events = &setup.state.stores.events;
+    let first = login(&setup).await;
+    for _ in 0..5 {
+        call(&setup, &event_with_body(WRONG)).await;
+    }
+    call(
+        &setup,
+        &event_with_body("username=mallory&password=wrong+password"),
+    )
+    .await;
+    assert_eq!(
+        events.kinds_of(&alice),
+        [
+            LoginSucceeded,
+            LoginFailed,
+            LoginFailed,
+            LoginFailed,
+            LoginFailed,
+            LoginFailed
+        ]
+    );
+    let recorded = events.all();
+    assert_eq!(
+        recorded.len(),
+        6,
+        "nothing recorded against an unknown name"
+    );
+    assert_eq!(recorded[4].locked_for_seconds, None);
+    assert_eq!(
+        recorded[5].locked_for_seconds,
+        Some(1),
+        "the fifth failure locks"
+    );
+
+    setup.time.advance(Duration::from_secs(2));
+    let rotated = response_json(&refresh(&setup, &first["refresh_token"]).await);
+    assert!(rotated["refresh_token"].is_string());
+    refresh(&setup, &first["refresh_token"]).await;
+    assert_eq!(events.kinds_of(&alice).last(), Some(&RefreshTokenReused));
+
+    let (secret, _) = with_totp(&setup).await;
+    let token = password_step(&setup).await;
+    call(&setup, &mfa_event(&token, "otp", "000000")).await;
+    let code = secret.code_at(now(&setup)).unwrap();
+    assert_eq!(
+        call(&setup, &mfa_event(&token, "otp", &code))
+            .await
+            .status(),
+        200
+    );
+    let kinds = events.kinds_of(&alice);
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        [SecondFactorRequired, SecondFactorFailed, LoginSucceeded]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_event_store_changes_no_answer() {
+    let setup = setup().await;
+    setup.state.stores.events.fail();
+    let response = call(&setup, &event_json("token.json")).await;
+    assert_eq!(response.status(), 200);
+    let wrong = call(&setup, &event_with_body(WRONG)).await;
+    assert_eq!(
+        response_json(&wrong),
+        json!({"error": "invalid_grant", "error_description": "invalid username or password"})
+    );
+    assert!(setup.state.stores.events.all().is_empty());
+}

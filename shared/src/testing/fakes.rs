@@ -432,8 +432,10 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
             .find(|stored| stored.retired.iter().any(|retired| retired == hash) && live(stored))
         {
             stored.revoked = true;
-            let family = stored.session.family.clone();
-            return Ok(Rotation::Reused { family });
+            return Ok(Rotation::Reused {
+                family: stored.session.family.clone(),
+                account: stored.session.account.clone(),
+            });
         }
         Ok(Rotation::Invalid)
     }

@@ -339,7 +339,8 @@ async fn a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_ses
         .await
         .unwrap();
     let family = session.family.clone();
-    assert_eq!(replay, Rotation::Reused { family });
+    let account = session.account.clone();
+    assert_eq!(replay, Rotation::Reused { family, account });
     let current = tokens
         .rotate(&third, &fresh_hash(), later, DAY)
         .await
@@ -427,8 +428,11 @@ async fn ten_concurrent_rotations_of_one_token_rotate_exactly_once(stores: impl 
                 rotated += 1;
                 successors.push(successor);
             }
-            Rotation::Reused { family } => {
-                assert_eq!(family, session.family);
+            Rotation::Reused { family, account } => {
+                assert_eq!(
+                    (family, account),
+                    (session.family.clone(), session.account.clone())
+                );
                 reused += 1;
             }
             // The session was revoked by a replay that came first.

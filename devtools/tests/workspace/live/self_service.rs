@@ -108,3 +108,138 @@ async fn two_logins_are_two_sessions_and_ending_one_leaves_the_other() {
     );
     local.stack.stop().await;
 }
+
+impl Local {
+    async fn events_page(&self, access_token: &Value, query: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}/users/me/events{query}", self.url))
+            .bearer_auth(access_token.as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_user_agent() {
+    let local = start().await;
+    local.access_token("erin", PASSWORD).await;
+    let wrong = local
+        .http
+        .post(format!("{}/token", local.url))
+        .header("User-Agent", "Guesser/0.1")
+        .form(&[("username", "erin"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let laptop = local.login_from("erin", "Laptop/1.0").await;
+    let phone = local.login_from("erin", "Phone/2.0").await;
+    let (_, listed) = local.sessions(&phone["access_token"]).await;
+    let laptop_id = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|session| session["user_agent"] == "Laptop/1.0")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        local.end_session(&phone["access_token"], &laptop_id).await,
+        StatusCode::NO_CONTENT
+    );
+    let (status, _) = local
+        .post_with_token(
+            "/users/me/password",
+            &phone["access_token"],
+            Some(serde_json::json!({
+                "current_password": PASSWORD,
+                "new_password": "an entirely new passphrase"
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let after = local
+        .http
+        .post(format!("{}/token", local.url))
+        .header("User-Agent", "Phone/2.0")
+        .form(&[
+            ("username", "erin"),
+            ("password", "an entirely new passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (status, _) = local
+        .post_with_token("/users/me/logout", &after["access_token"], None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = local
+        .http
+        .post(format!("{}/token", local.url))
+        .form(&[
+            ("username", "erin"),
+            ("password", "an entirely new passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+
+    let (status, first) = local.events_page(&fresh["access_token"], "?limit=4").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, rest) = local
+        .events_page(
+            &fresh["access_token"],
+            &format!("?limit=4&before={}", first["next"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    let events: Vec<&Value> = first["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["events"].as_array().unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "login_succeeded",
+            "logged_out_everywhere",
+            "login_succeeded",
+            "password_changed",
+            "session_ended",
+            "login_succeeded",
+            "login_succeeded",
+            "login_failed",
+        ],
+        "newest first"
+    );
+    assert_eq!(events[7]["user_agent"], "Guesser/0.1");
+    assert_eq!(events[6]["user_agent"], "Laptop/1.0");
+    assert!(events.iter().all(|e| e["ip"] == "127.0.0.1"), "{events:?}");
+    assert!(rest["next"].is_null() || rest["events"].as_array().unwrap().len() == 4);
+
+    let (status, body) = local.events_page(&fresh["access_token"], "?limit=0").await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &Value::from("limit"))
+    );
+    let (status, body) = local
+        .events_page(&fresh["access_token"], "?before=nonsense")
+        .await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &Value::from("before"))
+    );
+    local.stack.stop().await;
+}

@@ -114,7 +114,8 @@ async fn a_session_keeps_the_last_sixteen_retired_hashes() {
     assert_eq!(
         replay,
         Rotation::Reused {
-            family: session.family
+            family: session.family,
+            account: session.account
         }
     );
 }
