@@ -135,7 +135,7 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
-    let laptop = local.login_from("erin", "Laptop/1.0").await;
+    local.login_from("erin", "Laptop/1.0").await;
     let phone = local.login_from("erin", "Phone/2.0").await;
     let (_, listed) = local.sessions(&phone["access_token"]).await;
     let laptop_id = listed["sessions"]
