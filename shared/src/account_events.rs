@@ -55,6 +55,8 @@ pub enum EventKind {
     LoggedOutEverywhere,
     /// A retired refresh token was presented again; its session was ended.
     RefreshTokenReused,
+    /// The account was deleted by its owner (kept under a pseudonymous id only).
+    AccountDeleted,
 }
 
 /// One event.
@@ -138,6 +140,12 @@ pub trait AccountEventStore: Send + Sync {
         kind: EventKind,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes every event of `account`. Returns how many there were.
+    fn delete_account(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Up to `limit` events of `account`, newest first, after `cursor`.
     fn page(
         &self,
@@ -145,6 +153,20 @@ pub trait AccountEventStore: Send + Sync {
         cursor: Option<&Cursor>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AccountEvent>, StoreError>> + Send;
+}
+
+/// The pseudonymous id a deleted account's deletion event is kept under: the first 24 hex
+/// digits of the SHA-256 of the account id, so it names no account that exists, and an
+/// operator who has the old id (from a support request) can still find it.
+pub fn pseudonym(account: &AccountId) -> AccountId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("deleted:{}", account.as_str()).as_bytes());
+    let hex: String = digest
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    AccountId::parse(&hex).expect("24 lowercase hex digits")
 }
 
 /// Appends `event`, logging a failure instead of answering with it.
@@ -282,6 +304,14 @@ impl AccountEventStore for MongoAccountEventStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let result = self
+            .events
+            .delete_many(doc! { "account": account.as_str() })
+            .await?;
+        Ok(result.deleted_count)
     }
 
     async fn page(

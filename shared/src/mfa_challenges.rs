@@ -49,6 +49,19 @@ pub trait MfaChallengeStore: Send + Sync {
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<MfaChallenge>, StoreError>> + Send;
 
+    /// The unexpired challenges of `account` (for a data export).
+    fn pending_of(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<MfaChallenge>, StoreError>> + Send;
+
+    /// Deletes every challenge of `account`. Returns how many there were.
+    fn delete_account(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Deletes the unexpired challenge with this hash; `true` for exactly one of concurrent
     /// calls, and never again.
     fn consume(
@@ -124,6 +137,40 @@ impl MfaChallengeStore for MongoMfaChallengeStore {
                 expires_at: document.expires_at.to_system_time(),
             })
         }))
+    }
+
+    async fn pending_of(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> Result<Vec<MfaChallenge>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        let now = DateTime::from_system_time(now);
+        let documents: Vec<ChallengeDocument> = self
+            .challenges
+            .find(doc! { "account": account.as_str(), "expires_at": { "$gt": now } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents
+            .into_iter()
+            .filter_map(|document| {
+                Some(MfaChallenge {
+                    account: AccountId::parse(&document.account)?,
+                    token_version: u64::try_from(document.token_version).ok()?,
+                    password_at: document.password_at.to_system_time(),
+                    expires_at: document.expires_at.to_system_time(),
+                })
+            })
+            .collect())
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let result = self
+            .challenges
+            .delete_many(doc! { "account": account.as_str() })
+            .await?;
+        Ok(result.deleted_count)
     }
 
     async fn consume(&self, hash: &str, now: SystemTime) -> Result<bool, StoreError> {

@@ -122,6 +122,17 @@ impl Client {
     }
 }
 
+/// A session as stored, for an export: its state beside what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The session.
+    pub session: Session,
+    /// When a refresh token of it was last exchanged.
+    pub last_used_at: SystemTime,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
 /// A session as its owner sees it in the list of their sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveSession {
@@ -228,6 +239,19 @@ pub trait RefreshTokenStore: Send + Sync {
         account: &AccountId,
         now: SystemTime,
     ) -> impl Future<Output = Result<Vec<ActiveSession>, StoreError>> + Send;
+
+    /// Every stored session of `account`, revoked and ended ones included (until their TTL
+    /// removes them), newest login first: what a data export shows.
+    fn sessions_of(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Vec<StoredSession>, StoreError>> + Send;
+
+    /// Deletes every session of `account`. Returns how many there were.
+    fn delete_account(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Revokes the session `family` if it belongs to `account` and is not revoked yet:
     /// another account's session id ends nothing. Returns whether it did.
@@ -467,6 +491,35 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
                 })
             })
             .collect())
+    }
+
+    async fn sessions_of(&self, account: &AccountId) -> Result<Vec<StoredSession>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        let documents: Vec<SessionDocument> = self
+            .sessions
+            .find(doc! { "account": account.as_str() })
+            .sort(doc! { "authenticated_at": -1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(documents
+            .iter()
+            .filter_map(|document| {
+                Some(StoredSession {
+                    session: document.session()?,
+                    last_used_at: document.last_used_at.to_system_time(),
+                    revoked: document.revoked,
+                })
+            })
+            .collect())
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let result = self
+            .sessions
+            .delete_many(doc! { "account": account.as_str() })
+            .await?;
+        Ok(result.deleted_count)
     }
 
     async fn end_session(&self, account: &AccountId, family: &str) -> Result<bool, StoreError> {

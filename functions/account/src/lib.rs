@@ -4,6 +4,7 @@
 //!   (sign-up policy for the new one, per-username lockout on wrong current passwords);
 //! - `POST /users/me/logout` signs the caller out everywhere;
 //! - `DELETE /users/me/sessions/{id}` ends one session of the caller's;
+//! - `DELETE /users/me` deletes the account and everything keyed to it;
 //! - `POST /users/me/mfa/totp` starts a TOTP enrolment, `POST /users/me/mfa/totp/confirm`
 //!   turns it on with a first code and answers the recovery codes,
 //!   `POST /users/me/mfa/totp/disable` turns it off, `POST /users/me/mfa/recovery-codes`
@@ -15,6 +16,7 @@
 //! the account's token version, which the protected functions compare with every access
 //! token's `ver`, and revoke every refresh-token family of the account.
 
+mod deletion;
 mod password;
 pub mod reauthentication;
 mod second_factor;
@@ -75,10 +77,12 @@ pub enum Endpoint {
     RegenerateRecoveryCodes,
     /// End one session.
     EndSession,
+    /// Delete the account.
+    DeleteAccount,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 7] = [
+pub const ROUTES: [(Route, Endpoint); 8] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -98,6 +102,7 @@ pub const ROUTES: [(Route, Endpoint); 7] = [
         Route::delete("/users/me/sessions/{id}"),
         Endpoint::EndSession,
     ),
+    (Route::delete("/users/me"), Endpoint::DeleteAccount),
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
@@ -111,6 +116,11 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::DisableTotp) => second_factor::disable(state, &request).await,
         Some(Endpoint::RegenerateRecoveryCodes) => {
             second_factor::regenerate_recovery_codes(state, &request).await
+        }
+        Some(Endpoint::DeleteAccount) => {
+            return deletion::delete(state, &request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
         }
         Some(Endpoint::EndSession) => {
             return sessions::end(state, &request)

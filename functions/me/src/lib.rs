@@ -2,7 +2,10 @@
 //!
 //! - `GET /users/me`: the account (never the hash or any second-factor secret);
 //! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked;
-//! - `GET /users/me/events`: the security history, newest first, a page at a time.
+//! - `GET /users/me/events`: the security history, newest first, a page at a time;
+//! - `GET /users/me/export`: everything stored about the caller, in one document.
+
+mod export;
 
 use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
@@ -33,13 +36,16 @@ pub enum Endpoint {
     Sessions,
     /// Its security history.
     Events,
+    /// Everything stored about it.
+    Export,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 3] = [
+pub const ROUTES: [(Route, Endpoint); 4] = [
     (Route::get("/users/me"), Endpoint::Account),
     (Route::get("/users/me/sessions"), Endpoint::Sessions),
     (Route::get("/users/me/events"), Endpoint::Events),
+    (Route::get("/users/me/export"), Endpoint::Export),
 ];
 
 /// Handles one request for the authorizer's principal: the account as
@@ -50,6 +56,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::Account) => account(state, &request).await,
         Some(Endpoint::Sessions) => sessions(state, &request).await,
         Some(Endpoint::Events) => events(state, &request).await,
+        Some(Endpoint::Export) => export::export(state, &request).await,
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(ApiError::into_response)

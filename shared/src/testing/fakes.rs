@@ -13,6 +13,7 @@ use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use crate::products::{Product, ProductStore, sample_products};
 use crate::refresh::{
     ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, RefreshTokenStore, Rotation, Session,
+    StoredSession,
 };
 use crate::second_factors::{SecondFactor, SecondFactorStore};
 use crate::secret_box::Sealed;
@@ -242,6 +243,14 @@ impl UserStore for MemoryUserStore {
             user.token_version += 1;
             user.token_version
         }))
+    }
+
+    async fn delete(&self, id: &AccountId) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        let before = users.len();
+        users.retain(|_, user| user.id != *id);
+        Ok(users.len() < before)
     }
 
     async fn upgrade_hash(
@@ -495,6 +504,28 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         Ok(active)
     }
 
+    async fn sessions_of(&self, account: &AccountId) -> Result<Vec<StoredSession>, StoreError> {
+        let sessions = self.sessions.lock().unwrap();
+        let mut mine: Vec<StoredSession> = sessions
+            .values()
+            .filter(|stored| stored.session.account == *account)
+            .map(|stored| StoredSession {
+                session: stored.session.clone(),
+                last_used_at: stored.last_used_at,
+                revoked: stored.revoked,
+            })
+            .collect();
+        mine.sort_by_key(|stored| std::cmp::Reverse(stored.session.authenticated_at));
+        Ok(mine)
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap();
+        let before = sessions.len();
+        sessions.retain(|_, stored| stored.session.account != *account);
+        Ok(u64::try_from(before - sessions.len()).unwrap_or(u64::MAX))
+    }
+
     async fn end_session(&self, account: &AccountId, family: &str) -> Result<bool, StoreError> {
         let mut sessions = self.sessions.lock().unwrap();
         Ok(match sessions.get_mut(family) {
@@ -637,6 +668,26 @@ impl MfaChallengeStore for MemoryMfaChallengeStore {
             .cloned())
     }
 
+    async fn pending_of(
+        &self,
+        account: &AccountId,
+        now: SystemTime,
+    ) -> Result<Vec<MfaChallenge>, StoreError> {
+        let challenges = self.challenges.lock().unwrap();
+        Ok(challenges
+            .values()
+            .filter(|challenge| challenge.account == *account && challenge.expires_at > now)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut challenges = self.challenges.lock().unwrap();
+        let before = challenges.len();
+        challenges.retain(|_, challenge| challenge.account != *account);
+        Ok(u64::try_from(before - challenges.len()).unwrap_or(u64::MAX))
+    }
+
     async fn consume(&self, hash: &str, now: SystemTime) -> Result<bool, StoreError> {
         let mut challenges = self.challenges.lock().unwrap();
         let live = challenges
@@ -712,6 +763,14 @@ impl AccountEventStore for MemoryAccountEventStore {
             event.locked_for_seconds = None;
         }
         Ok(())
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        self.check()?;
+        let mut events = self.events.lock().unwrap();
+        let before = events.len();
+        events.retain(|event| event.account != *account);
+        Ok(u64::try_from(before - events.len()).unwrap_or(u64::MAX))
     }
 
     async fn page(

@@ -125,6 +125,9 @@ pub trait UserStore: Send + Sync {
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Deletes the account `id`. Returns whether it existed.
+    fn delete(&self, id: &AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Replaces a legacy hash by its argon2id upgrade after a successful login, only if the
     /// stored hash is still `legacy_hash`, and stores the canonical form of `username` (the
     /// account's name) with it; the token version stays. Returns whether it changed (false

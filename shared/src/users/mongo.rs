@@ -259,6 +259,14 @@ impl UserStore for MongoUserStore {
         Ok(updated.map(|document| User::from(document).token_version))
     }
 
+    async fn delete(&self, id: &AccountId) -> Result<bool, StoreError> {
+        let result = self
+            .users
+            .delete_one(doc! { "_id": id.object_id() })
+            .await?;
+        Ok(result.deleted_count == 1)
+    }
+
     async fn change_password(
         &self,
         id: &AccountId,

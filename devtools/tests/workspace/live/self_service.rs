@@ -243,3 +243,266 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
     );
     local.stack.stop().await;
 }
+
+impl Local {
+    /// Signs `username` up, turns TOTP on, and returns a recent access token, the refresh
+    /// token of its session and the TOTP secret.
+    async fn with_totp(&self, username: &str) -> (Value, Value, shared::totp::TotpSecret) {
+        self.access_token(username, PASSWORD).await;
+        let tokens = self.login_from(username, "Laptop/1.0").await;
+        let access = &tokens["access_token"];
+        let (status, started) = self
+            .post_with_token(
+                "/users/me/mfa/totp",
+                access,
+                Some(serde_json::json!({ "current_password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let secret =
+            shared::totp::TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
+        let code = secret
+            .code_at(std::time::SystemTime::now() - std::time::Duration::from_secs(30))
+            .unwrap();
+        let (status, confirmed) = self
+            .post_with_token(
+                "/users/me/mfa/totp/confirm",
+                access,
+                Some(serde_json::json!({ "otp": code })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{confirmed}");
+        (access.clone(), tokens["refresh_token"].clone(), secret)
+    }
+
+    async fn delete_account(&self, access_token: &Value, body: Value) -> (StatusCode, String) {
+        let response = self
+            .http
+            .delete(format!("{}/users/me", self.url))
+            .bearer_auth(access_token.as_str().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn documents_naming(&self, account: &str, username: &str) -> Vec<String> {
+        use mongodb::bson::{Document, doc};
+        let oid = mongodb::bson::oid::ObjectId::parse_str(account).unwrap();
+        let mut found = Vec::new();
+        for (collection, filter) in [
+            ("users", doc! { "_id": oid }),
+            ("sessions", doc! { "account": account }),
+            ("second_factors", doc! { "_id": account }),
+            ("mfa_challenges", doc! { "account": account }),
+            ("security_events", doc! { "account": account }),
+            ("login_failures", doc! { "_id": username }),
+            (
+                "login_failures",
+                doc! { "_id": format!("second-factor:{account}") },
+            ),
+        ] {
+            let count = self
+                .database
+                .collection::<Document>(collection)
+                .count_documents(filter.clone())
+                .await
+                .unwrap();
+            if count > 0 {
+                found.push(format!("{collection}: {count} for {filter}"));
+            }
+        }
+        found
+    }
+}
+
+fn account_of(access_token: &Value) -> String {
+    use base64::Engine as _;
+    let payload = access_token.as_str().unwrap().split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn deleting_the_account_leaves_only_a_pseudonymous_event_and_frees_the_name() {
+    let local = start().await;
+    let (access, refresh, secret) = local.with_totp("frank").await;
+    let account = account_of(&access);
+    // A wrong code leaves a counter, a password step a pending second-factor login.
+    let wrong = local
+        .http
+        .post(format!("{}/token", local.url))
+        .form(&[("username", "frank"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(wrong["error"], "mfa_required");
+
+    let (status, body) = local
+        .delete_account(&access, serde_json::json!({ "current_password": PASSWORD }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("insufficient_user_authentication"), "{body}");
+    let (status, body) = local
+        .delete_account(
+            &access,
+            serde_json::json!({ "current_password": "not it", "otp": "123456" }),
+        )
+        .await;
+    assert!(body.contains("wrong_password"), "{status} {body}");
+    assert!(local.documents_naming(&account, "frank").await.len() >= 5);
+
+    let code = secret.code_at(std::time::SystemTime::now()).unwrap();
+    let (status, body) = local
+        .delete_account(
+            &access,
+            serde_json::json!({ "current_password": PASSWORD, "otp": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        local.documents_naming(&account, "frank").await,
+        Vec::<String>::new(),
+        "nothing keyed to the account is left"
+    );
+    let pseudonym =
+        shared::account_events::pseudonym(&shared::account_id::AccountId::parse(&account).unwrap());
+    let kept = local
+        .database
+        .collection::<mongodb::bson::Document>("security_events")
+        .find_one(mongodb::bson::doc! { "account": pseudonym.as_str() })
+        .await
+        .unwrap()
+        .expect("the deletion event");
+    assert_eq!(kept.get_str("kind").unwrap(), "account_deleted");
+
+    let bearer = format!("Bearer {}", access.as_str().unwrap());
+    assert_eq!(
+        local.get("/users/me", Some(&bearer)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(local.refresh(&refresh).await.0, StatusCode::BAD_REQUEST);
+
+    let again = local.access_token("frank", PASSWORD).await;
+    let again = Value::from(again);
+    assert_ne!(account_of(&again), account);
+    let (_, events) = local.events_page(&again, "").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1, "{events}");
+    let (_, sessions) = local.sessions(&again).await;
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
+    let bearer = format!("Bearer {}", again.as_str().unwrap());
+    let me: Value = local
+        .get("/users/me", Some(&bearer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["two_factor"]["enabled"], false, "inherits nothing");
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_export_holds_every_collections_data_and_no_secret() {
+    let local = start().await;
+    let (access, refresh, secret) = local.with_totp("grace").await;
+    let wrong = local
+        .http
+        .post(format!("{}/token", local.url))
+        .form(&[("username", "grace"), ("password", "a wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let pending = local
+        .http
+        .post(format!("{}/token", local.url))
+        .form(&[("username", "grace"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", access.as_str().unwrap());
+    let response = local.get("/users/me/export", Some(&bearer)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let export: Value = response.json().await.unwrap();
+
+    assert_eq!(export["account"]["username"], "grace");
+    assert_eq!(export["account"]["id"], account_of(&access));
+    assert_eq!(export["two_factor"]["confirmed"], true);
+    assert_eq!(export["two_factor"]["recovery_codes_remaining"], 10);
+    assert!(!export["sessions"].as_array().unwrap().is_empty());
+    let kinds: Vec<&str> = export["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "login_succeeded",
+        "second_factor_enabled",
+        "second_factor_required",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert_eq!(
+        export["pending_second_factor_logins"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(export["failed_attempts"]["password_checks"]["failures"], 0);
+
+    let text = serde_json::to_string_pretty(&export).unwrap();
+    let stored_hash = local
+        .database
+        .collection::<mongodb::bson::Document>("users")
+        .find_one(mongodb::bson::doc! { "username": "grace" })
+        .await
+        .unwrap()
+        .unwrap()
+        .get_str("password")
+        .unwrap()
+        .to_owned();
+    for secret_value in [
+        access.as_str().unwrap(),
+        refresh.as_str().unwrap(),
+        pending["mfa_token"].as_str().unwrap(),
+        secrecy::ExposeSecret::expose_secret(&secret.base32()),
+        &shared::refresh::hash(refresh.as_str().unwrap()),
+        "argon2",
+        "ciphertext",
+        "nonce",
+        "recovery_codes\"",
+        PASSWORD,
+    ] {
+        assert!(!text.contains(secret_value), "{secret_value} in the export");
+    }
+    assert!(stored_hash.starts_with("$argon2id$") && !text.contains(&stored_hash));
+
+    // The log scan's rules hold over it too.
+    let dir = std::env::temp_dir().join(format!("export-scan-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("export.log"), &text).unwrap();
+    let scan =
+        std::process::Command::new(crate::support::workspace().join("devtools/scripts/scan-logs"))
+            .arg(&dir)
+            .output()
+            .unwrap();
+    assert!(
+        scan.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&scan.stdout),
+        String::from_utf8_lossy(&scan.stderr)
+    );
+    local.stack.stop().await;
+}

@@ -1,0 +1,121 @@
+//! `GET /users/me/export`: everything stored about the caller, as one JSON document (the
+//! answer to GDPR articles 15 and 20), without any secret: no password hash, no token or code
+//! hash, no sealed second-factor secret.
+
+use crate::{State, timestamp};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::account_events::{AccountEvent, AccountEventStore, Cursor, MAX_PAGE};
+use shared::account_id::AccountId;
+use shared::db::StoreError;
+use shared::http::{ApiError, json_response};
+use shared::login_failures::{LoginFailureStore, LoginFailures, SecondFactorFailures};
+use shared::mfa_challenges::MfaChallengeStore;
+use shared::principal::authenticated_user;
+use shared::refresh::RefreshTokenStore;
+use shared::second_factors::SecondFactorStore;
+use shared::stores::Stores;
+
+/// The export: the account, its second factor's state, every stored session, the whole
+/// security history, its failure counters and pending second-factor logins.
+pub(crate) async fn export<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let now = state.clock.now();
+    let user = authenticated_user(state.stores.users(), request, now).await?;
+    let account = &user.id;
+    let stores = &state.stores;
+    let codes_key = SecondFactorFailures(account);
+    let (factor, sessions, events, passwords, codes, pending) = tokio::join!(
+        stores.second_factors().find(account),
+        stores.refresh_tokens().sessions_of(account),
+        all_events(stores.events(), account),
+        stores.login_failures().record(&user.username),
+        stores.login_failures().record(&codes_key),
+        stores.mfa_challenges().pending_of(account, now),
+    );
+    let store = |error: StoreError| ApiError::from_store(&error);
+    let (factor, sessions, events) = (
+        factor.map_err(store)?,
+        sessions.map_err(store)?,
+        events.map_err(store)?,
+    );
+    let (passwords, codes, pending) = (
+        passwords.map_err(store)?,
+        codes.map_err(store)?,
+        pending.map_err(store)?,
+    );
+    let document = json!({
+        "exported_at": timestamp(now),
+        "account": {
+            "id": account.as_str(),
+            "username": user.username.as_str(),
+            "created_at": timestamp(user.created_at),
+            "disabled": user.disabled,
+            "token_version": user.token_version,
+        },
+        "two_factor": factor.map(|factor| json!({
+            "method": "totp",
+            "confirmed": factor.confirmed,
+            "recovery_codes_remaining": factor.recovery_codes.len(),
+        })),
+        "sessions": sessions.iter().map(|stored| {
+            let session = &stored.session;
+            json!({
+                "id": session.family,
+                "created_at": timestamp(session.authenticated_at),
+                "last_used_at": timestamp(stored.last_used_at),
+                "expires_at": timestamp(session.expires_at),
+                "amr": session.amr,
+                "ip": session.client.ip,
+                "user_agent": session.client.user_agent,
+                "revoked": stored.revoked,
+            })
+        }).collect::<Vec<Value>>(),
+        "events": events.iter().map(|event| json!({
+            "id": event.id.to_hex(),
+            "type": event.kind,
+            "at": timestamp(event.at),
+            "ip": event.client.ip,
+            "user_agent": event.client.user_agent,
+            "locked_for_seconds": event.locked_for_seconds,
+        })).collect::<Vec<Value>>(),
+        "failed_attempts": {
+            "password_checks": counter(passwords),
+            "second_factor_checks": counter(codes),
+        },
+        "pending_second_factor_logins": pending.iter().map(|challenge| json!({
+            "started_at": timestamp(challenge.password_at),
+            "expires_at": timestamp(challenge.expires_at),
+        })).collect::<Vec<Value>>(),
+    });
+    tracing::info!(username = %user.username, "data exported");
+    Ok(json_response(StatusCode::OK, &document))
+}
+
+fn counter(record: LoginFailures) -> Value {
+    json!({
+        "failures": record.failures,
+        "locked_until": record.locked_until.map(timestamp),
+    })
+}
+
+/// The account's whole history, newest first, a page at a time.
+async fn all_events(
+    events: &impl AccountEventStore,
+    account: &AccountId,
+) -> Result<Vec<AccountEvent>, StoreError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = events.page(account, cursor.as_ref(), MAX_PAGE).await?;
+        let full = page.len() == usize::try_from(MAX_PAGE).unwrap_or(usize::MAX);
+        cursor = page.last().map(Cursor::after);
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
