@@ -75,7 +75,10 @@ fn fixture() -> Fixture {
         products,
         hasher,
         issuer,
-        authorizer: authorizer::State { verifier },
+        authorizer: authorizer::State {
+            verifier,
+            settings: shared::testing::token_settings(),
+        },
         public_pem: keys.public_pem,
         stored_hash,
         alice,

@@ -121,6 +121,15 @@ impl Stack {
             overrides.insert(name.clone(), value.clone());
         }
         overrides.insert("DatabaseName".to_owned(), options.database_name.clone());
+        // The port is known before the functions start, so tokens and the metadata name the
+        // local URL as their issuer, as a deployment names its API's.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|e| fail(&format!("listening on 127.0.0.1:{}", options.port))(&e))?;
+        let address = listener.local_addr().map_err(|e| fail("listener")(&e))?;
+        overrides
+            .entry("JwtIssuer".to_owned())
+            .or_insert_with(|| format!("http://{address}"));
         let text = std::fs::read_to_string(&options.template)
             .map_err(|e| fail("reading the template")(&e))?;
         let mut model =
@@ -145,10 +154,6 @@ impl Stack {
             pools.insert(id.clone(), pool);
         }
         let gateway = Gateway::new(model, pools, options.log_requests);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
-            .await
-            .map_err(|e| fail(&format!("listening on 127.0.0.1:{}", options.port))(&e))?;
-        let address = listener.local_addr().map_err(|e| fail("listener")(&e))?;
         let app = gateway
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();

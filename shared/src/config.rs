@@ -117,7 +117,8 @@ impl DatabaseSettings {
 /// Claims every token carries and every verifier insists on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSettings {
-    /// The `iss` claim (`JWT_ISSUER`, default `lambda-auth`).
+    /// The `iss` claim and RFC 8414 issuer (`JWT_ISSUER`, an https URL); empty means the
+    /// API's own URL, read from each request ([`crate::issuer`]).
     pub issuer: String,
     /// The `aud` claim (`JWT_AUDIENCE`, default `lambda-auth-api`).
     pub audience: String,
@@ -132,6 +133,16 @@ pub struct TokenSettings {
 }
 
 impl TokenSettings {
+    /// The issuer for a request whose API URL is `api` ([`crate::issuer`]): the configured
+    /// one, or else the API's; `None` when neither is known.
+    pub fn issuer_for(&self, api: Option<String>) -> Option<String> {
+        if self.issuer.is_empty() {
+            api
+        } else {
+            Some(self.issuer.clone())
+        }
+    }
+
     /// Reads `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL_SECONDS`,
     /// `REFRESH_TOKEN_TTL_SECONDS` and `SESSION_TTL_SECONDS`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
@@ -157,9 +168,15 @@ impl TokenSettings {
             });
         }
         Ok(Self {
-            issuer: source
-                .get("JWT_ISSUER")
-                .unwrap_or_else(|| "lambda-auth".to_owned()),
+            issuer: match source.get("JWT_ISSUER") {
+                None => String::new(),
+                Some(configured) => {
+                    crate::issuer::checked(&configured).map_err(|reason| ConfigError::Invalid {
+                        var: "JWT_ISSUER",
+                        reason: reason.to_owned(),
+                    })?
+                }
+            },
             audience: source
                 .get("JWT_AUDIENCE")
                 .unwrap_or_else(|| "lambda-auth-api".to_owned()),
@@ -204,7 +221,7 @@ mod tests {
     #[test]
     fn token_settings_have_documented_defaults() {
         let settings = TokenSettings::from_source(&[]).unwrap();
-        assert_eq!(settings.issuer, "lambda-auth");
+        assert_eq!(settings.issuer, "", "the API's own URL");
         assert_eq!(settings.audience, "lambda-auth-api");
         assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
         assert_eq!(settings.refresh_token_ttl, Duration::from_secs(2_592_000));

@@ -42,6 +42,7 @@ pub mod config;
 pub mod credentials;
 pub mod hashing;
 pub mod http;
+pub mod issuer;
 pub mod keys;
 pub mod metrics;
 pub mod secrets;

@@ -196,9 +196,23 @@ impl TokenIssuer {
     }
 
     /// Signs an access token for the account `subject` at `token_version`, saying how and
-    /// when it authenticated, valid from `now` for the configured lifetime.
+    /// when it authenticated, valid from `now` for the configured lifetime, from the
+    /// configured issuer.
     pub fn issue_for(
         &self,
+        subject: &str,
+        token_version: u64,
+        authentication: &Authentication,
+        now: SystemTime,
+    ) -> Result<IssuedToken, KeyError> {
+        let issuer = self.settings.issuer.clone();
+        self.issue_from(&issuer, subject, token_version, authentication, now)
+    }
+
+    /// [`Self::issue_for`] with `issuer` as `iss`: [`TokenSettings::issuer_for`] the request.
+    pub fn issue_from(
+        &self,
+        issuer: &str,
         subject: &str,
         token_version: u64,
         authentication: &Authentication,
@@ -210,7 +224,7 @@ impl TokenIssuer {
             sub: subject.to_owned(),
             iat,
             exp: iat + expires_in,
-            iss: self.settings.issuer.clone(),
+            iss: issuer.to_owned(),
             aud: self.settings.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
             ver: token_version,
@@ -306,6 +320,22 @@ impl TokenVerifier {
 
     /// Checks the signature, algorithm, key id, `exp`, `iss` and `aud` and returns the claims.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.verify_with(token, &self.validation)
+    }
+
+    /// [`Self::verify`] expecting `issuer` as `iss` instead of the configured one (an
+    /// issuer read from the request: [`TokenSettings::issuer_for`]).
+    pub fn verify_from(&self, token: &str, issuer: &str) -> Result<AccessClaims, TokenError> {
+        let mut validation = self.validation.clone();
+        validation.set_issuer(&[issuer]);
+        self.verify_with(token, &validation)
+    }
+
+    fn verify_with(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<AccessClaims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
@@ -325,7 +355,7 @@ impl TokenVerifier {
             .iter()
             .find_map(|(known, key)| (known == kid).then_some(key))
             .ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, validation)
             .map_err(|error| classify(error.kind()))?;
         Ok(data.claims)
     }

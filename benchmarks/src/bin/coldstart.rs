@@ -225,7 +225,15 @@ async fn main() -> ExitCode {
     };
     let keys = shared::keys::generate_ed25519().expect("key pair");
     let private_pem = keys.private_pem.expose_secret().to_owned();
-    let settings = shared::config::TokenSettings::from_source(&[]).expect("default settings");
+    // The authorizer names the API of its sample event's method ARN as the issuer.
+    let api = event("authorizer.json")["methodArn"]
+        .as_str()
+        .and_then(shared::issuer::of_method_arn)
+        .expect("the sample authorizer event's method ARN");
+    let settings = shared::config::TokenSettings {
+        issuer: api,
+        ..shared::config::TokenSettings::from_source(&[]).expect("default settings")
+    };
     let issuer = shared::tokens::TokenIssuer::from_pem(&private_pem, settings).expect("issuer");
     let data_key = devtools::dev_keys::new_second_factor_key("bench").expect("data key");
     let mfa = ("SECOND_FACTOR_KEYS", data_key.as_str());

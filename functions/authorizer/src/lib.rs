@@ -35,6 +35,9 @@ impl From<Unauthorized> for lambda_runtime::Diagnostic {
 pub struct State {
     /// Checks signatures and claims with the public keys of `JWT_PUBLIC_KEY`.
     pub verifier: TokenVerifier,
+    /// The token settings: the issuer tokens must name (configured, or the API's own URL
+    /// read from the method ARN).
+    pub settings: shared::config::TokenSettings,
 }
 
 /// Decides one authorization request.
@@ -59,18 +62,23 @@ pub fn authorize(
         tracing::info!("refused: no bearer token");
         return Err(Unauthorized);
     };
-    let claims = state.verifier.verify(token).map_err(|reason| {
-        tracing::info!(%reason, "refused: token rejected");
-        Unauthorized
-    })?;
-    let Some(resource) = request
-        .method_arn
-        .as_deref()
-        .and_then(policy::stage_wide_resource)
-    else {
+    let method_arn = request.method_arn.as_deref();
+    let (Some(resource), Some(issuer)) = (
+        method_arn.and_then(policy::stage_wide_resource),
+        state
+            .settings
+            .issuer_for(method_arn.and_then(shared::issuer::of_method_arn)),
+    ) else {
         tracing::error!(method_arn = ?request.method_arn, "refused: unusable methodArn");
         return Err(Unauthorized);
     };
+    let claims = state
+        .verifier
+        .verify_from(token, &issuer)
+        .map_err(|reason| {
+            tracing::info!(%reason, "refused: token rejected");
+            Unauthorized
+        })?;
     if AccountId::parse(&claims.sub).is_none() {
         tracing::warn!(jti = %claims.jti, "denied: token subject is not an account id");
         return Ok(policy::deny(&claims.sub, &resource));

@@ -1,5 +1,6 @@
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use lambda_runtime::{LambdaEvent, run, service_fn};
+use shared::config::TokenSettings;
 use shared::telemetry::or_exit;
 use shared::tokens::TokenVerifier;
 
@@ -7,7 +8,8 @@ use shared::tokens::TokenVerifier;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let env = shared::startup::without_database(&["JWT_PUBLIC_KEY"]).await;
     let verifier = or_exit(TokenVerifier::from_source(&env), "public keys");
-    let state = &authorizer::State { verifier };
+    let settings = or_exit(TokenSettings::from_source(&env), "token settings");
+    let state = &authorizer::State { verifier, settings };
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequest>| async move {
             authorizer::authorize(state, &event.payload)

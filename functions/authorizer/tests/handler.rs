@@ -28,6 +28,7 @@ fn decide(
 ) -> Result<Value, Unauthorized> {
     let state = authorizer::State {
         verifier: verifier.clone(),
+        settings: token_settings(),
     };
     authorize(&state, request).map(|response| serde_json::to_value(response).unwrap())
 }

@@ -1,37 +1,97 @@
-//! `GET /.well-known/jwks.json`: the public keys of `JWT_PUBLIC_KEY` as an RFC 7517 JWK Set,
-//! so other services verify our access tokens without sharing a secret. Public and cacheable.
+//! The public documents token consumers configure themselves from, public and cacheable:
+//!
+//! - `GET /.well-known/jwks.json`: the public keys of `JWT_PUBLIC_KEY` as an RFC 7517 JWK
+//!   Set, so other services verify our access tokens without sharing a secret;
+//! - `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata (issuer, endpoints,
+//!   grant types, authentication methods), built on the issuer tokens carry.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use shared::http::{Route, json_response, not_found, route};
+use serde_json::json;
+use shared::config::TokenSettings;
+use shared::http::{ApiError, Route, json_response, not_found, route};
 use shared::tokens::TokenVerifier;
 
-/// How long clients and caches may keep the key set. A rotation publishes the new key well
-/// before signing with it, so a cached copy is never missing a key in use.
+/// How long clients and caches may keep either document. A rotation publishes the new key
+/// well before signing with it, so a cached copy is never missing a key in use.
 pub const MAX_AGE_SECONDS: u32 = 300;
 
-/// The JWK Set, serialised once per execution environment.
-pub struct State(serde_json::Value);
+/// The grant types `/token` answers.
+pub const GRANT_TYPES: [&str; 3] = [
+    "password",
+    "refresh_token",
+    "urn:lambda-auth:params:oauth:grant-type:mfa",
+];
+
+/// What the function serves, built once per execution environment.
+pub struct State {
+    keys: serde_json::Value,
+    settings: TokenSettings,
+}
 
 impl State {
-    /// The set for every key `verifier` accepts.
-    pub fn new(verifier: &TokenVerifier) -> Self {
-        Self(serde_json::to_value(verifier.jwks()).unwrap_or_default())
+    /// The key set for every key `verifier` accepts, and the metadata for `settings`' issuer.
+    pub fn new(verifier: &TokenVerifier, settings: TokenSettings) -> Self {
+        Self {
+            keys: serde_json::to_value(verifier.jwks()).unwrap_or_default(),
+            settings,
+        }
     }
 }
 
-/// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, ()); 1] = [(Route::get("/.well-known/jwks.json"), ())];
+/// What a route of this function answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The JWK Set.
+    Keys,
+    /// The RFC 8414 metadata.
+    Metadata,
+}
 
-/// Answers the key set with `Cache-Control: public, max-age=300`.
-pub async fn handle(keys: &State, request: Request) -> Response<Body> {
-    if route(&request, &ROUTES).is_none() {
-        return not_found(&request);
-    }
-    let mut response = json_response(StatusCode::OK, &keys.0);
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 2] = [
+    (Route::get("/.well-known/jwks.json"), Endpoint::Keys),
+    (
+        Route::get("/.well-known/oauth-authorization-server"),
+        Endpoint::Metadata,
+    ),
+];
+
+/// Answers either document with `Cache-Control: public, max-age=300`.
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let mut response = match route(&request, &ROUTES) {
+        Some(Endpoint::Keys) => json_response(StatusCode::OK, &state.keys),
+        Some(Endpoint::Metadata) => match metadata(state, &request) {
+            Some(document) => json_response(StatusCode::OK, &document),
+            None => {
+                tracing::error!("no issuer: set JWT_ISSUER, or call through API Gateway");
+                return ApiError::Internal.into_response();
+            }
+        },
+        None => return not_found(&request),
+    };
     let cache = format!("public, max-age={MAX_AGE_SECONDS}");
     if let Ok(value) = HeaderValue::from_str(&cache) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
     response
+}
+
+/// RFC 8414 section 2 metadata; every endpoint is under the issuer URL.
+fn metadata(state: &State, request: &Request) -> Option<serde_json::Value> {
+    let issuer = state
+        .settings
+        .issuer_for(shared::issuer::of_request(request))?;
+    Some(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "service_documentation": format!("{issuer}/docs"),
+        "grant_types_supported": GRANT_TYPES,
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": [],
+    }))
 }

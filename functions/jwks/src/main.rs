@@ -1,3 +1,4 @@
+use shared::config::TokenSettings;
 use shared::telemetry::or_exit;
 use shared::tokens::TokenVerifier;
 
@@ -5,5 +6,6 @@ use shared::tokens::TokenVerifier;
 async fn main() -> Result<(), lambda_http::Error> {
     let env = shared::startup::without_database(&["JWT_PUBLIC_KEY"]).await;
     let verifier = or_exit(TokenVerifier::from_source(&env), "public keys");
-    shared::serve::http(&env, &jwks::State::new(&verifier), jwks::handle).await
+    let settings = or_exit(TokenSettings::from_source(&env), "token settings");
+    shared::serve::http(&env, &jwks::State::new(&verifier, settings), jwks::handle).await
 }

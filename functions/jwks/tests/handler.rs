@@ -1,4 +1,5 @@
-//! The JWKS handler on its sample event: a JWK Set a JWK library can verify our tokens with.
+//! The JWKS and metadata handler on their sample events: a JWK Set a JWK library can verify
+//! our tokens with, and RFC 8414 metadata naming the issuer the tokens carry.
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -12,7 +13,7 @@ async fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
     let (_, _, previous_pem) = token_pair();
     let verifier =
         TokenVerifier::from_pem(&format!("{previous_pem}{public_pem}"), &token_settings()).unwrap();
-    let keys = jwks::State::new(&verifier);
+    let keys = jwks::State::new(&verifier, token_settings());
     let response = jwks::handle(&keys, request_from(&event_json("jwks.json"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
@@ -27,4 +28,53 @@ async fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
     validation.set_audience(&[token_settings().audience]);
     let claims = jsonwebtoken::decode::<AccessClaims>(&token, &key, &validation).unwrap();
     assert_eq!(claims.claims.sub, "alice");
+}
+
+#[tokio::test]
+async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
+    let (issuer, verifier, _) = token_pair();
+    let derived = shared::config::TokenSettings {
+        issuer: String::new(),
+        ..token_settings()
+    };
+    let event = event_json("oauth-metadata.json");
+    for (settings, expected) in [
+        (token_settings(), "https://auth.test".to_owned()),
+        (derived, {
+            let context = &event["requestContext"];
+            format!(
+                "https://{}/{}",
+                context["domainName"].as_str().unwrap(),
+                context["stage"].as_str().unwrap()
+            )
+        }),
+    ] {
+        let state = jwks::State::new(&verifier, settings);
+        let response = jwks::handle(&state, request_from(&event)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+        let metadata: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
+        assert_eq!(metadata["issuer"], expected);
+        for (field, path) in [
+            ("token_endpoint", "/token"),
+            ("revocation_endpoint", "/revoke"),
+            ("jwks_uri", "/.well-known/jwks.json"),
+        ] {
+            assert_eq!(metadata[field], format!("{expected}{path}"), "{field}");
+        }
+        assert!(
+            metadata["response_types_supported"].is_array(),
+            "RFC 8414 requires it"
+        );
+        assert_eq!(
+            metadata["grant_types_supported"],
+            serde_json::json!(jwks::GRANT_TYPES)
+        );
+    }
+    let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
+    assert_eq!(
+        verifier.verify(&token).unwrap().iss,
+        "https://auth.test",
+        "tokens carry the issuer the metadata names"
+    );
 }

@@ -110,6 +110,12 @@ async fn grant<S: Stores>(
     let now = state.clock.now();
     let settings = state.issuer.settings();
     let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    // Known before anything changes, so a configuration error cannot use up a refresh token.
+    let Some(issuer) = settings.issuer_for(shared::issuer::of_request(request)) else {
+        return Err(server_error(
+            &"no issuer: set JWT_ISSUER, or call through API Gateway",
+        ));
+    };
     let client = Client::of(request);
     let events = state.stores.events();
     let (user, session) = match form::parse(form_body(request)?)? {
@@ -151,7 +157,8 @@ async fn grant<S: Stores>(
     };
     let access = state
         .issuer
-        .issue_for(
+        .issue_from(
+            &issuer,
             user.id.as_str(),
             session.token_version,
             &session.authentication(),

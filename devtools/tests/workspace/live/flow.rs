@@ -44,7 +44,10 @@ async fn api() -> Api {
             clock: Clock::system(),
         },
         products: products::State::new(&[], stores, Clock::system()).unwrap(),
-        authorizer: authorizer::State { verifier },
+        authorizer: authorizer::State {
+            verifier,
+            settings: shared::testing::token_settings(),
+        },
     }
 }
 

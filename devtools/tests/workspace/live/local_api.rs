@@ -188,7 +188,7 @@ async fn the_whole_flow_and_every_refusal_over_http() {
 
     for (method, path) in [
         ("GET", "/nowhere"),
-        ("DELETE", "/users/me"),
+        ("PUT", "/users/me"),
         ("GET", "/signup"),
     ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -319,7 +319,10 @@ async fn the_gateways_own_answers_have_the_functions_error_shape() {
 #[tokio::test]
 async fn an_explicit_deny_from_the_authorizer_is_403() {
     let local = start().await;
-    let settings = TokenSettings::from_source(&[]).unwrap();
+    let settings = TokenSettings {
+        issuer: local.url.clone(),
+        ..TokenSettings::from_source(&[]).unwrap()
+    };
     let issuer = TokenIssuer::from_pem(&local.private_pem, settings).unwrap();
     let token = issuer
         .issue("not a username!", 0, SystemTime::now())

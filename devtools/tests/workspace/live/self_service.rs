@@ -506,3 +506,66 @@ async fn the_export_holds_every_collections_data_and_no_secret() {
     );
     local.stack.stop().await;
 }
+
+#[tokio::test]
+async fn the_discovery_document_names_the_tokens_issuer_and_every_url_in_it_answers() {
+    let local = start().await;
+    let response = local
+        .get("/.well-known/oauth-authorization-server", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let metadata: Value = response.json().await.unwrap();
+    // RFC 8414 section 2: issuer and response_types_supported are required, and
+    // token_endpoint is as soon as any grant uses it.
+    for field in ["issuer", "response_types_supported", "token_endpoint"] {
+        assert!(metadata.get(field).is_some(), "{field} in {metadata}");
+    }
+    assert_eq!(metadata["issuer"], local.url);
+
+    let access = local.access_token("heidi", PASSWORD).await;
+    let claims_iss = {
+        use base64::Engine as _;
+        let payload = access.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["iss"].clone()
+    };
+    assert_eq!(claims_iss, metadata["issuer"], "tokens carry the issuer");
+
+    let jwks: Value = local
+        .http
+        .get(metadata["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!jwks["keys"].as_array().unwrap().is_empty());
+    let token = local
+        .http
+        .post(metadata["token_endpoint"].as_str().unwrap())
+        .form(&[("username", "heidi"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+    let revoke = local
+        .http
+        .post(metadata["revocation_endpoint"].as_str().unwrap())
+        .form(&[("token", "not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    let docs = local
+        .http
+        .get(metadata["service_documentation"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    local.stack.stop().await;
+}
