@@ -688,6 +688,22 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_fresh_code() {
         (status, body["error"].as_str()),
         (409, Some("second_factor_not_enabled"))
     );
+    use shared::account_events::EventKind::{
+        RecoveryCodesRegenerated, SecondFactorDisabled, SecondFactorEnabled, SecondFactorFailed,
+    };
+    assert_eq!(
+        setup.state.stores.events.kinds_of(&alice),
+        [
+            SecondFactorEnabled,
+            SecondFactorFailed,
+            SecondFactorFailed,
+            RecoveryCodesRegenerated,
+            SecondFactorFailed,
+            SecondFactorFailed,
+            SecondFactorDisabled,
+        ],
+        "each change and each refused code, in order"
+    );
 }
 
 #[tokio::test]
