@@ -57,6 +57,8 @@ pub enum EventKind {
     RefreshTokenReused,
     /// The account was deleted by its owner (kept under a pseudonymous id only).
     AccountDeleted,
+    /// A wrong current password was given to confirm a sensitive change.
+    ReauthenticationFailed,
 }
 
 /// One event.
@@ -169,17 +171,25 @@ pub fn pseudonym(account: &AccountId) -> AccountId {
     AccountId::parse(&hex).expect("24 lowercase hex digits")
 }
 
-/// Appends `event`, logging a failure instead of answering with it.
+/// The longest a request waits for its event to be written: a slow or stuck write is given
+/// up (and logged) rather than holding the request, whose answer must not depend on it.
+pub const WRITE_BUDGET: Duration = Duration::from_millis(250);
+
+/// Appends `event` within [`WRITE_BUDGET`], logging a failure instead of answering with it.
 pub async fn record(store: &impl AccountEventStore, event: &AccountEvent) {
-    if let Err(error) = store.append(event).await {
-        tracing::warn!(%error, kind = ?event.kind, "security event not recorded");
+    match tokio::time::timeout(WRITE_BUDGET, store.append(event)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, kind = ?event.kind, "security event not recorded"),
+        Err(_) => tracing::warn!(kind = ?event.kind, "security event not recorded in time"),
     }
 }
 
-/// Amends an event, logging a failure instead of answering with it.
+/// Amends an event within [`WRITE_BUDGET`], logging a failure instead of answering with it.
 pub async fn amend(store: &impl AccountEventStore, event: &AccountEvent, kind: EventKind) {
-    if let Err(error) = store.amend(&event.account, event.id, kind).await {
-        tracing::warn!(%error, ?kind, "security event not amended");
+    match tokio::time::timeout(WRITE_BUDGET, store.amend(&event.account, event.id, kind)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, ?kind, "security event not amended"),
+        Err(_) => tracing::warn!(?kind, "security event not amended in time"),
     }
 }
 

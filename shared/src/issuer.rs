@@ -1,21 +1,39 @@
 //! The token issuer's URL (RFC 8414 `issuer`, the `iss` of every access token). Configured
 //! (`JWT_ISSUER`, for a custom domain) or, when it is not, the API's own URL as API Gateway
-//! names it, `https://{api id}.execute-api.{region}.amazonaws.com/{stage}`: read by the
-//! token and metadata functions from the request's domain and stage, and by the authorizer
-//! from the method ARN, so all three agree without the template having to name the API
-//! (which would make the functions and the API depend on each other).
+//! names it, `https://{api id}.execute-api.{region}.amazonaws.com/{stage}`: built by the
+//! token and metadata functions from the request's API id and stage and the function's region
+//! (`AWS_REGION`), and by the authorizer from the method ARN, so all three agree without the
+//! template having to name the API (which would make the functions and the API depend on each
+//! other), and whatever domain (a custom one included) the request came through.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt as _};
 
-/// The API URL of a request API Gateway passed on: `https://{domain}/{stage}`.
+/// The API URL of a request API Gateway passed on, from its API id, its stage and the
+/// region (`AWS_REGION`, which Lambda sets; else the region in an `execute-api` domain name).
 pub fn of_request(request: &Request) -> Option<String> {
     let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
         return None;
     };
-    let domain = context.domain_name.as_deref()?;
-    let stage = context.stage.as_deref()?;
-    Some(format!("https://{domain}/{stage}"))
+    let api = context.apiid.as_deref().filter(|api| !api.is_empty())?;
+    let stage = context.stage.as_deref().filter(|stage| !stage.is_empty())?;
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .filter(|region| !region.is_empty())
+        .or_else(|| region_of_domain(context.domain_name.as_deref()?))?;
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    Some(format!(
+        "https://{api}.execute-api.{region}.{suffix}/{stage}"
+    ))
+}
+
+fn region_of_domain(domain: &str) -> Option<String> {
+    let (_, rest) = domain.split_once(".execute-api.")?;
+    rest.split('.').next().map(str::to_owned)
 }
 
 /// The API URL a TOKEN authorizer's method ARN names
@@ -82,8 +100,12 @@ mod tests {
             assert_eq!(of_method_arn(bad), None, "{bad}");
         }
         let request = crate::testing::request_from(&crate::testing::event_json("me.json"));
-        let from_request = of_request(&request).unwrap();
-        assert!(from_request.starts_with("https://") && from_request.ends_with("/prod"));
+        let arn = crate::testing::event_json("authorizer.json")["methodArn"].clone();
+        assert_eq!(
+            of_request(&request),
+            of_method_arn(arn.as_str().unwrap()),
+            "the token function and the authorizer agree"
+        );
     }
 
     #[test]

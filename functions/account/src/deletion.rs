@@ -17,11 +17,12 @@ use shared::stores::Stores;
 use shared::users::UserStore;
 
 /// Deletes the caller's account after a recent login, the current password and (with a
-/// second factor on) a code: first everything keyed to it (sessions, second factor, pending
-/// second-factor logins, failure counters, security history), so a failure leaves an account
-/// that can try again; then the account, which every protected function then refuses at
-/// once; then, once more, anything a concurrent login added meanwhile. Only the deletion
-/// event stays, under [`account_events::pseudonym`]. `204`.
+/// second factor on) a code: first what is keyed to it except the second factor (sessions,
+/// pending second-factor logins, failure counters, security history), so a failure leaves an
+/// account, still guarded by its second factor, that can try again; then the account, which
+/// every protected function refuses from then on; then everything keyed to it, the second
+/// factor included, once more (a login racing the deletion may have added some). Only the
+/// deletion event stays, under [`account_events::pseudonym`]. `204`.
 pub(crate) async fn delete<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -34,13 +35,13 @@ pub(crate) async fn delete<S: Stores>(
     let current = string_field(&fields, "current_password")?;
     let presented = reauthentication::presented_factor(state, &caller, &fields)?;
     let user = &caller.user;
-    reauthentication::check_password(state, user, current).await?;
+    reauthentication::check_password(state, user, current, request).await?;
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
         reauthentication::claim_code_check(state, user).await?;
         reauthentication::check_factor(state, user, factor, presented, request).await?;
     }
 
-    remove_everything_keyed_to(state, &user.id, &user.username)
+    remove_keyed_to(state, &user.id, &user.username)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     state
@@ -49,8 +50,12 @@ pub(crate) async fn delete<S: Stores>(
         .delete(&user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    if let Err(error) = remove_everything_keyed_to(state, &user.id, &user.username).await {
-        tracing::warn!(%error, "account deleted; a second pass over its data failed (TTLs remove the rest)");
+    let (again, factor) = tokio::join!(
+        remove_keyed_to(state, &user.id, &user.username),
+        state.stores.second_factors().remove(&user.id)
+    );
+    if let Err(error) = again.and(factor.map(|_| ())) {
+        tracing::warn!(%error, "account deleted; the second pass over its data failed (TTLs remove most of the rest)");
     }
     let pseudonym = account_events::pseudonym(&user.id);
     let event = AccountEvent::new(
@@ -66,23 +71,22 @@ pub(crate) async fn delete<S: Stores>(
     Ok(response)
 }
 
-async fn remove_everything_keyed_to<S: Stores>(
+/// Removes what is keyed to the account, its second factor aside.
+async fn remove_keyed_to<S: Stores>(
     state: &State<S>,
     account: &AccountId,
     username: &Username,
 ) -> Result<(), StoreError> {
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);
-    let (sessions, factor, challenges, events, passwords, codes) = tokio::join!(
+    let (sessions, challenges, events, passwords, codes) = tokio::join!(
         stores.refresh_tokens().delete_account(account),
-        stores.second_factors().remove(account),
         stores.mfa_challenges().delete_account(account),
         stores.events().delete_account(account),
         stores.login_failures().reset(username),
         stores.login_failures().reset(&codes_key),
     );
     sessions?;
-    factor?;
     challenges?;
     events?;
     passwords?;

@@ -52,7 +52,7 @@ pub(crate) async fn change_password<S: Stores>(
         .map_err(|error| new_password_refused(&error))?;
     let presented = reauthentication::presented_factor(state, &caller, &fields)?;
 
-    reauthentication::check_password(state, user, current).await?;
+    reauthentication::check_password(state, user, current, request).await?;
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
         reauthentication::claim_code_check(state, user).await?;
         reauthentication::check_factor(state, user, factor, presented, request).await?;

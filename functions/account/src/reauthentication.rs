@@ -153,6 +153,7 @@ pub async fn check_password<S: Stores>(
     state: &State<S>,
     user: &User,
     presented: &str,
+    request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
     let current = shared::credentials::Password::presented(presented);
     claim_password_check(state, user).await?;
@@ -165,6 +166,8 @@ pub async fn check_password<S: Stores>(
     if !matches {
         tracing::info!(username = %user.username, "sensitive change refused: wrong current password");
         state.metrics.record(SecurityEvent::FailedLogin);
+        let kind = shared::account_events::EventKind::ReauthenticationFailed;
+        crate::record(state, &user.id, kind, request).await;
         return Err(ApiError::WrongPassword);
     }
     forget_password_failures(state, user).await;

@@ -34,7 +34,7 @@ pub(crate) async fn start<S: Stores>(
     if caller.confirmed_factor().is_some() {
         return Err(already_on());
     }
-    reauthentication::check_password(state, user, current).await?;
+    reauthentication::check_password(state, user, current, request).await?;
     let secret = TotpSecret::generate().map_err(internal)?;
     let sealed = state.mfa.seal(&user.id, &secret).map_err(internal)?;
     let begun = state

@@ -37,7 +37,7 @@ pub(crate) async fn export<S: Stores>(
         stores.mfa_challenges().pending_of(account, now),
     );
     let store = |error: StoreError| ApiError::from_store(&error);
-    let (factor, sessions, events) = (
+    let (factor, sessions, (events, events_complete)) = (
         factor.map_err(store)?,
         sessions.map_err(store)?,
         events.map_err(store)?,
@@ -74,14 +74,8 @@ pub(crate) async fn export<S: Stores>(
                 "revoked": stored.revoked,
             })
         }).collect::<Vec<Value>>(),
-        "events": events.iter().map(|event| json!({
-            "id": event.id.to_hex(),
-            "type": event.kind,
-            "at": timestamp(event.at),
-            "ip": event.client.ip,
-            "user_agent": event.client.user_agent,
-            "locked_for_seconds": event.locked_for_seconds,
-        })).collect::<Vec<Value>>(),
+        "events": events.iter().map(crate::event_json).collect::<Vec<Value>>(),
+        "events_complete": events_complete,
         "failed_attempts": {
             "password_checks": counter(passwords),
             "second_factor_checks": counter(codes),
@@ -102,11 +96,17 @@ fn counter(record: LoginFailures) -> Value {
     })
 }
 
-/// The account's whole history, newest first, a page at a time.
+/// The most events an export holds (about 2 MB), so it stays well inside Lambda's 6 MB
+/// response however many failed logins others aimed at the account; `events_complete` says
+/// whether it holds them all, and `GET /users/me/events` pages through the rest.
+pub const MAX_EXPORTED_EVENTS: usize = 5_000;
+
+/// The account's history, newest first, a page at a time, up to [`MAX_EXPORTED_EVENTS`];
+/// and whether that is all of it.
 async fn all_events(
     events: &impl AccountEventStore,
     account: &AccountId,
-) -> Result<Vec<AccountEvent>, StoreError> {
+) -> Result<(Vec<AccountEvent>, bool), StoreError> {
     let mut all = Vec::new();
     let mut cursor: Option<Cursor> = None;
     loop {
@@ -115,7 +115,11 @@ async fn all_events(
         cursor = page.last().map(Cursor::after);
         all.extend(page);
         if !full {
-            return Ok(all);
+            return Ok((all, true));
+        }
+        if all.len() >= MAX_EXPORTED_EVENTS {
+            all.truncate(MAX_EXPORTED_EVENTS);
+            return Ok((all, false));
         }
     }
 }

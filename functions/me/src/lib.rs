@@ -145,26 +145,26 @@ async fn events<S: Stores>(
     let next = (page.len() == usize::try_from(limit).unwrap_or(usize::MAX))
         .then(|| page.last().map(|last| Cursor::after(last).encode()))
         .flatten();
-    let listed: Vec<serde_json::Value> = page
-        .iter()
-        .map(|event| {
-            let mut shown = json!({
-                "id": event.id.to_hex(),
-                "type": event.kind,
-                "at": timestamp(event.at),
-                "ip": event.client.ip,
-                "user_agent": event.client.user_agent,
-            });
-            if let Some(seconds) = event.locked_for_seconds {
-                shown["locked_for_seconds"] = json!(seconds);
-            }
-            shown
-        })
-        .collect();
+    let listed: Vec<serde_json::Value> = page.iter().map(event_json).collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({ "events": listed, "next": next }),
     ))
+}
+
+/// One event as the API shows it (`locked_for_seconds` only when the failure locked).
+fn event_json(event: &shared::account_events::AccountEvent) -> serde_json::Value {
+    let mut shown = json!({
+        "id": event.id.to_hex(),
+        "type": event.kind,
+        "at": timestamp(event.at),
+        "ip": event.client.ip,
+        "user_agent": event.client.user_agent,
+    });
+    if let Some(seconds) = event.locked_for_seconds {
+        shown["locked_for_seconds"] = json!(seconds);
+    }
+    shown
 }
 
 fn timestamp(time: std::time::SystemTime) -> String {

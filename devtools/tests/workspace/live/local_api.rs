@@ -228,7 +228,7 @@ async fn cors_follows_the_template() {
     );
     assert_eq!(
         preflight.headers()["access-control-allow-methods"],
-        "GET,POST,OPTIONS"
+        "GET,POST,DELETE,OPTIONS"
     );
     assert_eq!(
         local.authorizer_invocations(),
