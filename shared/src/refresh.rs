@@ -218,11 +218,11 @@ pub trait RefreshTokenStore: Send + Sync {
         idle: Duration,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// The session of the token with `hash`, whatever its state.
+    /// The session (and its account) of the token with `hash`, whatever its state.
     fn family_of(
         &self,
         hash: &str,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(String, AccountId)>, StoreError>> + Send;
 
     /// Revokes the session `family`. Returns whether it was active.
     fn revoke_family(&self, family: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -432,12 +432,15 @@ impl RefreshTokenStore for MongoRefreshTokenStore {
         )
     }
 
-    async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
+    async fn family_of(&self, hash: &str) -> Result<Option<(String, AccountId)>, StoreError> {
         let found = self
             .sessions
             .find_one(doc! { "$or": [{ "current": hash }, { "retired": hash }] })
             .await?;
-        Ok(found.map(|document| document.family))
+        Ok(
+            found
+                .and_then(|document| Some((document.family, AccountId::parse(&document.account)?))),
+        )
     }
 
     async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {

@@ -84,9 +84,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::Token) => grant(state, &request)
             .await
             .map(TokenResponse::into_response),
-        Some(Endpoint::Revoke) => revoke(state.stores.refresh_tokens(), &request)
-            .await
-            .map(|()| oauth::revoked()),
+        Some(Endpoint::Revoke) => revoke(state, &request).await.map(|()| oauth::revoked()),
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(OAuthError::into_response)
@@ -194,19 +192,19 @@ async fn start_session<S: Stores>(
     started.map_err(store_error)
 }
 
-/// RFC 7009: revokes the family of the presented refresh token. Unknown, malformed-looking
-/// or access tokens are not an error (section 2.2), so the answer reveals nothing.
-async fn revoke(
-    refresh_tokens: &impl RefreshTokenStore,
-    request: &Request,
-) -> Result<(), OAuthError> {
+/// RFC 7009: revokes the family of the presented refresh token, recorded in its account's
+/// history as `session_ended`. Unknown, malformed-looking or access tokens are not an error
+/// (section 2.2), so the answer reveals nothing.
+async fn revoke<S: Stores>(state: &State<S>, request: &Request) -> Result<(), OAuthError> {
+    let refresh_tokens = state.stores.refresh_tokens();
     let revocation = form::parse_revocation(form_body(request)?)?;
     if !shared::refresh::well_formed(&revocation.token) {
         tracing::info!("revocation of something that is not one of our refresh tokens");
         return Ok(());
     }
     let hash = shared::refresh::hash(&revocation.token);
-    let Some(family) = refresh_tokens.family_of(&hash).await.map_err(store_error)? else {
+    let Some((family, account)) = refresh_tokens.family_of(&hash).await.map_err(store_error)?
+    else {
         tracing::info!("revocation of an unknown refresh token");
         return Ok(());
     };
@@ -214,6 +212,16 @@ async fn revoke(
         .revoke_family(&family)
         .await
         .map_err(store_error)?;
+    if revoked {
+        let client = Client::of(request);
+        let event = AccountEvent::new(
+            &account,
+            EventKind::SessionEnded,
+            state.clock.now(),
+            &client,
+        );
+        account_events::record(state.stores.events(), &event).await;
+    }
     tracing::info!(%family, was_active = revoked, "refresh token family revoked");
     Ok(())
 }

@@ -1115,3 +1115,21 @@ async fn a_failing_event_store_changes_no_answer() {
     );
     assert!(setup.state.stores.events.all().is_empty());
 }
+
+#[tokio::test]
+async fn a_revocation_is_a_session_end_in_the_accounts_history_once() {
+    use shared::account_events::EventKind::{LoginSucceeded, SessionEnded};
+    let setup = setup().await;
+    let alice = setup.state.stores.users.user("alice").unwrap().id;
+    let tokens = login(&setup).await;
+    let body = format!("token={}", tokens["refresh_token"].as_str().unwrap());
+    for _ in 0..2 {
+        let response = call(&setup, &revoke_event(&body)).await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        setup.state.stores.events.kinds_of(&alice),
+        [LoginSucceeded, SessionEnded],
+        "the second revocation ended nothing"
+    );
+}

@@ -449,12 +449,17 @@ impl RefreshTokenStore for MemoryRefreshTokenStore {
         Ok(Rotation::Invalid)
     }
 
-    async fn family_of(&self, hash: &str) -> Result<Option<String>, StoreError> {
+    async fn family_of(&self, hash: &str) -> Result<Option<(String, AccountId)>, StoreError> {
         let sessions = self.sessions.lock().unwrap();
         Ok(sessions
             .values()
             .find(|stored| stored.current == hash || stored.retired.iter().any(|r| r == hash))
-            .map(|stored| stored.session.family.clone()))
+            .map(|stored| {
+                (
+                    stored.session.family.clone(),
+                    stored.session.account.clone(),
+                )
+            }))
     }
 
     async fn revoke_family(&self, family: &str) -> Result<bool, StoreError> {

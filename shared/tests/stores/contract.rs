@@ -331,7 +331,7 @@ async fn a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_ses
     );
     assert_eq!(
         tokens.family_of(&third).await.unwrap(),
-        Some(session.family.clone())
+        Some((session.family.clone(), session.account.clone()))
     );
 
     let replay = tokens
