@@ -156,6 +156,7 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     let me = me::State {
         stores: f.stores.clone(),
         clock: Clock::system(),
+        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let mut group = c.benchmark_group("me");
     group.bench_function("request", |b| {

@@ -68,21 +68,10 @@ impl MfaSettings {
                 reason: "must be 1 to 64 characters without ':'".to_owned(),
             });
         }
-        let seconds: u64 = parsed_or(
-            source,
-            RECENT_AUTHENTICATION_SECONDS,
-            DEFAULT_RECENT_AUTHENTICATION.as_secs(),
-        )?;
-        if !(60..=86_400).contains(&seconds) {
-            return Err(ConfigError::Invalid {
-                var: RECENT_AUTHENTICATION_SECONDS,
-                reason: "must be between 60 and 86400".to_owned(),
-            });
-        }
         Ok(Self {
             keys,
             issuer,
-            recent_authentication: Duration::from_secs(seconds),
+            recent_authentication: recent_authentication_from(source)?,
         })
     }
 
@@ -101,13 +90,35 @@ impl MfaSettings {
 
     /// Whether a login at `authenticated_at` is recent enough at `now` for a sensitive change.
     pub fn is_recent(&self, authenticated_at: Option<SystemTime>, now: SystemTime) -> bool {
-        let leeway = Duration::from_secs(CLOCK_SKEW_LEEWAY_SECONDS);
-        authenticated_at.is_some_and(|at| match now.duration_since(at) {
-            Ok(age) => age <= self.recent_authentication + leeway,
-            // A login in the future is a clock out of step: recent only within the leeway.
-            Err(ahead) => ahead.duration() <= leeway,
-        })
+        is_recent(authenticated_at, now, self.recent_authentication)
     }
+}
+
+/// How recent a login must be for a sensitive request: [`RECENT_AUTHENTICATION_SECONDS`],
+/// 60 to 86400, default 600.
+pub fn recent_authentication_from(source: &impl Source) -> Result<Duration, ConfigError> {
+    let seconds: u64 = parsed_or(
+        source,
+        RECENT_AUTHENTICATION_SECONDS,
+        DEFAULT_RECENT_AUTHENTICATION.as_secs(),
+    )?;
+    if !(60..=86_400).contains(&seconds) {
+        return Err(ConfigError::Invalid {
+            var: RECENT_AUTHENTICATION_SECONDS,
+            reason: "must be between 60 and 86400".to_owned(),
+        });
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Whether a login at `authenticated_at` is within `window` of `now` (a login in the future
+/// only within the clock leeway).
+pub fn is_recent(authenticated_at: Option<SystemTime>, now: SystemTime, window: Duration) -> bool {
+    let leeway = Duration::from_secs(CLOCK_SKEW_LEEWAY_SECONDS);
+    authenticated_at.is_some_and(|at| match now.duration_since(at) {
+        Ok(age) => age <= window + leeway,
+        Err(ahead) => ahead.duration() <= leeway,
+    })
 }
 
 /// The second factor a request presents.

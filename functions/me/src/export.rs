@@ -1,6 +1,7 @@
 //! `GET /users/me/export`: everything stored about the caller, as one JSON document (the
 //! answer to GDPR articles 15 and 20), without any secret: no password hash, no token or code
-//! hash, no sealed second-factor secret.
+//! hash, no sealed second-factor secret. It needs a recent login: a stolen access token alone
+//! does not download the account's IP history.
 
 use crate::{State, timestamp};
 use lambda_http::http::StatusCode;
@@ -25,6 +26,14 @@ pub(crate) async fn export<S: Stores>(
 ) -> Result<Response<Body>, ApiError> {
     let now = state.clock.now();
     let user = authenticated_user(state.stores.users(), request, now).await?;
+    let caller = shared::principal::principal(request, now)?;
+    if !shared::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
+        tracing::info!(username = %user.username, "export refused: login not recent");
+        return Err(ApiError::InsufficientUserAuthentication {
+            max_age_seconds: state.recent_authentication.as_secs(),
+            second_factor_missing: false,
+        });
+    }
     let account = &user.id;
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);

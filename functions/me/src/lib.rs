@@ -25,6 +25,8 @@ pub struct State<S> {
     pub stores: S,
     /// The time an access token's expiry is checked against.
     pub clock: Clock,
+    /// How recent a login must be for the data export.
+    pub recent_authentication: std::time::Duration,
 }
 
 /// What a route of this function does.

@@ -17,6 +17,7 @@ async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
     let state = me::State {
         stores: MemoryStores::with_users(store),
         clock: Clock::system(),
+        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let response = me::handle(&state, request_from(event)).await;
     (response.status().as_u16(), response_json(&response))
@@ -55,6 +56,7 @@ async fn two_factor_shows_whether_totp_is_on_and_how_many_recovery_codes_remain(
     let state = me::State {
         stores: stores.clone(),
         clock: Clock::system(),
+        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     assert_eq!(
         answer(&state).await["two_factor"]["enabled"],
@@ -233,6 +235,7 @@ async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
     let state = me::State {
         stores: stores.clone(),
         clock: Clock::system(),
+        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let response = me::handle(&state, request_from(&event_json("me-sessions.json"))).await;
     assert_eq!(response.status(), 200);
@@ -246,4 +249,33 @@ async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
     assert_eq!(sessions[0]["user_agent"], "Phone/2.0");
     assert_eq!(sessions[0]["amr"], json!(["pwd"]));
     assert!(!body.to_string().contains("h1"), "no token hash");
+}
+
+#[tokio::test]
+async fn the_export_needs_a_recent_login() {
+    let store = store_with_alice();
+    let state = me::State {
+        stores: MemoryStores::with_users(&store),
+        clock: Clock::system(),
+        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+    };
+    let stale = event_json("me-export.json");
+    let response = me::handle(&state, request_from(&stale)).await;
+    assert_eq!(response.status(), 403, "the sample login is old");
+    assert_eq!(
+        response_json(&response)["error"],
+        "insufficient_user_authentication"
+    );
+    let mut fresh = event_json("me-export.json");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fresh["requestContext"]["authorizer"]["auth_time"] = now.to_string().into();
+    let response = me::handle(&state, request_from(&fresh)).await;
+    assert_eq!(response.status(), 200);
+    let export = response_json(&response);
+    assert_eq!(export["account"]["username"], "alice");
+    assert_eq!(export["events_complete"], true);
+    assert!(!export.to_string().contains("argon2"), "no hash");
 }

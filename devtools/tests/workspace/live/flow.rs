@@ -42,6 +42,7 @@ async fn api() -> Api {
         me: me::State {
             stores: stores.clone(),
             clock: Clock::system(),
+            recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
         },
         products: products::State::new(&[], stores, Clock::system()).unwrap(),
         authorizer: authorizer::State {
