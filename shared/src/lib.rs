@@ -9,7 +9,8 @@
 //!   (the cold start every function shares), [`serve`] (the Lambda event loop and CORS) and
 //!   [`metrics`] (security events as CloudWatch metrics).
 //! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
-//!   [`credentials`] (usernames and password rules), [`hashing`] (argon2id and the FastAPI
+//!   [`credentials`] (usernames and password rules), [`email_address`] (addresses as stored
+//!   and compared), [`hashing`] (argon2id and the FastAPI
 //!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] and
 //!   [`recovery_codes`] (second-factor codes), [`secret_box`] (secrets encrypted at rest),
 //!   [`clock`].
@@ -40,6 +41,7 @@ pub mod account_id;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod email_address;
 pub mod hashing;
 pub mod http;
 pub mod issuer;
