@@ -10,7 +10,7 @@
 //!   [`metrics`] (security events as CloudWatch metrics).
 //! - **Auth primitives**, no I/O: [`account_id`] (the immutable id tokens name),
 //!   [`credentials`] (usernames and password rules), [`email_address`] (addresses as stored
-//!   and compared), [`hashing`] (argon2id and the FastAPI
+//!   and compared), [`mail`] (message templates and the local outbox), [`hashing`] (argon2id and the FastAPI
 //!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] and
 //!   [`recovery_codes`] (second-factor codes), [`secret_box`] (secrets encrypted at rest),
 //!   [`clock`].
@@ -27,7 +27,8 @@
 //! # Features
 //!
 //! - `database` (default): the stores, [`principal`], [`startup::with_database`], and the
-//!   second factor's [`totp`] codes and [`secret_box`] encryption at rest.
+//!   second factor's [`totp`] codes and [`secret_box`] encryption at rest, [`email_address`]
+//!   and [`mail`].
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
 //!   without it a function refuses to start when one is set.
 //!
@@ -41,7 +42,6 @@ pub mod account_id;
 pub mod clock;
 pub mod config;
 pub mod credentials;
-pub mod email_address;
 pub mod hashing;
 pub mod http;
 pub mod issuer;
@@ -56,7 +56,11 @@ pub mod tokens;
 #[cfg(feature = "database")]
 pub mod db;
 #[cfg(feature = "database")]
+pub mod email_address;
+#[cfg(feature = "database")]
 pub mod login_failures;
+#[cfg(feature = "database")]
+pub mod mail;
 #[cfg(feature = "database")]
 pub mod mfa;
 #[cfg(feature = "database")]
