@@ -95,7 +95,8 @@ impl MongoMfaChallengeStore {
         }
     }
 
-    /// The TTL index that removes expired challenges.
+    /// The TTL index that removes expired challenges, and the one an account's challenges
+    /// are found by (data export, deletion).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let ttl = IndexOptions::builder()
             .expire_after(Duration::ZERO)
@@ -105,7 +106,8 @@ impl MongoMfaChallengeStore {
             .keys(doc! { "expires_at": 1 })
             .options(ttl)
             .build();
-        self.challenges.create_index(index).await?;
+        let by_account = IndexModel::builder().keys(doc! { "account": 1 }).build();
+        self.challenges.create_indexes([index, by_account]).await?;
         Ok(())
     }
 }

@@ -228,6 +228,7 @@ async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
         ("sessions", doc! { "retired": 1 }),
         ("sessions", doc! { "account": 1 }),
         ("mfa_challenges", doc! { "expires_at": 1 }),
+        ("mfa_challenges", doc! { "account": 1 }),
         ("security_events", doc! { "expires_at": 1 }),
         (
             "security_events",
