@@ -13,7 +13,6 @@ use crate::config::{ConfigError, Source, parsed_or};
 use crate::db::StoreError;
 use crate::refresh::Client;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
-use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -265,15 +264,7 @@ impl MongoAccountEventStore {
 
     /// The TTL index and the index pages are read by (account, newest first).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = IndexModel::builder()
-            .keys(doc! { "expires_at": 1 })
-            .options(
-                IndexOptions::builder()
-                    .expire_after(Duration::ZERO)
-                    .name("expires_at_ttl".to_owned())
-                    .build(),
-            )
-            .build();
+        let ttl = crate::db::expiry_index();
         let by_account = IndexModel::builder()
             .keys(doc! { "account": 1, "at": -1, "_id": -1 })
             .build();

@@ -79,6 +79,20 @@ pub(crate) fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
+/// The TTL index every expiring collection has: a document goes once its `expires_at` has
+/// passed (MongoDB's monitor runs about once a minute).
+pub fn expiry_index() -> mongodb::IndexModel {
+    mongodb::IndexModel::builder()
+        .keys(mongodb::bson::doc! { "expires_at": 1 })
+        .options(
+            mongodb::options::IndexOptions::builder()
+                .expire_after(std::time::Duration::ZERO)
+                .name("expires_at_ttl".to_owned())
+                .build(),
+        )
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

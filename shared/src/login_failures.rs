@@ -13,8 +13,7 @@ use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::future::Future;
@@ -182,15 +181,9 @@ impl MongoLoginFailureStore {
 
     /// Creates the TTL index that deletes counters once `expires_at` has passed (idempotent).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = IndexOptions::builder()
-            .expire_after(Duration::ZERO)
-            .name("expires_at_ttl".to_owned())
-            .build();
-        let index = IndexModel::builder()
-            .keys(doc! { "expires_at": 1 })
-            .options(ttl)
-            .build();
-        self.counters.create_index(index).await?;
+        self.counters
+            .create_index(crate::db::expiry_index())
+            .await?;
         Ok(())
     }
 

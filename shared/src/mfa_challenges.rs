@@ -7,7 +7,6 @@
 use crate::account_id::AccountId;
 use crate::db::StoreError;
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -98,16 +97,10 @@ impl MongoMfaChallengeStore {
     /// The TTL index that removes expired challenges, and the one an account's challenges
     /// are found by (data export, deletion).
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = IndexOptions::builder()
-            .expire_after(Duration::ZERO)
-            .name("expires_at_ttl".to_owned())
-            .build();
-        let index = IndexModel::builder()
-            .keys(doc! { "expires_at": 1 })
-            .options(ttl)
-            .build();
         let by_account = IndexModel::builder().keys(doc! { "account": 1 }).build();
-        self.challenges.create_indexes([index, by_account]).await?;
+        self.challenges
+            .create_indexes([crate::db::expiry_index(), by_account])
+            .await?;
         Ok(())
     }
 }

@@ -329,15 +329,7 @@ impl MongoRefreshTokenStore {
     /// Creates the TTL index on `expires_at` and the indexes that find a session by a token
     /// hash (current or retired) and by account.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let ttl = IndexModel::builder()
-            .keys(doc! { "expires_at": 1 })
-            .options(
-                IndexOptions::builder()
-                    .expire_after(Duration::ZERO)
-                    .name("expires_at_ttl".to_owned())
-                    .build(),
-            )
-            .build();
+        let ttl = crate::db::expiry_index();
         let current = IndexModel::builder()
             .keys(doc! { "current": 1 })
             .options(IndexOptions::builder().unique(true).build())

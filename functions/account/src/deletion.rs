@@ -33,13 +33,9 @@ pub(crate) async fn delete<S: Stores>(
     }
     let fields = json_object(body_text(request)?)?;
     let current = string_field(&fields, "current_password")?;
-    let presented = reauthentication::presented_factor(state, &caller, &fields)?;
+    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
+        .await?;
     let user = &caller.user;
-    reauthentication::check_password(state, user, current, request).await?;
-    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
-        reauthentication::claim_code_check(state, user).await?;
-        reauthentication::check_factor(state, user, factor, presented, request).await?;
-    }
 
     remove_keyed_to(state, &user.id, &user.username)
         .await

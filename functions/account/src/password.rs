@@ -50,14 +50,8 @@ pub(crate) async fn change_password<S: Stores>(
     let current = string_field(&fields, "current_password")?;
     let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
         .map_err(|error| new_password_refused(&error))?;
-    let presented = reauthentication::presented_factor(state, &caller, &fields)?;
-
-    reauthentication::check_password(state, user, current, request).await?;
-    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
-        reauthentication::claim_code_check(state, user).await?;
-        reauthentication::check_factor(state, user, factor, presented, request).await?;
-        reauthentication::forget_code_failures(state, user).await;
-    }
+    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
+        .await?;
 
     let now = state.clock.now();
     let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;

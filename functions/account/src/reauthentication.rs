@@ -147,6 +147,39 @@ pub async fn check_factor<S: Stores>(
     }
 }
 
+/// Checks the current password and, with a second factor on, the code in `fields`, each
+/// under its own lockout claim: what the password change and the deletion ask for.
+pub async fn confirm_password_and_factor<S: Stores>(
+    state: &State<S>,
+    caller: &RecentCaller,
+    current_password: &str,
+    fields: &Map<String, Value>,
+    request: &lambda_http::Request,
+) -> Result<(), ApiError> {
+    let presented = presented_factor(state, caller, fields)?;
+    let user = &caller.user;
+    check_password(state, user, current_password, request).await?;
+    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
+        check_code(state, user, factor, presented, request).await?;
+    }
+    Ok(())
+}
+
+/// Checks a code for the confirmed `factor` under the account's second-factor lockout
+/// (claimed first), forgetting its failures when it is right.
+pub async fn check_code<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    factor: &SecondFactor,
+    presented: &PresentedFactor,
+    request: &lambda_http::Request,
+) -> Result<(), ApiError> {
+    claim_code_check(state, user).await?;
+    check_factor(state, user, factor, presented, request).await?;
+    forget_code_failures(state, user).await;
+    Ok(())
+}
+
 /// Checks the caller's current password under the username's lockout (claimed first) and
 /// forgets its failures when it is right; a wrong one is `403 wrong_password`.
 pub async fn check_password<S: Stores>(

@@ -13,9 +13,8 @@ use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::metrics::SecurityEvent;
-use shared::mfa::PresentedFactor;
 use shared::recovery_codes::NewCodes;
-use shared::second_factors::{SecondFactor, SecondFactorStore};
+use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 use shared::totp::TotpSecret;
 
@@ -118,13 +117,8 @@ pub(crate) async fn disable<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = json_fields(request)?;
-    let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
+    let caller = proven_by_code(state, request).await?;
     let user = &caller.user;
-    reauthentication::claim_code_check(state, user).await?;
-    reauthentication::check_factor(state, user, factor, &presented, request).await?;
-    reauthentication::forget_code_failures(state, user).await;
     state
         .stores
         .second_factors()
@@ -143,13 +137,8 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = json_fields(request)?;
-    let (factor, presented) = confirmed_with_code(state, &caller, &fields)?;
+    let caller = proven_by_code(state, request).await?;
     let user = &caller.user;
-    reauthentication::claim_code_check(state, user).await?;
-    reauthentication::check_factor(state, user, factor, &presented, request).await?;
-    reauthentication::forget_code_failures(state, user).await;
     let codes = new_recovery_codes(&user.id)?;
     let replaced = state
         .stores
@@ -174,17 +163,19 @@ pub(crate) async fn regenerate_recovery_codes<S: Stores>(
     ))
 }
 
-/// The confirmed factor and the code the request presents for it: `409` without a factor,
-/// `403 insufficient_user_authentication` without a code.
-fn confirmed_with_code<'a, S>(
+/// The caller after a recent login and a right code for the confirmed factor: `409`
+/// without a factor, `403 insufficient_user_authentication` without a code.
+async fn proven_by_code<S: Stores>(
     state: &State<S>,
-    caller: &'a RecentCaller,
-    fields: &Map<String, Value>,
-) -> Result<(&'a SecondFactor, PresentedFactor), ApiError> {
+    request: &Request,
+) -> Result<RecentCaller, ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let fields = json_fields(request)?;
     let factor = caller.confirmed_factor().ok_or_else(not_on)?;
     let presented =
-        reauthentication::presented_factor(state, caller, fields)?.ok_or_else(not_on)?;
-    Ok((factor, presented))
+        reauthentication::presented_factor(state, &caller, &fields)?.ok_or_else(not_on)?;
+    reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
+    Ok(caller)
 }
 
 fn json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {

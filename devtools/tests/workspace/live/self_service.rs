@@ -1,22 +1,31 @@
 //! The account's own controls over HTTP through the local API: listing and ending sessions.
 
-use super::local_api::{Local, start};
+use super::local_api::{Local, access_claims, start};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 impl Local {
-    /// Logs `username` in from a device with `user_agent`; the token response.
-    async fn login_from(&self, username: &str, user_agent: &str) -> Value {
-        let response = self
-            .http
+    /// A password grant from a device with `user_agent`.
+    async fn token_from(
+        &self,
+        username: &str,
+        password: &str,
+        user_agent: &str,
+    ) -> reqwest::Response {
+        self.http
             .post(format!("{}/token", self.url))
             .header("User-Agent", user_agent)
-            .form(&[("username", username), ("password", PASSWORD)])
+            .form(&[("username", username), ("password", password)])
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Logs `username` in from a device with `user_agent`; the token response.
+    async fn login_from(&self, username: &str, user_agent: &str) -> Value {
+        let response = self.token_from(username, PASSWORD, user_agent).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -127,13 +136,8 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
     let local = start().await;
     local.access_token("erin", PASSWORD).await;
     let wrong = local
-        .http
-        .post(format!("{}/token", local.url))
-        .header("User-Agent", "Guesser/0.1")
-        .form(&[("username", "erin"), ("password", "not the password")])
-        .send()
-        .await
-        .unwrap();
+        .token_from("erin", "not the password", "Guesser/0.1")
+        .await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     local.login_from("erin", "Laptop/1.0").await;
     let phone = local.login_from("erin", "Phone/2.0").await;
@@ -163,16 +167,8 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
         .await;
     assert_eq!(status, StatusCode::OK);
     let after = local
-        .http
-        .post(format!("{}/token", local.url))
-        .header("User-Agent", "Phone/2.0")
-        .form(&[
-            ("username", "erin"),
-            ("password", "an entirely new passphrase"),
-        ])
-        .send()
+        .token_from("erin", "an entirely new passphrase", "Phone/2.0")
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
@@ -181,15 +177,8 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
         .await;
     assert_eq!(status, StatusCode::OK);
     let fresh = local
-        .http
-        .post(format!("{}/token", local.url))
-        .form(&[
-            ("username", "erin"),
-            ("password", "an entirely new passphrase"),
-        ])
-        .send()
+        .token("erin", "an entirely new passphrase")
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
@@ -318,13 +307,10 @@ impl Local {
 }
 
 fn account_of(access_token: &Value) -> String {
-    use base64::Engine as _;
-    let payload = access_token.as_str().unwrap().split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let claims: Value = serde_json::from_slice(&bytes).unwrap();
-    claims["sub"].as_str().unwrap().to_owned()
+    access_claims(access_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -334,12 +320,8 @@ async fn deleting_the_account_leaves_only_a_pseudonymous_event_and_frees_the_nam
     let account = account_of(&access);
     // A wrong code leaves a counter, a password step a pending second-factor login.
     let wrong = local
-        .http
-        .post(format!("{}/token", local.url))
-        .form(&[("username", "frank"), ("password", PASSWORD)])
-        .send()
+        .token("frank", PASSWORD)
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
@@ -412,21 +394,11 @@ async fn deleting_the_account_leaves_only_a_pseudonymous_event_and_frees_the_nam
 async fn the_export_holds_every_collections_data_and_no_secret() {
     let local = start().await;
     let (access, refresh, secret) = local.with_totp("grace").await;
-    let wrong = local
-        .http
-        .post(format!("{}/token", local.url))
-        .form(&[("username", "grace"), ("password", "a wrong password")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = local.token("grace", "a wrong password").await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     let pending = local
-        .http
-        .post(format!("{}/token", local.url))
-        .form(&[("username", "grace"), ("password", PASSWORD)])
-        .send()
+        .token("grace", PASSWORD)
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
@@ -524,14 +496,7 @@ async fn the_discovery_document_names_the_tokens_issuer_and_every_url_in_it_answ
     assert_eq!(metadata["issuer"], local.url);
 
     let access = local.access_token("heidi", PASSWORD).await;
-    let claims_iss = {
-        use base64::Engine as _;
-        let payload = access.split('.').nth(1).unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap();
-        serde_json::from_slice::<Value>(&bytes).unwrap()["iss"].clone()
-    };
+    let claims_iss = access_claims(&Value::from(access))["iss"].clone();
     assert_eq!(claims_iss, metadata["issuer"], "tokens carry the issuer");
 
     let jwks: Value = local

@@ -4,8 +4,7 @@
 //! `make integration` installs it), recovery codes, turning TOTP off, secrets at rest, and
 //! the single-use guarantees under parallel requests.
 
-use super::local_api::{Local, start};
-use base64::Engine as _;
+use super::local_api::{Local, access_claims, start};
 use futures_util::future::join_all;
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
@@ -50,15 +49,6 @@ async fn with_time_left_in_step(needed: u64) {
     if 30 - into_step < needed {
         tokio::time::sleep(Duration::from_secs(30 - into_step)).await;
     }
-}
-
-/// The claims of a JWT, decoded (its signature is the authorizer's business).
-fn claims(access_token: &Value) -> Value {
-    let payload = access_token.as_str().unwrap().split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 impl Local {
@@ -193,7 +183,7 @@ async fn enrol_log_in_with_pyotp_codes_and_a_recovery_code_then_turn_totp_off() 
     let code = pyotp_code(&secret, 0);
     let (status, tokens) = local.mfa_grant(&mfa_token, "otp", &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let issued = claims(&tokens["access_token"]);
+    let issued = access_claims(&tokens["access_token"]);
     assert_eq!(issued["amr"], json!(["pwd", "otp", "mfa"]));
     assert!(issued["auth_time"].as_u64().unwrap() > 0);
     assert_eq!(
