@@ -200,6 +200,9 @@ fn signup(c: &mut Criterion, f: &Fixture) {
         stores: f.stores.clone(),
         hasher: f.hasher.clone(),
         clock: Clock::system(),
+        mailer: shared::mailer::Mailer::Off,
+        mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::metrics::Metrics::capturing(),
     };
     let mut group = c.benchmark_group("signup");
     group.sample_size(20);

@@ -9,6 +9,7 @@
 pub mod dev_keys;
 pub mod gateway;
 pub mod migrate;
+pub mod outbox;
 pub mod runtime;
 pub mod sam_local;
 pub mod stack;

@@ -41,7 +41,13 @@ pub struct StackOptions {
     /// Template parameter values, as `sam deploy --parameter-overrides` takes them (for
     /// example `UsersCollection`); the secret ARNs and `DatabaseName` are set by the stack.
     pub parameter_overrides: BTreeMap<String, String>,
+    /// Where the functions that send mail write it (`.eml` files) instead of sending it;
+    /// `None` leaves email off unless `MailFromAddress` is given (then they try SES).
+    pub outbox_dir: Option<PathBuf>,
 }
+
+/// The sender local mail names when `MailFromAddress` is not given.
+pub const LOCAL_MAIL_FROM: &str = "no-reply@lambda-auth.local";
 
 /// A running local stack. [`Stack::stop`] ends everything it started.
 pub struct Stack {
@@ -130,12 +136,29 @@ impl Stack {
         overrides
             .entry("JwtIssuer".to_owned())
             .or_insert_with(|| format!("http://{address}"));
+        if options.outbox_dir.is_some() {
+            overrides
+                .entry("MailFromAddress".to_owned())
+                .or_insert_with(|| LOCAL_MAIL_FROM.to_owned());
+        }
         let text = std::fs::read_to_string(&options.template)
             .map_err(|e| fail("reading the template")(&e))?;
         let mut model =
             template::parse(&text, &overrides).map_err(|e| StackError(e.to_string()))?;
+        let outbox = match &options.outbox_dir {
+            Some(dir) => Some(std::path::absolute(dir).map_err(|e| fail("outbox folder")(&e))?),
+            None => None,
+        };
         for spec in model.functions.values_mut() {
             inline_local_secrets(&mut spec.environment, &local_values);
+            let sends_mail = spec
+                .environment
+                .get("MAIL_FROM")
+                .is_some_and(|from| !from.is_empty());
+            if let (true, Some(outbox)) = (sends_mail, &outbox) {
+                spec.environment
+                    .insert("MAIL_OUTBOX_DIR".to_owned(), outbox.display().to_string());
+            }
         }
         let mut pools = BTreeMap::new();
         for (id, spec) in &model.functions {

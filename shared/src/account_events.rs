@@ -58,6 +58,16 @@ pub enum EventKind {
     AccountDeleted,
     /// A wrong current password was given to confirm a sensitive change.
     ReauthenticationFailed,
+    /// A verification code was sent to a new address (not yet in effect).
+    EmailChangeRequested,
+    /// An address was verified and is now the account's.
+    EmailVerified,
+    /// The account's addresses were removed by its owner.
+    EmailRemoved,
+    /// A password-reset code was sent to the verified address.
+    PasswordResetRequested,
+    /// The password was reset with a code; every session was ended.
+    PasswordReset,
 }
 
 /// One event.

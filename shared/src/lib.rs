@@ -58,9 +58,15 @@ pub mod db;
 #[cfg(feature = "database")]
 pub mod email_address;
 #[cfg(feature = "database")]
+pub mod email_codes;
+#[cfg(feature = "database")]
+pub mod email_flows;
+#[cfg(feature = "database")]
 pub mod login_failures;
 #[cfg(feature = "database")]
 pub mod mail;
+#[cfg(feature = "database")]
+pub mod mailer;
 #[cfg(feature = "database")]
 pub mod mfa;
 #[cfg(feature = "database")]
@@ -69,6 +75,8 @@ pub mod mfa_challenges;
 pub mod principal;
 #[cfg(feature = "database")]
 pub mod products;
+#[cfg(feature = "database")]
+pub mod rate_limits;
 #[cfg(feature = "database")]
 pub mod recovery_codes;
 #[cfg(feature = "database")]

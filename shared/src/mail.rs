@@ -52,7 +52,9 @@ impl Template {
 
     /// The message to `to` with each `{{name}}` replaced by its value: as given in the text
     /// part, HTML-escaped in the HTML part, so nothing a user chose (a username) is ever
-    /// rendered as markup. A placeholder without a value is an error, never sent as is.
+    /// rendered as markup. A placeholder without a value is an error, never sent as is. A
+    /// section `{{#name}}…{{/name}}` is kept only when `name` has a non-empty value (the link,
+    /// when a frontend URL is configured).
     pub fn render(self, to: &EmailAddress, values: &[(&str, &str)]) -> Result<Mail, MailError> {
         let (subject, text, html) = self.parts();
         Ok(Mail {
@@ -73,6 +75,37 @@ pub enum MailError {
     /// The outbox could not be written.
     #[error("outbox: {0}")]
     Outbox(#[from] std::io::Error),
+    /// The mail service refused or could not be reached.
+    #[error("sending: {0}")]
+    Sending(String),
+    /// No sender is configured (`MAIL_FROM` empty).
+    #[error("email is not configured (MAIL_FROM is empty)")]
+    NotConfigured,
+}
+
+fn value_of<'a>(values: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    values
+        .iter()
+        .find_map(|(key, value)| (*key == name).then_some(*value))
+}
+
+fn sections(template: &str, values: &[(&str, &str)]) -> Result<String, MailError> {
+    let mut out = template.to_owned();
+    while let Some(start) = out.find("{{#") {
+        let unclosed = || MailError::MissingValue("(unclosed section)".to_owned());
+        let name_end = start + out[start..].find("}}").ok_or_else(unclosed)?;
+        let name = out[start + 3..name_end].to_owned();
+        let close = format!("{{{{/{name}}}}}");
+        let close_at = name_end + out[name_end..].find(&close).ok_or_else(unclosed)?;
+        let keep = value_of(values, &name).is_some_and(|value| !value.is_empty());
+        let inner = if keep {
+            out[name_end + 2..close_at].to_owned()
+        } else {
+            String::new()
+        };
+        out = format!("{}{inner}{}", &out[..start], &out[close_at + close.len()..]);
+    }
+    Ok(out)
 }
 
 fn fill(
@@ -80,8 +113,9 @@ fn fill(
     values: &[(&str, &str)],
     escape: impl Fn(&str) -> String,
 ) -> Result<String, MailError> {
+    let template = sections(template, values)?;
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
+    let mut rest = template.as_str();
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -89,10 +123,8 @@ fn fill(
             .find("}}")
             .ok_or_else(|| MailError::MissingValue("(unclosed)".to_owned()))?;
         let name = &after[..end];
-        let value = values
-            .iter()
-            .find_map(|(key, value)| (*key == name).then_some(*value))
-            .ok_or_else(|| MailError::MissingValue(name.to_owned()))?;
+        let value =
+            value_of(values, name).ok_or_else(|| MailError::MissingValue(name.to_owned()))?;
         out.push_str(&escape(value));
         rest = &after[end + 2..];
     }
@@ -189,6 +221,35 @@ mod tests {
         }
         let missing = Template::Verify.render(&alice(), &[("username", "alice")]);
         assert!(matches!(missing, Err(MailError::MissingValue(name)) if name == "code"));
+    }
+
+    #[test]
+    fn a_section_is_kept_only_when_its_value_is_given() {
+        let values = |link| {
+            [
+                ("username", "alice"),
+                ("code", "482-913"),
+                ("link", link),
+                ("minutes", "15"),
+            ]
+        };
+        let with = Template::Verify
+            .render(
+                &alice(),
+                &values("https://app.example/verify-email#code=482-913"),
+            )
+            .unwrap();
+        assert!(
+            with.text
+                .contains("Or open https://app.example/verify-email#code=482-913")
+        );
+        assert!(
+            with.html
+                .contains("href=\"https://app.example/verify-email#code=482-913\"")
+        );
+        let without = Template::Verify.render(&alice(), &values("")).unwrap();
+        assert!(!without.text.contains("Or open") && !without.html.contains("href"));
+        assert!(without.text.contains("482-913"));
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub enum SecurityEvent {
     LegacyHashUpgrade,
     /// An authenticator code or recovery code was checked and refused.
     FailedSecondFactor,
+    /// A message could not be delivered (SES refused it or could not be reached).
+    MailFailed,
+    /// A password-reset request took longer than its fixed answer time, which then no
+    /// longer hides whether an account exists (raise the floor).
+    SlowResetRequest,
+    /// A rate limit refused a request or a mail.
+    RateLimited,
 }
 
 impl SecurityEvent {
@@ -40,6 +47,9 @@ impl SecurityEvent {
             Self::RefreshTokenReuse => "RefreshTokenReuse",
             Self::LegacyHashUpgrade => "LegacyHashUpgrades",
             Self::FailedSecondFactor => "FailedSecondFactors",
+            Self::MailFailed => "MailFailures",
+            Self::SlowResetRequest => "SlowResetRequests",
+            Self::RateLimited => "RateLimited",
         }
     }
 }

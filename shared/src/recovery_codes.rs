@@ -37,26 +37,30 @@ pub fn generate(account: &AccountId) -> Result<NewCodes, NoRandomness> {
     let mut codes = Vec::with_capacity(CODES);
     let mut hashes = Vec::with_capacity(CODES);
     for _ in 0..CODES {
-        let mut bytes = [0_u8; LENGTH];
-        getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
-        let text: String = bytes
-            .iter()
-            .map(|byte| char::from(ALPHABET[usize::from(byte % 32)]))
-            .collect();
-        let groups: Vec<&str> = (0..LENGTH / GROUP)
-            .map(|group| &text[group * GROUP..(group + 1) * GROUP])
-            .collect();
-        let code = groups.join("-");
+        let code = random_code()?;
         hashes.push(hash(account, &code).ok_or(NoRandomness)?);
         codes.push(SecretString::from(code));
     }
     Ok(NewCodes { codes, hashes })
 }
 
-/// The stored hash of a code `account` presents, after normalising what people type: case,
-/// spaces, dashes, and Crockford's look-alikes (`O` → `0`, `I`/`L` → `1`). `None` when it
-/// cannot be a code (wrong length or characters), so nothing is looked up.
-pub fn hash(account: &AccountId, presented: &str) -> Option<String> {
+/// One new code of 80 random bits, formatted for display (`7QK2-MXD9-TA4R-W8NP`).
+pub(crate) fn random_code() -> Result<String, NoRandomness> {
+    let mut bytes = [0_u8; LENGTH];
+    getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
+    let text: String = bytes
+        .iter()
+        .map(|byte| char::from(ALPHABET[usize::from(byte % 32)]))
+        .collect();
+    let groups: Vec<&str> = (0..LENGTH / GROUP)
+        .map(|group| &text[group * GROUP..(group + 1) * GROUP])
+        .collect();
+    Ok(groups.join("-"))
+}
+
+/// What people type, normalised: case, spaces, dashes, and Crockford's look-alikes (`O` →
+/// `0`, `I`/`L` → `1`). `None` when it cannot be a code (wrong length or characters).
+pub(crate) fn normalise(presented: &str) -> Option<String> {
     let normal: String = presented
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))
@@ -66,8 +70,13 @@ pub fn hash(account: &AccountId, presented: &str) -> Option<String> {
             other => other,
         })
         .collect();
-    let valid = normal.len() == LENGTH && normal.bytes().all(|b| ALPHABET.contains(&b));
-    valid.then(|| {
+    (normal.len() == LENGTH && normal.bytes().all(|b| ALPHABET.contains(&b))).then_some(normal)
+}
+
+/// The stored hash of a code `account` presents, after [`normalise`]. `None` when it cannot
+/// be a code, so nothing is looked up.
+pub fn hash(account: &AccountId, presented: &str) -> Option<String> {
+    normalise(presented).map(|normal| {
         let mut hasher = Sha256::new();
         hasher.update(account.as_str().as_bytes());
         hasher.update(b":");

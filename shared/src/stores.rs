@@ -4,9 +4,11 @@
 
 use crate::account_events::{AccountEventStore, MongoAccountEventStore};
 use crate::db::StoreError;
+use crate::email_codes::{EmailCodeStore, MongoEmailCodeStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::products::{MongoProductStore, ProductStore};
+use crate::rate_limits::{MongoRateLimitStore, RateLimitStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
 use crate::second_factors::{MongoSecondFactorStore, SecondFactorStore};
 use crate::users::{MongoUserStore, UserCollectionSettings, UserStore};
@@ -28,6 +30,10 @@ pub trait Stores: Send + Sync {
     type MfaChallenges: MfaChallengeStore;
     /// Each account's security history.
     type Events: AccountEventStore;
+    /// Codes sent by email.
+    type EmailCodes: EmailCodeStore;
+    /// Rate-limit counters.
+    type RateLimits: RateLimitStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -43,6 +49,10 @@ pub trait Stores: Send + Sync {
     fn mfa_challenges(&self) -> &Self::MfaChallenges;
     /// Each account's security history.
     fn events(&self) -> &Self::Events;
+    /// Codes sent by email.
+    fn email_codes(&self) -> &Self::EmailCodes;
+    /// Rate-limit counters.
+    fn rate_limits(&self) -> &Self::RateLimits;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -63,6 +73,10 @@ pub struct MongoStores {
     pub mfa_challenges: MongoMfaChallengeStore,
     /// `security_events`.
     pub events: MongoAccountEventStore,
+    /// `email_codes`.
+    pub email_codes: MongoEmailCodeStore,
+    /// `rate_limits`.
+    pub rate_limits: MongoRateLimitStore,
 }
 
 impl MongoStores {
@@ -76,6 +90,8 @@ impl MongoStores {
             second_factors: MongoSecondFactorStore::new(database),
             mfa_challenges: MongoMfaChallengeStore::new(database),
             events: MongoAccountEventStore::new(database),
+            email_codes: MongoEmailCodeStore::new(database),
+            rate_limits: MongoRateLimitStore::new(database),
         }
     }
 
@@ -87,6 +103,8 @@ impl MongoStores {
         self.login_failures.ensure_indexes().await?;
         self.refresh_tokens.ensure_indexes().await?;
         self.mfa_challenges.ensure_indexes().await?;
+        self.email_codes.ensure_indexes().await?;
+        self.rate_limits.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -99,6 +117,8 @@ impl Stores for MongoStores {
     type SecondFactors = MongoSecondFactorStore;
     type MfaChallenges = MongoMfaChallengeStore;
     type Events = MongoAccountEventStore;
+    type EmailCodes = MongoEmailCodeStore;
+    type RateLimits = MongoRateLimitStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -120,5 +140,11 @@ impl Stores for MongoStores {
     }
     fn events(&self) -> &MongoAccountEventStore {
         &self.events
+    }
+    fn email_codes(&self) -> &MongoEmailCodeStore {
+        &self.email_codes
+    }
+    fn rate_limits(&self) -> &MongoRateLimitStore {
+        &self.rate_limits
     }
 }

@@ -347,6 +347,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         function_log_dir: Some(work.join("logs")),
         log_requests: false,
         parameter_overrides: Default::default(),
+        outbox_dir: None,
     })
     .await
     .map_err(|error| error.to_string())?;

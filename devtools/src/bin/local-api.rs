@@ -52,6 +52,10 @@ struct Args {
     /// Append each function's output to `<dir>/<function>.log` instead of this terminal.
     #[arg(long, env = "FUNCTION_LOG_DIR")]
     function_log_dir: Option<PathBuf>,
+    /// Where mail is written (`.eml` files, one line each in this terminal) instead of sent;
+    /// default `<data-dir>/outbox`.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
     /// A template parameter value, `Name=Value`, as `sam deploy --parameter-overrides` takes
     /// it (repeatable; also space-separated in PARAMETER_OVERRIDES), for example
     /// `UsersCollection=user_model`.
@@ -74,6 +78,10 @@ fn configured_keys(private: &Option<String>, public: &Option<String>) -> Option<
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    let outbox = args
+        .outbox
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("outbox"));
     let options = StackOptions {
         template: args.template,
         bin_dir: args.bin_dir,
@@ -87,6 +95,7 @@ async fn main() -> ExitCode {
         function_log_dir: args.function_log_dir,
         log_requests: true,
         parameter_overrides: args.parameters.into_iter().collect(),
+        outbox_dir: Some(outbox.clone()),
     };
     let embedded_data = options
         .mongodb_uri
@@ -107,19 +116,25 @@ async fn main() -> ExitCode {
         ),
         None => "the database in MONGODB_URI".to_owned(),
     };
-    print_banner(&stack, &database_note);
+    print_banner(&stack, &database_note, &outbox);
+    let watcher = tokio::spawn(devtools::outbox::announce_new_mail(outbox));
     wait_for_stop_signal().await;
+    watcher.abort();
     println!("local-api: stopping");
     stack.stop().await;
     ExitCode::SUCCESS
 }
 
-fn print_banner(stack: &Stack, database_note: &str) {
+fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
     let url = format!("http://{}", stack.address);
     println!(
         "local-api listening on {url} (API Gateway REST API emulation, routes from template.yaml)"
     );
     println!("local-api using {database_note}");
+    println!(
+        "local-api writes mail to {} (never sent; each message is announced here with its code)",
+        outbox.display()
+    );
     println!();
     println!("Interactive docs (sign up, Authorize, call the API): {url}/docs");
     println!();

@@ -1,5 +1,6 @@
 //! `template.yaml` grants each function exactly the secrets it needs: only `token` can read
-//! the private key, the authorizer reads the public key only and has no database access.
+//! the private key, the authorizer reads the public key only and has no database access, and
+//! only the functions that send mail may call SES, from the configured sender only.
 
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,8 @@ fn referenced_parameter(value: &Value) -> String {
 
 /// What one function is given.
 struct Grant {
+    /// Its SES statement (the `Statement` list of its `!If [SendsMail, …]` policy), if any.
+    sends_mail: Option<Value>,
     /// Secret parameters its IAM policies allow it to read.
     readable: BTreeSet<String>,
     /// Secret parameters its `*_SECRET_ARN` variables name.
@@ -37,7 +40,18 @@ fn grants() -> BTreeMap<String, Grant> {
         }
         let properties = &resource["Properties"];
         let mut readable = BTreeSet::new();
+        let mut sends_mail = None;
         for policy in properties["Policies"].as_sequence().into_iter().flatten() {
+            if let Value::Tagged(tagged) = policy {
+                let branches = tagged
+                    .value
+                    .as_sequence()
+                    .expect("!If [condition, then, else]");
+                assert_eq!(tagged.tag, "!If", "{id:?}");
+                assert_eq!(branches[0].as_str(), Some("SendsMail"), "{id:?}");
+                sends_mail = Some(branches[1]["Statement"].clone());
+                continue;
+            }
             let secret = policy
                 .get("AWSSecretsManagerGetSecretValuePolicy")
                 .unwrap_or_else(|| panic!("{id:?}: only AWSSecretsManagerGetSecretValuePolicy is expected, found {policy:?}"));
@@ -57,6 +71,7 @@ fn grants() -> BTreeMap<String, Grant> {
             variables.insert(name);
         }
         let grant = Grant {
+            sends_mail,
             readable,
             named,
             variables,
@@ -91,6 +106,7 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ),
         ("JwksFunction", set(&["JwtPublicKeySecretArn"])),
         ("DocsFunction", set(&[])),
+        ("RecoveryFunction", set(&["MongoDbUriSecretArn"])),
     ]);
     let grants = grants();
     assert_eq!(
@@ -133,6 +149,46 @@ fn only_token_can_reach_the_private_key_and_the_authorizer_has_no_database() {
             assert!(!readable.contains("MongoDbUriSecretArn"));
         }
     }
+}
+
+#[test]
+fn only_the_sending_functions_may_send_mail_and_only_as_the_configured_sender() {
+    let mut senders = BTreeSet::new();
+    for (function, grant) in grants() {
+        let Some(statements) = grant.sends_mail else {
+            assert!(
+                !grant.variables.contains("MAIL_FROM"),
+                "{function} is told a sender but may not send"
+            );
+            continue;
+        };
+        senders.insert(function.clone());
+        assert!(grant.variables.contains("MAIL_FROM"), "{function}");
+        let statements = statements.as_sequence().unwrap();
+        assert_eq!(statements.len(), 1, "{function}");
+        let statement = &statements[0];
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        assert_eq!(
+            statement["Action"].as_str(),
+            Some("ses:SendEmail"),
+            "{function}"
+        );
+        let condition = &statement["Condition"]["StringEquals"]["ses:FromAddress"];
+        assert_eq!(
+            condition,
+            &serde_norway::from_str::<Value>("!Ref MailFromAddress").unwrap(),
+            "{function}: sending only as MailFromAddress"
+        );
+        let resources = format!("{:?}", statement["Resource"]);
+        assert!(
+            resources.contains(":identity/") && !resources.contains('*'),
+            "{function}: identities only, no wildcard: {resources}"
+        );
+    }
+    assert_eq!(
+        senders,
+        set(&["AccountFunction", "RecoveryFunction", "SignupFunction"])
+    );
 }
 
 #[test]

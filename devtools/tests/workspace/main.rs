@@ -14,6 +14,7 @@ mod support;
 /// Tests that need a MongoDB-compatible server (`MONGODB_TEST_URI`, `SECANTUSD`) and the
 /// function binaries (`cargo build --workspace --bins`); `make integration` provides them.
 mod live {
+    mod email;
     mod fastapi_coexistence;
     mod fastapi_takeover;
     mod flow;

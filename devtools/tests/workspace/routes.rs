@@ -23,6 +23,7 @@ fn function_tables() -> BTreeMap<&'static str, Routes> {
         ("me", table(&me::ROUTES)),
         ("products", table(&products::ROUTES)),
         ("account", table(&account::ROUTES)),
+        ("recovery", table(&recovery::ROUTES)),
         ("jwks", table(&jwks::ROUTES)),
         ("docs", table(&docs::ROUTES)),
     ])

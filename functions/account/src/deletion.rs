@@ -8,6 +8,7 @@ use shared::account_events::{self, AccountEvent, AccountEventStore, EventKind};
 use shared::account_id::AccountId;
 use shared::credentials::Username;
 use shared::db::StoreError;
+use shared::email_codes::EmailCodeStore;
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::login_failures::{LoginFailureStore, SecondFactorFailures};
 use shared::mfa_challenges::MfaChallengeStore;
@@ -75,13 +76,15 @@ async fn remove_keyed_to<S: Stores>(
 ) -> Result<(), StoreError> {
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);
-    let (sessions, challenges, events, passwords, codes) = tokio::join!(
+    let (sessions, challenges, events, passwords, codes, emailed) = tokio::join!(
         stores.refresh_tokens().delete_account(account),
         stores.mfa_challenges().delete_account(account),
         stores.events().delete_account(account),
         stores.login_failures().reset(username),
         stores.login_failures().reset(&codes_key),
+        stores.email_codes().delete_account(account, None),
     );
+    emailed?;
     sessions?;
     challenges?;
     events?;

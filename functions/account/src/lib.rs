@@ -8,7 +8,10 @@
 //! - `POST /users/me/mfa/totp` starts a TOTP enrolment, `POST /users/me/mfa/totp/confirm`
 //!   turns it on with a first code and answers the recovery codes,
 //!   `POST /users/me/mfa/totp/disable` turns it off, `POST /users/me/mfa/recovery-codes`
-//!   replaces the recovery codes.
+//!   replaces the recovery codes;
+//! - `PUT /users/me/email` `{"email"}` sends a verification code to a new address (the
+//!   current one stays until the code comes back), `POST /users/me/email/verification` sends
+//!   the waiting address another code, `DELETE /users/me/email` removes the addresses.
 //!
 //! The password change and every second-factor route need a recent login; with a second
 //! factor on, the password change, turning it off and new recovery codes also need a code
@@ -17,6 +20,7 @@
 //! token's `ver`, and revoke every refresh-token family of the account.
 
 mod deletion;
+mod email;
 mod password;
 pub mod reauthentication;
 mod second_factor;
@@ -26,8 +30,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
+use shared::email_flows::Outgoing;
 use shared::hashing::PasswordHasher;
 use shared::http::{ApiError, Route, json_response, not_found, route};
+use shared::mailer::{MailSettings, Mailer};
 use shared::metrics::Metrics;
 use shared::mfa::MfaSettings;
 use shared::stores::Stores;
@@ -45,6 +51,10 @@ pub struct State<S> {
     pub clock: Clock,
     /// Security events (wrong current passwords and codes, locked-out attempts).
     pub metrics: Metrics,
+    /// Where verification codes and notices go.
+    pub mailer: Mailer,
+    /// Code lifetimes and the frontend URL.
+    pub mail: MailSettings,
 }
 
 impl<S> State<S> {
@@ -56,7 +66,20 @@ impl<S> State<S> {
             mfa: MfaSettings::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
+            mailer: Mailer::from_source(env)?,
+            mail: MailSettings::from_source(env)?,
         })
+    }
+}
+
+impl<S: Stores> State<S> {
+    fn outgoing(&self) -> Outgoing<'_, S::EmailCodes> {
+        Outgoing {
+            codes: self.stores.email_codes(),
+            mailer: &self.mailer,
+            settings: &self.mail,
+            metrics: &self.metrics,
+        }
     }
 }
 
@@ -79,10 +102,16 @@ pub enum Endpoint {
     EndSession,
     /// Delete the account.
     DeleteAccount,
+    /// Send a verification code to a new address.
+    ChangeEmail,
+    /// Send the waiting address another code.
+    ResendVerification,
+    /// Remove the addresses.
+    RemoveEmail,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 8] = [
+pub const ROUTES: [(Route, Endpoint); 11] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -103,6 +132,12 @@ pub const ROUTES: [(Route, Endpoint); 8] = [
         Endpoint::EndSession,
     ),
     (Route::delete("/users/me"), Endpoint::DeleteAccount),
+    (Route::put("/users/me/email"), Endpoint::ChangeEmail),
+    (
+        Route::post("/users/me/email/verification"),
+        Endpoint::ResendVerification,
+    ),
+    (Route::delete("/users/me/email"), Endpoint::RemoveEmail),
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
@@ -117,6 +152,17 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::RegenerateRecoveryCodes) => {
             second_factor::regenerate_recovery_codes(state, &request).await
         }
+        Some(Endpoint::ChangeEmail) => {
+            return email::change(state, &request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+        }
+        Some(Endpoint::ResendVerification) => {
+            return email::resend(state, &request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+        }
+        Some(Endpoint::RemoveEmail) => email::remove(state, &request).await,
         Some(Endpoint::DeleteAccount) => {
             return deletion::delete(state, &request)
                 .await

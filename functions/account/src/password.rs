@@ -69,6 +69,15 @@ pub(crate) async fn change_password<S: Stores>(
     revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
     crate::record(state, &user.id, EventKind::PasswordChanged, request).await;
     tracing::info!(username = %username, "password changed");
+    if let Some(address) = &user.email {
+        let to = shared::email_flows::Recipient {
+            account: &user.id,
+            username,
+            address,
+        };
+        let what = "The password of your account was changed, and every device was signed out.";
+        state.outgoing().send_notice(&to, what).await;
+    }
     Ok(message("password changed: sign in again on every device"))
 }
 

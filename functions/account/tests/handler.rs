@@ -26,6 +26,7 @@ struct Setup {
     state: State<MemoryStores>,
     time: ManualClock,
     refresh_secret: String,
+    outbox: shared::testing::RecordingMailer,
 }
 
 async fn setup() -> Setup {
@@ -44,6 +45,7 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let time = ManualClock::at(UNIX_EPOCH + Duration::from_secs(SAMPLE_LOGIN + 60));
+    let outbox = shared::testing::RecordingMailer::default();
     Setup {
         state: State {
             stores: MemoryStores {
@@ -55,9 +57,12 @@ async fn setup() -> Setup {
             mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
             metrics: shared::metrics::Metrics::capturing(),
+            mailer: shared::mailer::Mailer::Recording(outbox.clone()),
+            mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),
+        outbox,
     }
 }
 
@@ -771,4 +776,212 @@ async fn security_changes_are_recorded_with_the_requests_ip_and_user_agent() {
     let (status, _, _) = call(&setup, &event_json("account-logout.json")).await;
     assert_eq!(status, 200, "a failing event store changes no answer");
     assert_eq!(events.kinds_of(&alice).len(), 2);
+}
+
+fn email_event(method: &str, body: Option<Value>) -> Value {
+    let mut event = shared::testing::event_for_route("account.json", method, "/users/me/email");
+    event["body"] = body.map_or(Value::Null, |body| body.to_string().into());
+    event
+}
+
+fn alice_user(setup: &Setup) -> shared::users::User {
+    setup.state.stores.users.user("alice").unwrap()
+}
+
+/// The code in the newest message, as the recipient would read it.
+fn code_in_last_mail(setup: &Setup) -> String {
+    let sent = setup.outbox.sent();
+    let text = &sent.last().expect("a message").text;
+    let line = text
+        .lines()
+        .find(|line| line.contains("code is "))
+        .expect("a code line");
+    line.rsplit(' ').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_new_address_waits_for_its_code_and_the_current_one_stays() {
+    let setup = setup().await;
+    let (status, body, _) = call(&setup, &event_json("account-email.json")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["email"],
+        json!({"address": "alice@example.com", "verified": false, "pending_address": null})
+    );
+    let user = alice_user(&setup);
+    assert_eq!(
+        user.email, None,
+        "nothing counts before the code comes back"
+    );
+    assert_eq!(
+        user.pending_email.map(|a| a.as_str().to_owned()),
+        Some("alice@example.com".to_owned())
+    );
+    let sent = setup.outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_str(), "alice@example.com");
+    assert_eq!(sent[0].subject, "Verify your email address");
+    assert_eq!(setup.state.stores.email_codes.len(), 1);
+    let alice = seeded_account_id("alice");
+    assert_eq!(
+        setup.state.stores.events.kinds_of(&alice),
+        vec![shared::account_events::EventKind::EmailChangeRequested]
+    );
+    assert!(!code_in_last_mail(&setup).is_empty());
+}
+
+#[tokio::test]
+async fn an_address_change_needs_a_recent_login_and_the_second_factor_when_on() {
+    let setup = setup().await;
+    setup.time.advance(Duration::from_secs(3600));
+    let (status, body, _) = call(&setup, &event_json("account-email.json")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_user_authentication"))
+    );
+    assert!(setup.outbox.sent().is_empty());
+
+    let setup = setup_with_factor().await;
+    let (status, body, _) = call(
+        &setup.0,
+        &email_event("PUT", Some(json!({"email": "alice@example.com"}))),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_user_authentication")),
+        "{body}"
+    );
+    let code = setup.1.code_at(now(&setup.0)).unwrap();
+    let with_code = email_event(
+        "PUT",
+        Some(json!({"email": "alice@example.com", "otp": code})),
+    );
+    let (status, body, _) = call(&setup.0, &with_code).await;
+    assert_eq!(status, 202, "{body}");
+}
+
+async fn setup_with_factor() -> (Setup, TotpSecret) {
+    let setup = setup().await;
+    let (secret, _) = enrolled(&setup).await;
+    (setup, secret)
+}
+
+#[tokio::test]
+async fn a_mail_that_cannot_be_sent_is_503_and_stores_nothing() {
+    let setup = setup().await;
+    setup.outbox.fail(true);
+    let (status, body, retry_after) = call(&setup, &event_json("account-email.json")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("email_unavailable"))
+    );
+    assert_eq!(retry_after.as_deref(), Some("30"));
+    let user = alice_user(&setup);
+    assert_eq!((user.email, user.pending_email), (None, None));
+    assert!(
+        setup.state.stores.email_codes.is_empty(),
+        "the unsent code is gone"
+    );
+}
+
+#[tokio::test]
+async fn bad_addresses_are_422_and_verification_mails_are_limited_per_account() {
+    let setup = setup().await;
+    for bad in [
+        json!({"email": "not an address"}),
+        json!({"email": 7}),
+        json!({}),
+    ] {
+        let (status, body, _) = call(&setup, &email_event("PUT", Some(bad.clone()))).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some("email")),
+            "{bad}"
+        );
+    }
+    assert!(setup.outbox.sent().is_empty());
+    let max = shared::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT.max;
+    for n in 0..max {
+        let body = json!({"email": format!("alice{n}@example.com")});
+        let (status, _, _) = call(&setup, &email_event("PUT", Some(body))).await;
+        assert_eq!(status, 202);
+    }
+    let resend =
+        shared::testing::event_for_route("account.json", "POST", "/users/me/email/verification");
+    let (status, body, retry_after) = call(&setup, &resend).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(setup.outbox.sent().len(), usize::try_from(max).unwrap());
+}
+
+#[tokio::test]
+async fn resending_needs_a_waiting_address_and_removal_tells_the_old_address() {
+    let setup = setup().await;
+    let mut resend =
+        shared::testing::event_for_route("account.json", "POST", "/users/me/email/verification");
+    resend["body"] = Value::Null;
+    let (status, body, _) = call(&setup, &resend).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("no_pending_email"))
+    );
+
+    let users = &setup.state.stores.users;
+    let alice = seeded_account_id("alice");
+    let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    users
+        .set_pending_email(&alice, Some(&address), now(&setup))
+        .await
+        .unwrap();
+    users
+        .verify_email(&alice, &address, now(&setup))
+        .await
+        .unwrap();
+    let (status, body, _) = call(
+        &setup,
+        &email_event("PUT", Some(json!({"email": "ALICE@example.com"}))),
+    )
+    .await;
+    assert_eq!(status, 200, "the verified address again: nothing to do");
+    assert!(body["message"].as_str().unwrap().contains("already"));
+    assert!(setup.outbox.sent().is_empty());
+
+    let (status, body, _) = call(&setup, &email_event("DELETE", None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], Value::Null);
+    let user = alice_user(&setup);
+    assert_eq!((user.email, user.pending_email), (None, None));
+    let sent = setup.outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_str(), "alice@example.com");
+    assert!(sent[0].text.contains("removed"), "{}", sent[0].text);
+}
+
+#[tokio::test]
+async fn a_password_change_tells_the_verified_address() {
+    let setup = setup().await;
+    let alice = seeded_account_id("alice");
+    let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let users = &setup.state.stores.users;
+    users
+        .set_pending_email(&alice, Some(&address), now(&setup))
+        .await
+        .unwrap();
+    users
+        .verify_email(&alice, &address, now(&setup))
+        .await
+        .unwrap();
+    let (status, _, _) = call(&setup, &event_json("account.json")).await;
+    assert_eq!(status, 200);
+    let sent = setup.outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]
+            .text
+            .contains("password of your account was changed")
+    );
 }

@@ -64,6 +64,7 @@ pub(crate) async fn export<S: Stores>(
             "created_at": timestamp(user.created_at),
             "disabled": user.disabled,
             "token_version": user.token_version,
+            "email": shared::email_flows::email_view(&user),
         },
         "two_factor": factor.map(|factor| json!({
             "method": "totp",

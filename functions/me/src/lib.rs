@@ -51,7 +51,8 @@ pub const ROUTES: [(Route, Endpoint); 4] = [
 ];
 
 /// Handles one request for the authorizer's principal: the account as
-/// `{"username","created_at","disabled","two_factor"}` (`two_factor` is
+/// `{"username","created_at","disabled","email","two_factor"}` (`email` is `null` or
+/// `{"address","verified","pending_address"}`, `two_factor` is
 /// `{"enabled","recovery_codes_remaining"}`), or its sessions.
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
     let outcome = match route(&request, &ROUTES) {
@@ -194,6 +195,7 @@ async fn account<S: Stores>(
             "username": user.username.as_str(),
             "created_at": timestamp(user.created_at),
             "disabled": user.disabled,
+            "email": shared::email_flows::email_view(&user),
             "two_factor": {
                 "enabled": confirmed.is_some(),
                 "recovery_codes_remaining": confirmed.map_or(0, |factor| factor.recovery_codes.len()),

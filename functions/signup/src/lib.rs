@@ -1,5 +1,7 @@
-//! `POST /signup`: validates a JSON `{"username","password"}`, hashes the password with
-//! argon2id and stores the account; a username taken in any letter case is a `409`.
+//! `POST /signup`: validates a JSON `{"username","password"}` (and an optional `"email"`),
+//! hashes the password with argon2id and stores the account; a username taken in any letter
+//! case is a `409`. An address is stored as waiting for verification and sent a code; it
+//! becomes the account's only when the code comes back (`POST /email/verify`).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -7,11 +9,17 @@ use serde_json::json;
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
 use shared::credentials::{Password, Username};
+use shared::email_address::EmailAddress;
+use shared::email_flows::{self, Outgoing, Recipient};
 use shared::hashing::PasswordHasher;
 use shared::http::{
     ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
     string_field,
 };
+use shared::mailer::{MailSettings, Mailer};
+use shared::metrics::Metrics;
+use shared::rate_limits::VERIFICATION_MAILS_PER_IP;
+use shared::refresh::Client;
 use shared::stores::Stores;
 use shared::users::{Insertion, UserStore};
 
@@ -23,6 +31,12 @@ pub struct State<S> {
     pub hasher: PasswordHasher,
     /// The time an account is created at.
     pub clock: Clock,
+    /// Where verification codes go.
+    pub mailer: Mailer,
+    /// Code lifetimes and the frontend URL.
+    pub mail: MailSettings,
+    /// Mail failures and rate limits.
+    pub metrics: Metrics,
 }
 
 impl<S> State<S> {
@@ -33,6 +47,9 @@ impl<S> State<S> {
             stores,
             hasher: PasswordHasher::from_source(env)?,
             clock: Clock::system(),
+            mailer: Mailer::from_source(env)?,
+            mail: MailSettings::from_source(env)?,
+            metrics: Metrics::from_source(env),
         })
     }
 }
@@ -46,15 +63,28 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         return not_found(&request);
     }
     match sign_up(state, &request).await {
-        Ok(username) => json_response(
-            StatusCode::CREATED,
-            &json!({ "message": "Created user successfully!", "username": username.as_str() }),
-        ),
+        Ok(created) => {
+            let mut body = json!({ "message": "Created user successfully!", "username": created.username.as_str() });
+            if let Some((address, sent)) = created.email {
+                body["email"] = json!({
+                    "address": address.as_str(),
+                    "verified": false,
+                    "verification_sent": sent,
+                });
+            }
+            json_response(StatusCode::CREATED, &body)
+        }
         Err(error) => error.into_response(),
     }
 }
 
-async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Username, ApiError> {
+/// A new account: its name, and its address with whether the code went out.
+struct Created {
+    username: Username,
+    email: Option<(EmailAddress, bool)>,
+}
+
+async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Created, ApiError> {
     if !has_content_type(request, "application/json") {
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
@@ -63,6 +93,24 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Usern
         Username::for_new_account(string_field(&fields, "username")?).map_err(invalid)?;
     let password = Password::for_new_account(string_field(&fields, "password")?, &username)
         .map_err(invalid)?;
+    let email = match fields.get("email") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some(email_flows::email_field(&fields, "email")?),
+    };
+    if email.is_some() {
+        if !state.mailer.is_configured() {
+            return Err(ApiError::EmailUnavailable);
+        }
+        let ip = email_flows::ip_subject(Client::of(request).ip.as_deref());
+        email_flows::limit(
+            state.stores.rate_limits(),
+            &state.metrics,
+            &VERIFICATION_MAILS_PER_IP,
+            &ip,
+            state.clock.now(),
+        )
+        .await?;
+    }
 
     let password_hash = state.hasher.hash(&password).await.map_err(|error| {
         tracing::error!(%error, "hashing failed");
@@ -75,15 +123,54 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Usern
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     match insertion {
-        Insertion::Created => {
+        Insertion::Created(id) => {
             tracing::info!(username = %username, "user created");
-            Ok(username)
+            let email = match email {
+                Some(address) => {
+                    let sent = send_first_verification(state, &id, &username, &address).await;
+                    Some((address, sent))
+                }
+                None => None,
+            };
+            Ok(Created { username, email })
         }
         Insertion::UsernameTaken => {
             tracing::info!(username = %username, "username taken");
             Err(ApiError::UsernameTaken)
         }
     }
+}
+
+/// Stores the address as waiting and sends its code; whether the code went out (the
+/// account exists either way: `POST /users/me/email/verification` sends another).
+async fn send_first_verification<S: Stores>(
+    state: &State<S>,
+    id: &shared::account_id::AccountId,
+    username: &Username,
+    address: &EmailAddress,
+) -> bool {
+    let now = state.clock.now();
+    if let Err(error) = state
+        .stores
+        .users()
+        .set_pending_email(id, Some(address), now)
+        .await
+    {
+        tracing::error!(%error, "address not stored");
+        return false;
+    }
+    let outgoing = Outgoing {
+        codes: state.stores.email_codes(),
+        mailer: &state.mailer,
+        settings: &state.mail,
+        metrics: &state.metrics,
+    };
+    let to = Recipient {
+        account: id,
+        username,
+        address,
+    };
+    outgoing.send_verification(&to, now).await.is_ok()
 }
 
 fn invalid(error: shared::credentials::CredentialError) -> ApiError {

@@ -4,15 +4,24 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use shared::clock::Clock;
 use shared::hashing::{HashingParams, PasswordHasher};
+use shared::mailer::{MailSettings, Mailer};
+use shared::testing::RecordingMailer;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use signup::State;
 
 /// The function's state on `users` (a handle: the test sees what the request stored).
 fn state(users: &MemoryUserStore) -> State<MemoryStores> {
+    state_with_mailer(users, Mailer::Recording(RecordingMailer::default()))
+}
+
+fn state_with_mailer(users: &MemoryUserStore, mailer: Mailer) -> State<MemoryStores> {
     State {
         stores: MemoryStores::with_users(users),
         hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
         clock: Clock::system(),
+        mailer,
+        mail: MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::metrics::Metrics::capturing(),
     }
 }
 
@@ -314,4 +323,94 @@ async fn names_in_any_one_script_sign_up_and_full_width_forms_of_a_taken_name_co
         let (status, _) = call(&store, &event_with_body(&signup_body(taken))).await;
         assert_eq!(status, 409, "{taken}");
     }
+}
+
+#[tokio::test]
+async fn an_address_at_sign_up_waits_for_its_code() {
+    let store = MemoryUserStore::default();
+    let outbox = RecordingMailer::default();
+    let state = state_with_mailer(&store, Mailer::Recording(outbox.clone()));
+    let body = json!({"username": "alice", "password": "correct horse battery staple", "email": "Alice@Example.COM"});
+    let response = signup::handle(&state, request_from(&event_with_body(&body.to_string()))).await;
+    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(
+        response_json(&response)["email"],
+        json!({"address": "Alice@example.com", "verified": false, "verification_sent": true})
+    );
+    let user = store.user("alice").unwrap();
+    assert_eq!(user.email, None);
+    assert_eq!(
+        user.pending_email.map(|a| a.key().to_owned()),
+        Some("alice@example.com".to_owned())
+    );
+    let sent = outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].subject, "Verify your email address");
+    assert_eq!(state.stores.email_codes.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_address_or_no_mail_service_stores_nothing_and_a_failed_send_says_so() {
+    let store = MemoryUserStore::default();
+    let with = |email: Value| {
+        json!({"username": "alice", "password": "correct horse battery staple", "email": email})
+            .to_string()
+    };
+    let (status, body) = call(&store, &event_with_body(&with(json!("not-an-address")))).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("email")));
+    let off = state_with_mailer(&store, Mailer::Off);
+    let response = signup::handle(
+        &off,
+        request_from(&event_with_body(&with(json!("a@example.com")))),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response_json(&response)["error"], "email_unavailable");
+    assert_eq!(store.len(), 0);
+
+    let failing = RecordingMailer::default();
+    failing.fail(true);
+    let state = state_with_mailer(&store, Mailer::Recording(failing));
+    let response = signup::handle(
+        &state,
+        request_from(&event_with_body(&with(json!("a@example.com")))),
+    )
+    .await;
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "the account exists; another code can be asked for"
+    );
+    assert_eq!(
+        response_json(&response)["email"]["verification_sent"],
+        false
+    );
+    assert!(state.stores.email_codes.is_empty());
+}
+
+#[tokio::test]
+async fn sign_ups_with_an_address_are_limited_per_ip() {
+    let store = MemoryUserStore::default();
+    let state = state(&store);
+    let max = shared::rate_limits::VERIFICATION_MAILS_PER_IP.max;
+    for n in 0..=max {
+        let body = json!({"username": format!("user{n}"), "password": "correct horse battery staple", "email": format!("user{n}@example.com")});
+        let response =
+            signup::handle(&state, request_from(&event_with_body(&body.to_string()))).await;
+        let expected = if n < max { 201 } else { 429 };
+        assert_eq!(response.status().as_u16(), expected, "sign-up {n}");
+    }
+    assert_eq!(
+        store.len(),
+        usize::try_from(max).unwrap(),
+        "the refused one stored nothing"
+    );
+    let without = json!({"username": "plain", "password": "correct horse battery staple"});
+    let response =
+        signup::handle(&state, request_from(&event_with_body(&without.to_string()))).await;
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "sign-ups without an address are not limited"
+    );
 }

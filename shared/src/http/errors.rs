@@ -78,6 +78,18 @@ pub enum ApiError {
         /// Whole seconds until the lock ends.
         retry_after_seconds: u64,
     },
+    /// 429: a rate limit on mail or code redemptions; `Retry-After` says when.
+    #[error("too many requests; retry in {retry_after_seconds} seconds")]
+    RateLimited {
+        /// Whole seconds until the limit's window ends.
+        retry_after_seconds: u64,
+    },
+    /// 400: an emailed code that is wrong, expired or already used (one answer for all).
+    #[error("the code is wrong, expired or already used")]
+    InvalidCode,
+    /// 503: the mail service could not take the message; nothing was changed.
+    #[error("the email could not be sent; nothing was changed, retry shortly")]
+    EmailUnavailable,
     /// 500: a failure on our side. The cause goes to the log, never to the caller.
     #[error("internal server error")]
     Internal,
@@ -90,20 +102,22 @@ impl ApiError {
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::InvalidCode => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden
             | Self::WrongPassword
             | Self::InsufficientUserAuthentication { .. }
             | Self::WrongSecondFactor => StatusCode::FORBIDDEN,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::NotFound | Self::NoSuchResource { .. } => StatusCode::NOT_FOUND,
             Self::UsernameTaken | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable | Self::EmailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -118,6 +132,9 @@ impl ApiError {
             Self::WrongSecondFactor => "wrong_second_factor",
             Self::Conflict { code, .. } | Self::NoSuchResource { code, .. } => code,
             Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::InvalidCode => "invalid_code",
+            Self::EmailUnavailable => "email_unavailable",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
             Self::PayloadTooLarge => "payload_too_large",
@@ -178,7 +195,15 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
+        if self == Self::EmailUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
         if let Self::TooManyAttempts {
+            retry_after_seconds,
+        }
+        | Self::RateLimited {
             retry_after_seconds,
         } = self
         {

@@ -33,6 +33,14 @@ impl Route {
         }
     }
 
+    /// `PUT path`.
+    pub const fn put(path: &'static str) -> Self {
+        Self {
+            method: "PUT",
+            path,
+        }
+    }
+
     /// `DELETE path`.
     pub const fn delete(path: &'static str) -> Self {
         Self {

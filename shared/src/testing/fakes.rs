@@ -6,11 +6,15 @@ use crate::account_id::AccountId;
 use crate::clock::Clock;
 use crate::credentials::Username;
 use crate::db::StoreError;
+use crate::email_address::EmailAddress;
+use crate::email_codes::{EmailCode, EmailCodeStore, Purpose};
 use crate::login_failures::{
     Attempt, FailureKey, LoginFailureStore, LoginFailures, SecondFactorFailures, next_claim,
 };
+use crate::mail::{Mail, MailError};
 use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use crate::products::{Product, ProductStore, sample_products};
+use crate::rate_limits::RateLimitStore;
 use crate::refresh::{
     ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, RefreshTokenStore, Rotation, Session,
     StoredSession,
@@ -18,7 +22,7 @@ use crate::refresh::{
 use crate::second_factors::{SecondFactor, SecondFactorStore};
 use crate::secret_box::Sealed;
 use crate::stores::Stores;
-use crate::users::{Insertion, User, UserStore};
+use crate::users::{EmailVerification, Insertion, User, UserStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -41,6 +45,10 @@ pub struct MemoryStores {
     pub mfa_challenges: MemoryMfaChallengeStore,
     /// Security histories.
     pub events: MemoryAccountEventStore,
+    /// Codes sent by email.
+    pub email_codes: MemoryEmailCodeStore,
+    /// Rate-limit counters.
+    pub rate_limits: MemoryRateLimitStore,
 }
 
 impl MemoryStores {
@@ -61,6 +69,8 @@ impl Stores for MemoryStores {
     type SecondFactors = MemorySecondFactorStore;
     type MfaChallenges = MemoryMfaChallengeStore;
     type Events = MemoryAccountEventStore;
+    type EmailCodes = MemoryEmailCodeStore;
+    type RateLimits = MemoryRateLimitStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -82,6 +92,12 @@ impl Stores for MemoryStores {
     }
     fn events(&self) -> &MemoryAccountEventStore {
         &self.events
+    }
+    fn email_codes(&self) -> &MemoryEmailCodeStore {
+        &self.email_codes
+    }
+    fn rate_limits(&self) -> &MemoryRateLimitStore {
+        &self.rate_limits
     }
 }
 
@@ -127,6 +143,8 @@ impl MemoryUserStore {
             disabled: false,
             created_at,
             token_version: 0,
+            email: None,
+            pending_email: None,
         };
         let store = Self::default();
         let key = username.canonical().to_owned();
@@ -221,9 +239,12 @@ impl UserStore for MemoryUserStore {
             disabled: false,
             created_at: now,
             token_version: 0,
+            email: None,
+            pending_email: None,
         };
+        let id = user.id.clone();
         users.insert(username.canonical().to_owned(), user);
-        Ok(Insertion::Created)
+        Ok(Insertion::Created(id))
     }
 
     async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {
@@ -243,6 +264,82 @@ impl UserStore for MemoryUserStore {
             user.token_version += 1;
             user.token_version
         }))
+    }
+
+    async fn find_by_email(&self, address: &EmailAddress) -> Result<Option<User>, StoreError> {
+        self.fail_if_asked()?;
+        let users = self.users.lock().unwrap();
+        Ok(users
+            .values()
+            .find(|user| {
+                user.email
+                    .as_ref()
+                    .is_some_and(|e| e.key() == address.key())
+            })
+            .cloned())
+    }
+
+    async fn set_pending_email(
+        &self,
+        id: &AccountId,
+        address: Option<&EmailAddress>,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        Ok(users
+            .values_mut()
+            .find(|user| user.id == *id)
+            .map(|user| user.pending_email = address.cloned())
+            .is_some())
+    }
+
+    async fn verify_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        _now: SystemTime,
+    ) -> Result<EmailVerification, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        let taken = users.values().any(|user| {
+            user.id != *id
+                && user
+                    .email
+                    .as_ref()
+                    .is_some_and(|e| e.key() == address.key())
+        });
+        let Some(user) = users.values_mut().find(|user| {
+            user.id == *id
+                && user
+                    .pending_email
+                    .as_ref()
+                    .is_some_and(|pending| pending.key() == address.key())
+        }) else {
+            return Ok(EmailVerification::NotPending);
+        };
+        if taken {
+            return Ok(EmailVerification::AddressTaken);
+        }
+        user.pending_email = None;
+        let previous = user.email.replace(address.clone());
+        Ok(EmailVerification::Verified { previous })
+    }
+
+    async fn remove_email(
+        &self,
+        id: &AccountId,
+        _now: SystemTime,
+    ) -> Result<Option<EmailAddress>, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        Ok(users
+            .values_mut()
+            .find(|user| user.id == *id)
+            .and_then(|user| {
+                user.pending_email = None;
+                user.email.take()
+            }))
     }
 
     async fn delete(&self, id: &AccountId) -> Result<bool, StoreError> {
@@ -702,6 +799,117 @@ impl MfaChallengeStore for MemoryMfaChallengeStore {
             challenges.remove(hash);
         }
         Ok(live)
+    }
+}
+
+/// Codes sent by email in a map, with the same rules as the MongoDB store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryEmailCodeStore {
+    codes: Arc<Mutex<HashMap<String, EmailCode>>>,
+}
+
+impl MemoryEmailCodeStore {
+    /// How many codes are stored (expired ones included).
+    pub fn len(&self) -> usize {
+        self.codes.lock().unwrap().len()
+    }
+
+    /// Whether no code is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl EmailCodeStore for MemoryEmailCodeStore {
+    async fn create(&self, hash: &str, code: &EmailCode) -> Result<(), StoreError> {
+        let mut codes = self.codes.lock().unwrap();
+        codes.insert(hash.to_owned(), code.clone());
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> Result<Option<EmailCode>, StoreError> {
+        let codes = self.codes.lock().unwrap();
+        Ok(codes
+            .get(hash)
+            .filter(|code| code.purpose == purpose && code.expires_at > now)
+            .cloned())
+    }
+
+    async fn redeem(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> Result<Option<EmailCode>, StoreError> {
+        let mut codes = self.codes.lock().unwrap();
+        let live = codes
+            .get(hash)
+            .is_some_and(|code| code.purpose == purpose && code.expires_at > now);
+        Ok(if live { codes.remove(hash) } else { None })
+    }
+
+    async fn delete_account(
+        &self,
+        account: &AccountId,
+        purpose: Option<Purpose>,
+    ) -> Result<u64, StoreError> {
+        let mut codes = self.codes.lock().unwrap();
+        let before = codes.len();
+        codes.retain(|_, code| {
+            code.account != *account || purpose.is_some_and(|purpose| code.purpose != purpose)
+        });
+        Ok(u64::try_from(before - codes.len()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Rate-limit counters in a map (expired windows are never reached again: ids carry the
+/// window start).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryRateLimitStore {
+    counters: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl RateLimitStore for MemoryRateLimitStore {
+    async fn increment(&self, id: &str, _expires_at: SystemTime) -> Result<u32, StoreError> {
+        let mut counters = self.counters.lock().unwrap();
+        let count = counters.entry(id.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+        Ok(*count)
+    }
+}
+
+/// A mailer that keeps what it is given, for handler tests; `fail` makes every delivery
+/// fail as an unreachable mail service would.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingMailer {
+    sent: Arc<Mutex<Vec<Mail>>>,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RecordingMailer {
+    /// Every message delivered so far, oldest first.
+    pub fn sent(&self) -> Vec<Mail> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    /// Makes every later delivery fail (or succeed again).
+    pub fn fail(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Records `mail`, or fails when asked to.
+    pub fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(MailError::Sending("simulated outage".to_owned()));
+        }
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(())
     }
 }
 

@@ -5,12 +5,13 @@
 mod legacy;
 mod mongo;
 
-pub use mongo::{MongoUserStore, UNIQUE_INDEX};
+pub use mongo::{EMAIL_INDEX, MongoUserStore, UNIQUE_INDEX};
 
 use crate::account_id::AccountId;
 use crate::config::{ConfigError, Source};
 use crate::credentials::Username;
 use crate::db::StoreError;
+use crate::email_address::EmailAddress;
 use std::future::Future;
 use std::time::SystemTime;
 
@@ -73,15 +74,34 @@ pub struct User {
     /// Access and refresh tokens issued before this version are refused; bumped by
     /// logout-everywhere and by a password change.
     pub token_version: u64,
+    /// The verified email address: where reset codes and notices go. Unique among
+    /// verified addresses.
+    pub email: Option<EmailAddress>,
+    /// An address waiting for its verification code; it replaces `email` only when verified.
+    pub pending_email: Option<EmailAddress>,
 }
 
 /// The outcome of adding a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Insertion {
-    /// The account was stored.
-    Created,
+    /// The account was stored under this id.
+    Created(AccountId),
     /// An account with the same canonical username already exists; nothing was stored.
     UsernameTaken,
+}
+
+/// The outcome of redeeming a verification code for an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// The address is now the verified one; `previous` is the one it replaced.
+    Verified {
+        /// The verified address before, to tell about the change.
+        previous: Option<EmailAddress>,
+    },
+    /// The account no longer waits for this address (changed or removed since, or gone).
+    NotPending,
+    /// Another account verified this address first.
+    AddressTaken,
 }
 
 /// Where accounts live. Implemented for MongoDB and, for handler tests, in memory.
@@ -124,6 +144,37 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The account whose verified address is `address` (compared case-insensitively).
+    fn find_by_email(
+        &self,
+        address: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Sets (or with `None` clears) the address waiting for verification. Returns whether
+    /// the account exists.
+    fn set_pending_email(
+        &self,
+        id: &AccountId,
+        address: Option<&EmailAddress>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Makes `address` the verified address in one conditional update, only if it is still
+    /// the one waiting (by its comparison key) and no other account has it verified.
+    fn verify_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<EmailVerification, StoreError>> + Send;
+
+    /// Removes both the verified and the waiting address. Returns the verified one it had.
+    fn remove_email(
+        &self,
+        id: &AccountId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<EmailAddress>, StoreError>> + Send;
 
     /// Deletes the account `id`. Returns whether it existed.
     fn delete(&self, id: &AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;

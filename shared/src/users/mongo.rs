@@ -1,10 +1,11 @@
 //! Accounts in a MongoDB collection, unique by an index on the canonical username. Document
 //! field names follow the FastAPI app's, so both can share one collection.
 
-use super::{Insertion, User, UserCollectionSettings, UserStore};
+use super::{EmailVerification, Insertion, User, UserCollectionSettings, UserStore};
 use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
+use crate::email_address::EmailAddress;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
@@ -29,6 +30,34 @@ pub(super) struct UserDocument {
     /// Missing on documents written by the FastAPI app: version 0.
     #[serde(default)]
     pub(super) token_version: i64,
+    /// The verified address; unique (a partial index) among documents that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) email: Option<EmailDocument>,
+    /// The address waiting for its verification code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) email_pending: Option<EmailDocument>,
+}
+
+/// An address as stored: as shown, and the key it is compared and indexed by.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct EmailDocument {
+    pub(super) address: String,
+    pub(super) key: String,
+    pub(super) since: DateTime,
+}
+
+impl EmailDocument {
+    fn new(address: &EmailAddress, now: DateTime) -> Self {
+        Self {
+            address: address.as_str().to_owned(),
+            key: address.key().to_owned(),
+            since: now,
+        }
+    }
+
+    fn address(&self) -> Option<EmailAddress> {
+        EmailAddress::parse(&self.address).ok()
+    }
 }
 
 impl From<UserDocument> for User {
@@ -44,6 +73,11 @@ impl From<UserDocument> for User {
             disabled: document.disabled,
             created_at: document.created_date.to_system_time(),
             token_version: u64::try_from(document.token_version).unwrap_or(0),
+            email: document.email.as_ref().and_then(EmailDocument::address),
+            pending_email: document
+                .email_pending
+                .as_ref()
+                .and_then(EmailDocument::address),
         }
     }
 }
@@ -87,12 +121,23 @@ impl MongoUserStore {
             .options(unique)
             .build();
         match self.users.create_index(index).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(error) if is_index_options_conflict(&error) => {
-                self.existing_index_is_unique().await
+                self.existing_index_is_unique().await?;
             }
-            Err(error) => Err(error.into()),
+            Err(error) => return Err(error.into()),
         }
+        let unique_email = IndexOptions::builder()
+            .unique(true)
+            .name(EMAIL_INDEX.to_owned())
+            .partial_filter_expression(doc! { "email.key": { "$type": "string" } })
+            .build();
+        let email = IndexModel::builder()
+            .keys(doc! { "email.key": 1 })
+            .options(unique_email)
+            .build();
+        self.users.create_index(email).await?;
+        Ok(())
     }
 }
 
@@ -168,6 +213,9 @@ impl MongoUserStore {
     }
 }
 
+/// The name of the unique index on the verified addresses' keys.
+pub const EMAIL_INDEX: &str = "email_key_unique";
+
 /// The name of the unique index on `username_canonical`.
 pub const UNIQUE_INDEX: &str = "username_canonical_unique";
 
@@ -206,9 +254,16 @@ impl UserStore for MongoUserStore {
             created_date: now,
             modified_date: now,
             token_version: 0,
+            email: None,
+            email_pending: None,
         };
         match self.users.insert_one(document).await {
-            Ok(_) => Ok(Insertion::Created),
+            Ok(inserted) => match inserted.inserted_id.as_object_id() {
+                Some(id) => Ok(Insertion::Created(AccountId::from(id))),
+                None => Err(StoreError(mongodb::error::Error::custom(
+                    "the server gave the new account no ObjectId",
+                ))),
+            },
             Err(error) if is_duplicate_key(&error) => Ok(Insertion::UsernameTaken),
             Err(error) => Err(error.into()),
         }
@@ -257,6 +312,88 @@ impl UserStore for MongoUserStore {
             .return_document(ReturnDocument::After)
             .await?;
         Ok(updated.map(|document| User::from(document).token_version))
+    }
+
+    async fn find_by_email(&self, address: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let found = self
+            .users
+            .find_one(doc! { "email.key": address.key() })
+            .await?;
+        Ok(found.map(User::from))
+    }
+
+    async fn set_pending_email(
+        &self,
+        id: &AccountId,
+        address: Option<&EmailAddress>,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let now = DateTime::from_system_time(now);
+        let update = match address {
+            Some(address) => doc! { "$set": {
+                "email_pending": mongodb::bson::to_bson(&EmailDocument::new(address, now))
+                    .map_err(|error| StoreError(error.into()))?,
+                "modified_date": now,
+            } },
+            None => doc! {
+                "$unset": { "email_pending": "" },
+                "$set": { "modified_date": now },
+            },
+        };
+        let result = self
+            .users
+            .update_one(doc! { "_id": id.object_id() }, update)
+            .await?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn verify_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        now: SystemTime,
+    ) -> Result<EmailVerification, StoreError> {
+        let now = DateTime::from_system_time(now);
+        let verified = mongodb::bson::to_bson(&EmailDocument::new(address, now))
+            .map_err(|error| StoreError(error.into()))?;
+        let before = self
+            .users
+            .find_one_and_update(
+                doc! { "_id": id.object_id(), "email_pending.key": address.key() },
+                doc! {
+                    "$set": { "email": verified, "modified_date": now },
+                    "$unset": { "email_pending": "" },
+                },
+            )
+            .return_document(ReturnDocument::Before)
+            .await;
+        match before {
+            Ok(Some(document)) => Ok(EmailVerification::Verified {
+                previous: document.email.as_ref().and_then(EmailDocument::address),
+            }),
+            Ok(None) => Ok(EmailVerification::NotPending),
+            Err(error) if is_duplicate_key(&error) => Ok(EmailVerification::AddressTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn remove_email(
+        &self,
+        id: &AccountId,
+        now: SystemTime,
+    ) -> Result<Option<EmailAddress>, StoreError> {
+        let before = self
+            .users
+            .find_one_and_update(
+                doc! { "_id": id.object_id() },
+                doc! {
+                    "$unset": { "email": "", "email_pending": "" },
+                    "$set": { "modified_date": DateTime::from_system_time(now) },
+                },
+            )
+            .return_document(ReturnDocument::Before)
+            .await?;
+        Ok(before.and_then(|document| document.email.as_ref().and_then(EmailDocument::address)))
     }
 
     async fn delete(&self, id: &AccountId) -> Result<bool, StoreError> {

@@ -4,16 +4,19 @@
 
 use crate::support::{name, now};
 use shared::account_id::AccountId;
+use shared::email_address::EmailAddress;
+use shared::email_codes::{EmailCode, EmailCodeStore, Purpose};
 use shared::login_failures::{
     Attempt, LoginFailureStore, LoginFailures, MAX_LOCK, SecondFactorFailures,
 };
 use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
 use shared::products::{ProductStore, sample_products};
+use shared::rate_limits::{Decision, Limit};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::second_factors::SecondFactorStore;
 use shared::secret_box::Sealed;
 use shared::stores::Stores;
-use shared::users::{Insertion, UserStore};
+use shared::users::{EmailVerification, Insertion, UserStore};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A bundle of stores the cases can share between spawned tasks.
@@ -67,7 +70,225 @@ contract!(
     a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read,
     active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them,
     events_are_paged_newest_first_per_account_and_amended_in_place,
+    an_address_counts_only_once_verified_and_is_unique_among_verified_ones,
+    an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry,
+    sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum,
 );
+
+fn address(text: &str) -> EmailAddress {
+    EmailAddress::parse(text).unwrap()
+}
+
+async fn created(stores: &impl Shared, username: &str) -> AccountId {
+    match stores
+        .users()
+        .insert(&name(username), "$argon2id$hash", now())
+        .await
+        .unwrap()
+    {
+        Insertion::Created(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn an_address_counts_only_once_verified_and_is_unique_among_verified_ones(
+    stores: impl Shared,
+) {
+    let users = stores.users();
+    let alice = created(&stores, "alice").await;
+    let bob = created(&stores, "bob").await;
+    let first = address("Alice@Example.com");
+    assert!(
+        users
+            .set_pending_email(&alice, Some(&first), now())
+            .await
+            .unwrap()
+    );
+    let user = users.find_by_id(&alice).await.unwrap().unwrap();
+    assert_eq!(
+        (user.email, user.pending_email),
+        (None, Some(first.clone()))
+    );
+    assert!(
+        users.find_by_email(&first).await.unwrap().is_none(),
+        "not before verification"
+    );
+
+    let other = address("someone.else@example.com");
+    assert_eq!(
+        users.verify_email(&alice, &other, now()).await.unwrap(),
+        EmailVerification::NotPending
+    );
+    assert_eq!(
+        users
+            .verify_email(&alice, &address("alice@EXAMPLE.com"), now())
+            .await
+            .unwrap(),
+        EmailVerification::Verified { previous: None }
+    );
+    let found = users
+        .find_by_email(&address("ALICE@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|user| user.id), Some(alice.clone()));
+
+    // Bob may wait for the same address, but not verify it while Alice has it.
+    users
+        .set_pending_email(&bob, Some(&first), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        users.verify_email(&bob, &first, now()).await.unwrap(),
+        EmailVerification::AddressTaken
+    );
+    let bob_user = users.find_by_id(&bob).await.unwrap().unwrap();
+    assert_eq!(
+        (bob_user.email, bob_user.pending_email),
+        (None, Some(first.clone()))
+    );
+
+    // A change replaces the verified address only when verified, and says what it replaced.
+    let second = address("alice@new.example");
+    users
+        .set_pending_email(&alice, Some(&second), now())
+        .await
+        .unwrap();
+    let waiting = users.find_by_id(&alice).await.unwrap().unwrap();
+    assert_eq!(waiting.email, Some(address("alice@example.com")));
+    assert_eq!(
+        users.verify_email(&alice, &second, now()).await.unwrap(),
+        EmailVerification::Verified {
+            previous: Some(address("alice@example.com"))
+        }
+    );
+    // Now Bob can verify the address Alice let go.
+    assert_eq!(
+        users.verify_email(&bob, &first, now()).await.unwrap(),
+        EmailVerification::Verified { previous: None }
+    );
+    assert_eq!(
+        users.remove_email(&alice, now()).await.unwrap(),
+        Some(second.clone())
+    );
+    let removed = users.find_by_id(&alice).await.unwrap().unwrap();
+    assert_eq!((removed.email, removed.pending_email), (None, None));
+    assert!(users.find_by_email(&second).await.unwrap().is_none());
+}
+
+async fn an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry(stores: impl Shared) {
+    let account = AccountId::generate();
+    let at = now();
+    let code = |purpose, hours: u64| EmailCode {
+        account: account.clone(),
+        purpose,
+        address: address("alice@example.com"),
+        expires_at: at + Duration::from_secs(3600 * hours),
+    };
+    let codes = stores.email_codes();
+    codes
+        .create("live", &code(Purpose::Reset, 1))
+        .await
+        .unwrap();
+    codes
+        .create("other", &code(Purpose::Verify, 1))
+        .await
+        .unwrap();
+    assert!(
+        codes
+            .redeem("live", Purpose::Verify, at)
+            .await
+            .unwrap()
+            .is_none(),
+        "purpose"
+    );
+    assert!(
+        codes
+            .find("live", Purpose::Reset, at)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let attempts = (0..10).map(|_| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            stores
+                .email_codes()
+                .redeem("live", Purpose::Reset, at)
+                .await
+                .unwrap()
+        })
+    });
+    let redeemed: Vec<_> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter_map(Result::unwrap)
+        .collect();
+    assert_eq!(redeemed, vec![code(Purpose::Reset, 1)]);
+    assert!(
+        codes
+            .find("live", Purpose::Reset, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    codes
+        .create("expiring", &code(Purpose::Reset, 1))
+        .await
+        .unwrap();
+    let later = at + Duration::from_secs(3601);
+    assert!(
+        codes
+            .redeem("expiring", Purpose::Reset, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        codes
+            .delete_account(&account, Some(Purpose::Reset))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(codes.delete_account(&account, None).await.unwrap(), 1);
+}
+
+async fn sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum(stores: impl Shared) {
+    let limit = Limit {
+        name: "contract",
+        max: 5,
+        window: Duration::from_secs(3600),
+    };
+    let subject = AccountId::generate().as_str().to_owned();
+    let at = UNIX_EPOCH + Duration::from_secs(1_800_001_200);
+    let hits = (0..16).map(|_| {
+        let (stores, subject) = (stores.clone(), subject.clone());
+        tokio::spawn(async move {
+            shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, at)
+                .await
+                .unwrap()
+        })
+    });
+    let decisions: Vec<Decision> = futures_util::future::join_all(hits)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let allowed = decisions
+        .iter()
+        .filter(|d| **d == Decision::Allowed)
+        .count();
+    assert_eq!(allowed, 5, "{decisions:?}");
+    assert!(decisions.contains(&Decision::Refused {
+        retry_after_seconds: 2400
+    }));
+    let next_window = at + Duration::from_secs(2400);
+    let fresh = shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window)
+        .await
+        .unwrap();
+    assert_eq!(fresh, Decision::Allowed);
+}
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
     let users = stores.users();
@@ -75,7 +296,7 @@ async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: imp
         .insert(&name("Alice"), "$argon2id$hash", SystemTime::now())
         .await
         .unwrap();
-    assert_eq!(created, Insertion::Created);
+    assert!(matches!(created, Insertion::Created(_)), "{created:?}");
     for lookup in ["Alice", "alice", "ALICE"] {
         let user = users.find(&name(lookup)).await.unwrap().expect(lookup);
         assert_eq!(user.username.as_str(), "Alice", "the chosen spelling");
@@ -124,7 +345,7 @@ pub async fn twenty_concurrent_inserts_of_one_username_store_exactly_one(stores:
         .collect();
     let created = outcomes
         .iter()
-        .filter(|o| **o == Insertion::Created)
+        .filter(|o| matches!(o, Insertion::Created(_)))
         .count();
     assert_eq!((created, outcomes.len() - created), (1, 19));
     assert!(stores.users().find(&name("Racer")).await.unwrap().is_some());

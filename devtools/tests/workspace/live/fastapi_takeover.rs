@@ -230,6 +230,9 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
         stores: it.service.stores.clone(),
         hasher: it.service.hasher.clone(),
         clock: Clock::system(),
+        mailer: shared::mailer::Mailer::Off,
+        mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::metrics::Metrics::capturing(),
     };
     let signup = signup::handle(
         &signup_state,

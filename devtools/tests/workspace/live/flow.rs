@@ -30,6 +30,9 @@ async fn api() -> Api {
             stores: stores.clone(),
             hasher: hasher.clone(),
             clock: Clock::system(),
+            mailer: shared::mailer::Mailer::Off,
+            mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
+            metrics: shared::metrics::Metrics::capturing(),
         },
         token: token::State {
             stores: stores.clone(),

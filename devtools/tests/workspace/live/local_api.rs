@@ -21,6 +21,8 @@ pub(super) struct Local {
     pub(super) url: String,
     pub(super) http: reqwest::Client,
     pub(super) private_pem: String,
+    /// Where the functions write mail.
+    pub(super) outbox: PathBuf,
 }
 
 use support::workspace;
@@ -66,10 +68,13 @@ async fn start_with(
     let database = shared::db::connect(&settings).await.unwrap();
     let keys = shared::keys::generate_ed25519().unwrap();
     let private_pem = keys.private_pem.expose_secret().to_owned();
+    let data_dir =
+        std::env::temp_dir().join(format!("local-api-{}", uuid::Uuid::new_v4().simple()));
+    let outbox = data_dir.join("outbox");
     let options = StackOptions {
         template: workspace().join("template.yaml"),
         bin_dir: bin_dir(),
-        data_dir: std::env::temp_dir().join(format!("local-api-{}", uuid::Uuid::new_v4().simple())),
+        data_dir,
         port: 0,
         instances: 2,
         mongodb_uri: Some(settings.uri),
@@ -79,6 +84,7 @@ async fn start_with(
         function_log_dir: log_dir,
         log_requests: true,
         parameter_overrides,
+        outbox_dir: Some(outbox.clone()),
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);
@@ -88,6 +94,7 @@ async fn start_with(
         url,
         http: reqwest::Client::new(),
         private_pem,
+        outbox,
     }
 }
 

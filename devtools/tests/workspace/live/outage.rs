@@ -152,6 +152,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         function_log_dir: std::env::var_os("FUNCTION_LOG_DIR").map(PathBuf::from),
         log_requests: true,
         parameter_overrides: Default::default(),
+        outbox_dir: None,
     })
     .await
     .expect("the local stack starts");

@@ -1,0 +1,165 @@
+//! The caller's email address: change it (the new one is verified before it counts), send
+//! the waiting one another code, remove it.
+
+use crate::reauthentication::{self, RecentCaller};
+use crate::{State, record};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::account_events::EventKind;
+use shared::email_codes::EmailCodeStore;
+use shared::email_flows::{self, Recipient};
+use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::principal::authenticated_user;
+use shared::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT;
+use shared::stores::Stores;
+use shared::users::{User, UserStore};
+
+/// Sends a code to a new address after a recent login (and, with a second factor on, a code
+/// from it in the request); `202`. The verified address, if any, stays the account's until
+/// the code is redeemed at `POST /email/verify`. A mail that cannot be sent is `503
+/// email_unavailable` and stores nothing.
+pub(crate) async fn change<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    let address = email_flows::email_field(&fields, "email")?;
+    confirm_factor(state, &caller, &fields, request).await?;
+    let user = &caller.user;
+    if user.email.as_ref().map(|e| e.key()) == Some(address.key()) {
+        let body = json!({
+            "message": "this address is already the account's verified address",
+            "email": email_flows::email_view(user),
+        });
+        return Ok(json_response(StatusCode::OK, &body));
+    }
+    if !state.mailer.is_configured() {
+        return Err(ApiError::EmailUnavailable);
+    }
+    let now = state.clock.now();
+    limit_mails(state, user).await?;
+    let to = Recipient {
+        account: &user.id,
+        username: &user.username,
+        address: &address,
+    };
+    state.outgoing().send_verification(&to, now).await?;
+    state
+        .stores
+        .users()
+        .set_pending_email(&user.id, Some(&address), now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    record(state, &user.id, EventKind::EmailChangeRequested, request).await;
+    tracing::info!(username = %user.username, "verification code sent to a new address");
+    let mut updated = user.clone();
+    updated.pending_email = Some(address);
+    let body = json!({
+        "message": "verification code sent: the new address counts once the code is redeemed at POST /email/verify",
+        "email": email_flows::email_view(&updated),
+    });
+    Ok(json_response(StatusCode::ACCEPTED, &body))
+}
+
+/// Sends the waiting address another code (no recent login needed: it changes nothing);
+/// `404 no_pending_email` when none waits.
+pub(crate) async fn resend<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let user = authenticated_user(state.stores.users(), request, state.clock.now()).await?;
+    let address = user.pending_email.clone().ok_or(ApiError::NoSuchResource {
+        code: "no_pending_email",
+        message: "no address is waiting for verification: set one with PUT /users/me/email",
+    })?;
+    if !state.mailer.is_configured() {
+        return Err(ApiError::EmailUnavailable);
+    }
+    limit_mails(state, &user).await?;
+    let to = Recipient {
+        account: &user.id,
+        username: &user.username,
+        address: &address,
+    };
+    state
+        .outgoing()
+        .send_verification(&to, state.clock.now())
+        .await?;
+    let body = json!({
+        "message": "another verification code was sent",
+        "email": email_flows::email_view(&user),
+    });
+    Ok(json_response(StatusCode::ACCEPTED, &body))
+}
+
+/// Removes the verified and the waiting address after a recent login (and the second factor
+/// when on); the removed verified address gets a notice. Password resets by email stop.
+pub(crate) async fn remove<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let fields = if body_text(request)?.trim().is_empty() {
+        serde_json::Map::new()
+    } else {
+        json_object(body_text(request)?)?
+    };
+    confirm_factor(state, &caller, &fields, request).await?;
+    let user = &caller.user;
+    let removed = state
+        .stores
+        .users()
+        .remove_email(&user.id, state.clock.now())
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if let Err(error) = state
+        .stores
+        .email_codes()
+        .delete_account(&user.id, None)
+        .await
+    {
+        tracing::warn!(%error, "codes of a removed address not deleted (they expire on their own)");
+    }
+    record(state, &user.id, EventKind::EmailRemoved, request).await;
+    if let Some(previous) = removed {
+        let to = Recipient {
+            account: &user.id,
+            username: &user.username,
+            address: &previous,
+        };
+        let what = "This address was removed from your account: password resets by email \
+                    and notices no longer come here.";
+        state.outgoing().send_notice(&to, what).await;
+    }
+    Ok(json!({ "message": "email address removed", "email": null }))
+}
+
+/// With a second factor on, checks the code in `fields` under the account's lockout.
+async fn confirm_factor<S: Stores>(
+    state: &State<S>,
+    caller: &RecentCaller,
+    fields: &serde_json::Map<String, Value>,
+    request: &Request,
+) -> Result<(), ApiError> {
+    let presented = reauthentication::presented_factor(state, caller, fields)?;
+    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
+        reauthentication::check_code(state, &caller.user, factor, presented, request).await?;
+    }
+    Ok(())
+}
+
+async fn limit_mails<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {
+    email_flows::limit(
+        state.stores.rate_limits(),
+        &state.metrics,
+        &VERIFICATION_MAILS_PER_ACCOUNT,
+        user.id.as_str(),
+        state.clock.now(),
+    )
+    .await
+}

@@ -1,0 +1,248 @@
+//! `POST /password-reset` and `POST /password-reset/confirm`.
+
+use crate::{State, json_fields, record, source_ip};
+use lambda_http::Request;
+use serde_json::{Value, json};
+use shared::account_events::EventKind;
+use shared::credentials::{Password, Username};
+use shared::email_address::EmailAddress;
+use shared::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
+use shared::email_flows::{self, Recipient, SendError};
+use shared::http::{ApiError, optional_string_field, string_field};
+use shared::login_failures::LoginFailureStore;
+use shared::mail::Template;
+use shared::metrics::SecurityEvent;
+use shared::rate_limits::{
+    Decision, REDEMPTIONS_PER_IP, RESET_MAILS_PER_ACCOUNT, RESET_REQUESTS_PER_IP,
+    RESETS_PER_ACCOUNT,
+};
+use shared::refresh::RefreshTokenStore;
+use shared::stores::Stores;
+use shared::users::{User, UserStore};
+
+/// The one answer to every accepted reset request.
+pub const REQUEST_ANSWER: &str =
+    "if the account has a verified email address, a reset code is on its way to it";
+
+/// Sends a reset code when the named account has a verified address, then answers
+/// [`REQUEST_ANSWER`] at [`crate::RESET_ANSWER_TIME`] after the request began, whatever
+/// happened in between.
+pub(crate) async fn request<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let began = tokio::time::Instant::now();
+    let fields = json_fields(request)?;
+    let username = optional_string_field(&fields, "username")?;
+    let email = optional_string_field(&fields, "email")?;
+    let name = match (username, email) {
+        (Some(username), None) => Named::Username(username),
+        (None, Some(email)) => Named::Email(email),
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "username",
+                message: "give exactly one of username and email".to_owned(),
+            });
+        }
+    };
+    email_flows::limit(
+        state.stores.rate_limits(),
+        &state.metrics,
+        &RESET_REQUESTS_PER_IP,
+        &source_ip(request),
+        state.clock.now(),
+    )
+    .await?;
+
+    let sent = send_reset_code(state, &name, request).await;
+    let elapsed = began.elapsed();
+    if elapsed > state.reset_answer_time {
+        tracing::warn!(
+            elapsed_ms = elapsed.as_millis(),
+            "reset request outlasted its answer time"
+        );
+        state.metrics.record(SecurityEvent::SlowResetRequest);
+    }
+    tokio::time::sleep_until(began + state.reset_answer_time).await;
+    sent?;
+    Ok(json!({ "message": REQUEST_ANSWER }))
+}
+
+/// What a reset request names the account by.
+enum Named {
+    Username(String),
+    Email(String),
+}
+
+/// Sends the code if there is somewhere to send it. Only a database failure is an error
+/// (and it is one whatever the account); everything else ends in the same `Ok`.
+async fn send_reset_code<S: Stores>(
+    state: &State<S>,
+    name: &Named,
+    request: &Request,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let users = state.stores.users();
+    let found = match name {
+        Named::Username(raw) => match Username::parse(raw) {
+            Ok(username) => users.find(&username).await,
+            Err(_) => Ok(None),
+        },
+        Named::Email(raw) => match EmailAddress::parse(raw) {
+            Ok(address) => users.find_by_email(&address).await,
+            Err(_) => Ok(None),
+        },
+    }
+    .map_err(|error| ApiError::from_store(&error))?;
+    let Some((user, address)) = found
+        .filter(|user| !user.disabled)
+        .and_then(|user| user.email.clone().map(|address| (user, address)))
+    else {
+        return Ok(());
+    };
+    let decision = email_flows::allowed(
+        state.stores.rate_limits(),
+        &state.metrics,
+        &RESET_MAILS_PER_ACCOUNT,
+        user.id.as_str(),
+        now,
+    )
+    .await?;
+    if decision != Decision::Allowed {
+        return Ok(());
+    }
+    let code = EmailCode {
+        account: user.id.clone(),
+        purpose: Purpose::Reset,
+        address: address.clone(),
+        expires_at: now + state.mail.reset_ttl,
+    };
+    let to = Recipient {
+        account: &user.id,
+        username: &user.username,
+        address: &address,
+    };
+    match state
+        .outgoing()
+        .send_code(&to, &code, Template::Reset, now)
+        .await
+    {
+        Ok(()) => {
+            record(state, &user.id, EventKind::PasswordResetRequested, request).await;
+            tracing::info!(username = %user.username, "password reset code sent");
+            Ok(())
+        }
+        Err(SendError::Store(error)) => Err(ApiError::from_store(&error)),
+        Err(SendError::Mail | SendError::Internal) => Ok(()),
+    }
+}
+
+/// Spends the code and sets the new password: the token version moves, every session ends,
+/// other reset codes of the account die, and the verified address gets a notice.
+pub(crate) async fn confirm<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let fields = json_fields(request)?;
+    let presented = string_field(&fields, "code")?;
+    let new_password = string_field(&fields, "new_password")?;
+    let now = state.clock.now();
+    let stores = &state.stores;
+    email_flows::limit(
+        stores.rate_limits(),
+        &state.metrics,
+        &REDEMPTIONS_PER_IP,
+        &source_ip(request),
+        now,
+    )
+    .await?;
+    let hash = email_codes::hash(presented).ok_or(ApiError::InvalidCode)?;
+    let code = stores
+        .email_codes()
+        .find(&hash, Purpose::Reset, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?
+        .ok_or(ApiError::InvalidCode)?;
+    let user = holder(state, &code).await?;
+    let new_password =
+        Password::for_new_account(new_password, &user.username).map_err(|error| {
+            ApiError::InvalidField {
+                field: "new_password",
+                message: format!("new {error}"),
+            }
+        })?;
+    email_flows::limit(
+        stores.rate_limits(),
+        &state.metrics,
+        &RESETS_PER_ACCOUNT,
+        user.id.as_str(),
+        now,
+    )
+    .await?;
+    let new_hash = state.hasher.hash(&new_password).await.map_err(|error| {
+        tracing::error!(%error, "hashing failed");
+        ApiError::Internal
+    })?;
+    // Everything before only read; this delete decides between concurrent redemptions.
+    stores
+        .email_codes()
+        .redeem(&hash, Purpose::Reset, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?
+        .ok_or(ApiError::InvalidCode)?;
+    let changed = stores
+        .users()
+        .change_password(&user.id, &user.password_hash, &new_hash, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if !changed {
+        tracing::info!(username = %user.username, "password reset lost a race with a password change");
+        return Err(ApiError::InvalidCode);
+    }
+    stores
+        .refresh_tokens()
+        .revoke_account(&user.id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    let spent = stores
+        .email_codes()
+        .delete_account(&user.id, Some(Purpose::Reset))
+        .await;
+    if let Err(error) = spent {
+        tracing::warn!(%error, "other reset codes not deleted (they expire on their own)");
+    }
+    if let Err(error) = stores.login_failures().reset(&user.username).await {
+        tracing::warn!(%error, "login failures not cleared");
+    }
+    record(state, &user.id, EventKind::PasswordReset, request).await;
+    tracing::info!(username = %user.username, "password reset");
+    let to = Recipient {
+        account: &user.id,
+        username: &user.username,
+        address: &code.address,
+    };
+    let what = "Your password was reset with a code sent to this address, and every device \
+                was signed out.";
+    state.outgoing().send_notice(&to, what).await;
+    Ok(json!({ "message": "password reset: sign in with the new password on every device" }))
+}
+
+/// The account a reset code is for, if the code still stands: the account exists, is
+/// enabled, and still has the address the code went to as its verified address.
+async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, ApiError> {
+    let user = state
+        .stores
+        .users()
+        .find_by_id(&code.account)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?
+        .ok_or(ApiError::InvalidCode)?;
+    let same_address = user
+        .email
+        .as_ref()
+        .is_some_and(|address| address.key() == code.address.key());
+    if user.disabled || !same_address {
+        return Err(ApiError::InvalidCode);
+    }
+    Ok(user)
+}

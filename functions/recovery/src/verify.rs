@@ -1,0 +1,81 @@
+//! `POST /email/verify`: redeems a verification code.
+
+use crate::{State, json_fields, record, source_ip};
+use lambda_http::Request;
+use serde_json::{Value, json};
+use shared::account_events::EventKind;
+use shared::email_codes::{self, EmailCodeStore, Purpose};
+use shared::email_flows::{self, Recipient};
+use shared::http::{ApiError, string_field};
+use shared::rate_limits::REDEMPTIONS_PER_IP;
+use shared::stores::Stores;
+use shared::users::{EmailVerification, UserStore};
+
+/// Spends the code and makes its address the verified one, if the account still waits for
+/// that address; the address it replaces gets a notice.
+pub(crate) async fn verify<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let fields = json_fields(request)?;
+    let presented = string_field(&fields, "code")?;
+    let now = state.clock.now();
+    let stores = &state.stores;
+    email_flows::limit(
+        stores.rate_limits(),
+        &state.metrics,
+        &REDEMPTIONS_PER_IP,
+        &source_ip(request),
+        now,
+    )
+    .await?;
+    let hash = email_codes::hash(presented).ok_or(ApiError::InvalidCode)?;
+    let code = stores
+        .email_codes()
+        .redeem(&hash, Purpose::Verify, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?
+        .ok_or(ApiError::InvalidCode)?;
+    let outcome = stores
+        .users()
+        .verify_email(&code.account, &code.address, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    let previous = match outcome {
+        EmailVerification::Verified { previous } => previous,
+        EmailVerification::NotPending => return Err(ApiError::InvalidCode),
+        EmailVerification::AddressTaken => {
+            return Err(ApiError::Conflict {
+                code: "email_taken",
+                message: "this address is already verified on another account",
+            });
+        }
+    };
+    record(state, &code.account, EventKind::EmailVerified, request).await;
+    tracing::info!(account = %code.account.as_str(), "email address verified");
+    let replaced = previous.filter(|previous| previous.key() != code.address.key());
+    if let Some(previous) = replaced {
+        let user = stores
+            .users()
+            .find_by_id(&code.account)
+            .await
+            .map_err(|error| ApiError::from_store(&error))?;
+        if let Some(user) = user {
+            let what = format!(
+                "The email address of your account was changed to {}. Messages about your \
+                 account no longer come to this address.",
+                code.address
+            );
+            let to = Recipient {
+                account: &user.id,
+                username: &user.username,
+                address: &previous,
+            };
+            state.outgoing().send_notice(&to, &what).await;
+        }
+    }
+    Ok(json!({
+        "message": "email address verified",
+        "email": code.address.as_str(),
+    }))
+}

@@ -1,0 +1,529 @@
+//! The recovery handler (address verification, password reset) on its sample events, with
+//! in-memory stores, a recording mailer and a manual clock.
+
+use recovery::State;
+use serde_json::{Value, json};
+use shared::account_events::EventKind;
+use shared::account_id::AccountId;
+use shared::credentials::{Password, Username};
+use shared::email_address::EmailAddress;
+use shared::email_flows::{Outgoing, Recipient};
+use shared::hashing::{HashingParams, PasswordHasher};
+use shared::mailer::{MailSettings, Mailer};
+use shared::refresh::{RefreshTokenStore as _, Session};
+use shared::testing::{
+    ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, event_json, request_from,
+    response_text, seeded_account_id,
+};
+use shared::users::UserStore as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const CURRENT: &str = "correct horse battery staple";
+const NEW: &str = "a new and better passphrase";
+
+struct Setup {
+    state: State<MemoryStores>,
+    time: ManualClock,
+    outbox: RecordingMailer,
+}
+
+async fn setup() -> Setup {
+    let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
+    let hash = hasher
+        .hash(&Password::parse(CURRENT).unwrap())
+        .await
+        .unwrap();
+    let users = MemoryUserStore::with_user("alice", &hash, SystemTime::now());
+    let time = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_795_926_660));
+    let outbox = RecordingMailer::default();
+    let state = State {
+        stores: MemoryStores::with_users(&users),
+        hasher,
+        mailer: Mailer::Recording(outbox.clone()),
+        mail: MailSettings::from_source(&[("FRONTEND_URL", "https://app.example")]).unwrap(),
+        clock: time.clock(),
+        metrics: shared::metrics::Metrics::capturing(),
+        reset_answer_time: Duration::from_millis(40),
+    };
+    Setup {
+        state,
+        time,
+        outbox,
+    }
+}
+
+fn alice() -> AccountId {
+    seeded_account_id("alice")
+}
+
+fn address(text: &str) -> EmailAddress {
+    EmailAddress::parse(text).unwrap()
+}
+
+fn now(setup: &Setup) -> SystemTime {
+    setup.state.clock.now()
+}
+
+fn outgoing(setup: &Setup) -> Outgoing<'_, shared::testing::MemoryEmailCodeStore> {
+    Outgoing {
+        codes: &setup.state.stores.email_codes,
+        mailer: &setup.state.mailer,
+        settings: &setup.state.mail,
+        metrics: &setup.state.metrics,
+    }
+}
+
+/// Sets `text` as alice's waiting address and sends its code, as `PUT /users/me/email` does.
+async fn request_verification(setup: &Setup, text: &str) -> String {
+    let users = &setup.state.stores.users;
+    let address = address(text);
+    users
+        .set_pending_email(&alice(), Some(&address), now(setup))
+        .await
+        .unwrap();
+    let username = Username::parse("alice").unwrap();
+    let to = Recipient {
+        account: &alice(),
+        username: &username,
+        address: &address,
+    };
+    outgoing(setup)
+        .send_verification(&to, now(setup))
+        .await
+        .unwrap();
+    code_in_last_mail(setup)
+}
+
+/// Gives alice a verified address.
+async fn verified(setup: &Setup, text: &str) {
+    let code = request_verification(setup, text).await;
+    let (status, body) = call(setup, &verify_event(&code)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn code_in_last_mail(setup: &Setup) -> String {
+    let sent = setup.outbox.sent();
+    let text = &sent.last().expect("a message").text;
+    let line = text
+        .lines()
+        .find(|line| line.contains("code is "))
+        .expect("a code line");
+    line.rsplit(' ').next().unwrap().to_owned()
+}
+
+fn event(file: &str, body: Value) -> Value {
+    let mut event = event_json(file);
+    event["body"] = body.to_string().into();
+    event
+}
+
+fn verify_event(code: &str) -> Value {
+    event("email-verify.json", json!({ "code": code }))
+}
+
+fn reset_event(body: Value) -> Value {
+    event("password-reset.json", body)
+}
+
+fn confirm_event(code: &str, password: &str) -> Value {
+    event(
+        "password-reset-confirm.json",
+        json!({ "code": code, "new_password": password }),
+    )
+}
+
+fn from_ip(mut event: Value, ip: &str) -> Value {
+    event["requestContext"]["identity"]["sourceIp"] = ip.into();
+    event
+}
+
+async fn call(setup: &Setup, event: &Value) -> (u16, Value) {
+    let (status, text) = call_text(setup, event).await;
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+async fn call_text(setup: &Setup, event: &Value) -> (u16, String) {
+    let response = recovery::handle(&setup.state, request_from(event)).await;
+    (response.status().as_u16(), response_text(&response))
+}
+
+#[tokio::test]
+async fn a_verification_code_makes_its_address_the_accounts_once() {
+    let setup = setup().await;
+    let code = request_verification(&setup, "Alice@Example.com").await;
+    let sent = setup.outbox.sent();
+    assert!(
+        sent[0]
+            .text
+            .contains(&format!("https://app.example/verify-email#code={code}")),
+        "{}",
+        sent[0].text
+    );
+    let (status, body) = call(&setup, &verify_event(&code.to_lowercase())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "Alice@example.com");
+    let user = setup.state.stores.users.user("alice").unwrap();
+    let stored = user.email.as_ref().map(EmailAddress::as_str);
+    assert_eq!(
+        stored,
+        Some("Alice@example.com"),
+        "as typed, domain lower-cased"
+    );
+    assert_eq!(user.pending_email, None);
+    assert_eq!(
+        setup.state.stores.events.kinds_of(&alice()),
+        vec![EventKind::EmailVerified]
+    );
+    let (status, body) = call(&setup, &verify_event(&code)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_code"))
+    );
+}
+
+#[tokio::test]
+async fn a_change_counts_when_verified_and_the_old_address_is_told() {
+    let setup = setup().await;
+    verified(&setup, "alice@old.example").await;
+    let code = request_verification(&setup, "alice@new.example").await;
+    let user = setup.state.stores.users.user("alice").unwrap();
+    assert_eq!(user.email, Some(address("alice@old.example")), "not yet");
+    let (status, _) = call(&setup, &verify_event(&code)).await;
+    assert_eq!(status, 200);
+    let user = setup.state.stores.users.user("alice").unwrap();
+    assert_eq!(user.email, Some(address("alice@new.example")));
+    let notice = setup.outbox.sent().pop().unwrap();
+    assert_eq!(notice.to, address("alice@old.example"));
+    assert!(
+        notice.text.contains("changed to alice@new.example"),
+        "{}",
+        notice.text
+    );
+}
+
+#[tokio::test]
+async fn a_code_for_an_address_no_longer_waiting_verifies_nothing() {
+    let setup = setup().await;
+    let first = request_verification(&setup, "alice@first.example").await;
+    let _second = request_verification(&setup, "alice@second.example").await;
+    let (status, body) = call(&setup, &verify_event(&first)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_code"))
+    );
+    let user = setup.state.stores.users.user("alice").unwrap();
+    assert_eq!(user.email, None);
+}
+
+#[tokio::test]
+async fn an_address_verified_on_another_account_is_a_conflict() {
+    let setup = setup().await;
+    let users = &setup.state.stores.users;
+    let bob = match users
+        .insert(&Username::parse("bob").unwrap(), "$argon2id$x", now(&setup))
+        .await
+        .unwrap()
+    {
+        shared::users::Insertion::Created(id) => id,
+        other => panic!("{other:?}"),
+    };
+    let taken = address("shared@example.com");
+    users
+        .set_pending_email(&bob, Some(&taken), now(&setup))
+        .await
+        .unwrap();
+    users.verify_email(&bob, &taken, now(&setup)).await.unwrap();
+    let code = request_verification(&setup, "SHARED@example.com").await;
+    let (status, body) = call(&setup, &verify_event(&code)).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("email_taken")));
+}
+
+#[tokio::test]
+async fn wrong_expired_and_spent_codes_get_the_same_bytes() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    let spent = {
+        call(&setup, &reset_event(json!({"username": "alice"}))).await;
+        let code = code_in_last_mail(&setup);
+        let (status, _) = call(&setup, &confirm_event(&code, NEW)).await;
+        assert_eq!(status, 200);
+        code
+    };
+    call(&setup, &reset_event(json!({"email": "alice@example.com"}))).await;
+    let expiring = code_in_last_mail(&setup);
+    setup
+        .time
+        .advance(setup.state.mail.reset_ttl + Duration::from_secs(1));
+    let wrong = "7QK2-MXD9-TA4R-W8NP";
+    let answers: Vec<(u16, String)> = one_by_one(
+        &setup,
+        [
+            confirm_event(wrong, "yet another good passphrase"),
+            confirm_event(&expiring, "yet another good passphrase"),
+            confirm_event(&spent, "yet another good passphrase"),
+            confirm_event("junk", "yet another good passphrase"),
+        ],
+    )
+    .await;
+    for answer in &answers {
+        assert_eq!(answer, &answers[0]);
+    }
+    assert_eq!(answers[0].0, 400);
+    assert!(answers[0].1.contains("invalid_code"));
+
+    let code = request_verification(&setup, "alice@other.example").await;
+    setup
+        .time
+        .advance(setup.state.mail.verification_ttl + Duration::from_secs(1));
+    let late = call_text(&setup, &verify_event(&code)).await;
+    assert_eq!(late, call_text(&setup, &verify_event(wrong)).await);
+}
+
+async fn one_by_one<const N: usize>(setup: &Setup, events: [Value; N]) -> Vec<(u16, String)> {
+    let mut answers = Vec::with_capacity(N);
+    for event in &events {
+        answers.push(call_text(setup, event).await);
+    }
+    answers
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reset_request_answers_the_same_bytes_at_the_same_time_whoever_is_named() {
+    let setup = setup().await;
+    let users = &setup.state.stores.users;
+    users
+        .insert(&Username::parse("bob").unwrap(), "$argon2id$x", now(&setup))
+        .await
+        .unwrap();
+    verified(&setup, "alice@example.com").await;
+    let before = setup.outbox.sent().len();
+    let mut answers = Vec::new();
+    for body in [
+        json!({"username": "nobody"}),
+        json!({"username": "bob"}),
+        json!({"username": "alice"}),
+        json!({"email": "nobody@example.com"}),
+        json!({"email": "ALICE@example.com"}),
+        json!({"username": "not a valid name!"}),
+    ] {
+        let began = tokio::time::Instant::now();
+        let answer = call_text(&setup, &reset_event(body.clone())).await;
+        assert_eq!(began.elapsed(), setup.state.reset_answer_time, "{body}");
+        answers.push(answer);
+    }
+    for answer in &answers {
+        assert_eq!(answer, &answers[0]);
+    }
+    assert_eq!(answers[0].0, 202);
+    let sent = &setup.outbox.sent()[before..];
+    assert_eq!(sent.len(), 2, "alice by name and by address");
+    assert!(
+        sent.iter()
+            .all(|mail| mail.to == address("alice@example.com"))
+    );
+    assert!(
+        sent[0]
+            .text
+            .contains("https://app.example/reset-password#code=")
+    );
+}
+
+#[tokio::test]
+async fn a_reset_request_names_one_account_by_username_or_email() {
+    let setup = setup().await;
+    for body in [
+        json!({}),
+        json!({"username": "alice", "email": "alice@example.com"}),
+        json!({"username": 7}),
+    ] {
+        let (status, answer) = call(&setup, &reset_event(body.clone())).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_mail_failure_or_a_disabled_account_answers_a_reset_request_as_always() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    let normal = call_text(&setup, &reset_event(json!({"username": "alice"}))).await;
+    setup.outbox.fail(true);
+    let failing = call_text(&setup, &reset_event(json!({"username": "alice"}))).await;
+    assert_eq!(failing, normal);
+    assert_eq!(
+        setup.state.stores.email_codes.len(),
+        1,
+        "the unsent code is gone"
+    );
+    setup.outbox.fail(false);
+    setup.state.stores.users.disable("alice");
+    let before = setup.outbox.sent().len();
+    let disabled = call_text(&setup, &reset_event(json!({"username": "alice"}))).await;
+    assert_eq!(disabled, normal);
+    assert_eq!(
+        setup.outbox.sent().len(),
+        before,
+        "nothing to a disabled account"
+    );
+}
+
+#[tokio::test]
+async fn reset_mails_are_limited_per_account_silently_and_requests_per_ip_with_429() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    let before = setup.outbox.sent().len();
+    let per_account = shared::rate_limits::RESET_MAILS_PER_ACCOUNT.max;
+    let mut answers = Vec::new();
+    for n in 0..per_account + 2 {
+        let event = from_ip(
+            reset_event(json!({"username": "alice"})),
+            &format!("198.51.100.{n}"),
+        );
+        answers.push(call_text(&setup, &event).await);
+    }
+    assert!(answers.iter().all(|answer| answer == &answers[0]));
+    assert_eq!(
+        setup.outbox.sent().len() - before,
+        usize::try_from(per_account).unwrap()
+    );
+
+    let per_ip = shared::rate_limits::RESET_REQUESTS_PER_IP.max;
+    let one_ip = |body| from_ip(reset_event(body), "203.0.113.99");
+    for _ in 0..per_ip {
+        let (status, _) = call(&setup, &one_ip(json!({"username": "nobody"}))).await;
+        assert_eq!(status, 202);
+    }
+    let (status, body) = call(&setup, &one_ip(json!({"username": "nobody"}))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}
+
+#[tokio::test]
+async fn a_reset_sets_the_password_and_ends_every_session() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    let refresh = &setup.state.stores.refresh_tokens;
+    let hour = Duration::from_secs(3600);
+    let session = Session::new(&alice(), 0, now(&setup), hour);
+    refresh
+        .start(&session, "first-hash", now(&setup), hour)
+        .await
+        .unwrap();
+    call(&setup, &reset_event(json!({"username": "alice"}))).await;
+    let first = code_in_last_mail(&setup);
+    call(&setup, &reset_event(json!({"username": "alice"}))).await;
+    let second = code_in_last_mail(&setup);
+
+    let (status, body) = call(&setup, &confirm_event(&first, "alice")).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("new_password")),
+        "{body}"
+    );
+    let (status, body) = call(&setup, &confirm_event(&first, NEW)).await;
+    assert_eq!(
+        status, 200,
+        "the refused password did not spend the code: {body}"
+    );
+
+    let user = setup.state.stores.users.user("alice").unwrap();
+    let hasher = &setup.state.hasher;
+    assert!(
+        hasher
+            .verify(&Password::presented(NEW), &user.password_hash)
+            .await
+            .unwrap()
+    );
+    assert_eq!(user.token_version, 1, "every access token is refused");
+    let sessions = refresh.sessions_of(&alice()).await.unwrap();
+    assert!(sessions.iter().all(|stored| stored.revoked));
+    let (status, _) = call(&setup, &confirm_event(&second, "another fine passphrase")).await;
+    assert_eq!(status, 400, "the other reset codes died with the reset");
+    let notice = setup.outbox.sent().pop().unwrap();
+    assert!(
+        notice.text.contains("password was reset"),
+        "{}",
+        notice.text
+    );
+    assert_eq!(
+        setup.state.stores.events.kinds_of(&alice()),
+        vec![
+            EventKind::EmailVerified,
+            EventKind::PasswordResetRequested,
+            EventKind::PasswordResetRequested,
+            EventKind::PasswordReset,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_reset_code_dies_when_its_address_stops_being_the_accounts() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    call(&setup, &reset_event(json!({"username": "alice"}))).await;
+    let code = code_in_last_mail(&setup);
+    verified(&setup, "alice@elsewhere.example").await;
+    let (status, body) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_code"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_parallel_redemptions_of_one_reset_code_succeed_once() {
+    let setup = std::sync::Arc::new(setup().await);
+    verified(&setup, "alice@example.com").await;
+    call(&setup, &reset_event(json!({"username": "alice"}))).await;
+    let code = code_in_last_mail(&setup);
+    let attempts = (0..10).map(|n| {
+        let (setup, code) = (setup.clone(), code.clone());
+        tokio::spawn(async move {
+            let event = from_ip(
+                confirm_event(&code, &format!("parallel passphrase number {n}")),
+                &format!("192.0.2.{n}"),
+            );
+            call(&setup, &event).await.0
+        })
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 400, 429].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .users
+            .user("alice")
+            .unwrap()
+            .token_version,
+        1
+    );
+}
+
+#[tokio::test]
+async fn redemptions_are_limited_per_ip() {
+    let setup = setup().await;
+    let max = shared::rate_limits::REDEMPTIONS_PER_IP.max;
+    for _ in 0..max {
+        let (status, _) = call(&setup, &verify_event("7QK2-MXD9-TA4R-W8NP")).await;
+        assert_eq!(status, 400);
+    }
+    let (status, body) = call(&setup, &confirm_event("7QK2-MXD9-TA4R-W8NP", NEW)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}

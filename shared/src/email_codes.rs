@@ -1,0 +1,235 @@
+//! Single-use codes sent by email: one verifies an address, the other resets a password. A
+//! code is 80 random bits (`7QK2-MXD9-TA4R-W8NP`, the recovery codes' alphabet); the store
+//! keeps only its SHA-256 hash with the account, the address it was sent to and an expiry (a
+//! TTL index removes it). Redeeming is one find-and-delete on the hash, purpose and expiry, so
+//! of concurrent redemptions of one code at most one gets it, and a wrong, expired or spent
+//! code all look alike: nothing is found.
+
+use crate::account_id::AccountId;
+use crate::db::StoreError;
+use crate::email_address::EmailAddress;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database, IndexModel};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::time::SystemTime;
+
+/// The collection that holds the codes.
+pub const EMAIL_CODES_COLLECTION: &str = "email_codes";
+
+/// What a code does when redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// Makes the address it was sent to the account's verified address.
+    Verify,
+    /// Lets the holder set a new password.
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// A code as stored (without the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailCode {
+    /// The account it acts on.
+    pub account: AccountId,
+    /// What it does.
+    pub purpose: Purpose,
+    /// Where it was sent: the address it verifies, or the verified address a reset went to.
+    pub address: EmailAddress,
+    /// After this it is refused.
+    pub expires_at: SystemTime,
+}
+
+/// A new code: the text to send, once, and the hash the store keys it by.
+#[derive(Debug)]
+pub struct NewCode {
+    /// The code for the message.
+    pub code: SecretString,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// A new random code.
+pub fn generate() -> Result<NewCode, crate::recovery_codes::NoRandomness> {
+    let code = crate::recovery_codes::random_code()?;
+    let hash = hash(&code).ok_or(crate::recovery_codes::NoRandomness)?;
+    Ok(NewCode {
+        code: SecretString::from(code),
+        hash,
+    })
+}
+
+/// The stored hash of a presented code, after normalising what people type (case, spaces,
+/// dashes, look-alikes). `None` when it cannot be a code, so nothing is looked up.
+pub fn hash(presented: &str) -> Option<String> {
+    crate::recovery_codes::normalise(presented).map(|normal| {
+        Sha256::digest(normal.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    })
+}
+
+/// Where the codes live.
+pub trait EmailCodeStore: Send + Sync {
+    /// Stores `code` under `hash`.
+    fn create(
+        &self,
+        hash: &str,
+        code: &EmailCode,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The unexpired code with this hash and purpose, left in place (to check what it is for
+    /// before spending it).
+    fn find(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<EmailCode>, StoreError>> + Send;
+
+    /// Deletes and returns the unexpired code with this hash and purpose: `Some` for exactly
+    /// one of concurrent calls, and never again.
+    fn redeem(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<EmailCode>, StoreError>> + Send;
+
+    /// Deletes every code of `account` with `purpose` (`None`: every code). Returns how many
+    /// there were.
+    fn delete_account(
+        &self,
+        account: &AccountId,
+        purpose: Option<Purpose>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CodeDocument {
+    #[serde(rename = "_id")]
+    hash: String,
+    account: String,
+    purpose: String,
+    address: String,
+    expires_at: DateTime,
+}
+
+fn live(hash: &str, purpose: Purpose, now: SystemTime) -> mongodb::bson::Document {
+    doc! {
+        "_id": hash,
+        "purpose": purpose.as_str(),
+        "expires_at": { "$gt": DateTime::from_system_time(now) },
+    }
+}
+
+impl CodeDocument {
+    fn into_code(self, purpose: Purpose) -> Option<EmailCode> {
+        Some(EmailCode {
+            account: AccountId::parse(&self.account)?,
+            purpose,
+            address: EmailAddress::parse(&self.address).ok()?,
+            expires_at: self.expires_at.to_system_time(),
+        })
+    }
+}
+
+/// The codes in MongoDB, keyed by hash.
+#[derive(Debug, Clone)]
+pub struct MongoEmailCodeStore {
+    codes: Collection<CodeDocument>,
+}
+
+impl MongoEmailCodeStore {
+    /// The store on `database`'s `email_codes` collection.
+    pub fn new(database: &Database) -> Self {
+        Self {
+            codes: database.collection(EMAIL_CODES_COLLECTION),
+        }
+    }
+
+    /// The TTL index that removes expired codes, and the one an account's codes are found by.
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let by_account = IndexModel::builder().keys(doc! { "account": 1 }).build();
+        self.codes
+            .create_indexes([crate::db::expiry_index(), by_account])
+            .await?;
+        Ok(())
+    }
+}
+
+impl EmailCodeStore for MongoEmailCodeStore {
+    async fn create(&self, hash: &str, code: &EmailCode) -> Result<(), StoreError> {
+        let document = CodeDocument {
+            hash: hash.to_owned(),
+            account: code.account.as_str().to_owned(),
+            purpose: code.purpose.as_str().to_owned(),
+            address: code.address.as_str().to_owned(),
+            expires_at: DateTime::from_system_time(code.expires_at),
+        };
+        self.codes.insert_one(document).await?;
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> Result<Option<EmailCode>, StoreError> {
+        let found = self.codes.find_one(live(hash, purpose, now)).await?;
+        Ok(found.and_then(|document| document.into_code(purpose)))
+    }
+
+    async fn redeem(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: SystemTime,
+    ) -> Result<Option<EmailCode>, StoreError> {
+        let found = self
+            .codes
+            .find_one_and_delete(live(hash, purpose, now))
+            .await?;
+        Ok(found.and_then(|document| document.into_code(purpose)))
+    }
+
+    async fn delete_account(
+        &self,
+        account: &AccountId,
+        purpose: Option<Purpose>,
+    ) -> Result<u64, StoreError> {
+        let mut filter = doc! { "account": account.as_str() };
+        if let Some(purpose) = purpose {
+            filter.insert("purpose", purpose.as_str());
+        }
+        Ok(self.codes.delete_many(filter).await?.deleted_count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_hashes_the_same_however_it_is_typed_and_junk_hashes_to_nothing() {
+        let new = generate().unwrap();
+        use secrecy::ExposeSecret as _;
+        let typed = new.code.expose_secret().to_lowercase().replace('-', " ");
+        assert_eq!(hash(&typed).as_deref(), Some(new.hash.as_str()));
+        assert_ne!(generate().unwrap().hash, new.hash);
+        assert_eq!(hash("not-a-code"), None);
+        assert_eq!(hash(""), None);
+    }
+}
