@@ -17,9 +17,9 @@ pub const SES_CONFIGURATION_SET: &str = "SES_CONFIGURATION_SET";
 /// `<FRONTEND_URL>/verify-email#code=…` and `<FRONTEND_URL>/reset-password#code=…`.
 pub const FRONTEND_URL: &str = "FRONTEND_URL";
 /// Seconds a verification code lasts.
-pub const EMAIL_VERIFICATION_TTL_SECONDS: &str = "EMAIL_VERIFICATION_TTL_SECONDS";
+pub const VERIFICATION_CODE_TTL_SECONDS: &str = "VERIFICATION_CODE_TTL_SECONDS";
 /// Seconds a password-reset code lasts.
-pub const PASSWORD_RESET_TTL_SECONDS: &str = "PASSWORD_RESET_TTL_SECONDS";
+pub const RESET_CODE_TTL_SECONDS: &str = "RESET_CODE_TTL_SECONDS";
 
 /// What the sending routes need besides the mailer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct MailSettings {
 }
 
 impl MailSettings {
-    /// Reads `FRONTEND_URL`, `EMAIL_VERIFICATION_TTL_SECONDS`, `PASSWORD_RESET_TTL_SECONDS`.
+    /// Reads `FRONTEND_URL`, `VERIFICATION_CODE_TTL_SECONDS`, `RESET_CODE_TTL_SECONDS`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
         let frontend_url = source
             .get(FRONTEND_URL)
@@ -51,8 +51,8 @@ impl MailSettings {
         }
         Ok(Self {
             frontend_url,
-            verification_ttl: seconds(source, EMAIL_VERIFICATION_TTL_SECONDS, 60 * 60)?,
-            reset_ttl: seconds(source, PASSWORD_RESET_TTL_SECONDS, 15 * 60)?,
+            verification_ttl: seconds(source, VERIFICATION_CODE_TTL_SECONDS, 60 * 60)?,
+            reset_ttl: seconds(source, RESET_CODE_TTL_SECONDS, 15 * 60)?,
         })
     }
 
@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(defaults.link("verify-email", "ABCD"), "");
         let set = MailSettings::from_source(&[
             (FRONTEND_URL, "https://app.example/"),
-            (PASSWORD_RESET_TTL_SECONDS, "600"),
+            (RESET_CODE_TTL_SECONDS, "600"),
         ])
         .unwrap();
         assert_eq!(
@@ -238,7 +238,7 @@ mod tests {
         );
         assert_eq!(set.reset_ttl, Duration::from_secs(600));
         assert!(MailSettings::from_source(&[(FRONTEND_URL, "javascript:alert(1)")]).is_err());
-        assert!(MailSettings::from_source(&[(PASSWORD_RESET_TTL_SECONDS, "5")]).is_err());
+        assert!(MailSettings::from_source(&[(RESET_CODE_TTL_SECONDS, "5")]).is_err());
     }
 
     #[test]

@@ -195,10 +195,9 @@ impl RateLimitStore for MongoRateLimitStore {
         };
         match self.counters.insert_one(first).await {
             Ok(_) => Ok(1),
-            Err(error) if is_duplicate_key(&error) => Ok(self
-                .increment_existing(id)
-                .await?
-                .unwrap_or(u32::MAX)),
+            Err(error) if is_duplicate_key(&error) => {
+                Ok(self.increment_existing(id).await?.unwrap_or(u32::MAX))
+            }
             Err(error) => Err(error.into()),
         }
     }

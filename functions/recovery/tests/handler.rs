@@ -122,7 +122,7 @@ fn verify_event(code: &str) -> Value {
 }
 
 fn reset_event(body: Value) -> Value {
-    event("password-reset.json", body)
+    event("recovery.json", body)
 }
 
 fn confirm_event(code: &str, password: &str) -> Value {
