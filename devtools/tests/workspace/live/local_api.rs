@@ -245,7 +245,7 @@ async fn cors_follows_the_template() {
     );
     assert_eq!(
         preflight.headers()["access-control-allow-methods"],
-        "GET,POST,DELETE,OPTIONS"
+        "GET,POST,PUT,DELETE,OPTIONS"
     );
     assert_eq!(
         local.authorizer_invocations(),

@@ -129,6 +129,10 @@ fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_give
         SecurityEvent::LockedOut,
         SecurityEvent::RefreshTokenReuse,
         SecurityEvent::LegacyHashUpgrade,
+        SecurityEvent::FailedSecondFactor,
+        SecurityEvent::MailFailed,
+        SecurityEvent::SlowResetRequest,
+        SecurityEvent::RateLimited,
     ]
     .map(SecurityEvent::metric_name)
     .into();
@@ -189,7 +193,7 @@ fn every_alarm_watches_a_metric_the_stack_emits_and_notifies_the_topic_when_give
         .map(str::to_owned)
         .into();
     assert_eq!(api_metrics, expected);
-    let security: BTreeSet<String> = ["LockedOutAttempts", "RefreshTokenReuse"]
+    let security: BTreeSet<String> = ["LockedOutAttempts", "MailFailures", "RefreshTokenReuse"]
         .map(str::to_owned)
         .into();
     assert_eq!(security_metrics, security);
@@ -230,6 +234,7 @@ fn the_argon2id_routes_have_tighter_throttling_of_their_own() {
         ("POST", "/token"),
         ("POST", "/signup"),
         ("POST", "/users~1me~1password"),
+        ("POST", "/password-reset~1confirm"),
     ]
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .into();
@@ -252,7 +257,13 @@ fn the_argon2id_functions_reserve_concurrency_only_when_asked() {
     let resources = translated(&[]);
     for (id, function) in of_type(&resources, "AWS::Lambda::Function") {
         let reserved = function["Properties"].get("ReservedConcurrentExecutions");
-        let hashing = ["SignupFunction", "TokenFunction", "AccountFunction"].contains(&id.as_str());
+        let hashing = [
+            "SignupFunction",
+            "TokenFunction",
+            "AccountFunction",
+            "RecoveryFunction",
+        ]
+        .contains(&id.as_str());
         match reserved {
             Some(reserved) => {
                 assert!(hashing, "{id} hashes no password");
@@ -332,6 +343,10 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
         }
         assert_eq!(managed, expected, "{id}");
         for policy in role["Policies"].as_array().into_iter().flatten() {
+            if let Some(choice) = policy.get("Fn::If") {
+                assert_sends_only_as_the_sender(id, choice);
+                continue;
+            }
             for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
                 assert_eq!(
                     statement["Action"],
@@ -346,4 +361,22 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
             }
         }
     }
+}
+
+/// The translated `!If [SendsMail, policy, NoValue]` of a sending function: only
+/// `ses:SendEmail`, only from `MailFromAddress`, and only for signup, account and recovery.
+fn assert_sends_only_as_the_sender(id: &str, choice: &Value) {
+    assert!(
+        ["SignupFunction", "AccountFunction", "RecoveryFunction"].contains(&id),
+        "{id} may not send mail"
+    );
+    assert_eq!(choice[0], "SendsMail", "{id}");
+    assert_eq!(choice[2]["Ref"], "AWS::NoValue", "{id}");
+    let statements = choice[1]["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{id}");
+    assert_eq!(statements[0]["Action"], "ses:SendEmail", "{id}");
+    assert_eq!(
+        statements[0]["Condition"]["StringEquals"]["ses:FromAddress"]["Ref"], "MailFromAddress",
+        "{id}"
+    );
 }
