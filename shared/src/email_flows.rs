@@ -46,14 +46,15 @@ pub fn email_field(
     })
 }
 
-/// The subject an IP's limits count under: the address itself for IPv4, its /64 for IPv6
-/// (one subscriber's usual allocation, so rotating addresses within it buys nothing).
+/// The subject an IP's limits count under: the address itself for IPv4, its /56 for IPv6
+/// (what providers commonly give one subscriber, so rotating addresses within it buys
+/// nothing).
 pub fn ip_subject(ip: Option<&str>) -> String {
     match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00)
         }
         None => "unknown".to_owned(),
     }
@@ -225,16 +226,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv6_clients_count_by_their_64_and_ipv4_by_address() {
+    fn ipv6_clients_count_by_their_56_and_ipv4_by_address() {
         assert_eq!(ip_subject(Some("203.0.113.7")), "203.0.113.7");
         assert_eq!(
             ip_subject(Some("2001:db8:1:2:aaaa::1")),
-            ip_subject(Some("2001:db8:1:2:bbbb::9"))
+            ip_subject(Some("2001:db8:1:2ff:bbbb::9"))
         );
-        assert_eq!(ip_subject(Some("2001:db8:1:2::1")), "2001:db8:1:2::/64");
+        assert_eq!(ip_subject(Some("2001:db8:1:2ab::1")), "2001:db8:1:200::/56");
         assert_ne!(
             ip_subject(Some("2001:db8:1:2::1")),
-            ip_subject(Some("2001:db8:1:3::1"))
+            ip_subject(Some("2001:db8:1:302::1"))
         );
         assert_eq!(ip_subject(None), "unknown");
         assert_eq!(ip_subject(Some("not an ip")), "unknown");

@@ -139,7 +139,7 @@ impl Mailer {
             #[cfg(feature = "mail-ses")]
             Self::Ses(ses) => ses.send(mail).await,
             #[cfg(any(test, feature = "test-support"))]
-            Self::Recording(recording) => recording.send(mail),
+            Self::Recording(recording) => recording.send(mail).await,
         }
     }
 }
@@ -211,7 +211,16 @@ pub mod ses {
                 .await
                 .map(|_| ())
                 .map_err(|error| {
-                    MailError::Sending(aws_sdk_sesv2::error::DisplayErrorContext(error).to_string())
+                    // The code and kind only: SES messages can name the recipient.
+                    use aws_sdk_sesv2::error::ProvideErrorMetadata as _;
+                    let code = error.code().unwrap_or("no error code").to_owned();
+                    let kind = match &error {
+                        aws_sdk_sesv2::error::SdkError::ServiceError(_) => "refused",
+                        aws_sdk_sesv2::error::SdkError::TimeoutError(_) => "timed out",
+                        aws_sdk_sesv2::error::SdkError::DispatchFailure(_) => "unreachable",
+                        _ => "failed",
+                    };
+                    MailError::Sending(format!("SES {kind}: {code}"))
                 })
         }
     }

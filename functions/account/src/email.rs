@@ -1,7 +1,7 @@
 //! The caller's email address: change it (the new one is verified before it counts), send
 //! the waiting one another code, remove it.
 
-use crate::reauthentication::{self, RecentCaller};
+use crate::reauthentication;
 use crate::{State, record};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -9,15 +9,19 @@ use serde_json::{Value, json};
 use shared::account_events::EventKind;
 use shared::email_codes::EmailCodeStore;
 use shared::email_flows::{self, Recipient};
-use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::http::{
+    ApiError, body_text, has_content_type, json_object, json_response, string_field,
+};
 use shared::principal::authenticated_user;
 use shared::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
 
-/// Sends a code to a new address after a recent login (and, with a second factor on, a code
-/// from it in the request); `202`. The verified address, if any, stays the account's until
-/// the code is redeemed at `POST /email/verify`. A mail that cannot be sent is `503
+/// Sends a code to a new address after a recent login, with the current password (and, with
+/// a second factor on, a code from it) in the request: the address decides where password
+/// resets go, so a stolen access token alone must not move it. `202`. The verified address,
+/// if any, stays the account's until the code is redeemed at `POST /email/verify`, and is
+/// told now that a change was asked for. A mail that cannot be sent is `503
 /// email_unavailable` and stores nothing.
 pub(crate) async fn change<S: Stores>(
     state: &State<S>,
@@ -29,7 +33,9 @@ pub(crate) async fn change<S: Stores>(
     }
     let fields = json_object(body_text(request)?)?;
     let address = email_flows::email_field(&fields, "email")?;
-    confirm_factor(state, &caller, &fields, request).await?;
+    let current = string_field(&fields, "current_password")?;
+    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
+        .await?;
     let user = &caller.user;
     if user.email.as_ref().map(|e| e.key()) == Some(address.key()) {
         let body = json!({
@@ -57,6 +63,18 @@ pub(crate) async fn change<S: Stores>(
         .map_err(|error| ApiError::from_store(&error))?;
     record(state, &user.id, EventKind::EmailChangeRequested, request).await;
     tracing::info!(username = %user.username, "verification code sent to a new address");
+    if let Some(current) = &user.email {
+        let to = Recipient {
+            account: &user.id,
+            username: &user.username,
+            address: current,
+        };
+        let what = format!(
+            "Someone signed in to your account asked to change its email address to {address}. \
+             This address stays the account's unless the new one is verified."
+        );
+        state.outgoing().send_notice(&to, &what).await;
+    }
     let mut updated = user.clone();
     updated.pending_email = Some(address);
     let body = json!({
@@ -97,19 +115,21 @@ pub(crate) async fn resend<S: Stores>(
     Ok(json_response(StatusCode::ACCEPTED, &body))
 }
 
-/// Removes the verified and the waiting address after a recent login (and the second factor
-/// when on); the removed verified address gets a notice. Password resets by email stop.
+/// Removes the verified and the waiting address after a recent login, with the current
+/// password (and the second factor when on); the removed verified address gets a notice.
+/// Password resets by email stop.
 pub(crate) async fn remove<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
     let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = if body_text(request)?.trim().is_empty() {
-        serde_json::Map::new()
-    } else {
-        json_object(body_text(request)?)?
-    };
-    confirm_factor(state, &caller, &fields, request).await?;
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    let current = string_field(&fields, "current_password")?;
+    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
+        .await?;
     let user = &caller.user;
     let removed = state
         .stores
@@ -137,20 +157,6 @@ pub(crate) async fn remove<S: Stores>(
         state.outgoing().send_notice(&to, what).await;
     }
     Ok(json!({ "message": "email address removed", "email": null }))
-}
-
-/// With a second factor on, checks the code in `fields` under the account's lockout.
-async fn confirm_factor<S: Stores>(
-    state: &State<S>,
-    caller: &RecentCaller,
-    fields: &serde_json::Map<String, Value>,
-    request: &Request,
-) -> Result<(), ApiError> {
-    let presented = reauthentication::presented_factor(state, caller, fields)?;
-    if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
-        reauthentication::check_code(state, &caller.user, factor, presented, request).await?;
-    }
-    Ok(())
 }
 
 async fn limit_mails<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::credentials::{CredentialError, Password};
+use shared::email_codes::{EmailCodeStore, Purpose};
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
@@ -26,7 +27,7 @@ pub(crate) async fn logout_everywhere<S: Stores>(
         .bump_token_version(&user.id, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    revoke_sessions(&state.stores, &user.id).await?;
     crate::record(state, &user.id, EventKind::LoggedOutEverywhere, request).await;
     tracing::info!(username = %user.username, "signed out everywhere");
     Ok(message(
@@ -66,7 +67,7 @@ pub(crate) async fn change_password<S: Stores>(
         tracing::info!(username = %username, "password change lost a race");
         return Err(ApiError::WrongPassword);
     }
-    revoke_sessions(state.stores.refresh_tokens(), &user.id).await?;
+    revoke_sessions(&state.stores, &user.id).await?;
     crate::record(state, &user.id, EventKind::PasswordChanged, request).await;
     tracing::info!(username = %username, "password changed");
     if let Some(address) = &user.email {
@@ -85,15 +86,21 @@ pub(crate) fn message(text: &str) -> Value {
     json!({ "message": text })
 }
 
-async fn revoke_sessions(
-    refresh_tokens: &impl RefreshTokenStore,
-    account: &AccountId,
-) -> Result<(), ApiError> {
-    refresh_tokens
+async fn revoke_sessions<S: Stores>(stores: &S, account: &AccountId) -> Result<(), ApiError> {
+    stores
+        .refresh_tokens()
         .revoke_account(account)
         .await
-        .map(|_| ())
-        .map_err(|error| ApiError::from_store(&error))
+        .map_err(|error| ApiError::from_store(&error))?;
+    // A reset code asked for before must not undo what this change is for.
+    let codes = stores
+        .email_codes()
+        .delete_account(account, Some(Purpose::Reset))
+        .await;
+    if let Err(error) = codes {
+        tracing::warn!(%error, "reset codes not deleted (they expire on their own)");
+    }
+    Ok(())
 }
 
 fn new_password_refused(error: &CredentialError) -> ApiError {

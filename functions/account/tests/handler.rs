@@ -780,7 +780,12 @@ async fn security_changes_are_recorded_with_the_requests_ip_and_user_agent() {
 
 fn email_event(method: &str, body: Option<Value>) -> Value {
     let mut event = shared::testing::event_for_route("account.json", method, "/users/me/email");
-    event["body"] = body.map_or(Value::Null, |body| body.to_string().into());
+    event["body"] = body.map_or(Value::Null, |mut body| {
+        if body.get("current_password").is_none() {
+            body["current_password"] = CURRENT.into();
+        }
+        body.to_string().into()
+    });
     event
 }
 
@@ -950,7 +955,7 @@ async fn resending_needs_a_waiting_address_and_removal_tells_the_old_address() {
     assert!(body["message"].as_str().unwrap().contains("already"));
     assert!(setup.outbox.sent().is_empty());
 
-    let (status, body, _) = call(&setup, &email_event("DELETE", None)).await;
+    let (status, body, _) = call(&setup, &email_event("DELETE", Some(json!({})))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email"], Value::Null);
     let user = alice_user(&setup);
@@ -984,4 +989,81 @@ async fn a_password_change_tells_the_verified_address() {
             .text
             .contains("password of your account was changed")
     );
+}
+
+#[tokio::test]
+async fn an_address_change_needs_the_current_password_and_tells_the_verified_address() {
+    let setup = setup().await;
+    let mut no_password = email_event("PUT", None);
+    no_password["body"] = json!({"email": "x@example.com"}).to_string().into();
+    let (status, body, _) = call(&setup, &no_password).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("current_password"))
+    );
+    let wrong = email_event(
+        "PUT",
+        Some(json!({"email": "x@example.com", "current_password": "not the password"})),
+    );
+    let (status, body, _) = call(&setup, &wrong).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    assert!(
+        setup.outbox.sent().is_empty(),
+        "a stolen token alone moves nothing"
+    );
+    assert_eq!(alice_user(&setup).pending_email, None);
+
+    let alice = seeded_account_id("alice");
+    let current = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let users = &setup.state.stores.users;
+    users
+        .set_pending_email(&alice, Some(&current), now(&setup))
+        .await
+        .unwrap();
+    users
+        .verify_email(&alice, &current, now(&setup))
+        .await
+        .unwrap();
+    let change = email_event("PUT", Some(json!({"email": "alice@new.example"})));
+    let (status, _, _) = call(&setup, &change).await;
+    assert_eq!(status, 202);
+    let sent = setup.outbox.sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the code to the new address, a notice to the current one"
+    );
+    assert_eq!(sent[1].to, current);
+    assert!(
+        sent[1]
+            .text
+            .contains("asked to change its email address to alice@new.example")
+    );
+    assert_eq!(alice_user(&setup).email, Some(current), "still in effect");
+}
+
+#[tokio::test]
+async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() {
+    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    let setup = setup().await;
+    let codes = &setup.state.stores.email_codes;
+    let code = EmailCode {
+        account: seeded_account_id("alice"),
+        purpose: Purpose::Reset,
+        address: shared::email_address::EmailAddress::parse("alice@example.com").unwrap(),
+        expires_at: now(&setup) + Duration::from_secs(900),
+    };
+    codes.create("before-the-change", &code).await.unwrap();
+    let (status, _, _) = call(&setup, &event_json("account.json")).await;
+    assert_eq!(status, 200);
+    assert!(codes.is_empty(), "the password change voided it");
+    let setup = self::setup().await;
+    let codes = &setup.state.stores.email_codes;
+    codes.create("before-the-logout", &code).await.unwrap();
+    let (status, _, _) = call(&setup, &event_json("account-logout.json")).await;
+    assert_eq!(status, 200);
+    assert!(codes.is_empty(), "logout-everywhere voided it");
 }

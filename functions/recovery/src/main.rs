@@ -7,5 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         recovery::State::new(&start.env, start.stores),
         "hashing and mail settings",
     );
+    let email_index = state.stores.users.require_email_index().await;
+    or_exit(email_index, "unique verified-address index");
     shared::serve::http(&start.env, &state, recovery::handle).await
 }

@@ -51,6 +51,14 @@ pub(crate) async fn verify<S: Stores>(
             });
         }
     };
+    // Reset codes went to the address this one replaces: none of them may outlive it.
+    let stale = stores
+        .email_codes()
+        .delete_account(&code.account, Some(Purpose::Reset))
+        .await;
+    if let Err(error) = stale {
+        tracing::warn!(%error, "reset codes of the replaced address not deleted (they expire on their own)");
+    }
     record(state, &code.account, EventKind::EmailVerified, request).await;
     tracing::info!(account = %code.account.as_str(), "email address verified");
     let replaced = previous.filter(|previous| previous.key() != code.address.key());

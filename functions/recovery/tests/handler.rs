@@ -527,3 +527,59 @@ async fn redemptions_are_limited_per_ip() {
         (429, Some("rate_limited"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_mail_service_slower_than_the_answer_time_changes_neither_answer_nor_time() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    let sent_before = setup.outbox.sent().len();
+    let unknown = {
+        let began = tokio::time::Instant::now();
+        let answer = call_text(&setup, &reset_event(json!({"username": "nobody"}))).await;
+        (answer, began.elapsed())
+    };
+    setup.outbox.delay(Duration::from_secs(10));
+    let began = tokio::time::Instant::now();
+    let answer = call_text(&setup, &reset_event(json!({"username": "alice"}))).await;
+    assert_eq!((answer, began.elapsed()), unknown);
+    assert_eq!(
+        setup.outbox.sent().len(),
+        sent_before,
+        "the slow send was abandoned"
+    );
+    assert!(
+        setup.state.stores.email_codes.is_empty(),
+        "and its code with it"
+    );
+    assert!(
+        setup
+            .state
+            .metrics
+            .lines()
+            .iter()
+            .any(|line| line.contains("MailFailures")),
+        "counted"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_code_dies_with_a_disabled_account_or_a_newer_password() {
+    let setup = setup().await;
+    verified(&setup, "alice@example.com").await;
+    call(&setup, &reset_event(json!({"username": "alice"}))).await;
+    let code = code_in_last_mail(&setup);
+    setup.state.stores.users.disable("alice");
+    let (status, body) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_code"))
+    );
+    let user = setup.state.stores.users.user("alice").unwrap();
+    let hasher = &setup.state.hasher;
+    assert!(
+        hasher
+            .verify(&Password::presented(CURRENT), &user.password_hash)
+            .await
+            .unwrap()
+    );
+}

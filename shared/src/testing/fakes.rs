@@ -371,6 +371,32 @@ impl UserStore for MemoryUserStore {
         self.replace_hash(id, current_hash, new_hash, 1)
     }
 
+    async fn reset_password(
+        &self,
+        id: &AccountId,
+        current_hash: &str,
+        new_hash: &str,
+        address: &EmailAddress,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let still_for_it = {
+            let users = self.users.lock().unwrap();
+            users.values().any(|user| {
+                user.id == *id
+                    && !user.disabled
+                    && user
+                        .email
+                        .as_ref()
+                        .is_some_and(|e| e.key() == address.key())
+            })
+        };
+        if !still_for_it {
+            return Ok(false);
+        }
+        self.replace_hash(id, current_hash, new_hash, 1)
+    }
+
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
         self.fail_if_asked()?;
         Ok(self
@@ -889,6 +915,7 @@ impl RateLimitStore for MemoryRateLimitStore {
 pub struct RecordingMailer {
     sent: Arc<Mutex<Vec<Mail>>>,
     failing: Arc<std::sync::atomic::AtomicBool>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl RecordingMailer {
@@ -903,8 +930,17 @@ impl RecordingMailer {
             .store(failing, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Records `mail`, or fails when asked to.
-    pub fn send(&self, mail: &Mail) -> Result<(), MailError> {
+    /// Makes every later delivery take `by` first, as a slow mail service would.
+    pub fn delay(&self, by: Duration) {
+        *self.delay.lock().unwrap() = by;
+    }
+
+    /// Records `mail` (after the delay), or fails when asked to.
+    pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let delay = *self.delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(MailError::Sending("simulated outage".to_owned()));
         }

@@ -176,6 +176,18 @@ pub trait UserStore: Send + Sync {
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<EmailAddress>, StoreError>> + Send;
 
+    /// What [`UserStore::change_password`] does, for a reset by a code sent to `address`:
+    /// only while the account is enabled and `address` is still its verified address, in
+    /// the same conditional update. Returns whether it changed.
+    fn reset_password(
+        &self,
+        id: &AccountId,
+        current_hash: &str,
+        new_hash: &str,
+        address: &EmailAddress,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Deletes the account `id`. Returns whether it existed.
     fn delete(&self, id: &AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

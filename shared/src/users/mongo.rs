@@ -153,6 +153,15 @@ enum UniqueIndex {
 
 impl MongoUserStore {
     async fn unique_index(&self) -> Result<UniqueIndex, StoreError> {
+        self.unique_index_named(UNIQUE_INDEX, doc! { "username_canonical": 1 })
+            .await
+    }
+
+    async fn unique_index_named(
+        &self,
+        name: &str,
+        keys: mongodb::bson::Document,
+    ) -> Result<UniqueIndex, StoreError> {
         const NAMESPACE_NOT_FOUND: i32 = 26;
         let mut cursor = match self.users.list_indexes().await {
             Ok(cursor) => cursor,
@@ -167,17 +176,15 @@ impl MongoUserStore {
         while cursor.advance().await? {
             let index = cursor.deserialize_current()?;
             let named = index.options.as_ref().and_then(|o| o.name.as_deref());
-            if named != Some(UNIQUE_INDEX) {
+            if named != Some(name) {
                 continue;
             }
             let unique = index.options.as_ref().and_then(|o| o.unique) == Some(true);
-            return Ok(
-                if unique && index.keys == doc! { "username_canonical": 1 } {
-                    UniqueIndex::Present
-                } else {
-                    UniqueIndex::Different
-                },
-            );
+            return Ok(if unique && index.keys == keys {
+                UniqueIndex::Present
+            } else {
+                UniqueIndex::Different
+            });
         }
         Ok(UniqueIndex::Missing)
     }
@@ -208,6 +215,23 @@ impl MongoUserStore {
         };
         Err(StoreError(mongodb::error::Error::custom(format!(
             "the {UNIQUE_INDEX} index {problem}: run `cargo run -p devtools --bin \
+             setup-database` against this database (a deploy step)"
+        ))))
+    }
+
+    /// Checks, without creating anything, that the unique index on verified addresses
+    /// exists: without it two accounts could verify one address.
+    pub async fn require_email_index(&self) -> Result<(), StoreError> {
+        let problem = match self
+            .unique_index_named(EMAIL_INDEX, doc! { "email.key": 1 })
+            .await?
+        {
+            UniqueIndex::Present => return Ok(()),
+            UniqueIndex::Missing => "is missing",
+            UniqueIndex::Different => "is not unique on email.key",
+        };
+        Err(StoreError(mongodb::error::Error::custom(format!(
+            "the {EMAIL_INDEX} index {problem}: run `cargo run -p devtools --bin \
              setup-database` against this database (a deploy step)"
         ))))
     }
@@ -412,6 +436,33 @@ impl UserStore for MongoUserStore {
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let filter = doc! { "_id": id.object_id(), "password": current_hash };
+        let result = self
+            .users
+            .update_one(
+                filter,
+                doc! {
+                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
+                    "$inc": { "token_version": 1_i64 },
+                },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn reset_password(
+        &self,
+        id: &AccountId,
+        current_hash: &str,
+        new_hash: &str,
+        address: &EmailAddress,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let filter = doc! {
+            "_id": id.object_id(),
+            "password": current_hash,
+            "email.key": address.key(),
+            "disabled": { "$ne": true },
+        };
         let result = self
             .users
             .update_one(

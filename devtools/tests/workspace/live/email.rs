@@ -160,7 +160,7 @@ async fn an_address_change_waits_for_its_code_and_the_old_address_is_told() {
             reqwest::Method::PUT,
             "/users/me/email",
             Some(&token),
-            &json!({"email": "Bob@New.Example"}),
+            &json!({"email": "Bob@New.Example", "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{text}");
