@@ -32,6 +32,7 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
         body,
         serde_json::json!({
             "username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false,
+            "email": null,
             "two_factor": {"enabled": false, "recovery_codes_remaining": 0},
         })
     );
@@ -278,4 +279,33 @@ async fn the_export_needs_a_recent_login() {
     assert_eq!(export["account"]["username"], "alice");
     assert_eq!(export["events_complete"], true);
     assert!(!export.to_string().contains("argon2"), "no hash");
+}
+
+#[tokio::test]
+async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
+    use shared::users::UserStore as _;
+    let store = store_with_alice();
+    let alice = shared::testing::seeded_account_id("alice");
+    let now = std::time::SystemTime::now();
+    let verified = shared::email_address::EmailAddress::parse("Alice@Example.com").unwrap();
+    store
+        .set_pending_email(&alice, Some(&verified), now)
+        .await
+        .unwrap();
+    let (_, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(
+        body["email"],
+        serde_json::json!({"address": "Alice@example.com", "verified": false, "pending_address": null})
+    );
+    store.verify_email(&alice, &verified, now).await.unwrap();
+    let next = shared::email_address::EmailAddress::parse("alice@new.example").unwrap();
+    store
+        .set_pending_email(&alice, Some(&next), now)
+        .await
+        .unwrap();
+    let (_, body) = call(&store, &event_json("me.json")).await;
+    assert_eq!(
+        body["email"],
+        serde_json::json!({"address": "Alice@example.com", "verified": true, "pending_address": "alice@new.example"})
+    );
 }
