@@ -1,5 +1,6 @@
 //! The `local-api` binary as `make dev` runs it: it starts the embedded database, serves the
-//! API, and on Ctrl-C (SIGINT) stops everything it started. Needs the function binaries
+//! API, writes mail to the outbox and announces it with its code, and on Ctrl-C (SIGINT)
+//! stops everything it started. Needs the function binaries
 //! (`cargo build --workspace --bins`) and `SECANTUSD`, the server binary (`make test` sets both).
 
 use crate::support;
@@ -76,7 +77,12 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    let (printed, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = printed.send(line);
+        }
+    });
 
     let status = Command::new("curl")
         .args([
@@ -93,11 +99,25 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
             "-H",
             "Content-Type: application/json",
             "-d",
-            r#"{"username":"dave","password":"correct horse battery staple"}"#,
+            r#"{"username":"dave","password":"correct horse battery staple","email":"dave@example.com"}"#,
         ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&status.stdout), "201");
+    let mail_line = loop {
+        let line = announced
+            .recv_timeout(Duration::from_secs(5))
+            .expect("local-api announced the verification mail within 5 s");
+        if line.starts_with("mail to dave@example.com: Verify your email address, code ") {
+            break line;
+        }
+    };
+    let eml = mail_line.rsplit_once(" (").unwrap().1.trim_end_matches(')');
+    assert!(
+        std::path::Path::new(eml).starts_with(data_dir.join("outbox"))
+            && std::path::Path::new(eml).is_file(),
+        "{mail_line}"
+    );
     let started = children(child.0.id());
     assert!(
         started.len() >= 11,
