@@ -1,9 +1,13 @@
 //! `migrate`: prepares a users collection written by the FastAPI tutorial app for this
 //! project. It computes every document's canonical username, reports names that collide
 //! case-insensitively (that app accepted them), and, only when there are none and `--apply`
-//! is given, writes `username_canonical` and creates the unique index. Running it again
-//! changes nothing.
+//! is given, creates the indexes, writes `username_canonical` (many updates in flight, with
+//! progress) and records when the pass began, so the legacy lookup only examines documents
+//! created since. An interrupted run leaves no record; running it again finishes the work
+//! (documents already carrying their canonical name are skipped) and changes nothing once
+//! done.
 
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::{Collection, Database};
 use shared::credentials::Username;
@@ -37,7 +41,12 @@ pub struct Report {
     pub updated: usize,
     /// Whether the unique index was created or confirmed (with `--apply`).
     pub indexed: bool,
+    /// When the applied pass began, now recorded for the legacy lookup (with `--apply`).
+    pub pass_started_at: Option<DateTime>,
 }
+
+/// Updates in flight at once during `--apply`.
+const UPDATES_IN_FLIGHT: usize = 32;
 
 impl Report {
     /// Whether the collection can be taken over as it is.
@@ -46,14 +55,19 @@ impl Report {
     }
 }
 
-/// Scans the configured users collection; with `apply` and no collisions, writes the
-/// canonical names and creates the unique index the sign-up function also creates.
+/// Scans the configured users collection; with `apply` and no collisions, creates the
+/// indexes, writes the canonical names and records the pass. `progress` gets a line now and
+/// then (scanned and updated counts).
 pub async fn run(
     database: &Database,
     settings: &UserCollectionSettings,
     apply: bool,
+    progress: impl Fn(&str) + Sync,
 ) -> Result<Report, Box<dyn std::error::Error + Send + Sync>> {
     let users: Collection<Document> = database.collection(&settings.collection);
+    let pass_started_at = DateTime::now();
+    let total = users.estimated_document_count().await.unwrap_or(0);
+    let step = progress_step(total);
     let mut report = Report::default();
     let mut groups: BTreeMap<String, Vec<Account>> = BTreeMap::new();
     let mut updates = Vec::new();
@@ -64,6 +78,9 @@ pub async fn run(
     while cursor.advance().await? {
         let document = cursor.deserialize_current()?;
         report.scanned += 1;
+        if report.scanned % step == 0 {
+            progress(&format!("scanned {} of about {total}", report.scanned));
+        }
         let id = document.get("_id").cloned().unwrap_or(Bson::Null);
         let account = Account {
             id: id.to_string(),
@@ -88,20 +105,58 @@ pub async fn run(
     if !apply || !report.is_clean() {
         return Ok(report);
     }
-    for (id, canonical) in updates {
-        let result = users
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$set": { "username_canonical": canonical } },
-            )
-            .await?;
-        report.updated += usize::try_from(result.modified_count).unwrap_or(0);
-    }
+    // The unique index first: it covers only documents with the field, so it can be built
+    // now, and from here on a name that came to collide since the scan fails its update
+    // instead of being written twice.
     MongoUserStore::with_settings(database, settings)
         .ensure_indexes()
         .await?;
     report.indexed = true;
+    let to_write = updates.len();
+    let step = progress_step(u64::try_from(to_write).unwrap_or(u64::MAX));
+    let mut written = futures_util::stream::iter(updates)
+        .map(|(id, canonical)| {
+            let users = users.clone();
+            async move {
+                users
+                    .update_one(
+                        doc! { "_id": id },
+                        doc! { "$set": { "username_canonical": canonical } },
+                    )
+                    .await
+            }
+        })
+        .buffer_unordered(UPDATES_IN_FLIGHT);
+    while let Some(result) = written.try_next().await.map_err(|error| {
+        format!(
+            "{error}: a name may have come to collide since the scan; nothing is lost, run \
+             migrate again"
+        )
+    })? {
+        report.updated += usize::try_from(result.modified_count).unwrap_or(0);
+        if report.updated % step == 0 {
+            progress(&format!("updated {} of {to_write}", report.updated));
+        }
+    }
+    database
+        .collection::<Document>(shared::users::legacy::MIGRATIONS_COLLECTION)
+        .replace_one(
+            doc! { "_id": shared::users::legacy::migration_id(&settings.collection) },
+            doc! {
+                "pass_started_at": pass_started_at,
+                "completed_at": DateTime::now(),
+                "scanned": i64::try_from(report.scanned).unwrap_or(i64::MAX),
+            },
+        )
+        .upsert(true)
+        .await?;
+    report.pass_started_at = Some(pass_started_at);
     Ok(report)
+}
+
+/// Every how many documents a progress line is printed: about every 10 %, at least 1,000.
+fn progress_step(total: u64) -> usize {
+    usize::try_from((total / 10).max(1_000)).unwrap_or(usize::MAX)
 }
 
 impl fmt::Display for Report {
@@ -163,6 +218,14 @@ impl fmt::Display for Report {
                 self.updated,
                 shared::users::UNIQUE_INDEX
             )?;
+            if let Some(started) = self.pass_started_at {
+                writeln!(
+                    f,
+                    "recorded: documents created before {} carry their canonical name; the \
+                     legacy lookup now reads only those created since",
+                    started.try_to_rfc3339_string().unwrap_or_default()
+                )?;
+            }
         } else if self.collisions.is_empty() {
             writeln!(
                 f,

@@ -36,7 +36,10 @@ async fn main() -> ExitCode {
     );
     let result = async {
         let database = shared::db::connect(&database_settings).await?;
-        devtools::migrate::run(&database, &users, args.apply).await
+        devtools::migrate::run(&database, &users, args.apply, |line| {
+            eprintln!("migrate: {line}");
+        })
+        .await
     }
     .await;
     match result {

@@ -7,13 +7,27 @@
 //! then let a new name sit beside an old account it folds to. The pattern here therefore
 //! lists, at each position, every character whose canonical form is the next one or more
 //! characters of the name; the exact comparison of canonical forms then decides.
+//!
+//! Neither the pattern nor the comparison can use an index, so over the whole collection
+//! every lookup would read every unmigrated document. Once `migrate --apply` has completed a
+//! pass, it records when that pass began ([`MIGRATIONS_COLLECTION`]): every document created
+//! before then has `username_canonical`, so a lookup only examines documents created since
+//! (the FastAPI app's sign-ups during the switch-over), through the index on `created_date`.
 
 use super::mongo::{MongoUserStore, UserDocument};
 use crate::credentials::{Username, caseless_key};
 use crate::db::StoreError;
-use mongodb::bson::doc;
+use mongodb::bson::{DateTime, Document, doc};
 use std::collections::HashMap;
 use std::sync::LazyLock;
+
+/// Where `migrate --apply` records, per users collection, when its last complete pass began.
+pub const MIGRATIONS_COLLECTION: &str = "migrations";
+
+/// The id of a collection's record in [`MIGRATIONS_COLLECTION`].
+pub fn migration_id(collection: &str) -> String {
+    format!("username_canonical:{collection}")
+}
 
 /// The most legacy documents one lookup examines; more than one match is already a refusal.
 const LEGACY_CANDIDATES: i64 = 8;
@@ -68,15 +82,20 @@ impl MongoUserStore {
         let Some(pattern) = folding_pattern(canonical) else {
             return Ok(None);
         };
-        let filter = doc! {
-            "username_canonical": { "$exists": false },
-            "username": { "$regex": pattern, "$options": "i" },
-        };
-        match self.users.find(filter).limit(LEGACY_CANDIDATES).await {
+        let unmigrated = self.unmigrated().await?;
+        let mut filter = unmigrated.filter.clone();
+        filter.insert("username", doc! { "$regex": pattern, "$options": "i" });
+        let options = mongodb::options::FindOptions::builder()
+            .limit(LEGACY_CANDIDATES)
+            .hint(unmigrated.hint())
+            .build();
+        match self.users.find(filter).with_options(options).await {
             Ok(cursor) => same_canonical_form(cursor, canonical).await.map(Some),
             Err(error) if is_refused_pattern(&error) => {
                 tracing::warn!(username = %username, "the server refused the legacy lookup pattern: comparing every unmigrated name");
-                self.legacy_matches_by_scan(canonical).await.map(Some)
+                self.legacy_matches_by_scan(canonical, &unmigrated)
+                    .await
+                    .map(Some)
             }
             Err(error) => Err(error.into()),
         }
@@ -87,6 +106,7 @@ impl MongoUserStore {
     async fn legacy_matches_by_scan(
         &self,
         canonical: &str,
+        unmigrated: &Unmigrated,
     ) -> Result<Vec<UserDocument>, StoreError> {
         #[derive(serde::Deserialize)]
         struct Name {
@@ -96,9 +116,13 @@ impl MongoUserStore {
             username: String,
         }
         let names = self.users.clone_with_type::<Name>();
-        let mut cursor = names
-            .find(doc! { "username_canonical": { "$exists": false } })
+        let options = mongodb::options::FindOptions::builder()
+            .hint(unmigrated.hint())
             .projection(doc! { "username": 1 })
+            .build();
+        let mut cursor = names
+            .find(unmigrated.filter.clone())
+            .with_options(options)
             .await?;
         let mut ids = Vec::new();
         while cursor.advance().await? {
@@ -113,6 +137,56 @@ impl MongoUserStore {
         let cursor = self.users.find(doc! { "_id": { "$in": ids } }).await?;
         same_canonical_form(cursor, canonical).await
     }
+}
+
+/// Which documents may still lack `username_canonical`, as a filter.
+struct Unmigrated {
+    filter: Document,
+    /// Whether the filter is bounded by the last migration (and the index can serve it).
+    since_migration: bool,
+}
+
+impl Unmigrated {
+    fn hint(&self) -> Option<mongodb::options::Hint> {
+        self.since_migration
+            .then(|| mongodb::options::Hint::Keys(doc! { "created_date": 1 }))
+    }
+}
+
+impl MongoUserStore {
+    /// The documents a legacy lookup must examine: those without `username_canonical`,
+    /// created since the last complete `migrate --apply` pass began when there was one
+    /// (else all of them, which reads the whole collection: the order in the README avoids
+    /// it).
+    async fn unmigrated(&self) -> Result<Unmigrated, StoreError> {
+        let database = self
+            .users
+            .client()
+            .database(self.users.namespace().db.as_str());
+        let since = migrated_since(&database, self.users.name()).await?;
+        let mut filter = doc! { "username_canonical": { "$exists": false } };
+        if let Some(since) = since {
+            filter.insert("created_date", doc! { "$gte": since });
+        } else {
+            tracing::warn!("legacy lookup without a completed migrate --apply: every unmigrated document is read");
+        }
+        Ok(Unmigrated {
+            filter,
+            since_migration: since.is_some(),
+        })
+    }
+}
+
+/// When `migrate --apply`'s last complete pass over `collection` began, if one completed.
+pub async fn migrated_since(
+    database: &mongodb::Database,
+    collection: &str,
+) -> Result<Option<DateTime>, StoreError> {
+    let record = database
+        .collection::<Document>(MIGRATIONS_COLLECTION)
+        .find_one(doc! { "_id": migration_id(collection) })
+        .await?;
+    Ok(record.and_then(|record| record.get_datetime("pass_started_at").ok().copied()))
 }
 
 /// The documents of `cursor` whose name has the canonical form `canonical`.

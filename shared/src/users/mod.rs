@@ -2,7 +2,7 @@
 //! username. [`mongo`] stores them in MongoDB with a unique index; [`legacy`] also finds the
 //! FastAPI app's documents during a switch-over.
 
-mod legacy;
+pub mod legacy;
 mod mongo;
 
 pub use mongo::{EMAIL_INDEX, MongoUserStore, UNIQUE_INDEX};

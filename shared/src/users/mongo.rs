@@ -137,6 +137,9 @@ impl MongoUserStore {
             .options(unique_email)
             .build();
         self.users.create_index(email).await?;
+        // The legacy lookup's window (documents created since the last migration pass).
+        let created = IndexModel::builder().keys(doc! { "created_date": 1 }).build();
+        self.users.create_index(created).await?;
         Ok(())
     }
 }

@@ -98,7 +98,7 @@ async fn both_apps_serve_the_same_users_before_and_after_the_migration() {
         collection: "user_model".to_owned(),
         legacy_lookup: true,
     };
-    let report = devtools::migrate::run(&local.database, &settings, true)
+    let report = devtools::migrate::run(&local.database, &settings, true, |_| {})
         .await
         .unwrap();
     assert!(report.collisions.is_empty());

@@ -110,7 +110,7 @@ impl TakeOver {
     }
 
     async fn migrate(&self, apply: bool) -> devtools::migrate::Report {
-        devtools::migrate::run(&self.database, &self.settings, apply)
+        devtools::migrate::run(&self.database, &self.settings, apply, |_| {})
             .await
             .unwrap()
     }
@@ -354,4 +354,119 @@ async fn the_migrate_command_exits_2_with_a_report_on_collisions() {
         stdout.contains("db.user_model.updateOne"),
         "says how to resolve: {stdout}"
     );
+}
+
+/// A FastAPI sign-up as mongoengine writes it, created at `created`.
+async fn fastapi_signup(it: &TakeOver, username: &str, hash: &str, created: DateTime) {
+    it.database
+        .collection::<Document>("user_model")
+        .insert_one(doc! {
+            "_id": ObjectId::new(),
+            "username": username,
+            "password": hash,
+            "disabled": false,
+            "created_date": created,
+            "modified_date": created,
+        })
+        .await
+        .unwrap();
+}
+
+/// The winning plan of the legacy lookup's query, as the server explains it.
+async fn legacy_query_plan(it: &TakeOver, since: DateTime) -> String {
+    let explained = it
+        .database
+        .run_command(doc! {
+            "explain": {
+                "find": "user_model",
+                "filter": {
+                    "username_canonical": { "$exists": false },
+                    "created_date": { "$gte": since },
+                    "username": { "$regex": "^[jJ]oe$", "$options": "i" },
+                },
+                "hint": { "created_date": 1 },
+            },
+            "verbosity": "queryPlanner",
+        })
+        .await
+        .unwrap();
+    format!("{}", explained.get_document("queryPlanner").unwrap())
+}
+
+#[tokio::test]
+async fn after_migrate_the_legacy_lookup_reads_only_documents_created_since_its_pass() {
+    let it = take_over(&[("johndoe", SHA256_CRYPT)]).await;
+    let applied = it.migrate(true).await;
+    let since = applied.pass_started_at.expect("the pass is recorded");
+    assert_eq!(
+        shared::users::legacy::migrated_since(&it.database, "user_model")
+            .await
+            .unwrap(),
+        Some(since)
+    );
+
+    // The FastAPI app keeps signing users up during the switch-over: found by any case.
+    fastapi_signup(&it, "JoeNew", MD5_CRYPT, DateTime::now()).await;
+    let (status, body) = it.login("joenew", "tutorial password 2").await;
+    assert_eq!(status, 200, "{body}");
+
+    // A document without the field from before the pass cannot exist after a complete pass;
+    // one planted there shows the lookup does not read that far back.
+    let before = DateTime::from_millis(since.timestamp_millis() - 60_000);
+    fastapi_signup(&it, "OldTimer", MD5_CRYPT, before).await;
+    let (status, _) = it.login("oldtimer", "tutorial password 2").await;
+    assert_eq!(status, 400, "outside the window: not examined");
+
+    let plan = legacy_query_plan(&it, since).await;
+    assert!(
+        plan.contains("IXSCAN") && plan.contains("created_date"),
+        "the window is read through the created_date index: {plan}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_apply_leaves_no_record_and_a_second_run_finishes_it() {
+    let users: Vec<(String, &str)> = (0..2_500)
+        .map(|n| (format!("user{n}"), MD5_CRYPT))
+        .collect();
+    let refs: Vec<(&str, &str)> = users.iter().map(|(u, h)| (u.as_str(), *h)).collect();
+    let it = take_over(&refs).await;
+    // As if a first run stopped half-way: some documents carry their name, no record.
+    it.database
+        .collection::<Document>("user_model")
+        .update_many(
+            doc! { "username": { "$regex": "^user1" } },
+            vec![doc! { "$set": { "username_canonical": "$username" } }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::users::legacy::migrated_since(&it.database, "user_model")
+            .await
+            .unwrap(),
+        None
+    );
+    let lines = std::sync::Mutex::new(Vec::new());
+    let finished = devtools::migrate::run(&it.database, &it.settings, true, |line| {
+        lines.lock().unwrap().push(line.to_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(finished.scanned, 2_500);
+    assert_eq!(finished.updated, finished.to_update);
+    assert_eq!(finished.to_update, 2_500 - 1_111, "the done ones are skipped");
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines.iter().any(|line| line.starts_with("scanned 1000 of about 2500"))
+            && lines.iter().any(|line| line.starts_with("updated 1000 of 1389")),
+        "{lines:?}"
+    );
+    let left = it
+        .database
+        .collection::<Document>("user_model")
+        .count_documents(doc! { "username_canonical": { "$exists": false } })
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(finished.pass_started_at.is_some());
 }
