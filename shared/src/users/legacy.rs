@@ -168,7 +168,9 @@ impl MongoUserStore {
         if let Some(since) = since {
             filter.insert("created_date", doc! { "$gte": since });
         } else {
-            tracing::warn!("legacy lookup without a completed migrate --apply: every unmigrated document is read");
+            tracing::warn!(
+                "legacy lookup without a completed migrate --apply: every unmigrated document is read"
+            );
         }
         Ok(Unmigrated {
             filter,

@@ -138,9 +138,35 @@ impl MongoUserStore {
             .build();
         self.users.create_index(email).await?;
         // The legacy lookup's window (documents created since the last migration pass).
-        let created = IndexModel::builder().keys(doc! { "created_date": 1 }).build();
+        let created = IndexModel::builder()
+            .keys(doc! { "created_date": 1 })
+            .build();
         self.users.create_index(created).await?;
         Ok(())
+    }
+}
+
+impl MongoUserStore {
+    /// The document `filter` finds, read through the index named `index`. Without that index
+    /// (a database `setup-database` never ran on) the same query runs unhinted, with a
+    /// warning, so logins keep working while an operator creates it.
+    async fn find_one_through(
+        &self,
+        filter: mongodb::bson::Document,
+        index: &str,
+    ) -> Result<Option<UserDocument>, StoreError> {
+        let hinted = self
+            .users
+            .find_one(filter.clone())
+            .hint(mongodb::options::Hint::Name(index.to_owned()))
+            .await;
+        match hinted {
+            Err(error) if matches!(error.kind.as_ref(), mongodb::error::ErrorKind::Command(_)) => {
+                tracing::warn!(%error, index, "index missing: reading without it (run setup-database)");
+                Ok(self.users.find_one(filter).await?)
+            }
+            other => Ok(other?),
+        }
     }
 }
 
@@ -240,6 +266,20 @@ impl MongoUserStore {
     }
 }
 
+/// The filter for the account named `canonical`. It repeats the unique index's partial
+/// filter (`$type: "string"`): a query that does not imply it cannot use the index, and
+/// every login would read the whole collection. The queries also name the index (a hint):
+/// the test server's planner chose a collection scan even for this filter.
+fn by_canonical_name(canonical: &str) -> mongodb::bson::Document {
+    doc! { "username_canonical": { "$eq": canonical, "$type": "string" } }
+}
+
+/// The filter for the account whose verified address has `key`, implying the partial
+/// filter of [`EMAIL_INDEX`] for the same reason.
+fn by_email_key(key: &str) -> mongodb::bson::Document {
+    doc! { "email.key": { "$eq": key, "$type": "string" } }
+}
+
 /// The name of the unique index on the verified addresses' keys.
 pub const EMAIL_INDEX: &str = "email_key_unique";
 
@@ -298,8 +338,7 @@ impl UserStore for MongoUserStore {
 
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
         let found = self
-            .users
-            .find_one(doc! { "username_canonical": username.canonical() })
+            .find_one_through(by_canonical_name(username.canonical()), UNIQUE_INDEX)
             .await?;
         let mut legacy = self.legacy_matches(username).await?.unwrap_or_else(|| {
             tracing::warn!(username = %username, "legacy lookup skipped: the name folds too many ways for one pattern");
@@ -343,8 +382,7 @@ impl UserStore for MongoUserStore {
 
     async fn find_by_email(&self, address: &EmailAddress) -> Result<Option<User>, StoreError> {
         let found = self
-            .users
-            .find_one(doc! { "email.key": address.key() })
+            .find_one_through(by_email_key(address.key()), EMAIL_INDEX)
             .await?;
         Ok(found.map(User::from))
     }

@@ -454,11 +454,19 @@ async fn an_interrupted_apply_leaves_no_record_and_a_second_run_finishes_it() {
     .unwrap();
     assert_eq!(finished.scanned, 2_500);
     assert_eq!(finished.updated, finished.to_update);
-    assert_eq!(finished.to_update, 2_500 - 1_111, "the done ones are skipped");
+    assert_eq!(
+        finished.to_update,
+        2_500 - 1_111,
+        "the done ones are skipped"
+    );
     let lines = lines.into_inner().unwrap();
     assert!(
-        lines.iter().any(|line| line.starts_with("scanned 1000 of about 2500"))
-            && lines.iter().any(|line| line.starts_with("updated 1000 of 1389")),
+        lines
+            .iter()
+            .any(|line| line.starts_with("scanned 1000 of about 2500"))
+            && lines
+                .iter()
+                .any(|line| line.starts_with("updated 1000 of 1389")),
         "{lines:?}"
     );
     let left = it

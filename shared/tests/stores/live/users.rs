@@ -230,6 +230,11 @@ async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
         ("mfa_challenges", doc! { "expires_at": 1 }),
         ("mfa_challenges", doc! { "account": 1 }),
         ("security_events", doc! { "expires_at": 1 }),
+        ("users", doc! { "email.key": 1 }),
+        ("users", doc! { "created_date": 1 }),
+        ("email_codes", doc! { "expires_at": 1 }),
+        ("email_codes", doc! { "account": 1 }),
+        ("rate_limits", doc! { "expires_at": 1 }),
         (
             "security_events",
             doc! { "account": 1, "at": -1, "_id": -1 },
@@ -237,4 +242,23 @@ async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
     ] {
         index_on(&database, collection, keys).await;
     }
+}
+
+#[tokio::test]
+async fn lookups_work_without_their_indexes_and_use_them_once_there() {
+    let database = fresh_database().await;
+    let users = MongoUserStore::new(&database);
+    users
+        .insert(&name("Alice"), "$argon2id$hash", SystemTime::now())
+        .await
+        .unwrap();
+    let found = users.find(&name("alice")).await.unwrap();
+    assert!(
+        found.is_some(),
+        "no index yet: the lookup falls back to an unhinted query"
+    );
+    let address = shared::email_address::EmailAddress::parse("a@example.com").unwrap();
+    assert!(users.find_by_email(&address).await.unwrap().is_none());
+    users.ensure_indexes().await.unwrap();
+    assert!(users.find(&name("ALICE")).await.unwrap().is_some());
 }
