@@ -48,7 +48,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -130,6 +130,8 @@ bench-smoke: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## One short sample of every
 	python3 -m json.tool $(ARTIFACTS)/loadtest-smoke.json >/dev/null
 	$(WITH_MONGO) $(TARGET_DIR)/debug/compare-profiles $(ARTIFACTS)/profiles-smoke.json --smoke
 	python3 -m json.tool $(ARTIFACTS)/profiles-smoke.json >/dev/null
+	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench scale --profile dev -- --sizes 1000 --samples 3 --out $(ARTIFACTS)/scale-smoke.json
+	python3 -m json.tool $(ARTIFACTS)/scale-smoke.json >/dev/null
 
 bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against their floors (criterion), cold starts, load through the local API; tables to stdout, JSON to target/bench/
 	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench requests
@@ -137,6 +139,9 @@ bench: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## Benchmarks: requests against th
 	cargo build --release --locked $(addprefix -p ,$(FUNCTIONS)) -p benchmarks
 	$(WITH_MONGO) $(TARGET_DIR)/release/coldstart $(TARGET_DIR)/release 20 $(abspath target/bench/coldstart.json)
 	WRK=$(WRK) $(WITH_MONGO) $(TARGET_DIR)/release/loadtest $(TARGET_DIR)/release 20 16 $(abspath target/bench/loadtest.json)
+
+bench-scale: $(SECANTUSD) $(DOCS_ASSETS) ## Every request and the FastAPI takeover at 1,000, 100,000 and 1,000,000 accounts (about 25 min); table to stdout, JSON to target/bench/scale.json
+	$(WITH_MONGO) cargo bench --locked -p benchmarks --bench scale -- --sizes 1000,100000,1000000 --out $(abspath target/bench/scale.json)
 
 bench-memory: ## argon2id verification under a CPU cap per Lambda memory size (cgroup v1 cpu quota; needs root): latency and cost per million, table to stdout, JSON to target/bench/
 	cargo build --release --locked -p benchmarks --bin memory-sizes

@@ -73,7 +73,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         .users
         .ensure_indexes()
         .await
-        .expect("the partial unique index accepts legacy documents");
+        .expect("the sparse unique index accepts legacy documents");
     let (issuer, _, _) = token_pair();
     let service = token::State {
         stores,

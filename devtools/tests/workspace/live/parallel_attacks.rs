@@ -238,3 +238,69 @@ async fn a_name_deleted_and_registered_again_inherits_no_token() {
     assert_eq!(local.me_status(&new["access_token"]).await, StatusCode::OK);
     local.stack.stop().await;
 }
+
+/// The README's connection arithmetic, checked: each execution environment holds at most
+/// `maxPoolSize` (2) pooled connections plus the driver's monitoring of each server (one, or
+/// two with the streaming protocol), however many requests it serves. After parallel traffic
+/// on every function that uses the database, two instances each, the server counts no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_traffic_keeps_each_instance_within_its_pool() {
+    let local = std::sync::Arc::new(super::local_api::start().await);
+    let connections = || async {
+        let status = local
+            .database
+            .client()
+            .database("admin")
+            .run_command(mongodb::bson::doc! { "serverStatus": 1 })
+            .await
+            .unwrap();
+        status
+            .get_document("connections")
+            .unwrap()
+            .get_i32("current")
+            .unwrap()
+    };
+    let password = "correct horse battery staple";
+    let token = local.access_token("poolside", password).await;
+    let bearer = format!("Bearer {token}");
+    let calls = (0..24).map(|n| {
+        let (local, bearer) = (local.clone(), bearer.clone());
+        tokio::spawn(async move {
+            match n % 6 {
+                0 => local.get("/users/me", Some(&bearer)).await.status(),
+                1 => local.get("/products", Some(&bearer)).await.status(),
+                2 => local.token("poolside", password).await.status(),
+                3 => local.signup(&format!("pooled{n}"), password).await.status(),
+                4 => local
+                    .post(
+                        "/password-reset",
+                        "application/json",
+                        serde_json::json!({"username": "poolside"}).to_string(),
+                    )
+                    .await
+                    .status(),
+                _ => local
+                    .http
+                    .delete(format!("{}/users/me/sessions/none", local.url))
+                    .header("Authorization", &bearer)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+            }
+        })
+    });
+    for status in futures_util::future::join_all(calls).await {
+        assert!(status.unwrap().as_u16() < 500);
+    }
+    // Six functions use the database (signup, token, me, products, account, recovery), two
+    // instances each; per instance 2 pooled + at most 2 monitoring connections to this one
+    // server; the test's own client and the stack's seeding add a few.
+    let per_instance = 2 + 2;
+    let bound = 6 * 2 * per_instance + 8;
+    let current = connections().await;
+    assert!(
+        current <= bound,
+        "{current} connections after parallel traffic; the README's arithmetic allows {bound}"
+    );
+}
