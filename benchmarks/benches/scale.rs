@@ -463,7 +463,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
             "legacy lookup: documents created since the migration",
             "user_model",
             window,
-            Some(doc! { "created_date": 1 }),
+            None,
         ),
     ];
     let mut plans = BTreeMap::new();

@@ -85,11 +85,7 @@ impl MongoUserStore {
         let unmigrated = self.unmigrated().await?;
         let mut filter = unmigrated.filter.clone();
         filter.insert("username", doc! { "$regex": pattern, "$options": "i" });
-        let options = mongodb::options::FindOptions::builder()
-            .limit(LEGACY_CANDIDATES)
-            .hint(unmigrated.hint())
-            .build();
-        match self.users.find(filter).with_options(options).await {
+        match self.users.find(filter).limit(LEGACY_CANDIDATES).await {
             Ok(cursor) => same_canonical_form(cursor, canonical).await.map(Some),
             Err(error) if is_refused_pattern(&error) => {
                 tracing::warn!(username = %username, "the server refused the legacy lookup pattern: comparing every unmigrated name");
@@ -116,13 +112,9 @@ impl MongoUserStore {
             username: String,
         }
         let names = self.users.clone_with_type::<Name>();
-        let options = mongodb::options::FindOptions::builder()
-            .hint(unmigrated.hint())
-            .projection(doc! { "username": 1 })
-            .build();
         let mut cursor = names
             .find(unmigrated.filter.clone())
-            .with_options(options)
+            .projection(doc! { "username": 1 })
             .await?;
         let mut ids = Vec::new();
         while cursor.advance().await? {
@@ -139,18 +131,10 @@ impl MongoUserStore {
     }
 }
 
-/// Which documents may still lack `username_canonical`, as a filter.
+/// Which documents may still lack `username_canonical`, as a filter (bounded by the last
+/// migration when there was one, which the `created_date` index serves).
 struct Unmigrated {
     filter: Document,
-    /// Whether the filter is bounded by the last migration (and the index can serve it).
-    since_migration: bool,
-}
-
-impl Unmigrated {
-    fn hint(&self) -> Option<mongodb::options::Hint> {
-        self.since_migration
-            .then(|| mongodb::options::Hint::Keys(doc! { "created_date": 1 }))
-    }
 }
 
 impl MongoUserStore {
@@ -172,10 +156,7 @@ impl MongoUserStore {
                 "legacy lookup without a completed migrate --apply: every unmigrated document is read"
             );
         }
-        Ok(Unmigrated {
-            filter,
-            since_migration: since.is_some(),
-        })
+        Ok(Unmigrated { filter })
     }
 }
 

@@ -384,7 +384,6 @@ async fn legacy_query_plan(it: &TakeOver, since: DateTime) -> String {
                     "created_date": { "$gte": since },
                     "username": { "$regex": "^[jJ]oe$", "$options": "i" },
                 },
-                "hint": { "created_date": 1 },
             },
             "verbosity": "queryPlanner",
         })
