@@ -242,65 +242,123 @@ async fn a_name_deleted_and_registered_again_inherits_no_token() {
 /// The README's connection arithmetic, checked: each execution environment holds at most
 /// `maxPoolSize` (2) pooled connections plus the driver's monitoring of each server (one, or
 /// two with the streaming protocol), however many requests it serves. After parallel traffic
-/// on every function that uses the database, two instances each, the server counts no more.
+/// on every function that uses the database, two instances each, a server of the stack's own
+/// (the shared test server also serves the other tests) counts no more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_traffic_keeps_each_instance_within_its_pool() {
-    let local = std::sync::Arc::new(super::local_api::start().await);
-    let connections = || async {
-        let status = local
-            .database
-            .client()
-            .database("admin")
-            .run_command(mongodb::bson::doc! { "serverStatus": 1 })
-            .await
-            .unwrap();
-        status
-            .get_document("connections")
-            .unwrap()
-            .get_i32("current")
-            .unwrap()
-    };
+    use devtools::stack::{Stack, StackOptions};
+    let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
+        panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
+    });
+    let data_dir = std::env::temp_dir().join(format!("pool-{}", uuid::Uuid::new_v4().simple()));
+    let stack = Stack::start(StackOptions {
+        template: crate::support::workspace().join("template.yaml"),
+        bin_dir: crate::support::bin_dir_with_functions(),
+        data_dir: data_dir.clone(),
+        port: 0,
+        instances: 2,
+        mongodb_uri: None,
+        database_name: "pool".to_owned(),
+        secantusd: Some(secantusd.into()),
+        keys: None,
+        function_log_dir: None,
+        log_requests: false,
+        parameter_overrides: Default::default(),
+        outbox_dir: Some(data_dir.join("outbox")),
+    })
+    .await
+    .expect("the local stack starts with its own server");
+    let url = format!("http://{}", stack.address);
+    let http = reqwest::Client::new();
     let password = "correct horse battery staple";
-    let token = local.access_token("poolside", password).await;
-    let bearer = format!("Bearer {token}");
+    let signup = |name: String| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            http.post(format!("{url}/signup"))
+                .json(&json!({"username": name, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(signup("poolside".to_owned()).await, StatusCode::CREATED);
+    let login = || {
+        http.post(format!("{url}/token"))
+            .form(&[("username", "poolside"), ("password", password)])
+            .send()
+    };
+    let token: Value = login().await.unwrap().json().await.unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
     let calls = (0..24).map(|n| {
-        let (local, bearer) = (local.clone(), bearer.clone());
-        tokio::spawn(async move {
+        let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
+        let signup = signup(format!("pooled{n}"));
+        async move {
             match n % 6 {
-                0 => local.get("/users/me", Some(&bearer)).await.status(),
-                1 => local.get("/products", Some(&bearer)).await.status(),
-                2 => local.token("poolside", password).await.status(),
-                3 => local.signup(&format!("pooled{n}"), password).await.status(),
-                4 => local
-                    .post(
-                        "/password-reset",
-                        "application/json",
-                        serde_json::json!({"username": "poolside"}).to_string(),
-                    )
+                0 => http
+                    .get(format!("{url}/users/me"))
+                    .header("Authorization", &bearer)
+                    .send()
                     .await
+                    .unwrap()
                     .status(),
-                _ => local
-                    .http
-                    .delete(format!("{}/users/me/sessions/none", local.url))
+                1 => http
+                    .get(format!("{url}/products"))
+                    .header("Authorization", &bearer)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                2 => http
+                    .post(format!("{url}/token"))
+                    .form(&[("username", "poolside"), ("password", password)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                3 => signup.await,
+                4 => http
+                    .post(format!("{url}/password-reset"))
+                    .json(&json!({"username": "poolside"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                _ => http
+                    .delete(format!("{url}/users/me/sessions/none"))
                     .header("Authorization", &bearer)
                     .send()
                     .await
                     .unwrap()
                     .status(),
             }
-        })
+        }
     });
-    for status in futures_util::future::join_all(calls).await {
-        assert!(status.unwrap().as_u16() < 500);
+    for status in join_all(calls).await {
+        assert!(status.as_u16() < 500, "{status}");
     }
+    let client = mongodb::Client::with_uri_str(&stack.mongodb_uri)
+        .await
+        .unwrap();
+    let status = client
+        .database("admin")
+        .run_command(mongodb::bson::doc! { "serverStatus": 1 })
+        .await
+        .unwrap();
+    let current = status
+        .get_document("connections")
+        .unwrap()
+        .get_i32("current")
+        .unwrap();
     // Six functions use the database (signup, token, me, products, account, recovery), two
     // instances each; per instance 2 pooled + at most 2 monitoring connections to this one
-    // server; the test's own client and the stack's seeding add a few.
-    let per_instance = 2 + 2;
-    let bound = 6 * 2 * per_instance + 8;
-    let current = connections().await;
+    // server; this client and the stack's seeding client add up to 4 more.
+    let bound = 6 * 2 * (2 + 2) + 4;
     assert!(
         current <= bound,
         "{current} connections after parallel traffic; the README's arithmetic allows {bound}"
     );
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
