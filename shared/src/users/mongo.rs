@@ -148,6 +148,29 @@ impl MongoUserStore {
     }
 }
 
+impl MongoUserStore {
+    /// Sets `new_hash` and bumps the token version in one update of the document `filter`
+    /// still matches. Returns whether it changed.
+    async fn replace_password(
+        &self,
+        filter: mongodb::bson::Document,
+        new_hash: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .users
+            .update_one(
+                filter,
+                doc! {
+                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
+                    "$inc": { "token_version": 1_i64 },
+                },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+}
+
 /// What the collection holds under the unique index's name.
 enum UniqueIndex {
     /// A unique index on `username_canonical`: sign-ups stay unique.
@@ -443,17 +466,7 @@ impl UserStore for MongoUserStore {
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let filter = doc! { "_id": id.object_id(), "password": current_hash };
-        let result = self
-            .users
-            .update_one(
-                filter,
-                doc! {
-                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
-                    "$inc": { "token_version": 1_i64 },
-                },
-            )
-            .await?;
-        Ok(result.modified_count == 1)
+        self.replace_password(filter, new_hash, now).await
     }
 
     async fn reset_password(
@@ -470,17 +483,7 @@ impl UserStore for MongoUserStore {
             "email.key": address.key(),
             "disabled": { "$ne": true },
         };
-        let result = self
-            .users
-            .update_one(
-                filter,
-                doc! {
-                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
-                    "$inc": { "token_version": 1_i64 },
-                },
-            )
-            .await?;
-        Ok(result.modified_count == 1)
+        self.replace_password(filter, new_hash, now).await
     }
 
     async fn upgrade_hash(
