@@ -115,7 +115,7 @@ integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) #
 e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs page in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked
 	mkdir -p $(FUNCTION_LOGS)
-	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
+	GRANT_ROLE=$(TARGET_DIR)/debug/grant-role FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 

@@ -123,6 +123,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
+        roles: shared::roles::Roles::default(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);

@@ -248,6 +248,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::capturing(),
+        roles: shared::roles::Roles::default(),
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -492,6 +493,7 @@ fn token_state_like(
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::capturing(),
+        roles: shared::roles::Roles::default(),
     }
 }
 

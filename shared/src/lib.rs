@@ -47,6 +47,8 @@ pub mod http;
 pub mod issuer;
 pub mod keys;
 pub mod metrics;
+pub mod roles;
+pub mod scopes;
 pub mod secrets;
 pub mod serve;
 pub mod startup;

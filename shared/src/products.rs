@@ -31,10 +31,39 @@ pub struct Product {
     pub currency: String,
 }
 
+/// Whether `id` can name a product: 1 to 64 characters of `a-z`, `0-9` and `-`, starting
+/// with a letter or digit.
+pub fn is_product_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    (1..=64).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
 /// Where products live.
 pub trait ProductStore: Send + Sync {
     /// Every product, ordered by id.
     fn list(&self) -> impl Future<Output = Result<Vec<Product>, StoreError>> + Send;
+
+    /// Stores a new product. Returns false, storing nothing, when its id is taken.
+    fn insert(&self, product: &Product) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces the product with `product`'s id. Returns false when there is none.
+    fn replace(&self, product: &Product) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the product `id`. Returns whether it existed.
+    fn delete(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+fn product_fields(product: &Product) -> mongodb::bson::Document {
+    doc! {
+        "name": &product.name,
+        "description": &product.description,
+        "price_cents": product.price_cents,
+        "currency": &product.currency,
+    }
 }
 
 /// Products in a MongoDB collection.
@@ -55,12 +84,7 @@ impl MongoProductStore {
     pub async fn seed(&self) -> Result<usize, StoreError> {
         let upsert = UpdateOptions::builder().upsert(true).build();
         for product in sample_products() {
-            let fields = doc! {
-                "name": &product.name,
-                "description": &product.description,
-                "price_cents": product.price_cents,
-                "currency": &product.currency,
-            };
+            let fields = product_fields(&product);
             self.products
                 .update_one(doc! { "_id": &product.id }, doc! { "$set": fields })
                 .with_options(upsert.clone())
@@ -79,6 +103,29 @@ impl ProductStore for MongoProductStore {
             .sort(doc! { "_id": 1 })
             .await?;
         Ok(cursor.try_collect().await?)
+    }
+
+    async fn insert(&self, product: &Product) -> Result<bool, StoreError> {
+        let mut document = product_fields(product);
+        document.insert("_id", &product.id);
+        match self.products.insert_one(document).await {
+            Ok(_) => Ok(true),
+            Err(error) if crate::db::is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn replace(&self, product: &Product) -> Result<bool, StoreError> {
+        let replaced = self
+            .products
+            .replace_one(doc! { "_id": &product.id }, product_fields(product))
+            .await?;
+        Ok(replaced.matched_count == 1)
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = self.products.delete_one(doc! { "_id": id }).await?;
+        Ok(deleted.deleted_count == 1)
     }
 }
 
@@ -136,6 +183,32 @@ impl<S: ProductStore> ProductStore for CachedProductStore<S> {
         let products = self.inner.list().await?;
         *self.cached.lock().expect("catalogue cache lock") = Some((now, products.clone()));
         Ok(products)
+    }
+
+    /// Writes through, then forgets this instance's copy; other instances keep theirs for
+    /// at most `ttl`.
+    async fn insert(&self, product: &Product) -> Result<bool, StoreError> {
+        let inserted = self.inner.insert(product).await;
+        self.forget();
+        inserted
+    }
+
+    async fn replace(&self, product: &Product) -> Result<bool, StoreError> {
+        let replaced = self.inner.replace(product).await;
+        self.forget();
+        replaced
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = self.inner.delete(id).await;
+        self.forget();
+        deleted
+    }
+}
+
+impl<S> CachedProductStore<S> {
+    fn forget(&self) {
+        *self.cached.lock().expect("catalogue cache lock") = None;
     }
 }
 
@@ -197,6 +270,28 @@ mod tests {
             }
             Ok(sample_products())
         }
+
+        async fn insert(&self, _: &Product) -> Result<bool, StoreError> {
+            Ok(true)
+        }
+
+        async fn replace(&self, _: &Product) -> Result<bool, StoreError> {
+            Ok(true)
+        }
+
+        async fn delete(&self, _: &str) -> Result<bool, StoreError> {
+            Ok(true)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_makes_the_next_read_fresh() {
+        let (inner, clock) = (CountingStore::default(), ManualClock::default());
+        let store = CachedProductStore::new(&inner, Duration::from_secs(60), clock.clock());
+        store.list().await.unwrap();
+        store.delete("prod-001").await.unwrap();
+        store.list().await.unwrap();
+        assert_eq!(inner.reads.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -161,12 +161,14 @@ impl Session {
         }
     }
 
-    /// How and when the session's login authenticated, for the tokens it issues.
-    pub fn authentication(&self) -> crate::tokens::Authentication {
+    /// How and when the session's login authenticated, for the tokens it issues with
+    /// `scopes`: the account's, read when each token is issued.
+    pub fn authentication(&self, scopes: crate::scopes::Scopes) -> crate::tokens::Authentication {
         crate::tokens::Authentication {
             methods: self.amr.clone(),
             at: self.authenticated_at,
             session: Some(self.family.clone()),
+            scopes,
         }
     }
 

@@ -3,6 +3,7 @@
 //! from the key itself and can never name the wrong key.
 
 use crate::config::{ConfigError, Source, TokenSettings, required};
+use crate::scopes::Scopes;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -49,6 +50,10 @@ pub struct AccessClaims {
     /// `GET /users/me/sessions` lists, so a client can tell its own session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// What the token may do: space-separated OAuth scopes (RFC 8693 section 4.2), the
+    /// scopes of the account's roles or the client's grant; absent when there are none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
 }
 
 /// How and when the user behind a token authenticated.
@@ -60,6 +65,8 @@ pub struct Authentication {
     pub at: SystemTime,
     /// The session (refresh-token family) the token belongs to, if any: its `sid`.
     pub session: Option<String>,
+    /// The scopes the token grants (its `scope` claim).
+    pub scopes: Scopes,
 }
 
 impl Authentication {
@@ -69,6 +76,7 @@ impl Authentication {
             methods: vec!["pwd".to_owned()],
             at,
             session: None,
+            scopes: Scopes::none(),
         }
     }
 }
@@ -231,6 +239,7 @@ impl TokenIssuer {
             amr: authentication.methods.clone(),
             auth_time: seconds_since_epoch(authentication.at),
             sid: authentication.session.clone(),
+            scope: authentication.scopes.to_string(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("JWT".to_owned());

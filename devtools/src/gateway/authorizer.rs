@@ -28,7 +28,7 @@ pub enum Outcome {
 
 /// A cached authorizer result: the principal, its policy and context.
 #[derive(Debug, Clone)]
-struct Decision {
+pub struct Decision {
     principal_id: String,
     statements: Vec<Statement>,
     context: Map<String, Value>,
@@ -116,6 +116,20 @@ pub async fn authorize(
     evaluate(&decision, method_arn)
 }
 
+impl Decision {
+    /// An authorizer's answer as API Gateway reads it; `None` when it is malformed (API
+    /// Gateway's `AUTHORIZER_CONFIGURATION_ERROR`).
+    pub fn parse(payload: &[u8]) -> Option<Self> {
+        parse_decision(payload)
+    }
+
+    /// What API Gateway does with this answer for a request to `method_arn`: an explicit
+    /// Deny wins, then any Allow (with the context), else an implicit deny.
+    pub fn outcome(&self, method_arn: &str) -> Outcome {
+        evaluate(self, method_arn)
+    }
+}
+
 fn evaluate(decision: &Decision, method_arn: &str) -> Outcome {
     let applies = |statement: &&Statement| {
         statement
@@ -188,26 +202,30 @@ fn parse_statement(statement: &Value) -> Option<Statement> {
         "Deny" => false,
         _ => return None,
     };
-    let patterns = |key: &str| -> Option<Vec<Regex>> {
+    let patterns = |key: &str, case_insensitive: bool| -> Option<Vec<Regex>> {
+        let pattern = |text: &str| wildcard(text, case_insensitive);
         match statement.get(key)? {
-            Value::String(single) => Some(vec![wildcard(single)]),
-            Value::Array(many) => many.iter().map(|v| v.as_str().map(wildcard)).collect(),
+            Value::String(single) => Some(vec![pattern(single)]),
+            Value::Array(many) => many.iter().map(|v| v.as_str().map(pattern)).collect(),
             _ => None,
         }
     };
     Some(Statement {
         allow,
-        actions: patterns("Action")?,
-        resources: patterns("Resource")?,
+        // IAM compares action names case-insensitively and resource ARNs case-sensitively.
+        actions: patterns("Action", true)?,
+        resources: patterns("Resource", false)?,
     })
 }
 
-/// An IAM wildcard pattern (`*` any run of characters, `?` one character) as a regex.
-fn wildcard(pattern: &str) -> Regex {
+/// An IAM wildcard pattern (`*` any run of characters, `/` included; `?` one character) as
+/// a regex.
+fn wildcard(pattern: &str, case_insensitive: bool) -> Regex {
     let escaped = regex::escape(pattern)
         .replace(r"\*", ".*")
         .replace(r"\?", ".");
-    Regex::new(&format!("^{escaped}$")).expect("escaped pattern is valid")
+    let flags = if case_insensitive { "(?i)" } else { "" };
+    Regex::new(&format!("{flags}^{escaped}$")).expect("escaped pattern is valid")
 }
 
 #[cfg(test)]
@@ -257,6 +275,136 @@ mod tests {
             {"Action": "execute-api:*", "Effect": "Deny", "Resource": "arn:aws:execute-api:*:*:*/prod/GET/users/?e"}
         ]));
         assert_eq!(evaluate(&d, ARN), Outcome::Denied { explicit: true });
+    }
+
+    /// API Gateway's documented matching for `execute-api` resources: `*` stands for any run
+    /// of characters (across `/`), `?` for one, the method and stage are parts like any
+    /// other, ARNs are case-sensitive and action names are not, and an explicit Deny wins.
+    #[test]
+    fn policies_match_method_arns_as_api_gateway_documents() {
+        const STAGE: &str = "arn:aws:execute-api:local:123456789012:localapi01/prod";
+        let allow = |resource: &str| json!([{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}]);
+        let cases: Vec<(Value, &str, Option<bool>)> = vec![
+            (
+                allow(&format!("{STAGE}/GET/users/me")),
+                "GET/users/me",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/GET/users/me")),
+                "GET/users/me/sessions",
+                Some(false),
+            ),
+            (
+                allow(&format!("{STAGE}/GET/users/me")),
+                "POST/users/me",
+                Some(false),
+            ),
+            (
+                allow(&format!("{STAGE}/*/users/me")),
+                "DELETE/users/me",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/GET/*")),
+                "GET/users/me/sessions",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/GET/*")),
+                "POST/products",
+                Some(false),
+            ),
+            (
+                allow(&format!("{STAGE}/DELETE/products/*")),
+                "DELETE/products/p-1",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/DELETE/products/*")),
+                "DELETE/products",
+                Some(false),
+            ),
+            (
+                allow("arn:aws:execute-api:local:123456789012:localapi01/*/GET/products"),
+                "GET/products",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/GET/Users/me")),
+                "GET/users/me",
+                Some(false),
+            ),
+            (
+                allow(&format!("{STAGE}/GET/users/m?")),
+                "GET/users/me",
+                None,
+            ),
+            (
+                allow(&format!("{STAGE}/GET/users/?")),
+                "GET/users/me",
+                Some(false),
+            ),
+            (allow("*"), "PUT/products/p-1", None),
+            (
+                allow("arn:aws:execute-api:local:123456789012:otherapi01/prod/*"),
+                "GET/users/me",
+                Some(false),
+            ),
+            (
+                json!([{"Action": "execute-api:invoke", "Effect": "Allow", "Resource": format!("{STAGE}/*")}]),
+                "GET/products",
+                None,
+            ),
+            (
+                json!([{"Action": "execute-api:*", "Effect": "Allow", "Resource": format!("{STAGE}/*")}]),
+                "GET/products",
+                None,
+            ),
+            (
+                json!([{"Action": "execute-api:ManageConnections", "Effect": "Allow", "Resource": format!("{STAGE}/*")}]),
+                "GET/products",
+                Some(false),
+            ),
+            (
+                json!([
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": format!("{STAGE}/*")},
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{STAGE}/DELETE/users/me/sessions/*")]}
+                ]),
+                "DELETE/users/me",
+                None,
+            ),
+            (
+                json!([
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": format!("{STAGE}/*")},
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{STAGE}/DELETE/users/me/sessions/*")]}
+                ]),
+                "DELETE/users/me/sessions/abc",
+                Some(true),
+            ),
+            (
+                json!([
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": format!("{STAGE}/POST/products")},
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": format!("{STAGE}/POST/products")}
+                ]),
+                "POST/products",
+                Some(true),
+            ),
+        ];
+        for (statements, route, denied) in cases {
+            let outcome = evaluate(&decision(statements.clone()), &format!("{STAGE}/{route}"));
+            match denied {
+                None => assert!(
+                    matches!(outcome, Outcome::Allow(_)),
+                    "{route} under {statements}: {outcome:?}"
+                ),
+                Some(explicit) => assert_eq!(
+                    outcome,
+                    Outcome::Denied { explicit },
+                    "{route} under {statements}"
+                ),
+            }
+        }
     }
 
     #[test]

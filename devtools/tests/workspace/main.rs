@@ -9,6 +9,7 @@ mod openapi;
 mod routes;
 mod runtime_emulator;
 mod sam_local;
+mod scopes;
 mod support;
 
 /// Tests that need a MongoDB-compatible server (`MONGODB_TEST_URI`, `SECANTUSD`) and the
@@ -23,6 +24,7 @@ mod live {
     mod make_dev;
     mod outage;
     mod parallel_attacks;
+    mod roles;
     mod self_service;
     mod translated_template;
     mod two_factor;

@@ -1,7 +1,7 @@
 //! The API Gateway REST API TOKEN authorizer. It verifies the bearer token with public keys
-//! only and answers a stage-wide Allow policy, so API Gateway's cached decision covers every
-//! protected route. Any token problem fails the invocation with `Unauthorized`, which API
-//! Gateway turns into a 401.
+//! only and answers a policy that names every protected route of the stage, allowing those
+//! the token's scopes allow, so API Gateway's cached decision is right for every route. Any
+//! token problem fails the invocation with `Unauthorized`, which API Gateway turns into a 401.
 
 pub mod policy;
 
@@ -10,6 +10,7 @@ use aws_lambda_events::apigw::{
 };
 use serde_json::json;
 use shared::account_id::AccountId;
+use shared::scopes::{Caller, Scopes};
 use shared::tokens::TokenVerifier;
 
 /// The only failure an authorizer reports: API Gateway maps exactly this message to 401.
@@ -43,13 +44,19 @@ pub struct State {
 /// Decides one authorization request.
 ///
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
-/// - a genuine token whose subject is not an account id: an explicit Deny (403);
-/// - otherwise an Allow for the whole stage, with `principalId` = the account id and the
-///   context `{jti, ver, exp, amr, auth_time, sid}` that the protected functions read: `ver` is
-///   the token version they compare with the account's, `exp` lets them refuse an expired
-///   token that API Gateway's cached Allow still lets through, `amr` (space-separated, as
-///   context values are scalars) and `auth_time` say how and when the user authenticated,
-///   `sid` names the session the token belongs to (empty for a token outside one).
+/// - a genuine token whose subject is not an account id: an explicit Deny for the whole
+///   stage (403);
+/// - otherwise a policy naming every protected route of the stage ([`PROTECTED_ROUTES`]):
+///   Allow for those whose required scopes the token's `scope` has, Deny for the rest, so
+///   the answer API Gateway caches for the token is right for every route. `principalId` is
+///   the account id, and the context `{jti, ver, exp, amr, auth_time, sid, scope}` is what
+///   the protected functions read: `ver` is the token version they compare with the
+///   account's, `exp` lets them refuse an expired token that API Gateway's cached Allow
+///   still lets through, `amr` (space-separated, as context values are scalars) and
+///   `auth_time` say how and when the user authenticated, `sid` names the session the token
+///   belongs to (empty for a token outside one), `scope` is what it may do.
+///
+/// [`PROTECTED_ROUTES`]: shared::scopes::PROTECTED_ROUTES
 pub fn authorize(
     state: &State,
     request: &ApiGatewayCustomAuthorizerRequest,
@@ -63,8 +70,8 @@ pub fn authorize(
         return Err(Unauthorized);
     };
     let method_arn = request.method_arn.as_deref();
-    let (Some(resource), Some(issuer)) = (
-        method_arn.and_then(policy::stage_wide_resource),
+    let (Some(stage), Some(issuer)) = (
+        method_arn.and_then(policy::Stage::of_method_arn),
         state
             .settings
             .issuer_for(method_arn.and_then(shared::issuer::of_method_arn)),
@@ -81,12 +88,15 @@ pub fn authorize(
         })?;
     if AccountId::parse(&claims.sub).is_none() {
         tracing::warn!(jti = %claims.jti, "denied: token subject is not an account id");
-        return Ok(policy::deny(&claims.sub, &resource));
+        return Ok(policy::deny(&claims.sub, stage.everything()));
     }
-    tracing::info!(account = %claims.sub, jti = %claims.jti, "allowed");
+    let scopes = Scopes::parse(&claims.scope);
+    let (allowed, denied) = stage.split_routes(Caller::User, &scopes);
+    tracing::info!(account = %claims.sub, jti = %claims.jti, scope = %scopes, routes_allowed = allowed.len(), routes_denied = denied.len(), "allowed");
     Ok(policy::allow(
         &claims.sub,
-        &resource,
+        allowed,
+        denied,
         json!({
             "jti": claims.jti,
             "ver": claims.ver,
@@ -94,6 +104,7 @@ pub fn authorize(
             "amr": claims.amr.join(" "),
             "auth_time": claims.auth_time,
             "sid": claims.sid.unwrap_or_default(),
+            "scope": scopes.to_string(),
         }),
     ))
 }

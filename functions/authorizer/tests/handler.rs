@@ -33,8 +33,19 @@ fn decide(
     authorize(&state, request).map(|response| serde_json::to_value(response).unwrap())
 }
 
+const STAGE: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod";
+
+fn resources(statement: &Value) -> Vec<String> {
+    statement["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| resource.as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
-fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
+fn a_valid_token_gets_every_route_its_scopes_allow_with_the_caller_in_context() {
     let (issuer, verifier, _) = token_pair();
     let token = issuer.issue(ALICE, 3, SystemTime::now()).unwrap();
     let claims = verifier.verify(&token.token).unwrap();
@@ -44,16 +55,36 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
     )
     .unwrap();
     assert_eq!(response["principalId"], ALICE);
+    let statements = response["policyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(response["policyDocument"]["Version"], "2012-10-17");
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(statements[0]["Action"], json!(["execute-api:Invoke"]));
+    let allowed = resources(&statements[0]);
+    for route in [
+        "GET/users/me",
+        "GET/products",
+        "DELETE/users/me/sessions/*",
+        "POST/users/me/password",
+    ] {
+        assert!(
+            allowed.contains(&format!("{STAGE}/{route}")),
+            "{route} in {allowed:?}"
+        );
+    }
+    let protected = shared::scopes::PROTECTED_ROUTES.len();
+    let denied = statements.get(1).map(resources).unwrap_or_default();
     assert_eq!(
-        response["policyDocument"],
-        json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Action": ["execute-api:Invoke"],
-                "Effect": "Allow",
-                "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"]
-            }]
-        })
+        allowed.len() + denied.len(),
+        protected,
+        "every protected route, once"
+    );
+    for resource in &denied {
+        assert!(!allowed.contains(resource));
+    }
+    assert!(
+        statements
+            .get(1)
+            .is_none_or(|deny| deny["Effect"] == "Deny")
     );
     assert_eq!(
         response["context"],
@@ -64,6 +95,7 @@ fn a_valid_token_gets_a_stage_wide_allow_with_the_caller_in_context() {
             "amr": "pwd",
             "auth_time": claims.auth_time,
             "sid": "",
+            "scope": "",
         }),
         "what the protected functions check again (the token version and the expiry) and how \
          and when the user authenticated"
@@ -77,6 +109,7 @@ fn a_session_token_names_its_session_in_the_context() {
         methods: vec!["pwd".to_owned()],
         at: SystemTime::now(),
         session: Some("family-1".to_owned()),
+        scopes: shared::scopes::Scopes::none(),
     };
     let token = issuer
         .issue_for(ALICE, 0, &login, SystemTime::now())

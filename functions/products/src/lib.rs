@@ -1,4 +1,11 @@
-//! `GET /products`: the product catalogue, for enabled accounts only.
+//! The product catalogue: `GET /products` for every enabled account, and `POST /products`,
+//! `PUT /products/{id}`, `DELETE /products/{id}` for callers whose token carries
+//! `products:write` (the authorizer enforces the scope, as `openapi.yaml` declares it).
+//!
+//! Each instance keeps the catalogue it read for `PRODUCT_CACHE_SECONDS`: a write clears the
+//! copy of the instance that made it, and the others show it within that time.
+
+mod catalogue_writes;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -33,20 +40,54 @@ impl<S: Stores> State<S> {
     }
 }
 
-/// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, ()); 1] = [(Route::get("/products"), ())];
+/// What a route of this function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The whole catalogue.
+    List,
+    /// A new product.
+    Create,
+    /// A product's fields replaced.
+    Replace,
+    /// A product removed.
+    Delete,
+}
 
-/// Handles one request: `{"products":[...]}` ordered by id.
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 4] = [
+    (Route::get("/products"), Endpoint::List),
+    (Route::post("/products"), Endpoint::Create),
+    (Route::put("/products/{id}"), Endpoint::Replace),
+    (Route::delete("/products/{id}"), Endpoint::Delete),
+];
+
+/// Handles one request; any route but this function's is a `404`. Every outcome is a
+/// response.
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
-    if route(&request, &ROUTES).is_none() {
+    let Some(endpoint) = route(&request, &ROUTES) else {
         return not_found(&request);
-    }
-    if let Err(error) = authenticated_user(state.stores.users(), &request, state.clock.now()).await
-    {
-        return error.into_response();
-    }
-    match state.catalogue.list().await {
-        Ok(products) => json_response(StatusCode::OK, &json!({ "products": products })),
-        Err(error) => ApiError::from_store(&error).into_response(),
-    }
+    };
+    let caller = match authenticated_user(state.stores.users(), &request, state.clock.now()).await {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    let outcome = match endpoint {
+        Endpoint::List => list(state).await,
+        Endpoint::Create => catalogue_writes::create(state, &caller, &request).await,
+        Endpoint::Replace => catalogue_writes::replace(state, &caller, &request).await,
+        Endpoint::Delete => catalogue_writes::delete(state, &caller, &request).await,
+    };
+    outcome.unwrap_or_else(ApiError::into_response)
+}
+
+async fn list<S: Stores>(state: &State<S>) -> Result<Response<Body>, ApiError> {
+    let products = state
+        .catalogue
+        .list()
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "products": products }),
+    ))
 }

@@ -25,6 +25,7 @@ use shared::http::{BodyError, Route, body_text, has_content_type, not_found, rou
 use shared::metrics::Metrics;
 use shared::mfa::MfaSettings;
 use shared::refresh::{Client, RefreshTokenStore, Session};
+use shared::roles::Roles;
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
 
@@ -42,6 +43,8 @@ pub struct State<S> {
     pub clock: Clock,
     /// Security events (failed and locked-out logins, refresh-token reuse, legacy upgrades).
     pub metrics: Metrics,
+    /// The scopes each role grants (`ROLES`): an access token carries its account's.
+    pub roles: Roles,
 }
 
 impl State<MongoStores> {
@@ -58,6 +61,7 @@ impl State<MongoStores> {
             mfa: MfaSettings::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
+            roles: Roles::from_source(env)?,
         })
     }
 }
@@ -153,13 +157,14 @@ async fn grant<S: Stores>(
             refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?
         }
     };
+    let scopes = state.roles.scopes_for(&user.roles);
     let access = state
         .issuer
         .issue_from(
             &issuer,
             user.id.as_str(),
             session.token_version,
-            &session.authentication(),
+            &session.authentication(scopes.clone()),
             now,
         )
         .map_err(|error| server_error(&error))?;
@@ -168,7 +173,8 @@ async fn grant<S: Stores>(
         access_token: access.token,
         token_type: "bearer",
         expires_in: access.expires_in,
-        refresh_token: refresh.secret.expose_secret().to_owned(),
+        refresh_token: Some(refresh.secret.expose_secret().to_owned()),
+        scope: (!scopes.is_empty()).then(|| scopes.to_string()),
     })
 }
 

@@ -162,8 +162,13 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// The opaque refresh token; exchange it with `grant_type=refresh_token`.
-    pub refresh_token: String,
+    /// The opaque refresh token; exchange it with `grant_type=refresh_token`. None for a
+    /// machine client, which asks again with its credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scopes the access token grants, space-separated; absent when it grants none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// The RFC 7009 answer: `200` with an empty JSON object, whatever was revoked.

@@ -44,6 +44,10 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
             metrics: shared::metrics::Metrics::capturing(),
+            roles: shared::roles::Roles::parse(
+                "admin=users:admin,clients:admin,products:write;editor=products:write",
+            )
+            .unwrap(),
         },
         verifier,
         time,
@@ -90,6 +94,46 @@ async fn the_sample_event_gets_a_verifiable_bearer_token() {
         .verify(body["access_token"].as_str().unwrap())
         .unwrap();
     assert_eq!(claims.sub, alice_id(&setup));
+}
+
+#[tokio::test]
+async fn the_token_carries_the_scopes_of_the_accounts_roles_and_the_response_echoes_them() {
+    let setup = setup().await;
+    let plain = login(&setup).await;
+    assert!(plain.get("scope").is_none(), "no roles, no scope: {plain}");
+    let claims = setup
+        .verifier
+        .verify(plain["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.scope, "");
+
+    setup
+        .state
+        .stores
+        .users
+        .grant("alice", &["editor", "retired"]);
+    let editor = login(&setup).await;
+    assert_eq!(
+        editor["scope"], "products:write",
+        "a role not defined grants nothing"
+    );
+    let claims = setup
+        .verifier
+        .verify(editor["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.scope, "products:write");
+
+    setup
+        .state
+        .stores
+        .users
+        .grant("alice", &["admin", "editor"]);
+    let response = refresh(&setup, &editor["refresh_token"]).await;
+    let refreshed = response_json(&response);
+    assert_eq!(
+        refreshed["scope"], "clients:admin products:write users:admin",
+        "a refresh reads the account's roles again"
+    );
 }
 
 #[tokio::test]

@@ -145,6 +145,7 @@ impl MemoryUserStore {
             token_version: 0,
             email: None,
             pending_email: None,
+            roles: Vec::new(),
         };
         let store = Self::default();
         let key = username.canonical().to_owned();
@@ -183,6 +184,17 @@ impl MemoryUserStore {
             .get_mut(&key)
             .expect("user exists")
             .disabled = true;
+    }
+
+    /// Gives `username` the roles `roles`, as `grant-role` would (without a version bump).
+    pub fn grant(&self, username: &str, roles: &[&str]) {
+        let key = Username::parse(username).unwrap().canonical().to_owned();
+        self.users
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .expect("user exists")
+            .roles = roles.iter().map(|role| (*role).to_owned()).collect();
     }
 
     fn fail_if_asked(&self) -> Result<(), StoreError> {
@@ -241,6 +253,7 @@ impl UserStore for MemoryUserStore {
             token_version: 0,
             email: None,
             pending_email: None,
+            roles: Vec::new(),
         };
         let id = user.id.clone();
         users.insert(username.canonical().to_owned(), user);
@@ -264,6 +277,24 @@ impl UserStore for MemoryUserStore {
             user.token_version += 1;
             user.token_version
         }))
+    }
+
+    async fn set_roles(
+        &self,
+        id: &AccountId,
+        roles: &[String],
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        Ok(users
+            .values_mut()
+            .find(|user| user.id == *id)
+            .map(|user| {
+                user.roles = roles.to_vec();
+                user.token_version += 1;
+            })
+            .is_some())
     }
 
     async fn find_by_email(&self, address: &EmailAddress) -> Result<Option<User>, StoreError> {
@@ -1074,12 +1105,47 @@ impl ManualClock {
     }
 }
 
-/// The sample products in memory.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MemoryProductStore;
+/// Products in memory, starting with the sample products; clones share them.
+#[derive(Debug, Clone)]
+pub struct MemoryProductStore(Arc<Mutex<std::collections::BTreeMap<String, Product>>>);
+
+impl Default for MemoryProductStore {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(
+            sample_products()
+                .into_iter()
+                .map(|product| (product.id.clone(), product))
+                .collect(),
+        )))
+    }
+}
 
 impl ProductStore for MemoryProductStore {
     async fn list(&self) -> Result<Vec<Product>, StoreError> {
-        Ok(sample_products())
+        Ok(self.0.lock().unwrap().values().cloned().collect())
+    }
+
+    async fn insert(&self, product: &Product) -> Result<bool, StoreError> {
+        let mut products = self.0.lock().unwrap();
+        if products.contains_key(&product.id) {
+            return Ok(false);
+        }
+        products.insert(product.id.clone(), product.clone());
+        Ok(true)
+    }
+
+    async fn replace(&self, product: &Product) -> Result<bool, StoreError> {
+        let mut products = self.0.lock().unwrap();
+        match products.get_mut(&product.id) {
+            Some(stored) => {
+                *stored = product.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.0.lock().unwrap().remove(id).is_some())
     }
 }

@@ -79,6 +79,8 @@ pub struct User {
     pub email: Option<EmailAddress>,
     /// An address waiting for its verification code; it replaces `email` only when verified.
     pub pending_email: Option<EmailAddress>,
+    /// The roles the account holds; their scopes go into its access tokens.
+    pub roles: Vec<String>,
 }
 
 /// The outcome of adding a user.
@@ -185,6 +187,16 @@ pub trait UserStore: Send + Sync {
         current_hash: &str,
         new_hash: &str,
         address: &EmailAddress,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces the account's roles and bumps its token version in the same update, so its
+    /// tokens and sessions with the old scopes stop working. Returns whether the account
+    /// exists.
+    fn set_roles(
+        &self,
+        id: &AccountId,
+        roles: &[String],
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

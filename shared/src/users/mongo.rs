@@ -36,6 +36,9 @@ pub(super) struct UserDocument {
     /// The address waiting for its verification code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) email_pending: Option<EmailDocument>,
+    /// The roles the account holds ([`crate::roles`]); missing means none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) roles: Vec<String>,
 }
 
 /// An address as stored: as shown, and the key it is compared and indexed by.
@@ -78,6 +81,7 @@ impl From<UserDocument> for User {
                 .email_pending
                 .as_ref()
                 .and_then(EmailDocument::address),
+            roles: document.roles,
         }
     }
 }
@@ -310,6 +314,7 @@ impl UserStore for MongoUserStore {
             token_version: 0,
             email: None,
             email_pending: None,
+            roles: Vec::new(),
         };
         match self.users.insert_one(document).await {
             Ok(inserted) => match inserted.inserted_id.as_object_id() {
@@ -347,6 +352,25 @@ impl UserStore for MongoUserStore {
     async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {
         let found = self.users.find_one(doc! { "_id": id.object_id() }).await?;
         Ok(found.map(User::from))
+    }
+
+    async fn set_roles(
+        &self,
+        id: &AccountId,
+        roles: &[String],
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let updated = self
+            .users
+            .update_one(
+                doc! { "_id": id.object_id() },
+                doc! {
+                    "$set": { "roles": roles, "modified_date": DateTime::from_system_time(now) },
+                    "$inc": { "token_version": 1_i64 },
+                },
+            )
+            .await?;
+        Ok(updated.matched_count == 1)
     }
 
     async fn bump_token_version(

@@ -62,6 +62,7 @@ contract!(
     revoking_an_account_ends_every_session_of_that_account_only,
     an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
+    ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product,
     a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once,
     ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once,
     regenerated_recovery_codes_replace_the_old_ones_only_when_confirmed,
@@ -761,6 +762,41 @@ async fn an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_on
 async fn the_catalogue_is_the_sample_products(stores: impl Shared) {
     let products = stores.products().list().await.unwrap();
     assert_eq!(products, sample_products());
+}
+
+async fn ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product(
+    stores: impl Shared,
+) {
+    let product = |price_cents| shared::products::Product {
+        id: "prod-contract".to_owned(),
+        name: "Contract".to_owned(),
+        description: String::new(),
+        price_cents,
+        currency: "EUR".to_owned(),
+    };
+    let attempts: Vec<_> = (0..10)
+        .map(|price| {
+            let stores = stores.clone();
+            tokio::spawn(async move { stores.products().insert(&product(price)).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        created += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(created, 1, "one of ten concurrent creations");
+    let products = stores.products();
+    assert!(products.replace(&product(4200)).await.unwrap());
+    let listed = products.list().await.unwrap();
+    let stored = listed.iter().find(|p| p.id == "prod-contract").unwrap();
+    assert_eq!(stored, &product(4200));
+    assert!(products.delete("prod-contract").await.unwrap());
+    assert!(!products.delete("prod-contract").await.unwrap());
+    assert!(
+        !products.replace(&product(1)).await.unwrap(),
+        "replace never creates"
+    );
+    assert_eq!(products.list().await.unwrap(), sample_products());
 }
 
 fn sealed(byte: u8) -> Sealed {

@@ -82,6 +82,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
+        roles: shared::roles::Roles::default(),
     };
     TakeOver {
         database,

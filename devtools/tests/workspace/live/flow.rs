@@ -41,6 +41,7 @@ async fn api() -> Api {
             mfa: shared::testing::mfa_settings(),
             clock: Clock::system(),
             metrics: shared::metrics::Metrics::default(),
+            roles: shared::roles::Roles::default(),
         },
         me: me::State {
             stores: stores.clone(),
