@@ -68,6 +68,18 @@ pub enum EventKind {
     PasswordResetRequested,
     /// The password was reset with a code; every session was ended.
     PasswordReset,
+    /// An administrator disabled the account; every session was ended.
+    AccountDisabled,
+    /// An administrator enabled the account again.
+    AccountEnabled,
+    /// An administrator cleared the failed-login and failed-code counters.
+    AccountUnlocked,
+    /// An administrator removed the second factor; every session was ended.
+    SecondFactorReset,
+    /// An administrator changed the account's roles; every session was ended.
+    RolesChanged,
+    /// An administrator issued a password-reset code to pass on.
+    PasswordResetIssued,
 }
 
 /// One event.
@@ -85,6 +97,8 @@ pub struct AccountEvent {
     pub client: Client,
     /// For a failed login that locked the name: for how long.
     pub locked_for_seconds: Option<u64>,
+    /// The administrator who did it, for actions taken through the admin API.
+    pub actor: Option<AccountId>,
 }
 
 impl AccountEvent {
@@ -97,8 +111,47 @@ impl AccountEvent {
             at,
             client: client.clone(),
             locked_for_seconds: None,
+            actor: None,
         }
     }
+
+    /// The event of an administrator `actor`'s action on `account`.
+    pub fn by_admin(
+        account: &AccountId,
+        kind: EventKind,
+        at: SystemTime,
+        client: &Client,
+        actor: &AccountId,
+    ) -> Self {
+        Self {
+            actor: Some(actor.clone()),
+            ..Self::new(account, kind, at, client)
+        }
+    }
+}
+
+/// One event as the API shows it: `id`, `type`, `at` (RFC 3339), `ip`, `user_agent`,
+/// `locked_for_seconds` only when the failure locked, and for an administrator's action
+/// `by_administrator: true`, with the administrator's account id as `actor` when
+/// `reveal_actor` (the admin API; the owner sees only that an administrator did it).
+pub fn shown(event: &AccountEvent, reveal_actor: bool) -> serde_json::Value {
+    let mut shown = serde_json::json!({
+        "id": event.id.to_hex(),
+        "type": event.kind,
+        "at": humantime::format_rfc3339_millis(event.at).to_string(),
+        "ip": event.client.ip,
+        "user_agent": event.client.user_agent,
+    });
+    if let Some(seconds) = event.locked_for_seconds {
+        shown["locked_for_seconds"] = seconds.into();
+    }
+    if let Some(actor) = &event.actor {
+        shown["by_administrator"] = true.into();
+        if reveal_actor {
+            shown["actor"] = actor.as_str().into();
+        }
+    }
+    shown
 }
 
 /// Where a page of events starts: after this event (exclusive), newest first.
@@ -227,6 +280,8 @@ struct EventDocument {
     user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     locked_for_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor: Option<String>,
     expires_at: DateTime,
 }
 
@@ -244,6 +299,7 @@ impl EventDocument {
             locked_for_seconds: self
                 .locked_for_seconds
                 .and_then(|seconds| u64::try_from(seconds).ok()),
+            actor: self.actor.as_deref().and_then(AccountId::parse),
         })
     }
 }
@@ -295,6 +351,7 @@ impl AccountEventStore for MongoAccountEventStore {
             locked_for_seconds: event
                 .locked_for_seconds
                 .map(|seconds| i64::try_from(seconds).unwrap_or(i64::MAX)),
+            actor: event.actor.as_ref().map(|actor| actor.as_str().to_owned()),
             expires_at: DateTime::from_system_time(event.at + self.retention),
         };
         self.events.insert_one(document).await?;

@@ -39,6 +39,8 @@
 #[cfg(feature = "database")]
 pub mod account_events;
 pub mod account_id;
+#[cfg(feature = "database")]
+pub mod account_removal;
 pub mod clock;
 pub mod config;
 pub mod credentials;

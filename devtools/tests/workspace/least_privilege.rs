@@ -107,6 +107,7 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("JwksFunction", set(&["JwtPublicKeySecretArn"])),
         ("DocsFunction", set(&[])),
         ("RecoveryFunction", set(&["MongoDbUriSecretArn"])),
+        ("AdminFunction", set(&["MongoDbUriSecretArn"])),
     ]);
     let grants = grants();
     assert_eq!(

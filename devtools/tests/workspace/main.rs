@@ -15,6 +15,7 @@ mod support;
 /// Tests that need a MongoDB-compatible server (`MONGODB_TEST_URI`, `SECANTUSD`) and the
 /// function binaries (`cargo build --workspace --bins`); `make integration` provides them.
 mod live {
+    mod admin;
     mod email;
     mod fastapi_coexistence;
     mod fastapi_takeover;

@@ -24,6 +24,7 @@ fn function_tables() -> BTreeMap<&'static str, Routes> {
         ("products", table(&products::ROUTES)),
         ("account", table(&account::ROUTES)),
         ("recovery", table(&recovery::ROUTES)),
+        ("admin", table(&admin::ROUTES)),
         ("jwks", table(&jwks::ROUTES)),
         ("docs", table(&docs::ROUTES)),
     ])

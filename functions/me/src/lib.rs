@@ -155,19 +155,9 @@ async fn events<S: Stores>(
     ))
 }
 
-/// One event as the API shows it (`locked_for_seconds` only when the failure locked).
+/// One event as the owner sees it.
 fn event_json(event: &shared::account_events::AccountEvent) -> serde_json::Value {
-    let mut shown = json!({
-        "id": event.id.to_hex(),
-        "type": event.kind,
-        "at": timestamp(event.at),
-        "ip": event.client.ip,
-        "user_agent": event.client.user_agent,
-    });
-    if let Some(seconds) = event.locked_for_seconds {
-        shown["locked_for_seconds"] = json!(seconds);
-    }
-    shown
+    shared::account_events::shown(event, false)
 }
 
 fn timestamp(time: std::time::SystemTime) -> String {

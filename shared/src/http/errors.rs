@@ -34,6 +34,15 @@ pub enum ApiError {
     /// 403: the authenticator code or recovery code given is wrong, expired or already used.
     #[error("the authenticator code or recovery code is wrong or already used")]
     WrongSecondFactor,
+    /// 403: the caller may not do this in their situation (the admin API without a second
+    /// factor, disabling the last administrator).
+    #[error("{message}")]
+    Refused {
+        /// The machine-readable code.
+        code: &'static str,
+        /// What is wrong and what to do.
+        message: &'static str,
+    },
     /// 404: the function does not serve the route the request came through (a template
     /// route pointed at the wrong function).
     #[error("no such route")]
@@ -107,7 +116,8 @@ impl ApiError {
             Self::Forbidden
             | Self::WrongPassword
             | Self::InsufficientUserAuthentication { .. }
-            | Self::WrongSecondFactor => StatusCode::FORBIDDEN,
+            | Self::WrongSecondFactor
+            | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -130,7 +140,9 @@ impl ApiError {
             Self::WrongPassword => "wrong_password",
             Self::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
             Self::WrongSecondFactor => "wrong_second_factor",
-            Self::Conflict { code, .. } | Self::NoSuchResource { code, .. } => code,
+            Self::Conflict { code, .. }
+            | Self::NoSuchResource { code, .. }
+            | Self::Refused { code, .. } => code,
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::RateLimited { .. } => "rate_limited",
             Self::InvalidCode => "invalid_code",

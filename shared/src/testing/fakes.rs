@@ -279,6 +279,48 @@ impl UserStore for MemoryUserStore {
         }))
     }
 
+    async fn set_disabled(
+        &self,
+        id: &AccountId,
+        disabled: bool,
+        _now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        Ok(users
+            .values_mut()
+            .find(|user| user.id == *id)
+            .map(|user| {
+                user.disabled = disabled;
+                if disabled {
+                    user.token_version += 1;
+                }
+            })
+            .is_some())
+    }
+
+    async fn list(&self, query: &crate::users::AccountQuery) -> Result<Vec<User>, StoreError> {
+        self.fail_if_asked()?;
+        let users = self.users.lock().unwrap();
+        let mut listed: Vec<User> = users
+            .values()
+            .filter(|user| query.matches(user))
+            .cloned()
+            .collect();
+        listed.sort_by(|a, b| a.username.canonical().cmp(b.username.canonical()));
+        listed.truncate(query.limit as usize);
+        Ok(listed)
+    }
+
+    async fn count_enabled_holding(&self, roles: &[String]) -> Result<u64, StoreError> {
+        self.fail_if_asked()?;
+        let users = self.users.lock().unwrap();
+        Ok(users
+            .values()
+            .filter(|user| !user.disabled && user.roles.iter().any(|role| roles.contains(role)))
+            .count() as u64)
+    }
+
     async fn set_roles(
         &self,
         id: &AccountId,

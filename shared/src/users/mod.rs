@@ -106,6 +106,42 @@ pub enum EmailVerification {
     AddressTaken,
 }
 
+/// Which accounts a listing returns, in the order of their canonical names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountQuery {
+    /// Only accounts whose canonical name starts with this (itself canonical).
+    pub prefix: Option<String>,
+    /// Only accounts holding this role.
+    pub role: Option<String>,
+    /// Only disabled (`true`) or only enabled (`false`) accounts.
+    pub disabled: Option<bool>,
+    /// Only accounts whose canonical name comes after this one: the previous page's last.
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl AccountQuery {
+    /// Whether `user` is one the query asks for, its position (`after`, `limit`) aside.
+    pub fn matches(&self, user: &User) -> bool {
+        let name = user.username.canonical();
+        self.prefix
+            .as_ref()
+            .is_none_or(|prefix| name.starts_with(prefix.as_str()))
+            && self
+                .role
+                .as_ref()
+                .is_none_or(|role| user.roles.contains(role))
+            && self
+                .disabled
+                .is_none_or(|disabled| user.disabled == disabled)
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|after| name > after.as_str())
+    }
+}
+
 /// Where accounts live. Implemented for MongoDB and, for handler tests, in memory.
 pub trait UserStore: Send + Sync {
     /// Stores a new, enabled account unless its canonical username is taken.
@@ -199,6 +235,28 @@ pub trait UserStore: Send + Sync {
         roles: &[String],
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Disables the account (bumping its token version in the same update, so its tokens and
+    /// sessions stop working) or enables it again. Returns whether the account exists.
+    fn set_disabled(
+        &self,
+        id: &AccountId,
+        disabled: bool,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The accounts `query` asks for, by canonical name. Documents of the FastAPI app not yet
+    /// migrated (no canonical name) are not listed.
+    fn list(
+        &self,
+        query: &AccountQuery,
+    ) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+
+    /// How many enabled accounts hold one of `roles`.
+    fn count_enabled_holding(
+        &self,
+        roles: &[String],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes the account `id`. Returns whether it existed.
     fn delete(&self, id: &AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -1,7 +1,7 @@
 //! Accounts in a MongoDB collection, unique by an index on the canonical username. Document
 //! field names follow the FastAPI app's, so both can share one collection.
 
-use super::{EmailVerification, Insertion, User, UserCollectionSettings, UserStore};
+use super::{AccountQuery, EmailVerification, Insertion, User, UserCollectionSettings, UserStore};
 use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
@@ -352,6 +352,58 @@ impl UserStore for MongoUserStore {
     async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {
         let found = self.users.find_one(doc! { "_id": id.object_id() }).await?;
         Ok(found.map(User::from))
+    }
+
+    async fn set_disabled(
+        &self,
+        id: &AccountId,
+        disabled: bool,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut update = doc! {
+            "$set": { "disabled": disabled, "modified_date": DateTime::from_system_time(now) },
+        };
+        if disabled {
+            update.insert("$inc", doc! { "token_version": 1_i64 });
+        }
+        let updated = self
+            .users
+            .update_one(doc! { "_id": id.object_id() }, update)
+            .await?;
+        Ok(updated.matched_count == 1)
+    }
+
+    async fn list(&self, query: &AccountQuery) -> Result<Vec<User>, StoreError> {
+        let mut name = doc! { "$type": "string" };
+        if let Some(prefix) = &query.prefix {
+            name.insert("$gte", prefix.as_str());
+            name.insert("$lt", format!("{prefix}{}", char::MAX));
+        }
+        if let Some(after) = &query.after {
+            name.insert("$gt", after.as_str());
+        }
+        let mut filter = doc! { "username_canonical": name };
+        if let Some(role) = &query.role {
+            filter.insert("roles", role.as_str());
+        }
+        match query.disabled {
+            Some(true) => filter.insert("disabled", true),
+            Some(false) => filter.insert("disabled", doc! { "$ne": true }),
+            None => None,
+        };
+        let cursor = self
+            .users
+            .find(filter)
+            .sort(doc! { "username_canonical": 1 })
+            .limit(i64::from(query.limit))
+            .await?;
+        let documents: Vec<UserDocument> = futures_util::TryStreamExt::try_collect(cursor).await?;
+        Ok(documents.into_iter().map(User::from).collect())
+    }
+
+    async fn count_enabled_holding(&self, roles: &[String]) -> Result<u64, StoreError> {
+        let filter = doc! { "roles": { "$in": roles }, "disabled": { "$ne": true } };
+        Ok(self.users.count_documents(filter).await?)
     }
 
     async fn set_roles(

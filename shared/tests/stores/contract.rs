@@ -62,6 +62,7 @@ contract!(
     revoking_an_account_ends_every_session_of_that_account_only,
     an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
+    accounts_are_listed_by_name_filtered_and_paged_and_admins_counted,
     ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product,
     a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once,
     ten_concurrent_uses_of_one_code_or_one_recovery_code_succeed_once,
@@ -762,6 +763,92 @@ async fn an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_on
 async fn the_catalogue_is_the_sample_products(stores: impl Shared) {
     let products = stores.products().list().await.unwrap();
     assert_eq!(products, sample_products());
+}
+
+async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(stores: impl Shared) {
+    use shared::users::AccountQuery;
+    let users = stores.users();
+    let mut ids = Vec::new();
+    for name in ["Carol", "alice", "bob", "alfred"] {
+        ids.push(created(&stores, name).await);
+    }
+    let names = |listed: Vec<shared::users::User>| -> Vec<String> {
+        listed
+            .into_iter()
+            .map(|user| user.username.as_str().to_owned())
+            .collect()
+    };
+    let all = AccountQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(users.list(&all).await.unwrap()),
+        ["alfred", "alice", "bob", "Carol"]
+    );
+    let page = AccountQuery {
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(names(users.list(&page).await.unwrap()), ["alfred", "alice"]);
+    let next = AccountQuery {
+        after: Some("alice".to_owned()),
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(names(users.list(&next).await.unwrap()), ["bob", "Carol"]);
+    let prefixed = AccountQuery {
+        prefix: Some("al".to_owned()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(users.list(&prefixed).await.unwrap()),
+        ["alfred", "alice"]
+    );
+
+    let admin = ["admin".to_owned()];
+    assert!(users.set_roles(&ids[1], &admin, now()).await.unwrap());
+    assert!(users.set_roles(&ids[2], &admin, now()).await.unwrap());
+    assert_eq!(users.count_enabled_holding(&admin).await.unwrap(), 2);
+    assert!(users.set_disabled(&ids[2], true, now()).await.unwrap());
+    let bob = users.find_by_id(&ids[2]).await.unwrap().unwrap();
+    assert!(bob.disabled);
+    assert_eq!(
+        bob.token_version, 2,
+        "a role change and a disable each bump the version"
+    );
+    assert_eq!(users.count_enabled_holding(&admin).await.unwrap(), 1);
+    let admins = AccountQuery {
+        role: Some("admin".to_owned()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(names(users.list(&admins).await.unwrap()), ["alice", "bob"]);
+    let disabled = AccountQuery {
+        disabled: Some(true),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(names(users.list(&disabled).await.unwrap()), ["bob"]);
+    let enabled = AccountQuery {
+        disabled: Some(false),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(users.list(&enabled).await.unwrap()),
+        ["alfred", "alice", "Carol"]
+    );
+    assert!(users.set_disabled(&ids[2], false, now()).await.unwrap());
+    let bob = users.find_by_id(&ids[2]).await.unwrap().unwrap();
+    assert_eq!(
+        (bob.disabled, bob.token_version),
+        (false, 2),
+        "enabling keeps old tokens dead"
+    );
+    assert!(!users.set_disabled(&account(9), true, now()).await.unwrap());
+    assert!(!users.set_roles(&account(9), &admin, now()).await.unwrap());
 }
 
 async fn ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product(

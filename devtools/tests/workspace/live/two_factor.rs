@@ -16,7 +16,7 @@ const PASSWORD: &str = "correct horse battery staple";
 const MFA_GRANT: &str = "urn:lambda-auth:params:oauth:grant-type:mfa";
 
 /// The code pyotp computes for `secret` (base32) `steps` periods from now.
-fn pyotp_code(secret: &str, steps: i64) -> String {
+pub(super) fn pyotp_code(secret: &str, steps: i64) -> String {
     let python = std::env::var("PYOTP_PYTHON").unwrap_or_else(|_| {
         panic!(
             "PYOTP_PYTHON is not set: it names a Python with pyotp installed; \
@@ -52,7 +52,12 @@ async fn with_time_left_in_step(needed: u64) {
 }
 
 impl Local {
-    async fn mfa_grant(&self, mfa_token: &str, field: &str, code: &str) -> (StatusCode, Value) {
+    pub(super) async fn mfa_grant(
+        &self,
+        mfa_token: &str,
+        field: &str,
+        code: &str,
+    ) -> (StatusCode, Value) {
         self.form(
             "/token",
             &[
@@ -65,7 +70,7 @@ impl Local {
     }
 
     /// The password step of a two-factor login: the `mfa_token` of `403 mfa_required`.
-    async fn password_step(&self, username: &str) -> String {
+    pub(super) async fn password_step(&self, username: &str) -> String {
         let response = self.token(username, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         let body: Value = response.json().await.unwrap();
@@ -87,7 +92,7 @@ impl Local {
 
     /// Signs `username` up and turns TOTP on; returns a fresh access token, the secret and
     /// the recovery codes. `confirm_code` computes the confirming code from the secret.
-    async fn enrolled(
+    pub(super) async fn enrolled(
         &self,
         username: &str,
         confirm_code: impl Fn(&str) -> String,

@@ -1,0 +1,318 @@
+//! The admin API over HTTP through the local API: an administrator made with grant-role and
+//! signed in with a second factor acts on an account, each action takes effect on the
+//! account's very next request to any function, and each is in its security history with the
+//! administrator's id; the refusals (no scope, no second factor, the last administrator,
+//! unknown accounts) answer as documented.
+
+use super::local_api::{Local, start};
+use super::two_factor::pyotp_code;
+use devtools::roles::change;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::roles::Roles;
+use shared::users::MongoUserStore;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+impl Local {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", bearer);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An administrator with TOTP on, logged in with a recovery code: its bearer value.
+    async fn administrator(&self, username: &str) -> String {
+        let (_, _, recovery_codes) = self
+            .enrolled(username, |secret| pyotp_code(secret, 0))
+            .await;
+        let users = MongoUserStore::new(&self.database);
+        change(&users, &Roles::default(), username, "admin", false)
+            .await
+            .unwrap();
+        let mfa_token = self.password_step(username).await;
+        let (status, body) = self
+            .mfa_grant(&mfa_token, "recovery_code", &recovery_codes[0])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["scope"], "clients:admin products:write users:admin");
+        format!("Bearer {}", body["access_token"].as_str().unwrap())
+    }
+
+    async fn account_id(&self, admin: &str, username: &str) -> String {
+        let (status, page) = self
+            .call(
+                Method::GET,
+                &format!("/admin/users?prefix={username}"),
+                admin,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["users"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn password_grant_bytes(&self, username: &str, password: &str) -> (StatusCode, String) {
+        let response = self.token(username, password).await;
+        (response.status(), response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_acts_on_an_account_and_each_action_holds_at_once() {
+    let local = start().await;
+    let admin = local.administrator("root").await;
+    let user = format!("Bearer {}", local.access_token("target", PASSWORD).await);
+    let session = local.login("target", PASSWORD).await;
+    let id = local.account_id(&admin, "target").await;
+    let path = |action: &str| format!("/admin/users/{id}{action}");
+
+    // A plain user's token is refused the admin API, before and after its answer is cached.
+    for _ in 0..2 {
+        let (status, body) = local.call(Method::GET, "/admin/users", &user, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
+        assert_eq!(
+            local.get("/users/me", Some(&user)).await.status(),
+            StatusCode::OK
+        );
+    }
+
+    // Disable: every function refuses the account's tokens on the next request, the refresh
+    // token is dead, and a login gets the bytes a wrong password gets.
+    let (status, body) = local
+        .call(Method::POST, &path("/disable"), &admin, None)
+        .await;
+    assert_eq!(
+        (status, body["disabled"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+    assert_ne!(
+        local.get("/users/me", Some(&user)).await.status(),
+        StatusCode::OK
+    );
+    assert_ne!(
+        local.get("/products", Some(&user)).await.status(),
+        StatusCode::OK
+    );
+    let (status, _) = local
+        .call(Method::POST, "/users/me/logout", &user, None)
+        .await;
+    assert_ne!(status, StatusCode::OK);
+    assert_eq!(
+        local.refresh(&session["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let disabled = local.password_grant_bytes("target", PASSWORD).await;
+    let wrong = local
+        .password_grant_bytes("target", "not the password")
+        .await;
+    assert_eq!(
+        disabled, wrong,
+        "a disabled account answers like a wrong password"
+    );
+    assert_eq!(disabled.0, StatusCode::BAD_REQUEST);
+
+    // Enable, then lock the name with wrong passwords and unlock it.
+    let (status, _) = local
+        .call(Method::POST, &path("/enable"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..6 {
+        local.token("target", "not the password").await;
+    }
+    assert_eq!(
+        local.token("target", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let (status, _) = local
+        .call(Method::POST, &path("/unlock"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = local.login("target", PASSWORD).await;
+
+    // Log out everywhere: the fresh login's tokens stop working.
+    let (status, _) = local
+        .call(Method::POST, &path("/logout"), &admin, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        local.me_status(&fresh["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        local.refresh(&fresh["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Roles: an undefined one is refused; admin is given, then the only-admin guard holds for
+    // the original administrator only while it is the last one.
+    let (status, body) = local
+        .call(
+            Method::PUT,
+            &path("/roles"),
+            &admin,
+            Some(json!({"roles": ["root"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("roles"))
+    );
+    let root_id = local.account_id(&admin, "root").await;
+    let (status, body) = local
+        .call(
+            Method::PUT,
+            &format!("/admin/users/{root_id}/roles"),
+            &admin,
+            Some(json!({"roles": []})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("last_administrator"))
+    );
+    let (status, body) = local
+        .call(
+            Method::POST,
+            &format!("/admin/users/{root_id}/disable"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("last_administrator"))
+    );
+    let (status, body) = local
+        .call(
+            Method::PUT,
+            &path("/roles"),
+            &admin,
+            Some(json!({"roles": ["admin"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["roles"].clone()),
+        (StatusCode::OK, json!(["admin"]))
+    );
+
+    // Every action is in the account's history with the administrator's id.
+    let (status, account) = local.call(Method::GET, &path(""), &admin, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let recorded: Vec<(&str, &str)> = account["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event.get("actor").is_some())
+        .map(|event| {
+            (
+                event["type"].as_str().unwrap(),
+                event["actor"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("roles_changed", root_id.as_str()),
+            ("logged_out_everywhere", root_id.as_str()),
+            ("account_unlocked", root_id.as_str()),
+            ("account_enabled", root_id.as_str()),
+            ("account_disabled", root_id.as_str()),
+        ]
+    );
+    let owner = local.login("target", PASSWORD).await;
+    let history: Value = local
+        .get(
+            "/users/me/events",
+            Some(&format!(
+                "Bearer {}",
+                owner["access_token"].as_str().unwrap()
+            )),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let disabled_event = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["type"] == "account_disabled")
+        .expect("the owner sees it");
+    assert_eq!(disabled_event["by_administrator"], true);
+    assert!(
+        disabled_event.get("actor").is_none(),
+        "the owner is not told who"
+    );
+
+    // Unknown accounts, the second-factor reset of an account without one, and deletion.
+    let (status, body) = local
+        .call(
+            Method::GET,
+            "/admin/users/000000000000000000000000",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("account_not_found"))
+    );
+    let (status, body) = local
+        .call(Method::DELETE, &path("/mfa"), &admin, None)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("no_second_factor"))
+    );
+    let (status, _) = local.call(Method::DELETE, &path(""), &admin, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_ne!(
+        local.me_status(&owner["access_token"]).await,
+        StatusCode::OK
+    );
+    let (status, _) = local.call(Method::GET, &path(""), &admin, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    local.stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_administrator_without_a_second_factor_in_the_login_is_refused() {
+    let local = start().await;
+    assert_eq!(
+        local.signup("solo", PASSWORD).await.status(),
+        StatusCode::CREATED
+    );
+    let users = MongoUserStore::new(&local.database);
+    change(&users, &Roles::default(), "solo", "admin", false)
+        .await
+        .unwrap();
+    let login = local.login("solo", PASSWORD).await;
+    assert_eq!(login["scope"], "clients:admin products:write users:admin");
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let (status, body) = local.call(Method::GET, "/admin/users", &bearer, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("second_factor_required")),
+        "the scope alone is not enough"
+    );
+    local.stack.stop().await;
+}

@@ -1,0 +1,424 @@
+//! What an administrator does to accounts. Each action is one store update that takes
+//! effect at once (a disable or a role change bumps the token version in the same update, so
+//! the account's tokens are refused by every protected function on their next request), is
+//! recorded in the account's security events with the administrator as `actor`, and is
+//! logged with a stable shape.
+
+use crate::guard::Administrator;
+use crate::{Endpoint, State, view};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use serde_json::{Value, json};
+use shared::account_events::{self, AccountEvent, AccountEventStore, EventKind};
+use shared::account_id::AccountId;
+use shared::email_codes::{EmailCodeStore, Purpose};
+use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::login_failures::{LoginFailureStore, SecondFactorFailures};
+use shared::mfa_challenges::MfaChallengeStore;
+use shared::refresh::{Client, RefreshTokenStore};
+use shared::roles::{USERS_ADMIN_SCOPE, is_role_name};
+use shared::second_factors::SecondFactorStore;
+use shared::stores::Stores;
+use shared::users::{AccountQuery, User, UserStore};
+
+/// Accounts per page unless `limit` says otherwise.
+pub const DEFAULT_PAGE: u32 = 50;
+/// The most accounts one page holds.
+pub const MAX_PAGE: u32 = 100;
+/// The most roles one account holds.
+pub const MAX_ROLES: usize = 16;
+/// Events shown with one account.
+const EVENTS_SHOWN: u32 = 20;
+
+const ACCOUNT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
+    code: "account_not_found",
+    message: "no account has this id",
+};
+
+const LAST_ADMINISTRATOR: ApiError = ApiError::Conflict {
+    code: "last_administrator",
+    message: "this is the last enabled administrator: make another one first (or use grant-role)",
+};
+
+fn store(error: shared::db::StoreError) -> ApiError {
+    ApiError::from_store(&error)
+}
+
+/// Runs `endpoint` for `admin`.
+pub(crate) async fn act<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    endpoint: Endpoint,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    if endpoint == Endpoint::List {
+        return list(state, admin, request).await;
+    }
+    let target = target(state, request).await?;
+    let (response, kind) = match endpoint {
+        Endpoint::List => unreachable!("answered above"),
+        Endpoint::Read => {
+            audit(admin, "read", &target);
+            return read(state, &target).await;
+        }
+        Endpoint::Disable => (
+            disable(state, &target).await?,
+            Some(EventKind::AccountDisabled),
+        ),
+        Endpoint::Enable => (
+            enable(state, &target).await?,
+            Some(EventKind::AccountEnabled),
+        ),
+        Endpoint::Unlock => (
+            unlock(state, &target).await?,
+            Some(EventKind::AccountUnlocked),
+        ),
+        Endpoint::Logout => (
+            logout(state, &target).await?,
+            Some(EventKind::LoggedOutEverywhere),
+        ),
+        Endpoint::ResetSecondFactor => (
+            reset_second_factor(state, &target).await?,
+            Some(EventKind::SecondFactorReset),
+        ),
+        Endpoint::SetRoles => set_roles(state, &target, request).await?,
+        Endpoint::Delete => {
+            refuse_losing_the_last_administrator(state, &target, &[]).await?;
+            shared::account_removal::delete_account(
+                &state.stores,
+                &target,
+                Some(&admin.user.id),
+                state.clock.now(),
+            )
+            .await
+            .map_err(store)?;
+            audit(admin, "delete", &target);
+            return Ok(no_content());
+        }
+    };
+    if let Some(kind) = kind {
+        let event = AccountEvent::by_admin(
+            &target.id,
+            kind,
+            state.clock.now(),
+            &Client::of(request),
+            &admin.user.id,
+        );
+        account_events::record(state.stores.events(), &event).await;
+        audit(admin, action_name(kind), &target);
+    }
+    Ok(response)
+}
+
+fn action_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::AccountDisabled => "disable",
+        EventKind::AccountEnabled => "enable",
+        EventKind::AccountUnlocked => "unlock",
+        EventKind::LoggedOutEverywhere => "logout",
+        EventKind::SecondFactorReset => "reset_second_factor",
+        EventKind::RolesChanged => "set_roles",
+        _ => "other",
+    }
+}
+
+fn audit(admin: &Administrator, action: &str, target: &User) {
+    tracing::info!(audit = "admin", action, actor = %admin.user.id, target = %target.id, "admin action");
+}
+
+/// The account the path's `{id}` names: `404 account_not_found` when none does.
+async fn target<S: Stores>(state: &State<S>, request: &Request) -> Result<User, ApiError> {
+    let id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("id"))
+        .and_then(AccountId::parse)
+        .ok_or(ACCOUNT_NOT_FOUND)?;
+    state
+        .stores
+        .users()
+        .find_by_id(&id)
+        .await
+        .map_err(store)?
+        .ok_or(ACCOUNT_NOT_FOUND)
+}
+
+/// `{"users": [...], "next": cursor or null}`, by canonical name: `limit` (1–100, default
+/// 50), `after` (the previous page's `next`), `prefix` (of the name, any letter case),
+/// `role`, `disabled` (`true`/`false`).
+async fn list<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let parameters = request.query_string_parameters_ref();
+    let parameter = |name: &str| parameters.and_then(|query| query.first(name));
+    let invalid = |field: &'static str, message: &str| ApiError::InvalidField {
+        field,
+        message: message.to_owned(),
+    };
+    let limit = match parameter("limit") {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE).contains(limit))
+            .ok_or_else(|| invalid("limit", "limit must be a whole number from 1 to 100"))?,
+    };
+    let after =
+        match parameter("after") {
+            None => None,
+            Some(text) => Some(view::decode_cursor(text).ok_or_else(|| {
+                invalid("after", "after must be the next value of a previous page")
+            })?),
+        };
+    let prefix = match parameter("prefix") {
+        None | Some("") => None,
+        Some(text) if text.chars().count() <= 64 => Some(caseless::default_case_fold_str(text)),
+        Some(_) => return Err(invalid("prefix", "prefix must be at most 64 characters")),
+    };
+    let role = match parameter("role") {
+        None => None,
+        Some(role) if is_role_name(role) => Some(role.to_owned()),
+        Some(_) => return Err(invalid("role", "role must be a role name")),
+    };
+    let disabled = match parameter("disabled") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(invalid("disabled", "disabled must be true or false")),
+    };
+    let query = AccountQuery {
+        prefix,
+        role,
+        disabled,
+        after,
+        limit: limit + 1,
+    };
+    let mut users = state.stores.users().list(&query).await.map_err(store)?;
+    let more = users.len() > limit as usize;
+    users.truncate(limit as usize);
+    let next = more.then(|| users.last().map(view::cursor_after)).flatten();
+    tracing::info!(audit = "admin", action = "list", actor = %admin.user.id, returned = users.len(), "admin action");
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "users": users.iter().map(view::account).collect::<Vec<_>>(), "next": next }),
+    ))
+}
+
+/// The account, whether it has a second factor, and its latest events with their actors.
+async fn read<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
+    let stores = &state.stores;
+    let (factor, events) = tokio::join!(
+        stores.second_factors().find(&target.id),
+        stores.events().page(&target.id, None, EVENTS_SHOWN)
+    );
+    let mut shown = view::account(target);
+    shown["two_factor"] = json!({ "enabled": factor.map_err(store)?.is_some_and(|f| f.confirmed) });
+    shown["events"] = Value::Array(
+        events
+            .map_err(store)?
+            .iter()
+            .map(|event| account_events::shown(event, true))
+            .collect(),
+    );
+    Ok(json_response(StatusCode::OK, &shown))
+}
+
+async fn fresh<S: Stores>(state: &State<S>, id: &AccountId) -> Result<Response<Body>, ApiError> {
+    let user = state
+        .stores
+        .users()
+        .find_by_id(id)
+        .await
+        .map_err(store)?
+        .ok_or(ACCOUNT_NOT_FOUND)?;
+    Ok(json_response(StatusCode::OK, &view::account(&user)))
+}
+
+/// Refuses a change that would leave no enabled account able to administer accounts: `target`
+/// is an enabled administrator, keeps only `remaining` of its roles, and no other enabled
+/// account holds a role granting `users:admin`.
+async fn refuse_losing_the_last_administrator<S: Stores>(
+    state: &State<S>,
+    target: &User,
+    remaining: &[String],
+) -> Result<(), ApiError> {
+    let granting = state.roles.granting(USERS_ADMIN_SCOPE);
+    let is_admin = |roles: &[String]| roles.iter().any(|role| granting.contains(role));
+    if target.disabled || !is_admin(&target.roles) || is_admin(remaining) {
+        return Ok(());
+    }
+    let admins = state
+        .stores
+        .users()
+        .count_enabled_holding(&granting)
+        .await
+        .map_err(store)?;
+    if admins <= 1 {
+        tracing::info!(target = %target.id, "refused: the last enabled administrator");
+        return Err(LAST_ADMINISTRATOR);
+    }
+    Ok(())
+}
+
+/// Ends every session of the account: refresh tokens revoked, outstanding reset codes gone
+/// (the token version moves with the change that calls this).
+async fn end_sessions<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(), ApiError> {
+    state
+        .stores
+        .refresh_tokens()
+        .revoke_account(id)
+        .await
+        .map_err(store)?;
+    if let Err(error) = state
+        .stores
+        .email_codes()
+        .delete_account(id, Some(Purpose::Reset))
+        .await
+    {
+        tracing::warn!(%error, "reset codes not deleted (they expire on their own)");
+    }
+    Ok(())
+}
+
+async fn disable<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
+    refuse_losing_the_last_administrator(state, target, &[]).await?;
+    let users = state.stores.users();
+    if !users
+        .set_disabled(&target.id, true, state.clock.now())
+        .await
+        .map_err(store)?
+    {
+        return Err(ACCOUNT_NOT_FOUND);
+    }
+    end_sessions(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+async fn enable<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
+    let users = state.stores.users();
+    if !users
+        .set_disabled(&target.id, false, state.clock.now())
+        .await
+        .map_err(store)?
+    {
+        return Err(ACCOUNT_NOT_FOUND);
+    }
+    fresh(state, &target.id).await
+}
+
+async fn unlock<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
+    let failures = state.stores.login_failures();
+    let codes_key = SecondFactorFailures(&target.id);
+    let (passwords, codes) =
+        tokio::join!(failures.reset(&target.username), failures.reset(&codes_key));
+    passwords.and(codes).map_err(store)?;
+    fresh(state, &target.id).await
+}
+
+async fn logout<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
+    let users = state.stores.users();
+    users
+        .bump_token_version(&target.id, state.clock.now())
+        .await
+        .map_err(store)?
+        .ok_or(ACCOUNT_NOT_FOUND)?;
+    end_sessions(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+/// Removes the second factor (the next login needs only the password, and the user can turn
+/// TOTP on again) and ends every session: a lost phone may be in someone else's hands.
+async fn reset_second_factor<S: Stores>(
+    state: &State<S>,
+    target: &User,
+) -> Result<Response<Body>, ApiError> {
+    let stores = &state.stores;
+    if !stores
+        .second_factors()
+        .remove(&target.id)
+        .await
+        .map_err(store)?
+    {
+        return Err(ApiError::Conflict {
+            code: "no_second_factor",
+            message: "the account has no second factor",
+        });
+    }
+    let codes_key = SecondFactorFailures(&target.id);
+    let (bumped, challenges, failures) = tokio::join!(
+        stores
+            .users()
+            .bump_token_version(&target.id, state.clock.now()),
+        stores.mfa_challenges().delete_account(&target.id),
+        stores.login_failures().reset(&codes_key)
+    );
+    bumped.map_err(store)?;
+    challenges.map_err(store)?;
+    failures.map_err(store)?;
+    end_sessions(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+/// `{"roles": [...]}`: each defined by `ROLES`, at most [`MAX_ROLES`]. The same roles change
+/// nothing; others replace them and end the account's sessions.
+async fn set_roles<S: Stores>(
+    state: &State<S>,
+    target: &User,
+    request: &Request,
+) -> Result<(Response<Body>, Option<EventKind>), ApiError> {
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    let invalid = |message: String| ApiError::InvalidField {
+        field: "roles",
+        message,
+    };
+    let Some(Value::Array(given)) = fields.get("roles") else {
+        return Err(invalid("roles must be a list of role names".to_owned()));
+    };
+    let mut roles = Vec::with_capacity(given.len());
+    for role in given {
+        match role.as_str() {
+            Some(role) if state.roles.is_defined(role) => roles.push(role.to_owned()),
+            _ => {
+                let defined: Vec<&str> = state.roles.names().collect();
+                return Err(invalid(format!(
+                    "{role} is not a defined role (defined: {})",
+                    defined.join(", ")
+                )));
+            }
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    if roles.len() > MAX_ROLES {
+        return Err(invalid(format!("at most {MAX_ROLES} roles")));
+    }
+    let mut current = target.roles.clone();
+    current.sort();
+    if current == roles {
+        return Ok((fresh(state, &target.id).await?, None));
+    }
+    refuse_losing_the_last_administrator(state, target, &roles).await?;
+    let users = state.stores.users();
+    if !users
+        .set_roles(&target.id, &roles, state.clock.now())
+        .await
+        .map_err(store)?
+    {
+        return Err(ACCOUNT_NOT_FOUND);
+    }
+    end_sessions(state, &target.id).await?;
+    Ok((
+        fresh(state, &target.id).await?,
+        Some(EventKind::RolesChanged),
+    ))
+}
+
+fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}

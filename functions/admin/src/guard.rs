@@ -1,0 +1,55 @@
+//! Who may use the admin API: an enabled account whose token carries `users:admin` (the
+//! authorizer already refused any other), whose login is recent, and who signed in with the
+//! second factor their account has.
+
+use crate::State;
+use lambda_http::Request;
+use shared::http::ApiError;
+use shared::principal::{authenticated_user, principal};
+use shared::second_factors::SecondFactorStore;
+use shared::stores::Stores;
+use shared::users::User;
+
+/// The administrator making the request.
+pub struct Administrator {
+    /// Their account, read fresh.
+    pub user: User,
+}
+
+/// The caller, if they may administer accounts now:
+///
+/// - `401`/`403` as for any protected route (no principal, expired or revoked token,
+///   account disabled or gone);
+/// - `403 insufficient_user_authentication` when the login is older than
+///   `RECENT_AUTHENTICATION_SECONDS`;
+/// - `403 second_factor_required` when the account has no second factor, or has one and the
+///   token's login did not use it (`amr` without `mfa`).
+pub async fn administrator<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Administrator, ApiError> {
+    let now = state.clock.now();
+    let caller = principal(request, now)?;
+    let (user, factor) = tokio::join!(
+        authenticated_user(state.stores.users(), request, now),
+        state.stores.second_factors().find(&caller.account)
+    );
+    let user = user?;
+    let factor = factor.map_err(|error| ApiError::from_store(&error))?;
+    if !shared::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
+        tracing::info!(actor = %user.id, "admin request refused: login not recent");
+        return Err(ApiError::InsufficientUserAuthentication {
+            max_age_seconds: state.recent_authentication.as_secs(),
+            second_factor_missing: false,
+        });
+    }
+    let has_factor = factor.is_some_and(|factor| factor.confirmed);
+    if !has_factor || !caller.methods.iter().any(|method| method == "mfa") {
+        tracing::info!(actor = %user.id, has_factor, "admin request refused: no second factor in this login");
+        return Err(ApiError::Refused {
+            code: "second_factor_required",
+            message: "administrators must have two-factor authentication on and log in with it",
+        });
+    }
+    Ok(Administrator { user })
+}

@@ -1,0 +1,355 @@
+//! The admin API on its sample events with in-memory stores: who may use it, every action
+//! and its audit record, and the refusals.
+
+use admin::State;
+use serde_json::Value;
+use shared::account_events::EventKind;
+use shared::account_id::AccountId;
+use shared::credentials::Username;
+use shared::roles::Roles;
+use shared::second_factors::SecondFactorStore;
+use shared::secret_box::Sealed;
+use shared::stores::Stores;
+use shared::testing::{
+    ManualClock, MemoryStores, MemoryUserStore, event_json, request_from, response_json,
+};
+use shared::users::{Insertion, UserStore};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The sample events' `auth_time`.
+const LOGIN: u64 = 1_795_926_600;
+
+struct Setup {
+    state: State<MemoryStores>,
+    time: ManualClock,
+    alice: AccountId,
+    bob: AccountId,
+}
+
+async fn with_factor(stores: &MemoryStores, account: &AccountId) {
+    let sealed = Sealed {
+        key_id: "k1".to_owned(),
+        nonce: vec![1; 12],
+        ciphertext: vec![2; 36],
+    };
+    let factors = stores.second_factors();
+    assert!(
+        factors
+            .begin_enrolment(account, &sealed, SystemTime::now())
+            .await
+            .unwrap()
+    );
+    assert!(factors.confirm(account, &sealed, 1, &[]).await.unwrap());
+}
+
+/// alice, an administrator with a second factor, logged in a minute ago; bob, a user.
+async fn setup() -> Setup {
+    let users = MemoryUserStore::with_user("alice", "$argon2id$x", SystemTime::now());
+    users.grant("alice", &["admin"]);
+    let Insertion::Created(bob) = users
+        .insert(
+            &Username::parse("bob").unwrap(),
+            "$argon2id$y",
+            SystemTime::now(),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("bob is new")
+    };
+    let stores = MemoryStores::with_users(&users);
+    let alice = users.user("alice").unwrap().id;
+    with_factor(&stores, &alice).await;
+    let time = ManualClock::at(UNIX_EPOCH + Duration::from_secs(LOGIN + 60));
+    let state = State {
+        stores,
+        roles: Roles::default(),
+        recent_authentication: Duration::from_secs(600),
+        clock: time.clock(),
+    };
+    Setup {
+        state,
+        time,
+        alice,
+        bob,
+    }
+}
+
+fn on(name: &str, target: &AccountId) -> Value {
+    let mut event = event_json(name);
+    if event["pathParameters"].is_object() {
+        event["pathParameters"]["id"] = target.as_str().into();
+    }
+    event
+}
+
+async fn call(setup: &Setup, event: &Value) -> (u16, Value) {
+    let response = admin::handle(&setup.state, request_from(event)).await;
+    let body = match response.body() {
+        lambda_http::Body::Empty => Value::Null,
+        _ => response_json(&response),
+    };
+    (response.status().as_u16(), body)
+}
+
+fn list_with(query: Value) -> Value {
+    let mut event = event_json("admin-list.json");
+    let multi: serde_json::Map<String, Value> = query
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, value)| (key.clone(), Value::Array(vec![value.clone()])))
+        .collect();
+    event["queryStringParameters"] = query;
+    event["multiValueQueryStringParameters"] = Value::Object(multi);
+    event
+}
+
+fn kinds(setup: &Setup, account: &AccountId) -> Vec<EventKind> {
+    setup.state.stores.events.kinds_of(account)
+}
+
+#[tokio::test]
+async fn the_sample_list_event_lists_accounts_by_name_a_page_at_a_time() {
+    let setup = setup().await;
+    let (status, body) = call(&setup, &event_json("admin-list.json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["username"], "alice");
+    assert_eq!(body["users"][0]["roles"], serde_json::json!(["admin"]));
+    assert!(body["users"][0].get("password_hash").is_none());
+    assert_eq!(body["next"], Value::Null);
+
+    let first = list_with(serde_json::json!({"limit": "1"}));
+    let (_, page) = call(&setup, &first).await;
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let second = list_with(serde_json::json!({"limit": "1", "after": next}));
+    let (_, page) = call(&setup, &second).await;
+    assert_eq!(page["users"][0]["username"], "bob");
+    assert_eq!(page["next"], Value::Null);
+
+    for (query, field) in [
+        (serde_json::json!({"limit": "0"}), "limit"),
+        (serde_json::json!({"limit": "101"}), "limit"),
+        (serde_json::json!({"after": "%%%"}), "after"),
+        (serde_json::json!({"role": "Not A Role"}), "role"),
+        (serde_json::json!({"disabled": "yes"}), "disabled"),
+    ] {
+        let event = list_with(query.clone());
+        let (status, body) = call(&setup, &event).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some(field)),
+            "{query}"
+        );
+    }
+    let admins = list_with(serde_json::json!({"role": "admin"}));
+    assert_eq!(
+        call(&setup, &admins).await.1["users"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let by_prefix = list_with(serde_json::json!({"prefix": "B"}));
+    assert_eq!(
+        call(&setup, &by_prefix).await.1["users"][0]["username"],
+        "bob"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_login_or_one_without_the_second_factor_is_refused() {
+    let setup = setup().await;
+    let event = on("admin-read.json", &setup.bob);
+    setup.time.advance(Duration::from_secs(600));
+    let (status, body) = call(&setup, &event).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_user_authentication"))
+    );
+
+    let setup = self::setup().await;
+    let mut password_only = on("admin-read.json", &setup.bob);
+    password_only["requestContext"]["authorizer"]["amr"] = "pwd".into();
+    let (status, body) = call(&setup, &password_only).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("second_factor_required"))
+    );
+
+    setup
+        .state
+        .stores
+        .second_factors()
+        .remove(&setup.alice)
+        .await
+        .unwrap();
+    let (status, body) = call(&setup, &on("admin-read.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("second_factor_required")),
+        "an administrator without a second factor"
+    );
+}
+
+#[tokio::test]
+async fn disabling_ends_the_accounts_sessions_and_is_recorded_with_the_administrator() {
+    let setup = setup().await;
+    let (status, body) = call(&setup, &on("admin-disable.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["disabled"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let bob = setup.state.stores.users.user("bob").unwrap();
+    assert_eq!(
+        bob.token_version, 1,
+        "every token of bob's is refused from now on"
+    );
+    assert_eq!(kinds(&setup, &setup.bob), [EventKind::AccountDisabled]);
+    let recorded = setup.state.stores.events.all();
+    assert_eq!(recorded[0].actor.as_ref(), Some(&setup.alice));
+
+    let (status, body) = call(&setup, &on("admin-read.json", &setup.bob)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["events"][0]["type"], "account_disabled");
+    assert_eq!(body["events"][0]["actor"], setup.alice.as_str());
+    assert_eq!(body["two_factor"]["enabled"], false);
+
+    let (status, body) = call(&setup, &on("admin-enable.json", &setup.bob)).await;
+    assert_eq!((status, body["disabled"].as_bool()), (200, Some(false)));
+    assert_eq!(
+        kinds(&setup, &setup.bob),
+        [EventKind::AccountDisabled, EventKind::AccountEnabled]
+    );
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_disable_demote_or_delete_themselves() {
+    let setup = setup().await;
+    for (name, event) in [
+        ("disable", on("admin-disable.json", &setup.alice)),
+        ("delete", on("admin-delete.json", &setup.alice)),
+        ("demote", {
+            let mut event = on("admin-roles.json", &setup.alice);
+            event["body"] = r#"{"roles": []}"#.into();
+            event
+        }),
+    ] {
+        let (status, body) = call(&setup, &event).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("last_administrator")),
+            "{name}"
+        );
+    }
+    let alice = setup.state.stores.users.user("alice").unwrap();
+    assert!(
+        !alice.disabled && alice.roles == ["admin"],
+        "nothing changed"
+    );
+
+    // With a second administrator, alice may step down.
+    let (status, _) = call(&setup, &on("admin-roles.json", &setup.bob)).await;
+    assert_eq!(status, 200);
+    assert_eq!(kinds(&setup, &setup.bob), [EventKind::RolesChanged]);
+    let (status, body) = call(&setup, &on("admin-disable.json", &setup.alice)).await;
+    assert_eq!((status, body["disabled"].as_bool()), (200, Some(true)));
+}
+
+#[tokio::test]
+async fn roles_must_be_defined_and_the_same_roles_change_nothing() {
+    let setup = setup().await;
+    let mut unknown = on("admin-roles.json", &setup.bob);
+    unknown["body"] = r#"{"roles": ["root"]}"#.into();
+    let (status, body) = call(&setup, &unknown).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("roles")));
+    let mut not_a_list = on("admin-roles.json", &setup.bob);
+    not_a_list["body"] = r#"{"roles": "admin"}"#.into();
+    assert_eq!(call(&setup, &not_a_list).await.0, 422);
+
+    let mut same = on("admin-roles.json", &setup.bob);
+    same["body"] = r#"{"roles": []}"#.into();
+    assert_eq!(call(&setup, &same).await.0, 200);
+    assert_eq!(
+        setup.state.stores.users.user("bob").unwrap().token_version,
+        0
+    );
+    assert!(kinds(&setup, &setup.bob).is_empty(), "no change, no event");
+}
+
+#[tokio::test]
+async fn unlock_logout_second_factor_reset_and_delete_act_on_the_account() {
+    let setup = setup().await;
+    let (status, _) = call(&setup, &on("admin-unlock.json", &setup.bob)).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&setup, &on("admin-logout.json", &setup.bob)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        setup.state.stores.users.user("bob").unwrap().token_version,
+        1
+    );
+
+    let (status, body) = call(&setup, &on("admin-reset-mfa.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("no_second_factor"))
+    );
+    with_factor(&setup.state.stores, &setup.bob).await;
+    let (status, _) = call(&setup, &on("admin-reset-mfa.json", &setup.bob)).await;
+    assert_eq!(status, 200);
+    assert!(
+        setup
+            .state
+            .stores
+            .second_factors()
+            .find(&setup.bob)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        kinds(&setup, &setup.bob),
+        [
+            EventKind::AccountUnlocked,
+            EventKind::LoggedOutEverywhere,
+            EventKind::SecondFactorReset
+        ]
+    );
+
+    let (status, _) = call(&setup, &on("admin-delete.json", &setup.bob)).await;
+    assert_eq!(status, 204);
+    assert!(setup.state.stores.users.user("bob").is_none());
+    let (status, body) = call(&setup, &on("admin-delete.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("account_not_found"))
+    );
+    let deleted = setup.state.stores.events.all();
+    let last = deleted.last().unwrap();
+    assert_eq!(last.kind, EventKind::AccountDeleted);
+    assert_eq!(last.actor.as_ref(), Some(&setup.alice));
+    assert_ne!(last.account, setup.bob, "kept under a pseudonym");
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_account_id_is_404() {
+    let setup = setup().await;
+    let mut event = event_json("admin-read.json");
+    let (status, body) = call(&setup, &event).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("account_not_found"))
+    );
+    event["pathParameters"]["id"] = "{\"$ne\":null}".into();
+    assert_eq!(call(&setup, &event).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_disabled_administrator_is_refused_at_once() {
+    let setup = setup().await;
+    setup.state.stores.users.disable("alice");
+    let (status, _) = call(&setup, &event_json("admin-list.json")).await;
+    assert_eq!(status, 403);
+}

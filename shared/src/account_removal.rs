@@ -1,0 +1,73 @@
+//! Deleting an account and everything keyed to it, for its owner (`DELETE /users/me`) and
+//! for an administrator (`DELETE /admin/users/{id}`).
+
+use crate::account_events::{self, AccountEvent, AccountEventStore, EventKind};
+use crate::account_id::AccountId;
+use crate::credentials::Username;
+use crate::db::StoreError;
+use crate::email_codes::EmailCodeStore;
+use crate::login_failures::{LoginFailureStore, SecondFactorFailures};
+use crate::mfa_challenges::MfaChallengeStore;
+use crate::refresh::{Client, RefreshTokenStore};
+use crate::second_factors::SecondFactorStore;
+use crate::stores::Stores;
+use crate::users::{User, UserStore};
+use std::time::SystemTime;
+
+/// Deletes `user`: first what is keyed to it except the second factor (sessions, pending
+/// second-factor logins, failure counters, emailed codes, security history), so a failure
+/// leaves an account, still guarded by its second factor, that can be deleted again; then
+/// the account, which every protected function refuses from then on; then everything keyed
+/// to it, the second factor included, once more (a login racing the deletion may have added
+/// some). Only the `account_deleted` event stays, under [`account_events::pseudonym`], with
+/// `actor` when an administrator deleted it.
+pub async fn delete_account<S: Stores>(
+    stores: &S,
+    user: &User,
+    actor: Option<&AccountId>,
+    now: SystemTime,
+) -> Result<(), StoreError> {
+    remove_keyed_to(stores, &user.id, &user.username).await?;
+    stores.users().delete(&user.id).await?;
+    let (again, factor) = tokio::join!(
+        remove_keyed_to(stores, &user.id, &user.username),
+        stores.second_factors().remove(&user.id)
+    );
+    if let Err(error) = again.and(factor.map(|_| ())) {
+        tracing::warn!(%error, "account deleted; the second pass over its data failed (TTLs remove most of the rest)");
+    }
+    let pseudonym = account_events::pseudonym(&user.id);
+    let mut event = AccountEvent::new(
+        &pseudonym,
+        EventKind::AccountDeleted,
+        now,
+        &Client::default(),
+    );
+    event.actor = actor.cloned();
+    account_events::record(stores.events(), &event).await;
+    Ok(())
+}
+
+/// Removes what is keyed to the account, its second factor aside.
+async fn remove_keyed_to<S: Stores>(
+    stores: &S,
+    account: &AccountId,
+    username: &Username,
+) -> Result<(), StoreError> {
+    let codes_key = SecondFactorFailures(account);
+    let (sessions, challenges, events, passwords, codes, emailed) = tokio::join!(
+        stores.refresh_tokens().delete_account(account),
+        stores.mfa_challenges().delete_account(account),
+        stores.events().delete_account(account),
+        stores.login_failures().reset(username),
+        stores.login_failures().reset(&codes_key),
+        stores.email_codes().delete_account(account, None),
+    );
+    emailed?;
+    sessions?;
+    challenges?;
+    events?;
+    passwords?;
+    codes?;
+    Ok(())
+}
