@@ -42,6 +42,19 @@ fn main() {
         let about = about.as_str().expect("scope descriptions are strings");
         writeln!(out, "    ({scope:?}, {about:?}),").unwrap();
     }
+    let client_catalogue = schemes[CLIENT_SCHEME]["flows"]["clientCredentials"]["scopes"]
+        .as_object()
+        .expect(
+            "OAuth2ClientCredentials's clientCredentials flow lists the scopes clients may hold",
+        );
+    out.push_str("];\n\n/// The scopes a machine client may be given.\npub const CLIENT_SCOPES: &[&str] = &[\n");
+    for scope in client_catalogue.keys() {
+        assert!(
+            known.contains(scope.as_str()),
+            "client scope {scope:?} is not in the password flow's list"
+        );
+        writeln!(out, "    {scope:?},").unwrap();
+    }
     out.push_str("];\n\n/// Every route behind the authorizer, with the scopes each kind of token must carry.\npub const PROTECTED_ROUTES: &[ProtectedRoute] = &[\n");
     let paths = description["paths"].as_object().expect("paths");
     for (path, operations) in paths {

@@ -4,7 +4,10 @@
 use shared::credentials::Username;
 use shared::db::StoreError;
 use shared::roles::Roles;
-use shared::users::{MongoUserStore, UserStore};
+use shared::roles::USERS_ADMIN_SCOPE;
+use shared::second_factors::SecondFactorStore;
+use shared::stores::Stores;
+use shared::users::UserStore;
 use std::time::SystemTime;
 
 /// What `grant-role` did.
@@ -30,15 +33,26 @@ pub enum RoleError {
     /// No account has that username.
     #[error("no account is named {0:?}")]
     NoSuchAccount(String),
+    /// The account changed between its read and the update (or was deleted): run it again.
+    #[error("{0:?} changed while its roles were being set; run grant-role again")]
+    ChangedMeanwhile(String),
+    /// A role with `users:admin` needs a second factor on the account first.
+    #[error(
+        "{0:?} has no second factor: turn on two-factor authentication for it (POST /users/me/mfa/totp) before giving it a role with users:admin"
+    )]
+    NoSecondFactor(String),
     /// The database failed.
     #[error("database: {0}")]
     Store(#[from] StoreError),
 }
 
 /// Gives `role` to (or with `revoke`, takes it from) the account named `username`. A change
-/// bumps the account's token version, so its next login carries the new scopes.
+/// bumps the account's token version, so its next login carries the new scopes. A role that
+/// grants `users:admin` is only given to an account with a confirmed second factor: the admin
+/// API needs one, and an administrator without one could be taken over with the password
+/// alone (by whoever enrols a factor first).
 pub async fn change(
-    users: &MongoUserStore,
+    stores: &impl Stores,
     roles: &Roles,
     username: &str,
     role: &str,
@@ -52,6 +66,7 @@ pub async fn change(
     }
     let name =
         Username::parse(username).map_err(|_| RoleError::NoSuchAccount(username.to_owned()))?;
+    let users = stores.users();
     let account = users
         .find(&name)
         .await?
@@ -67,11 +82,18 @@ pub async fn change(
     if held == before {
         return Ok(RoleChange::Unchanged(held));
     }
+    let makes_admin = !revoke && roles.scopes_for(&[role]).contains(USERS_ADMIN_SCOPE);
+    if makes_admin {
+        let factor = stores.second_factors().find(&account.id).await?;
+        if !factor.is_some_and(|factor| factor.confirmed) {
+            return Err(RoleError::NoSecondFactor(username.to_owned()));
+        }
+    }
     if !users
-        .set_roles(&account.id, &held, SystemTime::now())
+        .set_roles(&account.id, account.token_version, &held, SystemTime::now())
         .await?
     {
-        return Err(RoleError::NoSuchAccount(username.to_owned()));
+        return Err(RoleError::ChangedMeanwhile(username.to_owned()));
     }
     Ok(RoleChange::Changed(held))
 }

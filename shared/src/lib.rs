@@ -41,6 +41,7 @@ pub mod account_events;
 pub mod account_id;
 #[cfg(feature = "database")]
 pub mod account_removal;
+pub mod client_id;
 pub mod clock;
 pub mod config;
 pub mod credentials;
@@ -57,6 +58,8 @@ pub mod startup;
 pub mod telemetry;
 pub mod tokens;
 
+#[cfg(feature = "database")]
+pub mod clients;
 #[cfg(feature = "database")]
 pub mod db;
 #[cfg(feature = "database")]

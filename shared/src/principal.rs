@@ -31,6 +31,8 @@ pub struct Principal {
     pub authenticated_at: Option<SystemTime>,
     /// The session (refresh-token family) the access token belongs to, if it names one.
     pub session: Option<String>,
+    /// The scopes the access token carries (`scope`).
+    pub scopes: crate::scopes::Scopes,
 }
 
 /// A context number: API Gateway may pass context values on as strings, so both are read.
@@ -82,6 +84,7 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
             .filter(|seconds| *seconds > 0)
             .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)),
         session: text("sid").filter(|sid| !sid.is_empty()),
+        scopes: crate::scopes::Scopes::parse(text("scope").as_deref().unwrap_or_default()),
     })
 }
 
@@ -111,6 +114,103 @@ pub async fn authenticated_user(
         }
         None => {
             tracing::info!(account = %account, "token for a deleted account refused");
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// Who calls a route that machine clients may call too.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// An account, as [`authenticated_user`] reads it.
+    Account(User),
+    /// A machine client that still exists.
+    Client(crate::clients::MachineClient),
+}
+
+impl Caller {
+    /// The account or client id, for logs.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Account(user) => user.id.as_str(),
+            Self::Client(client) => client.id.as_str(),
+        }
+    }
+}
+
+/// The caller of a route open to machine clients: a client's token (the authorizer's
+/// `client_id` equal to its principal) names a client that must still exist (`403` once
+/// deleted, `401` once expired); any other token is an account's, read by
+/// [`authenticated_user`]. Either way the token's scopes must all still be granted: by the
+/// client, or by the account's roles as `roles` defines them now (`401` otherwise, for a
+/// token issued before `ROLES` changed).
+pub async fn authenticated_caller<S: crate::stores::Stores>(
+    stores: &S,
+    roles: &crate::roles::Roles,
+    request: &Request,
+    now: SystemTime,
+) -> Result<Caller, ApiError> {
+    let caller = identified_caller(stores, request, now).await?;
+    let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let carried = crate::scopes::Scopes::parse(
+        context
+            .authorizer
+            .fields
+            .get("scope")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default(),
+    );
+    let granted = match &caller {
+        Caller::Account(user) => roles.scopes_for(&user.roles),
+        Caller::Client(client) => client.scopes.clone(),
+    };
+    if !carried.is_subset(&granted) {
+        tracing::info!(
+            caller = caller.id(),
+            "token refused: it carries scopes no longer granted"
+        );
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(caller)
+}
+
+async fn identified_caller<S: crate::stores::Stores>(
+    stores: &S,
+    request: &Request,
+    now: SystemTime,
+) -> Result<Caller, ApiError> {
+    use crate::clients::{ClientId, ClientStore};
+    let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let fields = &context.authorizer.fields;
+    let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
+    let client = text("client_id").filter(|client| !client.is_empty());
+    let Some(client) = client else {
+        return authenticated_user(stores.users(), request, now)
+            .await
+            .map(Caller::Account);
+    };
+    let id = ClientId::parse(client)
+        .filter(|id| text("principalId") == Some(id.as_str()))
+        .ok_or(ApiError::Unauthenticated)?;
+    let exp = context_number(fields.get("exp")).ok_or(ApiError::Unauthenticated)?;
+    if UNIX_EPOCH + Duration::from_secs(exp) + Duration::from_secs(CLOCK_SKEW_LEEWAY_SECONDS) <= now
+    {
+        tracing::info!(client = %id, "expired client token refused behind a cached Allow");
+        return Err(ApiError::Unauthenticated);
+    }
+    match stores
+        .clients()
+        .find(&id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?
+    {
+        Some(client) => Ok(Caller::Client(client)),
+        None => {
+            tracing::info!(client = %id, "token of a deleted client refused");
             Err(ApiError::Forbidden)
         }
     }

@@ -3,6 +3,7 @@
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
 use crate::account_events::{AccountEventStore, MongoAccountEventStore};
+use crate::clients::{ClientStore, MongoClientStore};
 use crate::db::StoreError;
 use crate::email_codes::{EmailCodeStore, MongoEmailCodeStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
@@ -34,6 +35,8 @@ pub trait Stores: Send + Sync {
     type EmailCodes: EmailCodeStore;
     /// Rate-limit counters.
     type RateLimits: RateLimitStore;
+    /// Machine clients.
+    type Clients: ClientStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -53,6 +56,8 @@ pub trait Stores: Send + Sync {
     fn email_codes(&self) -> &Self::EmailCodes;
     /// Rate-limit counters.
     fn rate_limits(&self) -> &Self::RateLimits;
+    /// `clients`.
+    fn clients(&self) -> &Self::Clients;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -77,6 +82,8 @@ pub struct MongoStores {
     pub email_codes: MongoEmailCodeStore,
     /// `rate_limits`.
     pub rate_limits: MongoRateLimitStore,
+    /// `clients`.
+    pub clients: MongoClientStore,
 }
 
 impl MongoStores {
@@ -92,6 +99,7 @@ impl MongoStores {
             events: MongoAccountEventStore::new(database),
             email_codes: MongoEmailCodeStore::new(database),
             rate_limits: MongoRateLimitStore::new(database),
+            clients: MongoClientStore::new(database),
         }
     }
 
@@ -119,6 +127,7 @@ impl Stores for MongoStores {
     type Events = MongoAccountEventStore;
     type EmailCodes = MongoEmailCodeStore;
     type RateLimits = MongoRateLimitStore;
+    type Clients = MongoClientStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -146,5 +155,8 @@ impl Stores for MongoStores {
     }
     fn rate_limits(&self) -> &MongoRateLimitStore {
         &self.rate_limits
+    }
+    fn clients(&self) -> &MongoClientStore {
+        &self.clients
     }
 }

@@ -54,9 +54,14 @@ const EMPTY_FUNCTION: &str = "  BenchEmptyFunction:
           Type: Api
           Properties:
             RestApiId: !Ref AuthApi
-            Path: /bench/empty/authorized
+            Path: /users/me/export
             Method: GET
 ";
+
+/// The route the authorized empty function takes over: one the authorizer's policy allows a
+/// plain user's token (it only allows the routes `openapi.yaml` protects), and whose own
+/// function is left out of the copy's routes.
+const EMPTY_AUTHORIZED_PATH: &str = "/users/me/export";
 
 /// One wrk run: what it requests and which empty-function run is its baseline.
 struct Scenario {
@@ -86,7 +91,7 @@ fn scenarios() -> Vec<Scenario> {
     };
     vec![
         get(EMPTY, "/bench/empty", false, None),
-        get(EMPTY_AUTHORIZED, "/bench/empty/authorized", true, None),
+        get(EMPTY_AUTHORIZED, EMPTY_AUTHORIZED_PATH, true, None),
         get("GET /users/me", "/users/me", true, Some(EMPTY_AUTHORIZED)),
         get("GET /products", "/products", true, Some(EMPTY_AUTHORIZED)),
         Scenario {
@@ -197,7 +202,8 @@ impl Load<'_> {
     }
 }
 
-/// The copy of `template` with the empty function's two routes.
+/// The copy of `template` with the empty function's two routes (the authorized one taken
+/// from the function that serves it in the template).
 fn template_with_empty_function(template: &Path, dir: &Path) -> Result<PathBuf, String> {
     let text = std::fs::read_to_string(template)
         .map_err(|error| format!("{}: {error}", template.display()))?;
@@ -206,7 +212,19 @@ fn template_with_empty_function(template: &Path, dir: &Path) -> Result<PathBuf, 
         .ok_or("the template has no top-level Resources")?
         + "\nResources:\n".len();
     let path = dir.join("template.yaml");
-    let derived = format!("{}{EMPTY_FUNCTION}\n{}", &text[..at], &text[at..]);
+    let taken = format!("            Path: {EMPTY_AUTHORIZED_PATH}\n            Method: GET\n");
+    let (before, after) = (&text[..at], &text[at..]);
+    if !after.contains(&taken) {
+        return Err(format!(
+            "the template has no GET {EMPTY_AUTHORIZED_PATH} to take over"
+        ));
+    }
+    let after = after.replacen(
+        &taken,
+        "            Path: /bench/displaced\n            Method: GET\n",
+        1,
+    );
+    let derived = format!("{before}{EMPTY_FUNCTION}\n{after}");
     std::fs::write(&path, derived).map_err(|error| format!("{}: {error}", path.display()))?;
     Ok(path)
 }

@@ -2,14 +2,16 @@
 //! `Roles`; `admin` by default), or with `--revoke` takes it away, in the database named by
 //! `MONGODB_URI` and `DB_NAME`. This is how the first administrator is made: the API never
 //! grants a role to an account that has none of `users:admin`. The account's sessions end,
-//! so its next login carries the new scopes. Exit status: 0 done (or nothing to do), 2 unknown
-//! role or account, 1 any other failure.
+//! so its next login carries the new scopes. A role with `users:admin` needs the account's
+//! second factor on first. Exit status: 0 done (or nothing to do), 2 unknown role or
+//! account or no second factor, 1 any other failure.
 
 use clap::Parser;
 use devtools::roles::{RoleChange, RoleError, change};
 use shared::config::{DatabaseSettings, ProcessEnv};
 use shared::roles::Roles;
-use shared::users::{MongoUserStore, UserCollectionSettings};
+use shared::stores::MongoStores;
+use shared::users::UserCollectionSettings;
 use std::process::ExitCode;
 
 /// Give an account a role (or take it away), straight in the database.
@@ -43,8 +45,8 @@ async fn main() -> ExitCode {
     };
     let result = async {
         let db = shared::db::connect(&database).await?;
-        let users = MongoUserStore::with_settings(&db, &collection);
-        change(&users, &roles, &args.username, &args.role, args.revoke).await
+        let stores = MongoStores::new(&db, &collection);
+        change(&stores, &roles, &args.username, &args.role, args.revoke).await
     }
     .await;
     match result {
@@ -64,7 +66,11 @@ async fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(error @ (RoleError::UnknownRole { .. } | RoleError::NoSuchAccount(_))) => {
+        Err(
+            error @ (RoleError::UnknownRole { .. }
+            | RoleError::NoSuchAccount(_)
+            | RoleError::NoSecondFactor(_)),
+        ) => {
             eprintln!("grant-role: {error}");
             ExitCode::from(2)
         }

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 const ALICE: &str = "2bd806c97f0e00af1a1fc332";
+const CLIENT: &str = "cl_abcdefghijklmnopqrstuvwx";
 const STAGE: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod";
 
 /// Method ARNs a request to `route` can have: each path parameter filled with an id-like
@@ -68,12 +69,22 @@ fn a_cached_answer_for_any_first_route_is_right_for_every_route_and_scope_set() 
         verifier,
         settings: token_settings(),
     };
-    for scopes in scope_sets() {
-        let mut login = Authentication::password(SystemTime::now());
-        login.scopes = scopes.clone();
-        let token = issuer
-            .issue_for(ALICE, 0, &login, SystemTime::now())
-            .unwrap();
+    let kinds = scope_sets()
+        .into_iter()
+        .flat_map(|scopes| [(Caller::User, scopes.clone()), (Caller::Client, scopes)]);
+    for (caller, scopes) in kinds {
+        let token = match caller {
+            Caller::User => {
+                let mut login = Authentication::password(SystemTime::now());
+                login.scopes = scopes.clone();
+                issuer
+                    .issue_for(ALICE, 0, &login, SystemTime::now())
+                    .unwrap()
+            }
+            Caller::Client => issuer
+                .issue_for_client(&token_settings().issuer, CLIENT, &scopes, SystemTime::now())
+                .unwrap(),
+        };
         for first in PROTECTED_ROUTES {
             let mut event = shared::testing::event_json("authorizer.json");
             event["authorizationToken"] = format!("Bearer {}", token.token).into();
@@ -88,13 +99,13 @@ fn a_cached_answer_for_any_first_route_is_right_for_every_route_and_scope_set() 
             );
             let decision = Decision::parse(&payload).expect("a well-formed answer");
             for route in PROTECTED_ROUTES {
-                let expected = route.allows(Caller::User, &scopes);
+                let expected = route.allows(caller, &scopes);
                 for arn in method_arns(route) {
                     let outcome = decision.outcome(&arn);
                     assert_eq!(
                         matches!(outcome, Outcome::Allow(_)),
                         expected,
-                        "scopes {scopes:?}, cached on {} {}, then {arn}: {outcome:?}",
+                        "{caller:?} with {scopes:?}, cached on {} {}, then {arn}: {outcome:?}",
                         first.method,
                         first.path
                     );

@@ -55,6 +55,9 @@ pub(crate) async fn act<S: Stores>(
         return list(state, admin, request).await;
     }
     let target = target(state, request).await?;
+    if endpoint != Endpoint::Read {
+        refuse_a_more_privileged_target(state, admin, &target)?;
+    }
     let (response, kind) = match endpoint {
         Endpoint::List => unreachable!("answered above"),
         Endpoint::Read => {
@@ -81,7 +84,7 @@ pub(crate) async fn act<S: Stores>(
             reset_second_factor(state, &target).await?,
             Some(EventKind::SecondFactorReset),
         ),
-        Endpoint::SetRoles => set_roles(state, &target, request).await?,
+        Endpoint::SetRoles => set_roles(state, admin, &target, request).await?,
         Endpoint::Delete => {
             refuse_losing_the_last_administrator(state, &target, &[]).await?;
             shared::account_removal::delete_account(
@@ -235,6 +238,25 @@ async fn fresh<S: Stores>(state: &State<S>, id: &AccountId) -> Result<Response<B
     Ok(json_response(StatusCode::OK, &view::account(&user)))
 }
 
+/// Refuses acting on an account whose roles grant a scope the administrator's do not: an
+/// administrator for accounts only cannot disable, demote or delete one who also manages
+/// clients.
+fn refuse_a_more_privileged_target<S>(
+    state: &State<S>,
+    admin: &Administrator,
+    target: &User,
+) -> Result<(), ApiError> {
+    let held = state.roles.scopes_for(&admin.user.roles);
+    if state.roles.scopes_for(&target.roles).is_subset(&held) {
+        return Ok(());
+    }
+    tracing::info!(actor = %admin.user.id, target = %target.id, "refused: the account holds scopes the administrator does not");
+    Err(ApiError::Refused {
+        code: "target_more_privileged",
+        message: "the account's roles grant scopes yours do not",
+    })
+}
+
 /// Refuses a change that would leave no enabled account able to administer accounts: `target`
 /// is an enabled administrator, keeps only `remaining` of its roles, and no other enabled
 /// account holds a role granting `users:admin`.
@@ -334,6 +356,16 @@ async fn reset_second_factor<S: Stores>(
     target: &User,
 ) -> Result<Response<Body>, ApiError> {
     let stores = &state.stores;
+    if state
+        .roles
+        .scopes_for(&target.roles)
+        .contains(USERS_ADMIN_SCOPE)
+    {
+        return Err(ApiError::Conflict {
+            code: "privileged_account",
+            message: "remove the account's administrator roles first, and give them back once it has a second factor again",
+        });
+    }
     if !stores
         .second_factors()
         .remove(&target.id)
@@ -364,6 +396,7 @@ async fn reset_second_factor<S: Stores>(
 /// nothing; others replace them and end the account's sessions.
 async fn set_roles<S: Stores>(
     state: &State<S>,
+    admin: &Administrator,
     target: &User,
     request: &Request,
 ) -> Result<(Response<Body>, Option<EventKind>), ApiError> {
@@ -401,14 +434,43 @@ async fn set_roles<S: Stores>(
     if current == roles {
         return Ok((fresh(state, &target.id).await?, None));
     }
+    let granted = state.roles.scopes_for(&roles);
+    if !granted.is_subset(&state.roles.scopes_for(&admin.user.roles)) {
+        return Err(ApiError::Refused {
+            code: "role_exceeds_yours",
+            message: "these roles grant scopes yours do not",
+        });
+    }
+    let becomes_admin = granted.contains(USERS_ADMIN_SCOPE)
+        && !state
+            .roles
+            .scopes_for(&target.roles)
+            .contains(USERS_ADMIN_SCOPE);
+    if becomes_admin {
+        let factor = state
+            .stores
+            .second_factors()
+            .find(&target.id)
+            .await
+            .map_err(store)?;
+        if !factor.is_some_and(|factor| factor.confirmed) {
+            return Err(ApiError::Conflict {
+                code: "target_needs_second_factor",
+                message: "the account must turn on two-factor authentication before it gets an administrator role",
+            });
+        }
+    }
     refuse_losing_the_last_administrator(state, target, &roles).await?;
     let users = state.stores.users();
-    if !users
-        .set_roles(&target.id, &roles, state.clock.now())
+    let changed = users
+        .set_roles(&target.id, target.token_version, &roles, state.clock.now())
         .await
-        .map_err(store)?
-    {
-        return Err(ACCOUNT_NOT_FOUND);
+        .map_err(store)?;
+    if !changed {
+        return Err(ApiError::Conflict {
+            code: "account_changed",
+            message: "the account changed while its roles were being set; read it and try again",
+        });
     }
     end_sessions(state, &target.id).await?;
     Ok((

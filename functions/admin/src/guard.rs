@@ -23,7 +23,9 @@ pub struct Administrator {
 /// - `403 insufficient_user_authentication` when the login is older than
 ///   `RECENT_AUTHENTICATION_SECONDS`;
 /// - `403 second_factor_required` when the account has no second factor, or has one and the
-///   token's login did not use it (`amr` without `mfa`).
+///   token's login did not use it (`amr` without `mfa`);
+/// - `401` when the token carries a scope the account's roles no longer grant (`ROLES`
+///   changed since it was issued).
 pub async fn administrator<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -42,6 +44,13 @@ pub async fn administrator<S: Stores>(
             max_age_seconds: state.recent_authentication.as_secs(),
             second_factor_missing: false,
         });
+    }
+    if !caller
+        .scopes
+        .is_subset(&state.roles.scopes_for(&user.roles))
+    {
+        tracing::info!(actor = %user.id, "admin request refused: the token has scopes the account's roles no longer grant");
+        return Err(ApiError::Unauthenticated);
     }
     let has_factor = factor.is_some_and(|factor| factor.confirmed);
     if !has_factor || !caller.methods.iter().any(|method| method == "mfa") {

@@ -250,6 +250,14 @@ async fn the_last_administrator_cannot_disable_demote_or_delete_themselves() {
         "nothing changed"
     );
 
+    // An administrator role needs the account's second factor first.
+    let (status, body) = call(&setup, &on("admin-roles.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("target_needs_second_factor"))
+    );
+    with_factor(&setup.state.stores, &setup.bob).await;
+
     // With a second administrator, alice may step down.
     let (status, _) = call(&setup, &on("admin-roles.json", &setup.bob)).await;
     assert_eq!(status, 200);
@@ -352,4 +360,97 @@ async fn a_disabled_administrator_is_refused_at_once() {
     setup.state.stores.users.disable("alice");
     let (status, _) = call(&setup, &event_json("admin-list.json")).await;
     assert_eq!(status, 403);
+}
+
+/// alice holds `support` (accounts only), bob `admin` (everything), carol nothing.
+async fn support_setup() -> Setup {
+    let mut setup = setup().await;
+    setup.state.roles = Roles::parse(
+        "admin=users:admin,clients:admin,products:write;support=users:admin;editor=products:write",
+    )
+    .unwrap();
+    let users = &setup.state.stores.users;
+    users.grant("alice", &["support"]);
+    users.grant("bob", &["admin"]);
+    with_factor(&setup.state.stores, &setup.bob).await;
+    setup
+}
+
+fn as_support(mut event: Value) -> Value {
+    event["requestContext"]["authorizer"]["scope"] = "users:admin".into();
+    event
+}
+
+#[tokio::test]
+async fn an_administrator_cannot_act_above_their_own_scopes() {
+    let setup = support_setup().await;
+    for name in [
+        "admin-disable.json",
+        "admin-delete.json",
+        "admin-logout.json",
+    ] {
+        let (status, body) = call(&setup, &as_support(on(name, &setup.bob))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("target_more_privileged")),
+            "{name}"
+        );
+    }
+    let mut promote_self = as_support(on("admin-roles.json", &setup.alice));
+    promote_self["body"] = r#"{"roles": ["admin"]}"#.into();
+    let (status, body) = call(&setup, &promote_self).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("role_exceeds_yours"))
+    );
+    let mut make_editor = as_support(on("admin-roles.json", &setup.alice));
+    make_editor["body"] = r#"{"roles": ["support", "editor"]}"#.into();
+    let (status, body) = call(&setup, &make_editor).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("role_exceeds_yours"))
+    );
+    let alice = setup.state.stores.users.user("alice").unwrap();
+    assert_eq!(alice.roles, ["support"], "nothing changed");
+    assert!(setup.state.stores.events.all().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_with_scopes_the_roles_no_longer_grant_is_refused() {
+    let mut setup = setup().await;
+    setup.state.roles = Roles::parse("admin=users:admin").unwrap();
+    let (status, _) = call(&setup, &event_json("admin-list.json")).await;
+    assert_eq!(
+        status, 401,
+        "the token still says clients:admin and products:write"
+    );
+}
+
+#[tokio::test]
+async fn an_administrators_second_factor_is_not_reset_while_they_are_one() {
+    let setup = support_setup().await;
+    let (status, body) = call(&setup, &as_support(on("admin-reset-mfa.json", &setup.bob))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("target_more_privileged")),
+        "support cannot touch admin"
+    );
+    let setup = self::setup().await;
+    setup.state.stores.users.grant("bob", &["admin"]);
+    with_factor(&setup.state.stores, &setup.bob).await;
+    let (status, body) = call(&setup, &on("admin-reset-mfa.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("privileged_account"))
+    );
+    assert!(
+        setup
+            .state
+            .stores
+            .second_factors()
+            .find(&setup.bob)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -10,6 +10,7 @@ use aws_lambda_events::apigw::{
 };
 use serde_json::json;
 use shared::account_id::AccountId;
+use shared::client_id::ClientId;
 use shared::scopes::{Caller, Scopes};
 use shared::tokens::TokenVerifier;
 
@@ -44,12 +45,13 @@ pub struct State {
 /// Decides one authorization request.
 ///
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
-/// - a genuine token whose subject is not an account id: an explicit Deny for the whole
-///   stage (403);
+/// - a genuine token whose subject is neither an account id nor (with a matching
+///   `client_id`) a machine client's id: an explicit Deny for the whole stage (403);
 /// - otherwise a policy naming every protected route of the stage ([`PROTECTED_ROUTES`]):
-///   Allow for those whose required scopes the token's `scope` has, Deny for the rest, so
-///   the answer API Gateway caches for the token is right for every route. `principalId` is
-///   the account id, and the context `{jti, ver, exp, amr, auth_time, sid, scope}` is what
+///   Allow for those the kind of token (a user's or a client's) may call with the scopes in
+///   its `scope`, Deny for the rest, so the answer API Gateway caches for the token is right
+///   for every route. `principalId` is the account or client id, and the context `{jti,
+///   ver, exp, amr, auth_time, sid, scope, client_id}` is what
 ///   the protected functions read: `ver` is the token version they compare with the
 ///   account's, `exp` lets them refuse an expired token that API Gateway's cached Allow
 ///   still lets through, `amr` (space-separated, as context values are scalars) and
@@ -86,13 +88,17 @@ pub fn authorize(
             tracing::info!(%reason, "refused: token rejected");
             Unauthorized
         })?;
-    if AccountId::parse(&claims.sub).is_none() {
-        tracing::warn!(jti = %claims.jti, "denied: token subject is not an account id");
-        return Ok(policy::deny(&claims.sub, stage.everything()));
-    }
+    let caller = match claims.client_id.as_deref() {
+        None if AccountId::parse(&claims.sub).is_some() => Caller::User,
+        Some(client) if client == claims.sub && ClientId::parse(client).is_some() => Caller::Client,
+        _ => {
+            tracing::warn!(jti = %claims.jti, "denied: token subject is neither an account nor a client");
+            return Ok(policy::deny(&claims.sub, stage.everything()));
+        }
+    };
     let scopes = Scopes::parse(&claims.scope);
-    let (allowed, denied) = stage.split_routes(Caller::User, &scopes);
-    tracing::info!(account = %claims.sub, jti = %claims.jti, scope = %scopes, routes_allowed = allowed.len(), routes_denied = denied.len(), "allowed");
+    let (allowed, denied) = stage.split_routes(caller, &scopes);
+    tracing::info!(subject = %claims.sub, jti = %claims.jti, scope = %scopes, routes_allowed = allowed.len(), routes_denied = denied.len(), "allowed");
     Ok(policy::allow(
         &claims.sub,
         allowed,
@@ -105,6 +111,7 @@ pub fn authorize(
             "auth_time": claims.auth_time,
             "sid": claims.sid.unwrap_or_default(),
             "scope": scopes.to_string(),
+            "client_id": claims.client_id.unwrap_or_default(),
         }),
     ))
 }

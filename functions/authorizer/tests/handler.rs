@@ -96,6 +96,7 @@ fn a_valid_token_gets_every_route_its_scopes_allow_with_the_caller_in_context() 
             "auth_time": claims.auth_time,
             "sid": "",
             "scope": "",
+            "client_id": "",
         }),
         "what the protected functions check again (the token version and the expiry) and how \
          and when the user authenticated"

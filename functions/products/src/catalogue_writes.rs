@@ -6,9 +6,9 @@ use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Map, Value};
 use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::principal::Caller;
 use shared::products::{Product, ProductStore, is_product_id};
 use shared::stores::Stores;
-use shared::users::User;
 
 /// The longest product name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -26,7 +26,7 @@ const NOT_FOUND: ApiError = ApiError::NoSuchResource {
 /// the id is taken.
 pub(crate) async fn create<S: Stores>(
     state: &State<S>,
-    caller: &User,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let fields = body_fields(request)?;
@@ -52,7 +52,7 @@ pub(crate) async fn create<S: Stores>(
             message: "a product with this id exists; PUT /products/{id} changes it",
         });
     }
-    tracing::info!(action = "product_created", actor = %caller.id, product = %product.id, "catalogue changed");
+    tracing::info!(action = "product_created", actor = caller.id(), product = %product.id, "catalogue changed");
     let mut response = json_response(StatusCode::CREATED, &product);
     if let Ok(location) = format!("/products/{}", product.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);
@@ -64,7 +64,7 @@ pub(crate) async fn create<S: Stores>(
 /// product_not_found` when there is none.
 pub(crate) async fn replace<S: Stores>(
     state: &State<S>,
-    caller: &User,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let id = path_id(request).ok_or(NOT_FOUND)?;
@@ -78,14 +78,14 @@ pub(crate) async fn replace<S: Stores>(
     if !replaced {
         return Err(NOT_FOUND);
     }
-    tracing::info!(action = "product_replaced", actor = %caller.id, product = %product.id, "catalogue changed");
+    tracing::info!(action = "product_replaced", actor = caller.id(), product = %product.id, "catalogue changed");
     Ok(json_response(StatusCode::OK, &product))
 }
 
 /// `DELETE /products/{id}`: `204`, or `404 product_not_found`.
 pub(crate) async fn delete<S: Stores>(
     state: &State<S>,
-    caller: &User,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let id = path_id(request).ok_or(NOT_FOUND)?;
@@ -97,7 +97,7 @@ pub(crate) async fn delete<S: Stores>(
     if !deleted {
         return Err(NOT_FOUND);
     }
-    tracing::info!(action = "product_deleted", actor = %caller.id, product = %id, "catalogue changed");
+    tracing::info!(action = "product_deleted", actor = caller.id(), product = %id, "catalogue changed");
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

@@ -1,6 +1,6 @@
-//! The product catalogue: `GET /products` for every enabled account, and `POST /products`,
-//! `PUT /products/{id}`, `DELETE /products/{id}` for callers whose token carries
-//! `products:write` (the authorizer enforces the scope, as `openapi.yaml` declares it).
+//! The product catalogue: `GET /products` for every enabled account and machine client, and
+//! `POST /products`, `PUT /products/{id}`, `DELETE /products/{id}` for callers whose token
+//! carries `products:write` (the authorizer enforces the scope, as `openapi.yaml` declares it).
 //!
 //! Each instance keeps the catalogue it read for `PRODUCT_CACHE_SECONDS`: a write clears the
 //! copy of the instance that made it, and the others show it within that time.
@@ -13,8 +13,9 @@ use serde_json::json;
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
 use shared::http::{ApiError, Route, json_response, not_found, route};
-use shared::principal::authenticated_user;
+use shared::principal::authenticated_caller;
 use shared::products::{CachedProductStore, ProductStore};
+use shared::roles::Roles;
 use shared::stores::Stores;
 
 /// What the products function needs, built once per execution environment.
@@ -25,6 +26,8 @@ pub struct State<S: Stores> {
     pub catalogue: CachedProductStore<S::Products>,
     /// The time an access token's expiry is checked against.
     pub clock: Clock,
+    /// The scopes each role grants now (`ROLES`), which a token's scopes must not exceed.
+    pub roles: Roles,
 }
 
 impl<S: Stores> State<S> {
@@ -36,6 +39,7 @@ impl<S: Stores> State<S> {
             stores,
             catalogue,
             clock,
+            roles: Roles::from_source(env)?,
         })
     }
 }
@@ -67,7 +71,14 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     let Some(endpoint) = route(&request, &ROUTES) else {
         return not_found(&request);
     };
-    let caller = match authenticated_user(state.stores.users(), &request, state.clock.now()).await {
+    let caller = match authenticated_caller(
+        &state.stores,
+        &state.roles,
+        &request,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(user) => user,
         Err(error) => return error.into_response(),
     };

@@ -53,7 +53,9 @@ async fn call_with(state: &products::State<MemoryStores>, event: &Value) -> (u16
 }
 
 fn writer_state(ttl_seconds: &str) -> products::State<MemoryStores> {
-    let stores = MemoryStores::with_users(&store_with_alice());
+    let users = store_with_alice();
+    users.grant("alice", &["admin"]);
+    let stores = MemoryStores::with_users(&users);
     products::State::new(
         &[("PRODUCT_CACHE_SECONDS", ttl_seconds)],
         stores,
@@ -214,4 +216,22 @@ async fn replacing_a_product_that_does_not_exist_is_404() {
     );
     event["pathParameters"]["id"] = "../etc".into();
     assert_eq!(call_with(&state, &event).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_write_scope_the_accounts_roles_no_longer_grant_is_refused() {
+    let users = store_with_alice();
+    let state =
+        products::State::new(&[], MemoryStores::with_users(&users), Clock::system()).unwrap();
+    let (status, _) = call_with(&state, &event_json("products-create.json")).await;
+    assert_eq!(
+        status, 401,
+        "the token says products:write, alice's roles do not"
+    );
+    let (_, listed) = call_with(&state, &event_json("products.json")).await;
+    assert_eq!(
+        listed["products"].as_array().unwrap().len(),
+        4,
+        "nothing stored"
+    );
 }

@@ -25,6 +25,16 @@ pub enum TokenRequest {
         /// The `refresh_token` parameter.
         refresh_token: String,
     },
+    /// `grant_type=client_credentials` (RFC 6749 section 4.4), with the client's credentials
+    /// in the form (section 2.3.1) unless they come in an HTTP Basic header.
+    ClientCredentials {
+        /// The `client_id` parameter.
+        client_id: Option<String>,
+        /// The `client_secret` parameter.
+        client_secret: Option<String>,
+        /// The `scope` parameter: the scopes asked for (all the client's when absent).
+        scope: Option<String>,
+    },
     /// `grant_type` [`MFA_GRANT_TYPE`].
     SecondFactor {
         /// The `mfa_token` from the `mfa_required` answer.
@@ -49,6 +59,13 @@ pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
         None | Some("password") => Ok(TokenRequest::Password {
             username: params.required("username")?,
             password: params.required("password")?,
+        }),
+        Some("client_credentials") => Ok(TokenRequest::ClientCredentials {
+            client_id: params.optional("client_id").filter(|id| !id.is_empty()),
+            client_secret: params
+                .optional("client_secret")
+                .filter(|secret| !secret.is_empty()),
+            scope: params.optional("scope"),
         }),
         Some("refresh_token") => Ok(TokenRequest::Refresh {
             refresh_token: params.required("refresh_token")?,
@@ -186,7 +203,7 @@ mod tests {
                 invalid("parameter username is repeated"),
             ),
             (
-                "grant_type=client_credentials&username=a&password=x",
+                "grant_type=authorization_code&code=a",
                 OAuthError::UnsupportedGrantType,
             ),
             (

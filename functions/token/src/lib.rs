@@ -2,11 +2,12 @@
 //!
 //! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
 //! [`shared::login_failures`]), the refresh-token grant (rotation with reuse detection, see
-//! [`shared::refresh`]) and the second-factor grant that completes a password login answered
+//! [`shared::refresh`]), the client-credentials grant of machine clients and the second-factor grant that completes a password login answered
 //! with `mfa_required` ([`form::MFA_GRANT_TYPE`]) with an EdDSA access token and a new refresh
 //! token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
 
+mod client_credentials;
 pub mod form;
 mod mfa;
 pub mod oauth;
@@ -155,6 +156,18 @@ async fn grant<S: Stores>(
         }
         form::TokenRequest::Refresh { refresh_token } => {
             refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?
+        }
+        form::TokenRequest::ClientCredentials {
+            client_id,
+            client_secret,
+            scope,
+        } => {
+            let form = client_credentials::FormCredentials {
+                client_id,
+                client_secret,
+                scope,
+            };
+            return client_credentials::grant(state, request, form, &issuer, now).await;
         }
     };
     let scopes = state.roles.scopes_for(&user.roles);

@@ -19,6 +19,11 @@ pub enum OAuthError {
     InvalidRefreshToken,
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// 401 `invalid_client`: unknown client, wrong secret, or no client authentication, with
+    /// `WWW-Authenticate: Basic` (RFC 6749 section 5.2), indistinguishably.
+    InvalidClient,
+    /// 400 `invalid_scope`: a scope the client was not given, or one that does not exist.
+    InvalidScope,
     /// 403 `mfa_required`: the password is right and the account has a second factor; the
     /// `mfa_token` completes the login with the MFA grant.
     MfaRequired {
@@ -84,7 +89,17 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be password, refresh_token or urn:lambda-auth:params:oauth:grant-type:mfa",
+                "grant_type must be password, refresh_token, client_credentials or urn:lambda-auth:params:oauth:grant-type:mfa",
+            ),
+            Self::InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            ),
+            Self::InvalidScope => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                "the requested scope is not one this client may have",
             ),
             Self::MfaRequired { .. } => (
                 StatusCode::FORBIDDEN,
@@ -144,6 +159,12 @@ impl OAuthError {
                 },
             },
         ));
+        if self == Self::InvalidClient {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"token\""),
+            );
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

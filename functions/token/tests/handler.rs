@@ -205,7 +205,7 @@ async fn request_errors_follow_rfc_6749() {
             "invalid_request",
         ),
         (
-            "grant_type=client_credentials&username=alice&password=x",
+            "grant_type=authorization_code&code=x",
             400,
             "unsupported_grant_type",
         ),

@@ -49,6 +49,8 @@ pub struct MemoryStores {
     pub email_codes: MemoryEmailCodeStore,
     /// Rate-limit counters.
     pub rate_limits: MemoryRateLimitStore,
+    /// Machine clients.
+    pub clients: MemoryClientStore,
 }
 
 impl MemoryStores {
@@ -71,6 +73,7 @@ impl Stores for MemoryStores {
     type Events = MemoryAccountEventStore;
     type EmailCodes = MemoryEmailCodeStore;
     type RateLimits = MemoryRateLimitStore;
+    type Clients = MemoryClientStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -95,6 +98,9 @@ impl Stores for MemoryStores {
     }
     fn email_codes(&self) -> &MemoryEmailCodeStore {
         &self.email_codes
+    }
+    fn clients(&self) -> &MemoryClientStore {
+        &self.clients
     }
     fn rate_limits(&self) -> &MemoryRateLimitStore {
         &self.rate_limits
@@ -324,6 +330,7 @@ impl UserStore for MemoryUserStore {
     async fn set_roles(
         &self,
         id: &AccountId,
+        read_version: u64,
         roles: &[String],
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
@@ -331,7 +338,7 @@ impl UserStore for MemoryUserStore {
         let mut users = self.users.lock().unwrap();
         Ok(users
             .values_mut()
-            .find(|user| user.id == *id)
+            .find(|user| user.id == *id && user.token_version == read_version)
             .map(|user| {
                 user.roles = roles.to_vec();
                 user.token_version += 1;
@@ -1189,5 +1196,78 @@ impl ProductStore for MemoryProductStore {
 
     async fn delete(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.0.lock().unwrap().remove(id).is_some())
+    }
+}
+
+/// Machine clients in memory; clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryClientStore(Arc<Mutex<Vec<crate::clients::MachineClient>>>);
+
+impl crate::clients::ClientStore for MemoryClientStore {
+    async fn create(&self, client: &crate::clients::MachineClient) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(client.clone());
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        id: &crate::clients::ClientId,
+    ) -> Result<Option<crate::clients::MachineClient>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|client| client.id == *id)
+            .cloned())
+    }
+
+    async fn list(&self) -> Result<Vec<crate::clients::MachineClient>, StoreError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+
+    async fn add_secret(
+        &self,
+        id: &crate::clients::ClientId,
+        secret: &crate::clients::StoredSecret,
+    ) -> Result<bool, StoreError> {
+        let mut clients = self.0.lock().unwrap();
+        let Some(client) = clients.iter_mut().find(|client| client.id == *id) else {
+            return Ok(false);
+        };
+        client.secrets.push(secret.clone());
+        let excess = client
+            .secrets
+            .len()
+            .saturating_sub(crate::clients::MAX_SECRETS);
+        client.secrets.drain(..excess);
+        Ok(true)
+    }
+
+    async fn remove_secret(
+        &self,
+        id: &crate::clients::ClientId,
+        secret_id: &str,
+    ) -> Result<crate::clients::SecretRemoval, StoreError> {
+        use crate::clients::SecretRemoval;
+        let mut clients = self.0.lock().unwrap();
+        let Some(client) = clients.iter_mut().find(|client| client.id == *id) else {
+            return Ok(SecretRemoval::NotFound);
+        };
+        if !client.secrets.iter().any(|secret| secret.id == secret_id) {
+            return Ok(SecretRemoval::NotFound);
+        }
+        if client.secrets.len() < 2 {
+            return Ok(SecretRemoval::LastSecret);
+        }
+        client.secrets.retain(|secret| secret.id != secret_id);
+        Ok(SecretRemoval::Removed)
+    }
+
+    async fn delete(&self, id: &crate::clients::ClientId) -> Result<bool, StoreError> {
+        let mut clients = self.0.lock().unwrap();
+        let before = clients.len();
+        clients.retain(|client| client.id != *id);
+        Ok(clients.len() < before)
     }
 }

@@ -227,11 +227,13 @@ pub trait UserStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces the account's roles and bumps its token version in the same update, so its
-    /// tokens and sessions with the old scopes stop working. Returns whether the account
-    /// exists.
+    /// tokens and sessions with the old scopes stop working; only while the token version is
+    /// still `read_version` (the account as the caller read it). Returns whether it changed:
+    /// false when the account is gone or changed since.
     fn set_roles(
         &self,
         id: &AccountId,
+        read_version: u64,
         roles: &[String],
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;

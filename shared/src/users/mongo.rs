@@ -409,13 +409,21 @@ impl UserStore for MongoUserStore {
     async fn set_roles(
         &self,
         id: &AccountId,
+        read_version: u64,
         roles: &[String],
         now: SystemTime,
     ) -> Result<bool, StoreError> {
+        let version = i64::try_from(read_version).unwrap_or(i64::MAX);
+        // A document of the FastAPI app has no token_version: version 0 matches it too.
+        let filter = if version == 0 {
+            doc! { "_id": id.object_id(), "token_version": { "$in": [0_i64, null] } }
+        } else {
+            doc! { "_id": id.object_id(), "token_version": version }
+        };
         let updated = self
             .users
             .update_one(
-                doc! { "_id": id.object_id() },
+                filter,
                 doc! {
                     "$set": { "roles": roles, "modified_date": DateTime::from_system_time(now) },
                     "$inc": { "token_version": 1_i64 },

@@ -62,6 +62,7 @@ contract!(
     revoking_an_account_ends_every_session_of_that_account_only,
     an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
+    a_client_keeps_its_two_newest_secrets_and_never_loses_its_last,
     accounts_are_listed_by_name_filtered_and_paged_and_admins_counted,
     ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product,
     a_second_factor_guards_nothing_until_confirmed_and_accepts_each_step_once,
@@ -808,8 +809,12 @@ async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(store
     );
 
     let admin = ["admin".to_owned()];
-    assert!(users.set_roles(&ids[1], &admin, now()).await.unwrap());
-    assert!(users.set_roles(&ids[2], &admin, now()).await.unwrap());
+    assert!(users.set_roles(&ids[1], 0, &admin, now()).await.unwrap());
+    assert!(
+        !users.set_roles(&ids[1], 0, &[], now()).await.unwrap(),
+        "a change from a stale read is refused"
+    );
+    assert!(users.set_roles(&ids[2], 0, &admin, now()).await.unwrap());
     assert_eq!(users.count_enabled_holding(&admin).await.unwrap(), 2);
     assert!(users.set_disabled(&ids[2], true, now()).await.unwrap());
     let bob = users.find_by_id(&ids[2]).await.unwrap().unwrap();
@@ -848,7 +853,71 @@ async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(store
         "enabling keeps old tokens dead"
     );
     assert!(!users.set_disabled(&account(9), true, now()).await.unwrap());
-    assert!(!users.set_roles(&account(9), &admin, now()).await.unwrap());
+    assert!(
+        !users
+            .set_roles(&account(9), 0, &admin, now())
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: impl Shared) {
+    use shared::clients::{ClientId, ClientStore, MachineClient, SecretRemoval, StoredSecret};
+    let secret = |id: &str| StoredSecret {
+        id: id.to_owned(),
+        hash: format!("$argon2id${id}"),
+        created_at: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+    };
+    let ids = |client: &MachineClient| -> Vec<String> {
+        client
+            .secrets
+            .iter()
+            .map(|secret| secret.id.clone())
+            .collect()
+    };
+    let clients = stores.clients();
+    let id = ClientId::generate().unwrap();
+    let client = MachineClient {
+        id: id.clone(),
+        name: "billing".to_owned(),
+        scopes: shared::scopes::Scopes::parse("products:write"),
+        secrets: vec![secret("0000000a")],
+        created_at: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        created_by: account(1),
+    };
+    clients.create(&client).await.unwrap();
+    assert_eq!(clients.find(&id).await.unwrap().as_ref(), Some(&client));
+    assert_eq!(
+        clients.remove_secret(&id, "0000000a").await.unwrap(),
+        SecretRemoval::LastSecret
+    );
+    assert!(clients.add_secret(&id, &secret("0000000b")).await.unwrap());
+    assert!(clients.add_secret(&id, &secret("0000000c")).await.unwrap());
+    let found = clients.find(&id).await.unwrap().unwrap();
+    assert_eq!(ids(&found), ["0000000b", "0000000c"], "the two newest");
+    assert_eq!(
+        clients.remove_secret(&id, "0000000a").await.unwrap(),
+        SecretRemoval::NotFound
+    );
+    assert_eq!(
+        clients.remove_secret(&id, "0000000b").await.unwrap(),
+        SecretRemoval::Removed
+    );
+    assert_eq!(
+        ids(&clients.find(&id).await.unwrap().unwrap()),
+        ["0000000c"]
+    );
+    assert_eq!(clients.list().await.unwrap().len(), 1);
+    let unknown = ClientId::generate().unwrap();
+    assert!(
+        !clients
+            .add_secret(&unknown, &secret("0000000d"))
+            .await
+            .unwrap()
+    );
+    assert!(clients.delete(&id).await.unwrap());
+    assert!(!clients.delete(&id).await.unwrap());
+    assert!(clients.find(&id).await.unwrap().is_none());
 }
 
 async fn ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product(

@@ -10,7 +10,8 @@ use devtools::roles::change;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::roles::Roles;
-use shared::users::MongoUserStore;
+use shared::stores::MongoStores;
+use shared::users::UserCollectionSettings;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -36,20 +37,25 @@ impl Local {
 
     /// An administrator with TOTP on, logged in with a recovery code: its bearer value.
     async fn administrator(&self, username: &str) -> String {
-        let (_, _, recovery_codes) = self
+        self.administrator_with_codes(username).await.0
+    }
+
+    /// [`Self::administrator`], with the recovery codes left after the login.
+    async fn administrator_with_codes(&self, username: &str) -> (String, Vec<String>) {
+        let (_, _, mut recovery_codes) = self
             .enrolled(username, |secret| pyotp_code(secret, 0))
             .await;
-        let users = MongoUserStore::new(&self.database);
-        change(&users, &Roles::default(), username, "admin", false)
+        let stores = MongoStores::new(&self.database, &UserCollectionSettings::default());
+        change(&stores, &Roles::default(), username, "admin", false)
             .await
             .unwrap();
         let mfa_token = self.password_step(username).await;
-        let (status, body) = self
-            .mfa_grant(&mfa_token, "recovery_code", &recovery_codes[0])
-            .await;
+        let code = recovery_codes.remove(0);
+        let (status, body) = self.mfa_grant(&mfa_token, "recovery_code", &code).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["scope"], "clients:admin products:write users:admin");
-        format!("Bearer {}", body["access_token"].as_str().unwrap())
+        let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
+        (bearer, recovery_codes)
     }
 
     async fn account_id(&self, admin: &str, username: &str) -> String {
@@ -161,8 +167,8 @@ async fn an_administrator_acts_on_an_account_and_each_action_holds_at_once() {
         StatusCode::BAD_REQUEST
     );
 
-    // Roles: an undefined one is refused; admin is given, then the only-admin guard holds for
-    // the original administrator only while it is the last one.
+    // Roles: an undefined one is refused, the last administrator is kept, and an
+    // administrator role needs a second factor.
     let (status, body) = local
         .call(
             Method::PUT,
@@ -209,8 +215,9 @@ async fn an_administrator_acts_on_an_account_and_each_action_holds_at_once() {
         )
         .await;
     assert_eq!(
-        (status, body["roles"].clone()),
-        (StatusCode::OK, json!(["admin"]))
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("target_needs_second_factor")),
+        "an administrator role needs the account's second factor first"
     );
 
     // Every action is in the account's history with the administrator's id.
@@ -231,7 +238,6 @@ async fn an_administrator_acts_on_an_account_and_each_action_holds_at_once() {
     assert_eq!(
         recorded,
         [
-            ("roles_changed", root_id.as_str()),
             ("logged_out_everywhere", root_id.as_str()),
             ("account_unlocked", root_id.as_str()),
             ("account_enabled", root_id.as_str()),
@@ -298,13 +304,28 @@ async fn an_administrator_acts_on_an_account_and_each_action_holds_at_once() {
 async fn an_administrator_without_a_second_factor_in_the_login_is_refused() {
     let local = start().await;
     assert_eq!(
-        local.signup("solo", PASSWORD).await.status(),
+        local.signup("lone", PASSWORD).await.status(),
         StatusCode::CREATED
     );
-    let users = MongoUserStore::new(&local.database);
-    change(&users, &Roles::default(), "solo", "admin", false)
-        .await
-        .unwrap();
+    let stores = MongoStores::new(&local.database, &UserCollectionSettings::default());
+    let refused = change(&stores, &Roles::default(), "lone", "admin", false).await;
+    assert!(
+        matches!(refused, Err(devtools::roles::RoleError::NoSecondFactor(_))),
+        "grant-role gives no administrator role to an account without a second factor"
+    );
+
+    // An administrator who turns their own second factor off keeps the role, not the API.
+    let (admin, recovery_codes) = local.administrator_with_codes("solo").await;
+    let body = json!({"current_password": PASSWORD, "recovery_code": recovery_codes[0]});
+    let (status, answer) = local
+        .call(
+            Method::POST,
+            "/users/me/mfa/totp/disable",
+            &admin,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     let login = local.login("solo", PASSWORD).await;
     assert_eq!(login["scope"], "clients:admin products:write users:admin");
     let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());

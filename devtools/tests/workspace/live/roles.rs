@@ -1,18 +1,21 @@
 //! Roles and scopes over HTTP through the local API, whose gateway caches the authorizer's
 //! answer per token and evaluates its policy as API Gateway does: a plain user's token is
 //! refused the scoped routes before and after its answer is cached, also in parallel from
-//! every instance, while an administrator's reaches both; `grant-role` makes the
-//! administrator and ends the sessions that carried the old scopes.
+//! every instance, while an editor's reaches both; `grant-role` makes the editor and ends
+//! the sessions that carried the old scopes.
 
-use super::local_api::{Local, start};
+use super::local_api::{Local, start_with_parameters};
 use devtools::roles::{RoleChange, change};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::roles::Roles;
-use shared::users::MongoUserStore;
+use shared::stores::MongoStores;
+use shared::users::UserCollectionSettings;
 
 const PASSWORD: &str = "correct horse battery staple";
+/// The default roles and an editor of the catalogue.
+const ROLES: &str = "admin=users:admin,clients:admin,products:write;editor=products:write";
 
 impl Local {
     async fn create_product(&self, bearer: &str, id: &str) -> (StatusCode, Value) {
@@ -31,8 +34,9 @@ impl Local {
     }
 
     async fn grant(&self, username: &str, role: &str) -> RoleChange {
-        let users = MongoUserStore::new(&self.database);
-        change(&users, &Roles::default(), username, role, false)
+        let stores = MongoStores::new(&self.database, &UserCollectionSettings::default());
+        let roles = Roles::parse(ROLES).unwrap();
+        change(&stores, &roles, username, role, false)
             .await
             .unwrap()
     }
@@ -44,7 +48,7 @@ fn bearer(token: &Value) -> String {
 
 #[tokio::test]
 async fn scopes_hold_at_the_gateway_before_and_after_its_answer_is_cached() {
-    let local = start().await;
+    let local = start_with_parameters(&[("Roles", ROLES)]).await;
     let user = format!("Bearer {}", local.access_token("ursula", PASSWORD).await);
     assert_eq!(
         local.signup("adam", PASSWORD).await.status(),
@@ -93,12 +97,12 @@ async fn scopes_hold_at_the_gateway_before_and_after_its_answer_is_cached() {
 
     // grant-role: the old token dies with the sessions; the next login carries the scopes.
     assert_eq!(
-        local.grant("Adam", "admin").await,
-        RoleChange::Changed(vec!["admin".to_owned()])
+        local.grant("Adam", "editor").await,
+        RoleChange::Changed(vec!["editor".to_owned()])
     );
     assert_eq!(
-        local.grant("adam", "admin").await,
-        RoleChange::Unchanged(vec!["admin".to_owned()])
+        local.grant("adam", "editor").await,
+        RoleChange::Unchanged(vec!["editor".to_owned()])
     );
     assert_eq!(
         local.me_status(&before_grant["access_token"]).await,
@@ -109,10 +113,7 @@ async fn scopes_hold_at_the_gateway_before_and_after_its_answer_is_cached() {
         StatusCode::BAD_REQUEST
     );
     let admin_login = local.login("adam", PASSWORD).await;
-    assert_eq!(
-        admin_login["scope"],
-        "clients:admin products:write users:admin"
-    );
+    assert_eq!(admin_login["scope"], "products:write");
     let admin = bearer(&admin_login["access_token"]);
     assert_eq!(
         local.get("/products", Some(&admin)).await.status(),
