@@ -5,7 +5,7 @@
 //! logged with a stable shape.
 
 use crate::guard::Administrator;
-use crate::{Endpoint, State, view};
+use crate::{State, view};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Value, json};
@@ -44,48 +44,61 @@ fn store(error: shared::db::StoreError) -> ApiError {
     ApiError::from_store(&error)
 }
 
-/// Runs `endpoint` for `admin`.
+/// What an administrator does to one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Disable,
+    Enable,
+    Unlock,
+    Logout,
+    ResetSecondFactor,
+    SetRoles,
+    Delete,
+}
+
+/// `GET /admin/users/{id}`.
+pub(crate) async fn read_one<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let target = target(state, request).await?;
+    audit(admin, "read", &target);
+    read(state, &target).await
+}
+
+/// Does `action` to the account the path names, for `admin`.
 pub(crate) async fn act<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
-    endpoint: Endpoint,
+    action: Action,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    if endpoint == Endpoint::List {
-        return list(state, admin, request).await;
-    }
     let target = target(state, request).await?;
-    if endpoint != Endpoint::Read {
-        refuse_a_more_privileged_target(state, admin, &target)?;
-    }
-    let (response, kind) = match endpoint {
-        Endpoint::List => unreachable!("answered above"),
-        Endpoint::Read => {
-            audit(admin, "read", &target);
-            return read(state, &target).await;
-        }
-        Endpoint::Disable => (
+    refuse_a_more_privileged_target(state, admin, &target)?;
+    let (response, kind) = match action {
+        Action::Disable => (
             disable(state, &target).await?,
             Some(EventKind::AccountDisabled),
         ),
-        Endpoint::Enable => (
+        Action::Enable => (
             enable(state, &target).await?,
             Some(EventKind::AccountEnabled),
         ),
-        Endpoint::Unlock => (
+        Action::Unlock => (
             unlock(state, &target).await?,
             Some(EventKind::AccountUnlocked),
         ),
-        Endpoint::Logout => (
+        Action::Logout => (
             logout(state, &target).await?,
             Some(EventKind::LoggedOutEverywhere),
         ),
-        Endpoint::ResetSecondFactor => (
+        Action::ResetSecondFactor => (
             reset_second_factor(state, &target).await?,
             Some(EventKind::SecondFactorReset),
         ),
-        Endpoint::SetRoles => set_roles(state, admin, &target, request).await?,
-        Endpoint::Delete => {
+        Action::SetRoles => set_roles(state, admin, &target, request).await?,
+        Action::Delete => {
             refuse_losing_the_last_administrator(state, &target, &[]).await?;
             shared::account_removal::delete_account(
                 &state.stores,
@@ -148,7 +161,7 @@ async fn target<S: Stores>(state: &State<S>, request: &Request) -> Result<User, 
 /// `{"users": [...], "next": cursor or null}`, by canonical name: `limit` (1–100, default
 /// 50), `after` (the previous page's `next`), `prefix` (of the name, any letter case),
 /// `role`, `disabled` (`true`/`false`).
-async fn list<S: Stores>(
+pub(crate) async fn list<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
     request: &Request,

@@ -7,18 +7,23 @@
 //! - `POST /admin/users/{id}/disable`, `/enable`, `/unlock`, `/logout`;
 //! - `DELETE /admin/users/{id}/mfa`: removes the second factor;
 //! - `PUT /admin/users/{id}/roles`;
-//! - `DELETE /admin/users/{id}`.
+//! - `DELETE /admin/users/{id}`;
+//! - `GET /admin/clients`, `POST /admin/clients`, `POST /admin/clients/{id}/secrets`,
+//!   `DELETE /admin/clients/{id}/secrets/{secret_id}`, `DELETE /admin/clients/{id}` (scope
+//!   `clients:admin`): machine clients.
 //!
 //! Every action is recorded in the account's security events with the administrator's id
 //! (`actor`) and logged as `audit = "admin"` with `action`, `actor` and `target`.
 
 mod accounts;
+mod clients;
 mod guard;
 mod view;
 
 use lambda_http::{Body, Request, Response};
 use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
+use shared::hashing::PasswordHasher;
 use shared::http::{ApiError, Route, not_found, route};
 use shared::roles::Roles;
 use shared::stores::Stores;
@@ -34,6 +39,8 @@ pub struct State<S> {
     pub recent_authentication: Duration,
     /// The time tokens and events are checked and stamped against.
     pub clock: Clock,
+    /// Hashes new client secrets (argon2id, the `ARGON2_*` settings).
+    pub hasher: PasswordHasher,
 }
 
 impl<S> State<S> {
@@ -44,6 +51,7 @@ impl<S> State<S> {
             roles: Roles::from_source(env)?,
             recent_authentication: shared::mfa::recent_authentication_from(env)?,
             clock: Clock::system(),
+            hasher: PasswordHasher::from_source(env)?,
         })
     }
 }
@@ -69,10 +77,20 @@ pub enum Endpoint {
     SetRoles,
     /// Delete an account.
     Delete,
+    /// The machine clients.
+    ListClients,
+    /// A new machine client.
+    CreateClient,
+    /// A new secret beside the client's current one.
+    RotateClientSecret,
+    /// A secret removed, ending a rotation.
+    RemoveClientSecret,
+    /// A client deleted.
+    DeleteClient,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 9] = [
+pub const ROUTES: [(Route, Endpoint); 14] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (Route::post("/admin/users/{id}/disable"), Endpoint::Disable),
@@ -85,6 +103,17 @@ pub const ROUTES: [(Route, Endpoint); 9] = [
     ),
     (Route::put("/admin/users/{id}/roles"), Endpoint::SetRoles),
     (Route::delete("/admin/users/{id}"), Endpoint::Delete),
+    (Route::get("/admin/clients"), Endpoint::ListClients),
+    (Route::post("/admin/clients"), Endpoint::CreateClient),
+    (
+        Route::post("/admin/clients/{id}/secrets"),
+        Endpoint::RotateClientSecret,
+    ),
+    (
+        Route::delete("/admin/clients/{id}/secrets/{secret_id}"),
+        Endpoint::RemoveClientSecret,
+    ),
+    (Route::delete("/admin/clients/{id}"), Endpoint::DeleteClient),
 ];
 
 /// Handles one request; any route but this function's is a `404`. Every outcome is a
@@ -94,8 +123,34 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         return not_found(&request);
     };
     let outcome = match guard::administrator(state, &request).await {
-        Ok(admin) => accounts::act(state, &admin, endpoint, &request).await,
+        Ok(admin) => answer(state, &admin, endpoint, &request).await,
         Err(error) => Err(error),
     };
     outcome.unwrap_or_else(ApiError::into_response)
+}
+
+async fn answer<S: Stores>(
+    state: &State<S>,
+    admin: &guard::Administrator,
+    endpoint: Endpoint,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    use accounts::Action;
+    let action = match endpoint {
+        Endpoint::List => return accounts::list(state, admin, request).await,
+        Endpoint::Read => return accounts::read_one(state, admin, request).await,
+        Endpoint::ListClients => return clients::list(state, admin).await,
+        Endpoint::CreateClient => return clients::create(state, admin, request).await,
+        Endpoint::RotateClientSecret => return clients::rotate(state, admin, request).await,
+        Endpoint::RemoveClientSecret => return clients::remove_secret(state, admin, request).await,
+        Endpoint::DeleteClient => return clients::delete(state, admin, request).await,
+        Endpoint::Disable => Action::Disable,
+        Endpoint::Enable => Action::Enable,
+        Endpoint::Unlock => Action::Unlock,
+        Endpoint::Logout => Action::Logout,
+        Endpoint::ResetSecondFactor => Action::ResetSecondFactor,
+        Endpoint::SetRoles => Action::SetRoles,
+        Endpoint::Delete => Action::Delete,
+    };
+    accounts::act(state, admin, action, request).await
 }

@@ -29,3 +29,20 @@ pub fn decode_cursor(text: &str) -> Option<String> {
         .ok()
         .filter(|name| !name.is_empty())
 }
+
+/// `{"client_id","name","scopes","created_at","created_by","secrets":[{"id","created_at"}]}`:
+/// never a secret or its hash.
+pub fn client(client: &shared::clients::MachineClient) -> Value {
+    let time = |at| humantime::format_rfc3339_millis(at).to_string();
+    json!({
+        "client_id": client.id.as_str(),
+        "name": client.name,
+        "scopes": client.scopes.iter().collect::<Vec<_>>(),
+        "created_at": time(client.created_at),
+        "created_by": client.created_by.as_str(),
+        "secrets": client.secrets.iter().map(|secret| json!({
+            "id": secret.id,
+            "created_at": time(secret.created_at),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -5,7 +5,9 @@ use admin::State;
 use serde_json::Value;
 use shared::account_events::EventKind;
 use shared::account_id::AccountId;
+use shared::clients::ClientStore;
 use shared::credentials::Username;
+use shared::hashing::{HashingParams, PasswordHasher};
 use shared::roles::Roles;
 use shared::second_factors::SecondFactorStore;
 use shared::secret_box::Sealed;
@@ -66,6 +68,7 @@ async fn setup() -> Setup {
         roles: Roles::default(),
         recent_authentication: Duration::from_secs(600),
         clock: time.clock(),
+        hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
     };
     Setup {
         state,
@@ -452,5 +455,129 @@ async fn an_administrators_second_factor_is_not_reset_while_they_are_one() {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+fn on_client(name: &str, client: &str, secret: Option<&str>) -> Value {
+    let mut event = event_json(name);
+    event["pathParameters"]["id"] = client.into();
+    if let Some(secret) = secret {
+        event["pathParameters"]["secret_id"] = secret.into();
+    }
+    event
+}
+
+#[tokio::test]
+async fn a_client_is_created_with_a_secret_shown_once_rotated_and_deleted() {
+    let setup = setup().await;
+    let response = admin::handle(
+        &setup.state,
+        request_from(&event_json("admin-clients-create.json")),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let created = response_json(&response);
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        response.headers()["location"],
+        format!("/admin/clients/{id}")
+    );
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(created["scopes"], serde_json::json!(["products:write"]));
+    assert_eq!(created["created_by"], setup.alice.as_str());
+    let stored = &setup.state.stores.clients.list().await.unwrap()[0];
+    assert!(
+        stored.secrets[0].hash.starts_with("$argon2id$"),
+        "only the hash is kept"
+    );
+    assert!(!stored.secrets[0].hash.contains(&secret));
+
+    let (status, listed) = call(&setup, &event_json("admin-clients.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["clients"][0]["client_id"], id.as_str());
+    assert!(!listed.to_string().contains(&secret), "never listed");
+    assert!(!listed.to_string().contains("argon2"), "nor its hash");
+
+    let (status, rotated) = call(&setup, &on_client("admin-clients-rotate.json", &id, None)).await;
+    assert_eq!(status, 201);
+    assert_eq!(rotated["secrets"].as_array().unwrap().len(), 2);
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    let old_id = shared::clients::secret_id(&secret).unwrap();
+    let (status, _) = call(
+        &setup,
+        &on_client("admin-clients-remove-secret.json", &id, Some(old_id)),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let new_id = rotated["secret_id"].as_str().unwrap();
+    let (status, body) = call(
+        &setup,
+        &on_client("admin-clients-remove-secret.json", &id, Some(new_id)),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("last_secret")));
+    let (status, body) = call(
+        &setup,
+        &on_client("admin-clients-remove-secret.json", &id, Some(old_id)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("secret_not_found"))
+    );
+
+    let (status, _) = call(&setup, &on_client("admin-clients-delete.json", &id, None)).await;
+    assert_eq!(status, 204);
+    let (status, body) = call(&setup, &on_client("admin-clients-delete.json", &id, None)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("client_not_found"))
+    );
+    let (status, _) = call(&setup, &event_json("admin-clients-delete.json")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_client_gets_only_scopes_clients_may_hold_and_the_administrator_has() {
+    let setup = setup().await;
+    let with_body = |body: &str| {
+        let mut event = event_json("admin-clients-create.json");
+        event["body"] = body.into();
+        event
+    };
+    for (body, field) in [
+        (r#"{"name": "x", "scopes": ["users:admin"]}"#, "scopes"),
+        (r#"{"name": "x", "scopes": ["made:up"]}"#, "scopes"),
+        (r#"{"name": "x", "scopes": "products:write"}"#, "scopes"),
+        (r#"{"name": "  ", "scopes": []}"#, "name"),
+        (r#"{"scopes": []}"#, "name"),
+    ] {
+        let (status, answer) = call(&setup, &with_body(body)).await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
+    }
+    let mut support = support_setup().await;
+    support.state.roles =
+        Roles::parse("admin=users:admin,clients:admin,products:write;support=clients:admin")
+            .unwrap();
+    let mut event = event_json("admin-clients-create.json");
+    event["requestContext"]["authorizer"]["scope"] = "clients:admin".into();
+    let (status, answer) = call(&support, &event).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some("scope_exceeds_yours"))
+    );
+    assert!(
+        support
+            .state
+            .stores
+            .clients
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -17,9 +17,10 @@ use shared::tokens::TokenVerifier;
 pub const MAX_AGE_SECONDS: u32 = 300;
 
 /// The grant types `/token` answers.
-pub const GRANT_TYPES: [&str; 3] = [
+pub const GRANT_TYPES: [&str; 4] = [
     "password",
     "refresh_token",
+    "client_credentials",
     "urn:lambda-auth:params:oauth:grant-type:mfa",
 ];
 
@@ -90,8 +91,9 @@ fn metadata(state: &State, request: &Request) -> Option<serde_json::Value> {
         "service_documentation": format!("{issuer}/docs"),
         "grant_types_supported": GRANT_TYPES,
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["none"],
+        // Users' apps are public clients; machine clients authenticate with their secret.
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": [],
+        "scopes_supported": shared::scopes::SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
     }))
 }

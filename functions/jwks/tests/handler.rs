@@ -70,6 +70,14 @@ async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
             metadata["grant_types_supported"],
             serde_json::json!(jwks::GRANT_TYPES)
         );
+        assert_eq!(
+            metadata["scopes_supported"],
+            serde_json::json!(["clients:admin", "products:write", "users:admin"])
+        );
+        assert_eq!(
+            metadata["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["none", "client_secret_basic", "client_secret_post"])
+        );
     }
     let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
     assert_eq!(

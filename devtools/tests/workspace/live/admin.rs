@@ -337,3 +337,132 @@ async fn an_administrator_without_a_second_factor_in_the_login_is_refused() {
     );
     local.stack.stop().await;
 }
+
+impl Local {
+    /// A client-credentials grant with HTTP Basic: status and body.
+    async fn client_token(&self, id: &str, secret: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/token", self.url))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_machine_client_gets_tokens_for_its_scopes_until_it_is_deleted() {
+    let local = start().await;
+    let admin = local.administrator("operator").await;
+    let body = json!({"name": "billing", "scopes": ["products:write"]});
+    let (status, created) = local
+        .call(Method::POST, "/admin/clients", &admin, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    let (status, issued) = local.client_token(&id, &secret).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    assert_eq!(issued["scope"], "products:write");
+    assert!(issued.get("refresh_token").is_none());
+    let client = format!("Bearer {}", issued["access_token"].as_str().unwrap());
+    assert_eq!(
+        local.get("/products", Some(&client)).await.status(),
+        StatusCode::OK
+    );
+    let product =
+        json!({"id": "prod-client", "name": "Cable", "price_cents": 900, "currency": "USD"});
+    let (status, _) = local
+        .call(Method::POST, "/products", &client, Some(product))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for path in ["/users/me", "/admin/users", "/admin/clients"] {
+        let (status, _) = local.call(Method::GET, path, &client, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a client's token on {path}");
+    }
+
+    // Wrong secrets from many connections at once: five are checked, then the id is locked.
+    let wrong = format!("{}.{}", &secret[..8], "A".repeat(43));
+    let guesses =
+        futures_util::future::join_all((0..12).map(|_| local.client_token(&id, &wrong))).await;
+    let statuses: Vec<u16> = guesses.iter().map(|(status, _)| status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+    let (status, _) = local.client_token(&id, &secret).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked for the right secret too"
+    );
+    let counters = local
+        .database
+        .collection::<mongodb::bson::Document>("login_failures");
+    counters
+        .delete_one(mongodb::bson::doc! { "_id": format!("client:{id}") })
+        .await
+        .unwrap();
+
+    // Rotation: both secrets work until the old one is removed.
+    let (status, rotated) = local
+        .call(
+            Method::POST,
+            &format!("/admin/clients/{id}/secrets"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    for current in [&secret, &new_secret] {
+        assert_eq!(local.client_token(&id, current).await.0, StatusCode::OK);
+    }
+    let old_id = &secret[..8];
+    let (status, _) = local
+        .call(
+            Method::DELETE,
+            &format!("/admin/clients/{id}/secrets/{old_id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        local.client_token(&id, &secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, fresh) = local.client_token(&id, &new_secret).await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = format!("Bearer {}", fresh["access_token"].as_str().unwrap());
+
+    // Deletion: no new token, and the one it has is refused on its next request.
+    let (status, _) = local
+        .call(
+            Method::DELETE,
+            &format!("/admin/clients/{id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        local.client_token(&id, &new_secret).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        local.get("/products", Some(&fresh)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    local.stack.stop().await;
+}

@@ -1,0 +1,290 @@
+//! Machine clients, managed by administrators with `clients:admin`: created with a name and
+//! scopes (within the administrator's own), each secret shown once; a rotation adds a second
+//! secret that works beside the first until the first is removed; deletion stops new tokens
+//! at once, and the product routes refuse the client's existing tokens on their next request.
+
+use crate::guard::Administrator;
+use crate::{State, view};
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use shared::client_id::ClientId;
+use shared::clients::{ClientStore, MachineClient, SecretRemoval, StoredSecret, generate_secret};
+use shared::credentials::Password;
+use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::scopes::{CLIENT_SCOPES, Scopes};
+use shared::stores::Stores;
+
+/// The longest client name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+const CLIENT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
+    code: "client_not_found",
+    message: "no client has this id",
+};
+
+fn store(error: shared::db::StoreError) -> ApiError {
+    ApiError::from_store(&error)
+}
+
+fn audit(admin: &Administrator, action: &str, client: &ClientId) {
+    tracing::info!(audit = "admin", action, actor = %admin.user.id, client = %client, "admin action");
+}
+
+/// `{"clients": [...]}`, oldest first, without secrets (their ids and dates only).
+pub(crate) async fn list<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+) -> Result<Response<Body>, ApiError> {
+    let clients = state.stores.clients().list().await.map_err(store)?;
+    tracing::info!(audit = "admin", action = "list_clients", actor = %admin.user.id, "admin action");
+    let shown: Vec<Value> = clients.iter().map(view::client).collect();
+    Ok(json_response(StatusCode::OK, &json!({ "clients": shown })))
+}
+
+/// `{"name", "scopes": [...]}`: `201` with the client and its secret, shown this once.
+pub(crate) async fn create<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    let name = match fields.get("name") {
+        Some(Value::String(name))
+            if !name.trim().is_empty()
+                && name.trim().chars().count() <= MAX_NAME_CHARS
+                && !name.chars().any(char::is_control) =>
+        {
+            name.trim().to_owned()
+        }
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "name",
+                message: format!(
+                    "name must be 1 to {MAX_NAME_CHARS} characters, no control characters"
+                ),
+            });
+        }
+    };
+    let scopes = requested_scopes(state, admin, fields.get("scopes"))?;
+    let id = ClientId::generate().ok_or(ApiError::Internal)?;
+    let (secret, stored) = new_secret(state).await?;
+    let client = MachineClient {
+        id: id.clone(),
+        name,
+        scopes,
+        secrets: vec![stored],
+        created_at: state.clock.now(),
+        created_by: admin.user.id.clone(),
+    };
+    state
+        .stores
+        .clients()
+        .create(&client)
+        .await
+        .map_err(store)?;
+    audit(admin, "create_client", &id);
+    let mut shown = view::client(&client);
+    shown["client_secret"] = secret.into();
+    let mut response = json_response(StatusCode::CREATED, &shown);
+    if let Ok(location) = format!("/admin/clients/{id}").parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The scopes asked for: each one clients may hold ([`CLIENT_SCOPES`]) and the
+/// administrator's roles grant.
+fn requested_scopes<S>(
+    state: &State<S>,
+    admin: &Administrator,
+    given: Option<&Value>,
+) -> Result<Scopes, ApiError> {
+    let invalid = |message: String| ApiError::InvalidField {
+        field: "scopes",
+        message,
+    };
+    let Some(Value::Array(given)) = given else {
+        return Err(invalid("scopes must be a list of scopes".to_owned()));
+    };
+    let mut scopes = Vec::with_capacity(given.len());
+    for scope in given {
+        match scope.as_str() {
+            Some(scope) if CLIENT_SCOPES.contains(&scope) => scopes.push(scope.to_owned()),
+            _ => {
+                return Err(invalid(format!(
+                    "{scope} is not a scope clients may hold ({})",
+                    CLIENT_SCOPES.join(", ")
+                )));
+            }
+        }
+    }
+    let scopes: Scopes = scopes.into_iter().collect();
+    if !scopes.is_subset(&state.roles.scopes_for(&admin.user.roles)) {
+        return Err(ApiError::Refused {
+            code: "scope_exceeds_yours",
+            message: "a client cannot be given scopes your roles do not grant",
+        });
+    }
+    Ok(scopes)
+}
+
+async fn new_secret<S>(state: &State<S>) -> Result<(String, StoredSecret), ApiError> {
+    let new = generate_secret().map_err(store)?;
+    let secret = new.secret.expose_secret().to_owned();
+    let hash = state
+        .hasher
+        .hash(&Password::presented(&secret))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "hashing a client secret failed");
+            ApiError::Internal
+        })?;
+    let stored = StoredSecret {
+        id: new.id,
+        hash,
+        created_at: state.clock.now(),
+    };
+    Ok((secret, stored))
+}
+
+fn path_client(request: &Request) -> Result<ClientId, ApiError> {
+    request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("id"))
+        .and_then(ClientId::parse)
+        .ok_or(CLIENT_NOT_FOUND)
+}
+
+/// Starts a rotation: a new secret, shown once, that works beside the current one; the
+/// oldest of more than two is dropped. `201`.
+pub(crate) async fn rotate<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let id = path_client(request)?;
+    let client = state
+        .stores
+        .clients()
+        .find(&id)
+        .await
+        .map_err(store)?
+        .ok_or(CLIENT_NOT_FOUND)?;
+    refuse_a_more_privileged_client(state, admin, &client)?;
+    let (secret, stored) = new_secret(state).await?;
+    let secret_id = stored.id.clone();
+    if !state
+        .stores
+        .clients()
+        .add_secret(&id, &stored)
+        .await
+        .map_err(store)?
+    {
+        return Err(CLIENT_NOT_FOUND);
+    }
+    audit(admin, "rotate_client_secret", &id);
+    let client = state
+        .stores
+        .clients()
+        .find(&id)
+        .await
+        .map_err(store)?
+        .ok_or(CLIENT_NOT_FOUND)?;
+    let mut shown = view::client(&client);
+    shown["client_secret"] = secret.into();
+    shown["secret_id"] = secret_id.into();
+    Ok(json_response(StatusCode::CREATED, &shown))
+}
+
+/// Ends a rotation: the secret `{secret_id}` stops working. `204`; `409 last_secret` for
+/// the client's only secret.
+pub(crate) async fn remove_secret<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let id = path_client(request)?;
+    let client = state
+        .stores
+        .clients()
+        .find(&id)
+        .await
+        .map_err(store)?
+        .ok_or(CLIENT_NOT_FOUND)?;
+    refuse_a_more_privileged_client(state, admin, &client)?;
+    let secret_id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("secret_id"))
+        .unwrap_or_default()
+        .to_owned();
+    match state
+        .stores
+        .clients()
+        .remove_secret(&id, &secret_id)
+        .await
+        .map_err(store)?
+    {
+        SecretRemoval::Removed => {
+            audit(admin, "remove_client_secret", &id);
+            Ok(no_content())
+        }
+        SecretRemoval::NotFound => Err(ApiError::NoSuchResource {
+            code: "secret_not_found",
+            message: "the client has no secret with this id",
+        }),
+        SecretRemoval::LastSecret => Err(ApiError::Conflict {
+            code: "last_secret",
+            message: "a client keeps at least one secret: rotate first, or delete the client",
+        }),
+    }
+}
+
+/// Deletes the client: no new tokens, and its tokens are refused on their next request.
+pub(crate) async fn delete<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let id = path_client(request)?;
+    let client = state
+        .stores
+        .clients()
+        .find(&id)
+        .await
+        .map_err(store)?
+        .ok_or(CLIENT_NOT_FOUND)?;
+    refuse_a_more_privileged_client(state, admin, &client)?;
+    if !state.stores.clients().delete(&id).await.map_err(store)? {
+        return Err(CLIENT_NOT_FOUND);
+    }
+    audit(admin, "delete_client", &id);
+    Ok(no_content())
+}
+
+fn refuse_a_more_privileged_client<S>(
+    state: &State<S>,
+    admin: &Administrator,
+    client: &MachineClient,
+) -> Result<(), ApiError> {
+    if client
+        .scopes
+        .is_subset(&state.roles.scopes_for(&admin.user.roles))
+    {
+        return Ok(());
+    }
+    Err(ApiError::Refused {
+        code: "target_more_privileged",
+        message: "the client holds scopes your roles do not grant",
+    })
+}
+
+fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
