@@ -66,11 +66,14 @@ try {
 
   // 2. Authorize with the password flow, as on the FastAPI app.
   await page.locator(".auth-wrapper .authorize").first().click();
+  // The dialog lists each scheme in its own container, in the description's order: the
+  // password flow first, then machine clients' client credentials.
   const modal = page.locator(".dialog-ux .modal-ux");
-  await modal.locator("#oauth_username").fill(username);
-  await modal.locator("#oauth_password").fill(password);
-  await modal.locator(".auth-btn-wrapper .authorize").click();
-  await modal.locator(".auth-btn-wrapper .logout, .auth-btn-wrapper button:has-text('Logout')").first().waitFor();
+  const passwordFlow = modal.locator(".auth-container").first();
+  await passwordFlow.locator("#oauth_username").fill(username);
+  await passwordFlow.locator("#oauth_password").fill(password);
+  await passwordFlow.locator(".auth-btn-wrapper .authorize").click();
+  await passwordFlow.locator(".auth-btn-wrapper .logout, .auth-btn-wrapper button:has-text('Logout')").first().waitFor();
   await modal.locator(".auth-btn-wrapper .btn-done, .close-modal").first().click();
 
   // 3. Call the protected route and read the caller's own record.

@@ -73,7 +73,9 @@ pub fn flag(source: &impl Source, var: &'static str, default: bool) -> Result<bo
     }
 }
 
-pub(crate) fn parsed_or<T: std::str::FromStr>(
+/// The value of `var` parsed as `T`, `default` when unset; a value that does not parse is an
+/// error naming the variable.
+pub fn parsed_or<T: std::str::FromStr>(
     source: &impl Source,
     var: &'static str,
     default: T,

@@ -26,6 +26,8 @@ pub enum Purpose {
     Verify,
     /// Lets the holder set a new password.
     Reset,
+    /// Lets the holder set a new password: issued by an administrator to pass on, not mailed.
+    AdminReset,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
         match self {
             Self::Verify => "verify",
             Self::Reset => "reset",
+            Self::AdminReset => "admin_reset",
         }
     }
 }
@@ -44,8 +47,9 @@ pub struct EmailCode {
     pub account: AccountId,
     /// What it does.
     pub purpose: Purpose,
-    /// Where it was sent: the address it verifies, or the verified address a reset went to.
-    pub address: EmailAddress,
+    /// Where it was sent: the address it verifies, or the verified address a reset went to;
+    /// none for a code an administrator issued.
+    pub address: Option<EmailAddress>,
     /// After this it is refused.
     pub expires_at: SystemTime,
 }
@@ -122,7 +126,8 @@ struct CodeDocument {
     hash: String,
     account: String,
     purpose: String,
-    address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
     expires_at: DateTime,
 }
 
@@ -139,7 +144,10 @@ impl CodeDocument {
         Some(EmailCode {
             account: AccountId::parse(&self.account)?,
             purpose,
-            address: EmailAddress::parse(&self.address).ok()?,
+            address: match self.address {
+                Some(address) => Some(EmailAddress::parse(&address).ok()?),
+                None => None,
+            },
             expires_at: self.expires_at.to_system_time(),
         })
     }
@@ -175,7 +183,10 @@ impl EmailCodeStore for MongoEmailCodeStore {
             hash: hash.to_owned(),
             account: code.account.as_str().to_owned(),
             purpose: code.purpose.as_str().to_owned(),
-            address: code.address.as_str().to_owned(),
+            address: code
+                .address
+                .as_ref()
+                .map(|address| address.as_str().to_owned()),
             expires_at: DateTime::from_system_time(code.expires_at),
         };
         self.codes.insert_one(document).await?;

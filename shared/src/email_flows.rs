@@ -140,7 +140,7 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
         let code = EmailCode {
             account: to.account.clone(),
             purpose: Purpose::Verify,
-            address: to.address.clone(),
+            address: Some(to.address.clone()),
             expires_at: now + self.settings.verification_ttl,
         };
         self.send_code(to, &code, Template::Verify, now)
@@ -168,7 +168,7 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
         let text = new.code.expose_secret();
         let (page, lifetime) = match code.purpose {
             Purpose::Verify => ("verify-email", self.settings.verification_ttl),
-            Purpose::Reset => ("reset-password", self.settings.reset_ttl),
+            Purpose::Reset | Purpose::AdminReset => ("reset-password", self.settings.reset_ttl),
         };
         let link = self.settings.link(page, text);
         let minutes = (lifetime.as_secs() / 60).to_string();

@@ -1053,7 +1053,7 @@ async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() 
     let code = EmailCode {
         account: seeded_account_id("alice"),
         purpose: Purpose::Reset,
-        address: shared::email_address::EmailAddress::parse("alice@example.com").unwrap(),
+        address: Some(shared::email_address::EmailAddress::parse("alice@example.com").unwrap()),
         expires_at: now(&setup) + Duration::from_secs(900),
     };
     codes.create("before-the-change", &code).await.unwrap();

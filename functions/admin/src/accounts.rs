@@ -54,6 +54,7 @@ pub(crate) enum Action {
     ResetSecondFactor,
     SetRoles,
     Delete,
+    IssueResetCode,
 }
 
 /// `GET /admin/users/{id}`.
@@ -98,6 +99,10 @@ pub(crate) async fn act<S: Stores>(
             Some(EventKind::SecondFactorReset),
         ),
         Action::SetRoles => set_roles(state, admin, &target, request).await?,
+        Action::IssueResetCode => (
+            issue_reset_code(state, &target).await?,
+            Some(EventKind::PasswordResetIssued),
+        ),
         Action::Delete => {
             refuse_losing_the_last_administrator(state, &target, &[]).await?;
             shared::account_removal::delete_account(
@@ -134,6 +139,7 @@ fn action_name(kind: EventKind) -> &'static str {
         EventKind::LoggedOutEverywhere => "logout",
         EventKind::SecondFactorReset => "reset_second_factor",
         EventKind::RolesChanged => "set_roles",
+        EventKind::PasswordResetIssued => "issue_reset_code",
         _ => "other",
     }
 }
@@ -489,6 +495,45 @@ async fn set_roles<S: Stores>(
     Ok((
         fresh(state, &target.id).await?,
         Some(EventKind::RolesChanged),
+    ))
+}
+
+/// A single-use password-reset code for the account, shown this once to pass on: 80 random
+/// bits, stored as SHA-256, valid for `ADMIN_RESET_CODE_TTL_SECONDS`; it replaces any code
+/// issued before. The public `POST /password-reset/confirm` redeems it. `201`; `409
+/// account_disabled` for a disabled account (enable it first).
+async fn issue_reset_code<S: Stores>(
+    state: &State<S>,
+    target: &User,
+) -> Result<Response<Body>, ApiError> {
+    if target.disabled {
+        return Err(ApiError::Conflict {
+            code: "account_disabled",
+            message: "the account is disabled: enable it first",
+        });
+    }
+    let codes = state.stores.email_codes();
+    codes
+        .delete_account(&target.id, Some(Purpose::AdminReset))
+        .await
+        .map_err(store)?;
+    let new = shared::email_codes::generate().map_err(|_| ApiError::Internal)?;
+    let expires_at = state.clock.now() + state.reset_code_ttl;
+    let code = shared::email_codes::EmailCode {
+        account: target.id.clone(),
+        purpose: Purpose::AdminReset,
+        address: None,
+        expires_at,
+    };
+    codes.create(&new.hash, &code).await.map_err(store)?;
+    use secrecy::ExposeSecret as _;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({
+            "code": new.code.expose_secret(),
+            "expires_at": humantime::format_rfc3339_millis(expires_at).to_string(),
+            "redeem_with": "POST /password-reset/confirm {\"code\", \"new_password\"}",
+        }),
     ))
 }
 

@@ -8,6 +8,7 @@
 //! - `DELETE /admin/users/{id}/mfa`: removes the second factor;
 //! - `PUT /admin/users/{id}/roles`;
 //! - `DELETE /admin/users/{id}`;
+//! - `POST /admin/users/{id}/password-reset`: a single-use reset code to pass on;
 //! - `GET /admin/clients`, `POST /admin/clients`, `POST /admin/clients/{id}/secrets`,
 //!   `DELETE /admin/clients/{id}/secrets/{secret_id}`, `DELETE /admin/clients/{id}` (scope
 //!   `clients:admin`): machine clients.
@@ -41,6 +42,9 @@ pub struct State<S> {
     pub clock: Clock,
     /// Hashes new client secrets (argon2id, the `ARGON2_*` settings).
     pub hasher: PasswordHasher,
+    /// How long a password-reset code an administrator issues stays valid
+    /// (`ADMIN_RESET_CODE_TTL_SECONDS`).
+    pub reset_code_ttl: Duration,
 }
 
 impl<S> State<S> {
@@ -52,8 +56,21 @@ impl<S> State<S> {
             recent_authentication: shared::mfa::recent_authentication_from(env)?,
             clock: Clock::system(),
             hasher: PasswordHasher::from_source(env)?,
+            reset_code_ttl: reset_code_ttl(env)?,
         })
     }
+}
+
+/// `ADMIN_RESET_CODE_TTL_SECONDS`: 300 to 604800 (a week), default 86400 (a day).
+pub fn reset_code_ttl(env: &impl Source) -> Result<Duration, ConfigError> {
+    let seconds: u64 = shared::config::parsed_or(env, "ADMIN_RESET_CODE_TTL_SECONDS", 86_400)?;
+    if !(300..=604_800).contains(&seconds) {
+        return Err(ConfigError::Invalid {
+            var: "ADMIN_RESET_CODE_TTL_SECONDS",
+            reason: "must be between 300 and 604800".to_owned(),
+        });
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// What a route of this function does.
@@ -77,6 +94,8 @@ pub enum Endpoint {
     SetRoles,
     /// Delete an account.
     Delete,
+    /// A password-reset code to pass on.
+    IssueResetCode,
     /// The machine clients.
     ListClients,
     /// A new machine client.
@@ -90,7 +109,7 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 14] = [
+pub const ROUTES: [(Route, Endpoint); 15] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (Route::post("/admin/users/{id}/disable"), Endpoint::Disable),
@@ -103,6 +122,10 @@ pub const ROUTES: [(Route, Endpoint); 14] = [
     ),
     (Route::put("/admin/users/{id}/roles"), Endpoint::SetRoles),
     (Route::delete("/admin/users/{id}"), Endpoint::Delete),
+    (
+        Route::post("/admin/users/{id}/password-reset"),
+        Endpoint::IssueResetCode,
+    ),
     (Route::get("/admin/clients"), Endpoint::ListClients),
     (Route::post("/admin/clients"), Endpoint::CreateClient),
     (
@@ -151,6 +174,7 @@ async fn answer<S: Stores>(
         Endpoint::ResetSecondFactor => Action::ResetSecondFactor,
         Endpoint::SetRoles => Action::SetRoles,
         Endpoint::Delete => Action::Delete,
+        Endpoint::IssueResetCode => Action::IssueResetCode,
     };
     accounts::act(state, admin, action, request).await
 }

@@ -69,6 +69,7 @@ async fn setup() -> Setup {
         recent_authentication: Duration::from_secs(600),
         clock: time.clock(),
         hasher: PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap(),
+        reset_code_ttl: Duration::from_secs(86_400),
     };
     Setup {
         state,
@@ -579,5 +580,49 @@ async fn a_client_gets_only_scopes_clients_may_hold_and_the_administrator_has() 
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_reset_code_is_shown_once_stored_as_a_hash_and_replaces_the_last() {
+    use shared::email_codes::{EmailCodeStore, Purpose};
+    let setup = setup().await;
+    let (status, first) = call(&setup, &on("admin-reset-code.json", &setup.bob)).await;
+    assert_eq!(status, 201, "{first}");
+    let code = first["code"].as_str().unwrap();
+    assert_eq!(code.len(), 19, "XXXX-XXXX-XXXX-XXXX");
+    let codes = &setup.state.stores.email_codes;
+    let hash = shared::email_codes::hash(code).unwrap();
+    let now = setup.time.clock().now();
+    let stored = codes
+        .find(&hash, Purpose::AdminReset, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.account, stored.address), (setup.bob.clone(), None));
+    assert_eq!(stored.expires_at, now + Duration::from_secs(86_400));
+
+    let (_, second) = call(&setup, &on("admin-reset-code.json", &setup.bob)).await;
+    assert_ne!(second["code"], first["code"]);
+    assert!(
+        codes
+            .find(&hash, Purpose::AdminReset, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "a new code replaces the last one"
+    );
+    assert_eq!(
+        kinds(&setup, &setup.bob),
+        [
+            EventKind::PasswordResetIssued,
+            EventKind::PasswordResetIssued
+        ]
+    );
+    setup.state.stores.users.disable("bob");
+    let (status, body) = call(&setup, &on("admin-reset-code.json", &setup.bob)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("account_disabled"))
     );
 }

@@ -119,7 +119,7 @@ async fn send_reset_code<S: Stores>(
     let code = EmailCode {
         account: user.id.clone(),
         purpose: Purpose::Reset,
-        address: address.clone(),
+        address: Some(address.clone()),
         expires_at: now + state.mail.reset_ttl,
     };
     let to = Recipient {
@@ -182,12 +182,7 @@ pub(crate) async fn confirm<S: Stores>(
     )
     .await?;
     let hash = email_codes::hash(presented).ok_or(ApiError::InvalidCode)?;
-    let code = stores
-        .email_codes()
-        .find(&hash, Purpose::Reset, now)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?
-        .ok_or(ApiError::InvalidCode)?;
+    let code = reset_code(state, &hash, now).await?;
     let user = holder(state, &code).await?;
     let new_password =
         Password::for_new_account(new_password, &user.username).map_err(|error| {
@@ -211,15 +206,24 @@ pub(crate) async fn confirm<S: Stores>(
     // Everything before only read; this delete decides between concurrent redemptions.
     stores
         .email_codes()
-        .redeem(&hash, Purpose::Reset, now)
+        .redeem(&hash, code.purpose, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?
         .ok_or(ApiError::InvalidCode)?;
-    let changed = stores
-        .users()
-        .reset_password(&user.id, &user.password_hash, &new_hash, &code.address, now)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    let users = stores.users();
+    let changed = match &code.address {
+        Some(address) => {
+            users
+                .reset_password(&user.id, &user.password_hash, &new_hash, address, now)
+                .await
+        }
+        None => {
+            users
+                .change_password(&user.id, &user.password_hash, &new_hash, now)
+                .await
+        }
+    }
+    .map_err(|error| ApiError::from_store(&error))?;
     if !changed {
         tracing::info!(username = %user.username, "password reset lost a race with a change of the account");
         return Err(ApiError::InvalidCode);
@@ -229,31 +233,66 @@ pub(crate) async fn confirm<S: Stores>(
         .revoke_account(&user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    let spent = stores
-        .email_codes()
-        .delete_account(&user.id, Some(Purpose::Reset))
-        .await;
-    if let Err(error) = spent {
-        tracing::warn!(%error, "other reset codes not deleted (they expire on their own)");
+    for purpose in [Purpose::Reset, Purpose::AdminReset] {
+        let spent = stores
+            .email_codes()
+            .delete_account(&user.id, Some(purpose))
+            .await;
+        if let Err(error) = spent {
+            tracing::warn!(%error, "other reset codes not deleted (they expire on their own)");
+        }
     }
     if let Err(error) = stores.login_failures().reset(&user.username).await {
         tracing::warn!(%error, "login failures not cleared");
     }
     record(state, &user.id, EventKind::PasswordReset, request).await;
     tracing::info!(username = %user.username, "password reset");
-    let to = Recipient {
-        account: &user.id,
-        username: &user.username,
-        address: &code.address,
+    let (notified, what) = match &code.address {
+        Some(address) => (
+            Some(address),
+            "Your password was reset with a code sent to this address, and every device was \
+             signed out.",
+        ),
+        None => (
+            user.email.as_ref(),
+            "Your password was reset with a code an administrator gave out, and every device \
+             was signed out.",
+        ),
     };
-    let what = "Your password was reset with a code sent to this address, and every device \
-                was signed out.";
-    state.outgoing().send_notice(&to, what).await;
+    if let Some(address) = notified {
+        let to = Recipient {
+            account: &user.id,
+            username: &user.username,
+            address,
+        };
+        state.outgoing().send_notice(&to, what).await;
+    }
     Ok(json!({ "message": "password reset: sign in with the new password on every device" }))
 }
 
+/// The unexpired reset code with this hash: one sent by email, or one an administrator
+/// issued. Both answer alike when there is none.
+async fn reset_code<S: Stores>(
+    state: &State<S>,
+    hash: &str,
+    now: std::time::SystemTime,
+) -> Result<EmailCode, ApiError> {
+    let codes = state.stores.email_codes();
+    for purpose in [Purpose::Reset, Purpose::AdminReset] {
+        let found = codes
+            .find(hash, purpose, now)
+            .await
+            .map_err(|error| ApiError::from_store(&error))?;
+        if let Some(code) = found {
+            return Ok(code);
+        }
+    }
+    Err(ApiError::InvalidCode)
+}
+
 /// The account a reset code is for, if the code still stands: the account exists, is
-/// enabled, and still has the address the code went to as its verified address.
+/// enabled, and (for a code sent by email) still has the address the code went to as its
+/// verified address.
 async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, ApiError> {
     let user = state
         .stores
@@ -262,10 +301,13 @@ async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, A
         .await
         .map_err(|error| ApiError::from_store(&error))?
         .ok_or(ApiError::InvalidCode)?;
-    let same_address = user
-        .email
-        .as_ref()
-        .is_some_and(|address| address.key() == code.address.key());
+    let same_address = match &code.address {
+        None => true,
+        Some(sent_to) => user
+            .email
+            .as_ref()
+            .is_some_and(|address| address.key() == sent_to.key()),
+    };
     if user.disabled || !same_address {
         return Err(ApiError::InvalidCode);
     }

@@ -36,9 +36,11 @@ pub(crate) async fn verify<S: Stores>(
         .await
         .map_err(|error| ApiError::from_store(&error))?
         .ok_or(ApiError::InvalidCode)?;
+    // A verification code always names the address it was sent to.
+    let address = code.address.clone().ok_or(ApiError::InvalidCode)?;
     let outcome = stores
         .users()
-        .verify_email(&code.account, &code.address, now)
+        .verify_email(&code.account, &address, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     let previous = match outcome {
@@ -61,7 +63,7 @@ pub(crate) async fn verify<S: Stores>(
     }
     record(state, &code.account, EventKind::EmailVerified, request).await;
     tracing::info!(account = %code.account.as_str(), "email address verified");
-    let replaced = previous.filter(|previous| previous.key() != code.address.key());
+    let replaced = previous.filter(|previous| previous.key() != address.key());
     if let Some(previous) = replaced {
         let user = stores
             .users()
@@ -72,7 +74,7 @@ pub(crate) async fn verify<S: Stores>(
             let what = format!(
                 "The email address of your account was changed to {}. Messages about your \
                  account no longer come to this address.",
-                code.address
+                address
             );
             let to = Recipient {
                 account: &user.id,
@@ -84,6 +86,6 @@ pub(crate) async fn verify<S: Stores>(
     }
     Ok(json!({
         "message": "email address verified",
-        "email": code.address.as_str(),
+        "email": address.as_str(),
     }))
 }

@@ -7,6 +7,7 @@ use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::credentials::{Password, Username};
 use shared::email_address::EmailAddress;
+use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
 use shared::email_flows::{Outgoing, Recipient};
 use shared::hashing::{HashingParams, PasswordHasher};
 use shared::mailer::{MailSettings, Mailer};
@@ -581,5 +582,111 @@ async fn a_reset_code_dies_with_a_disabled_account_or_a_newer_password() {
             .verify(&Password::presented(CURRENT), &user.password_hash)
             .await
             .unwrap()
+    );
+}
+
+/// Stores a code an administrator issued for alice, valid for `hours`; returns its text.
+async fn issued_code(setup: &Setup, hours: u64) -> String {
+    let new = shared::email_codes::generate().unwrap();
+    let code = EmailCode {
+        account: alice(),
+        purpose: Purpose::AdminReset,
+        address: None,
+        expires_at: now(setup) + Duration::from_secs(3600 * hours),
+    };
+    setup
+        .state
+        .stores
+        .email_codes
+        .create(&new.hash, &code)
+        .await
+        .unwrap();
+    use secrecy::ExposeSecret as _;
+    new.code.expose_secret().to_owned()
+}
+
+#[tokio::test]
+async fn a_code_an_administrator_issued_resets_an_account_without_an_address() {
+    let setup = setup().await;
+    let refresh = &setup.state.stores.refresh_tokens;
+    let hour = Duration::from_secs(3600);
+    let session = Session::new(&alice(), 0, now(&setup), hour);
+    refresh
+        .start(&session, "first-hash", now(&setup), hour)
+        .await
+        .unwrap();
+    let code = issued_code(&setup, 24).await;
+    let (status, body) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(status, 200, "{body}");
+    let user = setup.state.stores.users.user("alice").unwrap();
+    assert!(
+        setup
+            .state
+            .hasher
+            .verify(&Password::presented(NEW), &user.password_hash)
+            .await
+            .unwrap()
+    );
+    assert_eq!(user.token_version, 1);
+    assert!(
+        refresh
+            .sessions_of(&alice())
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.revoked)
+    );
+    assert!(setup.outbox.sent().is_empty(), "no address, no notice");
+
+    // Spent, expired and unknown codes all get the bytes of an unknown one.
+    let (_, spent) = call_text(&setup, &confirm_event(&code, "yet another passphrase")).await;
+    let expiring = issued_code(&setup, 1).await;
+    setup.time.advance(Duration::from_secs(3601));
+    let (_, expired) = call_text(&setup, &confirm_event(&expiring, "yet another passphrase")).await;
+    let (status, unknown) = call_text(
+        &setup,
+        &confirm_event("AAAA-BBBB-CCCC-DDDD", "yet another passphrase"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(spent, unknown);
+    assert_eq!(expired, unknown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_parallel_redemptions_of_an_issued_code_reset_once() {
+    let setup = std::sync::Arc::new(setup().await);
+    let code = issued_code(&setup, 24).await;
+    let attempts: Vec<_> = (0..10)
+        .map(|n| {
+            let (setup, code) = (setup.clone(), code.clone());
+            tokio::spawn(async move {
+                let event = from_ip(confirm_event(&code, NEW), &format!("198.51.100.{n}"));
+                call(&setup, &event).await.0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 400, 429].contains(s)),
+        "the others are refused, or stopped by the per-account limit: {statuses:?}"
+    );
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .users
+            .user("alice")
+            .unwrap()
+            .token_version,
+        1
     );
 }

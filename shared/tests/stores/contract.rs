@@ -184,7 +184,7 @@ async fn an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry(stores: 
     let code = |purpose, hours: u64| EmailCode {
         account: account.clone(),
         purpose,
-        address: address("alice@example.com"),
+        address: Some(address("alice@example.com")),
         expires_at: at + Duration::from_secs(3600 * hours),
     };
     let codes = stores.email_codes();
@@ -227,6 +227,31 @@ async fn an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry(stores: 
         .filter_map(Result::unwrap)
         .collect();
     assert_eq!(redeemed, vec![code(Purpose::Reset, 1)]);
+
+    let issued = EmailCode {
+        address: None,
+        ..code(Purpose::AdminReset, 24)
+    };
+    codes.create("issued", &issued).await.unwrap();
+    assert!(
+        codes
+            .find("issued", Purpose::Reset, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        codes.find("issued", Purpose::AdminReset, at).await.unwrap(),
+        Some(issued.clone()),
+        "a code without an address reads back as one"
+    );
+    assert_eq!(
+        codes
+            .redeem("issued", Purpose::AdminReset, at)
+            .await
+            .unwrap(),
+        Some(issued)
+    );
     assert!(
         codes
             .find("live", Purpose::Reset, at)

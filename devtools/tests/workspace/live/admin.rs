@@ -466,3 +466,74 @@ async fn a_machine_client_gets_tokens_for_its_scopes_until_it_is_deleted() {
     );
     local.stack.stop().await;
 }
+
+#[tokio::test]
+async fn an_issued_reset_code_is_redeemed_once_and_ends_every_session() {
+    let local = start().await;
+    let admin = local.administrator("helpdesk").await;
+    let user = format!("Bearer {}", local.access_token("forgetful", PASSWORD).await);
+    let session = local.login("forgetful", PASSWORD).await;
+    let id = local.account_id(&admin, "forgetful").await;
+    let (status, issued) = local
+        .call(
+            Method::POST,
+            &format!("/admin/users/{id}/password-reset"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let code = issued["code"].as_str().unwrap().to_owned();
+
+    let new_password = "a brand new passphrase";
+    let redemptions = futures_util::future::join_all((0..10).map(|_| {
+        let body = json!({"code": code, "new_password": new_password});
+        local
+            .http
+            .post(format!("{}/password-reset/confirm", local.url))
+            .json(&body)
+            .send()
+    }))
+    .await;
+    let statuses: Vec<u16> = redemptions
+        .into_iter()
+        .map(|response| response.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 400, 429].contains(s)),
+        "{statuses:?}"
+    );
+
+    assert_ne!(
+        local.get("/users/me", Some(&user)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        local.refresh(&session["refresh_token"]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        local.token("forgetful", PASSWORD).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    local.login("forgetful", new_password).await;
+    let (_, account) = local
+        .call(Method::GET, &format!("/admin/users/{id}"), &admin, None)
+        .await;
+    let kinds: Vec<&str> = account["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"password_reset_issued") && kinds.contains(&"password_reset"),
+        "{kinds:?}"
+    );
+    local.stack.stop().await;
+}
