@@ -89,6 +89,17 @@ pub struct MachineClient {
     pub created_by: AccountId,
 }
 
+/// What adding a secret did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretAddition {
+    /// Added beside the current one.
+    Added,
+    /// The client does not exist.
+    NotFound,
+    /// The client already has [`MAX_SECRETS`]: a rotation is under way; end it first.
+    Full,
+}
+
 /// Why a secret could not be removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretRemoval {
@@ -115,13 +126,13 @@ pub trait ClientStore: Send + Sync {
     /// Every client, oldest first.
     fn list(&self) -> impl Future<Output = Result<Vec<MachineClient>, StoreError>> + Send;
 
-    /// Adds `secret`, keeping only the newest [`MAX_SECRETS`] in one update. Returns whether
-    /// the client exists.
+    /// Adds `secret` in one conditional update, unless the client already has
+    /// [`MAX_SECRETS`] (a retried or concurrent rotation never evicts a secret in use).
     fn add_secret(
         &self,
         id: &ClientId,
         secret: &StoredSecret,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<SecretAddition, StoreError>> + Send;
 
     /// Removes the secret `secret_id`, unless it is the client's only one.
     fn remove_secret(
@@ -232,18 +243,28 @@ impl ClientStore for MongoClientStore {
             .collect())
     }
 
-    async fn add_secret(&self, id: &ClientId, secret: &StoredSecret) -> Result<bool, StoreError> {
+    async fn add_secret(
+        &self,
+        id: &ClientId,
+        secret: &StoredSecret,
+    ) -> Result<SecretAddition, StoreError> {
         let secret = mongodb::bson::to_bson(&SecretDocument::from(secret))
             .map_err(mongodb::error::Error::from)?;
-        let keep = -i32::try_from(MAX_SECRETS).unwrap_or(2);
+        let full = format!("secrets.{}", MAX_SECRETS - 1);
         let updated = self
             .clients
             .update_one(
-                doc! { "_id": id.as_str() },
-                doc! { "$push": { "secrets": { "$each": [secret], "$slice": keep } } },
+                doc! { "_id": id.as_str(), full: { "$exists": false } },
+                doc! { "$push": { "secrets": secret } },
             )
             .await?;
-        Ok(updated.matched_count == 1)
+        if updated.matched_count == 1 {
+            return Ok(SecretAddition::Added);
+        }
+        Ok(match self.find(id).await? {
+            Some(_) => SecretAddition::Full,
+            None => SecretAddition::NotFound,
+        })
     }
 
     async fn remove_secret(

@@ -30,6 +30,20 @@ pub enum Purpose {
     AdminReset,
 }
 
+/// The codes that let their holder set a new password: every one of them dies when the
+/// account's password, sessions, address or roles change.
+pub const RESET_PURPOSES: [Purpose; 2] = [Purpose::Reset, Purpose::AdminReset];
+
+/// Deletes every reset code of `account` ([`RESET_PURPOSES`]), logging a failure: the codes
+/// expire on their own.
+pub async fn delete_reset_codes(store: &impl EmailCodeStore, account: &AccountId) {
+    for purpose in RESET_PURPOSES {
+        if let Err(error) = store.delete_account(account, Some(purpose)).await {
+            tracing::warn!(%error, ?purpose, "reset codes not deleted (they expire on their own)");
+        }
+    }
+}
+
 impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +66,9 @@ pub struct EmailCode {
     pub address: Option<EmailAddress>,
     /// After this it is refused.
     pub expires_at: SystemTime,
+    /// For a code an administrator issued: who. It works only while they could still issue
+    /// it.
+    pub issued_by: Option<AccountId>,
 }
 
 /// A new code: the text to send, once, and the hash the store keys it by.
@@ -129,6 +146,8 @@ struct CodeDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address: Option<String>,
     expires_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_by: Option<String>,
 }
 
 fn live(hash: &str, purpose: Purpose, now: SystemTime) -> mongodb::bson::Document {
@@ -149,6 +168,10 @@ impl CodeDocument {
                 None => None,
             },
             expires_at: self.expires_at.to_system_time(),
+            issued_by: match self.issued_by {
+                Some(issuer) => Some(AccountId::parse(&issuer)?),
+                None => None,
+            },
         })
     }
 }
@@ -188,6 +211,10 @@ impl EmailCodeStore for MongoEmailCodeStore {
                 .as_ref()
                 .map(|address| address.as_str().to_owned()),
             expires_at: DateTime::from_system_time(code.expires_at),
+            issued_by: code
+                .issued_by
+                .as_ref()
+                .map(|issuer| issuer.as_str().to_owned()),
         };
         self.codes.insert_one(document).await?;
         Ok(())

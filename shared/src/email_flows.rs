@@ -142,6 +142,7 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
             purpose: Purpose::Verify,
             address: Some(to.address.clone()),
             expires_at: now + self.settings.verification_ttl,
+            issued_by: None,
         };
         self.send_code(to, &code, Template::Verify, now)
             .await

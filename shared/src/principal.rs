@@ -140,7 +140,7 @@ impl Caller {
 
 /// The caller of a route open to machine clients: a client's token (the authorizer's
 /// `client_id` equal to its principal) names a client that must still exist (`403` once
-/// deleted, `401` once expired); any other token is an account's, read by
+/// deleted, `401` once expired) and a secret (`sid`) it still has (`401` once removed); any other token is an account's, read by
 /// [`authenticated_user`]. Either way the token's scopes must all still be granted: by the
 /// client, or by the account's roles as `roles` defines them now (`401` otherwise, for a
 /// token issued before `ROLES` changed).
@@ -202,13 +202,20 @@ async fn identified_caller<S: crate::stores::Stores>(
         tracing::info!(client = %id, "expired client token refused behind a cached Allow");
         return Err(ApiError::Unauthenticated);
     }
+    let secret = text("sid").unwrap_or_default();
     match stores
         .clients()
         .find(&id)
         .await
         .map_err(|error| ApiError::from_store(&error))?
     {
-        Some(client) => Ok(Caller::Client(client)),
+        Some(client) if client.secrets.iter().any(|stored| stored.id == secret) => {
+            Ok(Caller::Client(client))
+        }
+        Some(_) => {
+            tracing::info!(client = %id, "token of a removed client secret refused");
+            Err(ApiError::Unauthenticated)
+        }
         None => {
             tracing::info!(client = %id, "token of a deleted client refused");
             Err(ApiError::Forbidden)

@@ -249,13 +249,15 @@ impl TokenIssuer {
         self.sign(claims, expires_in)
     }
 
-    /// Signs an access token for the machine client `client_id` with `scopes`, from `issuer`,
-    /// valid from `now` for the configured lifetime: `sub` and `client_id` name the client,
-    /// and there is no session, `amr` or token version.
+    /// Signs an access token for the machine client `client_id`, which authenticated with
+    /// its secret `secret_id`, with `scopes`, from `issuer`, valid from `now` for the
+    /// configured lifetime: `sub` and `client_id` name the client, `sid` the secret (so the
+    /// token dies with it), and there is no `amr` or token version.
     pub fn issue_for_client(
         &self,
         issuer: &str,
         client_id: &str,
+        secret_id: &str,
         scopes: &Scopes,
         now: SystemTime,
     ) -> Result<IssuedToken, KeyError> {
@@ -271,7 +273,7 @@ impl TokenIssuer {
             ver: 0,
             amr: Vec::new(),
             auth_time: iat,
-            sid: None,
+            sid: Some(secret_id.to_owned()),
             scope: scopes.to_string(),
             client_id: Some(client_id.to_owned()),
         };

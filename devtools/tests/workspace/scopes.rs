@@ -82,7 +82,13 @@ fn a_cached_answer_for_any_first_route_is_right_for_every_route_and_scope_set() 
                     .unwrap()
             }
             Caller::Client => issuer
-                .issue_for_client(&token_settings().issuer, CLIENT, &scopes, SystemTime::now())
+                .issue_for_client(
+                    &token_settings().issuer,
+                    CLIENT,
+                    "0a1b2c3d",
+                    &scopes,
+                    SystemTime::now(),
+                )
                 .unwrap(),
         };
         for first in PROTECTED_ROUTES {

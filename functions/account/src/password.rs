@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use shared::account_events::EventKind;
 use shared::account_id::AccountId;
 use shared::credentials::{CredentialError, Password};
-use shared::email_codes::{EmailCodeStore, Purpose};
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
@@ -92,14 +91,8 @@ async fn revoke_sessions<S: Stores>(stores: &S, account: &AccountId) -> Result<(
         .revoke_account(account)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    // A reset code asked for before must not undo what this change is for.
-    let codes = stores
-        .email_codes()
-        .delete_account(account, Some(Purpose::Reset))
-        .await;
-    if let Err(error) = codes {
-        tracing::warn!(%error, "reset codes not deleted (they expire on their own)");
-    }
+    // A reset code asked for or issued before must not undo what this change is for.
+    shared::email_codes::delete_reset_codes(stores.email_codes(), account).await;
     Ok(())
 }
 

@@ -1055,6 +1055,7 @@ async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() 
         purpose: Purpose::Reset,
         address: Some(shared::email_address::EmailAddress::parse("alice@example.com").unwrap()),
         expires_at: now(&setup) + Duration::from_secs(900),
+        issued_by: None,
     };
     codes.create("before-the-change", &code).await.unwrap();
     let (status, _, _) = call(&setup, &event_json("account.json")).await;

@@ -100,7 +100,7 @@ pub(crate) async fn act<S: Stores>(
         ),
         Action::SetRoles => set_roles(state, admin, &target, request).await?,
         Action::IssueResetCode => (
-            issue_reset_code(state, &target).await?,
+            issue_reset_code(state, admin, &target).await?,
             Some(EventKind::PasswordResetIssued),
         ),
         Action::Delete => {
@@ -311,14 +311,7 @@ async fn end_sessions<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(),
         .revoke_account(id)
         .await
         .map_err(store)?;
-    if let Err(error) = state
-        .stores
-        .email_codes()
-        .delete_account(id, Some(Purpose::Reset))
-        .await
-    {
-        tracing::warn!(%error, "reset codes not deleted (they expire on their own)");
-    }
+    shared::email_codes::delete_reset_codes(state.stores.email_codes(), id).await;
     Ok(())
 }
 
@@ -504,6 +497,7 @@ async fn set_roles<S: Stores>(
 /// account_disabled` for a disabled account (enable it first).
 async fn issue_reset_code<S: Stores>(
     state: &State<S>,
+    admin: &Administrator,
     target: &User,
 ) -> Result<Response<Body>, ApiError> {
     if target.disabled {
@@ -524,6 +518,7 @@ async fn issue_reset_code<S: Stores>(
         purpose: Purpose::AdminReset,
         address: None,
         expires_at,
+        issued_by: Some(admin.user.id.clone()),
     };
     codes.create(&new.hash, &code).await.map_err(store)?;
     use secrecy::ExposeSecret as _;

@@ -10,7 +10,9 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use shared::client_id::ClientId;
-use shared::clients::{ClientStore, MachineClient, SecretRemoval, StoredSecret, generate_secret};
+use shared::clients::{
+    ClientStore, MachineClient, SecretAddition, SecretRemoval, StoredSecret, generate_secret,
+};
 use shared::credentials::Password;
 use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::scopes::{CLIENT_SCOPES, Scopes};
@@ -160,8 +162,8 @@ fn path_client(request: &Request) -> Result<ClientId, ApiError> {
         .ok_or(CLIENT_NOT_FOUND)
 }
 
-/// Starts a rotation: a new secret, shown once, that works beside the current one; the
-/// oldest of more than two is dropped. `201`.
+/// Starts a rotation: a new secret, shown once, that works beside the current one. `201`;
+/// `409 rotation_in_progress` while the client has two (remove the old one first).
 pub(crate) async fn rotate<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
@@ -178,14 +180,21 @@ pub(crate) async fn rotate<S: Stores>(
     refuse_a_more_privileged_client(state, admin, &client)?;
     let (secret, stored) = new_secret(state).await?;
     let secret_id = stored.id.clone();
-    if !state
+    let added = state
         .stores
         .clients()
         .add_secret(&id, &stored)
         .await
-        .map_err(store)?
-    {
-        return Err(CLIENT_NOT_FOUND);
+        .map_err(store)?;
+    match added {
+        SecretAddition::Added => {}
+        SecretAddition::NotFound => return Err(CLIENT_NOT_FOUND),
+        SecretAddition::Full => {
+            return Err(ApiError::Conflict {
+                code: "rotation_in_progress",
+                message: "the client has two secrets: remove the old one to end the rotation first",
+            });
+        }
     }
     audit(admin, "rotate_client_secret", &id);
     let client = state

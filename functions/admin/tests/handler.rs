@@ -503,6 +503,12 @@ async fn a_client_is_created_with_a_secret_shown_once_rotated_and_deleted() {
     assert_eq!(status, 201);
     assert_eq!(rotated["secrets"].as_array().unwrap().len(), 2);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    let (status, body) = call(&setup, &on_client("admin-clients-rotate.json", &id, None)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("rotation_in_progress")),
+        "a retried rotation never evicts the secret in use"
+    );
     let old_id = shared::clients::secret_id(&secret).unwrap();
     let (status, _) = call(
         &setup,

@@ -49,6 +49,9 @@ pub struct State<S> {
     pub metrics: Metrics,
     /// The fixed time of a reset request's answer ([`RESET_ANSWER_TIME`]).
     pub reset_answer_time: Duration,
+    /// The scopes each role grants (`ROLES`): a code an administrator issued works only
+    /// while their roles still allow it.
+    pub roles: shared::roles::Roles,
 }
 
 impl<S> State<S> {
@@ -57,6 +60,7 @@ impl<S> State<S> {
         Ok(Self {
             stores,
             hasher: PasswordHasher::from_source(env)?,
+            roles: shared::roles::Roles::from_source(env)?,
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             clock: Clock::system(),

@@ -121,6 +121,7 @@ async fn send_reset_code<S: Stores>(
         purpose: Purpose::Reset,
         address: Some(address.clone()),
         expires_at: now + state.mail.reset_ttl,
+        issued_by: None,
     };
     let to = Recipient {
         account: &user.id,
@@ -210,20 +211,17 @@ pub(crate) async fn confirm<S: Stores>(
         .await
         .map_err(|error| ApiError::from_store(&error))?
         .ok_or(ApiError::InvalidCode)?;
-    let users = stores.users();
-    let changed = match &code.address {
-        Some(address) => {
-            users
-                .reset_password(&user.id, &user.password_hash, &new_hash, address, now)
-                .await
-        }
-        None => {
-            users
-                .change_password(&user.id, &user.password_hash, &new_hash, now)
-                .await
-        }
-    }
-    .map_err(|error| ApiError::from_store(&error))?;
+    let changed = stores
+        .users()
+        .reset_password(
+            &user.id,
+            &user.password_hash,
+            &new_hash,
+            code.address.as_ref(),
+            now,
+        )
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
     if !changed {
         tracing::info!(username = %user.username, "password reset lost a race with a change of the account");
         return Err(ApiError::InvalidCode);
@@ -233,15 +231,7 @@ pub(crate) async fn confirm<S: Stores>(
         .revoke_account(&user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    for purpose in [Purpose::Reset, Purpose::AdminReset] {
-        let spent = stores
-            .email_codes()
-            .delete_account(&user.id, Some(purpose))
-            .await;
-        if let Err(error) = spent {
-            tracing::warn!(%error, "other reset codes not deleted (they expire on their own)");
-        }
-    }
+    shared::email_codes::delete_reset_codes(stores.email_codes(), &user.id).await;
     if let Err(error) = stores.login_failures().reset(&user.username).await {
         tracing::warn!(%error, "login failures not cleared");
     }
@@ -278,7 +268,7 @@ async fn reset_code<S: Stores>(
     now: std::time::SystemTime,
 ) -> Result<EmailCode, ApiError> {
     let codes = state.stores.email_codes();
-    for purpose in [Purpose::Reset, Purpose::AdminReset] {
+    for purpose in email_codes::RESET_PURPOSES {
         let found = codes
             .find(hash, purpose, now)
             .await
@@ -302,7 +292,7 @@ async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, A
         .map_err(|error| ApiError::from_store(&error))?
         .ok_or(ApiError::InvalidCode)?;
     let same_address = match &code.address {
-        None => true,
+        None => code.purpose == Purpose::AdminReset,
         Some(sent_to) => user
             .email
             .as_ref()
@@ -311,5 +301,36 @@ async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, A
     if user.disabled || !same_address {
         return Err(ApiError::InvalidCode);
     }
+    if let Some(issuer) = &code.issued_by {
+        issuer_still_may(state, issuer, &user).await?;
+    }
     Ok(user)
+}
+
+/// A code an administrator issued works only while they could issue it now: their account
+/// exists and is enabled, its roles grant `users:admin`, and the account's roles grant
+/// nothing theirs do not.
+async fn issuer_still_may<S: Stores>(
+    state: &State<S>,
+    issuer: &shared::account_id::AccountId,
+    user: &User,
+) -> Result<(), ApiError> {
+    let found = state
+        .stores
+        .users()
+        .find_by_id(issuer)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    let roles = &state.roles;
+    let may = found.is_some_and(|issuer| {
+        let held = roles.scopes_for(&issuer.roles);
+        !issuer.disabled
+            && held.contains(shared::roles::USERS_ADMIN_SCOPE)
+            && roles.scopes_for(&user.roles).is_subset(&held)
+    });
+    if !may {
+        tracing::info!(username = %user.username, "reset code refused: its issuer may no longer issue it");
+        return Err(ApiError::InvalidCode);
+    }
+    Ok(())
 }

@@ -54,13 +54,7 @@ pub(crate) async fn verify<S: Stores>(
         }
     };
     // Reset codes went to the address this one replaces: none of them may outlive it.
-    let stale = stores
-        .email_codes()
-        .delete_account(&code.account, Some(Purpose::Reset))
-        .await;
-    if let Err(error) = stale {
-        tracing::warn!(%error, "reset codes of the replaced address not deleted (they expire on their own)");
-    }
+    shared::email_codes::delete_reset_codes(stores.email_codes(), &code.account).await;
     record(state, &code.account, EventKind::EmailVerified, request).await;
     tracing::info!(account = %code.account.as_str(), "email address verified");
     let replaced = previous.filter(|previous| previous.key() != address.key());

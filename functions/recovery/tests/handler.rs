@@ -45,6 +45,7 @@ async fn setup() -> Setup {
         clock: time.clock(),
         metrics: shared::metrics::Metrics::capturing(),
         reset_answer_time: Duration::from_millis(40),
+        roles: shared::roles::Roles::default(),
     };
     Setup {
         state,
@@ -585,7 +586,20 @@ async fn a_reset_code_dies_with_a_disabled_account_or_a_newer_password() {
     );
 }
 
-/// Stores a code an administrator issued for alice, valid for `hours`; returns its text.
+/// The administrator `root`, made on first use.
+async fn root(setup: &Setup) -> AccountId {
+    let users = &setup.state.stores.users;
+    if users.user("root").is_none() {
+        users
+            .insert(&Username::parse("root").unwrap(), "$argon2id$x", now(setup))
+            .await
+            .unwrap();
+        users.grant("root", &["admin"]);
+    }
+    users.user("root").unwrap().id
+}
+
+/// Stores a code `root` issued for alice, valid for `hours`; returns its text.
 async fn issued_code(setup: &Setup, hours: u64) -> String {
     let new = shared::email_codes::generate().unwrap();
     let code = EmailCode {
@@ -593,6 +607,7 @@ async fn issued_code(setup: &Setup, hours: u64) -> String {
         purpose: Purpose::AdminReset,
         address: None,
         expires_at: now(setup) + Duration::from_secs(3600 * hours),
+        issued_by: Some(root(setup).await),
     };
     setup
         .state
@@ -689,4 +704,39 @@ async fn ten_parallel_redemptions_of_an_issued_code_reset_once() {
             .token_version,
         1
     );
+}
+
+#[tokio::test]
+async fn an_issued_code_dies_with_its_issuers_right_to_issue_it() {
+    let setup = setup().await;
+    let code = issued_code(&setup, 24).await;
+    setup.state.stores.users.grant("root", &[]);
+    let (status, body) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_code")),
+        "demoted"
+    );
+    setup.state.stores.users.grant("root", &["admin"]);
+    setup.state.stores.users.disable("root");
+    let (status, _) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(status, 400, "disabled");
+    setup.state.stores.users.delete("root");
+    let (status, _) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(status, 400, "deleted");
+
+    // A code for an account that holds more than its issuer does not work either.
+    let mut setup = self::setup().await;
+    setup.state.roles = shared::roles::Roles::parse(
+        "admin=users:admin,clients:admin,products:write;support=users:admin",
+    )
+    .unwrap();
+    let code = issued_code(&setup, 24).await;
+    setup.state.stores.users.grant("root", &["support"]);
+    setup.state.stores.users.grant("alice", &["admin"]);
+    let (status, _) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(status, 400, "alice's admin role grants more than support");
+    setup.state.stores.users.grant("alice", &[]);
+    let (status, body) = call(&setup, &confirm_event(&code, NEW)).await;
+    assert_eq!(status, 200, "within the issuer's scopes: {body}");
 }

@@ -2,9 +2,11 @@
 //! its id and secret, by HTTP Basic or in the form (section 2.3.1, one method per request),
 //! and gets an access token for at most its scopes, without a refresh token.
 //!
-//! Each attempt is claimed on the client's failure counter before the secret is checked, as
-//! passwords are, so parallel guesses on any number of instances check at most five secrets
-//! before the first lock; unknown ids are counted alike and cost the same argon2id work.
+//! Each attempt is counted on the client's failure counter, as passwords are; after five
+//! failures wrong secrets get `429` until the lock ends, while the right secret still works,
+//! so whoever knows a client's id (it is every token's `sub`) cannot lock the service out.
+//! The secret is 256 random bits: the lock slows no guess that could succeed, it only makes a
+//! guessing run loud. Unknown ids are counted alike and cost the same argon2id work.
 
 use crate::oauth::{OAuthError, TokenResponse};
 use crate::{State, server_error, store_error};
@@ -65,11 +67,6 @@ pub(crate) async fn grant<S: Stores>(
         state.stores.clients().find(&id)
     );
     let (attempt, found) = (attempt.map_err(store_error)?, found.map_err(store_error)?);
-    if let Attempt::Locked { retry_after, .. } = attempt {
-        tracing::info!(client = %id, "client authentication refused: locked");
-        state.metrics.record(SecurityEvent::LockedOut);
-        return Err(OAuthError::TooManyAttempts { retry_after });
-    }
     let stored = found.as_ref().and_then(|client| {
         let presented_id = secret_id(&secret)?;
         client
@@ -77,6 +74,7 @@ pub(crate) async fn grant<S: Stores>(
             .iter()
             .find(|stored| stored.id == presented_id)
     });
+    let used_secret = stored.map(|stored| stored.id.clone()).unwrap_or_default();
     let right = match stored {
         Some(stored) => state
             .hasher
@@ -89,6 +87,11 @@ pub(crate) async fn grant<S: Stores>(
         }
     };
     let Some(client) = found.filter(|_| right) else {
+        if let Attempt::Locked { retry_after, .. } = attempt {
+            tracing::info!(client = %id, "client authentication refused: locked");
+            state.metrics.record(SecurityEvent::LockedOut);
+            return Err(OAuthError::TooManyAttempts { retry_after });
+        }
         tracing::info!(client = %id, "client authentication refused: unknown client or wrong secret");
         state.metrics.record(SecurityEvent::FailedLogin);
         return Err(OAuthError::InvalidClient);
@@ -107,7 +110,7 @@ pub(crate) async fn grant<S: Stores>(
     };
     let access = state
         .issuer
-        .issue_for_client(issuer, id.as_str(), &granted, now)
+        .issue_for_client(issuer, id.as_str(), &used_secret, &granted, now)
         .map_err(|error| server_error(&error))?;
     tracing::info!(client = %id, jti = %access.token_id, scope = %granted, "client token issued");
     Ok(TokenResponse {
@@ -161,6 +164,9 @@ fn credentials(
 }
 
 fn form_urlencoded_decode(part: &str) -> Option<String> {
+    if part.contains(['&', '=']) {
+        return None;
+    }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}")).ok()?;
     pairs.into_iter().next().map(|(_, value)| value)
 }

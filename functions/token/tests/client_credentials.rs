@@ -125,7 +125,12 @@ async fn a_client_gets_a_token_for_its_scopes_and_no_refresh_token() {
     assert_eq!(claims.sub, setup.client.as_str());
     assert_eq!(claims.client_id.as_deref(), Some(setup.client.as_str()));
     assert_eq!(claims.scope, "products:write");
-    assert!(claims.amr.is_empty() && claims.sid.is_none());
+    assert!(claims.amr.is_empty());
+    assert_eq!(
+        claims.sid.as_deref(),
+        shared::clients::secret_id(&setup.secret),
+        "the token names the secret it was minted with"
+    );
 
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}",
@@ -220,9 +225,8 @@ async fn every_wrong_credential_gets_the_same_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_guesses_check_five_secrets_then_even_the_right_one_is_locked() {
+async fn parallel_wrong_secrets_lock_the_id_for_wrong_secrets_only() {
     let setup = std::sync::Arc::new(setup().await);
-    let before = setup.state.hasher.verifications();
     let guesses: Vec<_> = (0..16)
         .map(|_| {
             let setup = setup.clone();
@@ -246,11 +250,10 @@ async fn parallel_guesses_check_five_secrets_then_even_the_right_one_is_locked()
         5,
         "{statuses:?}"
     );
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 11);
     assert_eq!(
-        setup.state.hasher.verifications() - before,
-        5,
-        "only five secrets checked"
+        statuses.iter().filter(|s| **s == 429).count(),
+        11,
+        "{statuses:?}"
     );
     let (status, _, _) = call(
         &setup,
@@ -261,7 +264,10 @@ async fn parallel_guesses_check_five_secrets_then_even_the_right_one_is_locked()
         ),
     )
     .await;
-    assert_eq!(status, 429, "locked for the right secret too");
+    assert_eq!(
+        status, 200,
+        "whoever knows the id cannot lock the client out"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +275,10 @@ async fn during_a_rotation_both_secrets_work_and_a_deleted_client_gets_nothing()
     let setup = setup().await;
     let (new_secret, stored) = stored_secret(&setup.state.hasher).await;
     let clients = &setup.state.stores.clients;
-    assert!(clients.add_secret(&setup.client, &stored).await.unwrap());
+    assert_eq!(
+        clients.add_secret(&setup.client, &stored).await.unwrap(),
+        shared::clients::SecretAddition::Added
+    );
     for secret in [&setup.secret, &new_secret] {
         let event = basic_event(
             setup.client.as_str(),

@@ -456,7 +456,7 @@ impl UserStore for MemoryUserStore {
         id: &AccountId,
         current_hash: &str,
         new_hash: &str,
-        address: &EmailAddress,
+        address: Option<&EmailAddress>,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
         self.fail_if_asked()?;
@@ -465,10 +465,11 @@ impl UserStore for MemoryUserStore {
             users.values().any(|user| {
                 user.id == *id
                     && !user.disabled
-                    && user
-                        .email
-                        .as_ref()
-                        .is_some_and(|e| e.key() == address.key())
+                    && address.is_none_or(|address| {
+                        user.email
+                            .as_ref()
+                            .is_some_and(|e| e.key() == address.key())
+                    })
             })
         };
         if !still_for_it {
@@ -1230,18 +1231,17 @@ impl crate::clients::ClientStore for MemoryClientStore {
         &self,
         id: &crate::clients::ClientId,
         secret: &crate::clients::StoredSecret,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<crate::clients::SecretAddition, StoreError> {
+        use crate::clients::SecretAddition;
         let mut clients = self.0.lock().unwrap();
         let Some(client) = clients.iter_mut().find(|client| client.id == *id) else {
-            return Ok(false);
+            return Ok(SecretAddition::NotFound);
         };
+        if client.secrets.len() >= crate::clients::MAX_SECRETS {
+            return Ok(SecretAddition::Full);
+        }
         client.secrets.push(secret.clone());
-        let excess = client
-            .secrets
-            .len()
-            .saturating_sub(crate::clients::MAX_SECRETS);
-        client.secrets.drain(..excess);
-        Ok(true)
+        Ok(SecretAddition::Added)
     }
 
     async fn remove_secret(

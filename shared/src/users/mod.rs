@@ -214,15 +214,15 @@ pub trait UserStore: Send + Sync {
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<EmailAddress>, StoreError>> + Send;
 
-    /// What [`UserStore::change_password`] does, for a reset by a code sent to `address`:
-    /// only while the account is enabled and `address` is still its verified address, in
-    /// the same conditional update. Returns whether it changed.
+    /// What [`UserStore::change_password`] does, for a reset with a code: only while the
+    /// account is enabled and (for a code sent to `address`) `address` is still its verified
+    /// address, in the same conditional update. Returns whether it changed.
     fn reset_password(
         &self,
         id: &AccountId,
         current_hash: &str,
         new_hash: &str,
-        address: &EmailAddress,
+        address: Option<&EmailAddress>,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

@@ -558,15 +558,17 @@ impl UserStore for MongoUserStore {
         id: &AccountId,
         current_hash: &str,
         new_hash: &str,
-        address: &EmailAddress,
+        address: Option<&EmailAddress>,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let filter = doc! {
+        let mut filter = doc! {
             "_id": id.object_id(),
             "password": current_hash,
-            "email.key": address.key(),
             "disabled": { "$ne": true },
         };
+        if let Some(address) = address {
+            filter.insert("email.key", address.key());
+        }
         self.replace_password(filter, new_hash, now).await
     }
 

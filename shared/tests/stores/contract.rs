@@ -186,6 +186,7 @@ async fn an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry(stores: 
         purpose,
         address: Some(address("alice@example.com")),
         expires_at: at + Duration::from_secs(3600 * hours),
+        issued_by: None,
     };
     let codes = stores.email_codes();
     codes
@@ -887,7 +888,9 @@ async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(store
 }
 
 async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: impl Shared) {
-    use shared::clients::{ClientId, ClientStore, MachineClient, SecretRemoval, StoredSecret};
+    use shared::clients::{
+        ClientId, ClientStore, MachineClient, SecretAddition, SecretRemoval, StoredSecret,
+    };
     let secret = |id: &str| StoredSecret {
         id: id.to_owned(),
         hash: format!("$argon2id${id}"),
@@ -916,29 +919,41 @@ async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: 
         clients.remove_secret(&id, "0000000a").await.unwrap(),
         SecretRemoval::LastSecret
     );
-    assert!(clients.add_secret(&id, &secret("0000000b")).await.unwrap());
-    assert!(clients.add_secret(&id, &secret("0000000c")).await.unwrap());
+    assert_eq!(
+        clients.add_secret(&id, &secret("0000000b")).await.unwrap(),
+        SecretAddition::Added
+    );
+    assert_eq!(
+        clients.add_secret(&id, &secret("0000000c")).await.unwrap(),
+        SecretAddition::Full,
+        "a second rotation never evicts a secret in use"
+    );
     let found = clients.find(&id).await.unwrap().unwrap();
-    assert_eq!(ids(&found), ["0000000b", "0000000c"], "the two newest");
+    assert_eq!(ids(&found), ["0000000a", "0000000b"]);
+    assert_eq!(
+        clients.remove_secret(&id, "0000000a").await.unwrap(),
+        SecretRemoval::Removed
+    );
     assert_eq!(
         clients.remove_secret(&id, "0000000a").await.unwrap(),
         SecretRemoval::NotFound
     );
     assert_eq!(
-        clients.remove_secret(&id, "0000000b").await.unwrap(),
-        SecretRemoval::Removed
+        clients.add_secret(&id, &secret("0000000c")).await.unwrap(),
+        SecretAddition::Added
     );
     assert_eq!(
         ids(&clients.find(&id).await.unwrap().unwrap()),
-        ["0000000c"]
+        ["0000000b", "0000000c"]
     );
     assert_eq!(clients.list().await.unwrap().len(), 1);
     let unknown = ClientId::generate().unwrap();
-    assert!(
-        !clients
+    assert_eq!(
+        clients
             .add_secret(&unknown, &secret("0000000d"))
             .await
-            .unwrap()
+            .unwrap(),
+        SecretAddition::NotFound
     );
     assert!(clients.delete(&id).await.unwrap());
     assert!(!clients.delete(&id).await.unwrap());
