@@ -88,10 +88,21 @@ fn main() {
                     }
                 }
             }
+            let method = method.to_uppercase();
+            let resource: Vec<&str> = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') && segment.ends_with('}') {
+                        "*"
+                    } else {
+                        segment
+                    }
+                })
+                .collect();
+            let resource = format!("{method}{}", resource.join("/"));
             writeln!(
                 out,
-                "    ProtectedRoute {{ method: {:?}, path: {path:?}, users: {}, clients: {} }},",
-                method.to_uppercase(),
+                "    ProtectedRoute {{ method: {method:?}, path: {path:?}, resource: {resource:?}, users: {}, clients: {} }},",
                 requirement(users.as_deref()),
                 requirement(clients.as_deref()),
             )

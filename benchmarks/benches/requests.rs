@@ -75,10 +75,7 @@ fn fixture() -> Fixture {
         products,
         hasher,
         issuer,
-        authorizer: authorizer::State {
-            verifier,
-            settings: shared::testing::token_settings(),
-        },
+        authorizer: authorizer::State::new(verifier, shared::testing::token_settings()),
         public_pem: keys.public_pem,
         stored_hash,
         alice,

@@ -15,6 +15,9 @@ pub struct ProtectedRoute {
     pub method: &'static str,
     /// The path template, with `{name}` parameters, as `template.yaml` and `openapi.yaml` write it.
     pub path: &'static str,
+    /// The route as the tail of an `execute-api` ARN: `METHOD/path`, each `{parameter}`
+    /// segment a `*` wildcard (`DELETE/products/*`).
+    pub resource: &'static str,
     /// The scopes a user's token must carry, or `None` when users' tokens may not call it.
     pub users: Option<&'static [&'static str]>,
     /// The scopes a machine client's token must carry, or `None` when clients may not call it.
@@ -41,23 +44,6 @@ impl ProtectedRoute {
             Caller::Client => self.clients,
         };
         requirement.is_some_and(|required| required.iter().all(|scope| scopes.contains(scope)))
-    }
-
-    /// The route as the tail of an `execute-api` ARN: `METHOD/path`, each `{parameter}`
-    /// segment a `*` wildcard (`DELETE/products/*`).
-    pub fn resource_path(&self) -> String {
-        let segments: Vec<&str> = self
-            .path
-            .split('/')
-            .map(|segment| {
-                if segment.starts_with('{') && segment.ends_with('}') {
-                    "*"
-                } else {
-                    segment
-                }
-            })
-            .collect();
-        format!("{}{}", self.method, segments.join("/"))
     }
 }
 
@@ -149,14 +135,20 @@ mod tests {
     }
 
     #[test]
-    fn parameters_become_wildcards_in_resource_paths() {
-        let route = ProtectedRoute {
-            method: "DELETE",
-            path: "/users/me/sessions/{id}",
-            users: Some(&[]),
-            clients: None,
-        };
-        assert_eq!(route.resource_path(), "DELETE/users/me/sessions/*");
+    fn parameters_become_wildcards_in_resources() {
+        let route = PROTECTED_ROUTES
+            .iter()
+            .find(|route| route.path == "/users/me/sessions/{id}")
+            .unwrap();
+        assert_eq!(route.resource, "DELETE/users/me/sessions/*");
+        for route in PROTECTED_ROUTES {
+            assert!(
+                route.resource.starts_with(route.method),
+                "{}",
+                route.resource
+            );
+            assert!(!route.resource.contains('{'), "{}", route.resource);
+        }
     }
 
     #[test]
@@ -164,6 +156,7 @@ mod tests {
         let route = ProtectedRoute {
             method: "POST",
             path: "/products",
+            resource: "POST/products",
             users: Some(&["products:write"]),
             clients: Some(&["products:write"]),
         };

@@ -65,10 +65,7 @@ fn the_authorizer_guards_exactly_the_routes_the_template_puts_behind_it() {
 #[test]
 fn a_cached_answer_for_any_first_route_is_right_for_every_route_and_scope_set() {
     let (issuer, verifier, _) = token_pair();
-    let state = authorizer::State {
-        verifier,
-        settings: token_settings(),
-    };
+    let state = authorizer::State::new(verifier, token_settings());
     let kinds = scope_sets()
         .into_iter()
         .flat_map(|scopes| [(Caller::User, scopes.clone()), (Caller::Client, scopes)]);

@@ -40,6 +40,19 @@ pub struct State {
     /// The token settings: the issuer tokens must name (configured, or the API's own URL
     /// read from the method ARN).
     pub settings: shared::config::TokenSettings,
+    /// The protected routes' resource ARNs, written once per stage.
+    pub resources: policy::RouteResources,
+}
+
+impl State {
+    /// The state for `verifier` and `settings`.
+    pub fn new(verifier: TokenVerifier, settings: shared::config::TokenSettings) -> Self {
+        Self {
+            verifier,
+            settings,
+            resources: policy::RouteResources::default(),
+        }
+    }
 }
 
 /// Decides one authorization request.
@@ -97,7 +110,8 @@ pub fn authorize(
         }
     };
     let scopes = Scopes::parse(&claims.scope);
-    let (allowed, denied) = stage.split_routes(caller, &scopes);
+    let resources = state.resources.of(&stage);
+    let (allowed, denied) = policy::Stage::split_routes(&resources, caller, &scopes);
     tracing::info!(subject = %claims.sub, jti = %claims.jti, scope = %scopes, routes_allowed = allowed.len(), routes_denied = denied.len(), "allowed");
     Ok(policy::allow(
         &claims.sub,

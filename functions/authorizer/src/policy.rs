@@ -13,6 +13,32 @@ use shared::scopes::{Caller, PROTECTED_ROUTES, Scopes};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage(String);
 
+/// The resource ARNs of [`PROTECTED_ROUTES`] for the stage last asked about, in the table's
+/// order: an instance serves one stage, so they are written once, not on every request.
+#[derive(Debug, Default)]
+pub struct RouteResources(std::sync::Mutex<Option<(Stage, std::sync::Arc<[String]>)>>);
+
+impl RouteResources {
+    /// The ARN of every protected route of `stage`.
+    pub fn of(&self, stage: &Stage) -> std::sync::Arc<[String]> {
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((known, resources)) = cached.as_ref()
+            && known == stage
+        {
+            return resources.clone();
+        }
+        let resources: std::sync::Arc<[String]> = PROTECTED_ROUTES
+            .iter()
+            .map(|route| format!("{}/{}", stage.0, route.resource))
+            .collect();
+        *cached = Some((stage.clone(), resources.clone()));
+        resources
+    }
+}
+
 impl Stage {
     /// The stage of `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{verb}/{path}`.
     pub fn of_method_arn(method_arn: &str) -> Option<Self> {
@@ -34,18 +60,22 @@ impl Stage {
     }
 
     /// The resources of the protected routes a token of `caller` with `scopes` may call,
-    /// and of those it may not.
-    pub fn split_routes(&self, caller: Caller, scopes: &Scopes) -> (Vec<String>, Vec<String>) {
-        let (allowed, denied): (Vec<_>, Vec<_>) = PROTECTED_ROUTES
-            .iter()
-            .partition(|route| route.allows(caller, scopes));
-        let resources = |routes: Vec<&shared::scopes::ProtectedRoute>| {
-            routes
-                .into_iter()
-                .map(|route| format!("{}/{}", self.0, route.resource_path()))
-                .collect()
-        };
-        (resources(allowed), resources(denied))
+    /// and of those it may not, taken from `resources` ([`RouteResources::of`] this stage).
+    pub fn split_routes(
+        resources: &[String],
+        caller: Caller,
+        scopes: &Scopes,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut allowed = Vec::with_capacity(resources.len());
+        let mut denied = Vec::new();
+        for (route, resource) in PROTECTED_ROUTES.iter().zip(resources) {
+            if route.allows(caller, scopes) {
+                allowed.push(resource.clone());
+            } else {
+                denied.push(resource.clone());
+            }
+        }
+        (allowed, denied)
     }
 }
 

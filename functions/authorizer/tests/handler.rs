@@ -26,10 +26,7 @@ fn decide(
     verifier: &TokenVerifier,
     request: &ApiGatewayCustomAuthorizerRequest,
 ) -> Result<Value, Unauthorized> {
-    let state = authorizer::State {
-        verifier: verifier.clone(),
-        settings: token_settings(),
-    };
+    let state = authorizer::State::new(verifier.clone(), token_settings());
     authorize(&state, request).map(|response| serde_json::to_value(response).unwrap())
 }
 

@@ -49,10 +49,7 @@ async fn api() -> Api {
             recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
         },
         products: products::State::new(&[], stores, Clock::system()).unwrap(),
-        authorizer: authorizer::State {
-            verifier,
-            settings: shared::testing::token_settings(),
-        },
+        authorizer: authorizer::State::new(verifier, shared::testing::token_settings()),
     }
 }
 
