@@ -13,7 +13,8 @@ const USER_SCHEME: &str = "OAuth2PasswordBearer";
 const CLIENT_SCHEME: &str = "OAuth2ClientCredentials";
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest = Path::new(&manifest);
     let source = manifest.join("../openapi.yaml");
     println!("cargo:rerun-if-changed={}", source.display());
     let text = std::fs::read_to_string(&source)

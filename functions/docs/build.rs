@@ -4,7 +4,8 @@
 use std::path::Path;
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/swagger-ui-dist");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dist = Path::new(&manifest).join("node_modules/swagger-ui-dist");
     for asset in [
         "swagger-ui-bundle.js",
         "swagger-ui.css",

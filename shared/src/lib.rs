@@ -69,6 +69,8 @@ pub mod email_codes;
 #[cfg(feature = "database")]
 pub mod email_flows;
 #[cfg(feature = "database")]
+pub mod leases;
+#[cfg(feature = "database")]
 pub mod login_failures;
 #[cfg(feature = "database")]
 pub mod mail;

@@ -6,6 +6,7 @@ use crate::account_events::{AccountEventStore, MongoAccountEventStore};
 use crate::clients::{ClientStore, MongoClientStore};
 use crate::db::StoreError;
 use crate::email_codes::{EmailCodeStore, MongoEmailCodeStore};
+use crate::leases::{LeaseStore, MongoLeaseStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::products::{MongoProductStore, ProductStore};
@@ -37,6 +38,8 @@ pub trait Stores: Send + Sync {
     type RateLimits: RateLimitStore;
     /// Machine clients.
     type Clients: ClientStore;
+    /// Leases that serialise a kind of change.
+    type Leases: LeaseStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -58,6 +61,8 @@ pub trait Stores: Send + Sync {
     fn rate_limits(&self) -> &Self::RateLimits;
     /// `clients`.
     fn clients(&self) -> &Self::Clients;
+    /// `leases`.
+    fn leases(&self) -> &Self::Leases;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -84,6 +89,8 @@ pub struct MongoStores {
     pub rate_limits: MongoRateLimitStore,
     /// `clients`.
     pub clients: MongoClientStore,
+    /// `leases`.
+    pub leases: MongoLeaseStore,
 }
 
 impl MongoStores {
@@ -100,6 +107,7 @@ impl MongoStores {
             email_codes: MongoEmailCodeStore::new(database),
             rate_limits: MongoRateLimitStore::new(database),
             clients: MongoClientStore::new(database),
+            leases: MongoLeaseStore::new(database),
         }
     }
 
@@ -128,6 +136,7 @@ impl Stores for MongoStores {
     type EmailCodes = MongoEmailCodeStore;
     type RateLimits = MongoRateLimitStore;
     type Clients = MongoClientStore;
+    type Leases = MongoLeaseStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -158,5 +167,8 @@ impl Stores for MongoStores {
     }
     fn clients(&self) -> &MongoClientStore {
         &self.clients
+    }
+    fn leases(&self) -> &MongoLeaseStore {
+        &self.leases
     }
 }

@@ -13,6 +13,7 @@ use shared::account_events::{self, AccountEvent, AccountEventStore, EventKind};
 use shared::account_id::AccountId;
 use shared::email_codes::{EmailCodeStore, Purpose};
 use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::leases::LeaseStore;
 use shared::login_failures::{LoginFailureStore, SecondFactorFailures};
 use shared::mfa_challenges::MfaChallengeStore;
 use shared::refresh::{Client, RefreshTokenStore};
@@ -104,15 +105,14 @@ pub(crate) async fn act<S: Stores>(
             Some(EventKind::PasswordResetIssued),
         ),
         Action::Delete => {
-            refuse_losing_the_last_administrator(state, &target, &[]).await?;
-            shared::account_removal::delete_account(
+            let deletion = shared::account_removal::delete_account(
                 &state.stores,
                 &target,
                 Some(&admin.user.id),
                 state.clock.now(),
-            )
-            .await
-            .map_err(store)?;
+            );
+            keeping_an_administrator(state, &target, &[], async { deletion.await.map_err(store) })
+                .await?;
             audit(admin, "delete", &target);
             return Ok(no_content());
         }
@@ -276,30 +276,60 @@ fn refuse_a_more_privileged_target<S>(
     })
 }
 
-/// Refuses a change that would leave no enabled account able to administer accounts: `target`
-/// is an enabled administrator, keeps only `remaining` of its roles, and no other enabled
-/// account holds a role granting `users:admin`.
-async fn refuse_losing_the_last_administrator<S: Stores>(
+/// The lease that serialises changes which may remove an administrator.
+const ADMINISTRATORS_LEASE: &str = "administrators";
+/// How long a change may hold it: far above one update's time, short enough that a
+/// crashed holder blocks the others only briefly.
+const ADMINISTRATORS_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `change`, which leaves `target` with only `remaining` of its roles (or none, or
+/// disabled, or deleted), refused with `409 last_administrator` when it would leave no
+/// enabled administrator. A change that removes an administrator holds the
+/// `administrators` lease from its count to its write, so two of them (two administrators
+/// disabling each other at once) cannot both count the other; the second answers `409
+/// administrators_changing` and can be retried.
+async fn keeping_an_administrator<S: Stores, T>(
     state: &State<S>,
     target: &User,
     remaining: &[String],
-) -> Result<(), ApiError> {
+    change: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
     let granting = state.roles.granting(USERS_ADMIN_SCOPE);
     let is_admin = |roles: &[String]| roles.iter().any(|role| granting.contains(role));
     if target.disabled || !is_admin(&target.roles) || is_admin(remaining) {
-        return Ok(());
+        return change.await;
     }
-    let admins = state
-        .stores
-        .users()
-        .count_enabled_holding(&granting)
+    let leases = state.stores.leases();
+    let holder = uuid::Uuid::new_v4().to_string();
+    let now = state.clock.now();
+    if !leases
+        .acquire(ADMINISTRATORS_LEASE, &holder, now, ADMINISTRATORS_LEASE_TTL)
         .await
-        .map_err(store)?;
-    if admins <= 1 {
-        tracing::info!(target = %target.id, "refused: the last enabled administrator");
-        return Err(LAST_ADMINISTRATOR);
+        .map_err(store)?
+    {
+        return Err(ApiError::Conflict {
+            code: "administrators_changing",
+            message: "another change to the administrators is under way; retry in a moment",
+        });
     }
-    Ok(())
+    let outcome = async {
+        let admins = state
+            .stores
+            .users()
+            .count_enabled_holding(&granting)
+            .await
+            .map_err(store)?;
+        if admins <= 1 {
+            tracing::info!(target = %target.id, "refused: the last enabled administrator");
+            return Err(LAST_ADMINISTRATOR);
+        }
+        change.await
+    }
+    .await;
+    if let Err(error) = leases.release(ADMINISTRATORS_LEASE, &holder).await {
+        tracing::warn!(%error, "administrators lease not released (it runs out on its own)");
+    }
+    outcome
 }
 
 /// Ends every session of the account: refresh tokens revoked, outstanding reset codes gone
@@ -316,13 +346,12 @@ async fn end_sessions<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(),
 }
 
 async fn disable<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
-    refuse_losing_the_last_administrator(state, target, &[]).await?;
     let users = state.stores.users();
-    if !users
-        .set_disabled(&target.id, true, state.clock.now())
-        .await
-        .map_err(store)?
-    {
+    let disabled = users.set_disabled(&target.id, true, state.clock.now());
+    let disabled =
+        keeping_an_administrator(state, target, &[], async { disabled.await.map_err(store) })
+            .await?;
+    if !disabled {
         return Err(ACCOUNT_NOT_FOUND);
     }
     end_sessions(state, &target.id).await?;
@@ -472,12 +501,11 @@ async fn set_roles<S: Stores>(
             });
         }
     }
-    refuse_losing_the_last_administrator(state, target, &roles).await?;
     let users = state.stores.users();
-    let changed = users
-        .set_roles(&target.id, target.token_version, &roles, state.clock.now())
-        .await
-        .map_err(store)?;
+    let write = users.set_roles(&target.id, target.token_version, &roles, state.clock.now());
+    let changed =
+        keeping_an_administrator(state, target, &roles, async { write.await.map_err(store) })
+            .await?;
     if !changed {
         return Err(ApiError::Conflict {
             code: "account_changed",

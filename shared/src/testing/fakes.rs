@@ -51,6 +51,8 @@ pub struct MemoryStores {
     pub rate_limits: MemoryRateLimitStore,
     /// Machine clients.
     pub clients: MemoryClientStore,
+    /// Leases.
+    pub leases: MemoryLeaseStore,
 }
 
 impl MemoryStores {
@@ -74,6 +76,7 @@ impl Stores for MemoryStores {
     type EmailCodes = MemoryEmailCodeStore;
     type RateLimits = MemoryRateLimitStore;
     type Clients = MemoryClientStore;
+    type Leases = MemoryLeaseStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -101,6 +104,9 @@ impl Stores for MemoryStores {
     }
     fn clients(&self) -> &MemoryClientStore {
         &self.clients
+    }
+    fn leases(&self) -> &MemoryLeaseStore {
+        &self.leases
     }
     fn rate_limits(&self) -> &MemoryRateLimitStore {
         &self.rate_limits
@@ -1269,5 +1275,39 @@ impl crate::clients::ClientStore for MemoryClientStore {
         let before = clients.len();
         clients.retain(|client| client.id != *id);
         Ok(clients.len() < before)
+    }
+}
+
+/// Leases in memory; clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLeaseStore(Arc<Mutex<HashMap<String, (String, SystemTime)>>>);
+
+impl crate::leases::LeaseStore for MemoryLeaseStore {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut leases = self.0.lock().unwrap();
+        match leases.get(name) {
+            Some((_, until)) if *until > now => Ok(false),
+            _ => {
+                leases.insert(name.to_owned(), (holder.to_owned(), now + ttl));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut leases = self.0.lock().unwrap();
+        if leases
+            .get(name)
+            .is_some_and(|(held_by, _)| held_by == holder)
+        {
+            leases.remove(name);
+        }
+        Ok(())
     }
 }

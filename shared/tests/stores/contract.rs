@@ -62,6 +62,7 @@ contract!(
     revoking_an_account_ends_every_session_of_that_account_only,
     an_account_is_found_by_its_id_and_a_name_registered_again_gets_a_new_one,
     the_catalogue_is_the_sample_products,
+    sixteen_concurrent_takers_of_one_lease_get_it_once_until_it_is_released_or_runs_out,
     a_client_keeps_its_two_newest_secrets_and_never_loses_its_last,
     accounts_are_listed_by_name_filtered_and_paged_and_admins_counted,
     ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product,
@@ -958,6 +959,54 @@ async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: 
     assert!(clients.delete(&id).await.unwrap());
     assert!(!clients.delete(&id).await.unwrap());
     assert!(clients.find(&id).await.unwrap().is_none());
+}
+
+async fn sixteen_concurrent_takers_of_one_lease_get_it_once_until_it_is_released_or_runs_out(
+    stores: impl Shared,
+) {
+    use shared::leases::LeaseStore;
+    let at = now();
+    let ttl = Duration::from_secs(10);
+    let takers: Vec<_> = (0..16)
+        .map(|n| {
+            let stores = stores.clone();
+            tokio::spawn(async move {
+                let holder = format!("holder-{n}");
+                let got = stores
+                    .leases()
+                    .acquire("admins", &holder, at, ttl)
+                    .await
+                    .unwrap();
+                got.then_some(holder)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for taker in takers {
+        winners.extend(taker.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let leases = stores.leases();
+    leases.release("admins", "someone-else").await.unwrap();
+    assert!(
+        !leases.acquire("admins", "late", at, ttl).await.unwrap(),
+        "only its holder releases it"
+    );
+    leases.release("admins", &winners[0]).await.unwrap();
+    assert!(leases.acquire("admins", "next", at, ttl).await.unwrap());
+    assert!(
+        leases
+            .acquire("admins", "after", at + ttl, ttl)
+            .await
+            .unwrap(),
+        "a lease that ran out is taken over"
+    );
+    assert!(
+        !leases
+            .acquire("admins", "next", at + ttl, ttl)
+            .await
+            .unwrap()
+    );
 }
 
 async fn ten_concurrent_creations_of_one_product_store_one_and_writes_need_the_product(

@@ -585,3 +585,75 @@ async fn a_stale_administrator_login_is_refused_over_http() {
     );
     local.stack.stop().await;
 }
+
+#[tokio::test]
+async fn two_administrators_disabling_each_other_at_once_leave_one() {
+    let local = start().await;
+    let mut survivor: Option<(String, String)> = None;
+    for round in 0..4 {
+        let (a, b) = (format!("first{round}"), format!("second{round}"));
+        let bearer_a = local.administrator(&a).await;
+        let bearer_b = local.administrator(&b).await;
+        let id_a = local.account_id(&bearer_a, &a).await;
+        let id_b = local.account_id(&bearer_b, &b).await;
+        // Leave exactly these two enabled administrators.
+        if let Some((_, previous)) = survivor.take() {
+            let (status, body) = local
+                .call(
+                    Method::POST,
+                    &format!("/admin/users/{previous}/disable"),
+                    &bearer_a,
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (disable_b, disable_a) = (
+            format!("/admin/users/{id_b}/disable"),
+            format!("/admin/users/{id_a}/disable"),
+        );
+        let (first, second) = tokio::join!(
+            local.call(Method::POST, &disable_b, &bearer_a, None),
+            local.call(Method::POST, &disable_a, &bearer_b, None),
+        );
+        let outcomes = [first.0, second.0];
+        assert!(
+            outcomes
+                .iter()
+                .filter(|status| **status == StatusCode::OK)
+                .count()
+                <= 1,
+            "round {round}: both disabled: {first:?} {second:?}"
+        );
+        for (status, body) in [&first, &second] {
+            if *status != StatusCode::OK {
+                assert!(
+                    ["last_administrator", "administrators_changing"]
+                        .contains(&body["error"].as_str().unwrap_or_default()),
+                    "round {round}: {body}"
+                );
+            }
+        }
+        let enabled_admins = local
+            .database
+            .collection::<mongodb::bson::Document>("users")
+            .count_documents(mongodb::bson::doc! { "roles": "admin", "disabled": { "$ne": true } })
+            .await
+            .unwrap();
+        assert!(enabled_admins >= 1, "round {round}: no administrator left");
+        let (status, body) = local
+            .call(
+                Method::GET,
+                &format!("/admin/users/{id_a}"),
+                &bearer_a,
+                None,
+            )
+            .await;
+        survivor = Some(if status == StatusCode::OK && body["disabled"] == false {
+            (a.clone(), id_a.clone())
+        } else {
+            (b.clone(), id_b.clone())
+        });
+    }
+    local.stack.stop().await;
+}
