@@ -123,8 +123,12 @@ pub trait ClientStore: Send + Sync {
         id: &ClientId,
     ) -> impl Future<Output = Result<Option<MachineClient>, StoreError>> + Send;
 
-    /// Every client, oldest first.
-    fn list(&self) -> impl Future<Output = Result<Vec<MachineClient>, StoreError>> + Send;
+    /// Up to `limit` clients in id order, after the client `after`.
+    fn list(
+        &self,
+        after: Option<&ClientId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<MachineClient>, StoreError>> + Send;
 
     /// Adds `secret` in one conditional update, unless the client already has
     /// [`MAX_SECRETS`] (a retried or concurrent rotation never evicts a secret in use).
@@ -228,12 +232,20 @@ impl ClientStore for MongoClientStore {
         Ok(found.and_then(ClientDocument::client))
     }
 
-    async fn list(&self) -> Result<Vec<MachineClient>, StoreError> {
+    async fn list(
+        &self,
+        after: Option<&ClientId>,
+        limit: u32,
+    ) -> Result<Vec<MachineClient>, StoreError> {
+        let filter = match after {
+            Some(after) => doc! { "_id": { "$gt": after.as_str() } },
+            None => doc! {},
+        };
         let cursor = self
             .clients
-            .find(doc! {})
-            .sort(doc! { "created_at": 1, "_id": 1 })
-            .limit(1000)
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
             .await?;
         let documents: Vec<ClientDocument> =
             futures_util::TryStreamExt::try_collect(cursor).await?;

@@ -34,15 +34,50 @@ fn audit(admin: &Administrator, action: &str, client: &ClientId) {
     tracing::info!(audit = "admin", action, actor = %admin.user.id, client = %client, "admin action");
 }
 
-/// `{"clients": [...]}`, oldest first, without secrets (their ids and dates only).
+/// `{"clients": [...], "next": cursor or null}` in id order, without secrets (their ids and
+/// dates only): `limit` (1–100, default 50) and `after` (the previous page's `next`).
 pub(crate) async fn list<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
+    request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let clients = state.stores.clients().list().await.map_err(store)?;
+    let parameters = request.query_string_parameters_ref();
+    let parameter = |name: &str| parameters.and_then(|query| query.first(name));
+    let limit = match parameter("limit") {
+        None => crate::accounts::DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|limit| (1..=crate::accounts::MAX_PAGE).contains(limit))
+            .ok_or_else(|| ApiError::InvalidField {
+                field: "limit",
+                message: "limit must be a whole number from 1 to 100".to_owned(),
+            })?,
+    };
+    let after = match parameter("after") {
+        None => None,
+        Some(text) => Some(ClientId::parse(text).ok_or_else(|| ApiError::InvalidField {
+            field: "after",
+            message: "after must be the next value of a previous page".to_owned(),
+        })?),
+    };
+    let mut clients = state
+        .stores
+        .clients()
+        .list(after.as_ref(), limit + 1)
+        .await
+        .map_err(store)?;
+    let more = clients.len() > limit as usize;
+    clients.truncate(limit as usize);
+    let next = more
+        .then(|| clients.last().map(|client| client.id.as_str().to_owned()))
+        .flatten();
     tracing::info!(audit = "admin", action = "list_clients", actor = %admin.user.id, "admin action");
     let shown: Vec<Value> = clients.iter().map(view::client).collect();
-    Ok(json_response(StatusCode::OK, &json!({ "clients": shown })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "clients": shown, "next": next }),
+    ))
 }
 
 /// `{"name", "scopes": [...]}`: `201` with the client and its secret, shown this once.

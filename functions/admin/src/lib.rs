@@ -162,7 +162,7 @@ async fn answer<S: Stores>(
     let action = match endpoint {
         Endpoint::List => return accounts::list(state, admin, request).await,
         Endpoint::Read => return accounts::read_one(state, admin, request).await,
-        Endpoint::ListClients => return clients::list(state, admin).await,
+        Endpoint::ListClients => return clients::list(state, admin, request).await,
         Endpoint::CreateClient => return clients::create(state, admin, request).await,
         Endpoint::RotateClientSecret => return clients::rotate(state, admin, request).await,
         Endpoint::RemoveClientSecret => return clients::remove_secret(state, admin, request).await,

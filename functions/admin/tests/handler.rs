@@ -486,7 +486,7 @@ async fn a_client_is_created_with_a_secret_shown_once_rotated_and_deleted() {
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(created["scopes"], serde_json::json!(["products:write"]));
     assert_eq!(created["created_by"], setup.alice.as_str());
-    let stored = &setup.state.stores.clients.list().await.unwrap()[0];
+    let stored = &setup.state.stores.clients.list(None, 10).await.unwrap()[0];
     assert!(
         stored.secrets[0].hash.starts_with("$argon2id$"),
         "only the hash is kept"
@@ -582,7 +582,7 @@ async fn a_client_gets_only_scopes_clients_may_hold_and_the_administrator_has() 
             .state
             .stores
             .clients
-            .list()
+            .list(None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -631,4 +631,38 @@ async fn a_reset_code_is_shown_once_stored_as_a_hash_and_replaces_the_last() {
         (status, body["error"].as_str()),
         (409, Some("account_disabled"))
     );
+}
+
+#[tokio::test]
+async fn clients_are_listed_a_page_at_a_time() {
+    let setup = setup().await;
+    for _ in 0..3 {
+        let (status, _) = call(&setup, &event_json("admin-clients-create.json")).await;
+        assert_eq!(status, 201);
+    }
+    let page = |query: Value| {
+        let mut event = event_json("admin-clients.json");
+        let multi: serde_json::Map<String, Value> = query
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(key, value)| (key.clone(), Value::Array(vec![value.clone()])))
+            .collect();
+        event["queryStringParameters"] = query;
+        event["multiValueQueryStringParameters"] = Value::Object(multi);
+        event
+    };
+    let (status, first) = call(&setup, &page(serde_json::json!({"limit": "2"}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["clients"].as_array().unwrap().len(), 2);
+    let next = first["next"].as_str().unwrap();
+    let (_, second) = call(
+        &setup,
+        &page(serde_json::json!({"limit": "2", "after": next})),
+    )
+    .await;
+    assert_eq!(second["clients"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next"], Value::Null);
+    let (status, body) = call(&setup, &page(serde_json::json!({"after": "nonsense"}))).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("after")));
 }

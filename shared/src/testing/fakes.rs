@@ -1229,8 +1229,22 @@ impl crate::clients::ClientStore for MemoryClientStore {
             .cloned())
     }
 
-    async fn list(&self) -> Result<Vec<crate::clients::MachineClient>, StoreError> {
-        Ok(self.0.lock().unwrap().clone())
+    async fn list(
+        &self,
+        after: Option<&crate::clients::ClientId>,
+        limit: u32,
+    ) -> Result<Vec<crate::clients::MachineClient>, StoreError> {
+        let mut clients: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|client| after.is_none_or(|after| client.id > *after))
+            .cloned()
+            .collect();
+        clients.sort_by(|a, b| a.id.cmp(&b.id));
+        clients.truncate(limit as usize);
+        Ok(clients)
     }
 
     async fn add_secret(

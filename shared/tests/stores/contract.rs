@@ -947,7 +947,11 @@ async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: 
         ids(&clients.find(&id).await.unwrap().unwrap()),
         ["0000000b", "0000000c"]
     );
-    assert_eq!(clients.list().await.unwrap().len(), 1);
+    assert_eq!(clients.list(None, 10).await.unwrap().len(), 1);
+    assert!(
+        clients.list(Some(&id), 10).await.unwrap().is_empty(),
+        "nothing after it"
+    );
     let unknown = ClientId::generate().unwrap();
     assert_eq!(
         clients
