@@ -195,7 +195,7 @@ pub(crate) async fn list<S: Stores>(
         };
     let prefix = match parameter("prefix") {
         None | Some("") => None,
-        Some(text) if text.chars().count() <= 64 => Some(caseless::default_case_fold_str(text)),
+        Some(text) if text.chars().count() <= 64 => Some(shared::credentials::caseless_key(text)),
         Some(_) => return Err(invalid("prefix", "prefix must be at most 64 characters")),
     };
     let role = match parameter("role") {
