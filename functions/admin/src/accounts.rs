@@ -521,8 +521,9 @@ async fn set_roles<S: Stores>(
 
 /// A single-use password-reset code for the account, shown this once to pass on: 80 random
 /// bits, stored as SHA-256, valid for `ADMIN_RESET_CODE_TTL_SECONDS`; it replaces any code
-/// issued before. The public `POST /password-reset/confirm` redeems it. `201`; `409
-/// account_disabled` for a disabled account (enable it first).
+/// issued before (issues for one account run one at a time: `409 reset_code_changing` for
+/// the second of two at once). The public `POST /password-reset/confirm` redeems it. `201`;
+/// `409 account_disabled` for a disabled account (enable it first).
 async fn issue_reset_code<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
@@ -534,11 +535,22 @@ async fn issue_reset_code<S: Stores>(
             message: "the account is disabled: enable it first",
         });
     }
-    let codes = state.stores.email_codes();
-    codes
-        .delete_account(&target.id, Some(Purpose::AdminReset))
+    // One issue at a time per account, so a code always replaces the last one: two at once
+    // would each delete before either creates, and leave two live codes.
+    let lease = format!("reset-code:{}", target.id);
+    let holder = uuid::Uuid::new_v4().to_string();
+    let leases = state.stores.leases();
+    if !leases
+        .acquire(&lease, &holder, state.clock.now(), ADMINISTRATORS_LEASE_TTL)
         .await
-        .map_err(store)?;
+        .map_err(store)?
+    {
+        return Err(ApiError::Conflict {
+            code: "reset_code_changing",
+            message: "another code for this account is being issued; retry in a moment",
+        });
+    }
+    let codes = state.stores.email_codes();
     let new = shared::email_codes::generate().map_err(|_| ApiError::Internal)?;
     let expires_at = state.clock.now() + state.reset_code_ttl;
     let code = shared::email_codes::EmailCode {
@@ -548,7 +560,17 @@ async fn issue_reset_code<S: Stores>(
         expires_at,
         issued_by: Some(admin.user.id.clone()),
     };
-    codes.create(&new.hash, &code).await.map_err(store)?;
+    let replaced = async {
+        codes
+            .delete_account(&target.id, Some(Purpose::AdminReset))
+            .await?;
+        codes.create(&new.hash, &code).await
+    }
+    .await;
+    if let Err(error) = leases.release(&lease, &holder).await {
+        tracing::warn!(%error, "reset-code lease not released (it runs out on its own)");
+    }
+    replaced.map_err(store)?;
     use secrecy::ExposeSecret as _;
     Ok(json_response(
         StatusCode::CREATED,

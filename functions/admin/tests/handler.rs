@@ -666,3 +666,31 @@ async fn clients_are_listed_a_page_at_a_time() {
     let (status, body) = call(&setup, &page(serde_json::json!({"after": "nonsense"}))).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("after")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_issues_of_a_reset_code_leave_one_live_code() {
+    let setup = std::sync::Arc::new(setup().await);
+    for round in 0..5 {
+        let issues: Vec<_> = (0..8)
+            .map(|_| {
+                let setup = setup.clone();
+                tokio::spawn(async move {
+                    call(&setup, &on("admin-reset-code.json", &setup.bob))
+                        .await
+                        .0
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for issue in issues {
+            statuses.push(issue.await.unwrap());
+        }
+        assert!(statuses.contains(&201), "round {round}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [201, 409].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        let live = setup.state.stores.email_codes.codes_of(&setup.bob);
+        assert_eq!(live, 1, "round {round}: one outstanding code, {statuses:?}");
+    }
+}

@@ -931,6 +931,16 @@ impl MemoryEmailCodeStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// How many codes are stored for `account`.
+    pub fn codes_of(&self, account: &AccountId) -> usize {
+        self.codes
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|code| code.account == *account)
+            .count()
+    }
 }
 
 impl EmailCodeStore for MemoryEmailCodeStore {

@@ -663,3 +663,35 @@ async fn two_administrators_disabling_each_other_at_once_leave_one() {
     }
     local.stack.stop().await;
 }
+
+#[tokio::test]
+async fn parallel_issues_of_a_reset_code_leave_one_live_code() {
+    let local = start().await;
+    let admin = local.administrator("issuer").await;
+    assert_eq!(
+        local.signup("holder", PASSWORD).await.status(),
+        StatusCode::CREATED
+    );
+    let id = local.account_id(&admin, "holder").await;
+    let path = format!("/admin/users/{id}/password-reset");
+    for round in 0..4 {
+        let issues = futures_util::future::join_all(
+            (0..8).map(|_| local.call(Method::POST, &path, &admin, None)),
+        )
+        .await;
+        let statuses: Vec<u16> = issues.iter().map(|(status, _)| status.as_u16()).collect();
+        assert!(statuses.contains(&201), "round {round}: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [201, 409].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        let live = local
+            .database
+            .collection::<mongodb::bson::Document>("email_codes")
+            .count_documents(mongodb::bson::doc! { "account": &id, "purpose": "admin_reset" })
+            .await
+            .unwrap();
+        assert_eq!(live, 1, "round {round}: one outstanding code, {statuses:?}");
+    }
+    local.stack.stop().await;
+}
