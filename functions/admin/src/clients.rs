@@ -197,13 +197,14 @@ fn path_client(request: &Request) -> Result<ClientId, ApiError> {
         .ok_or(CLIENT_NOT_FOUND)
 }
 
-/// Starts a rotation: a new secret, shown once, that works beside the current one. `201`;
-/// `409 rotation_in_progress` while the client has two (remove the old one first).
-pub(crate) async fn rotate<S: Stores>(
+/// The client the path's `{id}` names, if the administrator may manage it: `404
+/// client_not_found`, or `403 target_more_privileged` when it holds scopes their roles do not
+/// grant.
+async fn managed_client<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
     request: &Request,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<MachineClient, ApiError> {
     let id = path_client(request)?;
     let client = state
         .stores
@@ -213,6 +214,18 @@ pub(crate) async fn rotate<S: Stores>(
         .map_err(store)?
         .ok_or(CLIENT_NOT_FOUND)?;
     refuse_a_more_privileged_client(state, admin, &client)?;
+    Ok(client)
+}
+
+/// Starts a rotation: a new secret, shown once, that works beside the current one. `201`;
+/// `409 rotation_in_progress` while the client has two (remove the old one first).
+pub(crate) async fn rotate<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let client = managed_client(state, admin, request).await?;
+    let id = client.id.clone();
     let (secret, stored) = new_secret(state).await?;
     let secret_id = stored.id.clone();
     let added = state
@@ -252,15 +265,8 @@ pub(crate) async fn remove_secret<S: Stores>(
     admin: &Administrator,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let id = path_client(request)?;
-    let client = state
-        .stores
-        .clients()
-        .find(&id)
-        .await
-        .map_err(store)?
-        .ok_or(CLIENT_NOT_FOUND)?;
-    refuse_a_more_privileged_client(state, admin, &client)?;
+    let client = managed_client(state, admin, request).await?;
+    let id = client.id.clone();
     let secret_id = request
         .path_parameters_ref()
         .and_then(|parameters| parameters.first("secret_id"))
@@ -294,15 +300,8 @@ pub(crate) async fn delete<S: Stores>(
     admin: &Administrator,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let id = path_client(request)?;
-    let client = state
-        .stores
-        .clients()
-        .find(&id)
-        .await
-        .map_err(store)?
-        .ok_or(CLIENT_NOT_FOUND)?;
-    refuse_a_more_privileged_client(state, admin, &client)?;
+    let client = managed_client(state, admin, request).await?;
+    let id = client.id.clone();
     if !state.stores.clients().delete(&id).await.map_err(store)? {
         return Err(CLIENT_NOT_FOUND);
     }
