@@ -121,6 +121,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
         roles: shared::roles::Roles::default(),
+        passkeys: shared::webauthn::PasskeySettings::default(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);

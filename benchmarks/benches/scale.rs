@@ -249,6 +249,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::capturing(),
         roles: shared::roles::Roles::default(),
+        passkeys: shared::webauthn::PasskeySettings::default(),
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -494,6 +495,7 @@ fn token_state_like(
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::capturing(),
         roles: shared::roles::Roles::default(),
+        passkeys: shared::webauthn::PasskeySettings::default(),
     }
 }
 

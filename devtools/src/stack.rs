@@ -136,6 +136,14 @@ impl Stack {
         overrides
             .entry("JwtIssuer".to_owned())
             .or_insert_with(|| format!("http://{address}"));
+        // Browsers treat http://localhost as a secure context, so passkeys work locally
+        // with `localhost` as the relying party (not 127.0.0.1, which is no domain).
+        overrides
+            .entry("PasskeyRelyingPartyId".to_owned())
+            .or_insert_with(|| "localhost".to_owned());
+        overrides
+            .entry("PasskeyOrigins".to_owned())
+            .or_insert_with(|| format!("http://localhost:{}", address.port()));
         if options.outbox_dir.is_some() {
             overrides
                 .entry("MailFromAddress".to_owned())

@@ -80,6 +80,13 @@ pub enum EventKind {
     RolesChanged,
     /// An administrator issued a password-reset code to pass on.
     PasswordResetIssued,
+    /// A passkey was registered.
+    PasskeyAdded,
+    /// A passkey was deleted.
+    PasskeyRemoved,
+    /// A passkey's signature counter went backwards: its authenticator may have been
+    /// cloned. The sign-in was refused.
+    PasskeyCounterRegressed,
 }
 
 /// One event.

@@ -8,14 +8,16 @@ use crate::db::StoreError;
 use crate::email_codes::EmailCodeStore;
 use crate::login_failures::{LoginFailureStore, SecondFactorFailures};
 use crate::mfa_challenges::MfaChallengeStore;
+use crate::passkey_ceremonies::PasskeyCeremonyStore;
+use crate::passkeys::PasskeyStore;
 use crate::refresh::{Client, RefreshTokenStore};
 use crate::second_factors::SecondFactorStore;
 use crate::stores::Stores;
 use crate::users::{User, UserStore};
 use std::time::SystemTime;
 
-/// Deletes `user`: first what is keyed to it except the second factor (sessions, pending
-/// second-factor logins, failure counters, emailed codes, security history), so a failure
+/// Deletes `user`: first what is keyed to it except the second factor (sessions, passkeys, pending
+/// second-factor logins and passkey ceremonies, failure counters, emailed codes, security history), so a failure
 /// leaves an account, still guarded by its second factor, that can be deleted again; then
 /// the account, which every protected function refuses from then on; then everything keyed
 /// to it, the second factor included, once more (a login racing the deletion may have added
@@ -55,14 +57,18 @@ async fn remove_keyed_to<S: Stores>(
     username: &Username,
 ) -> Result<(), StoreError> {
     let codes_key = SecondFactorFailures(account);
-    let (sessions, challenges, events, passwords, codes, emailed) = tokio::join!(
+    let (sessions, challenges, events, passwords, codes, emailed, passkeys, ceremonies) = tokio::join!(
         stores.refresh_tokens().delete_account(account),
         stores.mfa_challenges().delete_account(account),
         stores.events().delete_account(account),
         stores.login_failures().reset(username),
         stores.login_failures().reset(&codes_key),
         stores.email_codes().delete_account(account, None),
+        stores.passkeys().delete_account(account),
+        stores.passkey_ceremonies().delete_account(account),
     );
+    passkeys?;
+    ceremonies?;
     emailed?;
     sessions?;
     challenges?;

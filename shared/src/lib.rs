@@ -81,6 +81,10 @@ pub mod mfa;
 #[cfg(feature = "database")]
 pub mod mfa_challenges;
 #[cfg(feature = "database")]
+pub mod passkey_ceremonies;
+#[cfg(feature = "database")]
+pub mod passkeys;
+#[cfg(feature = "database")]
 pub mod principal;
 #[cfg(feature = "database")]
 pub mod products;
@@ -100,6 +104,8 @@ pub mod stores;
 pub mod totp;
 #[cfg(feature = "database")]
 pub mod users;
+#[cfg(feature = "passkeys")]
+pub mod webauthn;
 
 #[cfg(all(feature = "database", any(test, feature = "test-support")))]
 pub mod testing;

@@ -123,6 +123,25 @@ impl FailureKey for SecondFactorFailures<'_> {
     }
 }
 
+/// Failed passkey sign-ins: per credential id, and per account once the credential is
+/// known. Their ids have a `:` too.
+#[derive(Debug, Clone, Copy)]
+pub enum PasskeyFailures<'a> {
+    /// Assertions naming this credential id (base64url) that did not verify.
+    Credential(&'a str),
+    /// Assertions by any passkey of this account that did not verify.
+    Account(&'a AccountId),
+}
+
+impl FailureKey for PasskeyFailures<'_> {
+    fn counter_id(&self) -> Cow<'_, str> {
+        match self {
+            Self::Credential(id) => Cow::Owned(format!("passkey:{id}")),
+            Self::Account(account) => Cow::Owned(format!("passkey-account:{}", account.as_str())),
+        }
+    }
+}
+
 /// Where failure counters live. Implemented for MongoDB and, for handler tests, in memory.
 pub trait LoginFailureStore: Send + Sync {
     /// The record for `key` (a username, or [`SecondFactorFailures`]); the default (no

@@ -36,6 +36,10 @@ pub enum SecurityEvent {
     SlowResetRequest,
     /// A rate limit refused a request or a mail.
     RateLimited,
+    /// A passkey assertion was checked and refused.
+    FailedPasskey,
+    /// A passkey's signature counter went backwards (a cloned authenticator, perhaps).
+    PasskeyCounterRegression,
 }
 
 impl SecurityEvent {
@@ -50,6 +54,8 @@ impl SecurityEvent {
             Self::MailFailed => "MailFailures",
             Self::SlowResetRequest => "SlowResetRequests",
             Self::RateLimited => "RateLimited",
+            Self::FailedPasskey => "FailedPasskeys",
+            Self::PasskeyCounterRegression => "PasskeyCounterRegressions",
         }
     }
 }

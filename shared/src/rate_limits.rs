@@ -67,8 +67,16 @@ pub const RESETS_PER_ACCOUNT: Limit = Limit {
     window: HOUR,
 };
 
+/// Passkey challenges (sign-in and second-factor options) asked for from one source IP.
+pub const PASSKEY_CHALLENGES_PER_IP: Limit = Limit {
+    name: "passkey-challenge-ip",
+    max: 120,
+    window: Duration::from_secs(10 * 60),
+};
+
 /// Every limit, for the documentation and its tests.
-pub const ALL: [Limit; 6] = [
+pub const ALL: [Limit; 7] = [
+    PASSKEY_CHALLENGES_PER_IP,
     VERIFICATION_MAILS_PER_ACCOUNT,
     VERIFICATION_MAILS_PER_IP,
     RESET_REQUESTS_PER_IP,

@@ -9,6 +9,8 @@ use crate::email_codes::{EmailCodeStore, MongoEmailCodeStore};
 use crate::leases::{LeaseStore, MongoLeaseStore};
 use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
+use crate::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
+use crate::passkeys::{MongoPasskeyStore, PasskeyStore};
 use crate::products::{MongoProductStore, ProductStore};
 use crate::rate_limits::{MongoRateLimitStore, RateLimitStore};
 use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
@@ -40,6 +42,10 @@ pub trait Stores: Send + Sync {
     type Clients: ClientStore;
     /// Leases that serialise a kind of change.
     type Leases: LeaseStore;
+    /// Registered passkeys.
+    type Passkeys: PasskeyStore;
+    /// WebAuthn ceremonies in progress.
+    type PasskeyCeremonies: PasskeyCeremonyStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -63,6 +69,10 @@ pub trait Stores: Send + Sync {
     fn clients(&self) -> &Self::Clients;
     /// `leases`.
     fn leases(&self) -> &Self::Leases;
+    /// Registered passkeys.
+    fn passkeys(&self) -> &Self::Passkeys;
+    /// WebAuthn ceremonies in progress.
+    fn passkey_ceremonies(&self) -> &Self::PasskeyCeremonies;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -91,6 +101,10 @@ pub struct MongoStores {
     pub clients: MongoClientStore,
     /// `leases`.
     pub leases: MongoLeaseStore,
+    /// `passkeys`.
+    pub passkeys: MongoPasskeyStore,
+    /// `passkey_ceremonies`.
+    pub passkey_ceremonies: MongoPasskeyCeremonyStore,
 }
 
 impl MongoStores {
@@ -108,6 +122,8 @@ impl MongoStores {
             rate_limits: MongoRateLimitStore::new(database),
             clients: MongoClientStore::new(database),
             leases: MongoLeaseStore::new(database),
+            passkeys: MongoPasskeyStore::new(database),
+            passkey_ceremonies: MongoPasskeyCeremonyStore::new(database),
         }
     }
 
@@ -121,6 +137,8 @@ impl MongoStores {
         self.mfa_challenges.ensure_indexes().await?;
         self.email_codes.ensure_indexes().await?;
         self.rate_limits.ensure_indexes().await?;
+        self.passkeys.ensure_indexes().await?;
+        self.passkey_ceremonies.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -137,6 +155,8 @@ impl Stores for MongoStores {
     type RateLimits = MongoRateLimitStore;
     type Clients = MongoClientStore;
     type Leases = MongoLeaseStore;
+    type Passkeys = MongoPasskeyStore;
+    type PasskeyCeremonies = MongoPasskeyCeremonyStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -170,5 +190,11 @@ impl Stores for MongoStores {
     }
     fn leases(&self) -> &MongoLeaseStore {
         &self.leases
+    }
+    fn passkeys(&self) -> &MongoPasskeyStore {
+        &self.passkeys
+    }
+    fn passkey_ceremonies(&self) -> &MongoPasskeyCeremonyStore {
+        &self.passkey_ceremonies
     }
 }

@@ -11,7 +11,9 @@
 //!   replaces the recovery codes;
 //! - `PUT /users/me/email` `{"email"}` sends a verification code to a new address (the
 //!   current one stays until the code comes back), `POST /users/me/email/verification` sends
-//!   the waiting address another code, `DELETE /users/me/email` removes the addresses.
+//!   the waiting address another code, `DELETE /users/me/email` removes the addresses;
+//! - `POST /users/me/passkeys/registration-options` and `POST /users/me/passkeys` register a
+//!   passkey (WebAuthn), `DELETE /users/me/passkeys/{id}` deletes one.
 //!
 //! The password change and every second-factor route need a recent login; with a second
 //! factor on, the password change, turning it off and new recovery codes also need a code
@@ -21,6 +23,7 @@
 
 mod deletion;
 mod email;
+mod passkeys;
 mod password;
 pub mod reauthentication;
 mod second_factor;
@@ -37,6 +40,7 @@ use shared::mailer::{MailSettings, Mailer};
 use shared::metrics::Metrics;
 use shared::mfa::MfaSettings;
 use shared::stores::Stores;
+use shared::webauthn::PasskeySettings;
 
 /// What the account function needs, built once per execution environment.
 pub struct State<S> {
@@ -55,6 +59,8 @@ pub struct State<S> {
     pub mailer: Mailer,
     /// Code lifetimes and the frontend URL.
     pub mail: MailSettings,
+    /// The WebAuthn relying party passkeys are registered for.
+    pub passkeys: PasskeySettings,
 }
 
 impl<S> State<S> {
@@ -68,6 +74,7 @@ impl<S> State<S> {
             metrics: Metrics::from_source(env),
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
+            passkeys: PasskeySettings::from_source(env)?,
         })
     }
 }
@@ -108,10 +115,16 @@ pub enum Endpoint {
     ResendVerification,
     /// Remove the addresses.
     RemoveEmail,
+    /// Options for registering a passkey.
+    PasskeyRegistrationOptions,
+    /// Register a passkey.
+    RegisterPasskey,
+    /// Delete a passkey.
+    DeletePasskey,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 11] = [
+pub const ROUTES: [(Route, Endpoint); 14] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -138,6 +151,15 @@ pub const ROUTES: [(Route, Endpoint); 11] = [
         Endpoint::ResendVerification,
     ),
     (Route::delete("/users/me/email"), Endpoint::RemoveEmail),
+    (
+        Route::post("/users/me/passkeys/registration-options"),
+        Endpoint::PasskeyRegistrationOptions,
+    ),
+    (Route::post("/users/me/passkeys"), Endpoint::RegisterPasskey),
+    (
+        Route::delete("/users/me/passkeys/{id}"),
+        Endpoint::DeletePasskey,
+    ),
 ];
 
 /// Handles one request; a route this function does not serve is a `404`. Every outcome is a
@@ -168,6 +190,21 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
                 .await
                 .unwrap_or_else(ApiError::into_response);
         }
+        Some(Endpoint::PasskeyRegistrationOptions) => {
+            passkeys::registration_options(state, &request).await
+        }
+        Some(Endpoint::RegisterPasskey) => {
+            return match passkeys::register(state, &request).await {
+                Ok((status, body)) => json_response(status, &body),
+                Err(error) => error.into_response(),
+            };
+        }
+        Some(Endpoint::DeletePasskey) => {
+            return match passkeys::remove(state, &request).await {
+                Ok(()) => no_content(),
+                Err(error) => error.into_response(),
+            };
+        }
         Some(Endpoint::EndSession) => {
             return sessions::end(state, &request)
                 .await
@@ -192,6 +229,12 @@ async fn record<S: Stores>(
     let event =
         shared::account_events::AccountEvent::new(account, kind, state.clock.now(), &client);
     shared::account_events::record(state.stores.events(), &event).await;
+}
+
+fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

@@ -59,6 +59,10 @@ async fn setup() -> Setup {
             metrics: shared::metrics::Metrics::capturing(),
             mailer: shared::mailer::Mailer::Recording(outbox.clone()),
             mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
+            passkeys: shared::webauthn::PasskeySettings::new(
+                "localhost",
+                &["http://localhost:3000"],
+            ),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),

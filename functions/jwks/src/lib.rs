@@ -17,11 +17,12 @@ use shared::tokens::TokenVerifier;
 pub const MAX_AGE_SECONDS: u32 = 300;
 
 /// The grant types `/token` answers.
-pub const GRANT_TYPES: [&str; 4] = [
+pub const GRANT_TYPES: [&str; 5] = [
     "password",
     "refresh_token",
     "client_credentials",
     "urn:lambda-auth:params:oauth:grant-type:mfa",
+    "urn:lambda-auth:params:oauth:grant-type:passkey",
 ];
 
 /// What the function serves, built once per execution environment.

@@ -13,12 +13,13 @@ use shared::db::StoreError;
 use shared::http::{ApiError, json_response};
 use shared::login_failures::{LoginFailureStore, LoginFailures, SecondFactorFailures};
 use shared::mfa_challenges::MfaChallengeStore;
+use shared::passkeys::PasskeyStore;
 use shared::principal::authenticated_user;
 use shared::refresh::RefreshTokenStore;
 use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
 
-/// The export: the account, its second factor's state, every stored session, the whole
+/// The export: the account, its second factor's state, its passkeys (no key material), every stored session, the whole
 /// security history, its failure counters and pending second-factor logins.
 pub(crate) async fn export<S: Stores>(
     state: &State<S>,
@@ -37,8 +38,9 @@ pub(crate) async fn export<S: Stores>(
     let account = &user.id;
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);
-    let (factor, sessions, events, passwords, codes, pending) = tokio::join!(
+    let (factor, passkeys, sessions, events, passwords, codes, pending) = tokio::join!(
         stores.second_factors().find(account),
+        stores.passkeys().list(account),
         stores.refresh_tokens().sessions_of(account),
         all_events(stores.events(), account),
         stores.login_failures().record(&user.username),
@@ -46,6 +48,7 @@ pub(crate) async fn export<S: Stores>(
         stores.mfa_challenges().pending_of(account, now),
     );
     let store = |error: StoreError| ApiError::from_store(&error);
+    let passkeys = passkeys.map_err(store)?;
     let (factor, sessions, (events, events_complete)) = (
         factor.map_err(store)?,
         sessions.map_err(store)?,
@@ -71,6 +74,7 @@ pub(crate) async fn export<S: Stores>(
             "confirmed": factor.confirmed,
             "recovery_codes_remaining": factor.recovery_codes.len(),
         })),
+        "passkeys": passkeys.iter().map(shared::passkeys::Passkey::view).collect::<Vec<Value>>(),
         "sessions": sessions.iter().map(|stored| {
             let session = &stored.session;
             json!({

@@ -3,6 +3,7 @@
 //! - `GET /users/me`: the account (never the hash or any second-factor secret);
 //! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked;
 //! - `GET /users/me/events`: the security history, newest first, a page at a time;
+//! - `GET /users/me/passkeys`: the registered passkeys (names, dates; no key material);
 //! - `GET /users/me/export`: everything stored about the caller, in one document.
 
 mod export;
@@ -40,14 +41,17 @@ pub enum Endpoint {
     Events,
     /// Everything stored about it.
     Export,
+    /// Its passkeys.
+    Passkeys,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 4] = [
+pub const ROUTES: [(Route, Endpoint); 5] = [
     (Route::get("/users/me"), Endpoint::Account),
     (Route::get("/users/me/sessions"), Endpoint::Sessions),
     (Route::get("/users/me/events"), Endpoint::Events),
     (Route::get("/users/me/export"), Endpoint::Export),
+    (Route::get("/users/me/passkeys"), Endpoint::Passkeys),
 ];
 
 /// Handles one request for the authorizer's principal: the account as
@@ -60,6 +64,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::Sessions) => sessions(state, &request).await,
         Some(Endpoint::Events) => events(state, &request).await,
         Some(Endpoint::Export) => export::export(state, &request).await,
+        Some(Endpoint::Passkeys) => passkeys(state, &request).await,
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(ApiError::into_response)
@@ -102,6 +107,30 @@ async fn sessions<S: Stores>(
     Ok(json_response(
         StatusCode::OK,
         &json!({ "sessions": listed }),
+    ))
+}
+
+/// `{"passkeys": [...]}`: the caller's passkeys, oldest first.
+async fn passkeys<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    use shared::passkeys::PasskeyStore as _;
+    let now = state.clock.now();
+    let caller = principal(request, now)?;
+    let (user, passkeys) = tokio::join!(
+        authenticated_user(state.stores.users(), request, now),
+        state.stores.passkeys().list(&caller.account)
+    );
+    user?;
+    let passkeys = passkeys.map_err(|error| ApiError::from_store(&error))?;
+    let listed: Vec<serde_json::Value> = passkeys
+        .iter()
+        .map(shared::passkeys::Passkey::view)
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "passkeys": listed }),
     ))
 }
 

@@ -10,6 +10,19 @@ use std::collections::HashMap;
 /// `mfa_required`: `mfa_token` plus `otp` or `recovery_code`.
 pub const MFA_GRANT_TYPE: &str = "urn:lambda-auth:params:oauth:grant-type:mfa";
 
+/// The extension grant that signs in with a passkey alone: `credential`, the JSON of what
+/// `navigator.credentials.get` answered to the options of `POST /passkeys/authentication-options`.
+pub const PASSKEY_GRANT_TYPE: &str = "urn:lambda-auth:params:oauth:grant-type:passkey";
+
+/// What completes a login answered with `mfa_required`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecondFactorProof {
+    /// An authenticator code or a recovery code.
+    Code(PresentedFactor),
+    /// A passkey assertion (`passkey`, JSON) answering second-factor options.
+    Passkey(String),
+}
+
 /// A token request, before any credential check.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenRequest {
@@ -39,8 +52,13 @@ pub enum TokenRequest {
     SecondFactor {
         /// The `mfa_token` from the `mfa_required` answer.
         mfa_token: String,
-        /// The `otp` or `recovery_code` parameter.
-        factor: PresentedFactor,
+        /// The `otp`, `recovery_code` or `passkey` parameter.
+        factor: SecondFactorProof,
+    },
+    /// `grant_type` [`PASSKEY_GRANT_TYPE`].
+    Passkey {
+        /// The `credential` parameter: an `AuthenticationResponseJSON`.
+        credential: String,
     },
 }
 
@@ -72,16 +90,30 @@ pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
         }),
         Some(MFA_GRANT_TYPE) => {
             let mfa_token = params.required("mfa_token")?;
-            let factor = PresentedFactor::from_fields(
+            let code = PresentedFactor::from_fields(
                 params.optional("otp"),
                 params.optional("recovery_code"),
             )
-            .map_err(|message| OAuthError::InvalidRequest(message.to_owned()))?
-            .ok_or_else(|| {
-                OAuthError::InvalidRequest("otp or recovery_code is required".to_owned())
-            })?;
+            .map_err(|message| OAuthError::InvalidRequest(message.to_owned()))?;
+            let factor = match (code, params.optional("passkey")) {
+                (Some(code), None) => SecondFactorProof::Code(code),
+                (None, Some(passkey)) => SecondFactorProof::Passkey(passkey),
+                (Some(_), Some(_)) => {
+                    return Err(OAuthError::InvalidRequest(
+                        "send one of otp, recovery_code and passkey".to_owned(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(OAuthError::InvalidRequest(
+                        "otp, recovery_code or passkey is required".to_owned(),
+                    ));
+                }
+            };
             Ok(TokenRequest::SecondFactor { mfa_token, factor })
         }
+        Some(PASSKEY_GRANT_TYPE) => Ok(TokenRequest::Passkey {
+            credential: params.required("credential")?,
+        }),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
 }
@@ -168,23 +200,32 @@ mod tests {
             parse(&format!("{grant}&mfa_token=t&otp=123456")).unwrap(),
             TokenRequest::SecondFactor {
                 mfa_token: "t".to_owned(),
-                factor: PresentedFactor::Otp("123456".to_owned())
+                factor: SecondFactorProof::Code(PresentedFactor::Otp("123456".to_owned()))
             }
         );
         assert_eq!(
             parse(&format!("{grant}&mfa_token=t&recovery_code=ABCDE-FGHJK")).unwrap(),
             TokenRequest::SecondFactor {
                 mfa_token: "t".to_owned(),
-                factor: PresentedFactor::RecoveryCode("ABCDE-FGHJK".to_owned())
+                factor: SecondFactorProof::Code(PresentedFactor::RecoveryCode(
+                    "ABCDE-FGHJK".to_owned()
+                ))
             }
         );
         let invalid = |text: &str| OAuthError::InvalidRequest(text.to_owned());
         for (rest, expected) in [
             ("&otp=1", invalid("mfa_token is required")),
-            ("&mfa_token=t", invalid("otp or recovery_code is required")),
+            (
+                "&mfa_token=t",
+                invalid("otp, recovery_code or passkey is required"),
+            ),
             (
                 "&mfa_token=t&otp=1&recovery_code=2",
                 invalid("give either otp or recovery_code, not both"),
+            ),
+            (
+                "&mfa_token=t&otp=1&passkey=%7B%7D",
+                invalid("send one of otp, recovery_code and passkey"),
             ),
         ] {
             assert_eq!(parse(&format!("{grant}{rest}")).unwrap_err(), expected);

@@ -1,16 +1,17 @@
-//! `POST /token` and `POST /revoke`.
+//! `POST /token`, `POST /revoke` and `POST /passkeys/authentication-options`.
 //!
 //! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
 //! [`shared::login_failures`]), the refresh-token grant (rotation with reuse detection, see
 //! [`shared::refresh`]), the client-credentials grant of machine clients and the second-factor grant that completes a password login answered
-//! with `mfa_required` ([`form::MFA_GRANT_TYPE`]) with an EdDSA access token and a new refresh
-//! token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
+//! with `mfa_required` ([`form::MFA_GRANT_TYPE`]) and the passkey grant ([`form::PASSKEY_GRANT_TYPE`], see [`passkey`]) with an EdDSA access
+//! token and a new refresh token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
 
 mod client_credentials;
 pub mod form;
 mod mfa;
 pub mod oauth;
+mod passkey;
 mod password;
 mod refresh;
 
@@ -29,6 +30,7 @@ use shared::refresh::{Client, RefreshTokenStore, Session};
 use shared::roles::Roles;
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
+use shared::webauthn::PasskeySettings;
 
 /// What the token function needs, built once per execution environment.
 pub struct State<S> {
@@ -46,6 +48,8 @@ pub struct State<S> {
     pub metrics: Metrics,
     /// The scopes each role grants (`ROLES`): an access token carries its account's.
     pub roles: Roles,
+    /// The WebAuthn relying party passkeys sign for.
+    pub passkeys: PasskeySettings,
 }
 
 impl State<MongoStores> {
@@ -63,6 +67,7 @@ impl State<MongoStores> {
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
             roles: Roles::from_source(env)?,
+            passkeys: PasskeySettings::from_source(env)?,
         })
     }
 }
@@ -74,12 +79,18 @@ pub enum Endpoint {
     Token,
     /// RFC 7009 revocation of a refresh token's family.
     Revoke,
+    /// A WebAuthn challenge for a passkey sign-in or second factor.
+    PasskeyOptions,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 2] = [
+pub const ROUTES: [(Route, Endpoint); 3] = [
     (Route::post("/token"), Endpoint::Token),
     (Route::post("/revoke"), Endpoint::Revoke),
+    (
+        Route::post("/passkeys/authentication-options"),
+        Endpoint::PasskeyOptions,
+    ),
 ];
 
 /// Handles one request to `/token` or `/revoke`; any other route is a `404`. Every outcome
@@ -90,6 +101,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
             .await
             .map(TokenResponse::into_response),
         Some(Endpoint::Revoke) => revoke(state, &request).await.map(|()| oauth::revoked()),
+        Some(Endpoint::PasskeyOptions) => return passkey::options(state, &request).await,
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(OAuthError::into_response)
@@ -144,7 +156,19 @@ async fn grant<S: Stores>(
         }
         form::TokenRequest::SecondFactor { mfa_token, factor } => {
             let (user, mut session) =
-                mfa::complete(state, &mfa_token, &factor, now, &client).await?;
+                mfa::complete(state, request, &mfa_token, &factor, now, &client).await?;
+            let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
+            session.client = client;
+            let (started, ()) = tokio::join!(
+                start_session(state, &session, &user, &refresh.hash, now),
+                account_events::record(events, &event)
+            );
+            started?;
+            (user, session)
+        }
+        form::TokenRequest::Passkey { credential } => {
+            let (user, mut session) =
+                passkey::sign_in(state, request, &credential, now, &client).await?;
             let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
             session.client = client;
             let (started, ()) = tokio::join!(

@@ -5,13 +5,14 @@
 //! second-factor lockout (the password lockout's rules, its own counter), which only a right
 //! code resets: signing in with the password again does not buy more guesses.
 
+use crate::form::SecondFactorProof;
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
 use secrecy::ExposeSecret;
 use shared::account_events::{self, AccountEvent, EventKind};
 use shared::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
 use shared::metrics::SecurityEvent;
-use shared::mfa::{FactorCheckError, PresentedFactor, SECOND_FACTOR_METHODS};
+use shared::mfa::{FactorCheckError, SECOND_FACTOR_METHODS};
 use shared::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
 use shared::refresh::{Client, Session};
 use shared::second_factors::SecondFactorStore;
@@ -49,8 +50,9 @@ pub(crate) async fn challenge<S: Stores>(
 /// succeeds (the factor's use and the token's consumption are each one conditional update).
 pub(crate) async fn complete<S: Stores>(
     state: &State<S>,
+    request: &lambda_http::Request,
     mfa_token: &str,
-    factor: &PresentedFactor,
+    factor: &SecondFactorProof,
     now: SystemTime,
     client: &Client,
 ) -> Result<(User, Session), OAuthError> {
@@ -96,19 +98,27 @@ pub(crate) async fn complete<S: Stores>(
         state.metrics.record(SecurityEvent::LockedOut);
         return Err(OAuthError::TooManyAttempts { retry_after });
     }
-    let checked = shared::mfa::check(
-        state.stores.second_factors(),
-        &state.mfa,
-        account,
-        &stored_factor,
-        factor,
-        now,
-    )
-    .await;
+    let checked = match factor {
+        SecondFactorProof::Code(code) => {
+            shared::mfa::check(
+                state.stores.second_factors(),
+                &state.mfa,
+                account,
+                &stored_factor,
+                code,
+                now,
+            )
+            .await
+        }
+        SecondFactorProof::Passkey(credential) => Ok(crate::passkey::second_factor(
+            state, request, account, &hash, credential, now, client,
+        )
+        .await?),
+    };
     match checked {
         Ok(true) => {}
         Ok(false) => {
-            tracing::info!(username = %user.username, kind = factor.kind(), "MFA grant refused: wrong code");
+            tracing::info!(username = %user.username, kind = factor_kind(factor), "MFA grant refused: wrong code");
             state.metrics.record(SecurityEvent::FailedSecondFactor);
             let event = AccountEvent::new(account, EventKind::SecondFactorFailed, now, client);
             account_events::record(state.stores.events(), &event).await;
@@ -121,7 +131,7 @@ pub(crate) async fn complete<S: Stores>(
         tracing::info!(username = %user.username, "MFA grant refused: mfa_token used by a concurrent request");
         return Err(OAuthError::InvalidMfaToken);
     }
-    tracing::info!(username = %user.username, kind = factor.kind(), "second factor accepted");
+    tracing::info!(username = %user.username, kind = factor_kind(factor), "second factor accepted");
     if let Err(error) = state
         .stores
         .login_failures()
@@ -136,8 +146,20 @@ pub(crate) async fn complete<S: Stores>(
         now,
         state.issuer.settings().session_ttl,
     );
-    session.amr = SECOND_FACTOR_METHODS.map(str::to_owned).to_vec();
+    session.amr = match factor {
+        SecondFactorProof::Code(_) => SECOND_FACTOR_METHODS.map(str::to_owned).to_vec(),
+        SecondFactorProof::Passkey(_) => crate::passkey::PASSWORD_AND_PASSKEY_METHODS
+            .map(str::to_owned)
+            .to_vec(),
+    };
     // The login happened when the password was checked; the code only completed it.
     session.authenticated_at = pending.password_at;
     Ok((user, session))
+}
+
+fn factor_kind(factor: &SecondFactorProof) -> &'static str {
+    match factor {
+        SecondFactorProof::Code(code) => code.kind(),
+        SecondFactorProof::Passkey(_) => "passkey",
+    }
 }

@@ -35,6 +35,9 @@ pub enum OAuthError {
     InvalidMfaToken,
     /// 400 `invalid_grant`: the authenticator code or recovery code is wrong or already used.
     InvalidSecondFactor,
+    /// 400 `invalid_grant`: a passkey assertion that does not verify, names an unknown
+    /// credential, answers no live challenge or was already used, indistinguishably.
+    InvalidPasskey,
     /// 429 `too_many_attempts`: the username is locked after repeated failures; the password
     /// was not checked. `Retry-After` says when to try again.
     TooManyAttempts {
@@ -89,7 +92,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be password, refresh_token, client_credentials or urn:lambda-auth:params:oauth:grant-type:mfa",
+                "grant_type must be password, refresh_token, client_credentials, urn:lambda-auth:params:oauth:grant-type:mfa or urn:lambda-auth:params:oauth:grant-type:passkey",
             ),
             Self::InvalidClient => (
                 StatusCode::UNAUTHORIZED,
@@ -104,7 +107,7 @@ impl OAuthError {
             Self::MfaRequired { .. } => (
                 StatusCode::FORBIDDEN,
                 "mfa_required",
-                "this account has two-factor authentication: send the mfa_token with otp or recovery_code using grant_type urn:lambda-auth:params:oauth:grant-type:mfa",
+                "this account has two-factor authentication: send the mfa_token with otp, recovery_code or passkey using grant_type urn:lambda-auth:params:oauth:grant-type:mfa",
             ),
             Self::InvalidMfaToken => (
                 StatusCode::BAD_REQUEST,
@@ -115,6 +118,11 @@ impl OAuthError {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "the authenticator code or recovery code is wrong or already used",
+            ),
+            Self::InvalidPasskey => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the passkey could not be verified; ask for new options and try again",
             ),
             Self::TooManyAttempts { .. } => {
                 locked_description = format!(

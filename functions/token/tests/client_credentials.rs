@@ -63,6 +63,7 @@ async fn setup() -> Setup {
         clock: ManualClock::default().clock(),
         metrics: shared::metrics::Metrics::capturing(),
         roles: Roles::default(),
+        passkeys: shared::webauthn::PasskeySettings::default(),
     };
     Setup {
         state,

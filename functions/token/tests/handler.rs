@@ -48,6 +48,10 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
                 "admin=users:admin,clients:admin,products:write;editor=products:write",
             )
             .unwrap(),
+            passkeys: shared::webauthn::PasskeySettings::new(
+                "localhost",
+                &["http://localhost:3000"],
+            ),
         },
         verifier,
         time,

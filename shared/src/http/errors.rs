@@ -96,6 +96,10 @@ pub enum ApiError {
     /// 400: an emailed code that is wrong, expired or already used (one answer for all).
     #[error("the code is wrong, expired or already used")]
     InvalidCode,
+    /// 400: a WebAuthn response that does not verify, answers no live challenge of the
+    /// caller's, or was already used (one answer for all).
+    #[error("the passkey response is invalid, expired or already used; start again")]
+    InvalidPasskey,
     /// 503: the mail service could not take the message; nothing was changed.
     #[error("the email could not be sent; nothing was changed, retry shortly")]
     EmailUnavailable,
@@ -111,7 +115,9 @@ impl ApiError {
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedBody(_) | Self::InvalidCode => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::InvalidCode | Self::InvalidPasskey => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden
             | Self::WrongPassword
@@ -146,6 +152,7 @@ impl ApiError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::RateLimited { .. } => "rate_limited",
             Self::InvalidCode => "invalid_code",
+            Self::InvalidPasskey => "invalid_passkey",
             Self::EmailUnavailable => "email_unavailable",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",

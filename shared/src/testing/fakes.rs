@@ -53,6 +53,10 @@ pub struct MemoryStores {
     pub clients: MemoryClientStore,
     /// Leases.
     pub leases: MemoryLeaseStore,
+    /// Registered passkeys.
+    pub passkeys: MemoryPasskeyStore,
+    /// WebAuthn ceremonies in progress.
+    pub passkey_ceremonies: MemoryPasskeyCeremonyStore,
 }
 
 impl MemoryStores {
@@ -77,6 +81,8 @@ impl Stores for MemoryStores {
     type RateLimits = MemoryRateLimitStore;
     type Clients = MemoryClientStore;
     type Leases = MemoryLeaseStore;
+    type Passkeys = MemoryPasskeyStore;
+    type PasskeyCeremonies = MemoryPasskeyCeremonyStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -107,6 +113,12 @@ impl Stores for MemoryStores {
     }
     fn leases(&self) -> &MemoryLeaseStore {
         &self.leases
+    }
+    fn passkeys(&self) -> &MemoryPasskeyStore {
+        &self.passkeys
+    }
+    fn passkey_ceremonies(&self) -> &MemoryPasskeyCeremonyStore {
+        &self.passkey_ceremonies
     }
     fn rate_limits(&self) -> &MemoryRateLimitStore {
         &self.rate_limits
@@ -1333,5 +1345,110 @@ impl crate::leases::LeaseStore for MemoryLeaseStore {
             leases.remove(name);
         }
         Ok(())
+    }
+}
+
+/// Passkeys in memory, keyed by credential id; clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryPasskeyStore(Arc<Mutex<Vec<crate::passkeys::Passkey>>>);
+
+impl crate::passkeys::PasskeyStore for MemoryPasskeyStore {
+    async fn add(&self, passkey: &crate::passkeys::Passkey) -> Result<bool, StoreError> {
+        let mut passkeys = self.0.lock().unwrap();
+        if passkeys.iter().any(|stored| stored.id == passkey.id) {
+            return Ok(false);
+        }
+        passkeys.push(passkey.clone());
+        Ok(true)
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<crate::passkeys::Passkey>, StoreError> {
+        let passkeys = self.0.lock().unwrap();
+        Ok(passkeys.iter().find(|stored| stored.id == id).cloned())
+    }
+
+    async fn list(&self, account: &AccountId) -> Result<Vec<crate::passkeys::Passkey>, StoreError> {
+        let passkeys = self.0.lock().unwrap();
+        Ok(passkeys
+            .iter()
+            .filter(|stored| &stored.account == account)
+            .cloned()
+            .collect())
+    }
+
+    async fn record_use(
+        &self,
+        id: &str,
+        used: &crate::passkeys::PasskeyUse<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut passkeys = self.0.lock().unwrap();
+        let Some(stored) = passkeys
+            .iter_mut()
+            .find(|stored| stored.id == id && stored.state == used.previous_state)
+        else {
+            return Ok(false);
+        };
+        stored.state = used.state.to_vec();
+        stored.sign_count = used.sign_count;
+        stored.last_used_at = Some(used.at);
+        Ok(true)
+    }
+
+    async fn remove(&self, account: &AccountId, id: &str) -> Result<bool, StoreError> {
+        let mut passkeys = self.0.lock().unwrap();
+        let before = passkeys.len();
+        passkeys.retain(|stored| !(stored.id == id && &stored.account == account));
+        Ok(passkeys.len() < before)
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut passkeys = self.0.lock().unwrap();
+        let before = passkeys.len();
+        passkeys.retain(|stored| &stored.account != account);
+        Ok((before - passkeys.len()) as u64)
+    }
+}
+
+/// WebAuthn ceremonies in memory, keyed by challenge; clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryPasskeyCeremonyStore(
+    Arc<Mutex<HashMap<String, crate::passkey_ceremonies::Ceremony>>>,
+);
+
+impl crate::passkey_ceremonies::PasskeyCeremonyStore for MemoryPasskeyCeremonyStore {
+    async fn create(
+        &self,
+        challenge: &str,
+        ceremony: &crate::passkey_ceremonies::Ceremony,
+    ) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(challenge.to_owned(), ceremony.clone());
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        challenge: &str,
+        kind: crate::passkey_ceremonies::CeremonyKind,
+        now: SystemTime,
+    ) -> Result<Option<crate::passkey_ceremonies::Ceremony>, StoreError> {
+        let mut ceremonies = self.0.lock().unwrap();
+        let live = ceremonies
+            .get(challenge)
+            .is_some_and(|ceremony| ceremony.kind == kind && ceremony.expires_at > now);
+        Ok(if live {
+            ceremonies.remove(challenge)
+        } else {
+            None
+        })
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut ceremonies = self.0.lock().unwrap();
+        let before = ceremonies.len();
+        ceremonies.retain(|_, ceremony| ceremony.account.as_ref() != Some(account));
+        Ok((before - ceremonies.len()) as u64)
     }
 }

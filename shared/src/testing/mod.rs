@@ -9,9 +9,9 @@ pub mod fixtures;
 pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
 pub use fakes::{
     ManualClock, MemoryAccountEventStore, MemoryClientStore, MemoryEmailCodeStore,
-    MemoryLeaseStore, MemoryLoginFailureStore, MemoryMfaChallengeStore, MemoryProductStore,
-    MemoryRateLimitStore, MemoryRefreshTokenStore, MemorySecondFactorStore, MemoryStores,
-    MemoryUserStore, RecordingMailer,
+    MemoryLeaseStore, MemoryLoginFailureStore, MemoryMfaChallengeStore, MemoryPasskeyCeremonyStore,
+    MemoryPasskeyStore, MemoryProductStore, MemoryRateLimitStore, MemoryRefreshTokenStore,
+    MemorySecondFactorStore, MemoryStores, MemoryUserStore, RecordingMailer,
 };
 pub use fixtures::{
     data_key, event_for_route, event_json, mfa_settings, request_from, response_json,

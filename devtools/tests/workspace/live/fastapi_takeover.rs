@@ -83,6 +83,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         clock: Clock::system(),
         metrics: shared::metrics::Metrics::default(),
         roles: shared::roles::Roles::default(),
+        passkeys: shared::webauthn::PasskeySettings::default(),
     };
     TakeOver {
         database,

@@ -42,6 +42,7 @@ async fn api() -> Api {
             clock: Clock::system(),
             metrics: shared::metrics::Metrics::default(),
             roles: shared::roles::Roles::default(),
+            passkeys: shared::webauthn::PasskeySettings::default(),
         },
         me: me::State {
             stores: stores.clone(),

@@ -1,0 +1,217 @@
+//! Registering and deleting the caller's passkeys. Registration is two calls: the options
+//! (after a recent login and, with a second factor on, a code from it), then the browser's
+//! answer, verified against the ceremony stored under its challenge and bound to the
+//! caller. Deleting one needs a recent login.
+
+use crate::reauthentication::{self, RecentCaller};
+use crate::{State, internal, record};
+use lambda_http::Request;
+use lambda_http::RequestExt as _;
+use lambda_http::http::StatusCode;
+use serde_json::{Map, Value, json};
+use shared::account_events::EventKind;
+use shared::http::{ApiError, body_text, has_content_type, json_object};
+use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
+use shared::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
+use shared::stores::Stores;
+use shared::webauthn::{self, PasskeyError, RegistrationResponse, RelyingParty};
+
+/// `POST /users/me/passkeys/registration-options`: `{"publicKey": creation options}` for
+/// `navigator.credentials.create`, valid for five minutes and for this account only.
+pub(crate) async fn registration_options<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Value, ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let fields = optional_json_fields(request)?;
+    if let Some(presented) = reauthentication::presented_factor(state, &caller, &fields)?
+        && let Some(factor) = caller.confirmed_factor()
+    {
+        reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
+    }
+    let relying_party = relying_party(state, request)?;
+    let user = &caller.user;
+    let existing = state
+        .stores
+        .passkeys()
+        .list(&user.id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if existing.len() >= MAX_PASSKEYS_PER_ACCOUNT {
+        return Err(too_many());
+    }
+    let started =
+        webauthn::start_registration(&relying_party, &user.id, user.username.as_str(), &existing)
+            .map_err(internal)?;
+    let ceremony = Ceremony {
+        kind: CeremonyKind::Registration,
+        account: Some(user.id.clone()),
+        mfa_token_hash: None,
+        state: started.state,
+        expires_at: state.clock.now() + CEREMONY_LIFETIME,
+    };
+    state
+        .stores
+        .passkey_ceremonies()
+        .create(&started.challenge, &ceremony)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    tracing::info!(username = %user.username, rp_id = relying_party.id(), "passkey registration started");
+    Ok(json!({ "publicKey": started.options }))
+}
+
+/// `POST /users/me/passkeys` `{"name", "credential"}`: verifies the browser's answer and
+/// stores the passkey. Answers `201` with the passkey.
+pub(crate) async fn register<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<(StatusCode, Value), ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let fields = json_fields(request)?;
+    let name = match fields.get("name") {
+        Some(Value::String(name)) => valid_name(name),
+        Some(_) => Err("name must be a string"),
+        None => Err("name is required"),
+    }
+    .map_err(|message| ApiError::InvalidField {
+        field: "name",
+        message: message.to_owned(),
+    })?;
+    let credential = match fields.get("credential") {
+        Some(credential @ Value::Object(_)) => credential,
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "credential",
+                message: "credential must be the object navigator.credentials.create answered (its JSON form)".to_owned(),
+            });
+        }
+    };
+    let json = serde_json::to_vec(credential).map_err(internal)?;
+    let response = RegistrationResponse::parse(&json).map_err(malformed)?;
+    let challenge = response.challenge().map_err(malformed)?;
+    let relying_party = relying_party(state, request)?;
+    let user = &caller.user;
+    let now = state.clock.now();
+    let ceremony = state
+        .stores
+        .passkey_ceremonies()
+        .consume(&challenge, CeremonyKind::Registration, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    let Some(ceremony) = ceremony.filter(|ceremony| ceremony.account.as_ref() == Some(&user.id))
+    else {
+        tracing::info!(username = %user.username, "passkey refused: no live registration challenge of this account");
+        return Err(ApiError::InvalidPasskey);
+    };
+    let verified = webauthn::finish_registration(&relying_party, &ceremony.state, &response)
+        .map_err(|error| refused(&caller, &error))?;
+    let passkeys = state.stores.passkeys();
+    let existing = passkeys
+        .list(&user.id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if existing.len() >= MAX_PASSKEYS_PER_ACCOUNT {
+        return Err(too_many());
+    }
+    let passkey = Passkey {
+        id: verified.id,
+        account: user.id.clone(),
+        name,
+        transports: verified.transports,
+        public_key: verified.public_key,
+        state: verified.state,
+        sign_count: verified.sign_count,
+        backup_eligible: verified.backup_eligible,
+        created_at: now,
+        last_used_at: None,
+    };
+    let added = passkeys
+        .add(&passkey)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if !added {
+        return Err(ApiError::Conflict {
+            code: "passkey_exists",
+            message: "this passkey is already registered",
+        });
+    }
+    record(state, &user.id, EventKind::PasskeyAdded, request).await;
+    tracing::info!(username = %user.username, passkey = %passkey.id, "passkey registered");
+    Ok((StatusCode::CREATED, passkey.view()))
+}
+
+/// `DELETE /users/me/passkeys/{id}`: deletes one of the caller's passkeys.
+pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Result<(), ApiError> {
+    let caller = reauthentication::recent_caller(state, request).await?;
+    let id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("id"))
+        .map(str::to_owned)
+        .ok_or_else(not_found)?;
+    let user = &caller.user;
+    let removed = state
+        .stores
+        .passkeys()
+        .remove(&user.id, &id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if !removed {
+        return Err(not_found());
+    }
+    record(state, &user.id, EventKind::PasskeyRemoved, request).await;
+    tracing::info!(username = %user.username, passkey = %id, "passkey deleted");
+    Ok(())
+}
+
+fn relying_party<S>(state: &State<S>, request: &Request) -> Result<RelyingParty, ApiError> {
+    state
+        .passkeys
+        .relying_party(request)
+        .ok_or_else(|| internal("no relying party: set PASSKEY_RP_ID, or call through API Gateway"))
+}
+
+fn refused(caller: &RecentCaller, error: &PasskeyError) -> ApiError {
+    match error {
+        PasskeyError::State(_) => internal(error),
+        _ => {
+            tracing::info!(username = %caller.user.username, %error, "passkey registration refused");
+            ApiError::InvalidPasskey
+        }
+    }
+}
+
+fn malformed(error: PasskeyError) -> ApiError {
+    ApiError::InvalidField {
+        field: "credential",
+        message: error.to_string(),
+    }
+}
+
+fn too_many() -> ApiError {
+    ApiError::Conflict {
+        code: "too_many_passkeys",
+        message: "this account has the most passkeys it may have (20): delete one first",
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NoSuchResource {
+        code: "passkey_not_found",
+        message: "you have no passkey with this id",
+    }
+}
+
+fn json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    json_object(body_text(request)?)
+}
+
+/// The JSON body's fields; an empty body is no fields.
+fn optional_json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
+    if body_text(request)?.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    json_fields(request)
+}

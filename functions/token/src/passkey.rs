@@ -1,0 +1,384 @@
+//! Passkeys at the token endpoint: `POST /passkeys/authentication-options` sends a challenge
+//! (for a sign-in without username, or bound to a pending login's `mfa_token` as its second
+//! factor), and the passkey grant and the MFA grant's `passkey` answer it.
+//!
+//! Every way an assertion can fail (unknown credential, wrong origin or relying party,
+//! replayed or expired challenge, bad signature, counter gone backwards, disabled account)
+//! is the one `invalid_grant`. Attempts are claimed before the check against two lockouts,
+//! the credential id's and (once the credential is known) its account's, with the
+//! password lockout's rules; a verified sign-in resets both.
+
+use crate::oauth::OAuthError;
+use crate::{State, server_error, store_error};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value, json};
+use shared::account_events::{self, AccountEvent, EventKind};
+use shared::account_id::AccountId;
+use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::login_failures::{Attempt, LoginFailureStore, PasskeyFailures};
+use shared::metrics::SecurityEvent;
+use shared::mfa_challenges::MfaChallengeStore;
+use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
+use shared::passkeys::{Passkey, PasskeyStore, PasskeyUse};
+use shared::rate_limits::PASSKEY_CHALLENGES_PER_IP;
+use shared::refresh::{Client, Session};
+use shared::stores::Stores;
+use shared::users::{User, UserStore};
+use shared::webauthn::{self, AssertionResponse, PasskeyError, RelyingParty};
+use std::time::SystemTime;
+
+/// What a passkey sign-in proves (RFC 8176): a hardware-bound key, the user's presence,
+/// and their verification by the authenticator (PIN or biometrics) as a second factor.
+pub const PASSKEY_METHODS: [&str; 3] = ["hwk", "user", "mfa"];
+
+/// What a password completed by a passkey proves.
+pub const PASSWORD_AND_PASSKEY_METHODS: [&str; 3] = ["pwd", "hwk", "mfa"];
+
+/// `POST /passkeys/authentication-options`: `{"publicKey": request options}` for
+/// `navigator.credentials.get`. With `{"mfa_token"}` the challenge completes that pending
+/// login and allows only its account's passkeys; without, any discoverable passkey.
+pub(crate) async fn options<S: Stores>(state: &State<S>, request: &Request) -> Response<Body> {
+    match start(state, request).await {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, ApiError> {
+    let fields = optional_json_fields(request)?;
+    let now = state.clock.now();
+    let client = Client::of(request);
+    shared::email_flows::limit(
+        state.stores.rate_limits(),
+        &state.metrics,
+        &PASSKEY_CHALLENGES_PER_IP,
+        &shared::email_flows::ip_subject(client.ip.as_deref()),
+        now,
+    )
+    .await?;
+    let relying_party = relying_party(state, request).map_err(|_| ApiError::Internal)?;
+    let ceremonies = state.stores.passkey_ceremonies();
+    let (started, ceremony) = match fields.get("mfa_token") {
+        None | Some(Value::Null) => {
+            let started = webauthn::start_sign_in(&relying_party).map_err(internal)?;
+            let ceremony = Ceremony {
+                kind: CeremonyKind::SignIn,
+                account: None,
+                mfa_token_hash: None,
+                state: started.state.clone(),
+                expires_at: now + CEREMONY_LIFETIME,
+            };
+            (started, ceremony)
+        }
+        Some(Value::String(mfa_token)) => {
+            let hash = shared::refresh::hash(mfa_token);
+            let pending = if shared::refresh::well_formed(mfa_token) {
+                state
+                    .stores
+                    .mfa_challenges()
+                    .find(&hash, now)
+                    .await
+                    .map_err(|error| ApiError::from_store(&error))?
+            } else {
+                None
+            };
+            let Some(pending) = pending else {
+                return Err(ApiError::InvalidField {
+                    field: "mfa_token",
+                    message:
+                        "the mfa_token is invalid, expired or used; sign in again with the password"
+                            .to_owned(),
+                });
+            };
+            let passkeys = state
+                .stores
+                .passkeys()
+                .list(&pending.account)
+                .await
+                .map_err(|error| ApiError::from_store(&error))?;
+            if passkeys.is_empty() {
+                return Err(ApiError::Conflict {
+                    code: "no_passkey",
+                    message: "this account has no passkey: complete the login with otp or recovery_code",
+                });
+            }
+            let started =
+                webauthn::start_second_factor(&relying_party, &passkeys).map_err(internal)?;
+            let ceremony = Ceremony {
+                kind: CeremonyKind::SecondFactor,
+                account: Some(pending.account),
+                mfa_token_hash: Some(hash),
+                state: started.state.clone(),
+                expires_at: now + CEREMONY_LIFETIME,
+            };
+            (started, ceremony)
+        }
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "mfa_token",
+                message: "mfa_token must be a string".to_owned(),
+            });
+        }
+    };
+    ceremonies
+        .create(&started.challenge, &ceremony)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    Ok(json!({ "publicKey": started.options }))
+}
+
+/// The passkey grant: the account whose passkey signed this sign-in challenge, and a new
+/// session whose tokens say `amr` [`PASSKEY_METHODS`].
+pub(crate) async fn sign_in<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+    credential: &str,
+    now: SystemTime,
+    client: &Client,
+) -> Result<(User, Session), OAuthError> {
+    let response = AssertionResponse::parse_sign_in(credential.as_bytes()).map_err(malformed)?;
+    let challenge = response.challenge().map_err(malformed)?;
+    let credential_id = response.credential_id();
+    let failures = state.stores.login_failures();
+    claim(state, &PasskeyFailures::Credential(&credential_id), now).await?;
+    let (ceremony, passkey) = tokio::join!(
+        state
+            .stores
+            .passkey_ceremonies()
+            .consume(&challenge, CeremonyKind::SignIn, now),
+        state.stores.passkeys().find(&credential_id)
+    );
+    let (ceremony, passkey) = (
+        ceremony.map_err(store_error)?,
+        passkey.map_err(store_error)?,
+    );
+    let Some(ceremony) = ceremony else {
+        return Err(refuse(state, "no live sign-in challenge (expired or used)"));
+    };
+    let Some(passkey) = passkey else {
+        return Err(refuse(state, "unknown credential"));
+    };
+    let account = &passkey.account;
+    claim(state, &PasskeyFailures::Account(account), now).await?;
+    let user = state
+        .stores
+        .users()
+        .find_by_id(account)
+        .await
+        .map_err(store_error)?;
+    let Some(user) = user.filter(|user| !user.disabled) else {
+        record(state, account, EventKind::LoginFailed, now, client).await;
+        return Err(refuse(state, "account deleted or disabled"));
+    };
+    let relying_party = relying_party(state, request)?;
+    verify_and_record(
+        state,
+        &relying_party,
+        &ceremony,
+        &response,
+        &passkey,
+        now,
+        client,
+    )
+    .await?;
+    let (by_credential, by_account) = (
+        PasskeyFailures::Credential(&credential_id),
+        PasskeyFailures::Account(account),
+    );
+    let (credential_reset, account_reset) =
+        tokio::join!(failures.reset(&by_credential), failures.reset(&by_account));
+    if let Err(error) = credential_reset.and(account_reset) {
+        tracing::warn!(%error, "passkey sign-in succeeded but its failure counters were not reset");
+    }
+    tracing::info!(username = %user.username, passkey = %passkey.id, "signed in with a passkey");
+    let mut session = Session::new(
+        &user.id,
+        user.token_version,
+        now,
+        state.issuer.settings().session_ttl,
+    );
+    session.amr = PASSKEY_METHODS.map(str::to_owned).to_vec();
+    Ok((user, session))
+}
+
+/// Checks a passkey assertion as the second factor of the pending login `mfa_token_hash` of
+/// `account`: `false` for any refusal (the caller counts it as a wrong second factor).
+pub(crate) async fn second_factor<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+    account: &AccountId,
+    mfa_token_hash: &str,
+    credential: &str,
+    now: SystemTime,
+    client: &Client,
+) -> Result<bool, OAuthError> {
+    let response =
+        AssertionResponse::parse_second_factor(credential.as_bytes()).map_err(malformed)?;
+    let challenge = response.challenge().map_err(malformed)?;
+    let credential_id = response.credential_id();
+    let (ceremony, passkey) = tokio::join!(
+        state
+            .stores
+            .passkey_ceremonies()
+            .consume(&challenge, CeremonyKind::SecondFactor, now),
+        state.stores.passkeys().find(&credential_id)
+    );
+    let (ceremony, passkey) = (
+        ceremony.map_err(store_error)?,
+        passkey.map_err(store_error)?,
+    );
+    let ceremony = ceremony.filter(|ceremony| {
+        ceremony.account.as_ref() == Some(account)
+            && ceremony.mfa_token_hash.as_deref() == Some(mfa_token_hash)
+    });
+    let passkey = passkey.filter(|passkey| &passkey.account == account);
+    let (Some(ceremony), Some(passkey)) = (ceremony, passkey) else {
+        tracing::info!(account = %account, "passkey second factor refused: no live challenge of this login, or not this account's passkey");
+        return Ok(false);
+    };
+    let relying_party = relying_party(state, request)?;
+    match verify_and_record(
+        state,
+        &relying_party,
+        &ceremony,
+        &response,
+        &passkey,
+        now,
+        client,
+    )
+    .await
+    {
+        Ok(()) => Ok(true),
+        Err(OAuthError::InvalidPasskey) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Verifies `response` by `passkey` against `ceremony` and records the use (new counter),
+/// conditionally on the state it was verified against.
+async fn verify_and_record<S: Stores>(
+    state: &State<S>,
+    relying_party: &RelyingParty,
+    ceremony: &Ceremony,
+    response: &AssertionResponse,
+    passkey: &Passkey,
+    now: SystemTime,
+    client: &Client,
+) -> Result<(), OAuthError> {
+    let account = &passkey.account;
+    let verified = match webauthn::verify_assertion(
+        relying_party,
+        &ceremony.state,
+        response,
+        passkey,
+    ) {
+        Ok(verified) => verified,
+        Err(PasskeyError::CounterRegression) => {
+            tracing::warn!(account = %account, passkey = %passkey.id, stored_sign_count = passkey.sign_count, "passkey refused: its signature counter went backwards; the authenticator may have been cloned");
+            state
+                .metrics
+                .record(SecurityEvent::PasskeyCounterRegression);
+            record(
+                state,
+                account,
+                EventKind::PasskeyCounterRegressed,
+                now,
+                client,
+            )
+            .await;
+            return Err(refuse(state, "signature counter regressed"));
+        }
+        Err(error @ PasskeyError::State(_)) => return Err(server_error(&error)),
+        Err(error) => {
+            record(state, account, EventKind::LoginFailed, now, client).await;
+            return Err(refuse(state, &error.to_string()));
+        }
+    };
+    let used = PasskeyUse {
+        previous_state: &passkey.state,
+        state: &verified.state,
+        sign_count: verified.sign_count,
+        at: now,
+    };
+    let recorded = state
+        .stores
+        .passkeys()
+        .record_use(&passkey.id, &used)
+        .await
+        .map_err(store_error)?;
+    if !recorded {
+        return Err(refuse(
+            state,
+            "passkey used by a concurrent request, or deleted",
+        ));
+    }
+    Ok(())
+}
+
+async fn claim<S: Stores>(
+    state: &State<S>,
+    key: &PasskeyFailures<'_>,
+    now: SystemTime,
+) -> Result<(), OAuthError> {
+    let attempt = state
+        .stores
+        .login_failures()
+        .claim_attempt(key, now)
+        .await
+        .map_err(store_error)?;
+    if let Attempt::Locked {
+        failures,
+        retry_after,
+    } = attempt
+    {
+        tracing::info!(failures, "passkey sign-in refused: locked");
+        state.metrics.record(SecurityEvent::LockedOut);
+        return Err(OAuthError::TooManyAttempts { retry_after });
+    }
+    Ok(())
+}
+
+fn refuse<S>(state: &State<S>, reason: &str) -> OAuthError {
+    tracing::info!(reason, "passkey refused");
+    state.metrics.record(SecurityEvent::FailedPasskey);
+    OAuthError::InvalidPasskey
+}
+
+async fn record<S: Stores>(
+    state: &State<S>,
+    account: &AccountId,
+    kind: EventKind,
+    now: SystemTime,
+    client: &Client,
+) {
+    let event = AccountEvent::new(account, kind, now, client);
+    account_events::record(state.stores.events(), &event).await;
+}
+
+fn relying_party<S>(state: &State<S>, request: &Request) -> Result<RelyingParty, OAuthError> {
+    state.passkeys.relying_party(request).ok_or_else(|| {
+        server_error(&"no relying party: set PASSKEY_RP_ID, or call through API Gateway")
+    })
+}
+
+fn malformed(error: PasskeyError) -> OAuthError {
+    OAuthError::InvalidRequest(format!("credential: {error}"))
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "passkey options failed");
+    ApiError::Internal
+}
+
+/// The JSON body's fields; an empty body is no fields.
+fn optional_json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
+    let text = body_text(request)?;
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    json_object(text)
+}
