@@ -53,7 +53,7 @@ impl PasskeySettings {
     pub fn from_source(env: &impl Source) -> Result<Self, ConfigError> {
         let rp_id = env.get("PASSKEY_RP_ID").filter(|id| !id.trim().is_empty());
         if let Some(id) = &rp_id
-            && AsciiDomain::try_from(id.trim().to_owned()).is_err()
+            && !is_domain(id.trim())
         {
             return Err(ConfigError::Invalid {
                 var: "PASSKEY_RP_ID",
@@ -97,8 +97,7 @@ impl PasskeySettings {
             Some(id) => id.clone(),
             None => {
                 let url = crate::issuer::of_request(request)?;
-                let host = url.strip_prefix("https://")?.split('/').next()?.to_owned();
-                host
+                url.strip_prefix("https://")?.split('/').next()?.to_owned()
             }
         };
         let origins = if self.origins.is_empty() {
@@ -158,6 +157,22 @@ pub struct Started {
     pub state: Vec<u8>,
     /// `PublicKeyCredentialCreationOptionsJSON` or `PublicKeyCredentialRequestOptionsJSON`.
     pub options: serde_json::Value,
+}
+
+/// A lowercase DNS name: labels of letters, digits and hyphens, joined by dots.
+fn is_domain(text: &str) -> bool {
+    let label = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    text.len() <= 253
+        && text.split('.').all(label)
+        && AsciiDomain::try_from(text.to_owned()).is_ok()
 }
 
 fn challenge_key(challenge: webauthn_rp::response::SentChallenge) -> String {
@@ -253,7 +268,7 @@ pub struct RegistrationResponse(Registration);
 impl RegistrationResponse {
     /// Parses `RegistrationResponseJSON`.
     pub fn parse(json: &[u8]) -> Result<Self, PasskeyError> {
-        Registration::from_json_custom(json)
+        Registration::from_json_relaxed(json)
             .map(Self)
             .map_err(|error| PasskeyError::Malformed(error.to_string()))
     }
@@ -373,14 +388,14 @@ pub enum AssertionResponse {
 impl AssertionResponse {
     /// Parses `AuthenticationResponseJSON` of a sign-in, which must carry a user handle.
     pub fn parse_sign_in(json: &[u8]) -> Result<Self, PasskeyError> {
-        DiscoverableAuthentication::from_json_custom(json)
+        DiscoverableAuthentication::from_json_relaxed(json)
             .map(Self::Discoverable)
             .map_err(|error| PasskeyError::Malformed(error.to_string()))
     }
 
     /// Parses `AuthenticationResponseJSON` of a second-factor check.
     pub fn parse_second_factor(json: &[u8]) -> Result<Self, PasskeyError> {
-        NonDiscoverableAuthentication::from_json_custom(json)
+        NonDiscoverableAuthentication::from_json_relaxed(json)
             .map(Self::NonDiscoverable)
             .map_err(|error| PasskeyError::Malformed(error.to_string()))
     }

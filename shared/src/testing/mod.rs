@@ -5,6 +5,8 @@
 pub mod database;
 pub mod fakes;
 pub mod fixtures;
+#[cfg(feature = "test-passkeys")]
+pub mod soft_passkey;
 
 pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
 pub use fakes::{
