@@ -10,6 +10,8 @@ use shared::login_failures::{
     Attempt, LoginFailureStore, LoginFailures, MAX_LOCK, SecondFactorFailures,
 };
 use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
+use shared::passkey_ceremonies::{Ceremony, CeremonyKind, PasskeyCeremonyStore};
+use shared::passkeys::{Passkey, PasskeyStore, PasskeyUse};
 use shared::products::{ProductStore, sample_products};
 use shared::rate_limits::{Decision, Limit};
 use shared::refresh::{RefreshTokenStore, Rotation, Session};
@@ -77,6 +79,8 @@ contract!(
     an_address_counts_only_once_verified_and_is_unique_among_verified_ones,
     an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry,
     sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum,
+    a_passkey_ceremony_is_consumed_once_of_ten_for_its_kind_until_it_expires,
+    passkeys_are_unique_listed_per_account_and_a_use_is_recorded_once_of_ten,
 );
 
 fn address(text: &str) -> EmailAddress {
@@ -1468,4 +1472,149 @@ async fn events_are_paged_newest_first_per_account_and_amended_in_place(stores: 
     let amended = events.page(&account(1), None, 10).await.unwrap();
     assert_eq!(amended.last().unwrap().kind, EventKind::LoginSucceeded);
     assert_eq!(events.page(&account(2), None, 10).await.unwrap().len(), 1);
+}
+
+async fn a_passkey_ceremony_is_consumed_once_of_ten_for_its_kind_until_it_expires(
+    stores: impl Shared,
+) {
+    let start = now();
+    let ceremony = Ceremony {
+        kind: CeremonyKind::Registration,
+        account: Some(account(1)),
+        mfa_token_hash: None,
+        state: vec![1, 2, 3],
+        expires_at: start + Duration::from_secs(300),
+    };
+    let ceremonies = stores.passkey_ceremonies();
+    for challenge in ["c-1", "c-2", "c-3"] {
+        ceremonies.create(challenge, &ceremony).await.unwrap();
+    }
+    let sign_in = CeremonyKind::SignIn;
+    assert_eq!(
+        ceremonies.consume("c-1", sign_in, start).await.unwrap(),
+        None,
+        "another kind"
+    );
+    let expiry = start + Duration::from_secs(300);
+    assert_eq!(
+        ceremonies
+            .consume("c-2", CeremonyKind::Registration, expiry)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+
+    let consumers = (0..10).map(|_| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            stores
+                .passkey_ceremonies()
+                .consume("c-1", CeremonyKind::Registration, start)
+                .await
+                .unwrap()
+        })
+    });
+    let consumed: Vec<Ceremony> = futures_util::future::join_all(consumers)
+        .await
+        .into_iter()
+        .filter_map(|taken| taken.unwrap())
+        .collect();
+    assert_eq!(
+        consumed,
+        vec![ceremony.clone()],
+        "exactly one of ten, as stored"
+    );
+
+    assert_eq!(ceremonies.delete_account(&account(1)).await.unwrap(), 2);
+    assert_eq!(
+        ceremonies
+            .consume("c-3", CeremonyKind::Registration, start)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+fn passkey(id: &str, owner: u8, created_at: SystemTime) -> Passkey {
+    Passkey {
+        id: id.to_owned(),
+        account: account(owner),
+        name: format!("key {id}"),
+        transports: vec!["usb".to_owned()],
+        public_key: vec![9; 40],
+        state: vec![0, 0, 0, 0, 0, 0, 1],
+        sign_count: 1,
+        backup_eligible: false,
+        created_at,
+        last_used_at: None,
+    }
+}
+
+async fn passkeys_are_unique_listed_per_account_and_a_use_is_recorded_once_of_ten(
+    stores: impl Shared,
+) {
+    let start = now();
+    let passkeys = stores.passkeys();
+    let first = passkey("cred-a", 1, start);
+    assert!(passkeys.add(&first).await.unwrap());
+    assert!(
+        passkeys
+            .add(&passkey("cred-b", 1, start + Duration::from_secs(1)))
+            .await
+            .unwrap()
+    );
+    assert!(passkeys.add(&passkey("cred-c", 2, start)).await.unwrap());
+    assert!(
+        !passkeys.add(&passkey("cred-a", 2, start)).await.unwrap(),
+        "a credential id is registered once, to one account"
+    );
+    let listed: Vec<String> = passkeys
+        .list(&account(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|passkey| passkey.id)
+        .collect();
+    assert_eq!(listed, ["cred-a", "cred-b"]);
+    assert_eq!(passkeys.find("cred-a").await.unwrap(), Some(first.clone()));
+
+    let later = start + Duration::from_secs(60);
+    let users = (0..10u8).map(|n| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            let used = PasskeyUse {
+                previous_state: &[0, 0, 0, 0, 0, 0, 1],
+                state: &[0, 0, 0, 0, 0, 0, 10 + n],
+                sign_count: 10 + u32::from(n),
+                at: later,
+            };
+            stores.passkeys().record_use("cred-a", &used).await.unwrap()
+        })
+    });
+    let recorded = futures_util::future::join_all(users).await;
+    assert_eq!(
+        recorded
+            .into_iter()
+            .filter(|won| *won.as_ref().unwrap())
+            .count(),
+        1,
+        "ten uses verified against one stored state record one"
+    );
+    let used = passkeys.find("cred-a").await.unwrap().unwrap();
+    assert!(used.sign_count >= 10);
+    assert_eq!(
+        used.last_used_at
+            .map(|at| at.duration_since(UNIX_EPOCH).unwrap().as_millis()),
+        Some(later.duration_since(UNIX_EPOCH).unwrap().as_millis())
+    );
+
+    assert!(
+        !passkeys.remove(&account(2), "cred-a").await.unwrap(),
+        "only its owner removes it"
+    );
+    assert!(passkeys.remove(&account(1), "cred-a").await.unwrap());
+    assert_eq!(passkeys.find("cred-a").await.unwrap(), None);
+    assert_eq!(passkeys.delete_account(&account(1)).await.unwrap(), 1);
+    assert_eq!(passkeys.list(&account(2)).await.unwrap().len(), 1);
 }
