@@ -25,6 +25,7 @@ mod live {
     mod make_dev;
     mod outage;
     mod parallel_attacks;
+    mod passkeys;
     mod roles;
     mod self_service;
     mod translated_template;

@@ -1,0 +1,368 @@
+//! Passkeys over HTTP through the local API (two instances of every function, the real
+//! database) with a software authenticator: registration, sign-in without a password, the
+//! passkey as a second factor, and every refusal an attacker could try (replays, another
+//! origin, a cloned authenticator, an expired challenge, a deleted passkey), the single-use
+//! challenge under parallel requests included.
+
+use super::local_api::{Local, access_claims, start};
+use super::two_factor::pyotp_code;
+use futures_util::future::join_all;
+use mongodb::bson::{DateTime, Document, doc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::testing::soft_passkey::SoftAuthenticator;
+
+const PASSWORD: &str = "correct horse battery staple";
+const PASSKEY_GRANT: &str = "urn:lambda-auth:params:oauth:grant-type:passkey";
+const MFA_GRANT: &str = "urn:lambda-auth:params:oauth:grant-type:mfa";
+
+impl Local {
+    /// The origin browsers see the local API at: `localhost`, the relying party `make dev`
+    /// configures.
+    fn browser_origin(&self) -> String {
+        format!("http://localhost:{}", self.stack.address.port())
+    }
+
+    /// A signed-in user's fresh access token.
+    async fn signed_in(&self, username: &str) -> Value {
+        self.access_token(username, PASSWORD).await;
+        self.login(username, PASSWORD).await["access_token"].clone()
+    }
+
+    /// Registers the authenticator's passkey to the caller; `extra` goes with the options
+    /// request (a second-factor code).
+    async fn register_passkey(
+        &self,
+        access: &Value,
+        authenticator: &mut SoftAuthenticator,
+        extra: Value,
+    ) -> Value {
+        let (status, options) = self
+            .post_with_token(
+                "/users/me/passkeys/registration-options",
+                access,
+                Some(extra),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = authenticator.register(&options).await.unwrap();
+        let (status, passkey) = self
+            .post_with_token(
+                "/users/me/passkeys",
+                access,
+                Some(json!({ "name": "Test key", "credential": credential })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{passkey}");
+        passkey
+    }
+
+    /// Sign-in options, as a page with no user signed in asks for them.
+    async fn sign_in_options(&self, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/passkeys/authentication-options", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn passkey_grant(&self, credential: &Value) -> (StatusCode, Value) {
+        self.form(
+            "/token",
+            &[
+                ("grant_type", PASSKEY_GRANT),
+                ("credential", &credential.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// A fresh sign-in challenge answered by `authenticator`.
+    async fn assertion(&self, authenticator: &mut SoftAuthenticator) -> Value {
+        let options = self.sign_in_options(json!({})).await;
+        authenticator.authenticate(&options).await.unwrap()
+    }
+
+    async fn event_types(&self, access: &Value) -> Vec<String> {
+        let bearer = format!("Bearer {}", access.as_str().unwrap());
+        let events: Value = self
+            .get("/users/me/events?limit=100", Some(&bearer))
+            .await
+            .json()
+            .await
+            .unwrap();
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["type"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn assert_refused(status: StatusCode, body: &Value) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(body.get("access_token").is_none());
+}
+
+#[tokio::test]
+async fn a_passkey_registers_signs_in_without_a_password_and_is_refused_once_deleted() {
+    let local = start().await;
+    let access = local.signed_in("pia").await;
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+    let passkey = local
+        .register_passkey(&access, &mut authenticator, json!({}))
+        .await;
+    assert_eq!(passkey["name"], "Test key");
+    assert!(passkey.get("public_key").is_none(), "{passkey}");
+
+    let bearer = format!("Bearer {}", access.as_str().unwrap());
+    let listed: Value = local
+        .get("/users/me/passkeys", Some(&bearer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["passkeys"][0]["id"], passkey["id"], "{listed}");
+    assert_eq!(listed["passkeys"][0]["last_used_at"], Value::Null);
+
+    let credential = local.assertion(&mut authenticator).await;
+    let (status, tokens) = local.passkey_grant(&credential).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = access_claims(&tokens["access_token"]);
+    assert_eq!(claims["amr"], json!(["hwk", "user", "mfa"]), "{claims}");
+    assert_eq!(
+        local.me_status(&tokens["access_token"]).await,
+        StatusCode::OK
+    );
+    let (status, refreshed) = local.refresh(&tokens["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+
+    let (status, replayed) = local.passkey_grant(&credential).await;
+    assert_refused(status, &replayed);
+
+    let listed: Value = local
+        .get("/users/me/passkeys", Some(&bearer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["passkeys"][0]["last_used_at"].is_string(),
+        "{listed}"
+    );
+    let events = local.event_types(&access).await;
+    assert!(events.contains(&"passkey_added".to_owned()), "{events:?}");
+
+    let id = passkey["id"].as_str().unwrap();
+    let response = local
+        .http
+        .delete(format!("{}/users/me/passkeys/{id}", local.url))
+        .bearer_auth(access.as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let credential = local.assertion(&mut authenticator).await;
+    let (status, body) = local.passkey_grant(&credential).await;
+    assert_refused(status, &body);
+}
+
+#[tokio::test]
+async fn another_origin_a_cloned_authenticator_and_an_expired_challenge_are_refused() {
+    let local = start().await;
+    let access = local.signed_in("quinn").await;
+    let origin = local.browser_origin();
+    let mut authenticator = SoftAuthenticator::new(&origin);
+    local
+        .register_passkey(&access, &mut authenticator, json!({}))
+        .await;
+
+    authenticator.set_origin("http://localhost:1");
+    let credential = local.assertion(&mut authenticator).await;
+    let (status, body) = local.passkey_grant(&credential).await;
+    assert_refused(status, &body);
+    authenticator.set_origin(&origin);
+
+    let clone = authenticator.credential();
+    let credential = local.assertion(&mut authenticator).await;
+    let (status, body) = local.passkey_grant(&credential).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    authenticator.restore(clone);
+    let credential = local.assertion(&mut authenticator).await;
+    let (status, body) = local.passkey_grant(&credential).await;
+    assert_refused(status, &body);
+    let events = local.event_types(&access).await;
+    assert!(
+        events.contains(&"passkey_counter_regressed".to_owned()),
+        "{events:?}"
+    );
+
+    let credential = local.assertion(&mut authenticator).await;
+    let past = DateTime::from_millis(DateTime::now().timestamp_millis() - 1000);
+    local
+        .database
+        .collection::<Document>("passkey_ceremonies")
+        .update_many(doc! {}, doc! { "$set": { "expires_at": past } })
+        .await
+        .unwrap();
+    let (status, body) = local.passkey_grant(&credential).await;
+    assert_refused(status, &body);
+}
+
+/// Twelve parallel grants with one assertion: exactly one signs in. The eleven refusals
+/// count toward the credential's lockout, so later rounds may be refused whole with 429;
+/// never does more than one grant of an assertion succeed.
+#[tokio::test]
+async fn of_twelve_parallel_grants_with_one_assertion_at_most_one_signs_in() {
+    let local = start().await;
+    let access = local.signed_in("rosa").await;
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+    local
+        .register_passkey(&access, &mut authenticator, json!({}))
+        .await;
+    for round in 0..4 {
+        let credential = local.assertion(&mut authenticator).await;
+        let grants = (0..12).map(|_| local.passkey_grant(&credential));
+        let answers = join_all(grants).await;
+        let signed_in = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::OK)
+            .count();
+        if round == 0 {
+            assert_eq!(signed_in, 1, "{answers:?}");
+        } else {
+            assert!(signed_in <= 1, "round {round}: {answers:?}");
+        }
+        for (status, body) in answers
+            .iter()
+            .filter(|(status, _)| *status != StatusCode::OK)
+        {
+            if *status == StatusCode::TOO_MANY_REQUESTS {
+                assert_eq!(body["error"], "too_many_attempts", "{body}");
+            } else {
+                assert_refused(*status, body);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_registration_answer_counts_once_and_only_for_the_account_that_asked() {
+    let local = start().await;
+    let sara = local.signed_in("sara").await;
+    let tom = local.signed_in("tom").await;
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+    let (status, options) = local
+        .post_with_token(
+            "/users/me/passkeys/registration-options",
+            &sara,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let credential = authenticator.register(&options).await.unwrap();
+    let body = json!({ "name": "Key", "credential": credential });
+    let (status, refused) = local
+        .post_with_token("/users/me/passkeys", &tom, Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"], "invalid_passkey");
+
+    let (status, options) = local
+        .post_with_token(
+            "/users/me/passkeys/registration-options",
+            &sara,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let credential = authenticator.register(&options).await.unwrap();
+    let body = json!({ "name": "Key", "credential": credential });
+    let attempts =
+        (0..8).map(|_| local.post_with_token("/users/me/passkeys", &sara, Some(body.clone())));
+    let answers = join_all(attempts).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    let stored = local
+        .database
+        .collection::<Document>("passkeys")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn a_passkey_completes_a_password_login_as_its_second_factor() {
+    let local = start().await;
+    let (access, secret, _) = local.enrolled("uma", |secret| pyotp_code(secret, 0)).await;
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+
+    let (status, refused) = local
+        .post_with_token(
+            "/users/me/passkeys/registration-options",
+            &access,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"], "insufficient_user_authentication");
+    local
+        .register_passkey(
+            &access,
+            &mut authenticator,
+            json!({ "otp": pyotp_code(&secret, 1) }),
+        )
+        .await;
+
+    let mfa_token = local.password_step("uma").await;
+    let other_login = local.password_step("uma").await;
+    let options = local
+        .sign_in_options(json!({ "mfa_token": mfa_token }))
+        .await;
+    let credential = authenticator.authenticate(&options).await.unwrap();
+    let (status, body) = local
+        .form(
+            "/token",
+            &[
+                ("grant_type", MFA_GRANT),
+                ("mfa_token", &other_login),
+                ("passkey", &credential.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "another login's challenge: {body}"
+    );
+    assert_eq!(body["error"], "invalid_grant");
+
+    let options = local
+        .sign_in_options(json!({ "mfa_token": mfa_token }))
+        .await;
+    let credential = authenticator.authenticate(&options).await.unwrap();
+    let (status, tokens) = local
+        .form(
+            "/token",
+            &[
+                ("grant_type", MFA_GRANT),
+                ("mfa_token", &mfa_token),
+                ("passkey", &credential.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = access_claims(&tokens["access_token"]);
+    assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]), "{claims}");
+}
