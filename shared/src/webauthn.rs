@@ -18,11 +18,12 @@ use webauthn_rp::request::auth::{
     AllowedCredential, AllowedCredentials, AuthenticationVerificationOptions,
 };
 use webauthn_rp::request::register::{
-    PublicKeyCredentialUserEntity, RegistrationVerificationOptions, ResidentKeyRequirement,
-    UserHandle, Username,
+    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions,
+    ResidentKeyRequirement, UserHandle, Username,
 };
 use webauthn_rp::request::{
-    AsciiDomain, Credentials as _, PublicKeyCredentialDescriptor, RpId, TimedCeremony as _,
+    AsciiDomain, Credentials as _, ExtensionInfo, PublicKeyCredentialDescriptor, RpId,
+    TimedCeremony as _,
 };
 use webauthn_rp::response::auth::error::AuthCeremonyErr;
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
@@ -249,6 +250,10 @@ pub fn start_registration(
     let exclude = existing.iter().filter_map(descriptor).collect();
     let mut options = PublicKeyCredentialCreationOptions::passkey(&relying_party.id, user, exclude);
     options.authenticator_selection.resident_key = ResidentKeyRequirement::Preferred;
+    // Asked for, not required: many platform authenticators lack credProtect, and every
+    // sign-in requires user verification anyway.
+    options.extensions.cred_protect =
+        CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
     let (server, client) = options
         .start_ceremony()
         .map_err(|error| PasskeyError::State(error.to_string()))?;

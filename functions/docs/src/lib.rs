@@ -1,7 +1,8 @@
 //! `GET /docs`: Swagger UI for `openapi.yaml`, with "Authorize" wired to the OAuth2 password
 //! flow on `/token`, as the FastAPI app offers. Every asset is embedded at build time from
 //! the pinned npm package `swagger-ui-dist`; the page loads nothing from the internet.
-//! `GET /openapi.json` serves the description with its server URL and `tokenUrl` pointed at
+//! `GET /docs/passkeys` is a demo page for passkeys (registration and sign-in through
+//! `navigator.credentials`). `GET /openapi.json` serves the description with its server URL and `tokenUrl` pointed at
 //! the stage the request came through.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -37,7 +38,7 @@ const INIT_SCRIPT: &[u8] = br##"window.ui = SwaggerUIBundle({
 
 /// The embedded assets: name, media type, bytes. All are text, so API Gateway needs no
 /// binary media types; the favicon goes into the page as a data URI.
-const ASSETS: [(&str, &str, &[u8]); 3] = [
+const ASSETS: [(&str, &str, &[u8]); 5] = [
     (
         "swagger-ui-bundle.js",
         "application/javascript",
@@ -49,7 +50,21 @@ const ASSETS: [(&str, &str, &[u8]); 3] = [
         swagger_asset!("swagger-ui.css"),
     ),
     ("swagger-init.js", "application/javascript", INIT_SCRIPT),
+    (
+        "passkeys.js",
+        "application/javascript",
+        include_bytes!("passkeys/page.js"),
+    ),
+    (
+        "passkeys.css",
+        "text/css",
+        include_bytes!("passkeys/page.css"),
+    ),
 ];
+
+/// `GET /docs/passkeys`: a page that signs up, registers a passkey and signs in with it
+/// through `navigator.credentials` and this API's routes.
+const PASSKEYS_PAGE: &str = include_str!("passkeys/page.html");
 
 /// The page's Content-Security-Policy: its own scripts and styles only (Swagger UI sets
 /// inline styles), images from itself or data URIs, requests to this API only, and no
@@ -160,7 +175,10 @@ pub async fn handle(docs: &State, request: Request) -> Response<Body> {
         )),
         Some(Endpoint::Asset) => {
             let path = request.raw_http_path();
-            asset(path.rsplit_once("/docs/").map_or("", |(_, name)| name))
+            match path.rsplit_once("/docs/").map_or("", |(_, name)| name) {
+                "passkeys" => page(PASSKEYS_PAGE),
+                name => asset(name),
+            }
         }
         // `/docs/` matches the `/docs` resource too, but the page's relative asset links
         // only resolve from `/docs`.

@@ -146,3 +146,37 @@ async fn switched_off_every_route_is_404() {
     let page = docs::handle(&on, request_from(&event_json("docs.json"))).await;
     assert_eq!(page.status(), 200);
 }
+
+#[tokio::test]
+async fn the_passkeys_page_runs_only_its_own_script_against_the_documented_routes() {
+    let response = docs::handle(&docs(), request_from(&asset_event("passkeys"))).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let html = response_text(&response);
+    assert!(html.contains(r#"<script src="passkeys.js"></script>"#));
+    assert!(!html.contains("<script>"), "no inline script");
+    let script = docs::handle(&docs(), request_from(&asset_event("passkeys.js"))).await;
+    assert_eq!(script.headers()["content-type"], "application/javascript");
+    let script = response_text(&script);
+    for route in [
+        "\"signup\"",
+        "\"token\"",
+        "\"passkeys/authentication-options\"",
+        "\"users/me/passkeys/registration-options\"",
+        "\"users/me/passkeys\"",
+        "navigator.credentials.create",
+        "navigator.credentials.get",
+        "urn:lambda-auth:params:oauth:grant-type:passkey",
+    ] {
+        assert!(script.contains(route), "{route} in passkeys.js");
+    }
+    let css = docs::handle(&docs(), request_from(&asset_event("passkeys.css"))).await;
+    assert_eq!(css.headers()["content-type"], "text/css");
+}
