@@ -69,18 +69,19 @@ impl PasskeySettings {
             .filter(|origin| !origin.is_empty())
             .map(str::to_owned)
             .collect();
-        if let Some(origin) = origins.iter().find(|origin| {
-            !(origin.starts_with("https://") || origin.starts_with("http://localhost"))
-        }) {
+        let rp_id = rp_id.map(|id| id.trim().to_owned());
+        if let Some(origin) = origins
+            .iter()
+            .find(|origin| !allowed_origin(origin, rp_id.as_deref()))
+        {
             return Err(ConfigError::Invalid {
                 var: "PASSKEY_ORIGINS",
-                reason: format!("{origin} is not an https:// origin (or http://localhost)"),
+                reason: format!(
+                    "{origin} is not https://<the relying-party id or a subdomain>[:port] (or http://localhost[:port] with the id localhost)"
+                ),
             });
         }
-        Ok(Self {
-            rp_id: rp_id.map(|id| id.trim().to_owned()),
-            origins,
-        })
+        Ok(Self { rp_id, origins })
     }
 
     /// Settings naming `rp_id` and `origins` (for tests and tools).
@@ -158,6 +159,27 @@ pub struct Started {
     pub state: Vec<u8>,
     /// `PublicKeyCredentialCreationOptionsJSON` or `PublicKeyCredentialRequestOptionsJSON`.
     pub options: serde_json::Value,
+}
+
+/// An origin a page may ask for passkeys from: `https://host[:port]` whose host is the
+/// relying-party id or under it (any host while the id follows the API), or
+/// `http://localhost[:port]` when the id is `localhost`.
+fn allowed_origin(origin: &str, rp_id: Option<&str>) -> bool {
+    let (secure, rest) = match origin.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        _ => return false,
+    };
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    let port_ok = port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    if !port_ok || !is_domain(host) {
+        return false;
+    }
+    match (secure, rp_id) {
+        (false, rp_id) => host == "localhost" && rp_id.is_none_or(|id| id == "localhost"),
+        (true, None) => true,
+        (true, Some(id)) => host == id || host.ends_with(&format!(".{id}")),
+    }
 }
 
 /// A lowercase DNS name: labels of letters, digits and hyphens, joined by dots.

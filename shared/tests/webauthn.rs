@@ -224,6 +224,26 @@ fn an_rp_id_that_is_no_domain_or_an_insecure_origin_is_a_configuration_error() {
             ("PASSKEY_RP_ID", "example.com"),
             ("PASSKEY_ORIGINS", "http://example.com"),
         ],
+        [
+            ("PASSKEY_RP_ID", "example.com"),
+            ("PASSKEY_ORIGINS", "https://example.org"),
+        ],
+        [
+            ("PASSKEY_RP_ID", "example.com"),
+            ("PASSKEY_ORIGINS", "https://evilexample.com"),
+        ],
+        [
+            ("PASSKEY_RP_ID", "example.com"),
+            ("PASSKEY_ORIGINS", "http://localhost:3000"),
+        ],
+        [
+            ("PASSKEY_RP_ID", "localhost"),
+            ("PASSKEY_ORIGINS", "http://localhost.evil.com"),
+        ],
+        [
+            ("PASSKEY_RP_ID", "example.com"),
+            ("PASSKEY_ORIGINS", "https://example.com/path"),
+        ],
     ] {
         assert!(PasskeySettings::from_source(&env).is_err(), "{env:?}");
     }
@@ -235,4 +255,9 @@ fn an_rp_id_that_is_no_domain_or_an_insecure_origin_is_a_configuration_error() {
         ),
     ];
     assert!(PasskeySettings::from_source(&fine).is_ok());
+    let local = [
+        ("PASSKEY_RP_ID", "localhost"),
+        ("PASSKEY_ORIGINS", "http://localhost:3000"),
+    ];
+    assert!(PasskeySettings::from_source(&local).is_ok());
 }

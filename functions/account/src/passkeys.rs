@@ -1,7 +1,9 @@
 //! Registering and deleting the caller's passkeys. Registration is two calls: the options
-//! (after a recent login and, with a second factor on, a code from it), then the browser's
-//! answer, verified against the ceremony stored under its challenge and bound to the
-//! caller. Deleting one needs a recent login.
+//! (after a recent login, with the current password and, with TOTP on, a code from it: a
+//! passkey signs in alone, so adding one asks what a password change asks), then the
+//! browser's answer, verified against the ceremony stored under its challenge and bound to
+//! the caller. Deleting one needs a recent login and, with TOTP on, a code. Both send the
+//! account's verified address a notice.
 
 use crate::reauthentication::{self, RecentCaller};
 use crate::{State, internal, record};
@@ -10,7 +12,7 @@ use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 use shared::account_events::EventKind;
-use shared::http::{ApiError, body_text, has_content_type, json_object};
+use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
 use shared::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
 use shared::stores::Stores;
@@ -23,12 +25,10 @@ pub(crate) async fn registration_options<S: Stores>(
     request: &Request,
 ) -> Result<Value, ApiError> {
     let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = optional_json_fields(request)?;
-    if let Some(presented) = reauthentication::presented_factor(state, &caller, &fields)?
-        && let Some(factor) = caller.confirmed_factor()
-    {
-        reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
-    }
+    let fields = json_fields(request)?;
+    let current = string_field(&fields, "current_password")?;
+    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
+        .await?;
     let relying_party = relying_party(state, request)?;
     let user = &caller.user;
     let existing = state
@@ -137,12 +137,24 @@ pub(crate) async fn register<S: Stores>(
     }
     record(state, &user.id, EventKind::PasskeyAdded, request).await;
     tracing::info!(username = %user.username, passkey = %passkey.id, "passkey registered");
+    let what = format!(
+        "A passkey named \"{}\" was added to your account; it signs in without the password. If this was not you, delete it (DELETE /users/me/passkeys/{}) and change your password.",
+        passkey.name, passkey.id
+    );
+    notify(state, user, &what).await;
     Ok((StatusCode::CREATED, passkey.view()))
 }
 
-/// `DELETE /users/me/passkeys/{id}`: deletes one of the caller's passkeys.
+/// `DELETE /users/me/passkeys/{id}`: deletes one of the caller's passkeys. With TOTP on,
+/// the request carries a code (`otp` or `recovery_code` in a JSON body).
 pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Result<(), ApiError> {
     let caller = reauthentication::recent_caller(state, request).await?;
+    let fields = optional_json_fields(request)?;
+    if let Some(presented) = reauthentication::presented_factor(state, &caller, &fields)?
+        && let Some(factor) = caller.confirmed_factor()
+    {
+        reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
+    }
     let id = request
         .path_parameters_ref()
         .and_then(|parameters| parameters.first("id"))
@@ -160,7 +172,21 @@ pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Re
     }
     record(state, &user.id, EventKind::PasskeyRemoved, request).await;
     tracing::info!(username = %user.username, passkey = %id, "passkey deleted");
+    let what = "A passkey was deleted from your account. If this was not you, sign in and change your password.";
+    notify(state, user, what).await;
     Ok(())
+}
+
+/// Mails `what` to the account's verified address, if it has one.
+async fn notify<S: Stores>(state: &State<S>, user: &shared::users::User, what: &str) {
+    if let Some(address) = &user.email {
+        let to = shared::email_flows::Recipient {
+            account: &user.id,
+            username: &user.username,
+            address,
+        };
+        state.outgoing().send_notice(&to, what).await;
+    }
 }
 
 fn relying_party<S>(state: &State<S>, request: &Request) -> Result<RelyingParty, ApiError> {

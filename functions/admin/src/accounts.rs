@@ -14,8 +14,9 @@ use shared::account_id::AccountId;
 use shared::email_codes::{EmailCodeStore, Purpose};
 use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::leases::LeaseStore;
-use shared::login_failures::{LoginFailureStore, SecondFactorFailures};
+use shared::login_failures::{LoginFailureStore, PasskeyFailures, SecondFactorFailures};
 use shared::mfa_challenges::MfaChallengeStore;
+use shared::passkeys::PasskeyStore;
 use shared::refresh::{Client, RefreshTokenStore};
 use shared::roles::{USERS_ADMIN_SCOPE, is_role_name};
 use shared::second_factors::SecondFactorStore;
@@ -230,12 +231,18 @@ pub(crate) async fn list<S: Stores>(
 /// The account, whether it has a second factor, and its latest events with their actors.
 async fn read<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
     let stores = &state.stores;
-    let (factor, events) = tokio::join!(
+    let (factor, passkeys, events) = tokio::join!(
         stores.second_factors().find(&target.id),
+        stores.passkeys().list(&target.id),
         stores.events().page(&target.id, None, EVENTS_SHOWN)
     );
     let mut shown = view::account(target);
     shown["two_factor"] = json!({ "enabled": factor.map_err(store)?.is_some_and(|f| f.confirmed) });
+    shown["passkeys"] = passkeys
+        .map_err(store)?
+        .iter()
+        .map(shared::passkeys::Passkey::view)
+        .collect();
     shown["events"] = Value::Array(
         events
             .map_err(store)?
@@ -373,9 +380,20 @@ async fn enable<S: Stores>(state: &State<S>, target: &User) -> Result<Response<B
 async fn unlock<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
     let failures = state.stores.login_failures();
     let codes_key = SecondFactorFailures(&target.id);
-    let (passwords, codes) =
-        tokio::join!(failures.reset(&target.username), failures.reset(&codes_key));
-    passwords.and(codes).map_err(store)?;
+    let passkeys_key = PasskeyFailures::Account(&target.id);
+    let (passwords, codes, passkey_account, passkeys) = tokio::join!(
+        failures.reset(&target.username),
+        failures.reset(&codes_key),
+        failures.reset(&passkeys_key),
+        state.stores.passkeys().list(&target.id)
+    );
+    passwords.and(codes).and(passkey_account).map_err(store)?;
+    for passkey in passkeys.map_err(store)? {
+        failures
+            .reset(&PasskeyFailures::Credential(&passkey.id))
+            .await
+            .map_err(store)?;
+    }
     fresh(state, &target.id).await
 }
 
@@ -390,8 +408,9 @@ async fn logout<S: Stores>(state: &State<S>, target: &User) -> Result<Response<B
     fresh(state, &target.id).await
 }
 
-/// Removes the second factor (the next login needs only the password, and the user can turn
-/// TOTP on again) and ends every session: a lost phone may be in someone else's hands.
+/// Removes the second factor and the passkeys (the next login needs only the password, and
+/// the user can turn TOTP on and register passkeys again) and ends every session: a lost
+/// phone may be in someone else's hands.
 async fn reset_second_factor<S: Stores>(
     state: &State<S>,
     target: &User,
@@ -407,15 +426,14 @@ async fn reset_second_factor<S: Stores>(
             message: "remove the account's administrator roles first, and give them back once it has a second factor again",
         });
     }
-    if !stores
-        .second_factors()
-        .remove(&target.id)
-        .await
-        .map_err(store)?
-    {
+    let (factor, passkeys) = tokio::join!(
+        stores.second_factors().remove(&target.id),
+        stores.passkeys().delete_account(&target.id)
+    );
+    if !factor.map_err(store)? && passkeys.map_err(store)? == 0 {
         return Err(ApiError::Conflict {
             code: "no_second_factor",
-            message: "the account has no second factor",
+            message: "the account has no second factor and no passkey",
         });
     }
     let codes_key = SecondFactorFailures(&target.id);

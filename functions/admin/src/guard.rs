@@ -53,7 +53,10 @@ pub async fn administrator<S: Stores>(
         return Err(ApiError::Unauthenticated);
     }
     let has_factor = factor.is_some_and(|factor| factor.confirmed);
-    if !has_factor || !caller.methods.iter().any(|method| method == "mfa") {
+    // The password and a second factor: a passkey alone does not do (one registered before
+    // TOTP was on would otherwise stand in for it).
+    let used = |method: &str| caller.methods.iter().any(|used| used == method);
+    if !has_factor || !used("pwd") || !used("mfa") {
         tracing::info!(actor = %user.id, has_factor, "admin request refused: no second factor in this login");
         return Err(ApiError::Refused {
             code: "second_factor_required",

@@ -8,6 +8,7 @@ use shared::account_id::AccountId;
 use shared::clients::ClientStore;
 use shared::credentials::Username;
 use shared::hashing::{HashingParams, PasswordHasher};
+use shared::passkeys::PasskeyStore as _;
 use shared::roles::Roles;
 use shared::second_factors::SecondFactorStore;
 use shared::secret_box::Sealed;
@@ -181,6 +182,17 @@ async fn a_stale_login_or_one_without_the_second_factor_is_refused() {
         (status, body["error"].as_str()),
         (403, Some("second_factor_required"))
     );
+    let mut passkey_only = on("admin-read.json", &setup.bob);
+    passkey_only["requestContext"]["authorizer"]["amr"] = "hwk user mfa".into();
+    let (status, body) = call(&setup, &passkey_only).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("second_factor_required")),
+        "a passkey alone, registered perhaps before TOTP was on, is not the password and TOTP"
+    );
+    let mut password_and_passkey = on("admin-read.json", &setup.bob);
+    password_and_passkey["requestContext"]["authorizer"]["amr"] = "pwd hwk mfa".into();
+    assert_eq!(call(&setup, &password_and_passkey).await.0, 200);
 
     setup
         .state
@@ -309,8 +321,38 @@ async fn unlock_logout_second_factor_reset_and_delete_act_on_the_account() {
         (409, Some("no_second_factor"))
     );
     with_factor(&setup.state.stores, &setup.bob).await;
+    let passkey = shared::passkeys::Passkey {
+        id: "bobs-passkey".to_owned(),
+        account: setup.bob.clone(),
+        name: "phone".to_owned(),
+        transports: vec![],
+        public_key: vec![1; 40],
+        state: vec![0; 7],
+        sign_count: 0,
+        backup_eligible: true,
+        created_at: std::time::SystemTime::now(),
+        last_used_at: None,
+    };
+    setup.state.stores.passkeys().add(&passkey).await.unwrap();
+    let (status, read) = call(&setup, &on("admin-read.json", &setup.bob)).await;
+    assert_eq!(
+        (status, &read["passkeys"][0]["name"]),
+        (200, &Value::from("phone")),
+        "{read}"
+    );
     let (status, _) = call(&setup, &on("admin-reset-mfa.json", &setup.bob)).await;
     assert_eq!(status, 200);
+    assert!(
+        setup
+            .state
+            .stores
+            .passkeys()
+            .list(&setup.bob)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the lost phone's passkey goes with its TOTP"
+    );
     assert!(
         setup
             .state

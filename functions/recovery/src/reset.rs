@@ -232,11 +232,16 @@ pub(crate) async fn confirm<S: Stores>(
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     shared::email_codes::delete_reset_codes(stores.email_codes(), &user.id).await;
+    // A passkey signs in without the password: one an intruder added must not outlive the
+    // reset that locks them out.
+    let passkeys = shared::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
     if let Err(error) = stores.login_failures().reset(&user.username).await {
         tracing::warn!(%error, "login failures not cleared");
     }
     record(state, &user.id, EventKind::PasswordReset, request).await;
-    tracing::info!(username = %user.username, "password reset");
+    tracing::info!(username = %user.username, passkeys_deleted = passkeys, "password reset");
     let (notified, what) = match &code.address {
         Some(address) => (
             Some(address),

@@ -402,9 +402,25 @@ async fn reset_mails_are_limited_per_account_silently_and_requests_per_ip_with_4
 }
 
 #[tokio::test]
-async fn a_reset_sets_the_password_and_ends_every_session() {
+async fn a_reset_sets_the_password_ends_every_session_and_deletes_the_passkeys() {
     let setup = setup().await;
     verified(&setup, "alice@example.com").await;
+    let intruders = shared::passkeys::Passkey {
+        id: "added-by-an-intruder".to_owned(),
+        account: alice(),
+        name: "mine now".to_owned(),
+        transports: vec![],
+        public_key: vec![1; 40],
+        state: vec![0; 7],
+        sign_count: 0,
+        backup_eligible: true,
+        created_at: now(&setup),
+        last_used_at: None,
+    };
+    let passkeys = &setup.state.stores.passkeys;
+    shared::passkeys::PasskeyStore::add(passkeys, &intruders)
+        .await
+        .unwrap();
     let refresh = &setup.state.stores.refresh_tokens;
     let hour = Duration::from_secs(3600);
     let session = Session::new(&alice(), 0, now(&setup), hour);
@@ -438,6 +454,10 @@ async fn a_reset_sets_the_password_and_ends_every_session() {
             .unwrap()
     );
     assert_eq!(user.token_version, 1, "every access token is refused");
+    let left = shared::passkeys::PasskeyStore::list(passkeys, &alice())
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "a passkey signs in without the password");
     let sessions = refresh.sessions_of(&alice()).await.unwrap();
     assert!(sessions.iter().all(|stored| stored.revoked));
     let (status, _) = call(&setup, &confirm_event(&second, "another fine passphrase")).await;

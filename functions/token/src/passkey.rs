@@ -4,9 +4,10 @@
 //!
 //! Every way an assertion can fail (unknown credential, wrong origin or relying party,
 //! replayed or expired challenge, bad signature, counter gone backwards, disabled account)
-//! is the one `invalid_grant`. Attempts are claimed before the check against two lockouts,
-//! the credential id's and (once the credential is known) its account's, with the
-//! password lockout's rules; a verified sign-in resets both.
+//! is the one `invalid_grant`. An answer to a live challenge that names a registered
+//! passkey is claimed, before its signature is checked, against two lockouts, the
+//! credential's and its account's, with the password lockout's rules; a verified sign-in
+//! resets both.
 
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
@@ -141,7 +142,9 @@ pub(crate) async fn sign_in<S: Stores>(
     let challenge = response.challenge().map_err(malformed)?;
     let credential_id = response.credential_id();
     let failures = state.stores.login_failures();
-    claim(state, &PasskeyFailures::Credential(&credential_id), now).await?;
+    // Only an answer to a live challenge naming a registered passkey counts toward a lock,
+    // so a lock costs an attacker a challenge (rate-limited per IP) per failure and writes
+    // nothing for made-up credential ids.
     let (ceremony, passkey) = tokio::join!(
         state
             .stores
@@ -159,6 +162,7 @@ pub(crate) async fn sign_in<S: Stores>(
     let Some(passkey) = passkey else {
         return Err(refuse(state, "unknown credential"));
     };
+    claim(state, &PasskeyFailures::Credential(&credential_id), now).await?;
     let account = &passkey.account;
     claim(state, &PasskeyFailures::Account(account), now).await?;
     let user = state

@@ -189,7 +189,9 @@ $("passkey-second-factor").addEventListener("click", guarded(async () => {
 
 $("register-form").addEventListener("submit", guarded(async () => {
   if (!state.access) return show("Log in first.", "", true);
-  const proof = $("register-otp").value ? { otp: $("register-otp").value } : {};
+  // Adding a passkey asks what a password change asks: the password, and a code with TOTP on.
+  const proof = { current_password: $("password").value };
+  if ($("register-otp").value) proof.otp = $("register-otp").value;
   const options = await call("POST", "users/me/passkeys/registration-options", { json: proof, auth: true });
   if (options.status !== 200) {
     return show(`Registration options answered ${options.status}`, options.body, true);
