@@ -13,10 +13,10 @@
 //!   and compared), [`mail`] (message templates and the local outbox), [`hashing`] (argon2id and the FastAPI
 //!   app's legacy hashes), [`tokens`] and [`keys`] (EdDSA JWTs), [`totp`] and
 //!   [`recovery_codes`] (second-factor codes), [`secret_box`] (secrets encrypted at rest),
-//!   [`clock`].
+//!   `webauthn` (passkey ceremonies, feature `passkeys`), [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
 //!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`mfa_challenges`],
-//!   [`account_events`], [`products`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
+//!   [`account_events`], [`products`], [`passkeys`], [`passkey_ceremonies`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
 //! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
 //!   [`principal`] (the caller the authorizer established).
 //!
@@ -29,6 +29,7 @@
 //! - `database` (default): the stores, [`principal`], [`startup::with_database`], and the
 //!   second factor's [`totp`] codes and [`secret_box`] encryption at rest, [`email_address`]
 //!   and [`mail`].
+//! - `passkeys`: WebAuthn ceremonies (the `webauthn_rp` crate), for `token` and `account`.
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
 //!   without it a function refuses to start when one is set.
 //!

@@ -137,6 +137,10 @@ fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
     );
     println!();
     println!("Interactive docs (sign up, Authorize, call the API): {url}/docs");
+    println!(
+        "Passkeys demo (at localhost, the relying party passkeys are bound to): {}/docs/passkeys",
+        url.replace("://127.0.0.1", "://localhost")
+    );
     println!();
     println!("Try the whole flow:");
     println!(
