@@ -13,6 +13,7 @@ use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 use shared::account_events::EventKind;
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::leases::LeaseStore;
 use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
 use shared::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
 use shared::stores::Stores;
@@ -105,14 +106,6 @@ pub(crate) async fn register<S: Stores>(
     };
     let verified = webauthn::finish_registration(&relying_party, &ceremony.state, &response)
         .map_err(|error| refused(&caller, &error))?;
-    let passkeys = state.stores.passkeys();
-    let existing = passkeys
-        .list(&user.id)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    if existing.len() >= MAX_PASSKEYS_PER_ACCOUNT {
-        return Err(too_many());
-    }
     let passkey = Passkey {
         id: verified.id,
         account: user.id.clone(),
@@ -125,16 +118,7 @@ pub(crate) async fn register<S: Stores>(
         created_at: now,
         last_used_at: None,
     };
-    let added = passkeys
-        .add(&passkey)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    if !added {
-        return Err(ApiError::Conflict {
-            code: "passkey_exists",
-            message: "this passkey is already registered",
-        });
-    }
+    add_within_limit(state, &passkey).await?;
     record(state, &user.id, EventKind::PasskeyAdded, request).await;
     tracing::info!(username = %user.username, passkey = %passkey.id, "passkey registered");
     let what = format!(
@@ -143,6 +127,49 @@ pub(crate) async fn register<S: Stores>(
     );
     notify(state, user, &what).await;
     Ok((StatusCode::CREATED, passkey.view()))
+}
+
+/// How long a registration may hold its account's passkey lease (it releases it at once).
+const PASSKEYS_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stores `passkey` unless its account has [`MAX_PASSKEYS_PER_ACCOUNT`]: the count and the
+/// insert run under the account's `passkeys:<id>` lease, so parallel registrations cannot
+/// all see room for one more.
+async fn add_within_limit<S: Stores>(state: &State<S>, passkey: &Passkey) -> Result<(), ApiError> {
+    let store = |error: shared::db::StoreError| ApiError::from_store(&error);
+    let leases = state.stores.leases();
+    let lease = format!("passkeys:{}", passkey.account.as_str());
+    let holder = uuid::Uuid::new_v4().to_string();
+    if !leases
+        .acquire(&lease, &holder, state.clock.now(), PASSKEYS_LEASE_TTL)
+        .await
+        .map_err(store)?
+    {
+        return Err(ApiError::Conflict {
+            code: "passkeys_changing",
+            message: "another passkey is being registered to this account; start again in a moment",
+        });
+    }
+    let outcome = async {
+        let passkeys = state.stores.passkeys();
+        let existing = passkeys.list(&passkey.account).await.map_err(store)?;
+        if existing.len() >= MAX_PASSKEYS_PER_ACCOUNT {
+            return Err(too_many());
+        }
+        if passkeys.add(passkey).await.map_err(store)? {
+            Ok(())
+        } else {
+            Err(ApiError::Conflict {
+                code: "passkey_exists",
+                message: "this passkey is already registered",
+            })
+        }
+    }
+    .await;
+    if let Err(error) = leases.release(&lease, &holder).await {
+        tracing::warn!(%error, "passkeys lease not released (it runs out on its own)");
+    }
+    outcome
 }
 
 /// `DELETE /users/me/passkeys/{id}`: deletes one of the caller's passkeys. With TOTP on,

@@ -370,3 +370,66 @@ async fn a_passkey_completes_a_password_login_as_its_second_factor() {
     let claims = access_claims(&tokens["access_token"]);
     assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]), "{claims}");
 }
+
+/// Six registrations, each with its own challenge and authenticator, finish in parallel for
+/// an account one passkey short of the limit: exactly one is stored.
+#[tokio::test]
+async fn parallel_registrations_never_exceed_the_limit_of_twenty() {
+    let local = start().await;
+    let access = local.signed_in("vera").await;
+    let account = access_claims(&access)["sub"].as_str().unwrap().to_owned();
+    let placeholders: Vec<Document> = (0..19)
+        .map(|n| {
+            doc! {
+                "_id": format!("placeholder-{n}"),
+                "account": &account,
+                "name": format!("key {n}"),
+                "transports": [],
+                "public_key": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![1; 40] },
+                "state": mongodb::bson::Binary { subtype: mongodb::bson::spec::BinarySubtype::Generic, bytes: vec![0; 7] },
+                "sign_count": 0_i64,
+                "backup_eligible": false,
+                "created_at": DateTime::now(),
+            }
+        })
+        .collect();
+    let passkeys = local.database.collection::<Document>("passkeys");
+    passkeys.insert_many(placeholders).await.unwrap();
+
+    let origin = local.browser_origin();
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        let mut authenticator = SoftAuthenticator::new(&origin);
+        let (status, options) = local
+            .post_with_token(
+                "/users/me/passkeys/registration-options",
+                &access,
+                Some(json!({ "current_password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = authenticator.register(&options).await.unwrap();
+        answers.push(json!({ "name": "one more", "credential": credential }));
+    }
+    let registrations = answers
+        .into_iter()
+        .map(|body| local.post_with_token("/users/me/passkeys", &access, Some(body)));
+    let outcomes = join_all(registrations).await;
+    let created = outcomes
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert!(created <= 1, "{outcomes:?}");
+    for (status, body) in outcomes
+        .iter()
+        .filter(|(status, _)| *status != StatusCode::CREATED)
+    {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+    }
+    let stored = passkeys
+        .count_documents(doc! { "account": &account })
+        .await
+        .unwrap();
+    assert_eq!(stored, 19 + created as u64);
+    assert!(stored <= 20);
+}
