@@ -261,3 +261,32 @@ fn an_rp_id_that_is_no_domain_or_an_insecure_origin_is_a_configuration_error() {
     ];
     assert!(PasskeySettings::from_source(&local).is_ok());
 }
+
+#[tokio::test]
+async fn unconfigured_the_relying_party_is_the_apis_own_domain_and_its_https_origin() {
+    let event = shared::testing::event_json("passkey-authentication-options.json");
+    let request = shared::testing::request_from(&event);
+    // Lambda's AWS_REGION wins over the region in the event's domain name, as deployed.
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .filter(|region| !region.is_empty())
+        .unwrap_or_else(|| "eu-west-1".to_owned());
+    let domain = format!("abc123.execute-api.{region}.amazonaws.com");
+    let rp = PasskeySettings::default()
+        .relying_party(&request)
+        .expect("derived from API Gateway's request context");
+    assert_eq!(rp.id(), domain);
+
+    let origin = format!("https://{domain}");
+    let mut authenticator = SoftAuthenticator::new(&origin);
+    let passkey = registered(&rp, &mut authenticator).await;
+    let (started, response) = sign_in_answer(&rp, &mut authenticator).await;
+    webauthn::verify_assertion(&rp, &started.state, &response, &passkey).unwrap();
+
+    assert!(
+        PasskeySettings::default()
+            .relying_party(&lambda_http::Request::default())
+            .is_none(),
+        "no configuration and no API Gateway context: no relying party"
+    );
+}
