@@ -23,7 +23,7 @@ use webauthn_rp::request::register::{
 };
 use webauthn_rp::request::{
     AsciiDomain, Credentials as _, ExtensionInfo, PublicKeyCredentialDescriptor, RpId,
-    TimedCeremony as _,
+    TimedCeremony,
 };
 use webauthn_rp::response::auth::error::AuthCeremonyErr;
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
@@ -248,6 +248,21 @@ fn descriptor(passkey: &Passkey) -> Option<PublicKeyCredentialDescriptor<Vec<u8>
     })
 }
 
+/// The ceremony begun by `server` (the half kept) and `client` (the options sent).
+fn started<S>(server: &S, client: &impl serde::Serialize) -> Result<Started, PasskeyError>
+where
+    S: TimedCeremony + for<'a> Encode<Output<'a> = Vec<u8>> + 'static,
+    <S as Encode>::Err: std::fmt::Display,
+{
+    Ok(Started {
+        challenge: challenge_key(server.sent_challenge()),
+        state: server
+            .encode()
+            .map_err(|error| PasskeyError::State(error.to_string()))?,
+        options: to_json(client)?,
+    })
+}
+
 fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, PasskeyError> {
     serde_json::to_value(value).map_err(|error| PasskeyError::State(error.to_string()))
 }
@@ -279,13 +294,7 @@ pub fn start_registration(
     let (server, client) = options
         .start_ceremony()
         .map_err(|error| PasskeyError::State(error.to_string()))?;
-    Ok(Started {
-        challenge: challenge_key(server.sent_challenge()),
-        state: server
-            .encode()
-            .map_err(|error| PasskeyError::State(error.to_string()))?,
-        options: to_json(&client)?,
-    })
+    started(&server, &client)
 }
 
 /// A browser's answer to a registration challenge, parsed.
@@ -369,13 +378,7 @@ pub fn start_sign_in(relying_party: &RelyingParty) -> Result<Started, PasskeyErr
     let (server, client) = DiscoverableCredentialRequestOptions::passkey(&relying_party.id)
         .start_ceremony()
         .map_err(|error| PasskeyError::State(error.to_string()))?;
-    Ok(Started {
-        challenge: challenge_key(server.sent_challenge()),
-        state: server
-            .encode()
-            .map_err(|error| PasskeyError::State(error.to_string()))?,
-        options: to_json(&client)?,
-    })
+    started(&server, &client)
 }
 
 /// Starts a second-factor check with the account's `passkeys` (user presence required,
@@ -394,13 +397,7 @@ pub fn start_second_factor(
     let (server, client) = options
         .start_ceremony()
         .map_err(|error| PasskeyError::State(error.to_string()))?;
-    Ok(Started {
-        challenge: challenge_key(server.sent_challenge()),
-        state: server
-            .encode()
-            .map_err(|error| PasskeyError::State(error.to_string()))?,
-        options: to_json(&client)?,
-    })
+    started(&server, &client)
 }
 
 /// A browser's answer to a sign-in or second-factor challenge, parsed.

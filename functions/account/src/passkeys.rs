@@ -10,9 +10,9 @@ use crate::{State, internal, record};
 use lambda_http::Request;
 use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use shared::account_events::EventKind;
-use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::http::{ApiError, json_fields, optional_json_fields, string_field};
 use shared::leases::LeaseStore;
 use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
 use shared::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
@@ -252,19 +252,4 @@ fn not_found() -> ApiError {
         code: "passkey_not_found",
         message: "you have no passkey with this id",
     }
-}
-
-fn json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    json_object(body_text(request)?)
-}
-
-/// The JSON body's fields; an empty body is no fields.
-fn optional_json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
-    if body_text(request)?.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    json_fields(request)
 }

@@ -8,10 +8,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use shared::account_events::EventKind;
 use shared::account_id::AccountId;
-use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::http::{ApiError, json_fields, string_field};
 use shared::metrics::SecurityEvent;
 use shared::recovery_codes::NewCodes;
 use shared::second_factors::SecondFactorStore;
@@ -176,13 +176,6 @@ async fn proven_by_code<S: Stores>(
         reauthentication::presented_factor(state, &caller, &fields)?.ok_or_else(not_on)?;
     reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
     Ok(caller)
-}
-
-fn json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    json_object(body_text(request)?)
 }
 
 fn new_recovery_codes(account: &AccountId) -> Result<NewCodes, ApiError> {

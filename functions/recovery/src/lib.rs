@@ -22,7 +22,7 @@ use shared::clock::Clock;
 use shared::config::{ConfigError, Source};
 use shared::email_flows::Outgoing;
 use shared::hashing::PasswordHasher;
-use shared::http::{ApiError, Route, json_response, not_found, route};
+use shared::http::{Route, json_response, not_found, route};
 use shared::mailer::{MailSettings, Mailer};
 use shared::metrics::Metrics;
 use shared::stores::Stores;
@@ -120,13 +120,6 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Ok((status, body)) => json_response(status, &body),
         Err(error) => error.into_response(),
     }
-}
-
-fn json_fields(request: &Request) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    if !shared::http::has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    shared::http::json_object(shared::http::body_text(request)?)
 }
 
 fn source_ip(request: &Request) -> String {

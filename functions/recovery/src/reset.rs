@@ -1,6 +1,6 @@
 //! `POST /password-reset` and `POST /password-reset/confirm`.
 
-use crate::{State, json_fields, record, source_ip};
+use crate::{State, record, source_ip};
 use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::account_events::EventKind;
@@ -8,6 +8,7 @@ use shared::credentials::{Password, Username};
 use shared::email_address::EmailAddress;
 use shared::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
 use shared::email_flows::{self, Recipient, SendError};
+use shared::http::json_fields;
 use shared::http::{ApiError, optional_string_field, string_field};
 use shared::login_failures::LoginFailureStore;
 use shared::mail::Template;

@@ -1,11 +1,12 @@
 //! `POST /email/verify`: redeems a verification code.
 
-use crate::{State, json_fields, record, source_ip};
+use crate::{State, record, source_ip};
 use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::account_events::EventKind;
 use shared::email_codes::{self, EmailCodeStore, Purpose};
 use shared::email_flows::{self, Recipient};
+use shared::http::json_fields;
 use shared::http::{ApiError, string_field};
 use shared::rate_limits::REDEMPTIONS_PER_IP;
 use shared::stores::Stores;

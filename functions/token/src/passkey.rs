@@ -13,10 +13,10 @@ use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use shared::account_events::{self, AccountEvent, EventKind};
 use shared::account_id::AccountId;
-use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::http::{ApiError, json_response, optional_json_fields};
 use shared::login_failures::{Attempt, LoginFailureStore, PasskeyFailures};
 use shared::metrics::SecurityEvent;
 use shared::mfa_challenges::MfaChallengeStore;
@@ -145,17 +145,8 @@ pub(crate) async fn sign_in<S: Stores>(
     // Only an answer to a live challenge naming a registered passkey counts toward a lock,
     // so a lock costs an attacker a challenge (rate-limited per IP) per failure and writes
     // nothing for made-up credential ids.
-    let (ceremony, passkey) = tokio::join!(
-        state
-            .stores
-            .passkey_ceremonies()
-            .consume(&challenge, CeremonyKind::SignIn, now),
-        state.stores.passkeys().find(&credential_id)
-    );
-    let (ceremony, passkey) = (
-        ceremony.map_err(store_error)?,
-        passkey.map_err(store_error)?,
-    );
+    let (ceremony, passkey) =
+        ceremony_and_passkey(state, &challenge, CeremonyKind::SignIn, &credential_id, now).await?;
     let Some(ceremony) = ceremony else {
         return Err(refuse(state, "no live sign-in challenge (expired or used)"));
     };
@@ -221,17 +212,14 @@ pub(crate) async fn second_factor<S: Stores>(
         AssertionResponse::parse_second_factor(credential.as_bytes()).map_err(malformed)?;
     let challenge = response.challenge().map_err(malformed)?;
     let credential_id = response.credential_id();
-    let (ceremony, passkey) = tokio::join!(
-        state
-            .stores
-            .passkey_ceremonies()
-            .consume(&challenge, CeremonyKind::SecondFactor, now),
-        state.stores.passkeys().find(&credential_id)
-    );
-    let (ceremony, passkey) = (
-        ceremony.map_err(store_error)?,
-        passkey.map_err(store_error)?,
-    );
+    let (ceremony, passkey) = ceremony_and_passkey(
+        state,
+        &challenge,
+        CeremonyKind::SecondFactor,
+        &credential_id,
+        now,
+    )
+    .await?;
     let ceremony = ceremony.filter(|ceremony| {
         ceremony.account.as_ref() == Some(account)
             && ceremony.mfa_token_hash.as_deref() == Some(mfa_token_hash)
@@ -257,6 +245,28 @@ pub(crate) async fn second_factor<S: Stores>(
         Err(OAuthError::InvalidPasskey) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Consumes the live ceremony of `kind` under `challenge` and reads the passkey
+/// `credential_id` names, in one round trip.
+async fn ceremony_and_passkey<S: Stores>(
+    state: &State<S>,
+    challenge: &str,
+    kind: CeremonyKind,
+    credential_id: &str,
+    now: SystemTime,
+) -> Result<(Option<Ceremony>, Option<Passkey>), OAuthError> {
+    let (ceremony, passkey) = tokio::join!(
+        state
+            .stores
+            .passkey_ceremonies()
+            .consume(challenge, kind, now),
+        state.stores.passkeys().find(credential_id)
+    );
+    Ok((
+        ceremony.map_err(store_error)?,
+        passkey.map_err(store_error)?,
+    ))
 }
 
 /// Verifies `response` by `passkey` against `ceremony` and records the use (new counter),
@@ -373,16 +383,4 @@ fn malformed(error: PasskeyError) -> OAuthError {
 fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "passkey options failed");
     ApiError::Internal
-}
-
-/// The JSON body's fields; an empty body is no fields.
-fn optional_json_fields(request: &Request) -> Result<Map<String, Value>, ApiError> {
-    let text = body_text(request)?;
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    json_object(text)
 }

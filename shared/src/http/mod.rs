@@ -8,8 +8,8 @@ mod routing;
 
 pub use errors::ApiError;
 pub use request::{
-    BodyError, body_bytes, body_text, has_content_type, json_object, optional_string_field,
-    string_field,
+    BodyError, body_bytes, body_text, has_content_type, json_fields, json_object,
+    optional_json_fields, optional_string_field, string_field,
 };
 pub use routing::{Route, not_found, resource_path, route};
 

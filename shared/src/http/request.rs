@@ -60,6 +60,27 @@ pub fn json_object(text: &str) -> Result<serde_json::Map<String, serde_json::Val
     }
 }
 
+/// The fields of a JSON object body: `415` unless the content type is `application/json`,
+/// then as [`json_object`].
+pub fn json_fields(
+    request: &Request,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    json_object(body_text(request)?)
+}
+
+/// As [`json_fields`], but an empty body is no fields, whatever its content type.
+pub fn optional_json_fields(
+    request: &Request,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    if body_text(request)?.trim().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    json_fields(request)
+}
+
 /// A required string field: `422` naming it when missing, `null` or not a string (so a
 /// query operator such as `{"$ne": null}` never gets further).
 pub fn string_field<'a>(

@@ -38,13 +38,7 @@ impl Local {
         mut extra: Value,
     ) -> Value {
         extra["current_password"] = PASSWORD.into();
-        let (status, options) = self
-            .post_with_token(
-                "/users/me/passkeys/registration-options",
-                access,
-                Some(extra),
-            )
-            .await;
+        let (status, options) = self.registration_options(access, extra).await;
         assert_eq!(status, StatusCode::OK, "{options}");
         let credential = authenticator.register(&options).await.unwrap();
         let (status, passkey) = self
@@ -56,6 +50,33 @@ impl Local {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{passkey}");
         passkey
+    }
+
+    /// `POST /users/me/passkeys/registration-options` with `body`.
+    async fn registration_options(&self, access: &Value, body: Value) -> (StatusCode, Value) {
+        self.post_with_token(
+            "/users/me/passkeys/registration-options",
+            access,
+            Some(body),
+        )
+        .await
+    }
+
+    /// The MFA grant completing the login `mfa_token` with a passkey assertion.
+    async fn passkey_second_factor(
+        &self,
+        mfa_token: &str,
+        credential: &Value,
+    ) -> (StatusCode, Value) {
+        self.form(
+            "/token",
+            &[
+                ("grant_type", MFA_GRANT),
+                ("mfa_token", mfa_token),
+                ("passkey", &credential.to_string()),
+            ],
+        )
+        .await
     }
 
     /// Sign-in options, as a page with no user signed in asks for them.
@@ -251,11 +272,7 @@ async fn a_registration_answer_counts_once_and_only_for_the_account_that_asked()
     let tom = local.signed_in("tom").await;
     let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
     let (status, options) = local
-        .post_with_token(
-            "/users/me/passkeys/registration-options",
-            &sara,
-            Some(json!({ "current_password": PASSWORD })),
-        )
+        .registration_options(&sara, json!({ "current_password": PASSWORD }))
         .await;
     assert_eq!(status, StatusCode::OK, "{options}");
     let credential = authenticator.register(&options).await.unwrap();
@@ -267,11 +284,7 @@ async fn a_registration_answer_counts_once_and_only_for_the_account_that_asked()
     assert_eq!(refused["error"], "invalid_passkey");
 
     let (status, options) = local
-        .post_with_token(
-            "/users/me/passkeys/registration-options",
-            &sara,
-            Some(json!({ "current_password": PASSWORD })),
-        )
+        .registration_options(&sara, json!({ "current_password": PASSWORD }))
         .await;
     assert_eq!(status, StatusCode::OK);
     let credential = authenticator.register(&options).await.unwrap();
@@ -300,11 +313,7 @@ async fn a_passkey_completes_a_password_login_as_its_second_factor() {
     let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
 
     let (status, refused) = local
-        .post_with_token(
-            "/users/me/passkeys/registration-options",
-            &access,
-            Some(json!({ "current_password": PASSWORD })),
-        )
+        .registration_options(&access, json!({ "current_password": PASSWORD }))
         .await;
     assert_eq!(
         status,
@@ -313,10 +322,9 @@ async fn a_passkey_completes_a_password_login_as_its_second_factor() {
     );
     assert_eq!(refused["error"], "insufficient_user_authentication");
     let (status, refused) = local
-        .post_with_token(
-            "/users/me/passkeys/registration-options",
+        .registration_options(
             &access,
-            Some(json!({ "current_password": "not the password", "otp": pyotp_code(&secret, 0) })),
+            json!({ "current_password": "not the password", "otp": pyotp_code(&secret, 0) }),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
@@ -335,16 +343,7 @@ async fn a_passkey_completes_a_password_login_as_its_second_factor() {
         .sign_in_options(json!({ "mfa_token": mfa_token }))
         .await;
     let credential = authenticator.authenticate(&options).await.unwrap();
-    let (status, body) = local
-        .form(
-            "/token",
-            &[
-                ("grant_type", MFA_GRANT),
-                ("mfa_token", &other_login),
-                ("passkey", &credential.to_string()),
-            ],
-        )
-        .await;
+    let (status, body) = local.passkey_second_factor(&other_login, &credential).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -356,16 +355,7 @@ async fn a_passkey_completes_a_password_login_as_its_second_factor() {
         .sign_in_options(json!({ "mfa_token": mfa_token }))
         .await;
     let credential = authenticator.authenticate(&options).await.unwrap();
-    let (status, tokens) = local
-        .form(
-            "/token",
-            &[
-                ("grant_type", MFA_GRANT),
-                ("mfa_token", &mfa_token),
-                ("passkey", &credential.to_string()),
-            ],
-        )
-        .await;
+    let (status, tokens) = local.passkey_second_factor(&mfa_token, &credential).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let claims = access_claims(&tokens["access_token"]);
     assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]), "{claims}");
@@ -401,11 +391,7 @@ async fn parallel_registrations_never_exceed_the_limit_of_twenty() {
     for _ in 0..6 {
         let mut authenticator = SoftAuthenticator::new(&origin);
         let (status, options) = local
-            .post_with_token(
-                "/users/me/passkeys/registration-options",
-                &access,
-                Some(json!({ "current_password": PASSWORD })),
-            )
+            .registration_options(&access, json!({ "current_password": PASSWORD }))
             .await;
         assert_eq!(status, StatusCode::OK, "{options}");
         let credential = authenticator.register(&options).await.unwrap();
