@@ -1,6 +1,7 @@
 // The first-use walkthrough of /docs in a real browser, as a newcomer does it: sign up with
 // "Try it out", "Authorize" with the OAuth2 password flow, call GET /users/me and see their
-// own username in the response panel. Usage: node docs-walkthrough.mjs <api url> <screenshot>
+// own username in the response panel; then check that the browser's storage keeps no
+// credential. Usage: node docs-walkthrough.mjs <api url> <screenshot>
 // Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) runs headless; nothing is fetched from
 // the internet.
 import { chromium } from "playwright-core";
@@ -93,6 +94,26 @@ try {
   }
   if (external.length > 0) {
     throw new Error(`the page loaded from the internet: ${external.join(", ")}`);
+  }
+
+  // 4. Nothing the page keeps across visits holds a credential: not the password, and no
+  // refresh or access token (a shared or stolen browser profile must not sign anyone in).
+  const stored = await page.evaluate(() => {
+    const dump = (storage) =>
+      Array.from({ length: storage.length }, (_, i) => storage.key(i))
+        .map((key) => `${key}=${storage.getItem(key)}`)
+        .join("\n");
+    return `${dump(window.localStorage)}\n${dump(window.sessionStorage)}`;
+  });
+  for (const [what, needle] of [
+    ["the password", password],
+    ["a refresh token", "refresh_token"],
+    ["an access token", "access_token"],
+    ["a bearer token", "eyJ"],
+  ]) {
+    if (stored.includes(needle)) {
+      throw new Error(`the page's storage holds ${what} after Authorize: ${stored.length} characters stored`);
+    }
   }
   console.log(`docs walkthrough: signed up, authorized and saw ${username}; screenshot ${screenshot}`);
 } catch (error) {

@@ -140,7 +140,8 @@ impl AccountEvent {
 /// One event as the API shows it: `id`, `type`, `at` (RFC 3339), `ip`, `user_agent`,
 /// `locked_for_seconds` only when the failure locked, and for an administrator's action
 /// `by_administrator: true`, with the administrator's account id as `actor` when
-/// `reveal_actor` (the admin API; the owner sees only that an administrator did it).
+/// `reveal_actor` (the admin API). The owner sees only that an administrator did it: not
+/// who, and not the administrator's IP or user agent (`null`).
 pub fn shown(event: &AccountEvent, reveal_actor: bool) -> serde_json::Value {
     let mut shown = serde_json::json!({
         "id": event.id.to_hex(),
@@ -156,6 +157,9 @@ pub fn shown(event: &AccountEvent, reveal_actor: bool) -> serde_json::Value {
         shown["by_administrator"] = true.into();
         if reveal_actor {
             shown["actor"] = actor.as_str().into();
+        } else {
+            shown["ip"] = serde_json::Value::Null;
+            shown["user_agent"] = serde_json::Value::Null;
         }
     }
     shown
@@ -452,6 +456,39 @@ mod tests {
         for bad in ["0", "3651", "week"] {
             assert!(retention_from(&[(SECURITY_EVENT_RETENTION_DAYS, bad)]).is_err());
         }
+    }
+
+    #[test]
+    fn the_owner_sees_that_an_administrator_acted_but_not_who_or_from_where() {
+        let account = AccountId::parse("2bd806c97f0e00af1a1fc332").unwrap();
+        let admin = AccountId::parse("5f1d7c2e9a4b3c6d7e8f9a0b").unwrap();
+        let client = Client {
+            ip: Some("198.51.100.7".to_owned()),
+            user_agent: Some("admin-console/1.0".to_owned()),
+        };
+        let event = AccountEvent::by_admin(
+            &account,
+            EventKind::AccountDisabled,
+            UNIX_EPOCH,
+            &client,
+            &admin,
+        );
+        let owners = shown(&event, false);
+        assert_eq!(owners["by_administrator"], true);
+        assert_eq!(
+            (&owners["ip"], &owners["user_agent"], owners.get("actor")),
+            (&serde_json::Value::Null, &serde_json::Value::Null, None),
+            "{owners}"
+        );
+        let administrators = shown(&event, true);
+        assert_eq!(administrators["actor"], admin.as_str());
+        assert_eq!(administrators["ip"], "198.51.100.7");
+        let own = AccountEvent::new(&account, EventKind::LoginSucceeded, UNIX_EPOCH, &client);
+        assert_eq!(
+            shown(&own, false)["ip"],
+            "198.51.100.7",
+            "the owner's own IP"
+        );
     }
 
     #[test]

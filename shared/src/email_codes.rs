@@ -4,6 +4,11 @@
 //! TTL index removes it). Redeeming is one find-and-delete on the hash, purpose and expiry, so
 //! of concurrent redemptions of one code at most one gets it, and a wrong, expired or spent
 //! code all look alike: nothing is found.
+//!
+//! Every code carries the account's token version when it was issued, and acts only while
+//! the account is still at that version: a password change or reset, a sign-out everywhere or
+//! an administrator's change of the account ends every code issued before it, even one that
+//! was being issued while it happened.
 
 use crate::account_id::AccountId;
 use crate::db::StoreError;
@@ -44,6 +49,14 @@ pub async fn delete_reset_codes(store: &impl EmailCodeStore, account: &AccountId
     }
 }
 
+/// Deletes every code of `account`, logging a failure: each is also bound to the token
+/// version it was issued under, and expires on its own.
+pub async fn delete_all_codes(store: &impl EmailCodeStore, account: &AccountId) {
+    if let Err(error) = store.delete_account(account, None).await {
+        tracing::warn!(%error, "codes not deleted (they are refused by version, and expire on their own)");
+    }
+}
+
 impl Purpose {
     fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +79,9 @@ pub struct EmailCode {
     pub address: Option<EmailAddress>,
     /// After this it is refused.
     pub expires_at: SystemTime,
+    /// The account's token version when the code was issued: once the version moves, the
+    /// code is refused.
+    pub token_version: u64,
     /// For a code an administrator issued: who. It works only while they could still issue
     /// it.
     pub issued_by: Option<AccountId>,
@@ -146,6 +162,9 @@ struct CodeDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address: Option<String>,
     expires_at: DateTime,
+    /// Missing on codes stored before codes were bound to a version: those are refused.
+    #[serde(default)]
+    token_version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     issued_by: Option<String>,
 }
@@ -168,6 +187,7 @@ impl CodeDocument {
                 None => None,
             },
             expires_at: self.expires_at.to_system_time(),
+            token_version: u64::try_from(self.token_version?).ok()?,
             issued_by: match self.issued_by {
                 Some(issuer) => Some(AccountId::parse(&issuer)?),
                 None => None,
@@ -211,6 +231,7 @@ impl EmailCodeStore for MongoEmailCodeStore {
                 .as_ref()
                 .map(|address| address.as_str().to_owned()),
             expires_at: DateTime::from_system_time(code.expires_at),
+            token_version: Some(i64::try_from(code.token_version).unwrap_or(i64::MAX)),
             issued_by: code
                 .issued_by
                 .as_ref()

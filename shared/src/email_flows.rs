@@ -130,11 +130,13 @@ pub enum SendError {
 }
 
 impl<C: EmailCodeStore> Outgoing<'_, C> {
-    /// Stores a new verification code for `to.address` and mails it. When sending fails,
-    /// the code is deleted again and the answer is `503 email_unavailable`.
+    /// Stores a new verification code for `to.address`, bound to the account's token version
+    /// `issued_under`, and mails it. When sending fails, the code is deleted again and the
+    /// answer is `503 email_unavailable`.
     pub async fn send_verification(
         &self,
         to: &Recipient<'_>,
+        issued_under: u64,
         now: SystemTime,
     ) -> Result<(), ApiError> {
         let code = EmailCode {
@@ -142,6 +144,7 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
             purpose: Purpose::Verify,
             address: Some(to.address.clone()),
             expires_at: now + self.settings.verification_ttl,
+            token_version: issued_under,
             issued_by: None,
         };
         self.send_code(to, &code, Template::Verify, now)

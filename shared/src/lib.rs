@@ -16,7 +16,9 @@
 //!   `webauthn` (passkey ceremonies, feature `passkeys`), [`clock`].
 //! - **Stores**, one module per collection, each a trait with its MongoDB implementation:
 //!   [`users`], [`login_failures`], [`refresh`], [`second_factors`], [`mfa_challenges`],
-//!   [`account_events`], [`products`], [`passkeys`], [`passkey_ceremonies`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error.
+//!   [`account_events`], [`products`], [`passkeys`], [`passkey_ceremonies`]; [`stores`] bundles them behind one type parameter, [`db`] holds the connection and the store error;
+//!   [`revocation`] ends what was started under credentials that changed, [`administrators`]
+//!   keeps one enabled administrator.
 //! - **HTTP edge**: [`http`] (responses, the JSON error shape, request parsing, routing) and
 //!   [`principal`] (the caller the authorizer established).
 //!
@@ -42,6 +44,8 @@ pub mod account_events;
 pub mod account_id;
 #[cfg(feature = "database")]
 pub mod account_removal;
+#[cfg(feature = "database")]
+pub mod administrators;
 pub mod client_id;
 pub mod clock;
 pub mod config;
@@ -95,6 +99,8 @@ pub mod rate_limits;
 pub mod recovery_codes;
 #[cfg(feature = "database")]
 pub mod refresh;
+#[cfg(feature = "database")]
+pub mod revocation;
 #[cfg(feature = "database")]
 pub mod second_factors;
 #[cfg(feature = "database")]

@@ -49,6 +49,9 @@ pub struct Ceremony {
     pub account: Option<AccountId>,
     /// For a second factor: the hash of the `mfa_token` whose login it completes.
     pub mfa_token_hash: Option<String>,
+    /// For a registration: the account's token version when it began; the passkey is
+    /// stored only while the account is still at it.
+    pub token_version: Option<u64>,
     /// The verification library's server state, encoded.
     pub state: Vec<u8>,
     /// After this the answer is refused.
@@ -89,6 +92,8 @@ struct CeremonyDocument {
     account: Option<String>,
     #[serde(default)]
     mfa_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_version: Option<i64>,
     state: Binary,
     expires_at: DateTime,
 }
@@ -125,6 +130,9 @@ impl PasskeyCeremonyStore for MongoPasskeyCeremonyStore {
             kind: ceremony.kind,
             account: ceremony.account.as_ref().map(|id| id.as_str().to_owned()),
             mfa_token_hash: ceremony.mfa_token_hash.clone(),
+            token_version: ceremony
+                .token_version
+                .map(|version| i64::try_from(version).unwrap_or(i64::MAX)),
             state: Binary {
                 subtype: BinarySubtype::Generic,
                 bytes: ceremony.state.clone(),
@@ -158,6 +166,9 @@ impl PasskeyCeremonyStore for MongoPasskeyCeremonyStore {
                 kind: document.kind,
                 account,
                 mfa_token_hash: document.mfa_token_hash,
+                token_version: document
+                    .token_version
+                    .and_then(|version| u64::try_from(version).ok()),
                 state: document.state.bytes,
                 expires_at: document.expires_at.to_system_time(),
             })

@@ -44,6 +44,9 @@ pub struct Passkey {
     pub created_at: SystemTime,
     /// When it last signed in, if ever.
     pub last_used_at: Option<SystemTime>,
+    /// The account's passkey generation when it was registered: it signs in only while the
+    /// account is still at it ([`crate::users::User::passkey_generation`]).
+    pub generation: u64,
 }
 
 impl Passkey {
@@ -140,6 +143,8 @@ struct PasskeyDocument {
     created_at: DateTime,
     #[serde(default)]
     last_used_at: Option<DateTime>,
+    #[serde(default)]
+    generation: i64,
 }
 
 fn binary(bytes: &[u8]) -> Binary {
@@ -162,6 +167,7 @@ impl PasskeyDocument {
             backup_eligible: passkey.backup_eligible,
             created_at: DateTime::from_system_time(passkey.created_at),
             last_used_at: passkey.last_used_at.map(DateTime::from_system_time),
+            generation: i64::try_from(passkey.generation).unwrap_or(i64::MAX),
         }
     }
 
@@ -177,6 +183,7 @@ impl PasskeyDocument {
             backup_eligible: self.backup_eligible,
             created_at: self.created_at.to_system_time(),
             last_used_at: self.last_used_at.map(DateTime::to_system_time),
+            generation: u64::try_from(self.generation).ok()?,
         })
     }
 }

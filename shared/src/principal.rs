@@ -52,6 +52,7 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
         return Err(ApiError::Unauthenticated);
     };
     let fields = &context.authorizer.fields;
+    require_route_scopes(request, fields)?;
     let text = |key: &str| {
         fields
             .get(key)
@@ -86,6 +87,42 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
         session: text("sid").filter(|sid| !sid.is_empty()),
         scopes: crate::scopes::Scopes::parse(text("scope").as_deref().unwrap_or_default()),
     })
+}
+
+/// The answer to a token the route's requirement does not allow.
+pub const INSUFFICIENT_SCOPE: ApiError = ApiError::Refused {
+    code: "insufficient_scope",
+    message: "the access token does not carry the scopes this route requires",
+};
+
+/// Checks the route's requirement in [`crate::scopes::PROTECTED_ROUTES`] (the table the
+/// authorizer writes its policies from) against the authorizer's context: the kind of
+/// token (`client_id` set: a machine client's) and its `scope`. The authorizer stays the
+/// gate; this refuses a token the route does not allow when a function is reached some other
+/// way (a template route pointed at the wrong function, a direct invocation). A route the
+/// table does not protect is refused too: no function reads a caller on a public route.
+/// `403 insufficient_scope`.
+fn require_route_scopes(
+    request: &Request,
+    fields: &std::collections::HashMap<String, serde_json::Value>,
+) -> Result<(), ApiError> {
+    use crate::scopes::{Caller, PROTECTED_ROUTES, Scopes};
+    let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
+    let caller = match text("client_id") {
+        Some(client) if !client.is_empty() => Caller::Client,
+        _ => Caller::User,
+    };
+    let scopes = Scopes::parse(text("scope").unwrap_or_default());
+    let path = crate::http::resource_path(request);
+    let method = request.method().as_str();
+    let route = PROTECTED_ROUTES
+        .iter()
+        .find(|route| route.method == method && route.path == path);
+    if route.is_some_and(|route| route.allows(caller, &scopes)) {
+        return Ok(());
+    }
+    tracing::warn!(method, path, ?caller, %scopes, "refused: the route's scopes are not met (was the authorizer bypassed?)");
+    Err(INSUFFICIENT_SCOPE)
 }
 
 /// The caller's current account: 401 without a valid principal, for an expired token, or
@@ -188,6 +225,7 @@ async fn identified_caller<S: crate::stores::Stores>(
     let fields = &context.authorizer.fields;
     let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
     let client = text("client_id").filter(|client| !client.is_empty());
+    require_route_scopes(request, fields)?;
     let Some(client) = client else {
         return authenticated_user(stores.users(), request, now)
             .await
@@ -250,5 +288,41 @@ mod tests {
         let without = principal(&request_from(&older), SystemTime::now()).unwrap();
         assert!(without.methods.is_empty());
         assert_eq!(without.authenticated_at, None, "older contexts say nothing");
+    }
+
+    #[test]
+    fn a_token_without_the_routes_scopes_is_refused_even_past_the_authorizer() {
+        let allowed = event_json("products-create.json");
+        let scope = allowed["requestContext"]["authorizer"]["scope"].clone();
+        assert!(
+            scope.as_str().unwrap().contains("products:write"),
+            "{scope}"
+        );
+        assert!(principal(&request_from(&allowed), SystemTime::now()).is_ok());
+
+        let mut without = allowed.clone();
+        without["requestContext"]["authorizer"]["scope"] = "".into();
+        assert_eq!(
+            principal(&request_from(&without), SystemTime::now()),
+            Err(INSUFFICIENT_SCOPE)
+        );
+
+        let mut admin_route = event_json("admin-list.json");
+        admin_route["requestContext"]["authorizer"]["scope"] = "products:write".into();
+        assert_eq!(
+            principal(&request_from(&admin_route), SystemTime::now()),
+            Err(INSUFFICIENT_SCOPE)
+        );
+
+        let mut public_route = event_json("me.json");
+        public_route["requestContext"]["resourcePath"] = "/signup".into();
+        public_route["requestContext"]["httpMethod"] = "POST".into();
+        public_route["httpMethod"] = "POST".into();
+        public_route["resource"] = "/signup".into();
+        assert_eq!(
+            principal(&request_from(&public_route), SystemTime::now()),
+            Err(INSUFFICIENT_SCOPE),
+            "no function reads a caller on a public route"
+        );
     }
 }

@@ -46,6 +46,7 @@ async fn registered(rp: &RelyingParty, authenticator: &mut SoftAuthenticator) ->
         backup_eligible: new.backup_eligible,
         created_at: SystemTime::now(),
         last_used_at: None,
+        generation: 0,
     }
 }
 

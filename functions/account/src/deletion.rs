@@ -13,7 +13,8 @@ use shared::stores::Stores;
 /// account, still guarded by its second factor, that can try again; then the account, which
 /// every protected function refuses from then on; then everything keyed to it, the second
 /// factor included, once more (a login racing the deletion may have added some). Only the
-/// deletion event stays, under [`account_events::pseudonym`]. `204`.
+/// deletion event stays, under [`account_events::pseudonym`]. `204`; `409
+/// last_administrator` for the last enabled administrator.
 pub(crate) async fn delete<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -27,9 +28,14 @@ pub(crate) async fn delete<S: Stores>(
     reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
         .await?;
     let user = &caller.user;
-    shared::account_removal::delete_account(&state.stores, user, None, state.clock.now())
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    let now = state.clock.now();
+    let deletion = async {
+        shared::account_removal::delete_account(&state.stores, user, None, now)
+            .await
+            .map_err(|error| ApiError::from_store(&error))
+    };
+    shared::administrators::keeping_one(&state.stores, &state.roles, now, user, &[], deletion)
+        .await?;
     tracing::info!(pseudonym = %shared::account_events::pseudonym(&user.id), "account deleted");
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -54,13 +54,22 @@ pub(crate) async fn change<S: Stores>(
         username: &user.username,
         address: &address,
     };
-    state.outgoing().send_verification(&to, now).await?;
     state
+        .outgoing()
+        .send_verification(&to, user.token_version, now)
+        .await?;
+    let waiting = state
         .stores
         .users()
-        .set_pending_email(&user.id, Some(&address), now)
+        .set_pending_email(&user.id, Some(&address), user.token_version, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
+    if !waiting {
+        // The credentials changed since the caller was read: the code just sent is bound to
+        // the old version and refused.
+        tracing::info!(username = %user.username, "address change lost a race with a change of the account");
+        return Err(ApiError::Unauthenticated);
+    }
     record(state, &user.id, EventKind::EmailChangeRequested, request).await;
     tracing::info!(username = %user.username, "verification code sent to a new address");
     if let Some(current) = &user.email {
@@ -106,7 +115,7 @@ pub(crate) async fn resend<S: Stores>(
     };
     state
         .outgoing()
-        .send_verification(&to, state.clock.now())
+        .send_verification(&to, user.token_version, state.clock.now())
         .await?;
     let body = json!({
         "message": "another verification code was sent",

@@ -61,6 +61,8 @@ pub struct State<S> {
     pub mail: MailSettings,
     /// The WebAuthn relying party passkeys are registered for.
     pub passkeys: PasskeySettings,
+    /// The roles accounts hold (`ROLES`): the last administrator may not delete itself.
+    pub roles: shared::roles::Roles,
 }
 
 impl<S> State<S> {
@@ -75,6 +77,7 @@ impl<S> State<S> {
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
+            roles: shared::roles::Roles::from_source(env)?,
         })
     }
 }

@@ -48,6 +48,7 @@ pub(crate) async fn registration_options<S: Stores>(
         kind: CeremonyKind::Registration,
         account: Some(user.id.clone()),
         mfa_token_hash: None,
+        token_version: Some(user.token_version),
         state: started.state,
         expires_at: state.clock.now() + CEREMONY_LIFETIME,
     };
@@ -99,9 +100,11 @@ pub(crate) async fn register<S: Stores>(
         .consume(&challenge, CeremonyKind::Registration, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    let Some(ceremony) = ceremony.filter(|ceremony| ceremony.account.as_ref() == Some(&user.id))
-    else {
-        tracing::info!(username = %user.username, "passkey refused: no live registration challenge of this account");
+    let Some(ceremony) = ceremony.filter(|ceremony| {
+        ceremony.account.as_ref() == Some(&user.id)
+            && ceremony.token_version == Some(user.token_version)
+    }) else {
+        tracing::info!(username = %user.username, "passkey refused: no live registration challenge of this account under its current credentials");
         return Err(ApiError::InvalidPasskey);
     };
     let verified = webauthn::finish_registration(&relying_party, &ceremony.state, &response)
@@ -117,8 +120,10 @@ pub(crate) async fn register<S: Stores>(
         backup_eligible: verified.backup_eligible,
         created_at: now,
         last_used_at: None,
+        generation: user.passkey_generation,
     };
     add_within_limit(state, &passkey).await?;
+    keep_only_if_credentials_stand(state, user, &passkey).await?;
     record(state, &user.id, EventKind::PasskeyAdded, request).await;
     tracing::info!(username = %user.username, passkey = %passkey.id, "passkey registered");
     let what = format!(
@@ -127,6 +132,42 @@ pub(crate) async fn register<S: Stores>(
     );
     notify(state, user, &what).await;
     Ok((StatusCode::CREATED, passkey.view()))
+}
+
+/// Deletes the passkey just stored again when the account's credentials changed while it was
+/// registered (a password reset or sign-out everywhere finished in between): `401`. A reset
+/// moves the passkey generation before it deletes passkeys, so whichever write lands first,
+/// no passkey of the old credentials remains, and none ever signs in (its generation is
+/// refused at sign-in from the moment it was stored).
+async fn keep_only_if_credentials_stand<S: Stores>(
+    state: &State<S>,
+    user: &shared::users::User,
+    passkey: &Passkey,
+) -> Result<(), ApiError> {
+    use shared::users::UserStore as _;
+    let store = |error: shared::db::StoreError| ApiError::from_store(&error);
+    let now = state
+        .stores
+        .users()
+        .find_by_id(&user.id)
+        .await
+        .map_err(store)?;
+    let stands = now.is_some_and(|now| {
+        !now.disabled
+            && now.token_version == user.token_version
+            && now.passkey_generation == user.passkey_generation
+    });
+    if stands {
+        return Ok(());
+    }
+    state
+        .stores
+        .passkeys()
+        .remove(&user.id, &passkey.id)
+        .await
+        .map_err(store)?;
+    tracing::info!(username = %user.username, "passkey registration lost a race with a change of the account's credentials");
+    Err(ApiError::Unauthenticated)
 }
 
 /// How long a registration may hold its account's passkey lease (it releases it at once).

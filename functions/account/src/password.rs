@@ -9,9 +9,8 @@ use shared::account_id::AccountId;
 use shared::credentials::{CredentialError, Password};
 use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::principal::authenticated_user;
-use shared::refresh::RefreshTokenStore;
 use shared::stores::Stores;
-use shared::users::UserStore;
+use shared::users::{Revocation, UserStore};
 
 /// Bumps the token version and revokes every session: every token issued so far stops
 /// working.
@@ -23,7 +22,7 @@ pub(crate) async fn logout_everywhere<S: Stores>(
     state
         .stores
         .users()
-        .bump_token_version(&user.id, state.clock.now())
+        .bump_token_version(&user.id, Revocation::Sessions, state.clock.now())
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     revoke_sessions(&state.stores, &user.id).await?;
@@ -85,15 +84,12 @@ pub(crate) fn message(text: &str) -> Value {
     json!({ "message": text })
 }
 
+/// Ends every session, code and ceremony started before the token version moved: a reset
+/// code or address change asked for before must not undo what this change is for.
 async fn revoke_sessions<S: Stores>(stores: &S, account: &AccountId) -> Result<(), ApiError> {
-    stores
-        .refresh_tokens()
-        .revoke_account(account)
+    shared::revocation::end_started_before(stores, account)
         .await
-        .map_err(|error| ApiError::from_store(&error))?;
-    // A reset code asked for or issued before must not undo what this change is for.
-    shared::email_codes::delete_reset_codes(stores.email_codes(), account).await;
-    Ok(())
+        .map_err(|error| ApiError::from_store(&error))
 }
 
 fn new_password_refused(error: &CredentialError) -> ApiError {

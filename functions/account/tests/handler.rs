@@ -63,6 +63,7 @@ async fn setup() -> Setup {
                 "localhost",
                 &["http://localhost:3000"],
             ),
+            roles: shared::roles::Roles::default(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),
@@ -943,11 +944,11 @@ async fn resending_needs_a_waiting_address_and_removal_tells_the_old_address() {
     let alice = seeded_account_id("alice");
     let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
     users
-        .set_pending_email(&alice, Some(&address), now(&setup))
+        .set_pending_email(&alice, Some(&address), 0, now(&setup))
         .await
         .unwrap();
     users
-        .verify_email(&alice, &address, now(&setup))
+        .verify_email(&alice, &address, 0, now(&setup))
         .await
         .unwrap();
     let (status, body, _) = call(
@@ -977,11 +978,11 @@ async fn a_password_change_tells_the_verified_address() {
     let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
     let users = &setup.state.stores.users;
     users
-        .set_pending_email(&alice, Some(&address), now(&setup))
+        .set_pending_email(&alice, Some(&address), 0, now(&setup))
         .await
         .unwrap();
     users
-        .verify_email(&alice, &address, now(&setup))
+        .verify_email(&alice, &address, 0, now(&setup))
         .await
         .unwrap();
     let (status, _, _) = call(&setup, &event_json("account.json")).await;
@@ -1024,11 +1025,11 @@ async fn an_address_change_needs_the_current_password_and_tells_the_verified_add
     let current = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
     let users = &setup.state.stores.users;
     users
-        .set_pending_email(&alice, Some(&current), now(&setup))
+        .set_pending_email(&alice, Some(&current), 0, now(&setup))
         .await
         .unwrap();
     users
-        .verify_email(&alice, &current, now(&setup))
+        .verify_email(&alice, &current, 0, now(&setup))
         .await
         .unwrap();
     let change = email_event("PUT", Some(json!({"email": "alice@new.example"})));
@@ -1059,6 +1060,7 @@ async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() 
         purpose: Purpose::Reset,
         address: Some(shared::email_address::EmailAddress::parse("alice@example.com").unwrap()),
         expires_at: now(&setup) + Duration::from_secs(900),
+        token_version: 0,
         issued_by: None,
     };
     codes.create("before-the-change", &code).await.unwrap();
@@ -1071,4 +1073,32 @@ async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() 
     let (status, _, _) = call(&setup, &event_json("account-logout.json")).await;
     assert_eq!(status, 200);
     assert!(codes.is_empty(), "logout-everywhere voided it");
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_delete_their_own_account() {
+    let setup = setup().await;
+    let users = &setup.state.stores.users;
+    users.grant("alice", &["admin"]);
+    let (status, body, _) = call(&setup, &event_json("account-delete.json")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("last_administrator")),
+        "{body}"
+    );
+    assert!(users.user("alice").is_some(), "nothing was deleted");
+
+    let other = Username::parse("second-admin").unwrap();
+    users
+        .insert(&other, "$argon2id$x", SystemTime::now())
+        .await
+        .unwrap();
+    users.grant("second-admin", &["admin"]);
+    let response = account::handle(
+        &setup.state,
+        request_from(&event_json("account-delete.json")),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 204);
+    assert!(users.user("alice").is_none());
 }

@@ -15,13 +15,12 @@ use shared::email_codes::{EmailCodeStore, Purpose};
 use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::leases::LeaseStore;
 use shared::login_failures::{LoginFailureStore, PasskeyFailures, SecondFactorFailures};
-use shared::mfa_challenges::MfaChallengeStore;
 use shared::passkeys::PasskeyStore;
-use shared::refresh::{Client, RefreshTokenStore};
+use shared::refresh::Client;
 use shared::roles::{USERS_ADMIN_SCOPE, is_role_name};
 use shared::second_factors::SecondFactorStore;
 use shared::stores::Stores;
-use shared::users::{AccountQuery, User, UserStore};
+use shared::users::{AccountQuery, Revocation, User, UserStore};
 
 /// Accounts per page unless `limit` says otherwise.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -37,11 +36,6 @@ const ACCOUNT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
     message: "no account has this id",
 };
 
-const LAST_ADMINISTRATOR: ApiError = ApiError::Conflict {
-    code: "last_administrator",
-    message: "this is the last enabled administrator: make another one first (or use grant-role)",
-};
-
 fn store(error: shared::db::StoreError) -> ApiError {
     ApiError::from_store(&error)
 }
@@ -54,6 +48,7 @@ pub(crate) enum Action {
     Unlock,
     Logout,
     ResetSecondFactor,
+    RemoveEmail,
     SetRoles,
     Delete,
     IssueResetCode,
@@ -66,6 +61,7 @@ pub(crate) async fn read_one<S: Stores>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let target = target(state, request).await?;
+    refuse_a_more_privileged_target(state, admin, &target)?;
     audit(admin, "read", &target);
     read(state, &target).await
 }
@@ -99,6 +95,10 @@ pub(crate) async fn act<S: Stores>(
         Action::ResetSecondFactor => (
             reset_second_factor(state, &target).await?,
             Some(EventKind::SecondFactorReset),
+        ),
+        Action::RemoveEmail => (
+            remove_email(state, &target).await?,
+            Some(EventKind::EmailRemoved),
         ),
         Action::SetRoles => set_roles(state, admin, &target, request).await?,
         Action::IssueResetCode => (
@@ -139,6 +139,7 @@ fn action_name(kind: EventKind) -> &'static str {
         EventKind::AccountUnlocked => "unlock",
         EventKind::LoggedOutEverywhere => "logout",
         EventKind::SecondFactorReset => "reset_second_factor",
+        EventKind::EmailRemoved => "remove_email",
         EventKind::RolesChanged => "set_roles",
         EventKind::PasswordResetIssued => "issue_reset_code",
         _ => "other",
@@ -264,9 +265,9 @@ async fn fresh<S: Stores>(state: &State<S>, id: &AccountId) -> Result<Response<B
     Ok(json_response(StatusCode::OK, &view::account(&user)))
 }
 
-/// Refuses acting on an account whose roles grant a scope the administrator's do not: an
-/// administrator for accounts only cannot disable, demote or delete one who also manages
-/// clients.
+/// Refuses reading or acting on an account whose roles grant a scope the administrator's do
+/// not: an administrator for accounts only cannot read, disable, demote or delete one who
+/// also manages clients.
 fn refuse_a_more_privileged_target<S>(
     state: &State<S>,
     admin: &Administrator,
@@ -283,73 +284,36 @@ fn refuse_a_more_privileged_target<S>(
     })
 }
 
-/// The lease that serialises changes which may remove an administrator.
-const ADMINISTRATORS_LEASE: &str = "administrators";
-/// How long a change may hold it: far above one update's time, short enough that a
-/// crashed holder blocks the others only briefly.
-const ADMINISTRATORS_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a change may hold a lease on one account (issuing a reset code): far above one
+/// update's time, short enough that a crashed holder blocks the others only briefly.
+const ACCOUNT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Runs `change`, which leaves `target` with only `remaining` of its roles (or none, or
-/// disabled, or deleted), refused with `409 last_administrator` when it would leave no
-/// enabled administrator. A change that removes an administrator holds the
-/// `administrators` lease from its count to its write, so two of them (two administrators
-/// disabling each other at once) cannot both count the other; the second answers `409
-/// administrators_changing` and can be retried.
+/// Runs `change`, which leaves `target` with only `remaining` of its roles, refused with
+/// `409 last_administrator` when it would leave no enabled administrator
+/// ([`shared::administrators::keeping_one`]).
 async fn keeping_an_administrator<S: Stores, T>(
     state: &State<S>,
     target: &User,
     remaining: &[String],
     change: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    let granting = state.roles.granting(USERS_ADMIN_SCOPE);
-    let is_admin = |roles: &[String]| roles.iter().any(|role| granting.contains(role));
-    if target.disabled || !is_admin(&target.roles) || is_admin(remaining) {
-        return change.await;
-    }
-    let leases = state.stores.leases();
-    let holder = uuid::Uuid::new_v4().to_string();
-    let now = state.clock.now();
-    if !leases
-        .acquire(ADMINISTRATORS_LEASE, &holder, now, ADMINISTRATORS_LEASE_TTL)
-        .await
-        .map_err(store)?
-    {
-        return Err(ApiError::Conflict {
-            code: "administrators_changing",
-            message: "another change to the administrators is under way; retry in a moment",
-        });
-    }
-    let outcome = async {
-        let admins = state
-            .stores
-            .users()
-            .count_enabled_holding(&granting)
-            .await
-            .map_err(store)?;
-        if admins <= 1 {
-            tracing::info!(target = %target.id, "refused: the last enabled administrator");
-            return Err(LAST_ADMINISTRATOR);
-        }
-        change.await
-    }
-    .await;
-    if let Err(error) = leases.release(ADMINISTRATORS_LEASE, &holder).await {
-        tracing::warn!(%error, "administrators lease not released (it runs out on its own)");
-    }
-    outcome
+    shared::administrators::keeping_one(
+        &state.stores,
+        &state.roles,
+        state.clock.now(),
+        target,
+        remaining,
+        change,
+    )
+    .await
 }
 
-/// Ends every session of the account: refresh tokens revoked, outstanding reset codes gone
-/// (the token version moves with the change that calls this).
+/// Ends everything the account started before its token version moved (with the change
+/// that calls this): sessions, codes, pending logins and passkey ceremonies.
 async fn end_sessions<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(), ApiError> {
-    state
-        .stores
-        .refresh_tokens()
-        .revoke_account(id)
+    shared::revocation::end_started_before(&state.stores, id)
         .await
-        .map_err(store)?;
-    shared::email_codes::delete_reset_codes(state.stores.email_codes(), id).await;
-    Ok(())
+        .map_err(store)
 }
 
 async fn disable<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
@@ -400,7 +364,7 @@ async fn unlock<S: Stores>(state: &State<S>, target: &User) -> Result<Response<B
 async fn logout<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
     let users = state.stores.users();
     users
-        .bump_token_version(&target.id, state.clock.now())
+        .bump_token_version(&target.id, Revocation::Sessions, state.clock.now())
         .await
         .map_err(store)?
         .ok_or(ACCOUNT_NOT_FOUND)?;
@@ -427,27 +391,58 @@ async fn reset_second_factor<S: Stores>(
         });
     }
     let (factor, passkeys) = tokio::join!(
-        stores.second_factors().remove(&target.id),
-        stores.passkeys().delete_account(&target.id)
+        stores.second_factors().find(&target.id),
+        stores.passkeys().list(&target.id)
     );
-    if !factor.map_err(store)? && passkeys.map_err(store)? == 0 {
+    if factor.map_err(store)?.is_none() && passkeys.map_err(store)?.is_empty() {
         return Err(ApiError::Conflict {
             code: "no_second_factor",
             message: "the account has no second factor and no passkey",
         });
     }
+    // The passkey generation moves before the passkeys go, so one whose registration is
+    // finishing right now never signs in either.
+    stores
+        .users()
+        .bump_token_version(
+            &target.id,
+            Revocation::SessionsAndPasskeys,
+            state.clock.now(),
+        )
+        .await
+        .map_err(store)?
+        .ok_or(ACCOUNT_NOT_FOUND)?;
     let codes_key = SecondFactorFailures(&target.id);
-    let (bumped, challenges, failures) = tokio::join!(
-        stores
-            .users()
-            .bump_token_version(&target.id, state.clock.now()),
-        stores.mfa_challenges().delete_account(&target.id),
+    let (factor, passkeys, failures) = tokio::join!(
+        stores.second_factors().remove(&target.id),
+        stores.passkeys().delete_account(&target.id),
         stores.login_failures().reset(&codes_key)
     );
-    bumped.map_err(store)?;
-    challenges.map_err(store)?;
+    factor.map_err(store)?;
+    passkeys.map_err(store)?;
     failures.map_err(store)?;
     end_sessions(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+/// Removes the verified and the waiting address and every emailed code: for an owner whose
+/// address is in someone else's hands, password resets by email stop at once.
+async fn remove_email<S: Stores>(
+    state: &State<S>,
+    target: &User,
+) -> Result<Response<Body>, ApiError> {
+    state
+        .stores
+        .users()
+        .remove_email(&target.id, state.clock.now())
+        .await
+        .map_err(store)?;
+    state
+        .stores
+        .email_codes()
+        .delete_account(&target.id, None)
+        .await
+        .map_err(store)?;
     fresh(state, &target.id).await
 }
 
@@ -559,7 +554,7 @@ async fn issue_reset_code<S: Stores>(
     let holder = uuid::Uuid::new_v4().to_string();
     let leases = state.stores.leases();
     if !leases
-        .acquire(&lease, &holder, state.clock.now(), ADMINISTRATORS_LEASE_TTL)
+        .acquire(&lease, &holder, state.clock.now(), ACCOUNT_LEASE_TTL)
         .await
         .map_err(store)?
     {
@@ -576,6 +571,7 @@ async fn issue_reset_code<S: Stores>(
         purpose: Purpose::AdminReset,
         address: None,
         expires_at,
+        token_version: target.token_version,
         issued_by: Some(admin.user.id.clone()),
     };
     let replaced = async {

@@ -6,6 +6,7 @@
 //! - `GET /admin/users/{id}`: one account with its latest security events;
 //! - `POST /admin/users/{id}/disable`, `/enable`, `/unlock`, `/logout`;
 //! - `DELETE /admin/users/{id}/mfa`: removes the second factor;
+//! - `DELETE /admin/users/{id}/email`: removes the email address;
 //! - `PUT /admin/users/{id}/roles`;
 //! - `DELETE /admin/users/{id}`;
 //! - `POST /admin/users/{id}/password-reset`: a single-use reset code to pass on;
@@ -90,6 +91,8 @@ pub enum Endpoint {
     Logout,
     /// Remove an account's second factor.
     ResetSecondFactor,
+    /// Remove an account's email address.
+    RemoveEmail,
     /// Replace an account's roles.
     SetRoles,
     /// Delete an account.
@@ -109,7 +112,7 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 15] = [
+pub const ROUTES: [(Route, Endpoint); 16] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (Route::post("/admin/users/{id}/disable"), Endpoint::Disable),
@@ -119,6 +122,10 @@ pub const ROUTES: [(Route, Endpoint); 15] = [
     (
         Route::delete("/admin/users/{id}/mfa"),
         Endpoint::ResetSecondFactor,
+    ),
+    (
+        Route::delete("/admin/users/{id}/email"),
+        Endpoint::RemoveEmail,
     ),
     (Route::put("/admin/users/{id}/roles"), Endpoint::SetRoles),
     (Route::delete("/admin/users/{id}"), Endpoint::Delete),
@@ -172,6 +179,7 @@ async fn answer<S: Stores>(
         Endpoint::Unlock => Action::Unlock,
         Endpoint::Logout => Action::Logout,
         Endpoint::ResetSecondFactor => Action::ResetSecondFactor,
+        Endpoint::RemoveEmail => Action::RemoveEmail,
         Endpoint::SetRoles => Action::SetRoles,
         Endpoint::Delete => Action::Delete,
         Endpoint::IssueResetCode => Action::IssueResetCode,

@@ -332,6 +332,7 @@ async fn unlock_logout_second_factor_reset_and_delete_act_on_the_account() {
         backup_eligible: true,
         created_at: std::time::SystemTime::now(),
         last_used_at: None,
+        generation: 0,
     };
     setup.state.stores.passkeys().add(&passkey).await.unwrap();
     let (status, read) = call(&setup, &on("admin-read.json", &setup.bob)).await;
@@ -431,9 +432,11 @@ fn as_support(mut event: Value) -> Value {
 async fn an_administrator_cannot_act_above_their_own_scopes() {
     let setup = support_setup().await;
     for name in [
+        "admin-read.json",
         "admin-disable.json",
         "admin-delete.json",
         "admin-logout.json",
+        "admin-email-delete.json",
     ] {
         let (status, body) = call(&setup, &as_support(on(name, &setup.bob))).await;
         assert_eq!(
@@ -734,5 +737,92 @@ async fn parallel_issues_of_a_reset_code_leave_one_live_code() {
         );
         let live = setup.state.stores.email_codes.codes_of(&setup.bob);
         assert_eq!(live, 1, "round {round}: one outstanding code, {statuses:?}");
+    }
+}
+
+#[tokio::test]
+async fn removing_an_address_removes_the_waiting_one_and_every_emailed_code_and_is_recorded() {
+    use shared::email_address::EmailAddress;
+    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    let setup = setup().await;
+    let stores = &setup.state.stores;
+    let verified = EmailAddress::parse("bob@example.com").unwrap();
+    let waiting = EmailAddress::parse("bob@intruder.example").unwrap();
+    let users = stores.users();
+    assert!(
+        users
+            .set_pending_email(&setup.bob, Some(&verified), 0, SystemTime::now())
+            .await
+            .unwrap()
+    );
+    users
+        .verify_email(&setup.bob, &verified, 0, SystemTime::now())
+        .await
+        .unwrap();
+    assert!(
+        users
+            .set_pending_email(&setup.bob, Some(&waiting), 0, SystemTime::now())
+            .await
+            .unwrap()
+    );
+    let code = EmailCode {
+        account: setup.bob.clone(),
+        purpose: Purpose::Verify,
+        address: Some(waiting.clone()),
+        expires_at: SystemTime::now() + Duration::from_secs(900),
+        token_version: 0,
+        issued_by: None,
+    };
+    stores
+        .email_codes()
+        .create("kept-by-an-intruder", &code)
+        .await
+        .unwrap();
+
+    let (status, body) = call(&setup, &on("admin-email-delete.json", &setup.bob)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], Value::Null, "{body}");
+    let bob = users.find_by_id(&setup.bob).await.unwrap().unwrap();
+    assert_eq!((bob.email, bob.pending_email), (None, None));
+    assert!(stores.email_codes.is_empty(), "the kept code is gone");
+    assert_eq!(kinds(&setup, &setup.bob), [EventKind::EmailRemoved]);
+    let recorded = setup.state.stores.events.all();
+    assert_eq!(recorded[0].actor.as_ref(), Some(&setup.alice));
+}
+
+#[tokio::test]
+async fn an_administrators_sign_out_ends_the_accounts_waiting_address_and_codes() {
+    use shared::email_address::EmailAddress;
+    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    let setup = setup().await;
+    let stores = &setup.state.stores;
+    let waiting = EmailAddress::parse("bob@intruder.example").unwrap();
+    assert!(
+        stores
+            .users()
+            .set_pending_email(&setup.bob, Some(&waiting), 0, SystemTime::now())
+            .await
+            .unwrap()
+    );
+    let code = EmailCode {
+        account: setup.bob.clone(),
+        purpose: Purpose::Verify,
+        address: Some(waiting),
+        expires_at: SystemTime::now() + Duration::from_secs(900),
+        token_version: 0,
+        issued_by: None,
+    };
+    stores.email_codes().create("kept", &code).await.unwrap();
+    for name in ["admin-logout.json", "admin-disable.json"] {
+        let (status, body) = call(&setup, &on(name, &setup.bob)).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let bob = stores
+            .users()
+            .find_by_id(&setup.bob)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bob.pending_email, None, "{name}");
+        assert!(stores.email_codes.is_empty(), "{name}");
     }
 }

@@ -31,7 +31,7 @@ const INIT_SCRIPT: &[u8] = br##"window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   validatorUrl: null,
-  persistAuthorization: true,
+  persistAuthorization: false,
   tryItOutEnabled: true
 });
 "##;

@@ -138,7 +138,11 @@ async fn a_token_older_than_the_accounts_token_version_is_401() {
     let store = store_with_alice();
     let alice = store.user("alice").unwrap().id;
     store
-        .bump_token_version(&alice, SystemTime::now())
+        .bump_token_version(
+            &alice,
+            shared::users::Revocation::Sessions,
+            SystemTime::now(),
+        )
         .await
         .unwrap();
     let (status, body) = call(&store, &event_json("me.json")).await;
@@ -289,7 +293,7 @@ async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
     let now = std::time::SystemTime::now();
     let verified = shared::email_address::EmailAddress::parse("Alice@Example.com").unwrap();
     store
-        .set_pending_email(&alice, Some(&verified), now)
+        .set_pending_email(&alice, Some(&verified), 0, now)
         .await
         .unwrap();
     let (_, body) = call(&store, &event_json("me.json")).await;
@@ -297,10 +301,10 @@ async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
         body["email"],
         serde_json::json!({"address": "Alice@example.com", "verified": false, "pending_address": null})
     );
-    store.verify_email(&alice, &verified, now).await.unwrap();
+    store.verify_email(&alice, &verified, 0, now).await.unwrap();
     let next = shared::email_address::EmailAddress::parse("alice@new.example").unwrap();
     store
-        .set_pending_email(&alice, Some(&next), now)
+        .set_pending_email(&alice, Some(&next), 0, now)
         .await
         .unwrap();
     let (_, body) = call(&store, &event_json("me.json")).await;

@@ -17,7 +17,6 @@ use shared::rate_limits::{
     Decision, REDEMPTIONS_PER_IP, RESET_MAILS_PER_ACCOUNT, RESET_REQUESTS_PER_IP,
     RESETS_PER_ACCOUNT,
 };
-use shared::refresh::RefreshTokenStore;
 use shared::stores::Stores;
 use shared::users::{User, UserStore};
 
@@ -122,6 +121,7 @@ async fn send_reset_code<S: Stores>(
         purpose: Purpose::Reset,
         address: Some(address.clone()),
         expires_at: now + state.mail.reset_ttl,
+        token_version: user.token_version,
         issued_by: None,
     };
     let to = Recipient {
@@ -219,6 +219,7 @@ pub(crate) async fn confirm<S: Stores>(
             &user.password_hash,
             &new_hash,
             code.address.as_ref(),
+            code.token_version,
             now,
         )
         .await
@@ -227,14 +228,12 @@ pub(crate) async fn confirm<S: Stores>(
         tracing::info!(username = %user.username, "password reset lost a race with a change of the account");
         return Err(ApiError::InvalidCode);
     }
-    stores
-        .refresh_tokens()
-        .revoke_account(&user.id)
+    shared::revocation::end_started_before(stores, &user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
-    shared::email_codes::delete_reset_codes(stores.email_codes(), &user.id).await;
     // A passkey signs in without the password: one an intruder added must not outlive the
-    // reset that locks them out.
+    // reset that locks them out (the reset moved the passkey generation first, so one
+    // registered while it ran never signs in either).
     let passkeys = shared::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
@@ -287,7 +286,8 @@ async fn reset_code<S: Stores>(
 }
 
 /// The account a reset code is for, if the code still stands: the account exists, is
-/// enabled, and (for a code sent by email) still has the address the code went to as its
+/// enabled, is still at the token version the code was issued under, and (for a code sent by
+/// email) still has the address the code went to as its
 /// verified address.
 async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, ApiError> {
     let user = state
@@ -304,7 +304,8 @@ async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, A
             .as_ref()
             .is_some_and(|address| address.key() == sent_to.key()),
     };
-    if user.disabled || !same_address {
+    // A code issued before the account's credentials last changed died with them.
+    if user.disabled || !same_address || user.token_version != code.token_version {
         return Err(ApiError::InvalidCode);
     }
     if let Some(issuer) = &code.issued_by {

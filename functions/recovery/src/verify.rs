@@ -41,7 +41,7 @@ pub(crate) async fn verify<S: Stores>(
     let address = code.address.clone().ok_or(ApiError::InvalidCode)?;
     let outcome = stores
         .users()
-        .verify_email(&code.account, &address, now)
+        .verify_email(&code.account, &address, code.token_version, now)
         .await
         .map_err(|error| ApiError::from_store(&error))?;
     let previous = match outcome {

@@ -80,7 +80,7 @@ async fn request_verification(setup: &Setup, text: &str) -> String {
     let users = &setup.state.stores.users;
     let address = address(text);
     users
-        .set_pending_email(&alice(), Some(&address), now(setup))
+        .set_pending_email(&alice(), Some(&address), 0, now(setup))
         .await
         .unwrap();
     let username = Username::parse("alice").unwrap();
@@ -90,7 +90,7 @@ async fn request_verification(setup: &Setup, text: &str) -> String {
         address: &address,
     };
     outgoing(setup)
-        .send_verification(&to, now(setup))
+        .send_verification(&to, 0, now(setup))
         .await
         .unwrap();
     code_in_last_mail(setup)
@@ -231,10 +231,13 @@ async fn an_address_verified_on_another_account_is_a_conflict() {
     };
     let taken = address("shared@example.com");
     users
-        .set_pending_email(&bob, Some(&taken), now(&setup))
+        .set_pending_email(&bob, Some(&taken), 0, now(&setup))
         .await
         .unwrap();
-    users.verify_email(&bob, &taken, now(&setup)).await.unwrap();
+    users
+        .verify_email(&bob, &taken, 0, now(&setup))
+        .await
+        .unwrap();
     let code = request_verification(&setup, "SHARED@example.com").await;
     let (status, body) = call(&setup, &verify_event(&code)).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("email_taken")));
@@ -416,6 +419,7 @@ async fn a_reset_sets_the_password_ends_every_session_and_deletes_the_passkeys()
         backup_eligible: true,
         created_at: now(&setup),
         last_used_at: None,
+        generation: 0,
     };
     let passkeys = &setup.state.stores.passkeys;
     shared::passkeys::PasskeyStore::add(passkeys, &intruders)
@@ -627,6 +631,7 @@ async fn issued_code(setup: &Setup, hours: u64) -> String {
         purpose: Purpose::AdminReset,
         address: None,
         expires_at: now(setup) + Duration::from_secs(3600 * hours),
+        token_version: 0,
         issued_by: Some(root(setup).await),
     };
     setup

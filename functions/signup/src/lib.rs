@@ -150,14 +150,19 @@ async fn send_first_verification<S: Stores>(
     address: &EmailAddress,
 ) -> bool {
     let now = state.clock.now();
-    if let Err(error) = state
+    // A new account is at token version 0; if anything moved it since, this stores nothing.
+    match state
         .stores
         .users()
-        .set_pending_email(id, Some(address), now)
+        .set_pending_email(id, Some(address), 0, now)
         .await
     {
-        tracing::error!(%error, "address not stored");
-        return false;
+        Ok(true) => {}
+        Ok(false) => return false,
+        Err(error) => {
+            tracing::error!(%error, "address not stored");
+            return false;
+        }
     }
     let outgoing = Outgoing {
         codes: state.stores.email_codes(),
@@ -170,7 +175,7 @@ async fn send_first_verification<S: Stores>(
         username,
         address,
     };
-    outgoing.send_verification(&to, now).await.is_ok()
+    outgoing.send_verification(&to, 0, now).await.is_ok()
 }
 
 fn invalid(error: shared::credentials::CredentialError) -> ApiError {

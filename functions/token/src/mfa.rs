@@ -111,7 +111,7 @@ pub(crate) async fn complete<S: Stores>(
             .await
         }
         SecondFactorProof::Passkey(credential) => Ok(crate::passkey::second_factor(
-            state, request, account, &hash, credential, now, client,
+            state, request, &user, &hash, credential, now, client,
         )
         .await?),
     };

@@ -67,6 +67,7 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
                 kind: CeremonyKind::SignIn,
                 account: None,
                 mfa_token_hash: None,
+                token_version: None,
                 state: started.state.clone(),
                 expires_at: now + CEREMONY_LIFETIME,
             };
@@ -110,6 +111,7 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
                 kind: CeremonyKind::SecondFactor,
                 account: Some(pending.account),
                 mfa_token_hash: Some(hash),
+                token_version: Some(pending.token_version),
                 state: started.state.clone(),
                 expires_at: now + CEREMONY_LIFETIME,
             };
@@ -166,6 +168,13 @@ pub(crate) async fn sign_in<S: Stores>(
         record(state, account, EventKind::LoginFailed, now, client).await;
         return Err(refuse(state, "account deleted or disabled"));
     };
+    if passkey.generation != user.passkey_generation {
+        record(state, account, EventKind::LoginFailed, now, client).await;
+        return Err(refuse(
+            state,
+            "passkey registered before the account's last reset",
+        ));
+    }
     let relying_party = relying_party(state, request)?;
     verify_and_record(
         state,
@@ -198,11 +207,12 @@ pub(crate) async fn sign_in<S: Stores>(
 }
 
 /// Checks a passkey assertion as the second factor of the pending login `mfa_token_hash` of
-/// `account`: `false` for any refusal (the caller counts it as a wrong second factor).
+/// `user`: `false` for any refusal (the caller counts it as a wrong second factor), a passkey
+/// registered before the account's last reset among them.
 pub(crate) async fn second_factor<S: Stores>(
     state: &State<S>,
     request: &Request,
-    account: &AccountId,
+    user: &User,
     mfa_token_hash: &str,
     credential: &str,
     now: SystemTime,
@@ -212,6 +222,7 @@ pub(crate) async fn second_factor<S: Stores>(
         AssertionResponse::parse_second_factor(credential.as_bytes()).map_err(malformed)?;
     let challenge = response.challenge().map_err(malformed)?;
     let credential_id = response.credential_id();
+    let account = &user.id;
     let (ceremony, passkey) = ceremony_and_passkey(
         state,
         &challenge,
@@ -224,7 +235,9 @@ pub(crate) async fn second_factor<S: Stores>(
         ceremony.account.as_ref() == Some(account)
             && ceremony.mfa_token_hash.as_deref() == Some(mfa_token_hash)
     });
-    let passkey = passkey.filter(|passkey| &passkey.account == account);
+    let passkey = passkey.filter(|passkey| {
+        &passkey.account == account && passkey.generation == user.passkey_generation
+    });
     let (Some(ceremony), Some(passkey)) = (ceremony, passkey) else {
         tracing::info!(account = %account, "passkey second factor refused: no live challenge of this login, or not this account's passkey");
         return Ok(false);

@@ -556,7 +556,11 @@ async fn a_token_version_bump_ends_every_refresh_family() {
         .state
         .stores
         .users
-        .bump_token_version(&alice, SystemTime::now())
+        .bump_token_version(
+            &alice,
+            shared::users::Revocation::Sessions,
+            SystemTime::now(),
+        )
         .await
         .unwrap();
     for token in [&first, &second] {
@@ -1060,7 +1064,7 @@ async fn an_mfa_token_expires_after_five_minutes_and_dies_with_a_sign_out_everyw
         .state
         .stores
         .users
-        .bump_token_version(&alice, now(&setup))
+        .bump_token_version(&alice, shared::users::Revocation::Sessions, now(&setup))
         .await
         .unwrap();
     let voided = call(&setup, &mfa_event(&token, "otp", &code)).await;

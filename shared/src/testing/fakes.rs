@@ -22,7 +22,7 @@ use crate::refresh::{
 use crate::second_factors::{SecondFactor, SecondFactorStore};
 use crate::secret_box::Sealed;
 use crate::stores::Stores;
-use crate::users::{EmailVerification, Insertion, User, UserStore};
+use crate::users::{EmailVerification, Insertion, Revocation, User, UserStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -167,6 +167,7 @@ impl MemoryUserStore {
             disabled: false,
             created_at,
             token_version: 0,
+            passkey_generation: 0,
             email: None,
             pending_email: None,
             roles: Vec::new(),
@@ -234,25 +235,38 @@ impl MemoryUserStore {
         Ok(())
     }
 
-    /// The conditional update both hash replacements make: only if `expected` is still
-    /// stored, bumping the token version by `version_bump`.
+    /// The conditional update every hash replacement makes: only if `expected` is still
+    /// stored and `also` holds for the account, revoking as `revocation` says (`None`: the
+    /// token version stays).
     fn replace_hash(
         &self,
         id: &AccountId,
         expected: &str,
         new_hash: &str,
-        version_bump: u64,
+        revocation: Option<Revocation>,
+        also: impl Fn(&User) -> bool,
     ) -> Result<bool, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
         match users.values_mut().find(|user| user.id == *id) {
-            Some(user) if user.password_hash == expected => {
+            Some(user) if user.password_hash == expected && also(user) => {
                 user.password_hash = new_hash.to_owned();
-                user.token_version += version_bump;
+                if let Some(revocation) = revocation {
+                    revoke(user, revocation);
+                }
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+}
+
+/// What every token-version bump does to the account, as the MongoDB store's one update.
+fn revoke(user: &mut User, revocation: Revocation) {
+    user.token_version += 1;
+    user.pending_email = None;
+    if revocation == Revocation::SessionsAndPasskeys {
+        user.passkey_generation += 1;
     }
 }
 
@@ -275,6 +289,7 @@ impl UserStore for MemoryUserStore {
             disabled: false,
             created_at: now,
             token_version: 0,
+            passkey_generation: 0,
             email: None,
             pending_email: None,
             roles: Vec::new(),
@@ -293,12 +308,13 @@ impl UserStore for MemoryUserStore {
     async fn bump_token_version(
         &self,
         id: &AccountId,
+        revocation: Revocation,
         _now: SystemTime,
     ) -> Result<Option<u64>, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
         Ok(users.values_mut().find(|user| user.id == *id).map(|user| {
-            user.token_version += 1;
+            revoke(user, revocation);
             user.token_version
         }))
     }
@@ -317,7 +333,7 @@ impl UserStore for MemoryUserStore {
             .map(|user| {
                 user.disabled = disabled;
                 if disabled {
-                    user.token_version += 1;
+                    revoke(user, Revocation::Sessions);
                 }
             })
             .is_some())
@@ -359,7 +375,7 @@ impl UserStore for MemoryUserStore {
             .find(|user| user.id == *id && user.token_version == read_version)
             .map(|user| {
                 user.roles = roles.to_vec();
-                user.token_version += 1;
+                revoke(user, Revocation::Sessions);
             })
             .is_some())
     }
@@ -381,13 +397,14 @@ impl UserStore for MemoryUserStore {
         &self,
         id: &AccountId,
         address: Option<&EmailAddress>,
+        read_version: u64,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
         Ok(users
             .values_mut()
-            .find(|user| user.id == *id)
+            .find(|user| user.id == *id && user.token_version == read_version)
             .map(|user| user.pending_email = address.cloned())
             .is_some())
     }
@@ -396,6 +413,7 @@ impl UserStore for MemoryUserStore {
         &self,
         id: &AccountId,
         address: &EmailAddress,
+        issued_under: u64,
         _now: SystemTime,
     ) -> Result<EmailVerification, StoreError> {
         self.fail_if_asked()?;
@@ -409,6 +427,7 @@ impl UserStore for MemoryUserStore {
         });
         let Some(user) = users.values_mut().find(|user| {
             user.id == *id
+                && user.token_version == issued_under
                 && user
                     .pending_email
                     .as_ref()
@@ -456,7 +475,7 @@ impl UserStore for MemoryUserStore {
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.replace_hash(id, legacy_hash, new_hash, 0)
+        self.replace_hash(id, legacy_hash, new_hash, None, |_| true)
     }
 
     async fn change_password(
@@ -466,7 +485,13 @@ impl UserStore for MemoryUserStore {
         new_hash: &str,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.replace_hash(id, current_hash, new_hash, 1)
+        self.replace_hash(
+            id,
+            current_hash,
+            new_hash,
+            Some(Revocation::Sessions),
+            |_| true,
+        )
     }
 
     async fn reset_password(
@@ -475,25 +500,25 @@ impl UserStore for MemoryUserStore {
         current_hash: &str,
         new_hash: &str,
         address: Option<&EmailAddress>,
+        issued_under: u64,
         _now: SystemTime,
     ) -> Result<bool, StoreError> {
-        self.fail_if_asked()?;
-        let still_for_it = {
-            let users = self.users.lock().unwrap();
-            users.values().any(|user| {
-                user.id == *id
-                    && !user.disabled
-                    && address.is_none_or(|address| {
-                        user.email
-                            .as_ref()
-                            .is_some_and(|e| e.key() == address.key())
-                    })
-            })
+        let still_for_it = |user: &User| {
+            !user.disabled
+                && user.token_version == issued_under
+                && address.is_none_or(|address| {
+                    user.email
+                        .as_ref()
+                        .is_some_and(|e| e.key() == address.key())
+                })
         };
-        if !still_for_it {
-            return Ok(false);
-        }
-        self.replace_hash(id, current_hash, new_hash, 1)
+        self.replace_hash(
+            id,
+            current_hash,
+            new_hash,
+            Some(Revocation::SessionsAndPasskeys),
+            still_for_it,
+        )
     }
 
     async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {

@@ -238,10 +238,38 @@ fn pattern_from(chars: &[char], at: usize, out: &mut String) -> Option<()> {
     (out.len() <= MAX_PATTERN_BYTES).then_some(())
 }
 
-/// The class of characters whose canonical form is `c` alone, `c` included.
+/// The class of characters whose canonical form is `c` alone, `c` included, and the
+/// decomposed spellings of each (`e` and a combining acute for `é`), which the FastAPI app
+/// stored as they were typed.
 fn single_position(c: char) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
     let sources = FOLDED_FROM.get(c.encode_utf8(&mut [0; 4]) as &str);
-    class(std::iter::once(c).chain(sources.into_iter().flatten().copied()))
+    let spellings: Vec<char> = std::iter::once(c)
+        .chain(sources.into_iter().flatten().copied())
+        .collect();
+    let mut decomposed: Vec<String> = spellings
+        .iter()
+        .map(|spelling| spelling.nfd().collect::<String>())
+        .filter(|nfd| nfd.chars().count() > 1)
+        .collect();
+    decomposed.sort();
+    decomposed.dedup();
+    let single = class(spellings.into_iter());
+    if decomposed.is_empty() {
+        return single;
+    }
+    let mut alternatives = format!("(?:{single}");
+    for sequence in decomposed {
+        alternatives.push('|');
+        for c in sequence.chars() {
+            if c.is_ascii_punctuation() {
+                alternatives.push('\\');
+            }
+            alternatives.push(c);
+        }
+    }
+    alternatives.push(')');
+    alternatives
 }
 
 /// A character class of `chars`: each as itself, except ASCII punctuation, which is escaped
@@ -278,6 +306,14 @@ mod tests {
             pattern.len()
         );
         assert_eq!(class("a.-".chars()), r"[a\.\-]");
+    }
+
+    #[test]
+    fn the_pattern_matches_decomposed_spellings_of_each_position() {
+        let pattern = folding_pattern(&caseless_key("renée")).unwrap();
+        assert!(pattern.contains("e\u{301}"), "{pattern}");
+        let plain = folding_pattern(&caseless_key("rene")).unwrap();
+        assert!(!plain.contains("(?:"), "{plain}");
     }
 
     #[test]

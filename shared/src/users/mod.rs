@@ -72,8 +72,13 @@ pub struct User {
     /// When the account was created.
     pub created_at: SystemTime,
     /// Access and refresh tokens issued before this version are refused; bumped by
-    /// logout-everywhere and by a password change.
+    /// logout-everywhere, a password change or reset, and an administrator's disable,
+    /// logout, second-factor reset or role change. Codes and ceremonies started under an
+    /// earlier version are refused too.
     pub token_version: u64,
+    /// Passkeys registered under an earlier generation never sign in; a password reset and
+    /// an administrator's second-factor reset move it (and delete the passkeys).
+    pub passkey_generation: u64,
     /// The verified email address: where reset codes and notices go. Unique among
     /// verified addresses.
     pub email: Option<EmailAddress>,
@@ -81,6 +86,15 @@ pub struct User {
     pub pending_email: Option<EmailAddress>,
     /// The roles the account holds; their scopes go into its access tokens.
     pub roles: Vec<String>,
+}
+
+/// What a token-version bump ends besides the account's tokens and sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// Tokens, sessions, the waiting address and every code or ceremony started before.
+    Sessions,
+    /// All of that, and every passkey registered before (their generation moves too).
+    SessionsAndPasskeys,
 }
 
 /// The outcome of adding a user.
@@ -164,17 +178,20 @@ pub trait UserStore: Send + Sync {
         id: &AccountId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Bumps the token version of the account `id`, so every token issued before is refused.
-    /// Returns the new version, or `None` when the account does not exist.
+    /// Bumps the token version of the account `id`, so every token issued before is refused,
+    /// and clears its waiting address in the same update (with
+    /// [`Revocation::SessionsAndPasskeys`], the passkey generation moves too). Returns the new
+    /// version, or `None` when the account does not exist.
     fn bump_token_version(
         &self,
         id: &AccountId,
+        revocation: Revocation,
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
-    /// Replaces the password hash and bumps the token version in one update, only if the
-    /// stored hash is still `current_hash` (a concurrent change wins). Returns whether it
-    /// changed.
+    /// Replaces the password hash, bumps the token version and clears the waiting address in
+    /// one update, only if the stored hash is still `current_hash` (a concurrent change wins).
+    /// Returns whether it changed.
     fn change_password(
         &self,
         id: &AccountId,
@@ -189,21 +206,25 @@ pub trait UserStore: Send + Sync {
         address: &EmailAddress,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Sets (or with `None` clears) the address waiting for verification. Returns whether
-    /// the account exists.
+    /// Sets (or with `None` clears) the address waiting for verification, only while the
+    /// token version is still `read_version`. Returns whether it changed: false when the
+    /// account is gone or its credentials changed since it was read.
     fn set_pending_email(
         &self,
         id: &AccountId,
         address: Option<&EmailAddress>,
+        read_version: u64,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Makes `address` the verified address in one conditional update, only if it is still
-    /// the one waiting (by its comparison key) and no other account has it verified.
+    /// the one waiting (by its comparison key), the token version is still `issued_under`
+    /// (the code's), and no other account has it verified.
     fn verify_email(
         &self,
         id: &AccountId,
         address: &EmailAddress,
+        issued_under: u64,
         now: SystemTime,
     ) -> impl Future<Output = Result<EmailVerification, StoreError>> + Send;
 
@@ -215,19 +236,22 @@ pub trait UserStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<EmailAddress>, StoreError>> + Send;
 
     /// What [`UserStore::change_password`] does, for a reset with a code: only while the
-    /// account is enabled and (for a code sent to `address`) `address` is still its verified
-    /// address, in the same conditional update. Returns whether it changed.
+    /// account is enabled, its token version is still `issued_under` (the code's) and (for a
+    /// code sent to `address`) `address` is still its verified address, in the same
+    /// conditional update, which also moves the passkey generation. Returns whether it
+    /// changed.
     fn reset_password(
         &self,
         id: &AccountId,
         current_hash: &str,
         new_hash: &str,
         address: Option<&EmailAddress>,
+        issued_under: u64,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Replaces the account's roles and bumps its token version in the same update, so its
-    /// tokens and sessions with the old scopes stop working; only while the token version is
+    /// Replaces the account's roles, bumps its token version and clears its waiting address in
+    /// the same update, so its tokens, sessions and codes from before stop working; only while the token version is
     /// still `read_version` (the account as the caller read it). Returns whether it changed:
     /// false when the account is gone or changed since.
     fn set_roles(
@@ -238,8 +262,8 @@ pub trait UserStore: Send + Sync {
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Disables the account (bumping its token version in the same update, so its tokens and
-    /// sessions stop working) or enables it again. Returns whether the account exists.
+    /// Disables the account (bumping its token version and clearing its waiting address in
+    /// the same update, so its tokens, sessions and codes stop working) or enables it again. Returns whether the account exists.
     fn set_disabled(
         &self,
         id: &AccountId,

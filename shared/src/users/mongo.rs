@@ -1,7 +1,9 @@
 //! Accounts in a MongoDB collection, unique by an index on the canonical username. Document
 //! field names follow the FastAPI app's, so both can share one collection.
 
-use super::{AccountQuery, EmailVerification, Insertion, User, UserCollectionSettings, UserStore};
+use super::{
+    AccountQuery, EmailVerification, Insertion, Revocation, User, UserCollectionSettings, UserStore,
+};
 use crate::account_id::AccountId;
 use crate::credentials::Username;
 use crate::db::{StoreError, is_duplicate_key};
@@ -30,6 +32,9 @@ pub(super) struct UserDocument {
     /// Missing on documents written by the FastAPI app: version 0.
     #[serde(default)]
     pub(super) token_version: i64,
+    /// Missing until the first password reset or second-factor reset: generation 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(super) passkey_generation: i64,
     /// The verified address; unique (a sparse index) among documents that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) email: Option<EmailDocument>,
@@ -39,6 +44,35 @@ pub(super) struct UserDocument {
     /// The roles the account holds ([`crate::roles`]); missing means none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) roles: Vec<String>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// The update every token-version bump makes: the version moves (and with
+/// [`Revocation::SessionsAndPasskeys`] the passkey generation), the waiting address goes, and
+/// `set` is applied, all in one write.
+fn revoking(revocation: Revocation, set: mongodb::bson::Document) -> mongodb::bson::Document {
+    let mut increments = doc! { "token_version": 1_i64 };
+    if revocation == Revocation::SessionsAndPasskeys {
+        increments.insert("passkey_generation", 1_i64);
+    }
+    doc! {
+        "$set": set,
+        "$inc": increments,
+        "$unset": { "email_pending": "" },
+    }
+}
+
+/// The filter part that matches the token version `version` (a document of the FastAPI app
+/// has none: version 0 matches it too).
+fn at_version(version: u64) -> mongodb::bson::Document {
+    match i64::try_from(version) {
+        Ok(0) => doc! { "token_version": { "$in": [0_i64, null] } },
+        Ok(version) => doc! { "token_version": version },
+        Err(_) => doc! { "token_version": -1_i64 },
+    }
 }
 
 /// An address as stored: as shown, and the key it is compared and indexed by.
@@ -76,6 +110,7 @@ impl From<UserDocument> for User {
             disabled: document.disabled,
             created_at: document.created_date.to_system_time(),
             token_version: u64::try_from(document.token_version).unwrap_or(0),
+            passkey_generation: u64::try_from(document.passkey_generation).unwrap_or(0),
             email: document.email.as_ref().and_then(EmailDocument::address),
             pending_email: document
                 .email_pending
@@ -159,17 +194,13 @@ impl MongoUserStore {
         &self,
         filter: mongodb::bson::Document,
         new_hash: &str,
+        revocation: Revocation,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
+        let set = doc! { "password": new_hash, "modified_date": DateTime::from_system_time(now) };
         let result = self
             .users
-            .update_one(
-                filter,
-                doc! {
-                    "$set": { "password": new_hash, "modified_date": DateTime::from_system_time(now) },
-                    "$inc": { "token_version": 1_i64 },
-                },
-            )
+            .update_one(filter, revoking(revocation, set))
             .await?;
         Ok(result.modified_count == 1)
     }
@@ -312,6 +343,7 @@ impl UserStore for MongoUserStore {
             created_date: now,
             modified_date: now,
             token_version: 0,
+            passkey_generation: 0,
             email: None,
             email_pending: None,
             roles: Vec::new(),
@@ -360,12 +392,12 @@ impl UserStore for MongoUserStore {
         disabled: bool,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let mut update = doc! {
-            "$set": { "disabled": disabled, "modified_date": DateTime::from_system_time(now) },
+        let set = doc! { "disabled": disabled, "modified_date": DateTime::from_system_time(now) };
+        let update = if disabled {
+            revoking(Revocation::Sessions, set)
+        } else {
+            doc! { "$set": set }
         };
-        if disabled {
-            update.insert("$inc", doc! { "token_version": 1_i64 });
-        }
         let updated = self
             .users
             .update_one(doc! { "_id": id.object_id() }, update)
@@ -413,22 +445,12 @@ impl UserStore for MongoUserStore {
         roles: &[String],
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let version = i64::try_from(read_version).unwrap_or(i64::MAX);
-        // A document of the FastAPI app has no token_version: version 0 matches it too.
-        let filter = if version == 0 {
-            doc! { "_id": id.object_id(), "token_version": { "$in": [0_i64, null] } }
-        } else {
-            doc! { "_id": id.object_id(), "token_version": version }
-        };
+        let mut filter = at_version(read_version);
+        filter.insert("_id", id.object_id());
+        let set = doc! { "roles": roles, "modified_date": DateTime::from_system_time(now) };
         let updated = self
             .users
-            .update_one(
-                filter,
-                doc! {
-                    "$set": { "roles": roles, "modified_date": DateTime::from_system_time(now) },
-                    "$inc": { "token_version": 1_i64 },
-                },
-            )
+            .update_one(filter, revoking(Revocation::Sessions, set))
             .await?;
         Ok(updated.matched_count == 1)
     }
@@ -436,17 +458,13 @@ impl UserStore for MongoUserStore {
     async fn bump_token_version(
         &self,
         id: &AccountId,
+        revocation: Revocation,
         now: SystemTime,
     ) -> Result<Option<u64>, StoreError> {
+        let set = doc! { "modified_date": DateTime::from_system_time(now) };
         let updated = self
             .users
-            .find_one_and_update(
-                doc! { "_id": id.object_id() },
-                doc! {
-                    "$inc": { "token_version": 1_i64 },
-                    "$set": { "modified_date": DateTime::from_system_time(now) },
-                },
-            )
+            .find_one_and_update(doc! { "_id": id.object_id() }, revoking(revocation, set))
             .return_document(ReturnDocument::After)
             .await?;
         Ok(updated.map(|document| User::from(document).token_version))
@@ -464,9 +482,12 @@ impl UserStore for MongoUserStore {
         &self,
         id: &AccountId,
         address: Option<&EmailAddress>,
+        read_version: u64,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let now = DateTime::from_system_time(now);
+        let mut filter = at_version(read_version);
+        filter.insert("_id", id.object_id());
         let update = match address {
             Some(address) => doc! { "$set": {
                 "email_pending": mongodb::bson::to_bson(&EmailDocument::new(address, now))
@@ -478,10 +499,7 @@ impl UserStore for MongoUserStore {
                 "$set": { "modified_date": now },
             },
         };
-        let result = self
-            .users
-            .update_one(doc! { "_id": id.object_id() }, update)
-            .await?;
+        let result = self.users.update_one(filter, update).await?;
         Ok(result.matched_count == 1)
     }
 
@@ -489,15 +507,19 @@ impl UserStore for MongoUserStore {
         &self,
         id: &AccountId,
         address: &EmailAddress,
+        issued_under: u64,
         now: SystemTime,
     ) -> Result<EmailVerification, StoreError> {
         let now = DateTime::from_system_time(now);
         let verified = mongodb::bson::to_bson(&EmailDocument::new(address, now))
             .map_err(|error| StoreError(error.into()))?;
+        let mut filter = at_version(issued_under);
+        filter.insert("_id", id.object_id());
+        filter.insert("email_pending.key", address.key());
         let before = self
             .users
             .find_one_and_update(
-                doc! { "_id": id.object_id(), "email_pending.key": address.key() },
+                filter,
                 doc! {
                     "$set": { "email": verified, "modified_date": now },
                     "$unset": { "email_pending": "" },
@@ -550,7 +572,8 @@ impl UserStore for MongoUserStore {
         now: SystemTime,
     ) -> Result<bool, StoreError> {
         let filter = doc! { "_id": id.object_id(), "password": current_hash };
-        self.replace_password(filter, new_hash, now).await
+        self.replace_password(filter, new_hash, Revocation::Sessions, now)
+            .await
     }
 
     async fn reset_password(
@@ -559,17 +582,18 @@ impl UserStore for MongoUserStore {
         current_hash: &str,
         new_hash: &str,
         address: Option<&EmailAddress>,
+        issued_under: u64,
         now: SystemTime,
     ) -> Result<bool, StoreError> {
-        let mut filter = doc! {
-            "_id": id.object_id(),
-            "password": current_hash,
-            "disabled": { "$ne": true },
-        };
+        let mut filter = at_version(issued_under);
+        filter.insert("_id", id.object_id());
+        filter.insert("password", current_hash);
+        filter.insert("disabled", doc! { "$ne": true });
         if let Some(address) = address {
             filter.insert("email.key", address.key());
         }
-        self.replace_password(filter, new_hash, now).await
+        self.replace_password(filter, new_hash, Revocation::SessionsAndPasskeys, now)
+            .await
     }
 
     async fn upgrade_hash(

@@ -18,7 +18,7 @@ use shared::refresh::{RefreshTokenStore, Rotation, Session};
 use shared::second_factors::SecondFactorStore;
 use shared::secret_box::Sealed;
 use shared::stores::Stores;
-use shared::users::{EmailVerification, Insertion, UserStore};
+use shared::users::{EmailVerification, Insertion, Revocation, UserStore};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A bundle of stores the cases can share between spawned tasks.
@@ -81,6 +81,7 @@ contract!(
     sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum,
     a_passkey_ceremony_is_consumed_once_of_ten_for_its_kind_until_it_expires,
     passkeys_are_unique_listed_per_account_and_a_use_is_recorded_once_of_ten,
+    every_version_bump_clears_the_waiting_address_and_ends_what_the_old_version_began,
 );
 
 fn address(text: &str) -> EmailAddress {
@@ -108,7 +109,7 @@ async fn an_address_counts_only_once_verified_and_is_unique_among_verified_ones(
     let first = address("Alice@Example.com");
     assert!(
         users
-            .set_pending_email(&alice, Some(&first), now())
+            .set_pending_email(&alice, Some(&first), 0, now())
             .await
             .unwrap()
     );
@@ -124,12 +125,12 @@ async fn an_address_counts_only_once_verified_and_is_unique_among_verified_ones(
 
     let other = address("someone.else@example.com");
     assert_eq!(
-        users.verify_email(&alice, &other, now()).await.unwrap(),
+        users.verify_email(&alice, &other, 0, now()).await.unwrap(),
         EmailVerification::NotPending
     );
     assert_eq!(
         users
-            .verify_email(&alice, &address("alice@EXAMPLE.com"), now())
+            .verify_email(&alice, &address("alice@EXAMPLE.com"), 0, now())
             .await
             .unwrap(),
         EmailVerification::Verified { previous: None }
@@ -142,11 +143,11 @@ async fn an_address_counts_only_once_verified_and_is_unique_among_verified_ones(
 
     // Bob may wait for the same address, but not verify it while Alice has it.
     users
-        .set_pending_email(&bob, Some(&first), now())
+        .set_pending_email(&bob, Some(&first), 0, now())
         .await
         .unwrap();
     assert_eq!(
-        users.verify_email(&bob, &first, now()).await.unwrap(),
+        users.verify_email(&bob, &first, 0, now()).await.unwrap(),
         EmailVerification::AddressTaken
     );
     let bob_user = users.find_by_id(&bob).await.unwrap().unwrap();
@@ -158,20 +159,20 @@ async fn an_address_counts_only_once_verified_and_is_unique_among_verified_ones(
     // A change replaces the verified address only when verified, and says what it replaced.
     let second = address("alice@new.example");
     users
-        .set_pending_email(&alice, Some(&second), now())
+        .set_pending_email(&alice, Some(&second), 0, now())
         .await
         .unwrap();
     let waiting = users.find_by_id(&alice).await.unwrap().unwrap();
     assert_eq!(waiting.email, Some(address("alice@example.com")));
     assert_eq!(
-        users.verify_email(&alice, &second, now()).await.unwrap(),
+        users.verify_email(&alice, &second, 0, now()).await.unwrap(),
         EmailVerification::Verified {
             previous: Some(address("alice@example.com"))
         }
     );
     // Now Bob can verify the address Alice let go.
     assert_eq!(
-        users.verify_email(&bob, &first, now()).await.unwrap(),
+        users.verify_email(&bob, &first, 0, now()).await.unwrap(),
         EmailVerification::Verified { previous: None }
     );
     assert_eq!(
@@ -191,6 +192,7 @@ async fn an_emailed_code_is_redeemed_once_of_ten_and_never_after_expiry(stores: 
         purpose,
         address: Some(address("alice@example.com")),
         expires_at: at + Duration::from_secs(3600 * hours),
+        token_version: 0,
         issued_by: None,
     };
     let codes = stores.email_codes();
@@ -391,9 +393,18 @@ async fn token_versions_and_hash_replacements_are_conditional(stores: impl Share
     let now = SystemTime::now();
     users.insert(&alice, "$argon2id$old", now).await.unwrap();
     let id = users.find(&alice).await.unwrap().unwrap().id;
-    assert_eq!(users.bump_token_version(&id, now).await.unwrap(), Some(1));
     assert_eq!(
-        users.bump_token_version(&account(7), now).await.unwrap(),
+        users
+            .bump_token_version(&id, Revocation::Sessions, now)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        users
+            .bump_token_version(&account(7), Revocation::Sessions, now)
+            .await
+            .unwrap(),
         None
     );
     let stale = users
@@ -1482,6 +1493,7 @@ async fn a_passkey_ceremony_is_consumed_once_of_ten_for_its_kind_until_it_expire
         kind: CeremonyKind::Registration,
         account: Some(account(1)),
         mfa_token_hash: None,
+        token_version: Some(0),
         state: vec![1, 2, 3],
         expires_at: start + Duration::from_secs(300),
     };
@@ -1548,6 +1560,7 @@ fn passkey(id: &str, owner: u8, created_at: SystemTime) -> Passkey {
         backup_eligible: false,
         created_at,
         last_used_at: None,
+        generation: 0,
     }
 }
 
@@ -1617,4 +1630,140 @@ async fn passkeys_are_unique_listed_per_account_and_a_use_is_recorded_once_of_te
     assert_eq!(passkeys.find("cred-a").await.unwrap(), None);
     assert_eq!(passkeys.delete_account(&account(1)).await.unwrap(), 1);
     assert_eq!(passkeys.list(&account(2)).await.unwrap().len(), 1);
+}
+
+async fn every_version_bump_clears_the_waiting_address_and_ends_what_the_old_version_began(
+    stores: impl Shared,
+) {
+    let users = stores.users();
+    let alice = created(&stores, "alice").await;
+    let waiting = address("alice@intruder.example");
+    let read = |id: AccountId| {
+        let stores = stores.clone();
+        async move { stores.users().find_by_id(&id).await.unwrap().unwrap() }
+    };
+
+    // Every kind of bump takes the waiting address with it, in the same write.
+    let bumps: [(&str, u64); 5] = [
+        ("sign-out everywhere", 1),
+        ("password change", 2),
+        ("role change", 3),
+        ("disable", 4),
+        ("reset", 5),
+    ];
+    for (kind, version) in bumps {
+        assert!(
+            users
+                .set_pending_email(&alice, Some(&waiting), version - 1, now())
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        let hash = read(alice.clone()).await.password_hash;
+        match kind {
+            "sign-out everywhere" => {
+                let bumped = users.bump_token_version(&alice, Revocation::Sessions, now());
+                assert_eq!(bumped.await.unwrap(), Some(version));
+            }
+            "password change" => {
+                let changed = users.change_password(&alice, &hash, "$argon2id$changed", now());
+                assert!(changed.await.unwrap());
+            }
+            "role change" => {
+                let roles = ["support".to_owned()];
+                assert!(
+                    users
+                        .set_roles(&alice, version - 1, &roles, now())
+                        .await
+                        .unwrap()
+                );
+            }
+            "disable" => {
+                assert!(users.set_disabled(&alice, true, now()).await.unwrap());
+                assert!(users.set_disabled(&alice, false, now()).await.unwrap());
+            }
+            _ => {
+                let reset = users.reset_password(
+                    &alice,
+                    &hash,
+                    "$argon2id$reset",
+                    None,
+                    version - 1,
+                    now(),
+                );
+                assert!(reset.await.unwrap());
+            }
+        }
+        let after = read(alice.clone()).await;
+        assert_eq!(
+            (after.token_version, after.pending_email),
+            (version, None),
+            "{kind}"
+        );
+    }
+    let user = read(alice.clone()).await;
+    assert_eq!(
+        user.passkey_generation, 1,
+        "only the reset moved the passkey generation"
+    );
+    let moved = users.bump_token_version(&alice, Revocation::SessionsAndPasskeys, now());
+    assert_eq!(moved.await.unwrap(), Some(6));
+    assert_eq!(read(alice.clone()).await.passkey_generation, 2);
+
+    // What the old version began is refused: setting an address, verifying one, a reset.
+    assert!(
+        !users
+            .set_pending_email(&alice, Some(&waiting), 5, now())
+            .await
+            .unwrap(),
+        "a change read at an old version stores nothing"
+    );
+    assert!(
+        users
+            .set_pending_email(&alice, Some(&waiting), 6, now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        users
+            .verify_email(&alice, &waiting, 5, now())
+            .await
+            .unwrap(),
+        EmailVerification::NotPending,
+        "a code issued under an old version"
+    );
+    let hash = read(alice.clone()).await.password_hash;
+    assert!(
+        !users
+            .reset_password(&alice, &hash, "$argon2id$late", None, 5, now())
+            .await
+            .unwrap(),
+        "a reset code issued under an old version"
+    );
+    assert_eq!(
+        users
+            .verify_email(&alice, &waiting, 6, now())
+            .await
+            .unwrap(),
+        EmailVerification::Verified { previous: None }
+    );
+
+    // A code remembers the version it was issued under.
+    let code = EmailCode {
+        account: alice.clone(),
+        purpose: Purpose::Verify,
+        address: Some(waiting.clone()),
+        expires_at: now() + DAY,
+        token_version: 6,
+        issued_by: None,
+    };
+    stores
+        .email_codes()
+        .create("versioned", &code)
+        .await
+        .unwrap();
+    let found = stores
+        .email_codes()
+        .redeem("versioned", Purpose::Verify, now());
+    assert_eq!(found.await.unwrap(), Some(code));
 }

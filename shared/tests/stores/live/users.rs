@@ -174,6 +174,8 @@ async fn no_name_signs_up_beside_an_unmigrated_account_it_folds_to() {
             "İvan",
             "a dotted capital I against its decomposed lowercase",
         ),
+        ("rene\u{301}e", "renée", "a decomposed accent"),
+        ("RENE\u{301}E", "renée", "a decomposed accent in capitals"),
     ];
     for (stored, new, why) in cases {
         let users = legacy_store_holding(&[stored]).await;
