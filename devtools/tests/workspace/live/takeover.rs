@@ -17,6 +17,10 @@ use std::net::{IpAddr, Ipv4Addr};
 const PASSWORD: &str = "correct horse battery staple";
 const OWNERS_NEW: &str = "the owner's own new passphrase";
 const INTRUDERS: &str = "an intruder's chosen passphrase";
+/// Passkey registrations an intruder sends per round, [`STAGGER_MS`] apart: together they
+/// span the time a reset takes (its argon2id hash, then its writes).
+const REGISTRATIONS_PER_ROUND: u64 = 16;
+const STAGGER_MS: u64 = 5;
 
 /// One round's view of the API: its own source address `127.0.0.<n>`.
 struct Round<'a> {
@@ -301,10 +305,11 @@ async fn a_passkey_registration_racing_the_owners_reset_leaves_no_passkey_in_rou
             .as_str()
             .unwrap()
             .to_owned();
-        // Two registrations in flight: answered by the authenticator, not yet sent.
+        // Registrations in flight: answered by the authenticator, not yet sent. They go out
+        // a few milliseconds apart, so some land while the reset is between its writes.
         let mut answers = Vec::new();
         let mut authenticators = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..REGISTRATIONS_PER_ROUND {
             let mut authenticator = SoftAuthenticator::new(&origin);
             let (status, options) = round
                 .send(
@@ -320,13 +325,20 @@ async fn a_passkey_registration_racing_the_owners_reset_leaves_no_passkey_in_rou
             authenticators.push(authenticator);
         }
         let reset_code = round.owners_reset_code().await;
-        let registrations = answers.into_iter().map(|body| {
-            round.send(
-                reqwest::Method::POST,
-                "/users/me/passkeys",
-                Some(&intruder),
-                body,
-            )
+        let registrations = answers.into_iter().zip(0_u64..).map(|(body, i)| {
+            let round = &round;
+            let intruder = &intruder;
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(STAGGER_MS * i)).await;
+                round
+                    .send(
+                        reqwest::Method::POST,
+                        "/users/me/passkeys",
+                        Some(intruder),
+                        body,
+                    )
+                    .await
+            }
         });
         let reset = round.post(
             "/password-reset/confirm",
