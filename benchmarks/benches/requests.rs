@@ -122,6 +122,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         metrics: shared::metrics::Metrics::default(),
         roles: shared::roles::Roles::default(),
         passkeys: shared::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);

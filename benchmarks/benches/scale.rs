@@ -250,6 +250,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         metrics: shared::metrics::Metrics::capturing(),
         roles: shared::roles::Roles::default(),
         passkeys: shared::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -496,6 +497,7 @@ fn token_state_like(
         metrics: shared::metrics::Metrics::capturing(),
         roles: shared::roles::Roles::default(),
         passkeys: shared::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
     }
 }
 

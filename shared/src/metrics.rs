@@ -40,6 +40,8 @@ pub enum SecurityEvent {
     FailedPasskey,
     /// A passkey's signature counter went backwards (a cloned authenticator, perhaps).
     PasskeyCounterRegression,
+    /// A password login was refused unchecked: its source address failed too many this hour.
+    SourceThrottled,
 }
 
 impl SecurityEvent {
@@ -56,6 +58,7 @@ impl SecurityEvent {
             Self::RateLimited => "RateLimited",
             Self::FailedPasskey => "FailedPasskeys",
             Self::PasskeyCounterRegression => "PasskeyCounterRegressions",
+            Self::SourceThrottled => "ThrottledPasswordLogins",
         }
     }
 }

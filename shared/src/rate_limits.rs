@@ -85,6 +85,35 @@ pub const ALL: [Limit; 7] = [
     RESETS_PER_ACCOUNT,
 ];
 
+/// The default of `LOGIN_FAILURES_PER_IP`: failed password checks one source address may
+/// cause per hour before its password logins are refused unhashed. Auth0's suspicious-IP
+/// throttling allows 100 failed logins per address a day; an hour here lets a shared NAT
+/// recover sooner.
+pub const DEFAULT_LOGIN_FAILURES_PER_IP: u32 = 100;
+
+/// The limit on failed password checks per source address (`LOGIN_FAILURES_PER_IP`, 0 to
+/// turn it off, at most 100,000), per clock hour. `None` when off.
+pub fn password_failures_per_ip(
+    source: &impl crate::config::Source,
+) -> Result<Option<Limit>, crate::config::ConfigError> {
+    let max: u32 = crate::config::parsed_or(
+        source,
+        "LOGIN_FAILURES_PER_IP",
+        DEFAULT_LOGIN_FAILURES_PER_IP,
+    )?;
+    if max > 100_000 {
+        return Err(crate::config::ConfigError::Invalid {
+            var: "LOGIN_FAILURES_PER_IP",
+            reason: "must be at most 100000 (0 turns the limit off)".to_owned(),
+        });
+    }
+    Ok((max > 0).then_some(Limit {
+        name: "password-failures-ip",
+        max,
+        window: HOUR,
+    }))
+}
+
 /// The outcome of a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -125,6 +154,21 @@ pub trait RateLimitStore: Send + Sync {
         id: &str,
         expires_at: SystemTime,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Takes one back from the counter `id` (never below zero): a hit that turned out not to
+    /// count, such as a password check that succeeded.
+    fn refund(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Takes back one hit of `subject` under `limit` in the current window.
+pub async fn refund(
+    store: &impl RateLimitStore,
+    limit: &Limit,
+    subject: &str,
+    now: SystemTime,
+) -> Result<(), StoreError> {
+    let (start, _) = window_of(limit, now);
+    store.refund(&counter_id(limit, subject, start)).await
 }
 
 /// Counts one hit of `subject` under `limit` and decides it.
@@ -209,6 +253,16 @@ impl RateLimitStore for MongoRateLimitStore {
             Err(error) => Err(error.into()),
         }
     }
+
+    async fn refund(&self, id: &str) -> Result<(), StoreError> {
+        self.counters
+            .update_one(
+                doc! { "_id": id, "count": { "$gt": 0_i64 } },
+                doc! { "$inc": { "count": -1_i64 } },
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -225,6 +279,21 @@ mod tests {
             counter_id(&RESET_REQUESTS_PER_IP, "203.0.113.7", start),
             "reset-request-ip:203.0.113.7:10800"
         );
+    }
+
+    #[test]
+    fn the_password_failure_limit_is_configured_or_off() {
+        let default = password_failures_per_ip(&[]).unwrap().unwrap();
+        assert_eq!((default.max, default.window), (100, HOUR));
+        let set = password_failures_per_ip(&[("LOGIN_FAILURES_PER_IP", "10")]).unwrap();
+        assert_eq!(set.map(|limit| limit.max), Some(10));
+        assert_eq!(
+            password_failures_per_ip(&[("LOGIN_FAILURES_PER_IP", "0")]).unwrap(),
+            None
+        );
+        for bad in ["-1", "many", "100001"] {
+            assert!(password_failures_per_ip(&[("LOGIN_FAILURES_PER_IP", bad)]).is_err());
+        }
     }
 
     #[test]

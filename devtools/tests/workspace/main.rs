@@ -28,6 +28,7 @@ mod live {
     mod passkeys;
     mod roles;
     mod self_service;
+    mod spraying;
     mod takeover;
     mod translated_template;
     mod two_factor;

@@ -50,6 +50,9 @@ pub struct State<S> {
     pub roles: Roles,
     /// The WebAuthn relying party passkeys sign for.
     pub passkeys: PasskeySettings,
+    /// Failed password checks one source address may cause per hour before its password
+    /// logins are refused unhashed (`LOGIN_FAILURES_PER_IP`); `None` when off.
+    pub password_failures_per_ip: Option<shared::rate_limits::Limit>,
 }
 
 impl State<MongoStores> {
@@ -68,6 +71,7 @@ impl State<MongoStores> {
             metrics: Metrics::from_source(env),
             roles: Roles::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
+            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(env)?,
         })
     }
 }

@@ -44,6 +44,12 @@ pub enum OAuthError {
         /// How long the lock still holds.
         retry_after: Duration,
     },
+    /// 429 `too_many_attempts`: too many failed password checks came from the caller's
+    /// network (its IPv4 address or IPv6 /56) this hour.
+    SourceThrottled {
+        /// How long until the hour ends.
+        retry_after: Duration,
+    },
     /// 413 `invalid_request`: the body is too large to read.
     PayloadTooLarge,
     /// 415 `invalid_request`: the body is not form-encoded.
@@ -66,7 +72,7 @@ impl OAuthError {
     /// The status and `{"error","error_description"}` body.
     pub fn into_response(self) -> Response<Body> {
         let retry_after = match &self {
-            Self::TooManyAttempts { retry_after } => {
+            Self::TooManyAttempts { retry_after } | Self::SourceThrottled { retry_after } => {
                 Some(shared::login_failures::retry_after_seconds(*retry_after))
             }
             Self::ServiceUnavailable => Some(5),
@@ -127,6 +133,17 @@ impl OAuthError {
             Self::TooManyAttempts { .. } => {
                 locked_description = format!(
                     "too many failed logins for this username; retry in {} seconds",
+                    retry_after.unwrap_or(1)
+                );
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    locked_description.as_str(),
+                )
+            }
+            Self::SourceThrottled { .. } => {
+                locked_description = format!(
+                    "too many failed logins from your network; retry in {} seconds",
                     retry_after.unwrap_or(1)
                 );
                 (

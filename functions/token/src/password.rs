@@ -24,13 +24,81 @@ pub(crate) struct PasswordLogin {
     pub event: AccountEvent,
 }
 
-/// The account when the credentials are right, the account enabled and the username not
-/// locked. The attempt is claimed (and counted) before the password is checked, so no more
+/// The account when the credentials are right, the account enabled, and neither the username
+/// locked nor the source address over its hourly failures ([`SourceClaim`]). The attempt is claimed (and counted) before the password is checked, so no more
 /// passwords are checked than the lockout allows, however many requests run at once; the
 /// caller then calls [`forget_failures`]. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
 pub(crate) async fn authenticate<S: Stores>(
+    state: &State<S>,
+    raw_username: &str,
+    raw_password: &str,
+    client: &Client,
+) -> Result<PasswordLogin, OAuthError> {
+    let source = SourceClaim::take(state, client).await?;
+    let login = check_credentials(state, raw_username, raw_password, client).await?;
+    source.refund(state).await;
+    Ok(login)
+}
+
+/// One password check counted against its source address before it runs: the address's
+/// counter for the hour goes up first, atomically, so of any number of parallel attempts
+/// from one address at most the limit are hashed; past it the answer is `429` with
+/// `Retry-After` (the end of the hour) and nothing is hashed. A check that succeeds gives
+/// its count back, so the counter holds the address's failures (and attempts in flight).
+struct SourceClaim {
+    counted: Option<(shared::rate_limits::Limit, String)>,
+}
+
+impl SourceClaim {
+    async fn take<S: Stores>(state: &State<S>, client: &Client) -> Result<Self, OAuthError> {
+        let Some(limit) = state.password_failures_per_ip else {
+            return Ok(Self { counted: None });
+        };
+        let subject = shared::email_flows::ip_subject(client.ip.as_deref());
+        let decision = shared::rate_limits::hit(
+            state.stores.rate_limits(),
+            &limit,
+            &subject,
+            state.clock.now(),
+        )
+        .await
+        .map_err(store_error)?;
+        if let shared::rate_limits::Decision::Refused {
+            retry_after_seconds,
+        } = decision
+        {
+            tracing::info!(source = %subject, "login refused: too many failed passwords from this address");
+            state.metrics.record(SecurityEvent::SourceThrottled);
+            return Err(OAuthError::SourceThrottled {
+                retry_after: std::time::Duration::from_secs(retry_after_seconds),
+            });
+        }
+        Ok(Self {
+            counted: Some((limit, subject)),
+        })
+    }
+
+    /// Gives the count back after a correct password (a failure here only brings the
+    /// address's limit closer, so it is logged).
+    async fn refund<S: Stores>(self, state: &State<S>) {
+        let Some((limit, subject)) = self.counted else {
+            return;
+        };
+        let refunded = shared::rate_limits::refund(
+            state.stores.rate_limits(),
+            &limit,
+            &subject,
+            state.clock.now(),
+        );
+        if let Err(error) = refunded.await {
+            tracing::warn!(%error, "a successful login's count was not given back to its address");
+        }
+    }
+}
+
+async fn check_credentials<S: Stores>(
     state: &State<S>,
     raw_username: &str,
     raw_password: &str,

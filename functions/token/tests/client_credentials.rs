@@ -64,6 +64,7 @@ async fn setup() -> Setup {
         metrics: shared::metrics::Metrics::capturing(),
         roles: Roles::default(),
         passkeys: shared::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
     };
     Setup {
         state,

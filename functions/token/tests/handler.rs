@@ -52,6 +52,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
                 "localhost",
                 &["http://localhost:3000"],
             ),
+            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
         },
         verifier,
         time,
@@ -1184,4 +1185,97 @@ async fn a_revocation_is_a_session_end_in_the_accounts_history_once() {
         [LoginSucceeded, SessionEnded],
         "the second revocation ended nothing"
     );
+}
+
+/// The sample token event from `ip`, for `username` with `password`.
+fn login_from(ip: &str, username: &str, password: &str) -> Value {
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ])
+    .unwrap();
+    let mut event = event_with_body(&body);
+    event["requestContext"]["identity"]["sourceIp"] = ip.into();
+    event
+}
+
+#[tokio::test]
+async fn one_address_spraying_passwords_over_many_names_is_refused_unhashed_past_its_limit() {
+    let mut setup = setup().await;
+    setup.state.password_failures_per_ip = Some(shared::rate_limits::Limit {
+        name: "password-failures-ip",
+        max: 3,
+        window: Duration::from_secs(3600),
+    });
+    let hasher = setup.state.hasher.clone();
+    let sprayer = "198.51.100.7";
+    // Right passwords give their count back: any number of them stay within the limit.
+    for _ in 0..5 {
+        let response = call(
+            &setup,
+            &login_from(sprayer, "alice", "correct horse battery staple"),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+    }
+    let names = ["bob", "carol", "dave", "%24ne", "erin", "frank"];
+    let before = hasher.verifications();
+    let mut statuses = Vec::new();
+    for name in names {
+        let response = call(&setup, &login_from(sprayer, name, "Summer2026!")).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=3600).contains(&retry_after), "{retry_after}");
+            let body = shared::testing::response_json(&response);
+            assert_eq!(body["error"], "too_many_attempts", "{body}");
+        }
+    }
+    assert_eq!(statuses, [400, 400, 400, 429, 429, 429]);
+    assert_eq!(
+        hasher.verifications() - before,
+        3,
+        "nothing is hashed past the limit"
+    );
+
+    // The address's own right password waits too (the documented bound: until the hour
+    // ends); another address, and the same account from it, are not affected.
+    let right = call(
+        &setup,
+        &login_from(sprayer, "alice", "correct horse battery staple"),
+    )
+    .await;
+    assert_eq!(right.status(), 429);
+    let elsewhere = call(
+        &setup,
+        &login_from("203.0.113.99", "alice", "correct horse battery staple"),
+    )
+    .await;
+    assert_eq!(elsewhere.status(), 200);
+    // IPv6 addresses count by their /56.
+    for (n, ip) in [
+        "2001:db8:1:200::1",
+        "2001:db8:1:2ff::9",
+        "2001:db8:1:2aa::5",
+        "2001:db8:1:201::7",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let response = call(&setup, &login_from(ip, "nobody", "Summer2026!")).await;
+        let expected = if n < 3 { 400 } else { 429 };
+        assert_eq!(response.status(), expected, "{ip}");
+    }
+    setup.time.advance(Duration::from_secs(3600));
+    let next_hour = call(
+        &setup,
+        &login_from(sprayer, "alice", "correct horse battery staple"),
+    )
+    .await;
+    assert_eq!(next_hour.status(), 200);
 }

@@ -1041,6 +1041,13 @@ impl RateLimitStore for MemoryRateLimitStore {
         *count = count.saturating_add(1);
         Ok(*count)
     }
+
+    async fn refund(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(count) = self.counters.lock().unwrap().get_mut(id) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
 }
 
 /// A mailer that keeps what it is given, for handler tests; `fail` makes every delivery

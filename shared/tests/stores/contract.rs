@@ -324,6 +324,28 @@ async fn sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum(stores: im
         .await
         .unwrap();
     assert_eq!(fresh, Decision::Allowed);
+
+    // Refunds take hits back, never below zero: refunding four of five leaves room for four.
+    let refunds = (0..6).map(|_| {
+        let (stores, subject) = (stores.clone(), subject.clone());
+        tokio::spawn(async move {
+            shared::rate_limits::refund(stores.rate_limits(), &limit, &subject, next_window)
+                .await
+                .unwrap();
+        })
+    });
+    futures_util::future::join_all(refunds).await;
+    let mut allowed_after = 0;
+    for _ in 0..8 {
+        let hit = shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window);
+        if hit.await.unwrap() == Decision::Allowed {
+            allowed_after += 1;
+        }
+    }
+    assert_eq!(
+        allowed_after, 5,
+        "the refunds emptied the counter, not below zero"
+    );
 }
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {

@@ -84,6 +84,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         metrics: shared::metrics::Metrics::default(),
         roles: shared::roles::Roles::default(),
         passkeys: shared::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
     };
     TakeOver {
         database,

@@ -43,6 +43,7 @@ async fn api() -> Api {
             metrics: shared::metrics::Metrics::default(),
             roles: shared::roles::Roles::default(),
             passkeys: shared::webauthn::PasskeySettings::default(),
+            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
         },
         me: me::State {
             stores: stores.clone(),
