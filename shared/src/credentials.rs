@@ -144,6 +144,15 @@ impl Username {
     pub fn canonical(&self) -> &str {
         &self.canonical
     }
+
+    /// The key two names that look alike share: the caseless form ([`caseless_key`]) of the
+    /// name's UTS #39 skeleton, taken of the name as typed (before case folding, which would
+    /// turn the capital `I` of `aIice` into an `i` that no longer looks like `l`). All-Cyrillic
+    /// `сое` and Latin `coe`, `aIice` and `alice`, `jirn` and `jim` share one.
+    pub fn skeleton_key(&self) -> String {
+        let skeleton: String = unicode_security::skeleton(&self.display).collect();
+        caseless_key(&skeleton)
+    }
 }
 
 impl fmt::Display for Username {
@@ -209,6 +218,24 @@ impl Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_look_alike_share_a_skeleton_key_and_others_do_not() {
+        let key = |name: &str| Username::parse(name).unwrap().skeleton_key();
+        for (one, other) in [
+            ("coe", "\u{441}\u{43e}\u{435}"),
+            ("alice", "aIice"),
+            ("alice", "Alice"),
+            ("alice", "a1ice"),
+            ("jim", "jirn"),
+            ("paypal", "\u{440}\u{430}\u{443}\u{440}\u{430}\u{04cf}"),
+        ] {
+            assert_eq!(key(one), key(other), "{one} and {other}");
+        }
+        for (one, other) in [("alice", "alicia"), ("bob", "rob"), ("coe", "cod")] {
+            assert_ne!(key(one), key(other), "{one} and {other}");
+        }
+    }
 
     #[test]
     fn usernames_within_the_rules_are_accepted() {

@@ -146,6 +146,36 @@ impl PasswordHasher {
         .map_err(|error| HashingError(error.to_string()))?
     }
 
+    /// Whether `hash` is argon2id at exactly this hasher's parameters: anything else (a
+    /// FastAPI-era hash, argon2 written by argon2-cffi at its own costs) is replaced at the
+    /// next successful login.
+    pub fn is_current(&self, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let ours = self.inner.argon2.params();
+        parsed.algorithm == Algorithm::Argon2id.ident()
+            && parsed.version == Some(Version::V0x13.into())
+            && Params::try_from(&parsed).is_ok_and(|params| {
+                (params.m_cost(), params.t_cost(), params.p_cost())
+                    == (ours.m_cost(), ours.t_cost(), ours.p_cost())
+            })
+    }
+
+    /// Whether verifying against `hash` (an argon2 PHC string) costs less work than one
+    /// verification at this hasher's parameters (memory times passes): its failures would
+    /// then answer faster than an unknown name's.
+    pub fn costs_less(&self, hash: &str) -> bool {
+        let ours = self.inner.argon2.params();
+        let work = |m: u32, t: u32| u64::from(m) * u64::from(t);
+        PasswordHash::new(hash)
+            .ok()
+            .and_then(|parsed| Params::try_from(&parsed).ok())
+            .is_some_and(|params| {
+                work(params.m_cost(), params.t_cost()) < work(ours.m_cost(), ours.t_cost())
+            })
+    }
+
     /// How many argon2id verifications (real or dummy) this hasher has run, legacy checks
     /// and unreadable hashes not included: the proof, in tests, that every login path spends
     /// the same argon2id work.
@@ -318,6 +348,27 @@ mod tests {
             let wrong = Password::presented("correct horse battery?");
             assert!(!hasher.verify(&wrong, &theirs).await.unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn a_hash_at_other_costs_is_not_current_and_a_lighter_one_costs_less() {
+        let hasher = hasher();
+        let password = Password::parse("correct horse battery").unwrap();
+        let ours = hasher.hash(&password).await.unwrap();
+        assert!(hasher.is_current(&ours) && !hasher.costs_less(&ours));
+        let cffi = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        assert!(!hasher.is_current(cffi) && !hasher.costs_less(cffi));
+        let lighter = PasswordHasher::new(HashingParams {
+            memory_kib: 32,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
+        .hash(&password)
+        .await
+        .unwrap();
+        assert!(!hasher.is_current(&lighter) && hasher.costs_less(&lighter));
+        assert!(!hasher.is_current("$5$rounds=535000$salt$hash"));
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 //! `MONGODB_URI` (or the secret `MONGODB_URI_SECRET_ARN` names, read with your AWS
 //! credentials), `DB_NAME` and `USERS_COLLECTION`. Idempotent; run it before the first deploy
 //! and after upgrades. The functions only check the unique index, so their database user
-//! needs no `createIndex`.
+//! needs no `createIndex`. It also gives existing accounts their look-alike key and lists
+//! the accounts whose names already look alike (they keep signing in; see
+//! [`shared::users::look_alikes`]).
 
 use shared::config::DatabaseSettings;
 use shared::stores::MongoStores;
@@ -32,15 +34,26 @@ async fn main() -> ExitCode {
     };
     let result = async {
         let stores = MongoStores::new(&shared::db::connect(&database).await?, &users);
-        stores.ensure_indexes().await
+        stores.ensure_indexes().await?;
+        stores.users.fill_look_alike_keys().await
     }
     .await;
     match result {
-        Ok(()) => {
+        Ok(look_alikes) => {
             println!(
                 "indexes ready in database {} (users in {})",
                 database.name, users.collection
             );
+            println!(
+                "look-alike keys given to {} existing accounts",
+                look_alikes.filled
+            );
+            for (key, accounts) in &look_alikes.groups {
+                println!("accounts whose names look alike ({key}); the first holds the name:");
+                for account in accounts {
+                    println!("  {}  {:?}", account.id, account.username);
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -160,7 +160,7 @@ async fn check_credentials<S: Stores>(
                     let second_factor_on = factor
                         .map_err(store_error)?
                         .is_some_and(|factor| factor.confirmed);
-                    upgrade_legacy_hash(state, &user, &password).await;
+                    upgrade_outdated_hash(state, &user, &password).await;
                     return Ok(PasswordLogin {
                         user,
                         second_factor_on,
@@ -197,6 +197,13 @@ async fn verify_stored(
     user: &User,
 ) -> Result<bool, OAuthError> {
     match HashFormat::of(&user.password_hash) {
+        // An argon2id hash written at lighter costs (another app's) would fail faster than
+        // an unknown name: it spends the dummy verification on top, as a legacy hash does.
+        HashFormat::Argon2id if hasher.costs_less(&user.password_hash) => {
+            let matches = hasher.verify(password, &user.password_hash).await;
+            verify_dummy(hasher, password).await?;
+            matches.map_err(|error| server_error(&error))
+        }
         HashFormat::Argon2id => hasher
             .verify(password, &user.password_hash)
             .await
@@ -221,13 +228,15 @@ async fn verify_dummy(hasher: &PasswordHasher, password: &Password) -> Result<()
         .map_err(|error| server_error(&error))
 }
 
-/// After a successful login with a FastAPI-era hash, stores the argon2id hash of the same
-/// password in its place, conditionally on the old hash still being there. A failure here
-/// does not fail the login: the next one tries again.
-async fn upgrade_legacy_hash<S: Stores>(state: &State<S>, user: &User, password: &Password) {
+/// After a successful login with a hash that is not argon2id at this project's parameters
+/// (a FastAPI-era hash, or argon2 the FastAPI app wrote with argon2-cffi's costs), stores
+/// the argon2id hash of the same password in its place, conditionally on the old hash still
+/// being there: its failures then cost what every other account's do. A failure here does
+/// not fail the login: the next one tries again.
+async fn upgrade_outdated_hash<S: Stores>(state: &State<S>, user: &User, password: &Password) {
     let (users, hasher, clock) = (state.stores.users(), &state.hasher, &state.clock);
     let format = HashFormat::of(&user.password_hash);
-    if !format.is_legacy() {
+    if hasher.is_current(&user.password_hash) {
         return;
     }
     let username = &user.username;
@@ -249,7 +258,7 @@ async fn upgrade_legacy_hash<S: Stores>(state: &State<S>, user: &User, password:
         .await
     {
         Ok(true) => {
-            tracing::info!(username = %username, from = ?format, "legacy hash upgraded to argon2id");
+            tracing::info!(username = %username, from = ?format, "hash upgraded to argon2id at this project's parameters");
             state.metrics.record(SecurityEvent::LegacyHashUpgrade);
         }
         Ok(false) => {

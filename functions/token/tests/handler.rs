@@ -1279,3 +1279,57 @@ async fn one_address_spraying_passwords_over_many_names_is_refused_unhashed_past
     .await;
     assert_eq!(next_hour.status(), 200);
 }
+
+#[tokio::test]
+async fn an_argon2_hash_at_other_costs_spends_at_least_ours_and_is_rehashed_at_the_next_login() {
+    let other_costs = PasswordHasher::new(HashingParams {
+        memory_kib: 32,
+        iterations: 1,
+        parallelism: 2,
+    })
+    .unwrap();
+    let foreign = other_costs
+        .hash(&Password::parse("correct horse battery staple").unwrap())
+        .await
+        .unwrap();
+    let store = MemoryUserStore::with_user("alice", &foreign, SystemTime::now());
+    let setup = setup_with(store).await;
+    let hasher = &setup.state.hasher;
+    assert!(!hasher.is_current(&foreign) && hasher.costs_less(&foreign));
+
+    let before = hasher.verifications();
+    let response = call(&setup, &event_with_body(WRONG)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        hasher.verifications() - before,
+        2,
+        "the lighter hash, then the dummy at our costs"
+    );
+    let stored = || {
+        setup
+            .state
+            .stores
+            .users
+            .user("alice")
+            .unwrap()
+            .password_hash
+    };
+    assert_eq!(stored(), foreign, "a failure changes nothing");
+
+    let response = call(&setup, &event_with_body(RIGHT)).await;
+    assert_eq!(response.status(), 200);
+    assert!(hasher.is_current(&stored()), "{}", stored());
+    let before = hasher.verifications();
+    call(&setup, &event_with_body(WRONG)).await;
+    assert_eq!(
+        hasher.verifications() - before,
+        1,
+        "one verification, as for any account"
+    );
+    let response = call(&setup, &event_with_body(RIGHT)).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the new hash holds the same password"
+    );
+}

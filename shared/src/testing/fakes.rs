@@ -279,7 +279,12 @@ impl UserStore for MemoryUserStore {
     ) -> Result<Insertion, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
-        if users.contains_key(username.canonical()) {
+        let looks_alike = username.skeleton_key();
+        if users.contains_key(username.canonical())
+            || users
+                .values()
+                .any(|user| user.username.skeleton_key() == looks_alike)
+        {
             return Ok(Insertion::UsernameTaken);
         }
         let user = User {

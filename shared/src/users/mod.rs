@@ -1,11 +1,13 @@
 //! Accounts: the [`User`] domain type and the [`UserStore`] trait, keyed by the canonical
 //! username. [`mongo`] stores them in MongoDB with a unique index; [`legacy`] also finds the
-//! FastAPI app's documents during a switch-over.
+//! FastAPI app's documents during a switch-over; [`look_alikes`] keys existing accounts by
+//! how their names look.
 
 pub mod legacy;
+pub mod look_alikes;
 mod mongo;
 
-pub use mongo::{EMAIL_INDEX, MongoUserStore, UNIQUE_INDEX};
+pub use mongo::{EMAIL_INDEX, MongoUserStore, SKELETON_INDEX, UNIQUE_INDEX};
 
 use crate::account_id::AccountId;
 use crate::config::{ConfigError, Source};
@@ -158,7 +160,9 @@ impl AccountQuery {
 
 /// Where accounts live. Implemented for MongoDB and, for handler tests, in memory.
 pub trait UserStore: Send + Sync {
-    /// Stores a new, enabled account unless its canonical username is taken.
+    /// Stores a new, enabled account unless its canonical username is taken, or another
+    /// account's name looks like it ([`Username::skeleton_key`]): both are
+    /// [`Insertion::UsernameTaken`].
     fn insert(
         &self,
         username: &Username,

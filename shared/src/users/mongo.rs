@@ -24,6 +24,11 @@ pub(super) struct UserDocument {
     /// Missing on documents written by the FastAPI app and not yet migrated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) username_canonical: Option<String>,
+    /// The name's look-alike key ([`Username::skeleton_key`]), unique (a sparse index) among
+    /// documents that have one; missing on the FastAPI app's documents until `migrate`, and
+    /// on the later of two accounts that already looked alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) username_skeleton: Option<String>,
     pub(super) password: String,
     #[serde(default)]
     pub(super) disabled: bool,
@@ -168,6 +173,16 @@ impl MongoUserStore {
             }
             Err(error) => return Err(error.into()),
         }
+        let unique_skeleton = IndexOptions::builder()
+            .unique(true)
+            .sparse(true)
+            .name(SKELETON_INDEX.to_owned())
+            .build();
+        let skeleton = IndexModel::builder()
+            .keys(doc! { "username_skeleton": 1 })
+            .options(unique_skeleton)
+            .build();
+        self.users.create_index(skeleton).await?;
         let unique_email = IndexOptions::builder()
             .unique(true)
             .sparse(true)
@@ -269,17 +284,34 @@ impl MongoUserStore {
         }
     }
 
-    /// Checks, without creating anything, that the unique index on the canonical username
-    /// exists: without it concurrent sign-ups of one name could both succeed. The deploy step
-    /// (`setup-database`) creates it, so the functions' database user needs no `createIndex`.
+    /// Checks, without creating anything, that the unique indexes on the canonical username
+    /// and on its look-alike key exist: without them concurrent sign-ups of one name, or of
+    /// two names that look alike, could both succeed. The deploy step (`setup-database`)
+    /// creates them, so the functions' database user needs no `createIndex`.
     pub async fn require_unique_index(&self) -> Result<(), StoreError> {
         let problem = match self.unique_index().await? {
-            UniqueIndex::Present => return Ok(()),
-            UniqueIndex::Missing => "is missing",
-            UniqueIndex::Different => "is not unique on username_canonical",
+            UniqueIndex::Present => None,
+            UniqueIndex::Missing => Some((UNIQUE_INDEX, "is missing")),
+            UniqueIndex::Different => Some((UNIQUE_INDEX, "is not unique on username_canonical")),
+        };
+        let problem = match problem {
+            Some(problem) => Some(problem),
+            None => match self
+                .unique_index_named(SKELETON_INDEX, doc! { "username_skeleton": 1 })
+                .await?
+            {
+                UniqueIndex::Present => None,
+                UniqueIndex::Missing => Some((SKELETON_INDEX, "is missing")),
+                UniqueIndex::Different => {
+                    Some((SKELETON_INDEX, "is not unique on username_skeleton"))
+                }
+            },
+        };
+        let Some((index, problem)) = problem else {
+            return Ok(());
         };
         Err(StoreError(mongodb::error::Error::custom(format!(
-            "the {UNIQUE_INDEX} index {problem}: run `cargo run -p devtools --bin \
+            "the {index} index {problem}: run `cargo run -p devtools --bin \
              setup-database` against this database (a deploy step)"
         ))))
     }
@@ -304,6 +336,9 @@ impl MongoUserStore {
 
 /// The name of the unique index on the verified addresses' keys.
 pub const EMAIL_INDEX: &str = "email_key_unique";
+
+/// The name of the unique index on the look-alike keys of usernames.
+pub const SKELETON_INDEX: &str = "username_skeleton_unique";
 
 /// The name of the unique index on `username_canonical`.
 pub const UNIQUE_INDEX: &str = "username_canonical_unique";
@@ -338,6 +373,7 @@ impl UserStore for MongoUserStore {
             id: None,
             username: username.as_str().to_owned(),
             username_canonical: Some(username.canonical().to_owned()),
+            username_skeleton: Some(username.skeleton_key()),
             password: password_hash.to_owned(),
             disabled: false,
             created_date: now,

@@ -82,6 +82,7 @@ contract!(
     a_passkey_ceremony_is_consumed_once_of_ten_for_its_kind_until_it_expires,
     passkeys_are_unique_listed_per_account_and_a_use_is_recorded_once_of_ten,
     every_version_bump_clears_the_waiting_address_and_ends_what_the_old_version_began,
+    a_name_that_looks_like_an_existing_one_is_taken_and_twenty_parallel_look_alikes_store_one,
 );
 
 fn address(text: &str) -> EmailAddress {
@@ -1788,4 +1789,50 @@ async fn every_version_bump_clears_the_waiting_address_and_ends_what_the_old_ver
         .email_codes()
         .redeem("versioned", Purpose::Verify, now());
     assert_eq!(found.await.unwrap(), Some(code));
+}
+
+async fn a_name_that_looks_like_an_existing_one_is_taken_and_twenty_parallel_look_alikes_store_one(
+    stores: impl Shared,
+) {
+    let users = stores.users();
+    created(&stores, "coe").await;
+    for look_alike in ["\u{441}\u{43e}\u{435}", "COE"] {
+        assert_eq!(
+            users
+                .insert(&name(look_alike), "$argon2id$x", now())
+                .await
+                .unwrap(),
+            Insertion::UsernameTaken,
+            "{look_alike}"
+        );
+    }
+    assert!(matches!(
+        users
+            .insert(&name("cod"), "$argon2id$x", now())
+            .await
+            .unwrap(),
+        Insertion::Created(_)
+    ));
+    let spellings = ["alice", "aIice", "a1ice", "Alice", "AIice"];
+    let racers = (0..20).map(|i| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            let spelling = spellings[i % spellings.len()];
+            stores
+                .users()
+                .insert(&name(spelling), "$argon2id$x", now())
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes: Vec<Insertion> = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let created = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Insertion::Created(_)))
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
 }

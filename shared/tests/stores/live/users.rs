@@ -264,3 +264,51 @@ async fn lookups_work_without_their_indexes_and_use_them_once_there() {
     users.ensure_indexes().await.unwrap();
     assert!(users.find(&name("ALICE")).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn existing_accounts_get_look_alike_keys_and_look_alike_pairs_are_reported_and_sign_in() {
+    let database = fresh_database().await;
+    let store = MongoUserStore::new(&database);
+    store.ensure_indexes().await.unwrap();
+    let cyrillic = "\u{441}\u{43e}\u{435}";
+    for (username, day) in [("coe", 1), (cyrillic, 2), ("alice", 3)] {
+        let created = mongodb::bson::DateTime::from_millis(1_700_000_000_000 + day * 86_400_000);
+        database
+            .collection::<Document>("users")
+            .insert_one(doc! {
+                "username": username,
+                "username_canonical": shared::credentials::caseless_key(username),
+                "password": "$argon2id$x", "disabled": false,
+                "created_date": created, "modified_date": created,
+            })
+            .await
+            .unwrap();
+    }
+    let report = store.fill_look_alike_keys().await.unwrap();
+    assert_eq!(report.filled, 2, "coe (the older of its pair) and alice");
+    let pairs: Vec<Vec<&str>> = report
+        .groups
+        .values()
+        .map(|accounts| accounts.iter().map(|a| a.username.as_str()).collect())
+        .collect();
+    assert_eq!(pairs, [vec!["coe", cyrillic]]);
+    assert_eq!(
+        store.fill_look_alike_keys().await.unwrap().filled,
+        0,
+        "idempotent"
+    );
+
+    for existing in ["coe", cyrillic, "alice"] {
+        assert!(
+            store.find(&name(existing)).await.unwrap().is_some(),
+            "{existing} still signs in"
+        );
+    }
+    for look_alike in ["c0e", "aIice", "COE"] {
+        let insertion = store
+            .insert(&name(look_alike), "$argon2id$x", SystemTime::now())
+            .await
+            .unwrap();
+        assert_eq!(insertion, Insertion::UsernameTaken, "{look_alike}");
+    }
+}
