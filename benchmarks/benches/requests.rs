@@ -203,6 +203,7 @@ fn signup(c: &mut Criterion, f: &Fixture) {
         mailer: shared::mailer::Mailer::Off,
         mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::metrics::Metrics::capturing(),
+        breached: shared::breached_passwords::BreachedPasswords::off(),
     };
     let mut group = c.benchmark_group("signup");
     group.sample_size(20);

@@ -344,6 +344,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         mailer: shared::mailer::Mailer::Off,
         mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::metrics::Metrics::capturing(),
+        breached: shared::breached_passwords::BreachedPasswords::off(),
     };
     requests.insert(
         "sign-up",

@@ -141,6 +141,11 @@ impl Stack {
         overrides
             .entry("PasskeyRelyingPartyId".to_owned())
             .or_insert_with(|| "localhost".to_owned());
+        // No internet locally: the breached-password check is off unless a test serves a
+        // range fixture (devtools::range_server).
+        overrides
+            .entry("BreachCheckRangeUrl".to_owned())
+            .or_insert_with(|| "off".to_owned());
         overrides
             .entry("PasskeyOrigins".to_owned())
             .or_insert_with(|| format!("http://localhost:{}", address.port()));

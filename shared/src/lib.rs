@@ -32,6 +32,8 @@
 //!   second factor's [`totp`] codes and [`secret_box`] encryption at rest, [`email_address`]
 //!   and [`mail`].
 //! - `passkeys`: WebAuthn ceremonies (the `webauthn_rp` crate), for `token` and `account`.
+//! - `breach-check`: [`breached_passwords`], the k-anonymity range check of new passwords,
+//!   for `signup`, `account` and `recovery`.
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
 //!   without it a function refuses to start when one is set.
 //!
@@ -46,6 +48,8 @@ pub mod account_id;
 pub mod account_removal;
 #[cfg(feature = "database")]
 pub mod administrators;
+#[cfg(feature = "breach-check")]
+pub mod breached_passwords;
 pub mod client_id;
 pub mod clock;
 pub mod config;

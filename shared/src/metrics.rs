@@ -42,6 +42,9 @@ pub enum SecurityEvent {
     PasskeyCounterRegression,
     /// A password login was refused unchecked: its source address failed too many this hour.
     SourceThrottled,
+    /// The breached-password range endpoint could not be reached: a new password was
+    /// accepted unchecked.
+    BreachCheckUnavailable,
 }
 
 impl SecurityEvent {
@@ -59,6 +62,7 @@ impl SecurityEvent {
             Self::FailedPasskey => "FailedPasskeys",
             Self::PasskeyCounterRegression => "PasskeyCounterRegressions",
             Self::SourceThrottled => "ThrottledPasswordLogins",
+            Self::BreachCheckUnavailable => "BreachCheckUnavailable",
         }
     }
 }

@@ -16,6 +16,7 @@ mod support;
 /// function binaries (`cargo build --workspace --bins`); `make integration` provides them.
 mod live {
     mod admin;
+    mod breached;
     mod email;
     mod fastapi_coexistence;
     mod fastapi_takeover;

@@ -63,6 +63,8 @@ pub struct State<S> {
     pub passkeys: PasskeySettings,
     /// The roles accounts hold (`ROLES`): the last administrator may not delete itself.
     pub roles: shared::roles::Roles,
+    /// Refuses new passwords known from data breaches.
+    pub breached: shared::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -78,6 +80,7 @@ impl<S> State<S> {
             mail: MailSettings::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
             roles: shared::roles::Roles::from_source(env)?,
+            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }

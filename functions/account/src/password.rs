@@ -51,6 +51,13 @@ pub(crate) async fn change_password<S: Stores>(
         .map_err(|error| new_password_refused(&error))?;
     reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
         .await?;
+    shared::breached_passwords::refuse_if_breached(
+        &state.breached,
+        &new_password,
+        &state.metrics,
+        "new_password",
+    )
+    .await?;
 
     let now = state.clock.now();
     let new_hash = state.hasher.hash(&new_password).await.map_err(internal)?;

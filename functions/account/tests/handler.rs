@@ -64,6 +64,7 @@ async fn setup() -> Setup {
                 &["http://localhost:3000"],
             ),
             roles: shared::roles::Roles::default(),
+            breached: shared::breached_passwords::BreachedPasswords::off(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),

@@ -52,6 +52,8 @@ pub struct State<S> {
     /// The scopes each role grants (`ROLES`): a code an administrator issued works only
     /// while their roles still allow it.
     pub roles: shared::roles::Roles,
+    /// Refuses new passwords known from data breaches.
+    pub breached: shared::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -66,6 +68,7 @@ impl<S> State<S> {
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
             reset_answer_time: RESET_ANSWER_TIME,
+            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }

@@ -201,6 +201,13 @@ pub(crate) async fn confirm<S: Stores>(
         now,
     )
     .await?;
+    shared::breached_passwords::refuse_if_breached(
+        &state.breached,
+        &new_password,
+        &state.metrics,
+        "new_password",
+    )
+    .await?;
     let new_hash = state.hasher.hash(&new_password).await.map_err(|error| {
         tracing::error!(%error, "hashing failed");
         ApiError::Internal

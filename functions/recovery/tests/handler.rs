@@ -46,6 +46,7 @@ async fn setup() -> Setup {
         metrics: shared::metrics::Metrics::capturing(),
         reset_answer_time: Duration::from_millis(40),
         roles: shared::roles::Roles::default(),
+        breached: shared::breached_passwords::BreachedPasswords::off(),
     };
     Setup {
         state,

@@ -37,6 +37,8 @@ pub struct State<S> {
     pub mail: MailSettings,
     /// Mail failures and rate limits.
     pub metrics: Metrics,
+    /// Refuses passwords known from data breaches.
+    pub breached: shared::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -50,6 +52,7 @@ impl<S> State<S> {
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             metrics: Metrics::from_source(env),
+            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }
@@ -97,6 +100,13 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
         None | Some(serde_json::Value::Null) => None,
         Some(_) => Some(email_flows::email_field(&fields, "email")?),
     };
+    shared::breached_passwords::refuse_if_breached(
+        &state.breached,
+        &password,
+        &state.metrics,
+        "password",
+    )
+    .await?;
     if email.is_some() {
         if !state.mailer.is_configured() {
             return Err(ApiError::EmailUnavailable);

@@ -22,6 +22,7 @@ fn state_with_mailer(users: &MemoryUserStore, mailer: Mailer) -> State<MemorySto
         mailer,
         mail: MailSettings::from_source(&[]).unwrap(),
         metrics: shared::metrics::Metrics::capturing(),
+        breached: shared::breached_passwords::BreachedPasswords::off(),
     }
 }
 

@@ -236,6 +236,7 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
         mailer: shared::mailer::Mailer::Off,
         mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::metrics::Metrics::capturing(),
+        breached: shared::breached_passwords::BreachedPasswords::off(),
     };
     let signup = signup::handle(
         &signup_state,

@@ -33,6 +33,7 @@ async fn api() -> Api {
             mailer: shared::mailer::Mailer::Off,
             mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
             metrics: shared::metrics::Metrics::capturing(),
+            breached: shared::breached_passwords::BreachedPasswords::off(),
         },
         token: token::State {
             stores: stores.clone(),
