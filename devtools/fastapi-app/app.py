@@ -31,9 +31,13 @@ if STOCK:
     pwd_context = CryptContext(schemes=["sha256_crypt", "md5_crypt"], deprecated="auto")
 else:
     # COEXISTENCE: argon2 first (needs argon2-cffi), so hashes this project writes verify here
-    # and the tutorial's new hashes match this project's.
+    # and the tutorial's new hashes match this project's, at its costs (ARGON2_* defaults).
     pwd_context = CryptContext(
-        schemes=["argon2", "sha256_crypt", "md5_crypt"], deprecated="auto"
+        schemes=["argon2", "sha256_crypt", "md5_crypt"],
+        deprecated="auto",
+        argon2__memory_cost=19456,
+        argon2__rounds=2,
+        argon2__parallelism=1,
     )
 
 

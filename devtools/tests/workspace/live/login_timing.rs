@@ -83,3 +83,82 @@ async fn a_failed_login_for_an_md5_crypt_account_takes_as_long_as_for_an_unknown
     );
     local.stack.stop().await;
 }
+
+/// passlib's argon2 at argon2-cffi's own costs (64 MiB, 3 passes, 4 lanes) of "correct horse
+/// battery staple": what the FastAPI app wrote before the README's snippet pinned the costs.
+const ARGON2_CFFI_DEFAULT: &str = "$argon2id$v=19$m=65536,t=3,p=4$AyAEoNS6d27NOadUijFGCA$NnbcJGK85QL+pjVKVUO95e2m7qhHTGfRm6R4cLnudFM";
+
+/// A hash the FastAPI app writes with the README's coexistence snippet, from its own passlib.
+fn fastapi_app_argon2(password: &str) -> String {
+    let python = std::env::var("FASTAPI_APP_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "FASTAPI_APP_PYTHON is not set: it names a Python with passlib and argon2-cffi \
+             (`make integration` installs them)"
+        )
+    });
+    let script = "import sys\nfrom passlib.context import CryptContext\n\
+        pwd_context = CryptContext(schemes=['argon2', 'sha256_crypt', 'md5_crypt'], deprecated='auto', \
+        argon2__memory_cost=19456, argon2__rounds=2, argon2__parallelism=1)\n\
+        print(pwd_context.hash(sys.argv[1]))";
+    let output = std::process::Command::new(&python)
+        .args(["-c", script, password])
+        .output()
+        .unwrap_or_else(|error| panic!("{python}: {error}"));
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn an_account_the_fastapi_app_hashed_with_argon2_fails_as_fast_as_an_unknown_name_and_is_rehashed()
+ {
+    let local = start_with_parameters(&[
+        ("UsersCollection", "user_model"),
+        ("LegacyUserLookup", "true"),
+    ])
+    .await;
+    let from_the_app = fastapi_app_argon2("tutorial password 3");
+    assert!(
+        from_the_app.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{from_the_app}"
+    );
+    seed(&local, "argon2-user-", &from_the_app, SAMPLES + 1).await;
+    seed(&local, "cffi-user-", ARGON2_CFFI_DEFAULT, 1).await;
+    for warm_up in ["argon2-user-a0", "nobody-warm-up-a", "nobody-warm-up-b"] {
+        failed_login(&local, warm_up).await;
+    }
+    let (mut unknown, mut argon2) = (Vec::new(), Vec::new());
+    for i in 0..SAMPLES {
+        unknown.push(failed_login(&local, &format!("nobody-{i}")).await);
+        argon2.push(failed_login(&local, &format!("argon2-user-{i}")).await);
+    }
+    let (unknown, argon2) = (median(unknown), median(argon2));
+    let ratio = argon2.as_secs_f64() / unknown.as_secs_f64();
+    println!(
+        "failed login medians: unknown name {unknown:?}, FastAPI-app argon2 account {argon2:?} ({ratio:.2}x)"
+    );
+    assert!(
+        (0.75..=1.25).contains(&ratio),
+        "an account the FastAPI app hashed answers in {argon2:?}, an unknown name in \
+         {unknown:?}: the difference tells which names exist"
+    );
+
+    // A hash at argon2-cffi's own costs is replaced by one at this project's at the next
+    // successful login.
+    let response = local
+        .token("cffi-user-0", "correct horse battery staple")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stored = local
+        .database
+        .collection::<Document>("user_model")
+        .find_one(doc! { "username": "cffi-user-0" })
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = stored.get_str("password").unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    local.stack.stop().await;
+}
