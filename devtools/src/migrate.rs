@@ -208,7 +208,8 @@ impl fmt::Display for Report {
                  or delete the accounts nobody uses (the FastAPI app could never log them in:\n  \
                  its lookup failed for duplicated names), for example\n  \
                  db.user_model.deleteOne({{_id: ObjectId(\"…\")}})\n\
-                 Until then, logins for these names are refused."
+                 Until then, logins for these names are refused, except for an account that \
+                 already carries its canonical name: it keeps the name and signs in."
             )?;
         }
         if self.indexed {

@@ -405,7 +405,20 @@ impl UserStore for MongoUserStore {
             tracing::warn!(username = %username, "legacy lookup skipped: the name folds too many ways for one pattern");
             Vec::new()
         });
-        let candidates = legacy.len() + usize::from(found.is_some());
+        if let Some(found) = found {
+            // The account that holds the canonical name owns it: an unmigrated document the
+            // FastAPI app made for a case variant since (its check is case-sensitive) never
+            // signs in as it, nor locks it out.
+            if !legacy.is_empty() {
+                tracing::warn!(
+                    username = %username,
+                    variants = legacy.len(),
+                    "unmigrated case variants of an existing account are ignored (run migrate to list them)"
+                );
+            }
+            return Ok(Some(User::from(found)));
+        }
+        let candidates = legacy.len();
         if candidates > 1 {
             tracing::warn!(
                 username = %username,
@@ -414,7 +427,7 @@ impl UserStore for MongoUserStore {
             );
             return Ok(None);
         }
-        Ok(found.or_else(|| legacy.pop()).map(User::from))
+        Ok(legacy.pop().map(User::from))
     }
 
     async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {

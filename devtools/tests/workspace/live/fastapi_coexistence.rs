@@ -119,6 +119,23 @@ async fn both_apps_serve_the_same_users_before_and_after_the_migration() {
         StatusCode::CONFLICT
     );
 
+    // A case variant of an account here, made in the tutorial app while both run (its check
+    // is case-sensitive): the owner keeps signing in, and the variant's password never
+    // opens the owner's account.
+    assert_eq!(
+        changed(&local, "signup", "DAVE", "an impostor's passphrase"),
+        201
+    );
+    assert_eq!(local.token(dave, daves).await.status(), StatusCode::OK);
+    assert_eq!(local.token("DAVE", daves).await.status(), StatusCode::OK);
+    assert_eq!(
+        local
+            .token("DAVE", "an impostor's passphrase")
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+
     // A password changed here is the one the tutorial app checks.
     let session = local.login(carol, carols).await;
     let new_password = "carol's second passphrase";
