@@ -142,18 +142,20 @@ async fn grant<S: Stores>(
             let login = password::authenticate(state, &username, &password, &client).await?;
             let user = login.user;
             if login.second_factor_on {
-                let (challenge, (), ()) = tokio::join!(
+                let (challenge, (), (), ()) = tokio::join!(
                     mfa::challenge(state, &user, now),
                     password::forget_failures(state, &user.username),
-                    account_events::amend(events, &login.event, EventKind::SecondFactorRequired)
+                    account_events::amend(events, &login.event, EventKind::SecondFactorRequired),
+                    login.source.refund(state)
                 );
                 return Err(challenge?);
             }
             let mut session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
             session.client = client;
-            let (started, ()) = tokio::join!(
+            let (started, (), ()) = tokio::join!(
                 start_session(state, &session, &user, &refresh.hash, now),
-                account_events::amend(events, &login.event, EventKind::LoginSucceeded)
+                account_events::amend(events, &login.event, EventKind::LoginSucceeded),
+                login.source.refund(state)
             );
             started?;
             (user, session)

@@ -22,12 +22,16 @@ pub(crate) struct PasswordLogin {
     /// The login's security event, recorded as failed while the password was checked: the
     /// caller amends it to what happened.
     pub event: AccountEvent,
+    /// The count the check took from its source address: the caller gives it back
+    /// ([`SourceClaim::refund`]) beside its other writes.
+    pub source: SourceClaim,
 }
 
 /// The account when the credentials are right, the account enabled, and neither the username
-/// locked nor the source address over its hourly failures ([`SourceClaim`]). The attempt is claimed (and counted) before the password is checked, so no more
-/// passwords are checked than the lockout allows, however many requests run at once; the
-/// caller then calls [`forget_failures`]. Every path that checks a password costs one argon2id verification, and unknown
+/// locked nor the source address over its hourly failures ([`SourceClaim`]). The attempt is
+/// claimed (and counted) against both before the password is checked, so no more passwords
+/// are checked than the lockout and the address's limit allow, however many requests run at
+/// once; the caller then calls [`forget_failures`] and gives the address's count back. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
 pub(crate) async fn authenticate<S: Stores>(
@@ -36,10 +40,7 @@ pub(crate) async fn authenticate<S: Stores>(
     raw_password: &str,
     client: &Client,
 ) -> Result<PasswordLogin, OAuthError> {
-    let source = SourceClaim::take(state, client).await?;
-    let login = check_credentials(state, raw_username, raw_password, client).await?;
-    source.refund(state).await;
-    Ok(login)
+    check_credentials(state, raw_username, raw_password, client).await
 }
 
 /// One password check counted against its source address before it runs: the address's
@@ -47,11 +48,12 @@ pub(crate) async fn authenticate<S: Stores>(
 /// from one address at most the limit are hashed; past it the answer is `429` with
 /// `Retry-After` (the end of the hour) and nothing is hashed. A check that succeeds gives
 /// its count back, so the counter holds the address's failures (and attempts in flight).
-struct SourceClaim {
+pub(crate) struct SourceClaim {
     counted: Option<(shared::rate_limits::Limit, String)>,
 }
 
 impl SourceClaim {
+    /// Counts the attempt against its source address: `429` past the address's limit.
     async fn take<S: Stores>(state: &State<S>, client: &Client) -> Result<Self, OAuthError> {
         let Some(limit) = state.password_failures_per_ip else {
             return Ok(Self { counted: None });
@@ -82,14 +84,14 @@ impl SourceClaim {
 
     /// Gives the count back after a correct password (a failure here only brings the
     /// address's limit closer, so it is logged).
-    async fn refund<S: Stores>(self, state: &State<S>) {
-        let Some((limit, subject)) = self.counted else {
+    pub(crate) async fn refund<S: Stores>(&self, state: &State<S>) {
+        let Some((limit, subject)) = &self.counted else {
             return;
         };
         let refunded = shared::rate_limits::refund(
             state.stores.rate_limits(),
-            &limit,
-            &subject,
+            limit,
+            subject,
             state.clock.now(),
         );
         if let Err(error) = refunded.await {
@@ -106,7 +108,8 @@ async fn check_credentials<S: Stores>(
 ) -> Result<PasswordLogin, OAuthError> {
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {
-        // No account can have this name, and it has no counter to lock.
+        // No account can have this name, and it has no counter to lock; the address's does.
+        SourceClaim::take(state, client).await?;
         if !password.exceeds_presented_limit() {
             verify_dummy(&state.hasher, &password).await?;
         }
@@ -115,12 +118,14 @@ async fn check_credentials<S: Stores>(
     };
     let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
     let now = state.clock.now();
-    // The claim counts this attempt before any hashing, so parallel guesses cannot all read
-    // "not locked" first. The user read rides along: one round trip instead of two.
-    let (attempt, found) = tokio::join!(
+    // The claims count this attempt before any hashing, so parallel guesses cannot all read
+    // "not locked" first. The user read rides along: one round trip instead of three.
+    let (source, attempt, found) = tokio::join!(
+        SourceClaim::take(state, client),
         login_failures.claim_attempt(&username, now),
         users.find(&username)
     );
+    let source = source?;
     let (attempt, found) = (attempt.map_err(store_error)?, found.map_err(store_error)?);
     // What was typed as a username may be a password typed into the wrong field: it is
     // logged only when it names an account.
@@ -165,6 +170,7 @@ async fn check_credentials<S: Stores>(
                         user,
                         second_factor_on,
                         event,
+                        source,
                     });
                 }
                 (false, _) => "wrong password",
