@@ -259,6 +259,10 @@ impl Drop for Started {
     }
 }
 
+/// Starts the embedded database server. `--sync-on-commit` makes it fsync its log before it
+/// acknowledges a write, so what it acknowledged survives a crash of the server or the
+/// machine (the functions ask for journaled writes; without it the server would acknowledge
+/// them from memory).
 async fn start_database(secantusd: &Path, storage: &Path) -> Result<(String, Child), StackError> {
     std::fs::create_dir_all(storage).map_err(|e| fail("creating the database folder")(&e))?;
     let mut command = Command::new(secantusd);
@@ -270,6 +274,7 @@ async fn start_database(secantusd: &Path, storage: &Path) -> Result<(String, Chi
             "0",
             "--cache-size",
             "256M",
+            "--sync-on-commit",
             "--storage-path",
         ])
         .arg(storage)

@@ -1,7 +1,14 @@
 //! The MongoDB connection, made once per execution environment and reused by every request.
+//!
+//! Every write is acknowledged only once a majority of the replica set has it in its journal
+//! (`w: majority, j: true`), and every read sees only majority-committed data (`readConcern:
+//! majority`), set here in code whatever the connection string or the cluster's default
+//! says: a revocation, a token-version bump, a spent code or a lockout claim that was
+//! acknowledged survives a primary's crash or failover, and no decision is made on a write
+//! that a failover could still roll back.
 
 use crate::config::DatabaseSettings;
-use mongodb::options::ClientOptions;
+use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, WriteConcern};
 use mongodb::{Client, Database};
 use std::time::Duration;
 
@@ -51,9 +58,39 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Database, StoreError
     Ok(client.database(&settings.name))
 }
 
-/// The options of `uri` with this project's defaults for what it leaves unset.
+/// The write concern of every write: a majority, journaled.
+pub fn durable_writes() -> WriteConcern {
+    WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .build()
+}
+
+/// What in a connection string's write concern is weaker than [`durable_writes`], if
+/// anything: no acknowledgment or the primary's alone (`w=0`, `w=1`), or no journal.
+fn weaker_than_durable(asked: &WriteConcern) -> Option<String> {
+    let mut weaker = Vec::new();
+    if let Some(Acknowledgment::Nodes(nodes @ (0 | 1))) = &asked.w {
+        weaker.push(format!("w={nodes}"));
+    }
+    if asked.journal == Some(false) {
+        weaker.push("journal=false".to_owned());
+    }
+    (!weaker.is_empty()).then(|| weaker.join(", "))
+}
+
+/// The options of `uri` with this project's defaults for what it leaves unset, and the
+/// durable write and read concerns whatever it says (a weaker setting is logged once).
 async fn client_options(uri: &str) -> Result<ClientOptions, StoreError> {
     let mut options = ClientOptions::parse(uri).await?;
+    if let Some(weaker) = options.write_concern.as_ref().and_then(weaker_than_durable) {
+        tracing::warn!(
+            asked = %weaker,
+            "the connection string asks for a weaker write concern; writes use w=majority, j=true regardless"
+        );
+    }
+    options.write_concern = Some(durable_writes());
+    options.read_concern = Some(ReadConcern::majority());
     options
         .app_name
         .get_or_insert_with(|| "lambda-auth".to_owned());
@@ -107,6 +144,8 @@ mod tests {
             Some(DEFAULT_SERVER_SELECTION_TIMEOUT)
         );
         assert_eq!(defaults.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(defaults.write_concern, Some(durable_writes()));
+        assert_eq!(defaults.read_concern, Some(ReadConcern::majority()));
         let uri = "mongodb://127.0.0.1:27017/?maxPoolSize=7&maxIdleTimeMS=5000&serverSelectionTimeoutMS=900";
         let own = client_options(uri).await.unwrap();
         assert_eq!(own.max_pool_size, Some(7));
@@ -115,5 +154,29 @@ mod tests {
             own.server_selection_timeout,
             Some(Duration::from_millis(900))
         );
+    }
+
+    #[tokio::test]
+    async fn a_weaker_write_concern_in_the_uri_is_named_and_overridden() {
+        for (uri, weaker) in [
+            ("mongodb://h/?w=1", Some("w=1")),
+            (
+                "mongodb://h/?w=majority&journal=false",
+                Some("journal=false"),
+            ),
+            ("mongodb://h/?w=0&journal=false", Some("w=0, journal=false")),
+            ("mongodb://h/?w=3", None),
+            ("mongodb://h/?w=majority", None),
+            ("mongodb://h/", None),
+        ] {
+            let asked = ClientOptions::parse(uri).await.unwrap().write_concern;
+            assert_eq!(
+                asked.as_ref().and_then(weaker_than_durable).as_deref(),
+                weaker,
+                "{uri}"
+            );
+            let options = client_options(uri).await.unwrap();
+            assert_eq!(options.write_concern, Some(durable_writes()), "{uri}");
+        }
     }
 }

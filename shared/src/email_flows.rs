@@ -50,7 +50,11 @@ pub fn email_field(
 /// (what providers commonly give one subscriber, so rotating addresses within it buys
 /// nothing).
 pub fn ip_subject(ip: Option<&str>) -> String {
-    match ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
+    // An IPv4 address written as IPv6 (`::ffff:203.0.113.7`) counts as itself.
+    match ip
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+    {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
@@ -240,6 +244,11 @@ mod tests {
         assert_ne!(
             ip_subject(Some("2001:db8:1:2::1")),
             ip_subject(Some("2001:db8:1:302::1"))
+        );
+        assert_eq!(ip_subject(Some("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_ne!(
+            ip_subject(Some("::ffff:203.0.113.7")),
+            ip_subject(Some("::ffff:198.51.100.9"))
         );
         assert_eq!(ip_subject(None), "unknown");
         assert_eq!(ip_subject(Some("not an ip")), "unknown");

@@ -160,14 +160,15 @@ pub trait RateLimitStore: Send + Sync {
     fn refund(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Takes back one hit of `subject` under `limit` in the current window.
+/// Takes back one hit of `subject` under `limit` in the window of `hit_at` (when the hit was
+/// counted: a refund after the window turned must not free room in the next one).
 pub async fn refund(
     store: &impl RateLimitStore,
     limit: &Limit,
     subject: &str,
-    now: SystemTime,
+    hit_at: SystemTime,
 ) -> Result<(), StoreError> {
-    let (start, _) = window_of(limit, now);
+    let (start, _) = window_of(limit, hit_at);
     store.refund(&counter_id(limit, subject, start)).await
 }
 

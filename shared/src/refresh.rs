@@ -91,8 +91,9 @@ pub struct Session {
     pub client: Client,
 }
 
-/// Where a request came from, as API Gateway saw it: for the user's list of sessions and
-/// security history, never for a decision.
+/// Where a request came from, as API Gateway saw it (`sourceIp` is the TCP peer API Gateway
+/// saw, not a header a client can set): for the user's list of sessions and security
+/// history, and for the per-address rate limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
     /// The source IP (`requestContext.identity.sourceIp`).

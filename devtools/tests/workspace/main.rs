@@ -17,6 +17,8 @@ mod support;
 mod live {
     mod admin;
     mod breached;
+    mod crash;
+    mod database_server;
     mod email;
     mod fastapi_coexistence;
     mod fastapi_takeover;

@@ -425,24 +425,24 @@ async fn reset_second_factor<S: Stores>(
     fresh(state, &target.id).await
 }
 
-/// Removes the verified and the waiting address and every emailed code: for an owner whose
-/// address is in someone else's hands, password resets by email stop at once.
+/// Removes the verified and the waiting address, and ends every session and code: for an
+/// owner whose address is in someone else's hands, password resets by email stop at once,
+/// and whoever holds a session cannot set an address again without signing in anew.
 async fn remove_email<S: Stores>(
     state: &State<S>,
     target: &User,
 ) -> Result<Response<Body>, ApiError> {
-    state
-        .stores
-        .users()
+    let users = state.stores.users();
+    users
         .remove_email(&target.id, state.clock.now())
         .await
         .map_err(store)?;
-    state
-        .stores
-        .email_codes()
-        .delete_account(&target.id, None)
+    users
+        .bump_token_version(&target.id, Revocation::Sessions, state.clock.now())
         .await
-        .map_err(store)?;
+        .map_err(store)?
+        .ok_or(ACCOUNT_NOT_FOUND)?;
+    end_sessions(state, &target.id).await?;
     fresh(state, &target.id).await
 }
 

@@ -235,20 +235,19 @@ pub(crate) async fn confirm<S: Stores>(
         tracing::info!(username = %user.username, "password reset lost a race with a change of the account");
         return Err(ApiError::InvalidCode);
     }
-    shared::revocation::end_started_before(stores, &user.id)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    // Every step runs even when one fails (each is refused by version or generation anyway);
+    // the first failure is the answer, after the notice went out.
+    let ended = shared::revocation::end_started_before(stores, &user.id).await;
     // A passkey signs in without the password: one an intruder added must not outlive the
     // reset that locks them out (the reset moved the passkey generation first, so one
     // registered while it ran never signs in either).
-    let passkeys = shared::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    let passkeys =
+        shared::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id).await;
     if let Err(error) = stores.login_failures().reset(&user.username).await {
         tracing::warn!(%error, "login failures not cleared");
     }
     record(state, &user.id, EventKind::PasswordReset, request).await;
-    tracing::info!(username = %user.username, passkeys_deleted = passkeys, "password reset");
+    tracing::info!(username = %user.username, passkeys_deleted = ?passkeys.as_ref().ok(), "password reset");
     let (notified, what) = match &code.address {
         Some(address) => (
             Some(address),
@@ -269,6 +268,8 @@ pub(crate) async fn confirm<S: Stores>(
         };
         state.outgoing().send_notice(&to, what).await;
     }
+    ended.map_err(|error| ApiError::from_store(&error))?;
+    passkeys.map_err(|error| ApiError::from_store(&error))?;
     Ok(json!({ "message": "password reset: sign in with the new password on every device" }))
 }
 

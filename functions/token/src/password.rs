@@ -49,24 +49,23 @@ pub(crate) async fn authenticate<S: Stores>(
 /// `Retry-After` (the end of the hour) and nothing is hashed. A check that succeeds gives
 /// its count back, so the counter holds the address's failures (and attempts in flight).
 pub(crate) struct SourceClaim {
-    counted: Option<(shared::rate_limits::Limit, String)>,
+    /// The limit, the address's subject and when the count was taken.
+    counted: Option<(shared::rate_limits::Limit, String, std::time::SystemTime)>,
 }
 
 impl SourceClaim {
     /// Counts the attempt against its source address: `429` past the address's limit.
     async fn take<S: Stores>(state: &State<S>, client: &Client) -> Result<Self, OAuthError> {
-        let Some(limit) = state.password_failures_per_ip else {
+        // A request without a source address (not through API Gateway) is not counted: one
+        // shared "unknown" bucket would let anyone lock everyone out.
+        let (Some(limit), Some(_)) = (state.password_failures_per_ip, &client.ip) else {
             return Ok(Self { counted: None });
         };
         let subject = shared::email_flows::ip_subject(client.ip.as_deref());
-        let decision = shared::rate_limits::hit(
-            state.stores.rate_limits(),
-            &limit,
-            &subject,
-            state.clock.now(),
-        )
-        .await
-        .map_err(store_error)?;
+        let now = state.clock.now();
+        let decision = shared::rate_limits::hit(state.stores.rate_limits(), &limit, &subject, now)
+            .await
+            .map_err(store_error)?;
         if let shared::rate_limits::Decision::Refused {
             retry_after_seconds,
         } = decision
@@ -78,24 +77,21 @@ impl SourceClaim {
             });
         }
         Ok(Self {
-            counted: Some((limit, subject)),
+            counted: Some((limit, subject, now)),
         })
     }
 
-    /// Gives the count back after a correct password (a failure here only brings the
-    /// address's limit closer, so it is logged).
+    /// Gives the count back, to the window it was taken from, after a correct password or
+    /// an attempt refused before any check (a locked name). A failure here only brings the
+    /// address's limit closer, so it is logged.
     pub(crate) async fn refund<S: Stores>(&self, state: &State<S>) {
-        let Some((limit, subject)) = &self.counted else {
+        let Some((limit, subject, taken_at)) = &self.counted else {
             return;
         };
-        let refunded = shared::rate_limits::refund(
-            state.stores.rate_limits(),
-            limit,
-            subject,
-            state.clock.now(),
-        );
+        let refunded =
+            shared::rate_limits::refund(state.stores.rate_limits(), limit, subject, *taken_at);
         if let Err(error) = refunded.await {
-            tracing::warn!(%error, "a successful login's count was not given back to its address");
+            tracing::warn!(%error, "a login's count was not given back to its address");
         }
     }
 }
@@ -137,6 +133,8 @@ async fn check_credentials<S: Stores>(
             retry_after,
         } => {
             tracing::info!(username = account, failures, "login refused: locked");
+            // No password was checked: the address's count goes back.
+            source.refund(state).await;
             state.metrics.record(SecurityEvent::LockedOut);
             return Err(OAuthError::TooManyAttempts { retry_after });
         }

@@ -4,84 +4,15 @@
 //! same port and data the same processes serve again (no restarts). Needs `SECANTUSD` (the
 //! server binary) and the function binaries (`make test` provides both).
 
+use super::database_server::Database;
 use crate::support;
 
 use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A secantusd-rs process on a fixed port and data folder, so it can come back as it was.
-struct Database {
-    binary: PathBuf,
-    storage: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Database {
-    fn start(binary: PathBuf, storage: PathBuf) -> Self {
-        let mut database = Self {
-            binary,
-            storage,
-            port: 0,
-            child: None,
-        };
-        database.launch();
-        database
-    }
-
-    fn launch(&mut self) {
-        let mut child = Command::new(&self.binary)
-            .args(["--host", "127.0.0.1", "--cache-size", "256M", "--port"])
-            .arg(self.port.to_string())
-            .arg("--storage-path")
-            .arg(&self.storage)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("secantusd-rs starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("secantusd-rs reports its port")
-                .unwrap();
-            if let Some((_, port)) = line.rsplit_once("listening on 127.0.0.1:") {
-                break port.trim().parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        self.port = port;
-        self.child = Some(child);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let _ = child.wait();
-        }
-    }
-
-    fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.storage);
-    }
-}
 
 fn bin_dir() -> PathBuf {
     support::bin_dir_with_functions()
@@ -137,7 +68,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
     });
     let scratch = std::env::temp_dir().join(format!("outage-{}", uuid::Uuid::new_v4().simple()));
-    let mut database = Database::start(secantusd.into(), scratch.join("db"));
+    let mut database = Database::start(secantusd.into(), scratch.join("db"), &[]);
     let keys = shared::keys::generate_ed25519().unwrap();
     let stack = Stack::start(StackOptions {
         template: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")),
