@@ -1,14 +1,16 @@
 //! The MongoDB connection, made once per execution environment and reused by every request.
 //!
 //! Every write is acknowledged only once a majority of the replica set has it in its journal
-//! (`w: majority, j: true`), and every read sees only majority-committed data (`readConcern:
-//! majority`), set here in code whatever the connection string or the cluster's default
-//! says: a revocation, a token-version bump, a spent code or a lockout claim that was
-//! acknowledged survives a primary's crash or failover, and no decision is made on a write
-//! that a failover could still roll back.
+//! (`w: majority, j: true`), set here in code whatever the connection string or the
+//! cluster's default says: a revocation, a token-version bump, a spent code or a lockout
+//! claim that was acknowledged survives a primary's crash or failover. Reads keep the default
+//! (`local`) concern: every decision that lets a caller in is taken by a conditional write
+//! (a claim, a rotation, a redemption, a versioned update), and a read that sees a write not
+//! yet on a majority can only make a check stricter (a bump, a revocation, a spent code);
+//! majority reads cost about 3 ms per `/token` on the local server for no added guarantee.
 
 use crate::config::DatabaseSettings;
-use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, WriteConcern};
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Database};
 use std::time::Duration;
 
@@ -80,7 +82,7 @@ fn weaker_than_durable(asked: &WriteConcern) -> Option<String> {
 }
 
 /// The options of `uri` with this project's defaults for what it leaves unset, and the
-/// durable write and read concerns whatever it says (a weaker setting is logged once).
+/// durable write concern whatever it says (a weaker setting is logged once).
 async fn client_options(uri: &str) -> Result<ClientOptions, StoreError> {
     let mut options = ClientOptions::parse(uri).await?;
     if let Some(weaker) = options.write_concern.as_ref().and_then(weaker_than_durable) {
@@ -90,7 +92,6 @@ async fn client_options(uri: &str) -> Result<ClientOptions, StoreError> {
         );
     }
     options.write_concern = Some(durable_writes());
-    options.read_concern = Some(ReadConcern::majority());
     options
         .app_name
         .get_or_insert_with(|| "lambda-auth".to_owned());
@@ -145,7 +146,6 @@ mod tests {
         );
         assert_eq!(defaults.connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
         assert_eq!(defaults.write_concern, Some(durable_writes()));
-        assert_eq!(defaults.read_concern, Some(ReadConcern::majority()));
         let uri = "mongodb://127.0.0.1:27017/?maxPoolSize=7&maxIdleTimeMS=5000&serverSelectionTimeoutMS=900";
         let own = client_options(uri).await.unwrap();
         assert_eq!(own.max_pool_size, Some(7));
