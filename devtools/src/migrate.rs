@@ -3,7 +3,8 @@
 //! case-insensitively (that app accepted them), and, only when there are none and `--apply`
 //! is given, creates the indexes, writes `username_canonical` (many updates in flight, with
 //! progress) and records when the pass began, so the legacy lookup only examines documents
-//! created since. An interrupted run leaves no record; running it again finishes the work
+//! created since; then it gives the accounts their look-alike keys and lists the accounts
+//! whose names look alike ([`shared::users::look_alikes`]), as `setup-database` does. An interrupted run leaves no record; running it again finishes the work
 //! (documents already carrying their canonical name are skipped) and changes nothing once
 //! done.
 
@@ -43,6 +44,9 @@ pub struct Report {
     pub indexed: bool,
     /// When the applied pass began, now recorded for the legacy lookup (with `--apply`).
     pub pass_started_at: Option<DateTime>,
+    /// The look-alike keys given and the groups of accounts whose names look alike (with
+    /// `--apply`).
+    pub look_alikes: Option<shared::users::look_alikes::LookAlikeReport>,
 }
 
 /// Updates in flight at once during `--apply`.
@@ -151,6 +155,11 @@ pub async fn run(
         .upsert(true)
         .await?;
     report.pass_started_at = Some(pass_started_at);
+    report.look_alikes = Some(
+        MongoUserStore::with_settings(database, settings)
+            .fill_look_alike_keys()
+            .await?,
+    );
     Ok(report)
 }
 
@@ -219,6 +228,23 @@ impl fmt::Display for Report {
                 self.updated,
                 shared::users::UNIQUE_INDEX
             )?;
+            if let Some(look_alikes) = &self.look_alikes {
+                writeln!(
+                    f,
+                    "look-alike keys given to {} accounts",
+                    look_alikes.filled
+                )?;
+                for (key, accounts) in &look_alikes.groups {
+                    writeln!(
+                        f,
+                        "accounts whose names look alike ({key}); the first holds the name, \
+                         all keep signing in:"
+                    )?;
+                    for account in accounts {
+                        writeln!(f, "  {}  {:?}", account.id, account.username)?;
+                    }
+                }
+            }
             if let Some(started) = self.pass_started_at {
                 writeln!(
                     f,

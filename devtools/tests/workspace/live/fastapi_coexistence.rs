@@ -102,6 +102,12 @@ async fn both_apps_serve_the_same_users_before_and_after_the_migration() {
         .await
         .unwrap();
     assert!(report.collisions.is_empty());
+    let look_alikes = report.look_alikes.expect("an applied pass keys the names");
+    assert_eq!(
+        (look_alikes.filled, look_alikes.groups.len()),
+        (1, 0),
+        "carol, the tutorial app's account, gets her look-alike key; dave had his from sign-up"
+    );
     for (username, password) in [(carol, carols), (dave, daves)] {
         assert_eq!(changed(&local, "me", username, password), 200, "{username}");
         assert_eq!(
