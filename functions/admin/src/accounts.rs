@@ -362,14 +362,20 @@ async fn unlock<S: Stores>(state: &State<S>, target: &User) -> Result<Response<B
 }
 
 async fn logout<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
-    let users = state.stores.users();
-    users
-        .bump_token_version(&target.id, Revocation::Sessions, state.clock.now())
+    sign_out(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+/// Bumps the account's token version and ends everything started before it.
+async fn sign_out<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(), ApiError> {
+    state
+        .stores
+        .users()
+        .bump_token_version(id, Revocation::Sessions, state.clock.now())
         .await
         .map_err(store)?
         .ok_or(ACCOUNT_NOT_FOUND)?;
-    end_sessions(state, &target.id).await?;
-    fresh(state, &target.id).await
+    end_sessions(state, id).await
 }
 
 /// Removes the second factor and the passkeys (the next login needs only the password, and
@@ -432,17 +438,13 @@ async fn remove_email<S: Stores>(
     state: &State<S>,
     target: &User,
 ) -> Result<Response<Body>, ApiError> {
-    let users = state.stores.users();
-    users
+    state
+        .stores
+        .users()
         .remove_email(&target.id, state.clock.now())
         .await
         .map_err(store)?;
-    users
-        .bump_token_version(&target.id, Revocation::Sessions, state.clock.now())
-        .await
-        .map_err(store)?
-        .ok_or(ACCOUNT_NOT_FOUND)?;
-    end_sessions(state, &target.id).await?;
+    sign_out(state, &target.id).await?;
     fresh(state, &target.id).await
 }
 

@@ -173,26 +173,12 @@ impl MongoUserStore {
             }
             Err(error) => return Err(error.into()),
         }
-        let unique_skeleton = IndexOptions::builder()
-            .unique(true)
-            .sparse(true)
-            .name(SKELETON_INDEX.to_owned())
-            .build();
-        let skeleton = IndexModel::builder()
-            .keys(doc! { "username_skeleton": 1 })
-            .options(unique_skeleton)
-            .build();
-        self.users.create_index(skeleton).await?;
-        let unique_email = IndexOptions::builder()
-            .unique(true)
-            .sparse(true)
-            .name(EMAIL_INDEX.to_owned())
-            .build();
-        let email = IndexModel::builder()
-            .keys(doc! { "email.key": 1 })
-            .options(unique_email)
-            .build();
-        self.users.create_index(email).await?;
+        self.users
+            .create_index(sparse_unique(SKELETON_INDEX, "username_skeleton"))
+            .await?;
+        self.users
+            .create_index(sparse_unique(EMAIL_INDEX, "email.key"))
+            .await?;
         // The legacy lookup's window (documents created since the last migration pass).
         let created = IndexModel::builder()
             .keys(doc! { "created_date": 1 })
@@ -289,46 +275,27 @@ impl MongoUserStore {
     /// two names that look alike, could both succeed. The deploy step (`setup-database`)
     /// creates them, so the functions' database user needs no `createIndex`.
     pub async fn require_unique_index(&self) -> Result<(), StoreError> {
-        let problem = match self.unique_index().await? {
-            UniqueIndex::Present => None,
-            UniqueIndex::Missing => Some((UNIQUE_INDEX, "is missing")),
-            UniqueIndex::Different => Some((UNIQUE_INDEX, "is not unique on username_canonical")),
-        };
-        let problem = match problem {
-            Some(problem) => Some(problem),
-            None => match self
-                .unique_index_named(SKELETON_INDEX, doc! { "username_skeleton": 1 })
-                .await?
-            {
-                UniqueIndex::Present => None,
-                UniqueIndex::Missing => Some((SKELETON_INDEX, "is missing")),
-                UniqueIndex::Different => {
-                    Some((SKELETON_INDEX, "is not unique on username_skeleton"))
-                }
-            },
-        };
-        let Some((index, problem)) = problem else {
-            return Ok(());
-        };
-        Err(StoreError(mongodb::error::Error::custom(format!(
-            "the {index} index {problem}: run `cargo run -p devtools --bin \
-             setup-database` against this database (a deploy step)"
-        ))))
+        self.require_unique(UNIQUE_INDEX, "username_canonical")
+            .await?;
+        self.require_unique(SKELETON_INDEX, "username_skeleton")
+            .await
     }
 
     /// Checks, without creating anything, that the unique index on verified addresses
     /// exists: without it two accounts could verify one address.
     pub async fn require_email_index(&self) -> Result<(), StoreError> {
-        let problem = match self
-            .unique_index_named(EMAIL_INDEX, doc! { "email.key": 1 })
-            .await?
-        {
+        self.require_unique(EMAIL_INDEX, "email.key").await
+    }
+
+    /// An error naming the deploy step unless the index `name` is unique on `field`.
+    async fn require_unique(&self, name: &str, field: &str) -> Result<(), StoreError> {
+        let problem = match self.unique_index_named(name, doc! { field: 1 }).await? {
             UniqueIndex::Present => return Ok(()),
-            UniqueIndex::Missing => "is missing",
-            UniqueIndex::Different => "is not unique on email.key",
+            UniqueIndex::Missing => "is missing".to_owned(),
+            UniqueIndex::Different => format!("is not unique on {field}"),
         };
         Err(StoreError(mongodb::error::Error::custom(format!(
-            "the {EMAIL_INDEX} index {problem}: run `cargo run -p devtools --bin \
+            "the {name} index {problem}: run `cargo run -p devtools --bin \
              setup-database` against this database (a deploy step)"
         ))))
     }
@@ -342,6 +309,19 @@ pub const SKELETON_INDEX: &str = "username_skeleton_unique";
 
 /// The name of the unique index on `username_canonical`.
 pub const UNIQUE_INDEX: &str = "username_canonical_unique";
+
+/// A unique index named `name` on `field` over the documents that have it.
+fn sparse_unique(name: &str, field: &str) -> IndexModel {
+    let options = IndexOptions::builder()
+        .unique(true)
+        .sparse(true)
+        .name(name.to_owned())
+        .build();
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(options)
+        .build()
+}
 
 fn is_index_options_conflict(error: &mongodb::error::Error) -> bool {
     const INDEX_OPTIONS_CONFLICT: i32 = 85;
