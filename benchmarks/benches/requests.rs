@@ -11,15 +11,15 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use mongodb::bson::{Document, doc};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use shared::account_id::AccountId;
-use shared::clock::Clock;
-use shared::config::TokenSettings;
-use shared::credentials::{Password, Username};
-use shared::hashing::{HashingParams, PasswordHasher};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::account_id::AccountId;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::UserStore;
+use shared::platform::clock::Clock;
 use shared::stores::MongoStores;
 use shared::testing::{event_json, request_from, token_settings};
+use shared::tokens::TokenSettings;
 use shared::tokens::{TokenIssuer, TokenVerifier};
-use shared::users::UserStore;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -47,7 +47,7 @@ fn fixture() -> Fixture {
         .enable_all()
         .build()
         .unwrap();
-    let keys = shared::keys::generate_ed25519().unwrap();
+    let keys = shared::tokens::keys::generate_ed25519().unwrap();
     let settings: TokenSettings = token_settings();
     let issuer = TokenIssuer::from_pem(keys.private_pem.expose_secret(), settings.clone()).unwrap();
     let verifier = TokenVerifier::from_pem(&keys.public_pem, &settings).unwrap();
@@ -119,10 +119,11 @@ fn token(c: &mut Criterion, f: &Fixture) {
         issuer,
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
-        metrics: shared::metrics::Metrics::default(),
-        roles: shared::roles::Roles::default(),
-        passkeys: shared::webauthn::PasskeySettings::default(),
-        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::default(),
+        roles: shared::access::roles::Roles::default(),
+        passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+            .unwrap(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);
@@ -156,7 +157,7 @@ fn me_and_products(c: &mut Criterion, f: &Fixture) {
     let me = me::State {
         stores: f.stores.clone(),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let mut group = c.benchmark_group("me");
     group.bench_function("request", |b| {
@@ -200,10 +201,10 @@ fn signup(c: &mut Criterion, f: &Fixture) {
         stores: f.stores.clone(),
         hasher: f.hasher.clone(),
         clock: Clock::system(),
-        mailer: shared::mailer::Mailer::Off,
-        mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
-        metrics: shared::metrics::Metrics::capturing(),
-        breached: shared::breached_passwords::BreachedPasswords::off(),
+        mailer: shared::mail::sender::Mailer::Off,
+        mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        breached: shared::factors::breached_passwords::BreachedPasswords::off(),
     };
     let mut group = c.benchmark_group("signup");
     group.sample_size(20);

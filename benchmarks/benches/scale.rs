@@ -12,12 +12,12 @@
 
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::credentials::Password;
-use shared::hashing::{HashingParams, PasswordHasher};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::credentials::Password;
+use shared::identity::users::UserCollectionSettings;
+use shared::platform::clock::Clock;
 use shared::stores::MongoStores;
 use shared::testing::{event_json, request_from, response_json};
-use shared::users::UserCollectionSettings;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -247,10 +247,11 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         issuer,
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
-        metrics: shared::metrics::Metrics::capturing(),
-        roles: shared::roles::Roles::default(),
-        passkeys: shared::webauthn::PasskeySettings::default(),
-        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        roles: shared::access::roles::Roles::default(),
+        passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+            .unwrap(),
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -310,7 +311,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
     let me = me::State {
         stores: stores.clone(),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     requests.insert(
         "/users/me",
@@ -341,10 +342,10 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         stores: stores.clone(),
         hasher: hasher.clone(),
         clock: Clock::system(),
-        mailer: shared::mailer::Mailer::Off,
-        mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
-        metrics: shared::metrics::Metrics::capturing(),
-        breached: shared::breached_passwords::BreachedPasswords::off(),
+        mailer: shared::mail::sender::Mailer::Off,
+        mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        breached: shared::factors::breached_passwords::BreachedPasswords::off(),
     };
     requests.insert(
         "sign-up",
@@ -495,10 +496,11 @@ fn token_state_like(
         issuer: shared::testing::token_pair().0,
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
-        metrics: shared::metrics::Metrics::capturing(),
-        roles: shared::roles::Roles::default(),
-        passkeys: shared::webauthn::PasskeySettings::default(),
-        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        roles: shared::access::roles::Roles::default(),
+        passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+            .unwrap(),
     }
 }
 

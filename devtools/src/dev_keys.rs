@@ -23,7 +23,7 @@ pub fn ensure(dir: &Path) -> Result<bool, String> {
     if private_path(dir).exists() {
         return Ok(false);
     }
-    let pair = shared::keys::generate_ed25519()?;
+    let pair = shared::tokens::keys::generate_ed25519()?;
     std::fs::create_dir_all(dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
     let mut private_file = std::fs::OpenOptions::new()
         .write(true)
@@ -68,7 +68,7 @@ pub fn ensure_second_factor_keys(dir: &Path) -> Result<bool, String> {
 /// A new random data key entry, `id:base64` of 32 bytes, as `SECOND_FACTOR_KEYS` lists them.
 pub fn new_second_factor_key(id: &str) -> Result<String, String> {
     use base64::Engine as _;
-    let mut key = [0_u8; shared::secret_box::KEY_BYTES];
+    let mut key = [0_u8; shared::factors::secret_box::KEY_BYTES];
     getrandom::fill(&mut key).map_err(|error| format!("no randomness for a data key: {error}"))?;
     Ok(format!(
         "{id}:{}",

@@ -4,15 +4,15 @@
 //! is given, creates the indexes, writes `username_canonical` (many updates in flight, with
 //! progress) and records when the pass began, so the legacy lookup only examines documents
 //! created since; then it gives the accounts their look-alike keys and lists the accounts
-//! whose names look alike ([`shared::users::look_alikes`]), as `setup-database` does. An interrupted run leaves no record; running it again finishes the work
+//! whose names look alike ([`shared::identity::users::look_alikes`]), as `setup-database` does. An interrupted run leaves no record; running it again finishes the work
 //! (documents already carrying their canonical name are skipped) and changes nothing once
 //! done.
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::{Collection, Database};
-use shared::credentials::Username;
-use shared::users::{MongoUserStore, UserCollectionSettings};
+use shared::identity::credentials::Username;
+use shared::identity::users::{MongoUserStore, UserCollectionSettings};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -46,7 +46,7 @@ pub struct Report {
     pub pass_started_at: Option<DateTime>,
     /// The look-alike keys given and the groups of accounts whose names look alike (with
     /// `--apply`).
-    pub look_alikes: Option<shared::users::look_alikes::LookAlikeReport>,
+    pub look_alikes: Option<shared::identity::users::look_alikes::LookAlikeReport>,
 }
 
 /// Updates in flight at once during `--apply`.
@@ -143,9 +143,9 @@ pub async fn run(
         }
     }
     database
-        .collection::<Document>(shared::users::legacy::MIGRATIONS_COLLECTION)
+        .collection::<Document>(shared::identity::users::legacy::MIGRATIONS_COLLECTION)
         .replace_one(
-            doc! { "_id": shared::users::legacy::migration_id(&settings.collection) },
+            doc! { "_id": shared::identity::users::legacy::migration_id(&settings.collection) },
             doc! {
                 "pass_started_at": pass_started_at,
                 "completed_at": DateTime::now(),
@@ -226,7 +226,7 @@ impl fmt::Display for Report {
                 f,
                 "applied: {} documents updated; unique index {} in place",
                 self.updated,
-                shared::users::UNIQUE_INDEX
+                shared::identity::users::UNIQUE_INDEX
             )?;
             if let Some(look_alikes) = &self.look_alikes {
                 writeln!(

@@ -95,8 +95,8 @@ pub async fn announce_new_mail(dir: PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::email_address::EmailAddress;
-    use shared::mail::{LocalOutbox, Template};
+    use shared::identity::email_address::EmailAddress;
+    use shared::mail::message::{LocalOutbox, Template};
 
     #[test]
     fn messages_written_by_the_functions_read_back_with_their_code() {

@@ -33,7 +33,7 @@ impl RangeServer {
         let hashes: Arc<Vec<String>> = Arc::new(
             breached
                 .iter()
-                .map(|password| shared::breached_passwords::sha1_hex(password))
+                .map(|password| shared::factors::breached_passwords::sha1_hex(password))
                 .collect(),
         );
         let requests = Arc::new(Mutex::new(Vec::new()));

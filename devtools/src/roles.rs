@@ -1,13 +1,13 @@
 //! Granting and revoking roles from the command line (`grant-role`), against the database:
 //! how an operator makes the first administrator, which the API never does.
 
-use shared::credentials::Username;
-use shared::db::StoreError;
-use shared::roles::Roles;
-use shared::roles::USERS_ADMIN_SCOPE;
-use shared::second_factors::SecondFactorStore;
+use shared::access::roles::Roles;
+use shared::access::roles::USERS_ADMIN_SCOPE;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::credentials::Username;
+use shared::identity::users::UserStore;
+use shared::platform::database::StoreError;
 use shared::stores::Stores;
-use shared::users::UserStore;
 use std::time::SystemTime;
 
 /// What `grant-role` did.

@@ -98,12 +98,12 @@ impl Stack {
             None => development_keys(&key_dir).await?,
         };
         let second_factor_keys = second_factor_keys(&key_dir)?;
-        let users = shared::users::UserCollectionSettings {
+        let users = shared::identity::users::UserCollectionSettings {
             collection: options
                 .parameter_overrides
                 .get("UsersCollection")
                 .cloned()
-                .unwrap_or_else(|| shared::users::USERS_COLLECTION.to_owned()),
+                .unwrap_or_else(|| shared::identity::users::USERS_COLLECTION.to_owned()),
             legacy_lookup: false,
         };
         seed(&mongodb_uri, &options.database_name, &users).await?;
@@ -354,13 +354,13 @@ fn second_factor_keys(dir: &Path) -> Result<String, StackError> {
 async fn seed(
     uri: &str,
     name: &str,
-    users: &shared::users::UserCollectionSettings,
+    users: &shared::identity::users::UserCollectionSettings,
 ) -> Result<(), StackError> {
-    let settings = shared::config::DatabaseSettings {
+    let settings = shared::platform::database::DatabaseSettings {
         uri: uri.to_owned(),
         name: name.to_owned(),
     };
-    let database = shared::db::connect(&settings)
+    let database = shared::platform::database::connect(&settings)
         .await
         .map_err(|e| fail("connecting to the database")(&e))?;
     let stores = shared::stores::MongoStores::new(&database, users);

@@ -2,20 +2,20 @@
 //! `State<S: Stores>` reaches every store through `S`, whether the bundle is MongoDB
 //! ([`MongoStores`]) or in memory (`testing::MemoryStores`, for handler tests).
 
-use crate::account_events::{AccountEventStore, MongoAccountEventStore};
-use crate::clients::{ClientStore, MongoClientStore};
-use crate::db::StoreError;
-use crate::email_codes::{EmailCodeStore, MongoEmailCodeStore};
-use crate::leases::{LeaseStore, MongoLeaseStore};
-use crate::login_failures::{LoginFailureStore, MongoLoginFailureStore};
-use crate::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
-use crate::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
-use crate::passkeys::{MongoPasskeyStore, PasskeyStore};
+use crate::abuse::leases::{LeaseStore, MongoLeaseStore};
+use crate::abuse::login_failures::{LoginFailureStore, MongoLoginFailureStore};
+use crate::abuse::rate_limits::{MongoRateLimitStore, RateLimitStore};
+use crate::access::clients::{ClientStore, MongoClientStore};
+use crate::factors::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
+use crate::factors::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
+use crate::factors::passkeys::{MongoPasskeyStore, PasskeyStore};
+use crate::factors::second_factors::{MongoSecondFactorStore, SecondFactorStore};
+use crate::identity::account_events::{AccountEventStore, MongoAccountEventStore};
+use crate::identity::users::{MongoUserStore, UserCollectionSettings, UserStore};
+use crate::mail::email_codes::{EmailCodeStore, MongoEmailCodeStore};
+use crate::platform::database::StoreError;
 use crate::products::{MongoProductStore, ProductStore};
-use crate::rate_limits::{MongoRateLimitStore, RateLimitStore};
-use crate::refresh::{MongoRefreshTokenStore, RefreshTokenStore};
-use crate::second_factors::{MongoSecondFactorStore, SecondFactorStore};
-use crate::users::{MongoUserStore, UserCollectionSettings, UserStore};
+use crate::sessions::{MongoSessionStore, SessionStore};
 use mongodb::Database;
 
 /// One implementation of every store.
@@ -25,7 +25,7 @@ pub trait Stores: Send + Sync {
     /// Failed-login counters behind the per-username lockout.
     type LoginFailures: LoginFailureStore;
     /// Refresh-token hashes.
-    type RefreshTokens: RefreshTokenStore;
+    type Sessions: SessionStore;
     /// The product catalogue (cloned into a per-instance cache by `products`).
     type Products: ProductStore + Clone;
     /// Second factors.
@@ -52,7 +52,7 @@ pub trait Stores: Send + Sync {
     /// Failed-login counters.
     fn login_failures(&self) -> &Self::LoginFailures;
     /// Refresh-token hashes.
-    fn refresh_tokens(&self) -> &Self::RefreshTokens;
+    fn sessions(&self) -> &Self::Sessions;
     /// The product catalogue.
     fn products(&self) -> &Self::Products;
     /// Second factors.
@@ -83,8 +83,8 @@ pub struct MongoStores {
     pub users: MongoUserStore,
     /// `login_failures`.
     pub login_failures: MongoLoginFailureStore,
-    /// `refresh_tokens`.
-    pub refresh_tokens: MongoRefreshTokenStore,
+    /// Sessions, in `refresh_tokens`.
+    pub sessions: MongoSessionStore,
     /// `products`.
     pub products: MongoProductStore,
     /// `second_factors`.
@@ -113,7 +113,7 @@ impl MongoStores {
         Self {
             users: MongoUserStore::with_settings(database, users),
             login_failures: MongoLoginFailureStore::new(database),
-            refresh_tokens: MongoRefreshTokenStore::new(database),
+            sessions: MongoSessionStore::new(database),
             products: MongoProductStore::new(database),
             second_factors: MongoSecondFactorStore::new(database),
             mfa_challenges: MongoMfaChallengeStore::new(database),
@@ -133,7 +133,7 @@ impl MongoStores {
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         self.users.ensure_indexes().await?;
         self.login_failures.ensure_indexes().await?;
-        self.refresh_tokens.ensure_indexes().await?;
+        self.sessions.ensure_indexes().await?;
         self.mfa_challenges.ensure_indexes().await?;
         self.email_codes.ensure_indexes().await?;
         self.rate_limits.ensure_indexes().await?;
@@ -146,7 +146,7 @@ impl MongoStores {
 impl Stores for MongoStores {
     type Users = MongoUserStore;
     type LoginFailures = MongoLoginFailureStore;
-    type RefreshTokens = MongoRefreshTokenStore;
+    type Sessions = MongoSessionStore;
     type Products = MongoProductStore;
     type SecondFactors = MongoSecondFactorStore;
     type MfaChallenges = MongoMfaChallengeStore;
@@ -164,8 +164,8 @@ impl Stores for MongoStores {
     fn login_failures(&self) -> &MongoLoginFailureStore {
         &self.login_failures
     }
-    fn refresh_tokens(&self) -> &MongoRefreshTokenStore {
-        &self.refresh_tokens
+    fn sessions(&self) -> &MongoSessionStore {
+        &self.sessions
     }
     fn products(&self) -> &MongoProductStore {
         &self.products

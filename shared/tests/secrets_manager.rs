@@ -6,7 +6,7 @@
 //! tests in this binary would otherwise race with.
 
 use secrecy::ExposeSecret;
-use shared::config::ConfigError;
+use shared::platform::config::ConfigError;
 use shared::tokens::{TokenIssuer, TokenVerifier};
 use std::path::PathBuf;
 use std::process::Command;
@@ -64,9 +64,10 @@ mod live {
         ] {
             set(name, value);
         }
-        let client = aws_sdk_secretsmanager::Client::new(&shared::secrets::sdk_config().await);
+        let client =
+            aws_sdk_secretsmanager::Client::new(&shared::platform::secrets::sdk_config().await);
         let run = uuid::Uuid::new_v4().simple().to_string();
-        let keys = shared::keys::generate_ed25519().unwrap();
+        let keys = shared::tokens::keys::generate_ed25519().unwrap();
         let private_arn = create_secret(
             &client,
             &format!("{run}/jwt-private"),
@@ -86,10 +87,11 @@ mod live {
         set("JWT_PRIVATE_KEY_SECRET_ARN", &private_arn);
         set("JWT_PUBLIC_KEY_SECRET_ARN", &public_arn);
         set("MONGODB_URI_SECRET_ARN", &uri_arn);
-        let env = shared::secrets::load(&["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "MONGODB_URI"])
-            .await
-            .unwrap();
-        let database = shared::config::DatabaseSettings::from_source(&env).unwrap();
+        let env =
+            shared::platform::secrets::load(&["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "MONGODB_URI"])
+                .await
+                .unwrap();
+        let database = shared::platform::database::DatabaseSettings::from_source(&env).unwrap();
         assert_eq!(database.uri, "mongodb://db.example:27017");
         let issuer = TokenIssuer::from_source(&env).expect("private key from Secrets Manager");
         let verifier = TokenVerifier::from_source(&env).expect("public key from Secrets Manager");
@@ -99,7 +101,7 @@ mod live {
         let missing_arn =
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist-AbCdEf";
         set("MONGODB_URI_SECRET_ARN", missing_arn);
-        match shared::secrets::load(&["MONGODB_URI"]).await {
+        match shared::platform::secrets::load(&["MONGODB_URI"]).await {
             Err(ConfigError::Secret { var, secret, .. }) => {
                 assert_eq!((var, secret.as_str()), ("MONGODB_URI", missing_arn))
             }
@@ -107,7 +109,9 @@ mod live {
         }
 
         set("JWT_PRIVATE_KEY_SECRET_ARN", &garbage_arn);
-        let env = shared::secrets::load(&["JWT_PRIVATE_KEY"]).await.unwrap();
+        let env = shared::platform::secrets::load(&["JWT_PRIVATE_KEY"])
+            .await
+            .unwrap();
         let error = TokenIssuer::from_source(&env).unwrap_err().to_string();
         assert!(
             error.contains("JWT_PRIVATE_KEY") && error.contains("not a PKCS#8 PEM"),

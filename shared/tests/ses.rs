@@ -5,9 +5,9 @@
 //!
 //! One test function on purpose: it sets process environment variables.
 
-use shared::email_address::EmailAddress;
-use shared::mail::{MailError, Template};
-use shared::mailer::Mailer;
+use shared::identity::email_address::EmailAddress;
+use shared::mail::message::{MailError, Template};
+use shared::mail::sender::Mailer;
 use std::io::{Read as _, Write as _};
 
 fn set(name: &str, value: &str) {
@@ -57,7 +57,7 @@ mod live {
         }
         let run = uuid::Uuid::new_v4().simple().to_string();
         let sender = format!("no-reply-{run}@example.com");
-        let client = aws_sdk_sesv2::Client::new(&shared::secrets::sdk_config().await);
+        let client = aws_sdk_sesv2::Client::new(&shared::platform::secrets::sdk_config().await);
         client
             .create_email_identity()
             .email_identity(&sender)

@@ -1,13 +1,13 @@
-//! WebAuthn ceremonies end to end between `shared::webauthn` and a software authenticator:
+//! WebAuthn ceremonies end to end between `shared::factors::passkeys::webauthn` and a software authenticator:
 //! what a browser sends is verified, and each thing an attacker could change is refused.
 
-use shared::account_id::AccountId;
-use shared::passkeys::Passkey;
-use shared::testing::soft_passkey::SoftAuthenticator;
-use shared::webauthn::{
+use shared::factors::passkeys::Passkey;
+use shared::factors::passkeys::webauthn::{
     self, AssertionResponse, PasskeyError, PasskeySettings, RegistrationResponse, RelyingParty,
     Started,
 };
+use shared::identity::account_id::AccountId;
+use shared::testing::soft_passkey::SoftAuthenticator;
 use std::time::SystemTime;
 
 const ORIGIN: &str = "http://localhost:3000";

@@ -161,18 +161,20 @@ async fn measure(
 async fn seed(
     uri: &str,
     name: &str,
-) -> Result<shared::account_id::AccountId, Box<dyn std::error::Error>> {
-    use shared::users::UserStore as _;
-    let settings = shared::config::DatabaseSettings {
+) -> Result<shared::identity::account_id::AccountId, Box<dyn std::error::Error>> {
+    use shared::identity::users::UserStore as _;
+    let settings = shared::platform::database::DatabaseSettings {
         uri: uri.to_owned(),
         name: name.to_owned(),
     };
-    let database = shared::db::connect(&settings).await?;
-    let users = shared::users::MongoUserStore::new(&database);
+    let database = shared::platform::database::connect(&settings).await?;
+    let users = shared::identity::users::MongoUserStore::new(&database);
     users.ensure_indexes().await?;
-    let hasher = shared::hashing::PasswordHasher::new(shared::hashing::HashingParams::default())?;
-    let password = shared::credentials::Password::parse("correct horse battery staple")?;
-    let alice = shared::credentials::Username::parse("alice")?;
+    let hasher = shared::factors::hashing::PasswordHasher::new(
+        shared::factors::hashing::HashingParams::default(),
+    )?;
+    let password = shared::identity::credentials::Password::parse("correct horse battery staple")?;
+    let alice = shared::identity::credentials::Username::parse("alice")?;
     users
         .insert(&alice, &hasher.hash(&password).await?, SystemTime::now())
         .await?;
@@ -184,7 +186,7 @@ async fn seed(
 }
 
 /// A protected function's sample event, with the authorizer's principal set to `account`.
-fn protected_event(name: &str, account: &shared::account_id::AccountId) -> Value {
+fn protected_event(name: &str, account: &shared::identity::account_id::AccountId) -> Value {
     let mut event = event(name);
     event["requestContext"]["authorizer"]["principalId"] = account.as_str().into();
     event
@@ -223,16 +225,16 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
-    let keys = shared::keys::generate_ed25519().expect("key pair");
+    let keys = shared::tokens::keys::generate_ed25519().expect("key pair");
     let private_pem = keys.private_pem.expose_secret().to_owned();
     // The authorizer names the API of its sample event's method ARN as the issuer.
     let api = event("authorizer.json")["methodArn"]
         .as_str()
-        .and_then(shared::issuer::of_method_arn)
+        .and_then(shared::tokens::issuer::of_method_arn)
         .expect("the sample authorizer event's method ARN");
-    let settings = shared::config::TokenSettings {
+    let settings = shared::tokens::TokenSettings {
         issuer: api,
-        ..shared::config::TokenSettings::from_source(&[]).expect("default settings")
+        ..shared::tokens::TokenSettings::from_source(&[]).expect("default settings")
     };
     let issuer = shared::tokens::TokenIssuer::from_pem(&private_pem, settings).expect("issuer");
     let data_key = devtools::dev_keys::new_second_factor_key("bench").expect("data key");

@@ -8,8 +8,8 @@
 //! so Graviton's absolute times will differ, not the shape.
 
 use serde_json::json;
-use shared::credentials::Password;
-use shared::hashing::{HashingParams, PasswordHasher};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::credentials::Password;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;

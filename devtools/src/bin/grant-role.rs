@@ -8,10 +8,11 @@
 
 use clap::Parser;
 use devtools::roles::{RoleChange, RoleError, change};
-use shared::config::{DatabaseSettings, ProcessEnv};
-use shared::roles::Roles;
+use shared::access::roles::Roles;
+use shared::identity::users::UserCollectionSettings;
+use shared::platform::config::ProcessEnv;
+use shared::platform::database::DatabaseSettings;
 use shared::stores::MongoStores;
-use shared::users::UserCollectionSettings;
 use std::process::ExitCode;
 
 /// Give an account a role (or take it away), straight in the database.
@@ -44,7 +45,7 @@ async fn main() -> ExitCode {
         }
     };
     let result = async {
-        let db = shared::db::connect(&database).await?;
+        let db = shared::platform::database::connect(&database).await?;
         let stores = MongoStores::new(&db, &collection);
         change(&stores, &roles, &args.username, &args.role, args.revoke).await
     }

@@ -3,8 +3,9 @@
 //! 2 collisions found (nothing changed), 1 any other failure.
 
 use clap::Parser;
-use shared::config::{DatabaseSettings, ProcessEnv};
-use shared::users::UserCollectionSettings;
+use shared::identity::users::UserCollectionSettings;
+use shared::platform::config::ProcessEnv;
+use shared::platform::database::DatabaseSettings;
 use std::process::ExitCode;
 
 /// Take over the FastAPI app's users: report case-insensitive username collisions, and with
@@ -35,7 +36,7 @@ async fn main() -> ExitCode {
         if args.apply { "" } else { " (dry run)" }
     );
     let result = async {
-        let database = shared::db::connect(&database_settings).await?;
+        let database = shared::platform::database::connect(&database_settings).await?;
         devtools::migrate::run(&database, &users, args.apply, |line| {
             eprintln!("migrate: {line}");
         })

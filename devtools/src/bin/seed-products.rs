@@ -1,7 +1,8 @@
 //! `seed-products`: inserts or refreshes the sample products in the database named by
 //! `MONGODB_URI` and `DB_NAME`. Safe to run any number of times.
 
-use shared::config::{DatabaseSettings, ProcessEnv};
+use shared::platform::config::ProcessEnv;
+use shared::platform::database::DatabaseSettings;
 use shared::products::MongoProductStore;
 use std::process::ExitCode;
 
@@ -15,7 +16,7 @@ async fn main() -> ExitCode {
         }
     };
     let result = async {
-        MongoProductStore::new(&shared::db::connect(&settings).await?)
+        MongoProductStore::new(&shared::platform::database::connect(&settings).await?)
             .seed()
             .await
     }

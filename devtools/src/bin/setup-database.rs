@@ -5,16 +5,16 @@
 //! and after upgrades. The functions only check the unique index, so their database user
 //! needs no `createIndex`. It also gives existing accounts their look-alike key and lists
 //! the accounts whose names already look alike (they keep signing in; see
-//! [`shared::users::look_alikes`]).
+//! [`shared::identity::users::look_alikes`]).
 
-use shared::config::DatabaseSettings;
+use shared::identity::users::UserCollectionSettings;
+use shared::platform::database::DatabaseSettings;
 use shared::stores::MongoStores;
-use shared::users::UserCollectionSettings;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let env = match shared::secrets::load(&["MONGODB_URI"]).await {
+    let env = match shared::platform::secrets::load(&["MONGODB_URI"]).await {
         Ok(env) => env,
         Err(error) => {
             eprintln!("setup-database: {error}");
@@ -33,7 +33,10 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = async {
-        let stores = MongoStores::new(&shared::db::connect(&database).await?, &users);
+        let stores = MongoStores::new(
+            &shared::platform::database::connect(&database).await?,
+            &users,
+        );
         stores.ensure_indexes().await?;
         stores.users.fill_look_alike_keys().await
     }

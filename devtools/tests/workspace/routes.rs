@@ -3,7 +3,7 @@
 //! route added to one and not the other fails here instead of running the wrong action.
 
 use crate::support::template_model;
-use shared::http::Route;
+use shared::platform::http::Route;
 use std::collections::{BTreeMap, BTreeSet};
 
 type Routes = BTreeSet<(String, String)>;

@@ -5,7 +5,7 @@
 
 use crate::support::template_model;
 use devtools::gateway::authorizer::{Decision, Outcome};
-use shared::scopes::{Caller, PROTECTED_ROUTES, ProtectedRoute, SCOPES, Scopes};
+use shared::access::scopes::{Caller, PROTECTED_ROUTES, ProtectedRoute, SCOPES, Scopes};
 use shared::testing::{token_pair, token_settings};
 use shared::tokens::Authentication;
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@ use crate::State;
 use crate::reauthentication;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::platform::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::stores::Stores;
 
 /// Deletes the caller's account after a recent login, the current password and (with a
@@ -30,13 +30,20 @@ pub(crate) async fn delete<S: Stores>(
     let user = &caller.user;
     let now = state.clock.now();
     let deletion = async {
-        shared::account_removal::delete_account(&state.stores, user, None, now)
+        shared::lifecycle::account_removal::delete_account(&state.stores, user, None, now)
             .await
             .map_err(|error| ApiError::from_store(&error))
     };
-    shared::administrators::keeping_one(&state.stores, &state.roles, now, user, &[], deletion)
-        .await?;
-    tracing::info!(pseudonym = %shared::account_events::pseudonym(&user.id), "account deleted");
+    shared::lifecycle::administrators::keeping_one(
+        &state.stores,
+        &state.roles,
+        now,
+        user,
+        &[],
+        deletion,
+    )
+    .await?;
+    tracing::info!(pseudonym = %shared::identity::account_events::pseudonym(&user.id), "account deleted");
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

@@ -6,16 +6,16 @@ use crate::{State, record};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::email_codes::EmailCodeStore;
-use shared::email_flows::{self, Recipient};
-use shared::http::{
+use shared::abuse::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT;
+use shared::edge::principal::authenticated_user;
+use shared::identity::account_events::EventKind;
+use shared::identity::users::{User, UserStore};
+use shared::mail::email_codes::EmailCodeStore;
+use shared::mail::flows::{self, Recipient};
+use shared::platform::http::{
     ApiError, body_text, has_content_type, json_object, json_response, string_field,
 };
-use shared::principal::authenticated_user;
-use shared::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT;
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
 
 /// Sends a code to a new address after a recent login, with the current password (and, with
 /// a second factor on, a code from it) in the request: the address decides where password
@@ -32,7 +32,7 @@ pub(crate) async fn change<S: Stores>(
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
-    let address = email_flows::email_field(&fields, "email")?;
+    let address = flows::email_field(&fields, "email")?;
     let current = string_field(&fields, "current_password")?;
     reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
         .await?;
@@ -40,7 +40,7 @@ pub(crate) async fn change<S: Stores>(
     if user.email.as_ref().map(|e| e.key()) == Some(address.key()) {
         let body = json!({
             "message": "this address is already the account's verified address",
-            "email": email_flows::email_view(user),
+            "email": flows::email_view(user),
         });
         return Ok(json_response(StatusCode::OK, &body));
     }
@@ -88,7 +88,7 @@ pub(crate) async fn change<S: Stores>(
     updated.pending_email = Some(address);
     let body = json!({
         "message": "verification code sent: the new address counts once the code is redeemed at POST /email/verify",
-        "email": email_flows::email_view(&updated),
+        "email": flows::email_view(&updated),
     });
     Ok(json_response(StatusCode::ACCEPTED, &body))
 }
@@ -119,7 +119,7 @@ pub(crate) async fn resend<S: Stores>(
         .await?;
     let body = json!({
         "message": "another verification code was sent",
-        "email": email_flows::email_view(&user),
+        "email": flows::email_view(&user),
     });
     Ok(json_response(StatusCode::ACCEPTED, &body))
 }
@@ -169,7 +169,7 @@ pub(crate) async fn remove<S: Stores>(
 }
 
 async fn limit_mails<S: Stores>(state: &State<S>, user: &User) -> Result<(), ApiError> {
-    email_flows::limit(
+    flows::limit(
         state.stores.rate_limits(),
         &state.metrics,
         &VERIFICATION_MAILS_PER_ACCOUNT,

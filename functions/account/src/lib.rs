@@ -31,16 +31,16 @@ mod sessions;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::email_flows::Outgoing;
-use shared::hashing::PasswordHasher;
-use shared::http::{ApiError, Route, json_response, not_found, route};
-use shared::mailer::{MailSettings, Mailer};
-use shared::metrics::Metrics;
-use shared::mfa::MfaSettings;
+use shared::factors::hashing::PasswordHasher;
+use shared::factors::mfa::MfaSettings;
+use shared::factors::passkeys::webauthn::PasskeySettings;
+use shared::mail::flows::Outgoing;
+use shared::mail::sender::{MailSettings, Mailer};
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{ApiError, Route, json_response, not_found, route};
+use shared::platform::metrics::Metrics;
 use shared::stores::Stores;
-use shared::webauthn::PasskeySettings;
 
 /// What the account function needs, built once per execution environment.
 pub struct State<S> {
@@ -62,9 +62,9 @@ pub struct State<S> {
     /// The WebAuthn relying party passkeys are registered for.
     pub passkeys: PasskeySettings,
     /// The roles accounts hold (`ROLES`): the last administrator may not delete itself.
-    pub roles: shared::roles::Roles,
+    pub roles: shared::access::roles::Roles,
     /// Refuses new passwords known from data breaches.
-    pub breached: shared::breached_passwords::BreachedPasswords,
+    pub breached: shared::factors::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -79,8 +79,8 @@ impl<S> State<S> {
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
-            roles: shared::roles::Roles::from_source(env)?,
-            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
+            roles: shared::access::roles::Roles::from_source(env)?,
+            breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }
@@ -227,14 +227,18 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
 /// Records `kind` in the account's security history (a failure is only logged).
 async fn record<S: Stores>(
     state: &State<S>,
-    account: &shared::account_id::AccountId,
-    kind: shared::account_events::EventKind,
+    account: &shared::identity::account_id::AccountId,
+    kind: shared::identity::account_events::EventKind,
     request: &Request,
 ) {
-    let client = shared::refresh::Client::of(request);
-    let event =
-        shared::account_events::AccountEvent::new(account, kind, state.clock.now(), &client);
-    shared::account_events::record(state.stores.events(), &event).await;
+    let client = shared::platform::http::RequestSource::of(request);
+    let event = shared::identity::account_events::AccountEvent::new(
+        account,
+        kind,
+        state.clock.now(),
+        &client,
+    );
+    shared::identity::account_events::record(state.stores.events(), &event).await;
 }
 
 fn no_content() -> Response<Body> {

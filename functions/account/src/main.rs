@@ -1,11 +1,12 @@
-use shared::telemetry::or_exit;
+use shared::platform::telemetry::or_exit;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let start = shared::startup::with_database(&[shared::mfa::SECOND_FACTOR_KEYS]).await;
+    let start =
+        shared::edge::startup::with_database(&[shared::factors::mfa::SECOND_FACTOR_KEYS]).await;
     let state = or_exit(
         account::State::new(&start.env, start.stores),
         "hashing and second-factor settings",
     );
-    shared::serve::http(&start.env, &state, account::handle).await
+    shared::platform::serve::http(&start.env, &state, account::handle).await
 }

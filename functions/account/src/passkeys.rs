@@ -11,13 +11,15 @@ use lambda_http::Request;
 use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::http::{ApiError, json_fields, optional_json_fields, string_field};
-use shared::leases::LeaseStore;
-use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
-use shared::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
+use shared::abuse::leases::LeaseStore;
+use shared::factors::passkey_ceremonies::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore,
+};
+use shared::factors::passkeys::webauthn::{self, PasskeyError, RegistrationResponse, RelyingParty};
+use shared::factors::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
+use shared::identity::account_events::EventKind;
+use shared::platform::http::{ApiError, json_fields, optional_json_fields, string_field};
 use shared::stores::Stores;
-use shared::webauthn::{self, PasskeyError, RegistrationResponse, RelyingParty};
 
 /// `POST /users/me/passkeys/registration-options`: `{"publicKey": creation options}` for
 /// `navigator.credentials.create`, valid for five minutes and for this account only.
@@ -141,11 +143,11 @@ pub(crate) async fn register<S: Stores>(
 /// refused at sign-in from the moment it was stored).
 async fn keep_only_if_credentials_stand<S: Stores>(
     state: &State<S>,
-    user: &shared::users::User,
+    user: &shared::identity::users::User,
     passkey: &Passkey,
 ) -> Result<(), ApiError> {
-    use shared::users::UserStore as _;
-    let store = |error: shared::db::StoreError| ApiError::from_store(&error);
+    use shared::identity::users::UserStore as _;
+    let store = |error: shared::platform::database::StoreError| ApiError::from_store(&error);
     let now = state
         .stores
         .users()
@@ -177,7 +179,7 @@ const PASSKEYS_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(1
 /// insert run under the account's `passkeys:<id>` lease, so parallel registrations cannot
 /// all see room for one more.
 async fn add_within_limit<S: Stores>(state: &State<S>, passkey: &Passkey) -> Result<(), ApiError> {
-    let store = |error: shared::db::StoreError| ApiError::from_store(&error);
+    let store = |error: shared::platform::database::StoreError| ApiError::from_store(&error);
     let leases = state.stores.leases();
     let lease = format!("passkeys:{}", passkey.account.as_str());
     let holder = uuid::Uuid::new_v4().to_string();
@@ -246,9 +248,9 @@ pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Re
 }
 
 /// Mails `what` to the account's verified address, if it has one.
-async fn notify<S: Stores>(state: &State<S>, user: &shared::users::User, what: &str) {
+async fn notify<S: Stores>(state: &State<S>, user: &shared::identity::users::User, what: &str) {
     if let Some(address) = &user.email {
-        let to = shared::email_flows::Recipient {
+        let to = shared::mail::flows::Recipient {
             account: &user.id,
             username: &user.username,
             address,

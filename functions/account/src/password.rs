@@ -4,13 +4,13 @@ use crate::reauthentication::{self, RecentCaller};
 use crate::{State, internal};
 use lambda_http::Request;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::account_id::AccountId;
-use shared::credentials::{CredentialError, Password};
-use shared::http::{ApiError, body_text, has_content_type, json_object, string_field};
-use shared::principal::authenticated_user;
+use shared::edge::principal::authenticated_user;
+use shared::identity::account_events::EventKind;
+use shared::identity::account_id::AccountId;
+use shared::identity::credentials::{CredentialError, Password};
+use shared::identity::users::{Revocation, UserStore};
+use shared::platform::http::{ApiError, body_text, has_content_type, json_object, string_field};
 use shared::stores::Stores;
-use shared::users::{Revocation, UserStore};
 
 /// Bumps the token version and revokes every session: every token issued so far stops
 /// working.
@@ -51,7 +51,7 @@ pub(crate) async fn change_password<S: Stores>(
         .map_err(|error| new_password_refused(&error))?;
     reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
         .await?;
-    shared::breached_passwords::refuse_if_breached(
+    shared::factors::breached_passwords::refuse_if_breached(
         &state.breached,
         &new_password,
         &state.metrics,
@@ -76,7 +76,7 @@ pub(crate) async fn change_password<S: Stores>(
     crate::record(state, &user.id, EventKind::PasswordChanged, request).await;
     tracing::info!(username = %username, "password changed");
     if let Some(address) = &user.email {
-        let to = shared::email_flows::Recipient {
+        let to = shared::mail::flows::Recipient {
             account: &user.id,
             username,
             address,
@@ -94,7 +94,7 @@ pub(crate) fn message(text: &str) -> Value {
 /// Ends every session, code and ceremony started before the token version moved: a reset
 /// code or address change asked for before must not undo what this change is for.
 async fn revoke_sessions<S: Stores>(stores: &S, account: &AccountId) -> Result<(), ApiError> {
-    shared::revocation::end_started_before(stores, account)
+    shared::lifecycle::revocation::end_started_before(stores, account)
         .await
         .map_err(|error| ApiError::from_store(&error))
 }

@@ -7,16 +7,16 @@
 
 use crate::{State, internal};
 use serde_json::{Map, Value};
-use shared::http::{ApiError, optional_string_field};
-use shared::login_failures::{
+use shared::abuse::login_failures::{
     Attempt, FailureKey, LoginFailureStore, SecondFactorFailures, retry_after_seconds,
 };
-use shared::metrics::SecurityEvent;
-use shared::mfa::{FactorCheckError, PresentedFactor};
-use shared::principal::{authenticated_user, principal};
-use shared::second_factors::{SecondFactor, SecondFactorStore};
+use shared::edge::principal::{authenticated_user, principal};
+use shared::factors::mfa::{FactorCheckError, PresentedFactor};
+use shared::factors::second_factors::{SecondFactor, SecondFactorStore};
+use shared::identity::users::User;
+use shared::platform::http::{ApiError, optional_string_field};
+use shared::platform::metrics::SecurityEvent;
 use shared::stores::Stores;
-use shared::users::User;
 
 /// The caller of a sensitive request, with the login proven recent.
 pub struct RecentCaller {
@@ -124,7 +124,7 @@ pub async fn check_factor<S: Stores>(
     presented: &PresentedFactor,
     request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
-    let checked = shared::mfa::check(
+    let checked = shared::factors::mfa::check(
         state.stores.second_factors(),
         &state.mfa,
         &user.id,
@@ -138,7 +138,7 @@ pub async fn check_factor<S: Stores>(
         Ok(false) => {
             tracing::info!(username = %user.username, kind = presented.kind(), "second factor refused");
             state.metrics.record(SecurityEvent::FailedSecondFactor);
-            let kind = shared::account_events::EventKind::SecondFactorFailed;
+            let kind = shared::identity::account_events::EventKind::SecondFactorFailed;
             crate::record(state, &user.id, kind, request).await;
             Err(ApiError::WrongSecondFactor)
         }
@@ -188,7 +188,7 @@ pub async fn check_password<S: Stores>(
     presented: &str,
     request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
-    let current = shared::credentials::Password::presented(presented);
+    let current = shared::identity::credentials::Password::presented(presented);
     claim_password_check(state, user).await?;
     let matches = !current.exceeds_presented_limit()
         && state
@@ -199,7 +199,7 @@ pub async fn check_password<S: Stores>(
     if !matches {
         tracing::info!(username = %user.username, "sensitive change refused: wrong current password");
         state.metrics.record(SecurityEvent::FailedLogin);
-        let kind = shared::account_events::EventKind::ReauthenticationFailed;
+        let kind = shared::identity::account_events::EventKind::ReauthenticationFailed;
         crate::record(state, &user.id, kind, request).await;
         return Err(ApiError::WrongPassword);
     }

@@ -9,14 +9,14 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_http::Request;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::account_id::AccountId;
-use shared::http::{ApiError, json_fields, string_field};
-use shared::metrics::SecurityEvent;
-use shared::recovery_codes::NewCodes;
-use shared::second_factors::SecondFactorStore;
+use shared::factors::recovery_codes::NewCodes;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::factors::totp::TotpSecret;
+use shared::identity::account_events::EventKind;
+use shared::identity::account_id::AccountId;
+use shared::platform::http::{ApiError, json_fields, string_field};
+use shared::platform::metrics::SecurityEvent;
 use shared::stores::Stores;
-use shared::totp::TotpSecret;
 
 /// Starts (or restarts) an enrolment after a recent login and the current password (so a
 /// stolen access token alone cannot put an attacker's authenticator on the account): a new
@@ -179,7 +179,7 @@ async fn proven_by_code<S: Stores>(
 }
 
 fn new_recovery_codes(account: &AccountId) -> Result<NewCodes, ApiError> {
-    shared::recovery_codes::generate(account)
+    shared::factors::recovery_codes::generate(account)
         .map_err(|_| internal("no randomness for recovery codes"))
 }
 

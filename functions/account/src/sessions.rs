@@ -3,10 +3,10 @@
 use crate::State;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt as _, Response};
-use shared::account_events::EventKind;
-use shared::http::ApiError;
-use shared::principal::authenticated_user;
-use shared::refresh::RefreshTokenStore;
+use shared::edge::principal::authenticated_user;
+use shared::identity::account_events::EventKind;
+use shared::platform::http::ApiError;
+use shared::sessions::SessionStore;
 use shared::stores::Stores;
 
 /// Revokes the session `{id}` if it is one of the caller's and still active: its refresh
@@ -24,7 +24,7 @@ pub(crate) async fn end<S: Stores>(
         .unwrap_or_default();
     let ended = state
         .stores
-        .refresh_tokens()
+        .sessions()
         .end_session(&user.id, id)
         .await
         .map_err(|error| ApiError::from_store(&error))?;

@@ -4,16 +4,16 @@
 
 use account::State;
 use serde_json::{Value, json};
-use shared::credentials::{Password, Username};
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::refresh::{RefreshTokenStore as _, Session};
-use shared::second_factors::SecondFactorStore as _;
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::factors::second_factors::SecondFactorStore as _;
+use shared::factors::totp::TotpSecret;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::UserStore as _;
+use shared::sessions::{Session, SessionStore as _};
 use shared::testing::{
-    ManualClock, MemoryRefreshTokenStore, MemoryStores, MemoryUserStore, event_json, request_from,
+    ManualClock, MemorySessionStore, MemoryStores, MemoryUserStore, event_json, request_from,
     response_json, seeded_account_id,
 };
-use shared::totp::TotpSecret;
-use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The `auth_time` of the sample events' access tokens.
@@ -36,8 +36,8 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let users = MemoryUserStore::with_user("alice", &hash, SystemTime::now());
-    let refresh_tokens = MemoryRefreshTokenStore::default();
-    let token = shared::refresh::generate().unwrap();
+    let refresh_tokens = MemorySessionStore::default();
+    let token = shared::sessions::generate().unwrap();
     let (now, hour) = (SystemTime::now(), Duration::from_secs(3600));
     let session = Session::new(&seeded_account_id("alice"), 0, now, hour);
     refresh_tokens
@@ -50,21 +50,21 @@ async fn setup() -> Setup {
         state: State {
             stores: MemoryStores {
                 users,
-                refresh_tokens,
+                sessions: refresh_tokens,
                 ..MemoryStores::default()
             },
             hasher,
             mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
-            metrics: shared::metrics::Metrics::capturing(),
-            mailer: shared::mailer::Mailer::Recording(outbox.clone()),
-            mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
-            passkeys: shared::webauthn::PasskeySettings::new(
+            metrics: shared::platform::metrics::Metrics::capturing(),
+            mailer: shared::mail::sender::Mailer::Recording(outbox.clone()),
+            mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+            passkeys: shared::factors::passkeys::webauthn::PasskeySettings::new(
                 "localhost",
                 &["http://localhost:3000"],
             ),
-            roles: shared::roles::Roles::default(),
-            breached: shared::breached_passwords::BreachedPasswords::off(),
+            roles: shared::access::roles::Roles::default(),
+            breached: shared::factors::breached_passwords::BreachedPasswords::off(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),
@@ -152,7 +152,7 @@ async fn the_sample_event_changes_the_password_and_revokes_every_token() {
         !setup
             .state
             .stores
-            .refresh_tokens
+            .sessions
             .is_current(&setup.refresh_secret),
         "the session is revoked"
     );
@@ -174,7 +174,7 @@ async fn logout_everywhere_bumps_the_token_version_and_revokes_refresh_tokens() 
         !setup
             .state
             .stores
-            .refresh_tokens
+            .sessions
             .is_current(&setup.refresh_secret),
         "the session is revoked"
     );
@@ -306,7 +306,7 @@ async fn a_route_this_function_does_not_serve_is_404_and_changes_nothing() {
         setup
             .state
             .stores
-            .refresh_tokens
+            .sessions
             .is_current(&setup.refresh_secret),
         "the session is still active"
     );
@@ -699,7 +699,7 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_fresh_code() {
         (status, body["error"].as_str()),
         (409, Some("second_factor_not_enabled"))
     );
-    use shared::account_events::EventKind::{
+    use shared::identity::account_events::EventKind::{
         RecoveryCodesRegenerated, SecondFactorDisabled, SecondFactorEnabled, SecondFactorFailed,
     };
     assert_eq!(
@@ -719,11 +719,11 @@ async fn turning_totp_off_and_new_recovery_codes_need_a_fresh_code() {
 
 #[tokio::test]
 async fn ending_a_session_stops_its_refresh_token_and_another_accounts_id_is_404() {
-    use shared::refresh::RefreshTokenStore as _;
+    use shared::sessions::SessionStore as _;
     let setup = setup().await;
-    let tokens = &setup.state.stores.refresh_tokens;
+    let tokens = &setup.state.stores.sessions;
     let family = tokens.sessions()[0].family.clone();
-    let bob = shared::refresh::Session::new(
+    let bob = shared::sessions::Session::new(
         &seeded_account_id("bob"),
         0,
         SystemTime::now(),
@@ -761,7 +761,7 @@ async fn ending_a_session_stops_its_refresh_token_and_another_accounts_id_is_404
 
 #[tokio::test]
 async fn security_changes_are_recorded_with_the_requests_ip_and_user_agent() {
-    use shared::account_events::EventKind::{SecondFactorEnabled, SecondFactorFailed};
+    use shared::identity::account_events::EventKind::{SecondFactorEnabled, SecondFactorFailed};
     let setup = setup().await;
     let alice = seeded_account_id("alice");
     enrolled(&setup).await;
@@ -795,7 +795,7 @@ fn email_event(method: &str, body: Option<Value>) -> Value {
     event
 }
 
-fn alice_user(setup: &Setup) -> shared::users::User {
+fn alice_user(setup: &Setup) -> shared::identity::users::User {
     setup.state.stores.users.user("alice").unwrap()
 }
 
@@ -836,7 +836,7 @@ async fn a_new_address_waits_for_its_code_and_the_current_one_stays() {
     let alice = seeded_account_id("alice");
     assert_eq!(
         setup.state.stores.events.kinds_of(&alice),
-        vec![shared::account_events::EventKind::EmailChangeRequested]
+        vec![shared::identity::account_events::EventKind::EmailChangeRequested]
     );
     assert!(!code_in_last_mail(&setup).is_empty());
 }
@@ -912,7 +912,7 @@ async fn bad_addresses_are_422_and_verification_mails_are_limited_per_account() 
         );
     }
     assert!(setup.outbox.sent().is_empty());
-    let max = shared::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT.max;
+    let max = shared::abuse::rate_limits::VERIFICATION_MAILS_PER_ACCOUNT.max;
     for n in 0..max {
         let body = json!({"email": format!("alice{n}@example.com")});
         let (status, _, _) = call(&setup, &email_event("PUT", Some(body))).await;
@@ -943,7 +943,8 @@ async fn resending_needs_a_waiting_address_and_removal_tells_the_old_address() {
 
     let users = &setup.state.stores.users;
     let alice = seeded_account_id("alice");
-    let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let address =
+        shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap();
     users
         .set_pending_email(&alice, Some(&address), 0, now(&setup))
         .await
@@ -976,7 +977,8 @@ async fn resending_needs_a_waiting_address_and_removal_tells_the_old_address() {
 async fn a_password_change_tells_the_verified_address() {
     let setup = setup().await;
     let alice = seeded_account_id("alice");
-    let address = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let address =
+        shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap();
     let users = &setup.state.stores.users;
     users
         .set_pending_email(&alice, Some(&address), 0, now(&setup))
@@ -1023,7 +1025,8 @@ async fn an_address_change_needs_the_current_password_and_tells_the_verified_add
     assert_eq!(alice_user(&setup).pending_email, None);
 
     let alice = seeded_account_id("alice");
-    let current = shared::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let current =
+        shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap();
     let users = &setup.state.stores.users;
     users
         .set_pending_email(&alice, Some(&current), 0, now(&setup))
@@ -1053,13 +1056,15 @@ async fn an_address_change_needs_the_current_password_and_tells_the_verified_add
 
 #[tokio::test]
 async fn a_password_change_or_logout_everywhere_voids_outstanding_reset_codes() {
-    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    use shared::mail::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
     let setup = setup().await;
     let codes = &setup.state.stores.email_codes;
     let code = EmailCode {
         account: seeded_account_id("alice"),
         purpose: Purpose::Reset,
-        address: Some(shared::email_address::EmailAddress::parse("alice@example.com").unwrap()),
+        address: Some(
+            shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap(),
+        ),
         expires_at: now(&setup) + Duration::from_secs(900),
         token_version: 0,
         issued_by: None,

@@ -9,18 +9,18 @@ use crate::{State, view};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Value, json};
-use shared::account_events::{self, AccountEvent, AccountEventStore, EventKind};
-use shared::account_id::AccountId;
-use shared::email_codes::{EmailCodeStore, Purpose};
-use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
-use shared::leases::LeaseStore;
-use shared::login_failures::{LoginFailureStore, PasskeyFailures, SecondFactorFailures};
-use shared::passkeys::PasskeyStore;
-use shared::refresh::Client;
-use shared::roles::{USERS_ADMIN_SCOPE, is_role_name};
-use shared::second_factors::SecondFactorStore;
+use shared::abuse::leases::LeaseStore;
+use shared::abuse::login_failures::{LoginFailureStore, PasskeyFailures, SecondFactorFailures};
+use shared::access::roles::{USERS_ADMIN_SCOPE, is_role_name};
+use shared::factors::passkeys::PasskeyStore;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::account_events::{self, AccountEvent, AccountEventStore, EventKind};
+use shared::identity::account_id::AccountId;
+use shared::identity::users::{AccountQuery, Revocation, User, UserStore};
+use shared::mail::email_codes::{EmailCodeStore, Purpose};
+use shared::platform::http::RequestSource;
+use shared::platform::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::stores::Stores;
-use shared::users::{AccountQuery, Revocation, User, UserStore};
 
 /// Accounts per page unless `limit` says otherwise.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -36,7 +36,7 @@ const ACCOUNT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
     message: "no account has this id",
 };
 
-fn store(error: shared::db::StoreError) -> ApiError {
+fn store(error: shared::platform::database::StoreError) -> ApiError {
     ApiError::from_store(&error)
 }
 
@@ -106,7 +106,7 @@ pub(crate) async fn act<S: Stores>(
             Some(EventKind::PasswordResetIssued),
         ),
         Action::Delete => {
-            let deletion = shared::account_removal::delete_account(
+            let deletion = shared::lifecycle::account_removal::delete_account(
                 &state.stores,
                 &target,
                 Some(&admin.user.id),
@@ -123,7 +123,7 @@ pub(crate) async fn act<S: Stores>(
             &target.id,
             kind,
             state.clock.now(),
-            &Client::of(request),
+            &RequestSource::of(request),
             &admin.user.id,
         );
         account_events::record(state.stores.events(), &event).await;
@@ -197,7 +197,9 @@ pub(crate) async fn list<S: Stores>(
         };
     let prefix = match parameter("prefix") {
         None | Some("") => None,
-        Some(text) if text.chars().count() <= 64 => Some(shared::credentials::caseless_key(text)),
+        Some(text) if text.chars().count() <= 64 => {
+            Some(shared::identity::credentials::caseless_key(text))
+        }
         Some(_) => return Err(invalid("prefix", "prefix must be at most 64 characters")),
     };
     let role = match parameter("role") {
@@ -242,7 +244,7 @@ async fn read<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Bod
     shown["passkeys"] = passkeys
         .map_err(store)?
         .iter()
-        .map(shared::passkeys::Passkey::view)
+        .map(shared::factors::passkeys::Passkey::view)
         .collect();
     shown["events"] = Value::Array(
         events
@@ -290,14 +292,14 @@ const ACCOUNT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10
 
 /// Runs `change`, which leaves `target` with only `remaining` of its roles, refused with
 /// `409 last_administrator` when it would leave no enabled administrator
-/// ([`shared::administrators::keeping_one`]).
+/// ([`shared::lifecycle::administrators::keeping_one`]).
 async fn keeping_an_administrator<S: Stores, T>(
     state: &State<S>,
     target: &User,
     remaining: &[String],
     change: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    shared::administrators::keeping_one(
+    shared::lifecycle::administrators::keeping_one(
         &state.stores,
         &state.roles,
         state.clock.now(),
@@ -311,7 +313,7 @@ async fn keeping_an_administrator<S: Stores, T>(
 /// Ends everything the account started before its token version moved (with the change
 /// that calls this): sessions, codes, pending logins and passkey ceremonies.
 async fn end_sessions<S: Stores>(state: &State<S>, id: &AccountId) -> Result<(), ApiError> {
-    shared::revocation::end_started_before(&state.stores, id)
+    shared::lifecycle::revocation::end_started_before(&state.stores, id)
         .await
         .map_err(store)
 }
@@ -566,9 +568,9 @@ async fn issue_reset_code<S: Stores>(
         });
     }
     let codes = state.stores.email_codes();
-    let new = shared::email_codes::generate().map_err(|_| ApiError::Internal)?;
+    let new = shared::mail::email_codes::generate().map_err(|_| ApiError::Internal)?;
     let expires_at = state.clock.now() + state.reset_code_ttl;
-    let code = shared::email_codes::EmailCode {
+    let code = shared::mail::email_codes::EmailCode {
         account: target.id.clone(),
         purpose: Purpose::AdminReset,
         address: None,

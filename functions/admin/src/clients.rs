@@ -9,13 +9,13 @@ use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use shared::client_id::ClientId;
-use shared::clients::{
+use shared::access::client_id::ClientId;
+use shared::access::clients::{
     ClientStore, MachineClient, SecretAddition, SecretRemoval, StoredSecret, generate_secret,
 };
-use shared::credentials::Password;
-use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
-use shared::scopes::{CLIENT_SCOPES, Scopes};
+use shared::access::scopes::{CLIENT_SCOPES, Scopes};
+use shared::identity::credentials::Password;
+use shared::platform::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::stores::Stores;
 
 /// The longest client name, in characters.
@@ -26,7 +26,7 @@ const CLIENT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
     message: "no client has this id",
 };
 
-fn store(error: shared::db::StoreError) -> ApiError {
+fn store(error: shared::platform::database::StoreError) -> ApiError {
     ApiError::from_store(&error)
 }
 

@@ -4,11 +4,11 @@
 
 use crate::State;
 use lambda_http::Request;
-use shared::http::ApiError;
-use shared::principal::{authenticated_user, principal};
-use shared::second_factors::SecondFactorStore;
+use shared::edge::principal::{authenticated_user, principal};
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::users::User;
+use shared::platform::http::ApiError;
 use shared::stores::Stores;
-use shared::users::User;
 
 /// The administrator making the request.
 pub struct Administrator {
@@ -38,7 +38,7 @@ pub async fn administrator<S: Stores>(
     );
     let user = user?;
     let factor = factor.map_err(|error| ApiError::from_store(&error))?;
-    if !shared::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
+    if !shared::factors::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
         tracing::info!(actor = %user.id, "admin request refused: login not recent");
         return Err(ApiError::InsufficientUserAuthentication {
             max_age_seconds: state.recent_authentication.as_secs(),

@@ -23,11 +23,11 @@ mod guard;
 mod view;
 
 use lambda_http::{Body, Request, Response};
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::hashing::PasswordHasher;
-use shared::http::{ApiError, Route, not_found, route};
-use shared::roles::Roles;
+use shared::access::roles::Roles;
+use shared::factors::hashing::PasswordHasher;
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{ApiError, Route, not_found, route};
 use shared::stores::Stores;
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ impl<S> State<S> {
         Ok(Self {
             stores,
             roles: Roles::from_source(env)?,
-            recent_authentication: shared::mfa::recent_authentication_from(env)?,
+            recent_authentication: shared::factors::mfa::recent_authentication_from(env)?,
             clock: Clock::system(),
             hasher: PasswordHasher::from_source(env)?,
             reset_code_ttl: reset_code_ttl(env)?,
@@ -64,7 +64,8 @@ impl<S> State<S> {
 
 /// `ADMIN_RESET_CODE_TTL_SECONDS`: 300 to 604800 (a week), default 86400 (a day).
 pub fn reset_code_ttl(env: &impl Source) -> Result<Duration, ConfigError> {
-    let seconds: u64 = shared::config::parsed_or(env, "ADMIN_RESET_CODE_TTL_SECONDS", 86_400)?;
+    let seconds: u64 =
+        shared::platform::config::parsed_or(env, "ADMIN_RESET_CODE_TTL_SECONDS", 86_400)?;
     if !(300..=604_800).contains(&seconds) {
         return Err(ConfigError::Invalid {
             var: "ADMIN_RESET_CODE_TTL_SECONDS",

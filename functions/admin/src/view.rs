@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use shared::users::User;
+use shared::identity::users::User;
 
 /// `{"id","username","created_at","disabled","roles","email"}`: never a hash or a secret.
 pub fn account(user: &User) -> Value {
@@ -13,7 +13,7 @@ pub fn account(user: &User) -> Value {
         "created_at": humantime::format_rfc3339_millis(user.created_at).to_string(),
         "disabled": user.disabled,
         "roles": user.roles,
-        "email": shared::email_flows::email_view(user),
+        "email": shared::mail::flows::email_view(user),
     })
 }
 
@@ -32,7 +32,7 @@ pub fn decode_cursor(text: &str) -> Option<String> {
 
 /// `{"client_id","name","scopes","created_at","created_by","secrets":[{"id","created_at"}]}`:
 /// never a secret or its hash.
-pub fn client(client: &shared::clients::MachineClient) -> Value {
+pub fn client(client: &shared::access::clients::MachineClient) -> Value {
     let time = |at| humantime::format_rfc3339_millis(at).to_string();
     json!({
         "client_id": client.id.as_str(),

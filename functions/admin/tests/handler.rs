@@ -3,20 +3,20 @@
 
 use admin::State;
 use serde_json::Value;
-use shared::account_events::EventKind;
-use shared::account_id::AccountId;
-use shared::clients::ClientStore;
-use shared::credentials::Username;
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::passkeys::PasskeyStore as _;
-use shared::roles::Roles;
-use shared::second_factors::SecondFactorStore;
-use shared::secret_box::Sealed;
+use shared::access::clients::ClientStore;
+use shared::access::roles::Roles;
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::factors::passkeys::PasskeyStore as _;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::factors::secret_box::Sealed;
+use shared::identity::account_events::EventKind;
+use shared::identity::account_id::AccountId;
+use shared::identity::credentials::Username;
+use shared::identity::users::{Insertion, UserStore};
 use shared::stores::Stores;
 use shared::testing::{
     ManualClock, MemoryStores, MemoryUserStore, event_json, request_from, response_json,
 };
-use shared::users::{Insertion, UserStore};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The sample events' `auth_time`.
@@ -321,7 +321,7 @@ async fn unlock_logout_second_factor_reset_and_delete_act_on_the_account() {
         (409, Some("no_second_factor"))
     );
     with_factor(&setup.state.stores, &setup.bob).await;
-    let passkey = shared::passkeys::Passkey {
+    let passkey = shared::factors::passkeys::Passkey {
         id: "bobs-passkey".to_owned(),
         account: setup.bob.clone(),
         name: "phone".to_owned(),
@@ -554,7 +554,7 @@ async fn a_client_is_created_with_a_secret_shown_once_rotated_and_deleted() {
         (409, Some("rotation_in_progress")),
         "a retried rotation never evicts the secret in use"
     );
-    let old_id = shared::clients::secret_id(&secret).unwrap();
+    let old_id = shared::access::clients::secret_id(&secret).unwrap();
     let (status, _) = call(
         &setup,
         &on_client("admin-clients-remove-secret.json", &id, Some(old_id)),
@@ -636,14 +636,14 @@ async fn a_client_gets_only_scopes_clients_may_hold_and_the_administrator_has() 
 
 #[tokio::test]
 async fn a_reset_code_is_shown_once_stored_as_a_hash_and_replaces_the_last() {
-    use shared::email_codes::{EmailCodeStore, Purpose};
+    use shared::mail::email_codes::{EmailCodeStore, Purpose};
     let setup = setup().await;
     let (status, first) = call(&setup, &on("admin-reset-code.json", &setup.bob)).await;
     assert_eq!(status, 201, "{first}");
     let code = first["code"].as_str().unwrap();
     assert_eq!(code.len(), 19, "XXXX-XXXX-XXXX-XXXX");
     let codes = &setup.state.stores.email_codes;
-    let hash = shared::email_codes::hash(code).unwrap();
+    let hash = shared::mail::email_codes::hash(code).unwrap();
     let now = setup.time.clock().now();
     let stored = codes
         .find(&hash, Purpose::AdminReset, now)
@@ -742,8 +742,8 @@ async fn parallel_issues_of_a_reset_code_leave_one_live_code() {
 
 #[tokio::test]
 async fn removing_an_address_removes_the_waiting_one_and_every_emailed_code_and_is_recorded() {
-    use shared::email_address::EmailAddress;
-    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    use shared::identity::email_address::EmailAddress;
+    use shared::mail::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
     let setup = setup().await;
     let stores = &setup.state.stores;
     let verified = EmailAddress::parse("bob@example.com").unwrap();
@@ -792,8 +792,8 @@ async fn removing_an_address_removes_the_waiting_one_and_every_emailed_code_and_
 
 #[tokio::test]
 async fn an_administrators_sign_out_ends_the_accounts_waiting_address_and_codes() {
-    use shared::email_address::EmailAddress;
-    use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+    use shared::identity::email_address::EmailAddress;
+    use shared::mail::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
     let setup = setup().await;
     let stores = &setup.state.stores;
     let waiting = EmailAddress::parse("bob@intruder.example").unwrap();

@@ -9,9 +9,9 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse,
 };
 use serde_json::json;
-use shared::account_id::AccountId;
-use shared::client_id::ClientId;
-use shared::scopes::{Caller, Scopes};
+use shared::access::client_id::ClientId;
+use shared::access::scopes::{Caller, Scopes};
+use shared::identity::account_id::AccountId;
 use shared::tokens::TokenVerifier;
 
 /// The only failure an authorizer reports: API Gateway maps exactly this message to 401.
@@ -39,14 +39,14 @@ pub struct State {
     pub verifier: TokenVerifier,
     /// The token settings: the issuer tokens must name (configured, or the API's own URL
     /// read from the method ARN).
-    pub settings: shared::config::TokenSettings,
+    pub settings: shared::tokens::TokenSettings,
     /// The protected routes' resource ARNs, written once per stage.
     pub resources: policy::RouteResources,
 }
 
 impl State {
     /// The state for `verifier` and `settings`.
-    pub fn new(verifier: TokenVerifier, settings: shared::config::TokenSettings) -> Self {
+    pub fn new(verifier: TokenVerifier, settings: shared::tokens::TokenSettings) -> Self {
         Self {
             verifier,
             settings,
@@ -71,7 +71,7 @@ impl State {
 ///   `auth_time` say how and when the user authenticated, `sid` names the session the token
 ///   belongs to (empty for a token outside one), `scope` is what it may do.
 ///
-/// [`PROTECTED_ROUTES`]: shared::scopes::PROTECTED_ROUTES
+/// [`PROTECTED_ROUTES`]: shared::access::scopes::PROTECTED_ROUTES
 pub fn authorize(
     state: &State,
     request: &ApiGatewayCustomAuthorizerRequest,
@@ -89,7 +89,7 @@ pub fn authorize(
         method_arn.and_then(policy::Stage::of_method_arn),
         state
             .settings
-            .issuer_for(method_arn.and_then(shared::issuer::of_method_arn)),
+            .issuer_for(method_arn.and_then(shared::tokens::issuer::of_method_arn)),
     ) else {
         tracing::error!(method_arn = ?request.method_arn, "refused: unusable methodArn");
         return Err(Unauthorized);

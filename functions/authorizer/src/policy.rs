@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::Value;
-use shared::scopes::{Caller, PROTECTED_ROUTES, Scopes};
+use shared::access::scopes::{Caller, PROTECTED_ROUTES, Scopes};
 
 /// The stage a method ARN belongs to: `arn:aws:execute-api:{region}:{account}:{api}/{stage}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use shared::keys::generate_ed25519;
 use shared::testing::{event_json, token_pair, token_settings};
+use shared::tokens::keys::generate_ed25519;
 use shared::tokens::{TokenIssuer, TokenVerifier};
 use std::time::{Duration, SystemTime};
 
@@ -68,7 +68,7 @@ fn a_valid_token_gets_every_route_its_scopes_allow_with_the_caller_in_context() 
             "{route} in {allowed:?}"
         );
     }
-    let protected = shared::scopes::PROTECTED_ROUTES.len();
+    let protected = shared::access::scopes::PROTECTED_ROUTES.len();
     let denied = statements.get(1).map(resources).unwrap_or_default();
     assert_eq!(
         allowed.len() + denied.len(),
@@ -107,7 +107,7 @@ fn a_session_token_names_its_session_in_the_context() {
         methods: vec!["pwd".to_owned()],
         at: SystemTime::now(),
         session: Some("family-1".to_owned()),
-        scopes: shared::scopes::Scopes::none(),
+        scopes: shared::access::scopes::Scopes::none(),
     };
     let token = issuer
         .issue_for(ALICE, 0, &login, SystemTime::now())
@@ -147,7 +147,7 @@ fn missing_malformed_expired_forged_and_misaddressed_tokens_are_unauthorized() {
         .token;
     let foreign = stranger.issue(ALICE, 0, SystemTime::now()).unwrap().token;
     let keys = generate_ed25519().unwrap();
-    let other_audience = shared::config::TokenSettings {
+    let other_audience = shared::tokens::TokenSettings {
         audience: "another-api".to_owned(),
         ..token_settings()
     };

@@ -9,8 +9,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shared::config::{ConfigError, Source};
-use shared::http::{ApiError, Route, json_response, not_found, route};
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{ApiError, Route, json_response, not_found, route};
 
 const DESCRIPTION: &str = include_str!("../../../openapi.yaml");
 
@@ -126,7 +126,7 @@ impl State {
     /// `404`, as if it did not exist).
     pub fn from_source(source: &impl Source) -> Result<Self, StartError> {
         Ok(Self {
-            enabled: shared::config::flag(source, "DOCS_ENABLED", true)?,
+            enabled: shared::platform::config::flag(source, "DOCS_ENABLED", true)?,
             ..Self::new()?
         })
     }

@@ -8,8 +8,8 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::config::TokenSettings;
-use shared::http::{ApiError, Route, json_response, not_found, route};
+use shared::platform::http::{ApiError, Route, json_response, not_found, route};
+use shared::tokens::TokenSettings;
 use shared::tokens::TokenVerifier;
 
 /// How long clients and caches may keep either document. A rotation publishes the new key
@@ -83,7 +83,7 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
 fn metadata(state: &State, request: &Request) -> Option<serde_json::Value> {
     let issuer = state
         .settings
-        .issuer_for(shared::issuer::of_request(request))?;
+        .issuer_for(shared::tokens::issuer::of_request(request))?;
     Some(json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/token"),
@@ -95,6 +95,6 @@ fn metadata(state: &State, request: &Request) -> Option<serde_json::Value> {
         // Users' apps are public clients; machine clients authenticate with their secret.
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": shared::scopes::SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
+        "scopes_supported": shared::access::scopes::SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
     }))
 }

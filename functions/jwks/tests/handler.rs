@@ -33,7 +33,7 @@ async fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
 #[tokio::test]
 async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
     let (issuer, verifier, _) = token_pair();
-    let derived = shared::config::TokenSettings {
+    let derived = shared::tokens::TokenSettings {
         issuer: String::new(),
         ..token_settings()
     };

@@ -7,16 +7,16 @@ use crate::{State, timestamp};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::account_events::{AccountEvent, AccountEventStore, Cursor, MAX_PAGE};
-use shared::account_id::AccountId;
-use shared::db::StoreError;
-use shared::http::{ApiError, json_response};
-use shared::login_failures::{LoginFailureStore, LoginFailures, SecondFactorFailures};
-use shared::mfa_challenges::MfaChallengeStore;
-use shared::passkeys::PasskeyStore;
-use shared::principal::authenticated_user;
-use shared::refresh::RefreshTokenStore;
-use shared::second_factors::SecondFactorStore;
+use shared::abuse::login_failures::{LoginFailureStore, LoginFailures, SecondFactorFailures};
+use shared::edge::principal::authenticated_user;
+use shared::factors::mfa_challenges::MfaChallengeStore;
+use shared::factors::passkeys::PasskeyStore;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::account_events::{AccountEvent, AccountEventStore, Cursor, MAX_PAGE};
+use shared::identity::account_id::AccountId;
+use shared::platform::database::StoreError;
+use shared::platform::http::{ApiError, json_response};
+use shared::sessions::SessionStore;
 use shared::stores::Stores;
 
 /// The export: the account, its second factor's state, its passkeys (no key material), every stored session, the whole
@@ -27,8 +27,8 @@ pub(crate) async fn export<S: Stores>(
 ) -> Result<Response<Body>, ApiError> {
     let now = state.clock.now();
     let user = authenticated_user(state.stores.users(), request, now).await?;
-    let caller = shared::principal::principal(request, now)?;
-    if !shared::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
+    let caller = shared::edge::principal::principal(request, now)?;
+    if !shared::factors::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
         tracing::info!(username = %user.username, "export refused: login not recent");
         return Err(ApiError::InsufficientUserAuthentication {
             max_age_seconds: state.recent_authentication.as_secs(),
@@ -41,7 +41,7 @@ pub(crate) async fn export<S: Stores>(
     let (factor, passkeys, sessions, events, passwords, codes, pending) = tokio::join!(
         stores.second_factors().find(account),
         stores.passkeys().list(account),
-        stores.refresh_tokens().sessions_of(account),
+        stores.sessions().sessions_of(account),
         all_events(stores.events(), account),
         stores.login_failures().record(&user.username),
         stores.login_failures().record(&codes_key),
@@ -67,14 +67,14 @@ pub(crate) async fn export<S: Stores>(
             "created_at": timestamp(user.created_at),
             "disabled": user.disabled,
             "token_version": user.token_version,
-            "email": shared::email_flows::email_view(&user),
+            "email": shared::mail::flows::email_view(&user),
         },
         "two_factor": factor.map(|factor| json!({
             "method": "totp",
             "confirmed": factor.confirmed,
             "recovery_codes_remaining": factor.recovery_codes.len(),
         })),
-        "passkeys": passkeys.iter().map(shared::passkeys::Passkey::view).collect::<Vec<Value>>(),
+        "passkeys": passkeys.iter().map(shared::factors::passkeys::Passkey::view).collect::<Vec<Value>>(),
         "sessions": sessions.iter().map(|stored| {
             let session = &stored.session;
             json!({

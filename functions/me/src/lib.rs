@@ -12,12 +12,12 @@ use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::account_events::{AccountEventStore, Cursor, MAX_PAGE};
-use shared::clock::Clock;
-use shared::http::{ApiError, Route, json_response, not_found, route};
-use shared::principal::{authenticated_user, principal};
-use shared::refresh::RefreshTokenStore;
-use shared::second_factors::SecondFactorStore;
+use shared::edge::principal::{authenticated_user, principal};
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::account_events::{AccountEventStore, Cursor, MAX_PAGE};
+use shared::platform::clock::Clock;
+use shared::platform::http::{ApiError, Route, json_response, not_found, route};
+use shared::sessions::SessionStore;
 use shared::stores::Stores;
 
 /// What the me function needs, built once per execution environment.
@@ -83,7 +83,7 @@ async fn sessions<S: Stores>(
         authenticated_user(state.stores.users(), request, now),
         state
             .stores
-            .refresh_tokens()
+            .sessions()
             .active_sessions(&caller.account, now)
     );
     user?;
@@ -115,7 +115,7 @@ async fn passkeys<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    use shared::passkeys::PasskeyStore as _;
+    use shared::factors::passkeys::PasskeyStore as _;
     let now = state.clock.now();
     let caller = principal(request, now)?;
     let (user, passkeys) = tokio::join!(
@@ -126,7 +126,7 @@ async fn passkeys<S: Stores>(
     let passkeys = passkeys.map_err(|error| ApiError::from_store(&error))?;
     let listed: Vec<serde_json::Value> = passkeys
         .iter()
-        .map(shared::passkeys::Passkey::view)
+        .map(shared::factors::passkeys::Passkey::view)
         .collect();
     Ok(json_response(
         StatusCode::OK,
@@ -185,8 +185,8 @@ async fn events<S: Stores>(
 }
 
 /// One event as the owner sees it.
-fn event_json(event: &shared::account_events::AccountEvent) -> serde_json::Value {
-    shared::account_events::shown(event, false)
+fn event_json(event: &shared::identity::account_events::AccountEvent) -> serde_json::Value {
+    shared::identity::account_events::shown(event, false)
 }
 
 fn timestamp(time: std::time::SystemTime) -> String {
@@ -214,7 +214,7 @@ async fn account<S: Stores>(
             "username": user.username.as_str(),
             "created_at": timestamp(user.created_at),
             "disabled": user.disabled,
-            "email": shared::email_flows::email_view(&user),
+            "email": shared::mail::flows::email_view(&user),
             "two_factor": {
                 "enabled": confirmed.is_some(),
                 "recovery_codes_remaining": confirmed.map_or(0, |factor| factor.recovery_codes.len()),

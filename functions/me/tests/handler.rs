@@ -1,11 +1,11 @@
 //! `GET /users/me` on the sample event and on every refusal, with an in-memory store.
 
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::credentials::Username;
-use shared::second_factors::SecondFactorStore as _;
+use shared::factors::second_factors::SecondFactorStore as _;
+use shared::identity::credentials::Username;
+use shared::identity::users::UserStore as _;
+use shared::platform::clock::Clock;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
-use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn store_with_alice() -> MemoryUserStore {
@@ -17,7 +17,7 @@ async fn call(store: &MemoryUserStore, event: &Value) -> (u16, Value) {
     let state = me::State {
         stores: MemoryStores::with_users(store),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let response = me::handle(&state, request_from(event)).await;
     (response.status().as_u16(), response_json(&response))
@@ -44,7 +44,7 @@ async fn two_factor_shows_whether_totp_is_on_and_how_many_recovery_codes_remain(
     let store = store_with_alice();
     let stores = MemoryStores::with_users(&store);
     let alice = shared::testing::seeded_account_id("alice");
-    let sealed = shared::secret_box::Sealed {
+    let sealed = shared::factors::secret_box::Sealed {
         key_id: "k".to_owned(),
         nonce: vec![0; 12],
         ciphertext: vec![1; 36],
@@ -57,7 +57,7 @@ async fn two_factor_shows_whether_totp_is_on_and_how_many_recovery_codes_remain(
     let state = me::State {
         stores: stores.clone(),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     assert_eq!(
         answer(&state).await["two_factor"]["enabled"],
@@ -140,7 +140,7 @@ async fn a_token_older_than_the_accounts_token_version_is_401() {
     store
         .bump_token_version(
             &alice,
-            shared::users::Revocation::Sessions,
+            shared::identity::users::Revocation::Sessions,
             SystemTime::now(),
         )
         .await
@@ -214,7 +214,8 @@ async fn answer(state: &me::State<MemoryStores>) -> Value {
 
 #[tokio::test]
 async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
-    use shared::refresh::{Client, RefreshTokenStore as _, Session};
+    use shared::platform::http::RequestSource;
+    use shared::sessions::{Session, SessionStore as _};
     let store = store_with_alice();
     let stores = MemoryStores::with_users(&store);
     let alice = shared::testing::seeded_account_id("alice");
@@ -222,14 +223,14 @@ async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
     let hour = Duration::from_secs(3600);
     let mut mine = Session::new(&alice, 0, now, hour);
     mine.family = "0b6f2c1e-8d4f-4f57-9a3e-2f1c6d7e8a90".to_owned();
-    mine.client = Client {
+    mine.client = RequestSource {
         ip: Some("198.51.100.4".to_owned()),
         user_agent: Some("Phone/2.0".to_owned()),
     };
     let other = Session::new(&alice, 0, now - hour / 2, hour);
     let ended = Session::new(&alice, 0, now, hour);
     let bobs = Session::new(&shared::testing::seeded_account_id("bob"), 0, now, hour);
-    let tokens = &stores.refresh_tokens;
+    let tokens = &stores.sessions;
     for (session, hash) in [(&mine, "h1"), (&other, "h2"), (&ended, "h3"), (&bobs, "h4")] {
         tokens
             .start(session, hash, session.authenticated_at, hour)
@@ -240,7 +241,7 @@ async fn sessions_are_the_callers_active_ones_with_its_own_marked() {
     let state = me::State {
         stores: stores.clone(),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let response = me::handle(&state, request_from(&event_json("me-sessions.json"))).await;
     assert_eq!(response.status(), 200);
@@ -262,7 +263,7 @@ async fn the_export_needs_a_recent_login() {
     let state = me::State {
         stores: MemoryStores::with_users(&store),
         clock: Clock::system(),
-        recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
     };
     let stale = event_json("me-export.json");
     let response = me::handle(&state, request_from(&stale)).await;
@@ -287,11 +288,12 @@ async fn the_export_needs_a_recent_login() {
 
 #[tokio::test]
 async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
-    use shared::users::UserStore as _;
+    use shared::identity::users::UserStore as _;
     let store = store_with_alice();
     let alice = shared::testing::seeded_account_id("alice");
     let now = std::time::SystemTime::now();
-    let verified = shared::email_address::EmailAddress::parse("Alice@Example.com").unwrap();
+    let verified =
+        shared::identity::email_address::EmailAddress::parse("Alice@Example.com").unwrap();
     store
         .set_pending_email(&alice, Some(&verified), 0, now)
         .await
@@ -302,7 +304,7 @@ async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
         serde_json::json!({"address": "Alice@example.com", "verified": false, "pending_address": null})
     );
     store.verify_email(&alice, &verified, 0, now).await.unwrap();
-    let next = shared::email_address::EmailAddress::parse("alice@new.example").unwrap();
+    let next = shared::identity::email_address::EmailAddress::parse("alice@new.example").unwrap();
     store
         .set_pending_email(&alice, Some(&next), 0, now)
         .await

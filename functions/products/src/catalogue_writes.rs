@@ -5,8 +5,8 @@ use crate::State;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Map, Value};
-use shared::http::{ApiError, body_text, has_content_type, json_object, json_response};
-use shared::principal::Caller;
+use shared::edge::principal::Caller;
+use shared::platform::http::{ApiError, body_text, has_content_type, json_object, json_response};
 use shared::products::{Product, ProductStore, is_product_id};
 use shared::stores::Stores;
 

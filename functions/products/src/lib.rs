@@ -10,12 +10,12 @@ mod catalogue_writes;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::http::{ApiError, Route, json_response, not_found, route};
-use shared::principal::authenticated_caller;
+use shared::access::roles::Roles;
+use shared::edge::principal::authenticated_caller;
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{ApiError, Route, json_response, not_found, route};
 use shared::products::{CachedProductStore, ProductStore};
-use shared::roles::Roles;
 use shared::stores::Stores;
 
 /// What the products function needs, built once per execution environment.

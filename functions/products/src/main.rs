@@ -1,11 +1,11 @@
-use shared::clock::Clock;
-use shared::telemetry::or_exit;
+use shared::platform::clock::Clock;
+use shared::platform::telemetry::or_exit;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let start = shared::startup::with_database(&[]).await;
+    let start = shared::edge::startup::with_database(&[]).await;
     let state = products::State::new(&start.env, start.stores, Clock::system());
-    shared::serve::http(
+    shared::platform::serve::http(
         &start.env,
         &or_exit(state, "product cache"),
         products::handle,

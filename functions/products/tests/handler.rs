@@ -1,7 +1,7 @@
 //! `GET /products` on the sample event and on every refusal, with in-memory stores.
 
 use serde_json::Value;
-use shared::clock::Clock;
+use shared::platform::clock::Clock;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use std::time::SystemTime;
 

@@ -11,20 +11,20 @@
 //! Codes are single-use (one find-and-delete decides between concurrent redemptions); a
 //! wrong, expired or spent code is one answer, `400 invalid_code`. Requests and redemptions
 //! are rate-limited per source IP and per account with atomic counters
-//! ([`shared::rate_limits`]).
+//! ([`shared::abuse::rate_limits`]).
 
 mod reset;
 mod verify;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::email_flows::Outgoing;
-use shared::hashing::PasswordHasher;
-use shared::http::{Route, json_response, not_found, route};
-use shared::mailer::{MailSettings, Mailer};
-use shared::metrics::Metrics;
+use shared::factors::hashing::PasswordHasher;
+use shared::mail::flows::Outgoing;
+use shared::mail::sender::{MailSettings, Mailer};
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{Route, json_response, not_found, route};
+use shared::platform::metrics::Metrics;
 use shared::stores::Stores;
 use std::time::Duration;
 
@@ -51,9 +51,9 @@ pub struct State<S> {
     pub reset_answer_time: Duration,
     /// The scopes each role grants (`ROLES`): a code an administrator issued works only
     /// while their roles still allow it.
-    pub roles: shared::roles::Roles,
+    pub roles: shared::access::roles::Roles,
     /// Refuses new passwords known from data breaches.
-    pub breached: shared::breached_passwords::BreachedPasswords,
+    pub breached: shared::factors::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -62,13 +62,13 @@ impl<S> State<S> {
         Ok(Self {
             stores,
             hasher: PasswordHasher::from_source(env)?,
-            roles: shared::roles::Roles::from_source(env)?,
+            roles: shared::access::roles::Roles::from_source(env)?,
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
             reset_answer_time: RESET_ANSWER_TIME,
-            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
+            breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }
@@ -126,17 +126,25 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
 }
 
 fn source_ip(request: &Request) -> String {
-    shared::email_flows::ip_subject(shared::refresh::Client::of(request).ip.as_deref())
+    shared::mail::flows::ip_subject(
+        shared::platform::http::RequestSource::of(request)
+            .ip
+            .as_deref(),
+    )
 }
 
 async fn record<S: Stores>(
     state: &State<S>,
-    account: &shared::account_id::AccountId,
-    kind: shared::account_events::EventKind,
+    account: &shared::identity::account_id::AccountId,
+    kind: shared::identity::account_events::EventKind,
     request: &Request,
 ) {
-    let client = shared::refresh::Client::of(request);
-    let event =
-        shared::account_events::AccountEvent::new(account, kind, state.clock.now(), &client);
-    shared::account_events::record(state.stores.events(), &event).await;
+    let client = shared::platform::http::RequestSource::of(request);
+    let event = shared::identity::account_events::AccountEvent::new(
+        account,
+        kind,
+        state.clock.now(),
+        &client,
+    );
+    shared::identity::account_events::record(state.stores.events(), &event).await;
 }

@@ -3,22 +3,22 @@
 use crate::{State, record, source_ip};
 use lambda_http::Request;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::credentials::{Password, Username};
-use shared::email_address::EmailAddress;
-use shared::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
-use shared::email_flows::{self, Recipient, SendError};
-use shared::http::json_fields;
-use shared::http::{ApiError, optional_string_field, string_field};
-use shared::login_failures::LoginFailureStore;
-use shared::mail::Template;
-use shared::metrics::SecurityEvent;
-use shared::rate_limits::{
+use shared::abuse::login_failures::LoginFailureStore;
+use shared::abuse::rate_limits::{
     Decision, REDEMPTIONS_PER_IP, RESET_MAILS_PER_ACCOUNT, RESET_REQUESTS_PER_IP,
     RESETS_PER_ACCOUNT,
 };
+use shared::identity::account_events::EventKind;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::email_address::EmailAddress;
+use shared::identity::users::{User, UserStore};
+use shared::mail::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
+use shared::mail::flows::{self, Recipient, SendError};
+use shared::mail::message::Template;
+use shared::platform::http::json_fields;
+use shared::platform::http::{ApiError, optional_string_field, string_field};
+use shared::platform::metrics::SecurityEvent;
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
 
 /// What the answer time keeps back from sending a reset code: the rest of the request (the
 /// lookup before, the answer after) fits in it.
@@ -49,7 +49,7 @@ pub(crate) async fn request<S: Stores>(
             });
         }
     };
-    email_flows::limit(
+    flows::limit(
         state.stores.rate_limits(),
         &state.metrics,
         &RESET_REQUESTS_PER_IP,
@@ -105,7 +105,7 @@ async fn send_reset_code<S: Stores>(
     else {
         return Ok(());
     };
-    let decision = email_flows::allowed(
+    let decision = flows::allowed(
         state.stores.rate_limits(),
         &state.metrics,
         &RESET_MAILS_PER_ACCOUNT,
@@ -175,7 +175,7 @@ pub(crate) async fn confirm<S: Stores>(
     let new_password = string_field(&fields, "new_password")?;
     let now = state.clock.now();
     let stores = &state.stores;
-    email_flows::limit(
+    flows::limit(
         stores.rate_limits(),
         &state.metrics,
         &REDEMPTIONS_PER_IP,
@@ -193,7 +193,7 @@ pub(crate) async fn confirm<S: Stores>(
                 message: format!("new {error}"),
             }
         })?;
-    email_flows::limit(
+    flows::limit(
         stores.rate_limits(),
         &state.metrics,
         &RESETS_PER_ACCOUNT,
@@ -201,7 +201,7 @@ pub(crate) async fn confirm<S: Stores>(
         now,
     )
     .await?;
-    shared::breached_passwords::refuse_if_breached(
+    shared::factors::breached_passwords::refuse_if_breached(
         &state.breached,
         &new_password,
         &state.metrics,
@@ -237,12 +237,12 @@ pub(crate) async fn confirm<S: Stores>(
     }
     // Every step runs even when one fails (each is refused by version or generation anyway);
     // the first failure is the answer, after the notice went out.
-    let ended = shared::revocation::end_started_before(stores, &user.id).await;
+    let ended = shared::lifecycle::revocation::end_started_before(stores, &user.id).await;
     // A passkey signs in without the password: one an intruder added must not outlive the
     // reset that locks them out (the reset moved the passkey generation first, so one
     // registered while it ran never signs in either).
     let passkeys =
-        shared::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id).await;
+        shared::factors::passkeys::PasskeyStore::delete_account(stores.passkeys(), &user.id).await;
     if let Err(error) = stores.login_failures().reset(&user.username).await {
         tracing::warn!(%error, "login failures not cleared");
     }
@@ -327,7 +327,7 @@ async fn holder<S: Stores>(state: &State<S>, code: &EmailCode) -> Result<User, A
 /// nothing theirs do not.
 async fn issuer_still_may<S: Stores>(
     state: &State<S>,
-    issuer: &shared::account_id::AccountId,
+    issuer: &shared::identity::account_id::AccountId,
     user: &User,
 ) -> Result<(), ApiError> {
     let found = state
@@ -340,7 +340,7 @@ async fn issuer_still_may<S: Stores>(
     let may = found.is_some_and(|issuer| {
         let held = roles.scopes_for(&issuer.roles);
         !issuer.disabled
-            && held.contains(shared::roles::USERS_ADMIN_SCOPE)
+            && held.contains(shared::access::roles::USERS_ADMIN_SCOPE)
             && roles.scopes_for(&user.roles).is_subset(&held)
     });
     if !may {

@@ -3,14 +3,14 @@
 use crate::{State, record, source_ip};
 use lambda_http::Request;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::email_codes::{self, EmailCodeStore, Purpose};
-use shared::email_flows::{self, Recipient};
-use shared::http::json_fields;
-use shared::http::{ApiError, string_field};
-use shared::rate_limits::REDEMPTIONS_PER_IP;
+use shared::abuse::rate_limits::REDEMPTIONS_PER_IP;
+use shared::identity::account_events::EventKind;
+use shared::identity::users::{EmailVerification, UserStore};
+use shared::mail::email_codes::{self, EmailCodeStore, Purpose};
+use shared::mail::flows::{self, Recipient};
+use shared::platform::http::json_fields;
+use shared::platform::http::{ApiError, string_field};
 use shared::stores::Stores;
-use shared::users::{EmailVerification, UserStore};
 
 /// Spends the code and makes its address the verified one, if the account still waits for
 /// that address; the address it replaces gets a notice.
@@ -22,7 +22,7 @@ pub(crate) async fn verify<S: Stores>(
     let presented = string_field(&fields, "code")?;
     let now = state.clock.now();
     let stores = &state.stores;
-    email_flows::limit(
+    flows::limit(
         stores.rate_limits(),
         &state.metrics,
         &REDEMPTIONS_PER_IP,
@@ -55,7 +55,7 @@ pub(crate) async fn verify<S: Stores>(
         }
     };
     // Reset codes went to the address this one replaces: none of them may outlive it.
-    shared::email_codes::delete_reset_codes(stores.email_codes(), &code.account).await;
+    shared::mail::email_codes::delete_reset_codes(stores.email_codes(), &code.account).await;
     record(state, &code.account, EventKind::EmailVerified, request).await;
     tracing::info!(account = %code.account.as_str(), "email address verified");
     let replaced = previous.filter(|previous| previous.key() != address.key());

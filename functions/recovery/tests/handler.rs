@@ -3,20 +3,20 @@
 
 use recovery::State;
 use serde_json::{Value, json};
-use shared::account_events::EventKind;
-use shared::account_id::AccountId;
-use shared::credentials::{Password, Username};
-use shared::email_address::EmailAddress;
-use shared::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
-use shared::email_flows::{Outgoing, Recipient};
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::mailer::{MailSettings, Mailer};
-use shared::refresh::{RefreshTokenStore as _, Session};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::account_events::EventKind;
+use shared::identity::account_id::AccountId;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::email_address::EmailAddress;
+use shared::identity::users::UserStore as _;
+use shared::mail::email_codes::{EmailCode, EmailCodeStore as _, Purpose};
+use shared::mail::flows::{Outgoing, Recipient};
+use shared::mail::sender::{MailSettings, Mailer};
+use shared::sessions::{Session, SessionStore as _};
 use shared::testing::{
     ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, event_json, request_from,
     response_text, seeded_account_id,
 };
-use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const CURRENT: &str = "correct horse battery staple";
@@ -43,10 +43,10 @@ async fn setup() -> Setup {
         mailer: Mailer::Recording(outbox.clone()),
         mail: MailSettings::from_source(&[("FRONTEND_URL", "https://app.example")]).unwrap(),
         clock: time.clock(),
-        metrics: shared::metrics::Metrics::capturing(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
         reset_answer_time: Duration::from_millis(40),
-        roles: shared::roles::Roles::default(),
-        breached: shared::breached_passwords::BreachedPasswords::off(),
+        roles: shared::access::roles::Roles::default(),
+        breached: shared::factors::breached_passwords::BreachedPasswords::off(),
     };
     Setup {
         state,
@@ -227,7 +227,7 @@ async fn an_address_verified_on_another_account_is_a_conflict() {
         .await
         .unwrap()
     {
-        shared::users::Insertion::Created(id) => id,
+        shared::identity::users::Insertion::Created(id) => id,
         other => panic!("{other:?}"),
     };
     let taken = address("shared@example.com");
@@ -377,7 +377,7 @@ async fn reset_mails_are_limited_per_account_silently_and_requests_per_ip_with_4
     let setup = setup().await;
     verified(&setup, "alice@example.com").await;
     let before = setup.outbox.sent().len();
-    let per_account = shared::rate_limits::RESET_MAILS_PER_ACCOUNT.max;
+    let per_account = shared::abuse::rate_limits::RESET_MAILS_PER_ACCOUNT.max;
     let mut answers = Vec::new();
     for n in 0..per_account + 2 {
         let event = from_ip(
@@ -392,7 +392,7 @@ async fn reset_mails_are_limited_per_account_silently_and_requests_per_ip_with_4
         usize::try_from(per_account).unwrap()
     );
 
-    let per_ip = shared::rate_limits::RESET_REQUESTS_PER_IP.max;
+    let per_ip = shared::abuse::rate_limits::RESET_REQUESTS_PER_IP.max;
     let one_ip = |body| from_ip(reset_event(body), "203.0.113.99");
     for _ in 0..per_ip {
         let (status, _) = call(&setup, &one_ip(json!({"username": "nobody"}))).await;
@@ -409,7 +409,7 @@ async fn reset_mails_are_limited_per_account_silently_and_requests_per_ip_with_4
 async fn a_reset_sets_the_password_ends_every_session_and_deletes_the_passkeys() {
     let setup = setup().await;
     verified(&setup, "alice@example.com").await;
-    let intruders = shared::passkeys::Passkey {
+    let intruders = shared::factors::passkeys::Passkey {
         id: "added-by-an-intruder".to_owned(),
         account: alice(),
         name: "mine now".to_owned(),
@@ -423,10 +423,10 @@ async fn a_reset_sets_the_password_ends_every_session_and_deletes_the_passkeys()
         generation: 0,
     };
     let passkeys = &setup.state.stores.passkeys;
-    shared::passkeys::PasskeyStore::add(passkeys, &intruders)
+    shared::factors::passkeys::PasskeyStore::add(passkeys, &intruders)
         .await
         .unwrap();
-    let refresh = &setup.state.stores.refresh_tokens;
+    let refresh = &setup.state.stores.sessions;
     let hour = Duration::from_secs(3600);
     let session = Session::new(&alice(), 0, now(&setup), hour);
     refresh
@@ -459,7 +459,7 @@ async fn a_reset_sets_the_password_ends_every_session_and_deletes_the_passkeys()
             .unwrap()
     );
     assert_eq!(user.token_version, 1, "every access token is refused");
-    let left = shared::passkeys::PasskeyStore::list(passkeys, &alice())
+    let left = shared::factors::passkeys::PasskeyStore::list(passkeys, &alice())
         .await
         .unwrap();
     assert!(left.is_empty(), "a passkey signs in without the password");
@@ -543,7 +543,7 @@ async fn ten_parallel_redemptions_of_one_reset_code_succeed_once() {
 #[tokio::test]
 async fn redemptions_are_limited_per_ip() {
     let setup = setup().await;
-    let max = shared::rate_limits::REDEMPTIONS_PER_IP.max;
+    let max = shared::abuse::rate_limits::REDEMPTIONS_PER_IP.max;
     for _ in 0..max {
         let (status, _) = call(&setup, &verify_event("7QK2-MXD9-TA4R-W8NP")).await;
         assert_eq!(status, 400);
@@ -626,7 +626,7 @@ async fn root(setup: &Setup) -> AccountId {
 
 /// Stores a code `root` issued for alice, valid for `hours`; returns its text.
 async fn issued_code(setup: &Setup, hours: u64) -> String {
-    let new = shared::email_codes::generate().unwrap();
+    let new = shared::mail::email_codes::generate().unwrap();
     let code = EmailCode {
         account: alice(),
         purpose: Purpose::AdminReset,
@@ -649,7 +649,7 @@ async fn issued_code(setup: &Setup, hours: u64) -> String {
 #[tokio::test]
 async fn a_code_an_administrator_issued_resets_an_account_without_an_address() {
     let setup = setup().await;
-    let refresh = &setup.state.stores.refresh_tokens;
+    let refresh = &setup.state.stores.sessions;
     let hour = Duration::from_secs(3600);
     let session = Session::new(&alice(), 0, now(&setup), hour);
     refresh
@@ -753,7 +753,7 @@ async fn an_issued_code_dies_with_its_issuers_right_to_issue_it() {
 
     // A code for an account that holds more than its issuer does not work either.
     let mut setup = self::setup().await;
-    setup.state.roles = shared::roles::Roles::parse(
+    setup.state.roles = shared::access::roles::Roles::parse(
         "admin=users:admin,clients:admin,products:write;support=users:admin",
     )
     .unwrap();

@@ -6,22 +6,22 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::credentials::{Password, Username};
-use shared::email_address::EmailAddress;
-use shared::email_flows::{self, Outgoing, Recipient};
-use shared::hashing::PasswordHasher;
-use shared::http::{
+use shared::abuse::rate_limits::VERIFICATION_MAILS_PER_IP;
+use shared::factors::hashing::PasswordHasher;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::email_address::EmailAddress;
+use shared::identity::users::{Insertion, UserStore};
+use shared::mail::flows::{self, Outgoing, Recipient};
+use shared::mail::sender::{MailSettings, Mailer};
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::RequestSource;
+use shared::platform::http::{
     ApiError, Route, body_text, has_content_type, json_object, json_response, not_found, route,
     string_field,
 };
-use shared::mailer::{MailSettings, Mailer};
-use shared::metrics::Metrics;
-use shared::rate_limits::VERIFICATION_MAILS_PER_IP;
-use shared::refresh::Client;
+use shared::platform::metrics::Metrics;
 use shared::stores::Stores;
-use shared::users::{Insertion, UserStore};
 
 /// What the sign-up function needs, built once per execution environment.
 pub struct State<S> {
@@ -38,7 +38,7 @@ pub struct State<S> {
     /// Mail failures and rate limits.
     pub metrics: Metrics,
     /// Refuses passwords known from data breaches.
-    pub breached: shared::breached_passwords::BreachedPasswords,
+    pub breached: shared::factors::breached_passwords::BreachedPasswords,
 }
 
 impl<S> State<S> {
@@ -52,7 +52,7 @@ impl<S> State<S> {
             mailer: Mailer::from_source(env)?,
             mail: MailSettings::from_source(env)?,
             metrics: Metrics::from_source(env),
-            breached: shared::breached_passwords::BreachedPasswords::from_source(env)?,
+            breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
         })
     }
 }
@@ -98,9 +98,9 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
         .map_err(invalid)?;
     let email = match fields.get("email") {
         None | Some(serde_json::Value::Null) => None,
-        Some(_) => Some(email_flows::email_field(&fields, "email")?),
+        Some(_) => Some(flows::email_field(&fields, "email")?),
     };
-    shared::breached_passwords::refuse_if_breached(
+    shared::factors::breached_passwords::refuse_if_breached(
         &state.breached,
         &password,
         &state.metrics,
@@ -111,8 +111,8 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
         if !state.mailer.is_configured() {
             return Err(ApiError::EmailUnavailable);
         }
-        let ip = email_flows::ip_subject(Client::of(request).ip.as_deref());
-        email_flows::limit(
+        let ip = flows::ip_subject(RequestSource::of(request).ip.as_deref());
+        flows::limit(
             state.stores.rate_limits(),
             &state.metrics,
             &VERIFICATION_MAILS_PER_IP,
@@ -155,7 +155,7 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
 /// account exists either way: `POST /users/me/email/verification` sends another).
 async fn send_first_verification<S: Stores>(
     state: &State<S>,
-    id: &shared::account_id::AccountId,
+    id: &shared::identity::account_id::AccountId,
     username: &Username,
     address: &EmailAddress,
 ) -> bool {
@@ -188,7 +188,7 @@ async fn send_first_verification<S: Stores>(
     outgoing.send_verification(&to, 0, now).await.is_ok()
 }
 
-fn invalid(error: shared::credentials::CredentialError) -> ApiError {
+fn invalid(error: shared::identity::credentials::CredentialError) -> ApiError {
     ApiError::InvalidField {
         field: error.field(),
         message: error.to_string(),

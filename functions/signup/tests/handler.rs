@@ -2,9 +2,9 @@
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::mailer::{MailSettings, Mailer};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::mail::sender::{MailSettings, Mailer};
+use shared::platform::clock::Clock;
 use shared::testing::RecordingMailer;
 use shared::testing::{MemoryStores, MemoryUserStore, event_json, request_from, response_json};
 use signup::State;
@@ -21,8 +21,8 @@ fn state_with_mailer(users: &MemoryUserStore, mailer: Mailer) -> State<MemorySto
         clock: Clock::system(),
         mailer,
         mail: MailSettings::from_source(&[]).unwrap(),
-        metrics: shared::metrics::Metrics::capturing(),
-        breached: shared::breached_passwords::BreachedPasswords::off(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        breached: shared::factors::breached_passwords::BreachedPasswords::off(),
     }
 }
 
@@ -67,10 +67,10 @@ async fn the_sample_event_creates_the_user() {
 
 #[tokio::test]
 async fn the_password_is_stored_only_as_an_argon2id_hash() {
-    use shared::users::UserStore as _;
+    use shared::identity::users::UserStore as _;
     let store = MemoryUserStore::default();
     call(&store, &event_json("signup.json")).await;
-    let alice = shared::credentials::Username::parse("alice").unwrap();
+    let alice = shared::identity::credentials::Username::parse("alice").unwrap();
     let user = store.find(&alice).await.unwrap().unwrap();
     assert!(user.password_hash.starts_with("$argon2id$"));
     assert!(!user.password_hash.contains("correct horse"));
@@ -393,7 +393,7 @@ async fn a_bad_address_or_no_mail_service_stores_nothing_and_a_failed_send_says_
 async fn sign_ups_with_an_address_are_limited_per_ip() {
     let store = MemoryUserStore::default();
     let state = state(&store);
-    let max = shared::rate_limits::VERIFICATION_MAILS_PER_IP.max;
+    let max = shared::abuse::rate_limits::VERIFICATION_MAILS_PER_IP.max;
     for n in 0..=max {
         let body = json!({"username": format!("user{n}"), "password": "correct horse battery staple", "email": format!("user{n}@example.com")});
         let response =

@@ -3,7 +3,7 @@
 //! `POST /revoke`.
 
 use crate::oauth::OAuthError;
-use shared::mfa::PresentedFactor;
+use shared::factors::mfa::PresentedFactor;
 use std::collections::HashMap;
 
 /// The extension grant (RFC 6749 section 4.5) that completes a login answered with

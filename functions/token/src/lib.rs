@@ -1,8 +1,8 @@
 //! `POST /token`, `POST /revoke` and `POST /passkeys/authentication-options`.
 //!
 //! `/token` answers the OAuth2 password grant (argon2id check, per-username lockout, see
-//! [`shared::login_failures`]), the refresh-token grant (rotation with reuse detection, see
-//! [`shared::refresh`]), the client-credentials grant of machine clients and the second-factor grant that completes a password login answered
+//! [`shared::abuse::login_failures`]), the refresh-token grant (rotation with reuse detection, see
+//! [`shared::sessions`]), the client-credentials grant of machine clients and the second-factor grant that completes a password login answered
 //! with `mfa_required` ([`form::MFA_GRANT_TYPE`]) and the passkey grant ([`form::PASSKEY_GRANT_TYPE`], see [`passkey`]) with an EdDSA access
 //! token and a new refresh token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
@@ -18,19 +18,20 @@ mod refresh;
 use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
 use secrecy::ExposeSecret;
-use shared::account_events::{self, AccountEvent, EventKind};
-use shared::clock::Clock;
-use shared::config::{ConfigError, Source};
-use shared::db::StoreError;
-use shared::hashing::PasswordHasher;
-use shared::http::{BodyError, Route, body_text, has_content_type, not_found, route};
-use shared::metrics::Metrics;
-use shared::mfa::MfaSettings;
-use shared::refresh::{Client, RefreshTokenStore, Session};
-use shared::roles::Roles;
+use shared::access::roles::Roles;
+use shared::factors::hashing::PasswordHasher;
+use shared::factors::mfa::MfaSettings;
+use shared::factors::passkeys::webauthn::PasskeySettings;
+use shared::identity::account_events::{self, AccountEvent, EventKind};
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::database::StoreError;
+use shared::platform::http::RequestSource;
+use shared::platform::http::{BodyError, Route, body_text, has_content_type, not_found, route};
+use shared::platform::metrics::Metrics;
+use shared::sessions::{Session, SessionStore};
 use shared::stores::{MongoStores, Stores};
 use shared::tokens::TokenIssuer;
-use shared::webauthn::PasskeySettings;
 
 /// What the token function needs, built once per execution environment.
 pub struct State<S> {
@@ -52,7 +53,7 @@ pub struct State<S> {
     pub passkeys: PasskeySettings,
     /// Failed password checks one source address may cause per hour before its password
     /// logins are refused unhashed (`LOGIN_FAILURES_PER_IP`); `None` when off.
-    pub password_failures_per_ip: Option<shared::rate_limits::Limit>,
+    pub password_failures_per_ip: Option<shared::abuse::rate_limits::Limit>,
 }
 
 impl State<MongoStores> {
@@ -71,7 +72,7 @@ impl State<MongoStores> {
             metrics: Metrics::from_source(env),
             roles: Roles::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
-            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(env)?,
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
         })
     }
 }
@@ -128,14 +129,14 @@ async fn grant<S: Stores>(
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
     let settings = state.issuer.settings();
-    let refresh = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let refresh = shared::sessions::generate().map_err(|error| server_error(&error))?;
     // Known before anything changes, so a configuration error cannot use up a refresh token.
-    let Some(issuer) = settings.issuer_for(shared::issuer::of_request(request)) else {
+    let Some(issuer) = settings.issuer_for(shared::tokens::issuer::of_request(request)) else {
         return Err(server_error(
             &"no issuer: set JWT_ISSUER, or call through API Gateway",
         ));
     };
-    let client = Client::of(request);
+    let client = RequestSource::of(request);
     let events = state.stores.events();
     let (user, session) = match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { username, password } => {
@@ -226,7 +227,7 @@ async fn grant<S: Stores>(
 async fn start_session<S: Stores>(
     state: &State<S>,
     session: &Session,
-    user: &shared::users::User,
+    user: &shared::identity::users::User,
     refresh_hash: &str,
     now: std::time::SystemTime,
 ) -> Result<(), OAuthError> {
@@ -234,7 +235,7 @@ async fn start_session<S: Stores>(
     let (started, ()) = tokio::join!(
         state
             .stores
-            .refresh_tokens()
+            .sessions()
             .start(session, refresh_hash, now, idle),
         password::forget_failures(state, &user.username)
     );
@@ -245,13 +246,13 @@ async fn start_session<S: Stores>(
 /// history as `session_ended`. Unknown, malformed-looking or access tokens are not an error
 /// (section 2.2), so the answer reveals nothing.
 async fn revoke<S: Stores>(state: &State<S>, request: &Request) -> Result<(), OAuthError> {
-    let refresh_tokens = state.stores.refresh_tokens();
+    let refresh_tokens = state.stores.sessions();
     let revocation = form::parse_revocation(form_body(request)?)?;
-    if !shared::refresh::well_formed(&revocation.token) {
+    if !shared::sessions::well_formed(&revocation.token) {
         tracing::info!("revocation of something that is not one of our refresh tokens");
         return Ok(());
     }
-    let hash = shared::refresh::hash(&revocation.token);
+    let hash = shared::sessions::hash(&revocation.token);
     let Some((family, account)) = refresh_tokens.family_of(&hash).await.map_err(store_error)?
     else {
         tracing::info!("revocation of an unknown refresh token");
@@ -262,7 +263,7 @@ async fn revoke<S: Stores>(state: &State<S>, request: &Request) -> Result<(), OA
         .await
         .map_err(store_error)?;
     if revoked {
-        let client = Client::of(request);
+        let client = RequestSource::of(request);
         let event = AccountEvent::new(
             &account,
             EventKind::SessionEnded,

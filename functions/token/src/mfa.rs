@@ -9,15 +9,16 @@ use crate::form::SecondFactorProof;
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
 use secrecy::ExposeSecret;
-use shared::account_events::{self, AccountEvent, EventKind};
-use shared::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
-use shared::metrics::SecurityEvent;
-use shared::mfa::{FactorCheckError, SECOND_FACTOR_METHODS};
-use shared::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
-use shared::refresh::{Client, Session};
-use shared::second_factors::SecondFactorStore;
+use shared::abuse::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
+use shared::factors::mfa::{FactorCheckError, SECOND_FACTOR_METHODS};
+use shared::factors::mfa_challenges::{MFA_TOKEN_LIFETIME, MfaChallenge, MfaChallengeStore};
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::account_events::{self, AccountEvent, EventKind};
+use shared::identity::users::{User, UserStore};
+use shared::platform::http::RequestSource;
+use shared::platform::metrics::SecurityEvent;
+use shared::sessions::Session;
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
 use std::time::SystemTime;
 
 /// Stores a pending login for `user` after a correct password and answers `mfa_required`.
@@ -26,7 +27,7 @@ pub(crate) async fn challenge<S: Stores>(
     user: &User,
     now: SystemTime,
 ) -> Result<OAuthError, OAuthError> {
-    let token = shared::refresh::generate().map_err(|error| server_error(&error))?;
+    let token = shared::sessions::generate().map_err(|error| server_error(&error))?;
     let challenge = MfaChallenge {
         account: user.id.clone(),
         token_version: user.token_version,
@@ -54,12 +55,12 @@ pub(crate) async fn complete<S: Stores>(
     mfa_token: &str,
     factor: &SecondFactorProof,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<(User, Session), OAuthError> {
-    if !shared::refresh::well_formed(mfa_token) {
+    if !shared::sessions::well_formed(mfa_token) {
         return Err(OAuthError::InvalidMfaToken);
     }
-    let hash = shared::refresh::hash(mfa_token);
+    let hash = shared::sessions::hash(mfa_token);
     let challenges = state.stores.mfa_challenges();
     let Some(pending) = challenges.find(&hash, now).await.map_err(store_error)? else {
         tracing::info!("MFA grant refused: unknown or expired mfa_token");
@@ -100,7 +101,7 @@ pub(crate) async fn complete<S: Stores>(
     }
     let checked = match factor {
         SecondFactorProof::Code(code) => {
-            shared::mfa::check(
+            shared::factors::mfa::check(
                 state.stores.second_factors(),
                 &state.mfa,
                 account,

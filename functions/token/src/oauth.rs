@@ -3,7 +3,7 @@
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
-use shared::http::json_response;
+use shared::platform::http::json_response;
 use std::time::Duration;
 
 /// An error answered in RFC 6749 section 5.2 form.
@@ -72,9 +72,9 @@ impl OAuthError {
     /// The status and `{"error","error_description"}` body.
     pub fn into_response(self) -> Response<Body> {
         let retry_after = match &self {
-            Self::TooManyAttempts { retry_after } | Self::SourceThrottled { retry_after } => {
-                Some(shared::login_failures::retry_after_seconds(*retry_after))
-            }
+            Self::TooManyAttempts { retry_after } | Self::SourceThrottled { retry_after } => Some(
+                shared::abuse::login_failures::retry_after_seconds(*retry_after),
+            ),
             Self::ServiceUnavailable => Some(5),
             _ => None,
         };

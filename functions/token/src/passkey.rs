@@ -14,19 +14,22 @@ use crate::{State, server_error, store_error};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::account_events::{self, AccountEvent, EventKind};
-use shared::account_id::AccountId;
-use shared::http::{ApiError, json_response, optional_json_fields};
-use shared::login_failures::{Attempt, LoginFailureStore, PasskeyFailures};
-use shared::metrics::SecurityEvent;
-use shared::mfa_challenges::MfaChallengeStore;
-use shared::passkey_ceremonies::{CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore};
-use shared::passkeys::{Passkey, PasskeyStore, PasskeyUse};
-use shared::rate_limits::PASSKEY_CHALLENGES_PER_IP;
-use shared::refresh::{Client, Session};
+use shared::abuse::login_failures::{Attempt, LoginFailureStore, PasskeyFailures};
+use shared::abuse::rate_limits::PASSKEY_CHALLENGES_PER_IP;
+use shared::factors::mfa_challenges::MfaChallengeStore;
+use shared::factors::passkey_ceremonies::{
+    CEREMONY_LIFETIME, Ceremony, CeremonyKind, PasskeyCeremonyStore,
+};
+use shared::factors::passkeys::webauthn::{self, AssertionResponse, PasskeyError, RelyingParty};
+use shared::factors::passkeys::{Passkey, PasskeyStore, PasskeyUse};
+use shared::identity::account_events::{self, AccountEvent, EventKind};
+use shared::identity::account_id::AccountId;
+use shared::identity::users::{User, UserStore};
+use shared::platform::http::RequestSource;
+use shared::platform::http::{ApiError, json_response, optional_json_fields};
+use shared::platform::metrics::SecurityEvent;
+use shared::sessions::Session;
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
-use shared::webauthn::{self, AssertionResponse, PasskeyError, RelyingParty};
 use std::time::SystemTime;
 
 /// What a passkey sign-in proves (RFC 8176): a hardware-bound key, the user's presence,
@@ -49,12 +52,12 @@ pub(crate) async fn options<S: Stores>(state: &State<S>, request: &Request) -> R
 async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, ApiError> {
     let fields = optional_json_fields(request)?;
     let now = state.clock.now();
-    let client = Client::of(request);
-    shared::email_flows::limit(
+    let client = RequestSource::of(request);
+    shared::mail::flows::limit(
         state.stores.rate_limits(),
         &state.metrics,
         &PASSKEY_CHALLENGES_PER_IP,
-        &shared::email_flows::ip_subject(client.ip.as_deref()),
+        &shared::mail::flows::ip_subject(client.ip.as_deref()),
         now,
     )
     .await?;
@@ -74,8 +77,8 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
             (started, ceremony)
         }
         Some(Value::String(mfa_token)) => {
-            let hash = shared::refresh::hash(mfa_token);
-            let pending = if shared::refresh::well_formed(mfa_token) {
+            let hash = shared::sessions::hash(mfa_token);
+            let pending = if shared::sessions::well_formed(mfa_token) {
                 state
                     .stores
                     .mfa_challenges()
@@ -138,7 +141,7 @@ pub(crate) async fn sign_in<S: Stores>(
     request: &Request,
     credential: &str,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<(User, Session), OAuthError> {
     let response = AssertionResponse::parse_sign_in(credential.as_bytes()).map_err(malformed)?;
     let challenge = response.challenge().map_err(malformed)?;
@@ -216,7 +219,7 @@ pub(crate) async fn second_factor<S: Stores>(
     mfa_token_hash: &str,
     credential: &str,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<bool, OAuthError> {
     let response =
         AssertionResponse::parse_second_factor(credential.as_bytes()).map_err(malformed)?;
@@ -291,7 +294,7 @@ async fn verify_and_record<S: Stores>(
     response: &AssertionResponse,
     passkey: &Passkey,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<(), OAuthError> {
     let account = &passkey.account;
     let verified = match webauthn::verify_assertion(
@@ -377,7 +380,7 @@ async fn record<S: Stores>(
     account: &AccountId,
     kind: EventKind,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) {
     let event = AccountEvent::new(account, kind, now, client);
     account_events::record(state.stores.events(), &event).await;

@@ -2,16 +2,16 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, server_error, store_error};
-use shared::account_events::{self, AccountEvent, EventKind};
-use shared::credentials::{Password, Username};
-use shared::hashing::PasswordHasher;
-use shared::hashing::legacy::HashFormat;
-use shared::login_failures::{Attempt, LoginFailureStore, lock_after};
-use shared::metrics::SecurityEvent;
-use shared::refresh::Client;
-use shared::second_factors::SecondFactorStore;
+use shared::abuse::login_failures::{Attempt, LoginFailureStore, lock_after};
+use shared::factors::hashing::PasswordHasher;
+use shared::factors::hashing::legacy::HashFormat;
+use shared::factors::second_factors::SecondFactorStore;
+use shared::identity::account_events::{self, AccountEvent, EventKind};
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::{User, UserStore};
+use shared::platform::http::RequestSource;
+use shared::platform::metrics::SecurityEvent;
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
 
 /// A correct password for an enabled account.
 pub(crate) struct PasswordLogin {
@@ -38,7 +38,7 @@ pub(crate) async fn authenticate<S: Stores>(
     state: &State<S>,
     raw_username: &str,
     raw_password: &str,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<PasswordLogin, OAuthError> {
     check_credentials(state, raw_username, raw_password, client).await
 }
@@ -50,23 +50,28 @@ pub(crate) async fn authenticate<S: Stores>(
 /// its count back, so the counter holds the address's failures (and attempts in flight).
 pub(crate) struct SourceClaim {
     /// The limit, the address's subject and when the count was taken.
-    counted: Option<(shared::rate_limits::Limit, String, std::time::SystemTime)>,
+    counted: Option<(
+        shared::abuse::rate_limits::Limit,
+        String,
+        std::time::SystemTime,
+    )>,
 }
 
 impl SourceClaim {
     /// Counts the attempt against its source address: `429` past the address's limit.
-    async fn take<S: Stores>(state: &State<S>, client: &Client) -> Result<Self, OAuthError> {
+    async fn take<S: Stores>(state: &State<S>, client: &RequestSource) -> Result<Self, OAuthError> {
         // A request without a source address (not through API Gateway) is not counted: one
         // shared "unknown" bucket would let anyone lock everyone out.
         let (Some(limit), Some(_)) = (state.password_failures_per_ip, &client.ip) else {
             return Ok(Self { counted: None });
         };
-        let subject = shared::email_flows::ip_subject(client.ip.as_deref());
+        let subject = shared::mail::flows::ip_subject(client.ip.as_deref());
         let now = state.clock.now();
-        let decision = shared::rate_limits::hit(state.stores.rate_limits(), &limit, &subject, now)
-            .await
-            .map_err(store_error)?;
-        if let shared::rate_limits::Decision::Refused {
+        let decision =
+            shared::abuse::rate_limits::hit(state.stores.rate_limits(), &limit, &subject, now)
+                .await
+                .map_err(store_error)?;
+        if let shared::abuse::rate_limits::Decision::Refused {
             retry_after_seconds,
         } = decision
         {
@@ -88,8 +93,12 @@ impl SourceClaim {
         let Some((limit, subject, taken_at)) = &self.counted else {
             return;
         };
-        let refunded =
-            shared::rate_limits::refund(state.stores.rate_limits(), limit, subject, *taken_at);
+        let refunded = shared::abuse::rate_limits::refund(
+            state.stores.rate_limits(),
+            limit,
+            subject,
+            *taken_at,
+        );
         if let Err(error) = refunded.await {
             tracing::warn!(%error, "a login's count was not given back to its address");
         }
@@ -100,7 +109,7 @@ async fn check_credentials<S: Stores>(
     state: &State<S>,
     raw_username: &str,
     raw_password: &str,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<PasswordLogin, OAuthError> {
     let password = Password::presented(raw_password);
     let Ok(username) = Username::parse(raw_username) else {

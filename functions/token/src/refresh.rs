@@ -2,11 +2,12 @@
 
 use crate::oauth::OAuthError;
 use crate::{State, store_error};
-use shared::account_events::{self, AccountEvent, EventKind};
-use shared::metrics::SecurityEvent;
-use shared::refresh::{Client, RefreshTokenStore, Rotation, Session};
+use shared::identity::account_events::{self, AccountEvent, EventKind};
+use shared::identity::users::{User, UserStore};
+use shared::platform::http::RequestSource;
+use shared::platform::metrics::SecurityEvent;
+use shared::sessions::{Rotation, Session, SessionStore};
 use shared::stores::Stores;
-use shared::users::{User, UserStore};
 use std::time::SystemTime;
 
 /// Makes `successor_hash` the session's current refresh token in place of the presented
@@ -18,14 +19,14 @@ pub(crate) async fn rotate<S: Stores>(
     presented: &str,
     successor_hash: &str,
     now: SystemTime,
-    client: &Client,
+    client: &RequestSource,
 ) -> Result<(User, Session), OAuthError> {
-    let refresh_tokens = state.stores.refresh_tokens();
-    if !shared::refresh::well_formed(presented) {
+    let refresh_tokens = state.stores.sessions();
+    if !shared::sessions::well_formed(presented) {
         tracing::info!("refresh refused: not a refresh token");
         return Err(OAuthError::InvalidRefreshToken);
     }
-    let hash = shared::refresh::hash(presented);
+    let hash = shared::sessions::hash(presented);
     let idle = state.issuer.settings().refresh_token_ttl;
     let session = match refresh_tokens
         .rotate(&hash, successor_hash, now, idle)

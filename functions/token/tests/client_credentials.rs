@@ -5,12 +5,12 @@
 use base64::Engine as _;
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use shared::client_id::ClientId;
-use shared::clients::{ClientStore, MachineClient, StoredSecret, generate_secret};
-use shared::credentials::Password;
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::roles::Roles;
-use shared::scopes::Scopes;
+use shared::access::client_id::ClientId;
+use shared::access::clients::{ClientStore, MachineClient, StoredSecret, generate_secret};
+use shared::access::roles::Roles;
+use shared::access::scopes::Scopes;
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::credentials::Password;
 use shared::testing::{
     ManualClock, MemoryStores, event_json, request_from, response_json, token_pair,
 };
@@ -61,10 +61,11 @@ async fn setup() -> Setup {
         issuer,
         mfa: shared::testing::mfa_settings(),
         clock: ManualClock::default().clock(),
-        metrics: shared::metrics::Metrics::capturing(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
         roles: Roles::default(),
-        passkeys: shared::webauthn::PasskeySettings::default(),
-        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+        passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+            .unwrap(),
     };
     Setup {
         state,
@@ -130,7 +131,7 @@ async fn a_client_gets_a_token_for_its_scopes_and_no_refresh_token() {
     assert!(claims.amr.is_empty());
     assert_eq!(
         claims.sid.as_deref(),
-        shared::clients::secret_id(&setup.secret),
+        shared::access::clients::secret_id(&setup.secret),
         "the token names the secret it was minted with"
     );
 
@@ -279,7 +280,7 @@ async fn during_a_rotation_both_secrets_work_and_a_deleted_client_gets_nothing()
     let clients = &setup.state.stores.clients;
     assert_eq!(
         clients.add_secret(&setup.client, &stored).await.unwrap(),
-        shared::clients::SecretAddition::Added
+        shared::access::clients::SecretAddition::Added
     );
     for secret in [&setup.secret, &new_secret] {
         let event = basic_event(
@@ -289,7 +290,7 @@ async fn during_a_rotation_both_secrets_work_and_a_deleted_client_gets_nothing()
         );
         assert_eq!(call(&setup, &event).await.0, 200);
     }
-    let old_id = shared::clients::secret_id(&setup.secret).unwrap();
+    let old_id = shared::access::clients::secret_id(&setup.secret).unwrap();
     clients.remove_secret(&setup.client, old_id).await.unwrap();
     let old = basic_event(
         setup.client.as_str(),

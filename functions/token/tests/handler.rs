@@ -1,17 +1,17 @@
 //! The token handler on the sample event and on every error case, with an in-memory store.
 
 use serde_json::{Value, json};
-use shared::credentials::{Password, Username};
-use shared::hashing::{HashingParams, PasswordHasher};
-use shared::login_failures::LoginFailures;
-use shared::second_factors::SecondFactorStore as _;
+use shared::abuse::login_failures::LoginFailures;
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::factors::second_factors::SecondFactorStore as _;
+use shared::factors::totp::TotpSecret;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::UserStore as _;
 use shared::testing::{
     ManualClock, MemoryStores, MemoryUserStore, event_json, request_from, response_json,
     response_text, token_pair,
 };
 use shared::tokens::TokenVerifier;
-use shared::totp::TotpSecret;
-use shared::users::UserStore as _;
 use std::time::{Duration, SystemTime};
 use token::State;
 
@@ -43,16 +43,17 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             issuer,
             mfa: shared::testing::mfa_settings(),
             clock: time.clock(),
-            metrics: shared::metrics::Metrics::capturing(),
-            roles: shared::roles::Roles::parse(
+            metrics: shared::platform::metrics::Metrics::capturing(),
+            roles: shared::access::roles::Roles::parse(
                 "admin=users:admin,clients:admin,products:write;editor=products:write",
             )
             .unwrap(),
-            passkeys: shared::webauthn::PasskeySettings::new(
+            passkeys: shared::factors::passkeys::webauthn::PasskeySettings::new(
                 "localhost",
                 &["http://localhost:3000"],
             ),
-            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+                .unwrap(),
         },
         verifier,
         time,
@@ -418,8 +419,8 @@ async fn a_login_returns_a_refresh_token_stored_only_as_its_hash() {
     let body = login(&setup).await;
     let refresh_token = body["refresh_token"].as_str().unwrap();
     assert_eq!(refresh_token.len(), 43, "256 bits of base64url");
-    assert!(setup.state.stores.refresh_tokens.is_current(refresh_token));
-    assert_eq!(setup.state.stores.refresh_tokens.len(), 1);
+    assert!(setup.state.stores.sessions.is_current(refresh_token));
+    assert_eq!(setup.state.stores.sessions.len(), 1);
 }
 
 #[tokio::test]
@@ -443,7 +444,7 @@ async fn a_chain_of_five_rotations_then_reuse_of_the_second_token_revokes_the_fa
         );
         chain.push(body["refresh_token"].clone());
     }
-    let tokens = &setup.state.stores.refresh_tokens;
+    let tokens = &setup.state.stores.sessions;
     for used in &chain[..5] {
         assert!(!tokens.is_current(used.as_str().unwrap()));
     }
@@ -559,7 +560,7 @@ async fn a_token_version_bump_ends_every_refresh_family() {
         .users
         .bump_token_version(
             &alice,
-            shared::users::Revocation::Sessions,
+            shared::identity::users::Revocation::Sessions,
             SystemTime::now(),
         )
         .await
@@ -636,7 +637,7 @@ async fn a_route_this_function_does_not_serve_is_404_and_issues_nothing() {
         assert_eq!(response.status(), 404, "{method} {resource}");
         assert_eq!(response_json(&response)["error"], "not_found");
     }
-    assert!(setup.state.stores.refresh_tokens.is_empty());
+    assert!(setup.state.stores.sessions.is_empty());
     assert_eq!(
         setup.state.hasher.verifications(),
         0,
@@ -680,7 +681,7 @@ async fn a_password_longer_than_any_login_checks_is_a_counted_failure_never_hash
         assert_eq!(failures.record_of(counted).failures, 1, "{counted}");
     }
 
-    let at_limit = "p".repeat(shared::credentials::PRESENTED_PASSWORD_MAX_BYTES);
+    let at_limit = "p".repeat(shared::identity::credentials::PRESENTED_PASSWORD_MAX_BYTES);
     let event = event_with_body(&format!(
         "grant_type=password&username=alice&password={at_limit}"
     ));
@@ -815,7 +816,7 @@ async fn with_totp(setup: &Setup) -> (TotpSecret, Vec<String>) {
         .begin_enrolment(&alice, &sealed, SystemTime::now())
         .await
         .unwrap();
-    let codes = shared::recovery_codes::generate(&alice).unwrap();
+    let codes = shared::factors::recovery_codes::generate(&alice).unwrap();
     factors
         .confirm(&alice, &sealed, 0, &codes.hashes)
         .await
@@ -855,7 +856,7 @@ async fn with_totp_on_a_right_password_answers_mfa_required_and_the_mfa_grant_is
     let mfa_token = password_step(&setup).await;
     assert_eq!(mfa_token.len(), 43);
     assert_eq!(
-        setup.state.stores.refresh_tokens.len(),
+        setup.state.stores.sessions.len(),
         0,
         "no session before the second factor"
     );
@@ -1013,7 +1014,7 @@ async fn ten_concurrent_mfa_grants_with_one_token_give_one_success() {
         1,
         "{statuses:?}"
     );
-    assert_eq!(setup.state.stores.refresh_tokens.len(), 1, "one session");
+    assert_eq!(setup.state.stores.sessions.len(), 1, "one session");
 }
 
 #[tokio::test]
@@ -1065,7 +1066,11 @@ async fn an_mfa_token_expires_after_five_minutes_and_dies_with_a_sign_out_everyw
         .state
         .stores
         .users
-        .bump_token_version(&alice, shared::users::Revocation::Sessions, now(&setup))
+        .bump_token_version(
+            &alice,
+            shared::identity::users::Revocation::Sessions,
+            now(&setup),
+        )
         .await
         .unwrap();
     let voided = call(&setup, &mfa_event(&token, "otp", &code)).await;
@@ -1093,7 +1098,7 @@ async fn the_login_time_of_a_two_factor_login_is_the_password_check() {
 
 #[tokio::test]
 async fn logins_are_recorded_for_existing_accounts_only_with_the_lock_they_cause() {
-    use shared::account_events::EventKind::{
+    use shared::identity::account_events::EventKind::{
         LoginFailed, LoginSucceeded, RefreshTokenReused, SecondFactorFailed, SecondFactorRequired,
     };
     let setup = setup().await;
@@ -1171,7 +1176,7 @@ async fn a_failing_event_store_changes_no_answer() {
 
 #[tokio::test]
 async fn a_revocation_is_a_session_end_in_the_accounts_history_once() {
-    use shared::account_events::EventKind::{LoginSucceeded, SessionEnded};
+    use shared::identity::account_events::EventKind::{LoginSucceeded, SessionEnded};
     let setup = setup().await;
     let alice = setup.state.stores.users.user("alice").unwrap().id;
     let tokens = login(&setup).await;
@@ -1203,7 +1208,7 @@ fn login_from(ip: &str, username: &str, password: &str) -> Value {
 #[tokio::test]
 async fn one_address_spraying_passwords_over_many_names_is_refused_unhashed_past_its_limit() {
     let mut setup = setup().await;
-    setup.state.password_failures_per_ip = Some(shared::rate_limits::Limit {
+    setup.state.password_failures_per_ip = Some(shared::abuse::rate_limits::Limit {
         name: "password-failures-ip",
         max: 3,
         window: Duration::from_secs(3600),

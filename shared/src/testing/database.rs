@@ -1,12 +1,12 @@
 //! Databases on a real MongoDB-compatible server (`MONGODB_TEST_URI`) for integration tests.
 
-use crate::config::DatabaseSettings;
+use crate::identity::users::UserCollectionSettings;
+use crate::platform::database::DatabaseSettings;
 use crate::stores::MongoStores;
-use crate::users::UserCollectionSettings;
 
 /// A new, uniquely named database on the test server.
 pub async fn fresh_database() -> mongodb::Database {
-    crate::db::connect(&test_database_settings())
+    crate::platform::database::connect(&test_database_settings())
         .await
         .expect("client")
 }

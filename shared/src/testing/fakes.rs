@@ -1,28 +1,30 @@
 //! In-memory stores with the MongoDB stores' rules, for fast handler tests (the store
 //! contract tests run the same cases against both), and a clock tests move by hand.
 
-use crate::account_events::{AccountEvent, AccountEventStore, Cursor, EventKind, MAX_PAGE};
-use crate::account_id::AccountId;
-use crate::clock::Clock;
-use crate::credentials::Username;
-use crate::db::StoreError;
-use crate::email_address::EmailAddress;
-use crate::email_codes::{EmailCode, EmailCodeStore, Purpose};
-use crate::login_failures::{
+use crate::abuse::login_failures::{
     Attempt, FailureKey, LoginFailureStore, LoginFailures, SecondFactorFailures, next_claim,
 };
-use crate::mail::{Mail, MailError};
-use crate::mfa_challenges::{MfaChallenge, MfaChallengeStore};
+use crate::abuse::rate_limits::RateLimitStore;
+use crate::factors::mfa_challenges::{MfaChallenge, MfaChallengeStore};
+use crate::factors::second_factors::{SecondFactor, SecondFactorStore};
+use crate::factors::secret_box::Sealed;
+use crate::identity::account_events::{
+    AccountEvent, AccountEventStore, Cursor, EventKind, MAX_PAGE,
+};
+use crate::identity::account_id::AccountId;
+use crate::identity::credentials::Username;
+use crate::identity::email_address::EmailAddress;
+use crate::identity::users::{EmailVerification, Insertion, Revocation, User, UserStore};
+use crate::mail::email_codes::{EmailCode, EmailCodeStore, Purpose};
+use crate::mail::message::{Mail, MailError};
+use crate::platform::clock::Clock;
+use crate::platform::database::StoreError;
 use crate::products::{Product, ProductStore, sample_products};
-use crate::rate_limits::RateLimitStore;
-use crate::refresh::{
-    ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, RefreshTokenStore, Rotation, Session,
+use crate::sessions::{
+    ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, Rotation, Session, SessionStore,
     StoredSession,
 };
-use crate::second_factors::{SecondFactor, SecondFactorStore};
-use crate::secret_box::Sealed;
 use crate::stores::Stores;
-use crate::users::{EmailVerification, Insertion, Revocation, User, UserStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -36,7 +38,7 @@ pub struct MemoryStores {
     /// Failed-login counters.
     pub login_failures: MemoryLoginFailureStore,
     /// Refresh tokens.
-    pub refresh_tokens: MemoryRefreshTokenStore,
+    pub sessions: MemorySessionStore,
     /// The sample catalogue.
     pub products: MemoryProductStore,
     /// Second factors.
@@ -72,7 +74,7 @@ impl MemoryStores {
 impl Stores for MemoryStores {
     type Users = MemoryUserStore;
     type LoginFailures = MemoryLoginFailureStore;
-    type RefreshTokens = MemoryRefreshTokenStore;
+    type Sessions = MemorySessionStore;
     type Products = MemoryProductStore;
     type SecondFactors = MemorySecondFactorStore;
     type MfaChallenges = MemoryMfaChallengeStore;
@@ -90,8 +92,8 @@ impl Stores for MemoryStores {
     fn login_failures(&self) -> &MemoryLoginFailureStore {
         &self.login_failures
     }
-    fn refresh_tokens(&self) -> &MemoryRefreshTokenStore {
-        &self.refresh_tokens
+    fn sessions(&self) -> &MemorySessionStore {
+        &self.sessions
     }
     fn products(&self) -> &MemoryProductStore {
         &self.products
@@ -344,7 +346,10 @@ impl UserStore for MemoryUserStore {
             .is_some())
     }
 
-    async fn list(&self, query: &crate::users::AccountQuery) -> Result<Vec<User>, StoreError> {
+    async fn list(
+        &self,
+        query: &crate::identity::users::AccountQuery,
+    ) -> Result<Vec<User>, StoreError> {
         self.fail_if_asked()?;
         let users = self.users.lock().unwrap();
         let mut listed: Vec<User> = users
@@ -611,15 +616,15 @@ struct MemorySession {
 
 /// Sessions in a map, with the same rules as the MongoDB store.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryRefreshTokenStore {
+pub struct MemorySessionStore {
     sessions: Arc<Mutex<HashMap<String, MemorySession>>>,
 }
 
-impl MemoryRefreshTokenStore {
+impl MemorySessionStore {
     /// Whether the token whose secret is `secret` is its session's current token and the
     /// session is not revoked (expiry aside).
     pub fn is_current(&self, secret: &str) -> bool {
-        let hash = crate::refresh::hash(secret);
+        let hash = crate::sessions::hash(secret);
         let sessions = self.sessions.lock().unwrap();
         sessions
             .values()
@@ -646,7 +651,7 @@ impl MemoryRefreshTokenStore {
     }
 }
 
-impl RefreshTokenStore for MemoryRefreshTokenStore {
+impl SessionStore for MemorySessionStore {
     async fn start(
         &self,
         session: &Session,
@@ -1267,18 +1272,21 @@ impl ProductStore for MemoryProductStore {
 
 /// Machine clients in memory; clones share them.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryClientStore(Arc<Mutex<Vec<crate::clients::MachineClient>>>);
+pub struct MemoryClientStore(Arc<Mutex<Vec<crate::access::clients::MachineClient>>>);
 
-impl crate::clients::ClientStore for MemoryClientStore {
-    async fn create(&self, client: &crate::clients::MachineClient) -> Result<(), StoreError> {
+impl crate::access::clients::ClientStore for MemoryClientStore {
+    async fn create(
+        &self,
+        client: &crate::access::clients::MachineClient,
+    ) -> Result<(), StoreError> {
         self.0.lock().unwrap().push(client.clone());
         Ok(())
     }
 
     async fn find(
         &self,
-        id: &crate::clients::ClientId,
-    ) -> Result<Option<crate::clients::MachineClient>, StoreError> {
+        id: &crate::access::clients::ClientId,
+    ) -> Result<Option<crate::access::clients::MachineClient>, StoreError> {
         Ok(self
             .0
             .lock()
@@ -1290,9 +1298,9 @@ impl crate::clients::ClientStore for MemoryClientStore {
 
     async fn list(
         &self,
-        after: Option<&crate::clients::ClientId>,
+        after: Option<&crate::access::clients::ClientId>,
         limit: u32,
-    ) -> Result<Vec<crate::clients::MachineClient>, StoreError> {
+    ) -> Result<Vec<crate::access::clients::MachineClient>, StoreError> {
         let mut clients: Vec<_> = self
             .0
             .lock()
@@ -1308,15 +1316,15 @@ impl crate::clients::ClientStore for MemoryClientStore {
 
     async fn add_secret(
         &self,
-        id: &crate::clients::ClientId,
-        secret: &crate::clients::StoredSecret,
-    ) -> Result<crate::clients::SecretAddition, StoreError> {
-        use crate::clients::SecretAddition;
+        id: &crate::access::clients::ClientId,
+        secret: &crate::access::clients::StoredSecret,
+    ) -> Result<crate::access::clients::SecretAddition, StoreError> {
+        use crate::access::clients::SecretAddition;
         let mut clients = self.0.lock().unwrap();
         let Some(client) = clients.iter_mut().find(|client| client.id == *id) else {
             return Ok(SecretAddition::NotFound);
         };
-        if client.secrets.len() >= crate::clients::MAX_SECRETS {
+        if client.secrets.len() >= crate::access::clients::MAX_SECRETS {
             return Ok(SecretAddition::Full);
         }
         client.secrets.push(secret.clone());
@@ -1325,10 +1333,10 @@ impl crate::clients::ClientStore for MemoryClientStore {
 
     async fn remove_secret(
         &self,
-        id: &crate::clients::ClientId,
+        id: &crate::access::clients::ClientId,
         secret_id: &str,
-    ) -> Result<crate::clients::SecretRemoval, StoreError> {
-        use crate::clients::SecretRemoval;
+    ) -> Result<crate::access::clients::SecretRemoval, StoreError> {
+        use crate::access::clients::SecretRemoval;
         let mut clients = self.0.lock().unwrap();
         let Some(client) = clients.iter_mut().find(|client| client.id == *id) else {
             return Ok(SecretRemoval::NotFound);
@@ -1343,7 +1351,7 @@ impl crate::clients::ClientStore for MemoryClientStore {
         Ok(SecretRemoval::Removed)
     }
 
-    async fn delete(&self, id: &crate::clients::ClientId) -> Result<bool, StoreError> {
+    async fn delete(&self, id: &crate::access::clients::ClientId) -> Result<bool, StoreError> {
         let mut clients = self.0.lock().unwrap();
         let before = clients.len();
         clients.retain(|client| client.id != *id);
@@ -1355,7 +1363,7 @@ impl crate::clients::ClientStore for MemoryClientStore {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLeaseStore(Arc<Mutex<HashMap<String, (String, SystemTime)>>>);
 
-impl crate::leases::LeaseStore for MemoryLeaseStore {
+impl crate::abuse::leases::LeaseStore for MemoryLeaseStore {
     async fn acquire(
         &self,
         name: &str,
@@ -1387,10 +1395,10 @@ impl crate::leases::LeaseStore for MemoryLeaseStore {
 
 /// Passkeys in memory, keyed by credential id; clones share them.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryPasskeyStore(Arc<Mutex<Vec<crate::passkeys::Passkey>>>);
+pub struct MemoryPasskeyStore(Arc<Mutex<Vec<crate::factors::passkeys::Passkey>>>);
 
-impl crate::passkeys::PasskeyStore for MemoryPasskeyStore {
-    async fn add(&self, passkey: &crate::passkeys::Passkey) -> Result<bool, StoreError> {
+impl crate::factors::passkeys::PasskeyStore for MemoryPasskeyStore {
+    async fn add(&self, passkey: &crate::factors::passkeys::Passkey) -> Result<bool, StoreError> {
         let mut passkeys = self.0.lock().unwrap();
         if passkeys.iter().any(|stored| stored.id == passkey.id) {
             return Ok(false);
@@ -1399,12 +1407,18 @@ impl crate::passkeys::PasskeyStore for MemoryPasskeyStore {
         Ok(true)
     }
 
-    async fn find(&self, id: &str) -> Result<Option<crate::passkeys::Passkey>, StoreError> {
+    async fn find(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::factors::passkeys::Passkey>, StoreError> {
         let passkeys = self.0.lock().unwrap();
         Ok(passkeys.iter().find(|stored| stored.id == id).cloned())
     }
 
-    async fn list(&self, account: &AccountId) -> Result<Vec<crate::passkeys::Passkey>, StoreError> {
+    async fn list(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<crate::factors::passkeys::Passkey>, StoreError> {
         let passkeys = self.0.lock().unwrap();
         Ok(passkeys
             .iter()
@@ -1416,7 +1430,7 @@ impl crate::passkeys::PasskeyStore for MemoryPasskeyStore {
     async fn record_use(
         &self,
         id: &str,
-        used: &crate::passkeys::PasskeyUse<'_>,
+        used: &crate::factors::passkeys::PasskeyUse<'_>,
     ) -> Result<bool, StoreError> {
         let mut passkeys = self.0.lock().unwrap();
         let Some(stored) = passkeys
@@ -1449,14 +1463,14 @@ impl crate::passkeys::PasskeyStore for MemoryPasskeyStore {
 /// WebAuthn ceremonies in memory, keyed by challenge; clones share them.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryPasskeyCeremonyStore(
-    Arc<Mutex<HashMap<String, crate::passkey_ceremonies::Ceremony>>>,
+    Arc<Mutex<HashMap<String, crate::factors::passkey_ceremonies::Ceremony>>>,
 );
 
-impl crate::passkey_ceremonies::PasskeyCeremonyStore for MemoryPasskeyCeremonyStore {
+impl crate::factors::passkey_ceremonies::PasskeyCeremonyStore for MemoryPasskeyCeremonyStore {
     async fn create(
         &self,
         challenge: &str,
-        ceremony: &crate::passkey_ceremonies::Ceremony,
+        ceremony: &crate::factors::passkey_ceremonies::Ceremony,
     ) -> Result<(), StoreError> {
         self.0
             .lock()
@@ -1468,9 +1482,9 @@ impl crate::passkey_ceremonies::PasskeyCeremonyStore for MemoryPasskeyCeremonySt
     async fn consume(
         &self,
         challenge: &str,
-        kind: crate::passkey_ceremonies::CeremonyKind,
+        kind: crate::factors::passkey_ceremonies::CeremonyKind,
         now: SystemTime,
-    ) -> Result<Option<crate::passkey_ceremonies::Ceremony>, StoreError> {
+    ) -> Result<Option<crate::factors::passkey_ceremonies::Ceremony>, StoreError> {
         let mut ceremonies = self.0.lock().unwrap();
         let live = ceremonies
             .get(challenge)

@@ -1,9 +1,9 @@
 //! Fixtures: key pairs and token settings, the sample events as requests, and reading
 //! handler responses.
 
-use crate::account_id::AccountId;
-use crate::config::TokenSettings;
-use crate::keys::generate_ed25519;
+use crate::identity::account_id::AccountId;
+use crate::tokens::TokenSettings;
+use crate::tokens::keys::generate_ed25519;
 use crate::tokens::{TokenIssuer, TokenVerifier};
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -13,7 +13,8 @@ use std::time::Duration;
 /// `events/` can name the seeded `alice` (`2bd806c97f0e00af1a1fc332`).
 pub fn seeded_account_id(username: &str) -> AccountId {
     use sha2::{Digest, Sha256};
-    let canonical = crate::credentials::Username::parse(username).expect("a valid username");
+    let canonical =
+        crate::identity::credentials::Username::parse(username).expect("a valid username");
     let digest = Sha256::digest(canonical.canonical().as_bytes());
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     AccountId::parse(&hex[..24]).expect("24 hex digits")
@@ -85,7 +86,7 @@ pub fn response_text(response: &lambda_http::Response<lambda_http::Body>) -> Str
 /// A random data key entry `id:base64`, as `SECOND_FACTOR_KEYS` lists them.
 pub fn data_key(id: &str) -> String {
     use base64::Engine as _;
-    let mut bytes = [0_u8; crate::secret_box::KEY_BYTES];
+    let mut bytes = [0_u8; crate::factors::secret_box::KEY_BYTES];
     getrandom::fill(&mut bytes).expect("randomness for a test data key");
     format!(
         "{id}:{}",
@@ -94,8 +95,11 @@ pub fn data_key(id: &str) -> String {
 }
 
 /// Second-factor settings with one random data key and the defaults.
-pub fn mfa_settings() -> crate::mfa::MfaSettings {
+pub fn mfa_settings() -> crate::factors::mfa::MfaSettings {
     let keys = data_key("test");
-    crate::mfa::MfaSettings::from_source(&[(crate::mfa::SECOND_FACTOR_KEYS, keys.as_str())])
-        .expect("test second-factor settings")
+    crate::factors::mfa::MfaSettings::from_source(&[(
+        crate::factors::mfa::SECOND_FACTOR_KEYS,
+        keys.as_str(),
+    )])
+    .expect("test second-factor settings")
 }

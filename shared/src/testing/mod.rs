@@ -12,8 +12,8 @@ pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_d
 pub use fakes::{
     ManualClock, MemoryAccountEventStore, MemoryClientStore, MemoryEmailCodeStore,
     MemoryLeaseStore, MemoryLoginFailureStore, MemoryMfaChallengeStore, MemoryPasskeyCeremonyStore,
-    MemoryPasskeyStore, MemoryProductStore, MemoryRateLimitStore, MemoryRefreshTokenStore,
-    MemorySecondFactorStore, MemoryStores, MemoryUserStore, RecordingMailer,
+    MemoryPasskeyStore, MemoryProductStore, MemoryRateLimitStore, MemorySecondFactorStore,
+    MemorySessionStore, MemoryStores, MemoryUserStore, RecordingMailer,
 };
 pub use fixtures::{
     data_key, event_for_route, event_json, mfa_settings, request_from, response_json,

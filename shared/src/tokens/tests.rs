@@ -1,5 +1,5 @@
 use super::*;
-use crate::keys::generate_ed25519;
+use crate::tokens::keys::generate_ed25519;
 use secrecy::ExposeSecret;
 use std::time::Duration;
 

@@ -3,22 +3,22 @@
 //! held to the behaviour of the real stores, races included.
 
 use crate::support::{name, now};
-use shared::account_id::AccountId;
-use shared::email_address::EmailAddress;
-use shared::email_codes::{EmailCode, EmailCodeStore, Purpose};
-use shared::login_failures::{
+use shared::abuse::login_failures::{
     Attempt, LoginFailureStore, LoginFailures, MAX_LOCK, SecondFactorFailures,
 };
-use shared::mfa_challenges::{MfaChallenge, MfaChallengeStore};
-use shared::passkey_ceremonies::{Ceremony, CeremonyKind, PasskeyCeremonyStore};
-use shared::passkeys::{Passkey, PasskeyStore, PasskeyUse};
+use shared::abuse::rate_limits::{Decision, Limit};
+use shared::factors::mfa_challenges::{MfaChallenge, MfaChallengeStore};
+use shared::factors::passkey_ceremonies::{Ceremony, CeremonyKind, PasskeyCeremonyStore};
+use shared::factors::passkeys::{Passkey, PasskeyStore, PasskeyUse};
+use shared::factors::second_factors::SecondFactorStore;
+use shared::factors::secret_box::Sealed;
+use shared::identity::account_id::AccountId;
+use shared::identity::email_address::EmailAddress;
+use shared::identity::users::{EmailVerification, Insertion, Revocation, UserStore};
+use shared::mail::email_codes::{EmailCode, EmailCodeStore, Purpose};
 use shared::products::{ProductStore, sample_products};
-use shared::rate_limits::{Decision, Limit};
-use shared::refresh::{RefreshTokenStore, Rotation, Session};
-use shared::second_factors::SecondFactorStore;
-use shared::secret_box::Sealed;
+use shared::sessions::{Rotation, Session, SessionStore};
 use shared::stores::Stores;
-use shared::users::{EmailVerification, Insertion, Revocation, UserStore};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A bundle of stores the cases can share between spawned tasks.
@@ -302,7 +302,7 @@ async fn sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum(stores: im
     let hits = (0..16).map(|_| {
         let (stores, subject) = (stores.clone(), subject.clone());
         tokio::spawn(async move {
-            shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, at)
+            shared::abuse::rate_limits::hit(stores.rate_limits(), &limit, &subject, at)
                 .await
                 .unwrap()
         })
@@ -321,16 +321,17 @@ async fn sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum(stores: im
         retry_after_seconds: 2400
     }));
     let next_window = at + Duration::from_secs(2400);
-    let fresh = shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window)
-        .await
-        .unwrap();
+    let fresh =
+        shared::abuse::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window)
+            .await
+            .unwrap();
     assert_eq!(fresh, Decision::Allowed);
 
     // Refunds take hits back, never below zero: refunding four of five leaves room for four.
     let refunds = (0..6).map(|_| {
         let (stores, subject) = (stores.clone(), subject.clone());
         tokio::spawn(async move {
-            shared::rate_limits::refund(stores.rate_limits(), &limit, &subject, next_window)
+            shared::abuse::rate_limits::refund(stores.rate_limits(), &limit, &subject, next_window)
                 .await
                 .unwrap();
         })
@@ -338,7 +339,8 @@ async fn sixteen_concurrent_hits_of_a_limit_allow_exactly_its_maximum(stores: im
     futures_util::future::join_all(refunds).await;
     let mut allowed_after = 0;
     for _ in 0..8 {
-        let hit = shared::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window);
+        let hit =
+            shared::abuse::rate_limits::hit(stores.rate_limits(), &limit, &subject, next_window);
         if hit.await.unwrap() == Decision::Allowed {
             allowed_after += 1;
         }
@@ -585,13 +587,13 @@ fn account(n: u8) -> AccountId {
 /// of its first token.
 async fn started(stores: &impl Stores, account: &AccountId, now: SystemTime) -> (Session, String) {
     let mut session = Session::new(account, 0, now, 7 * DAY);
-    session.client = shared::refresh::Client {
+    session.client = shared::platform::http::RequestSource {
         ip: Some("192.0.2.7".to_owned()),
         user_agent: Some("contract-agent".to_owned()),
     };
-    let token = shared::refresh::generate().unwrap();
+    let token = shared::sessions::generate().unwrap();
     stores
-        .refresh_tokens()
+        .sessions()
         .start(&session, &token.hash, now, DAY)
         .await
         .unwrap();
@@ -599,13 +601,13 @@ async fn started(stores: &impl Stores, account: &AccountId, now: SystemTime) -> 
 }
 
 fn fresh_hash() -> String {
-    shared::refresh::generate().unwrap().hash
+    shared::sessions::generate().unwrap().hash
 }
 
 async fn a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_session(
     stores: impl Shared,
 ) {
-    let tokens = stores.refresh_tokens();
+    let tokens = stores.sessions();
     let now = now();
     let (session, first) = started(&stores, &account(1), now).await;
     let second = fresh_hash();
@@ -657,7 +659,7 @@ async fn a_rotation_replaces_the_current_token_once_and_a_replay_revokes_its_ses
 }
 
 async fn an_idle_token_an_ended_session_or_a_revoked_one_is_invalid(stores: impl Shared) {
-    let tokens = stores.refresh_tokens();
+    let tokens = stores.sessions();
     let now = now();
     let (_, idle) = started(&stores, &account(1), now).await;
     let at_idle_expiry = tokens
@@ -702,10 +704,7 @@ async fn ten_concurrent_rotations_of_one_token_rotate_exactly_once(stores: impl 
         let (stores, hash) = (stores.clone(), hash.clone());
         tokio::spawn(async move {
             let successor = fresh_hash();
-            let rotation = stores
-                .refresh_tokens()
-                .rotate(&hash, &successor, now, DAY)
-                .await;
+            let rotation = stores.sessions().rotate(&hash, &successor, now, DAY).await;
             (rotation.unwrap(), successor)
         })
     });
@@ -734,7 +733,7 @@ async fn ten_concurrent_rotations_of_one_token_rotate_exactly_once(stores: impl 
         "one winner, and the first replay revokes"
     );
     let after = stores
-        .refresh_tokens()
+        .sessions()
         .rotate(&successors[0], &fresh_hash(), now, DAY)
         .await;
     assert_eq!(
@@ -753,7 +752,7 @@ async fn a_revocation_racing_a_rotation_always_leaves_the_session_dead(stores: i
             let (stores, hash, successor) = (stores.clone(), hash.clone(), successor.clone());
             tokio::spawn(async move {
                 stores
-                    .refresh_tokens()
+                    .sessions()
                     .rotate(&hash, &successor, now, DAY)
                     .await
                     .unwrap()
@@ -761,20 +760,14 @@ async fn a_revocation_racing_a_rotation_always_leaves_the_session_dead(stores: i
         };
         let revocation = {
             let (stores, family) = (stores.clone(), session.family.clone());
-            tokio::spawn(async move {
-                stores
-                    .refresh_tokens()
-                    .revoke_family(&family)
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { stores.sessions().revoke_family(&family).await.unwrap() })
         };
         let (rotation, revoked) = (rotation.await.unwrap(), revocation.await.unwrap());
         assert!(
             revoked,
             "round {round}: the session was active when revoked"
         );
-        let tokens = stores.refresh_tokens();
+        let tokens = stores.sessions();
         for (name, token) in [("presented", &hash), ("successor", &successor)] {
             let after = tokens.rotate(token, &fresh_hash(), now, DAY).await.unwrap();
             assert_eq!(
@@ -787,7 +780,7 @@ async fn a_revocation_racing_a_rotation_always_leaves_the_session_dead(stores: i
 }
 
 async fn revoking_an_account_ends_every_session_of_that_account_only(stores: impl Shared) {
-    let tokens = stores.refresh_tokens();
+    let tokens = stores.sessions();
     let now = now();
     let (_, first) = started(&stores, &account(1), now).await;
     let (_, second) = started(&stores, &account(1), now).await;
@@ -832,13 +825,13 @@ async fn the_catalogue_is_the_sample_products(stores: impl Shared) {
 }
 
 async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(stores: impl Shared) {
-    use shared::users::AccountQuery;
+    use shared::identity::users::AccountQuery;
     let users = stores.users();
     let mut ids = Vec::new();
     for name in ["Carol", "alice", "bob", "alfred"] {
         ids.push(created(&stores, name).await);
     }
-    let names = |listed: Vec<shared::users::User>| -> Vec<String> {
+    let names = |listed: Vec<shared::identity::users::User>| -> Vec<String> {
         listed
             .into_iter()
             .map(|user| user.username.as_str().to_owned())
@@ -927,7 +920,7 @@ async fn accounts_are_listed_by_name_filtered_and_paged_and_admins_counted(store
 }
 
 async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: impl Shared) {
-    use shared::clients::{
+    use shared::access::clients::{
         ClientId, ClientStore, MachineClient, SecretAddition, SecretRemoval, StoredSecret,
     };
     let secret = |id: &str| StoredSecret {
@@ -947,7 +940,7 @@ async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: 
     let client = MachineClient {
         id: id.clone(),
         name: "billing".to_owned(),
-        scopes: shared::scopes::Scopes::parse("products:write"),
+        scopes: shared::access::scopes::Scopes::parse("products:write"),
         secrets: vec![secret("0000000a")],
         created_at: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         created_by: account(1),
@@ -1006,7 +999,7 @@ async fn a_client_keeps_its_two_newest_secrets_and_never_loses_its_last(stores: 
 async fn sixteen_concurrent_takers_of_one_lease_get_it_once_until_it_is_released_or_runs_out(
     stores: impl Shared,
 ) {
-    use shared::leases::LeaseStore;
+    use shared::abuse::leases::LeaseStore;
     let at = now();
     let ttl = Duration::from_secs(10);
     let takers: Vec<_> = (0..16)
@@ -1388,7 +1381,7 @@ async fn a_reseal_replaces_the_sealed_secret_only_if_it_is_still_the_one_read(st
 async fn active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them(
     stores: impl Shared,
 ) {
-    let tokens = stores.refresh_tokens();
+    let tokens = stores.sessions();
     let start = now();
     let (older, older_hash) = started(&stores, &account(1), start).await;
     let (newer, _) = started(&stores, &account(1), start + Duration::from_secs(10)).await;
@@ -1461,9 +1454,9 @@ async fn active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them(
 }
 
 async fn events_are_paged_newest_first_per_account_and_amended_in_place(stores: impl Shared) {
-    use shared::account_events::{AccountEvent, AccountEventStore, Cursor, EventKind};
+    use shared::identity::account_events::{AccountEvent, AccountEventStore, Cursor, EventKind};
     let events = stores.events();
-    let client = shared::refresh::Client {
+    let client = shared::platform::http::RequestSource {
         ip: Some("203.0.113.9".to_owned()),
         user_agent: Some("agent".to_owned()),
     };

@@ -2,7 +2,7 @@
 
 pub use shared::testing::{fresh_database, mongo_stores};
 
-use shared::credentials::Username;
+use shared::identity::credentials::Username;
 use std::time::{Duration, SystemTime};
 
 /// A valid username.

@@ -9,9 +9,9 @@ use super::two_factor::pyotp_code;
 use devtools::roles::change;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::roles::Roles;
+use shared::access::roles::Roles;
+use shared::identity::users::UserCollectionSettings;
 use shared::stores::MongoStores;
-use shared::users::UserCollectionSettings;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -556,7 +556,7 @@ async fn a_stale_administrator_login_is_refused_over_http() {
         methods: vec!["pwd".into(), "otp".into(), "mfa".into()],
         at: SystemTime::now() - Duration::from_secs(3600),
         session: None,
-        scopes: shared::scopes::Scopes::parse(claims["scope"].as_str().unwrap()),
+        scopes: shared::access::scopes::Scopes::parse(claims["scope"].as_str().unwrap()),
     };
     let stale = issuer
         .issue_from(

@@ -115,7 +115,7 @@ async fn breached_passwords_are_refused_where_a_password_is_chosen_and_only_a_pr
         4,
         "sign-up (twice), change, reset: {requests:?}"
     );
-    let breached_prefix = &shared::breached_passwords::sha1_hex(BREACHED)[..5];
+    let breached_prefix = &shared::factors::breached_passwords::sha1_hex(BREACHED)[..5];
     for request in &requests {
         assert_eq!(request.prefix.len(), 5, "{request:?}");
         assert!(

@@ -227,7 +227,7 @@ async fn what_the_api_acknowledged_survives_a_crash_of_the_database_server_in_ro
     });
     let scratch = std::env::temp_dir().join(format!("crash-{}", uuid::Uuid::new_v4().simple()));
     let mut database = Database::start(secantusd.into(), scratch.join("db"), &["--sync-on-commit"]);
-    let keys = shared::keys::generate_ed25519().unwrap();
+    let keys = shared::tokens::keys::generate_ed25519().unwrap();
     let outbox = scratch.join("outbox");
     let stack = Stack::start(StackOptions {
         template: support::workspace().join("template.yaml"),

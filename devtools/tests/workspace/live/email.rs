@@ -224,7 +224,7 @@ async fn wrong_spent_and_expired_codes_get_the_same_answer() {
         .database
         .collection::<mongodb::bson::Document>("email_codes")
         .insert_one(mongodb::bson::doc! {
-            "_id": shared::email_codes::hash(expired).unwrap(),
+            "_id": shared::mail::email_codes::hash(expired).unwrap(),
             "account": account.to_hex(),
             "purpose": "reset",
             "address": "carol@example.com",
@@ -344,7 +344,7 @@ async fn rate_limits_hold_under_parallel_requests() {
         "{answers:?}"
     );
     assert_eq!(answers[0].0, StatusCode::ACCEPTED);
-    let per_account = shared::rate_limits::RESET_MAILS_PER_ACCOUNT.max;
+    let per_account = shared::abuse::rate_limits::RESET_MAILS_PER_ACCOUNT.max;
     assert_eq!(
         local.mail().len() - before,
         usize::try_from(per_account).unwrap()
@@ -373,7 +373,7 @@ async fn rate_limits_hold_under_parallel_requests() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let per_ip = usize::try_from(shared::rate_limits::RESET_REQUESTS_PER_IP.max).unwrap();
+    let per_ip = usize::try_from(shared::abuse::rate_limits::RESET_REQUESTS_PER_IP.max).unwrap();
     assert_eq!(
         count(&statuses, StatusCode::ACCEPTED),
         per_ip,

@@ -9,7 +9,7 @@ use super::local_api::{Local, start_with_parameters};
 use crate::support::workspace;
 use reqwest::StatusCode;
 use serde_json::json;
-use shared::users::UserCollectionSettings;
+use shared::identity::users::UserCollectionSettings;
 
 /// What the tutorial app answered, as its status code.
 fn fastapi_app(local: &Local, stock: bool, command: &str, username: &str, password: &str) -> u16 {

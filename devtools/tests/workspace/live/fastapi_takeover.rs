@@ -6,14 +6,14 @@ use crate::support;
 
 use mongodb::bson::{DateTime, Document, doc, oid::ObjectId};
 use serde_json::Value;
-use shared::clock::Clock;
-use shared::credentials::{Password, Username};
-use shared::hashing::{HashingParams, PasswordHasher};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::{MongoUserStore, UserCollectionSettings, UserStore};
+use shared::platform::clock::Clock;
 use shared::stores::MongoStores;
 use shared::testing::{
     event_json, request_from, response_json, test_database_settings, token_pair,
 };
-use shared::users::{MongoUserStore, UserCollectionSettings, UserStore};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -44,7 +44,7 @@ fn legacy_settings() -> UserCollectionSettings {
 /// A fresh database whose `user_model` holds the given (username, hash) documents exactly as
 /// mongoengine's `UserModel` writes them.
 async fn take_over(users: &[(&str, &str)]) -> TakeOver {
-    let database = shared::db::connect(&test_database_settings())
+    let database = shared::platform::database::connect(&test_database_settings())
         .await
         .unwrap();
     let documents: Vec<Document> = users
@@ -81,10 +81,11 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         issuer,
         mfa: shared::testing::mfa_settings(),
         clock: Clock::system(),
-        metrics: shared::metrics::Metrics::default(),
-        roles: shared::roles::Roles::default(),
-        passkeys: shared::webauthn::PasskeySettings::default(),
-        password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::default(),
+        roles: shared::access::roles::Roles::default(),
+        passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+        password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+            .unwrap(),
     };
     TakeOver {
         database,
@@ -233,10 +234,10 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
         stores: it.service.stores.clone(),
         hasher: it.service.hasher.clone(),
         clock: Clock::system(),
-        mailer: shared::mailer::Mailer::Off,
-        mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
-        metrics: shared::metrics::Metrics::capturing(),
-        breached: shared::breached_passwords::BreachedPasswords::off(),
+        mailer: shared::mail::sender::Mailer::Off,
+        mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+        metrics: shared::platform::metrics::Metrics::capturing(),
+        breached: shared::factors::breached_passwords::BreachedPasswords::off(),
     };
     let signup = signup::handle(
         &signup_state,
@@ -314,7 +315,7 @@ async fn migrate_dry_run_changes_nothing_and_apply_is_idempotent() {
         .await
         .unwrap();
     assert!(
-        names.contains(&shared::users::UNIQUE_INDEX.to_owned()),
+        names.contains(&shared::identity::users::UNIQUE_INDEX.to_owned()),
         "{names:?}"
     );
     let (status, _) = it.login("ALICE", "tutorial password 2").await;
@@ -402,7 +403,7 @@ async fn after_migrate_the_legacy_lookup_reads_only_documents_created_since_its_
     let applied = it.migrate(true).await;
     let since = applied.pass_started_at.expect("the pass is recorded");
     assert_eq!(
-        shared::users::legacy::migrated_since(&it.database, "user_model")
+        shared::identity::users::legacy::migrated_since(&it.database, "user_model")
             .await
             .unwrap(),
         Some(since)
@@ -444,7 +445,7 @@ async fn an_interrupted_apply_leaves_no_record_and_a_second_run_finishes_it() {
         .await
         .unwrap();
     assert_eq!(
-        shared::users::legacy::migrated_since(&it.database, "user_model")
+        shared::identity::users::legacy::migrated_since(&it.database, "user_model")
             .await
             .unwrap(),
         None

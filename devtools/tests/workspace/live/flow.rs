@@ -4,8 +4,8 @@
 
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequest;
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::hashing::{HashingParams, PasswordHasher};
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::platform::clock::Clock;
 use shared::stores::MongoStores;
 use shared::testing::{event_json, request_from, response_json, token_pair};
 use std::sync::Arc;
@@ -30,10 +30,10 @@ async fn api() -> Api {
             stores: stores.clone(),
             hasher: hasher.clone(),
             clock: Clock::system(),
-            mailer: shared::mailer::Mailer::Off,
-            mail: shared::mailer::MailSettings::from_source(&[]).unwrap(),
-            metrics: shared::metrics::Metrics::capturing(),
-            breached: shared::breached_passwords::BreachedPasswords::off(),
+            mailer: shared::mail::sender::Mailer::Off,
+            mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+            metrics: shared::platform::metrics::Metrics::capturing(),
+            breached: shared::factors::breached_passwords::BreachedPasswords::off(),
         },
         token: token::State {
             stores: stores.clone(),
@@ -41,15 +41,16 @@ async fn api() -> Api {
             issuer,
             mfa: shared::testing::mfa_settings(),
             clock: Clock::system(),
-            metrics: shared::metrics::Metrics::default(),
-            roles: shared::roles::Roles::default(),
-            passkeys: shared::webauthn::PasskeySettings::default(),
-            password_failures_per_ip: shared::rate_limits::password_failures_per_ip(&[]).unwrap(),
+            metrics: shared::platform::metrics::Metrics::default(),
+            roles: shared::access::roles::Roles::default(),
+            passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+                .unwrap(),
         },
         me: me::State {
             stores: stores.clone(),
             clock: Clock::system(),
-            recent_authentication: shared::mfa::DEFAULT_RECENT_AUTHENTICATION,
+            recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
         },
         products: products::State::new(&[], stores, Clock::system()).unwrap(),
         authorizer: authorizer::State::new(verifier, shared::testing::token_settings()),

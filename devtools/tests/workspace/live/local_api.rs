@@ -9,8 +9,8 @@ use devtools::stack::{Stack, StackOptions};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use shared::config::TokenSettings;
 use shared::tokens::TokenIssuer;
+use shared::tokens::TokenSettings;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -65,8 +65,10 @@ async fn start_with(
     parameter_overrides: std::collections::BTreeMap<String, String>,
 ) -> Local {
     let settings = shared::testing::test_database_settings();
-    let database = shared::db::connect(&settings).await.unwrap();
-    let keys = shared::keys::generate_ed25519().unwrap();
+    let database = shared::platform::database::connect(&settings)
+        .await
+        .unwrap();
+    let keys = shared::tokens::keys::generate_ed25519().unwrap();
     let private_pem = keys.private_pem.expose_secret().to_owned();
     let data_dir =
         std::env::temp_dir().join(format!("local-api-{}", uuid::Uuid::new_v4().simple()));

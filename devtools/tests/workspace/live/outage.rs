@@ -69,7 +69,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
     });
     let scratch = std::env::temp_dir().join(format!("outage-{}", uuid::Uuid::new_v4().simple()));
     let mut database = Database::start(secantusd.into(), scratch.join("db"), &[]);
-    let keys = shared::keys::generate_ed25519().unwrap();
+    let keys = shared::tokens::keys::generate_ed25519().unwrap();
     let stack = Stack::start(StackOptions {
         template: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")),
         bin_dir: bin_dir(),

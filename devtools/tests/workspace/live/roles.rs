@@ -9,9 +9,9 @@ use devtools::roles::{RoleChange, change};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared::roles::Roles;
+use shared::access::roles::Roles;
+use shared::identity::users::UserCollectionSettings;
 use shared::stores::MongoStores;
-use shared::users::UserCollectionSettings;
 
 const PASSWORD: &str = "correct horse battery staple";
 /// The default roles and an editor of the catalogue.

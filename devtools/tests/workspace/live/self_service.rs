@@ -236,7 +236,7 @@ async fn each_action_appears_in_the_security_history_newest_first_with_ip_and_us
 impl Local {
     /// Signs `username` up, turns TOTP on, and returns a recent access token, the refresh
     /// token of its session and the TOTP secret.
-    async fn with_totp(&self, username: &str) -> (Value, Value, shared::totp::TotpSecret) {
+    async fn with_totp(&self, username: &str) -> (Value, Value, shared::factors::totp::TotpSecret) {
         self.access_token(username, PASSWORD).await;
         let tokens = self.login_from(username, "Laptop/1.0").await;
         let access = &tokens["access_token"];
@@ -249,7 +249,8 @@ impl Local {
             .await;
         assert_eq!(status, StatusCode::OK, "{started}");
         let secret =
-            shared::totp::TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
+            shared::factors::totp::TotpSecret::from_base32(started["secret"].as_str().unwrap())
+                .unwrap();
         let code = secret
             .code_at(std::time::SystemTime::now() - std::time::Duration::from_secs(30))
             .unwrap();
@@ -354,8 +355,9 @@ async fn deleting_the_account_leaves_only_a_pseudonymous_event_and_frees_the_nam
         Vec::<String>::new(),
         "nothing keyed to the account is left"
     );
-    let pseudonym =
-        shared::account_events::pseudonym(&shared::account_id::AccountId::parse(&account).unwrap());
+    let pseudonym = shared::identity::account_events::pseudonym(
+        &shared::identity::account_id::AccountId::parse(&account).unwrap(),
+    );
     let kept = local
         .database
         .collection::<mongodb::bson::Document>("security_events")
@@ -450,7 +452,7 @@ async fn the_export_holds_every_collections_data_and_no_secret() {
         refresh.as_str().unwrap(),
         pending["mfa_token"].as_str().unwrap(),
         secrecy::ExposeSecret::expose_secret(&secret.base32()),
-        &shared::refresh::hash(refresh.as_str().unwrap()),
+        &shared::sessions::hash(refresh.as_str().unwrap()),
         "argon2",
         "ciphertext",
         "nonce",

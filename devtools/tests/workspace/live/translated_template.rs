@@ -4,7 +4,7 @@
 
 use crate::support::{self, workspace};
 use serde_json::Value;
-use shared::metrics::SecurityEvent;
+use shared::platform::metrics::SecurityEvent;
 use std::collections::BTreeSet;
 
 /// The translated template's resources.

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared::totp::TotpSecret;
+use shared::factors::totp::TotpSecret;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const PASSWORD: &str = "correct horse battery staple";

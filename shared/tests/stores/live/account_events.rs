@@ -3,9 +3,11 @@
 
 use crate::support::{fresh_database, now};
 use mongodb::bson::{Document, doc};
-use shared::account_events::{AccountEvent, AccountEventStore, EventKind, MongoAccountEventStore};
-use shared::account_id::AccountId;
-use shared::refresh::Client;
+use shared::identity::account_events::{
+    AccountEvent, AccountEventStore, EventKind, MongoAccountEventStore,
+};
+use shared::identity::account_id::AccountId;
+use shared::platform::http::RequestSource;
 use shared::testing::index_on;
 use std::time::Duration;
 
@@ -32,7 +34,12 @@ async fn events_expire_after_the_retention_through_a_ttl_index() {
 
     let at = now();
     let account = AccountId::parse("2bd806c97f0e00af1a1fc332").unwrap();
-    let event = AccountEvent::new(&account, EventKind::LoginSucceeded, at, &Client::default());
+    let event = AccountEvent::new(
+        &account,
+        EventKind::LoginSucceeded,
+        at,
+        &RequestSource::default(),
+    );
     events.append(&event).await.unwrap();
     let stored = database
         .collection::<Document>("security_events")

@@ -2,7 +2,7 @@
 
 use crate::support::{fresh_database, name, now};
 use mongodb::bson::{Document, doc};
-use shared::login_failures::{COUNTER_LIFETIME, LoginFailureStore, MongoLoginFailureStore};
+use shared::abuse::login_failures::{COUNTER_LIFETIME, LoginFailureStore, MongoLoginFailureStore};
 use shared::testing::index_on;
 use std::time::Duration;
 

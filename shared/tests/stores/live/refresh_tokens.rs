@@ -4,19 +4,19 @@
 use crate::support::{fresh_database, now};
 use mongodb::bson::{Document, doc};
 use secrecy::ExposeSecret;
-use shared::account_id::AccountId;
-use shared::refresh::{MongoRefreshTokenStore, RETIRED_KEPT, RefreshTokenStore, Rotation, Session};
+use shared::identity::account_id::AccountId;
+use shared::sessions::{MongoSessionStore, RETIRED_KEPT, Rotation, Session, SessionStore};
 use shared::testing::index_on;
 use std::time::Duration;
 
 #[tokio::test]
 async fn only_hashes_are_stored_and_sessions_expire_through_a_ttl_index() {
     let database = fresh_database().await;
-    let store = MongoRefreshTokenStore::new(&database);
+    let store = MongoSessionStore::new(&database);
     store.ensure_indexes().await.expect("indexes");
     store.ensure_indexes().await.expect("idempotent");
-    let first = shared::refresh::generate().unwrap();
-    let second = shared::refresh::generate().unwrap();
+    let first = shared::sessions::generate().unwrap();
+    let second = shared::sessions::generate().unwrap();
     let now = now();
     let (hour, minute) = (Duration::from_secs(3600), Duration::from_secs(60));
     let account = AccountId::parse("65f0c0ffee0123456789abcd").unwrap();
@@ -62,13 +62,13 @@ async fn only_hashes_are_stored_and_sessions_expire_through_a_ttl_index() {
 #[tokio::test]
 async fn a_session_keeps_the_last_sixteen_retired_hashes() {
     let database = fresh_database().await;
-    let store = MongoRefreshTokenStore::new(&database);
+    let store = MongoSessionStore::new(&database);
     let now = now();
     let (hour, minute) = (Duration::from_secs(3600), Duration::from_secs(60));
     let account = AccountId::parse("65f0c0ffee0123456789abcd").unwrap();
     let session = Session::new(&account, 0, now, hour);
     let hashes: Vec<String> = (0..20)
-        .map(|_| shared::refresh::generate().unwrap().hash)
+        .map(|_| shared::sessions::generate().unwrap().hash)
         .collect();
     store
         .start(&session, &hashes[0], now, minute)

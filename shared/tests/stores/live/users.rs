@@ -3,10 +3,10 @@
 
 use crate::support::{fresh_database, name};
 use mongodb::bson::{Document, doc};
-use shared::db::connect;
+use shared::identity::users::{Insertion, MongoUserStore, UserCollectionSettings, UserStore};
+use shared::platform::database::connect;
 use shared::products::{MongoProductStore, ProductStore, sample_products};
 use shared::testing::index_on;
-use shared::users::{Insertion, MongoUserStore, UserCollectionSettings, UserStore};
 use std::time::SystemTime;
 
 async fn fresh_store() -> (mongodb::Database, MongoUserStore) {
@@ -65,7 +65,7 @@ async fn the_product_seed_is_idempotent() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_error_not_a_hang() {
-    let settings = shared::config::DatabaseSettings {
+    let settings = shared::platform::database::DatabaseSettings {
         uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300".to_owned(),
         name: "unreachable".to_owned(),
     };
@@ -111,7 +111,7 @@ async fn an_existing_index_of_that_name_is_kept_only_when_it_is_unique() {
     use mongodb::options::IndexOptions;
     let named = |unique: bool| {
         let options = IndexOptions::builder()
-            .name(shared::users::UNIQUE_INDEX.to_owned())
+            .name(shared::identity::users::UNIQUE_INDEX.to_owned())
             .unique(unique)
             .build();
         IndexModel::builder()
@@ -259,7 +259,7 @@ async fn lookups_work_without_their_indexes_and_use_them_once_there() {
         found.is_some(),
         "no index yet: the lookup falls back to an unhinted query"
     );
-    let address = shared::email_address::EmailAddress::parse("a@example.com").unwrap();
+    let address = shared::identity::email_address::EmailAddress::parse("a@example.com").unwrap();
     assert!(users.find_by_email(&address).await.unwrap().is_none());
     users.ensure_indexes().await.unwrap();
     assert!(users.find(&name("ALICE")).await.unwrap().is_some());
@@ -277,7 +277,7 @@ async fn existing_accounts_get_look_alike_keys_and_look_alike_pairs_are_reported
             .collection::<Document>("users")
             .insert_one(doc! {
                 "username": username,
-                "username_canonical": shared::credentials::caseless_key(username),
+                "username_canonical": shared::identity::credentials::caseless_key(username),
                 "password": "$argon2id$x", "disabled": false,
                 "created_date": created, "modified_date": created,
             })

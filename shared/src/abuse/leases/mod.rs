@@ -1,0 +1,96 @@
+//! Short leases that serialise one kind of change across every function instance: the
+//! holder of a named lease is the only one making that change until it releases the lease
+//! or the lease runs out (a holder that dies mid-way blocks the others for at most that
+//! long). The admin API holds `administrators` while it counts the administrators and
+//! removes one, so two such changes cannot both see "another one is left".
+
+use crate::platform::database::{StoreError, is_duplicate_key};
+use mongodb::bson::{DateTime, doc};
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// The collection that holds the leases.
+pub const LEASES_COLLECTION: &str = "leases";
+
+/// Where leases live.
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease `name` for `holder` until `now + ttl`, unless someone else holds it
+    /// and it has not run out. Returns whether `holder` has it now.
+    fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the lease back, if `holder` still holds it.
+    fn release(
+        &self,
+        name: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LeaseDocument {
+    #[serde(rename = "_id")]
+    name: String,
+    holder: String,
+    until: DateTime,
+}
+
+/// Leases in MongoDB: one document per name; taking one is an insert or a conditional
+/// update of a lease that ran out, each atomic.
+#[derive(Debug, Clone)]
+pub struct MongoLeaseStore {
+    leases: Collection<LeaseDocument>,
+}
+
+impl MongoLeaseStore {
+    /// The store on `database`'s `leases` collection.
+    pub fn new(database: &Database) -> Self {
+        Self {
+            leases: database.collection(LEASES_COLLECTION),
+        }
+    }
+}
+
+impl LeaseStore for MongoLeaseStore {
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let until = DateTime::from_system_time(now + ttl);
+        let lease = LeaseDocument {
+            name: name.to_owned(),
+            holder: holder.to_owned(),
+            until,
+        };
+        match self.leases.insert_one(lease).await {
+            Ok(_) => return Ok(true),
+            Err(error) if is_duplicate_key(&error) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let taken = self
+            .leases
+            .update_one(
+                doc! { "_id": name, "until": { "$lte": DateTime::from_system_time(now) } },
+                doc! { "$set": { "holder": holder, "until": until } },
+            )
+            .await?;
+        Ok(taken.modified_count == 1)
+    }
+
+    async fn release(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.leases
+            .delete_one(doc! { "_id": name, "holder": holder })
+            .await?;
+        Ok(())
+    }
+}

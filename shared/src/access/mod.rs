@@ -1,0 +1,12 @@
+//! What a caller may do: OAuth scopes and the routes that require them ([`scopes`]), the
+//! operator's roles that grant scopes to accounts ([`roles`]), and the machine clients of the
+//! client-credentials grant ([`client_id`], [`clients`], a store).
+//!
+//! Builds on [`crate::platform`] and [`crate::identity`].
+
+pub mod client_id;
+pub mod roles;
+pub mod scopes;
+
+#[cfg(feature = "database")]
+pub mod clients;

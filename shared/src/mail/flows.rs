@@ -1,0 +1,256 @@
+//! The steps the mail-sending routes share: sending a verification code to an address,
+//! sending a notice, and the rate limits they answer `429 rate_limited` with.
+
+use crate::abuse::rate_limits::{self, Decision, Limit, RateLimitStore};
+use crate::identity::account_id::AccountId;
+use crate::identity::credentials::Username;
+use crate::identity::email_address::EmailAddress;
+use crate::mail::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
+use crate::mail::message::Template;
+use crate::mail::sender::{MailSettings, Mailer};
+use crate::platform::database::StoreError;
+use crate::platform::http::ApiError;
+use crate::platform::metrics::{Metrics, SecurityEvent};
+use secrecy::ExposeSecret as _;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+/// The account's addresses as the API shows them: `null` without any; otherwise the
+/// verified address (or, before the first verification, the waiting one) with `verified`,
+/// and `pending_address` when a change waits for its code.
+pub fn email_view(user: &crate::identity::users::User) -> serde_json::Value {
+    match (&user.email, &user.pending_email) {
+        (None, None) => serde_json::Value::Null,
+        (Some(verified), pending) => serde_json::json!({
+            "address": verified.as_str(),
+            "verified": true,
+            "pending_address": pending.as_ref().map(EmailAddress::as_str),
+        }),
+        (None, Some(pending)) => serde_json::json!({
+            "address": pending.as_str(),
+            "verified": false,
+            "pending_address": null,
+        }),
+    }
+}
+
+/// The address in `field`, checked and normalised; `422` naming the field when it is not one.
+pub fn email_field(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<EmailAddress, ApiError> {
+    let raw = crate::platform::http::string_field(fields, field)?;
+    EmailAddress::parse(raw).map_err(|error| ApiError::InvalidField {
+        field,
+        message: error.to_string(),
+    })
+}
+
+/// The subject an IP's limits count under: the address itself for IPv4, its /56 for IPv6
+/// (what providers commonly give one subscriber, so rotating addresses within it buys
+/// nothing).
+pub fn ip_subject(ip: Option<&str>) -> String {
+    // An IPv4 address written as IPv6 (`::ffff:203.0.113.7`) counts as itself.
+    match ip
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+    {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00)
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Counts one hit of `subject` under `limit`; over it is `429 rate_limited`.
+pub async fn limit(
+    store: &impl RateLimitStore,
+    metrics: &Metrics,
+    limit: &Limit,
+    subject: &str,
+    now: SystemTime,
+) -> Result<(), ApiError> {
+    match allowed(store, metrics, limit, subject, now).await? {
+        Decision::Allowed => Ok(()),
+        Decision::Refused {
+            retry_after_seconds,
+        } => Err(ApiError::RateLimited {
+            retry_after_seconds,
+        }),
+    }
+}
+
+/// Counts one hit of `subject` under `limit` and says whether it is within it.
+pub async fn allowed(
+    store: &impl RateLimitStore,
+    metrics: &Metrics,
+    limit: &Limit,
+    subject: &str,
+    now: SystemTime,
+) -> Result<Decision, ApiError> {
+    let decision = rate_limits::hit(store, limit, subject, now)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if decision != Decision::Allowed {
+        tracing::info!(limit = limit.name, "rate limit reached");
+        metrics.record(SecurityEvent::RateLimited);
+    }
+    Ok(decision)
+}
+
+/// One account's side of a message: whom it greets and where it goes.
+pub struct Recipient<'a> {
+    /// The account.
+    pub account: &'a AccountId,
+    /// Its name, for the greeting.
+    pub username: &'a Username,
+    /// The address.
+    pub address: &'a EmailAddress,
+}
+
+/// What sending needs: where codes are kept, the mailer, the settings and the metrics.
+pub struct Outgoing<'a, C> {
+    /// Where codes are kept.
+    pub codes: &'a C,
+    /// Where mail goes.
+    pub mailer: &'a Mailer,
+    /// Lifetimes and the frontend URL.
+    pub settings: &'a MailSettings,
+    /// Counts failed deliveries.
+    pub metrics: &'a Metrics,
+}
+
+/// Why a code was not sent.
+#[derive(Debug)]
+pub enum SendError {
+    /// Storing the code failed.
+    Store(StoreError),
+    /// The mailer refused (logged and counted).
+    Mail,
+    /// No randomness, or a template without a value (logged).
+    Internal,
+}
+
+impl<C: EmailCodeStore> Outgoing<'_, C> {
+    /// Stores a new verification code for `to.address`, bound to the account's token version
+    /// `issued_under`, and mails it. When sending fails, the code is deleted again and the
+    /// answer is `503 email_unavailable`.
+    pub async fn send_verification(
+        &self,
+        to: &Recipient<'_>,
+        issued_under: u64,
+        now: SystemTime,
+    ) -> Result<(), ApiError> {
+        let code = EmailCode {
+            account: to.account.clone(),
+            purpose: Purpose::Verify,
+            address: Some(to.address.clone()),
+            expires_at: now + self.settings.verification_ttl,
+            token_version: issued_under,
+            issued_by: None,
+        };
+        self.send_code(to, &code, Template::Verify, now)
+            .await
+            .map_err(|error| match error {
+                SendError::Store(error) => ApiError::from_store(&error),
+                SendError::Mail => ApiError::EmailUnavailable,
+                SendError::Internal => ApiError::Internal,
+            })
+    }
+
+    /// Stores `code` under a new random code and mails it with `template` (`verify-email`
+    /// or `reset-password` links); the stored code is deleted again when the mail fails.
+    pub async fn send_code(
+        &self,
+        to: &Recipient<'_>,
+        code: &EmailCode,
+        template: Template,
+        now: SystemTime,
+    ) -> Result<(), SendError> {
+        let new = email_codes::generate().map_err(|error| {
+            tracing::error!(%error, "no code");
+            SendError::Internal
+        })?;
+        let text = new.code.expose_secret();
+        let (page, lifetime) = match code.purpose {
+            Purpose::Verify => ("verify-email", self.settings.verification_ttl),
+            Purpose::Reset | Purpose::AdminReset => ("reset-password", self.settings.reset_ttl),
+        };
+        let link = self.settings.link(page, text);
+        let minutes = (lifetime.as_secs() / 60).to_string();
+        let mail = template
+            .render(
+                to.address,
+                &[
+                    ("username", to.username.as_str()),
+                    ("code", text),
+                    ("link", &link),
+                    ("minutes", &minutes),
+                ],
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "mail template");
+                SendError::Internal
+            })?;
+        self.codes
+            .create(&new.hash, code)
+            .await
+            .map_err(SendError::Store)?;
+        if let Err(error) = self.mailer.send(&mail).await {
+            tracing::error!(%error, ?template, "mail not sent");
+            self.metrics.record(SecurityEvent::MailFailed);
+            if let Err(error) = self.codes.redeem(&new.hash, code.purpose, now).await {
+                tracing::warn!(%error, "unsent code not deleted (it expires on its own)");
+            }
+            return Err(SendError::Mail);
+        }
+        Ok(())
+    }
+
+    /// Mails a notice (`what` happened) to `to`; a failure is logged and counted, never an
+    /// answer: the change it tells about is already made.
+    pub async fn send_notice(&self, to: &Recipient<'_>, what: &str) {
+        let mail = match Template::Notice.render(
+            to.address,
+            &[("username", to.username.as_str()), ("what", what)],
+        ) {
+            Ok(mail) => mail,
+            Err(error) => {
+                tracing::error!(%error, "notice template");
+                return;
+            }
+        };
+        if let Err(error) = self.mailer.send(&mail).await {
+            tracing::error!(%error, "notice not sent");
+            self.metrics.record(SecurityEvent::MailFailed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_56_and_ipv4_by_address() {
+        assert_eq!(ip_subject(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            ip_subject(Some("2001:db8:1:2:aaaa::1")),
+            ip_subject(Some("2001:db8:1:ff:bbbb::9"))
+        );
+        assert_eq!(ip_subject(Some("2001:db8:1:2ab::1")), "2001:db8:1:200::/56");
+        assert_ne!(
+            ip_subject(Some("2001:db8:1:2::1")),
+            ip_subject(Some("2001:db8:1:302::1"))
+        );
+        assert_eq!(ip_subject(Some("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_ne!(
+            ip_subject(Some("::ffff:203.0.113.7")),
+            ip_subject(Some("::ffff:198.51.100.9"))
+        );
+        assert_eq!(ip_subject(None), "unknown");
+        assert_eq!(ip_subject(Some("not an ip")), "unknown");
+    }
+}
