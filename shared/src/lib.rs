@@ -57,3 +57,98 @@ pub mod stores;
 
 #[cfg(all(feature = "database", any(test, feature = "test-support")))]
 pub mod testing;
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// The folders in the order of the table above: each may use only those before it.
+    const FOLDERS: [&str; 12] = [
+        "platform",
+        "identity",
+        "products",
+        "access",
+        "tokens",
+        "sessions",
+        "factors",
+        "abuse",
+        "mail",
+        "stores",
+        "lifecycle",
+        "edge",
+    ];
+
+    fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// The folders the code of `text` names as `crate::<folder>`, before its tests and
+    /// leaving out comments and the test helpers.
+    fn used_folders(text: &str) -> Vec<String> {
+        let mut used = Vec::new();
+        for line in text.lines() {
+            let code = line.trim_start();
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if code.starts_with("//") {
+                continue;
+            }
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if name != "testing" {
+                    used.push(name);
+                }
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn imports_run_one_way_between_the_folders() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let rank = |folder: &str| FOLDERS.iter().position(|known| *known == folder);
+        let mut wrong = Vec::new();
+        for file in &files {
+            let relative = file.strip_prefix(&root).unwrap();
+            let folder = relative
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned();
+            let test_only = matches!(
+                relative.file_name().and_then(|name| name.to_str()),
+                Some("contract.rs" | "live.rs" | "tests.rs")
+            );
+            if folder == "lib" || folder == "testing" || test_only {
+                continue;
+            }
+            let own = rank(&folder).unwrap_or_else(|| panic!("{folder} is not in FOLDERS"));
+            for used in used_folders(&std::fs::read_to_string(file).unwrap()) {
+                let theirs = rank(&used).unwrap_or_else(|| panic!("{used} is not in FOLDERS"));
+                if used != folder && theirs >= own {
+                    wrong.push(format!("{} uses crate::{used}", relative.display()));
+                }
+            }
+        }
+        wrong.sort();
+        wrong.dedup();
+        assert!(wrong.is_empty(), "imports against the layering: {wrong:#?}");
+    }
+}

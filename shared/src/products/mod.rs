@@ -1,5 +1,11 @@
 //! The product catalogue served by `GET /products`, and its idempotent seed.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::platform::clock::Clock;
 use crate::platform::config::{ConfigError, Source, parsed_or};
 use crate::platform::database::StoreError;

@@ -11,6 +11,14 @@
 //! presented, not a successor issued a moment before. Presenting a retired token is reuse
 //! (RFC 9700 4.14.2): the same kind of update revokes the session.
 
+#[cfg(test)]
+mod contract;
+#[cfg(test)]
+mod live;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;
 use crate::platform::http::RequestSource;

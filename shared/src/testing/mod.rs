@@ -1,21 +1,32 @@
-//! Test helpers for this workspace's crates (feature `test-support`): in-memory stores and a
-//! manual clock ([`fakes`]), keys, settings and sample requests ([`fixtures`]), and
-//! databases on a real server ([`database`]).
+//! Test helpers for this workspace's crates (feature `test-support`): every store in memory,
+//! a manual clock and a recording mailer ([`memory`]; each fake lives in its store's folder),
+//! keys, settings and sample requests ([`fixtures`]), databases on a real server
+//! ([`database`]), and what the store contract cases share (`contract`, this crate's tests).
 
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod database;
-pub mod fakes;
 pub mod fixtures;
+pub mod memory;
 #[cfg(feature = "test-passkeys")]
 pub mod soft_passkey;
 
+pub use crate::abuse::leases::fake::MemoryLeaseStore;
+pub use crate::abuse::login_failures::fake::MemoryLoginFailureStore;
+pub use crate::abuse::rate_limits::fake::MemoryRateLimitStore;
+pub use crate::access::clients::fake::MemoryClientStore;
+pub use crate::factors::mfa_challenges::fake::MemoryMfaChallengeStore;
+pub use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
+pub use crate::factors::passkeys::fake::MemoryPasskeyStore;
+pub use crate::factors::second_factors::fake::MemorySecondFactorStore;
+pub use crate::identity::account_events::fake::MemoryAccountEventStore;
+pub use crate::identity::users::fake::MemoryUserStore;
+pub use crate::mail::email_codes::fake::MemoryEmailCodeStore;
+pub use crate::products::fake::MemoryProductStore;
+pub use crate::sessions::fake::MemorySessionStore;
 pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
-pub use fakes::{
-    ManualClock, MemoryAccountEventStore, MemoryClientStore, MemoryEmailCodeStore,
-    MemoryLeaseStore, MemoryLoginFailureStore, MemoryMfaChallengeStore, MemoryPasskeyCeremonyStore,
-    MemoryPasskeyStore, MemoryProductStore, MemoryRateLimitStore, MemorySecondFactorStore,
-    MemorySessionStore, MemoryStores, MemoryUserStore, RecordingMailer,
-};
 pub use fixtures::{
     data_key, event_for_route, event_json, mfa_settings, request_from, response_json,
     response_text, seeded_account_id, token_pair, token_settings,
 };
+pub use memory::{ManualClock, MemoryStores, RecordingMailer};

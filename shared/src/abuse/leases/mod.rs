@@ -4,6 +4,12 @@
 //! long). The admin API holds `administrators` while it counts the administrators and
 //! removes one, so two such changes cannot both see "another one is left".
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::platform::database::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database};

@@ -9,6 +9,14 @@
 //! forget wrong codes, only a right code does. A counter disappears (TTL index) a day after its
 //! last attempt, and a successful login deletes it.
 
+#[cfg(test)]
+mod contract;
+#[cfg(test)]
+mod live;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::identity::credentials::Username;
 use crate::platform::database::{StoreError, is_duplicate_key};

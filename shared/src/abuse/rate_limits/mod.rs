@@ -5,6 +5,12 @@
 //! the number of function instances. A TTL index removes counters once their window has
 //! passed.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::platform::database::{StoreError, is_duplicate_key};
 use mongodb::bson::{DateTime, doc};
 use mongodb::options::ReturnDocument;

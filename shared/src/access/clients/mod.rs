@@ -5,6 +5,12 @@
 //! stored as an argon2id hash under its id, so a presented secret is checked against exactly
 //! one hash.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 pub use crate::access::client_id::ClientId;
 use crate::access::scopes::Scopes;
 use crate::identity::account_id::AccountId;

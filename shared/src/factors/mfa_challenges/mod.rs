@@ -4,6 +4,12 @@
 //! index removes it). Consuming it is one conditional delete, so of concurrent MFA grants with
 //! one `mfa_token` at most one completes.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;
 use mongodb::bson::{DateTime, doc};

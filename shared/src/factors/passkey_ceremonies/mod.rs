@@ -3,6 +3,12 @@
 //! ceremony is stored under its challenge and consumed by one conditional delete, so of
 //! concurrent answers to one challenge at most one is verified, and none after it expired.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;
 use mongodb::bson::{Binary, DateTime, doc, spec::BinarySubtype};

@@ -6,6 +6,12 @@
 //! Recording a use is one update conditional on the state read before the assertion was
 //! checked, so of two assertions verified against one stored counter only one is recorded.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 #[cfg(feature = "passkeys")]
 pub mod webauthn;
 

@@ -4,6 +4,12 @@
 //! unused recovery codes. Accepting a code and spending a recovery code are each one
 //! conditional update, so concurrent uses of one code succeed at most once.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::factors::secret_box::Sealed;
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;

@@ -8,6 +8,14 @@
 //! on) and is sent beside the request's own database work where it can be, so it adds at
 //! most one round trip. Failed logins for names with no account are recorded against nobody.
 
+#[cfg(test)]
+mod contract;
+#[cfg(test)]
+mod live;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::platform::config::{ConfigError, Source, parsed_or};
 use crate::platform::database::StoreError;

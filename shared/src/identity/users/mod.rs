@@ -3,6 +3,14 @@
 //! FastAPI app's documents during a switch-over; [`look_alikes`] keys existing accounts by
 //! how their names look.
 
+#[cfg(test)]
+mod contract;
+#[cfg(test)]
+mod live;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 pub mod legacy;
 pub mod look_alikes;
 mod mongo;

@@ -10,6 +10,12 @@
 //! an administrator's change of the account ends every code issued before it, even one that
 //! was being issued while it happened.
 
+#[cfg(test)]
+mod contract;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+
 use crate::identity::account_id::AccountId;
 use crate::identity::email_address::EmailAddress;
 use crate::platform::database::StoreError;

@@ -1,12 +1,12 @@
 //! The MongoDB session store keeps only refresh-token hashes, in the session document, and
 //! expires sessions through a TTL index.
 
-use crate::support::{fresh_database, now};
+use crate::identity::account_id::AccountId;
+use crate::sessions::{MongoSessionStore, RETIRED_KEPT, Rotation, Session, SessionStore};
+use crate::testing::contract::{fresh_database, now};
+use crate::testing::index_on;
 use mongodb::bson::{Document, doc};
 use secrecy::ExposeSecret;
-use shared::identity::account_id::AccountId;
-use shared::sessions::{MongoSessionStore, RETIRED_KEPT, Rotation, Session, SessionStore};
-use shared::testing::index_on;
 use std::time::Duration;
 
 #[tokio::test]
@@ -15,8 +15,8 @@ async fn only_hashes_are_stored_and_sessions_expire_through_a_ttl_index() {
     let store = MongoSessionStore::new(&database);
     store.ensure_indexes().await.expect("indexes");
     store.ensure_indexes().await.expect("idempotent");
-    let first = shared::sessions::generate().unwrap();
-    let second = shared::sessions::generate().unwrap();
+    let first = crate::sessions::generate().unwrap();
+    let second = crate::sessions::generate().unwrap();
     let now = now();
     let (hour, minute) = (Duration::from_secs(3600), Duration::from_secs(60));
     let account = AccountId::parse("65f0c0ffee0123456789abcd").unwrap();
@@ -68,7 +68,7 @@ async fn a_session_keeps_the_last_sixteen_retired_hashes() {
     let account = AccountId::parse("65f0c0ffee0123456789abcd").unwrap();
     let session = Session::new(&account, 0, now, hour);
     let hashes: Vec<String> = (0..20)
-        .map(|_| shared::sessions::generate().unwrap().hash)
+        .map(|_| crate::sessions::generate().unwrap().hash)
         .collect();
     store
         .start(&session, &hashes[0], now, minute)

@@ -1,12 +1,12 @@
 //! What only the MongoDB stores have: indexes, document field names shared with the FastAPI
 //! app, the product seed, and an unreachable server.
 
-use crate::support::{fresh_database, name};
+use crate::identity::users::{Insertion, MongoUserStore, UserCollectionSettings, UserStore};
+use crate::platform::database::connect;
+use crate::products::{MongoProductStore, ProductStore, sample_products};
+use crate::testing::contract::{fresh_database, name};
+use crate::testing::index_on;
 use mongodb::bson::{Document, doc};
-use shared::identity::users::{Insertion, MongoUserStore, UserCollectionSettings, UserStore};
-use shared::platform::database::connect;
-use shared::products::{MongoProductStore, ProductStore, sample_products};
-use shared::testing::index_on;
 use std::time::SystemTime;
 
 async fn fresh_store() -> (mongodb::Database, MongoUserStore) {
@@ -65,7 +65,7 @@ async fn the_product_seed_is_idempotent() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_error_not_a_hang() {
-    let settings = shared::platform::database::DatabaseSettings {
+    let settings = crate::platform::database::DatabaseSettings {
         uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300".to_owned(),
         name: "unreachable".to_owned(),
     };
@@ -92,8 +92,8 @@ async fn fastapi_documents_without_a_token_version_have_version_0() {
 
 #[tokio::test]
 async fn case_variants_and_concurrent_inserts_leave_one_document() {
-    let (database, stores) = crate::support::mongo_stores().await;
-    crate::contract::twenty_concurrent_inserts_of_one_username_store_exactly_one(stores).await;
+    let (database, stores) = crate::testing::contract::mongo_stores().await;
+    super::contract::twenty_concurrent_inserts_of_one_username_store_exactly_one(stores).await;
     let count = database
         .collection::<Document>("users")
         .count_documents(doc! {})
@@ -111,7 +111,7 @@ async fn an_existing_index_of_that_name_is_kept_only_when_it_is_unique() {
     use mongodb::options::IndexOptions;
     let named = |unique: bool| {
         let options = IndexOptions::builder()
-            .name(shared::identity::users::UNIQUE_INDEX.to_owned())
+            .name(crate::identity::users::UNIQUE_INDEX.to_owned())
             .unique(unique)
             .build();
         IndexModel::builder()
@@ -217,7 +217,7 @@ async fn a_name_that_folds_too_many_ways_cannot_sign_up_during_the_switch_over()
 #[tokio::test]
 async fn sign_up_requires_the_unique_index_that_the_deploy_step_creates() {
     let database = fresh_database().await;
-    let stores = shared::stores::MongoStores::new(&database, &UserCollectionSettings::default());
+    let stores = crate::stores::MongoStores::new(&database, &UserCollectionSettings::default());
     let missing = stores.users.require_unique_index().await.unwrap_err();
     assert!(missing.to_string().contains("setup-database"), "{missing}");
     stores.ensure_indexes().await.unwrap();
@@ -259,7 +259,7 @@ async fn lookups_work_without_their_indexes_and_use_them_once_there() {
         found.is_some(),
         "no index yet: the lookup falls back to an unhinted query"
     );
-    let address = shared::identity::email_address::EmailAddress::parse("a@example.com").unwrap();
+    let address = crate::identity::email_address::EmailAddress::parse("a@example.com").unwrap();
     assert!(users.find_by_email(&address).await.unwrap().is_none());
     users.ensure_indexes().await.unwrap();
     assert!(users.find(&name("ALICE")).await.unwrap().is_some());
@@ -277,7 +277,7 @@ async fn existing_accounts_get_look_alike_keys_and_look_alike_pairs_are_reported
             .collection::<Document>("users")
             .insert_one(doc! {
                 "username": username,
-                "username_canonical": shared::identity::credentials::caseless_key(username),
+                "username_canonical": crate::identity::credentials::caseless_key(username),
                 "password": "$argon2id$x", "disabled": false,
                 "created_date": created, "modified_date": created,
             })

@@ -7,6 +7,9 @@
 //! passkey registrations. [`end_started_before`] then deletes what is stored of it, so nothing
 //! outlives the change even where a store is read without its version.
 
+#[cfg(test)]
+mod contract;
+
 use crate::factors::mfa_challenges::MfaChallengeStore;
 use crate::factors::passkey_ceremonies::PasskeyCeremonyStore;
 use crate::identity::account_id::AccountId;

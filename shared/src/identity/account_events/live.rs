@@ -1,14 +1,14 @@
 //! The MongoDB security events: kept for the retention period through a TTL index, read by
 //! an index on account and time.
 
-use crate::support::{fresh_database, now};
-use mongodb::bson::{Document, doc};
-use shared::identity::account_events::{
+use crate::identity::account_events::{
     AccountEvent, AccountEventStore, EventKind, MongoAccountEventStore,
 };
-use shared::identity::account_id::AccountId;
-use shared::platform::http::RequestSource;
-use shared::testing::index_on;
+use crate::identity::account_id::AccountId;
+use crate::platform::http::RequestSource;
+use crate::testing::contract::{fresh_database, now};
+use crate::testing::index_on;
+use mongodb::bson::{Document, doc};
 use std::time::Duration;
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! The MongoDB failure counters: one document per canonical username, expired by a TTL index.
 
-use crate::support::{fresh_database, name, now};
+use crate::abuse::login_failures::{COUNTER_LIFETIME, LoginFailureStore, MongoLoginFailureStore};
+use crate::testing::contract::{fresh_database, name, now};
+use crate::testing::index_on;
 use mongodb::bson::{Document, doc};
-use shared::abuse::login_failures::{COUNTER_LIFETIME, LoginFailureStore, MongoLoginFailureStore};
-use shared::testing::index_on;
 use std::time::Duration;
 
 #[tokio::test]
