@@ -4,7 +4,7 @@ use crate::State;
 use crate::reauthentication;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::platform::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::platform::http::ApiError;
 use shared::stores::Stores;
 
 /// Deletes the caller's account after a recent login, the current password and (with a
@@ -19,14 +19,8 @@ pub(crate) async fn delete<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    let fields = json_object(body_text(request)?)?;
-    let current = string_field(&fields, "current_password")?;
-    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
-        .await?;
+    let (caller, fields) = reauthentication::sensitive_request(state, request).await?;
+    reauthentication::confirm_current_password(state, &caller, &fields, request).await?;
     let user = &caller.user;
     let now = state.clock.now();
     let deletion = async {

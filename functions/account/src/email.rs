@@ -12,9 +12,7 @@ use shared::identity::account_events::EventKind;
 use shared::identity::users::{User, UserStore};
 use shared::mail::email_codes::EmailCodeStore;
 use shared::mail::flows::{self, Recipient};
-use shared::platform::http::{
-    ApiError, body_text, has_content_type, json_object, json_response, string_field,
-};
+use shared::platform::http::{ApiError, json_response};
 use shared::stores::Stores;
 
 /// Sends a code to a new address after a recent login, with the current password (and, with
@@ -27,15 +25,9 @@ pub(crate) async fn change<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    let fields = json_object(body_text(request)?)?;
+    let (caller, fields) = reauthentication::sensitive_request(state, request).await?;
     let address = flows::email_field(&fields, "email")?;
-    let current = string_field(&fields, "current_password")?;
-    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
-        .await?;
+    reauthentication::confirm_current_password(state, &caller, &fields, request).await?;
     let user = &caller.user;
     if user.email.as_ref().map(|e| e.key()) == Some(address.key()) {
         let body = json!({
@@ -131,14 +123,8 @@ pub(crate) async fn remove<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    let fields = json_object(body_text(request)?)?;
-    let current = string_field(&fields, "current_password")?;
-    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
-        .await?;
+    let (caller, fields) = reauthentication::sensitive_request(state, request).await?;
+    reauthentication::confirm_current_password(state, &caller, &fields, request).await?;
     let user = &caller.user;
     let removed = state
         .stores

@@ -87,12 +87,12 @@ impl<S> State<S> {
 
 impl<S: Stores> State<S> {
     fn outgoing(&self) -> Outgoing<'_, S::EmailCodes> {
-        Outgoing {
-            codes: self.stores.email_codes(),
-            mailer: &self.mailer,
-            settings: &self.mail,
-            metrics: &self.metrics,
-        }
+        Outgoing::new(
+            self.stores.email_codes(),
+            &self.mailer,
+            &self.mail,
+            &self.metrics,
+        )
     }
 }
 

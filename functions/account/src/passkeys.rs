@@ -18,7 +18,7 @@ use shared::factors::passkey_ceremonies::{
 use shared::factors::passkeys::webauthn::{self, PasskeyError, RegistrationResponse, RelyingParty};
 use shared::factors::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
 use shared::identity::account_events::EventKind;
-use shared::platform::http::{ApiError, json_fields, optional_json_fields, string_field};
+use shared::platform::http::{ApiError, json_fields, optional_json_fields};
 use shared::stores::Stores;
 
 /// `POST /users/me/passkeys/registration-options`: `{"publicKey": creation options}` for
@@ -29,9 +29,7 @@ pub(crate) async fn registration_options<S: Stores>(
 ) -> Result<Value, ApiError> {
     let caller = reauthentication::recent_caller(state, request).await?;
     let fields = json_fields(request)?;
-    let current = string_field(&fields, "current_password")?;
-    reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)
-        .await?;
+    reauthentication::confirm_current_password(state, &caller, &fields, request).await?;
     let relying_party = relying_party(state, request)?;
     let user = &caller.user;
     let existing = state

@@ -9,7 +9,7 @@ use shared::identity::account_events::EventKind;
 use shared::identity::account_id::AccountId;
 use shared::identity::credentials::{CredentialError, Password};
 use shared::identity::users::{Revocation, UserStore};
-use shared::platform::http::{ApiError, body_text, has_content_type, json_object, string_field};
+use shared::platform::http::{ApiError, string_field};
 use shared::stores::Stores;
 
 /// Bumps the token version and revokes every session: every token issued so far stops
@@ -39,13 +39,9 @@ pub(crate) async fn change_password<S: Stores>(
     state: &State<S>,
     request: &Request,
 ) -> Result<Value, ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
+    let (caller, fields) = reauthentication::sensitive_request(state, request).await?;
     let RecentCaller { user, .. } = &caller;
     let username = &user.username;
-    if !has_content_type(request, "application/json") {
-        return Err(ApiError::UnsupportedMediaType("application/json"));
-    }
-    let fields = json_object(body_text(request)?)?;
     let current = string_field(&fields, "current_password")?;
     let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
         .map_err(|error| new_password_refused(&error))?;

@@ -14,7 +14,9 @@ use shared::edge::principal::{authenticated_user, principal};
 use shared::factors::mfa::{FactorCheckError, PresentedFactor};
 use shared::factors::second_factors::{SecondFactor, SecondFactorStore};
 use shared::identity::users::User;
-use shared::platform::http::{ApiError, optional_string_field};
+use shared::platform::http::{
+    ApiError, body_text, has_content_type, json_object, optional_string_field, string_field,
+};
 use shared::platform::metrics::SecurityEvent;
 use shared::stores::Stores;
 
@@ -53,6 +55,32 @@ pub async fn recent_caller<S: Stores>(
         return Err(insufficient(state, false));
     }
     Ok(RecentCaller { user, factor })
+}
+
+/// The caller of a sensitive request with a JSON body, and the body's fields: the login is
+/// recent ([`recent_caller`]), the body is `application/json` (else `415`) and one object.
+pub async fn sensitive_request<S: Stores>(
+    state: &State<S>,
+    request: &lambda_http::Request,
+) -> Result<(RecentCaller, Map<String, Value>), ApiError> {
+    let caller = recent_caller(state, request).await?;
+    if !has_content_type(request, "application/json") {
+        return Err(ApiError::UnsupportedMediaType("application/json"));
+    }
+    let fields = json_object(body_text(request)?)?;
+    Ok((caller, fields))
+}
+
+/// Checks `current_password` from `fields` and, with a second factor on, its code
+/// ([`confirm_password_and_factor`]).
+pub async fn confirm_current_password<S: Stores>(
+    state: &State<S>,
+    caller: &RecentCaller,
+    fields: &Map<String, Value>,
+    request: &lambda_http::Request,
+) -> Result<(), ApiError> {
+    let current = string_field(fields, "current_password")?;
+    confirm_password_and_factor(state, caller, current, fields, request).await
 }
 
 /// The second factor presented in `fields` (`otp` or `recovery_code`), required when the

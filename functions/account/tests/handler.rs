@@ -73,9 +73,7 @@ async fn setup() -> Setup {
 }
 
 fn password_event(body: Value) -> Value {
-    let mut event = event_json("account.json");
-    event["body"] = body.to_string().into();
-    event
+    shared::testing::event_with_json("account.json", &body)
 }
 
 async fn call(setup: &Setup, event: &Value) -> (u16, Value, Option<String>) {
@@ -329,9 +327,8 @@ async fn a_current_password_longer_than_any_login_checks_is_wrong_and_counted_un
 }
 
 fn event_for(resource: &str, body: Value) -> Value {
-    let mut event = shared::testing::event_for_route("account.json", "POST", resource);
-    event["body"] = body.to_string().into();
-    event
+    let event = shared::testing::event_for_route("account.json", "POST", resource);
+    shared::testing::with_json_body(event, &body)
 }
 
 fn now(setup: &Setup) -> SystemTime {

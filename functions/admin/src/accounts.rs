@@ -19,7 +19,10 @@ use shared::identity::account_id::AccountId;
 use shared::identity::users::{AccountQuery, Revocation, User, UserStore};
 use shared::mail::email_codes::{EmailCodeStore, Purpose};
 use shared::platform::http::RequestSource;
-use shared::platform::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::platform::http::{
+    ApiError, PageQuery, body_text, has_content_type, json_object, json_response, page_query,
+    query_parameter,
+};
 use shared::stores::Stores;
 
 /// Accounts per page unless `limit` says otherwise.
@@ -42,15 +45,24 @@ fn store(error: shared::platform::database::StoreError) -> ApiError {
 
 /// What an administrator does to one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+pub enum AccountAction {
+    /// Disable it and end its sessions.
     Disable,
+    /// Enable it again.
     Enable,
+    /// Clear its failure counters.
     Unlock,
+    /// End every session of it.
     Logout,
+    /// Remove its second factor.
     ResetSecondFactor,
+    /// Remove its email address.
     RemoveEmail,
+    /// Replace its roles.
     SetRoles,
+    /// Delete it.
     Delete,
+    /// Issue a password-reset code to pass on.
     IssueResetCode,
 }
 
@@ -70,42 +82,42 @@ pub(crate) async fn read_one<S: Stores>(
 pub(crate) async fn act<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
-    action: Action,
+    action: AccountAction,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let target = target(state, request).await?;
     refuse_a_more_privileged_target(state, admin, &target)?;
     let (response, kind) = match action {
-        Action::Disable => (
+        AccountAction::Disable => (
             disable(state, &target).await?,
             Some(EventKind::AccountDisabled),
         ),
-        Action::Enable => (
+        AccountAction::Enable => (
             enable(state, &target).await?,
             Some(EventKind::AccountEnabled),
         ),
-        Action::Unlock => (
+        AccountAction::Unlock => (
             unlock(state, &target).await?,
             Some(EventKind::AccountUnlocked),
         ),
-        Action::Logout => (
+        AccountAction::Logout => (
             logout(state, &target).await?,
             Some(EventKind::LoggedOutEverywhere),
         ),
-        Action::ResetSecondFactor => (
+        AccountAction::ResetSecondFactor => (
             reset_second_factor(state, &target).await?,
             Some(EventKind::SecondFactorReset),
         ),
-        Action::RemoveEmail => (
+        AccountAction::RemoveEmail => (
             remove_email(state, &target).await?,
             Some(EventKind::EmailRemoved),
         ),
-        Action::SetRoles => set_roles(state, admin, &target, request).await?,
-        Action::IssueResetCode => (
+        AccountAction::SetRoles => set_roles(state, admin, &target, request).await?,
+        AccountAction::IssueResetCode => (
             issue_reset_code(state, admin, &target).await?,
             Some(EventKind::PasswordResetIssued),
         ),
-        Action::Delete => {
+        AccountAction::Delete => {
             let deletion = shared::lifecycle::account_removal::delete_account(
                 &state.stores,
                 &target,
@@ -174,27 +186,21 @@ pub(crate) async fn list<S: Stores>(
     admin: &Administrator,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let parameters = request.query_string_parameters_ref();
-    let parameter = |name: &str| parameters.and_then(|query| query.first(name));
+    let parameter = |name: &str| query_parameter(request, name);
     let invalid = |field: &'static str, message: &str| ApiError::InvalidField {
         field,
         message: message.to_owned(),
     };
-    let limit = match parameter("limit") {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|limit| (1..=MAX_PAGE).contains(limit))
-            .ok_or_else(|| invalid("limit", "limit must be a whole number from 1 to 100"))?,
-    };
-    let after =
-        match parameter("after") {
-            None => None,
-            Some(text) => Some(view::decode_cursor(text).ok_or_else(|| {
-                invalid("after", "after must be the next value of a previous page")
-            })?),
-        };
+    let PageQuery {
+        limit,
+        cursor: after,
+    } = page_query(
+        request,
+        DEFAULT_PAGE,
+        MAX_PAGE,
+        "after",
+        view::decode_cursor,
+    )?;
     let prefix = match parameter("prefix") {
         None | Some("") => None,
         Some(text) if text.chars().count() <= 64 => {

@@ -15,7 +15,9 @@ use shared::access::clients::{
 };
 use shared::access::scopes::{CLIENT_SCOPES, Scopes};
 use shared::identity::credentials::Password;
-use shared::platform::http::{ApiError, body_text, has_content_type, json_object, json_response};
+use shared::platform::http::{
+    ApiError, PageQuery, body_text, has_content_type, json_object, json_response, page_query,
+};
 use shared::stores::Stores;
 
 /// The longest client name, in characters.
@@ -41,26 +43,16 @@ pub(crate) async fn list<S: Stores>(
     admin: &Administrator,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let parameters = request.query_string_parameters_ref();
-    let parameter = |name: &str| parameters.and_then(|query| query.first(name));
-    let limit = match parameter("limit") {
-        None => crate::accounts::DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|limit| (1..=crate::accounts::MAX_PAGE).contains(limit))
-            .ok_or_else(|| ApiError::InvalidField {
-                field: "limit",
-                message: "limit must be a whole number from 1 to 100".to_owned(),
-            })?,
-    };
-    let after = match parameter("after") {
-        None => None,
-        Some(text) => Some(ClientId::parse(text).ok_or_else(|| ApiError::InvalidField {
-            field: "after",
-            message: "after must be the next value of a previous page".to_owned(),
-        })?),
-    };
+    let PageQuery {
+        limit,
+        cursor: after,
+    } = page_query(
+        request,
+        crate::accounts::DEFAULT_PAGE,
+        crate::accounts::MAX_PAGE,
+        "after",
+        ClientId::parse,
+    )?;
     let mut clients = state
         .stores
         .clients()

@@ -22,6 +22,8 @@ mod clients;
 mod guard;
 mod view;
 
+pub use accounts::AccountAction;
+
 use lambda_http::{Body, Request, Response};
 use shared::access::roles::Roles;
 use shared::factors::hashing::PasswordHasher;
@@ -82,24 +84,8 @@ pub enum Endpoint {
     List,
     /// One account.
     Read,
-    /// Disable an account and end its sessions.
-    Disable,
-    /// Enable an account again.
-    Enable,
-    /// Clear an account's failure counters.
-    Unlock,
-    /// End every session of an account.
-    Logout,
-    /// Remove an account's second factor.
-    ResetSecondFactor,
-    /// Remove an account's email address.
-    RemoveEmail,
-    /// Replace an account's roles.
-    SetRoles,
-    /// Delete an account.
-    Delete,
-    /// A password-reset code to pass on.
-    IssueResetCode,
+    /// Something done to one account.
+    Account(AccountAction),
     /// The machine clients.
     ListClients,
     /// A new machine client.
@@ -116,23 +102,41 @@ pub enum Endpoint {
 pub const ROUTES: [(Route, Endpoint); 16] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
-    (Route::post("/admin/users/{id}/disable"), Endpoint::Disable),
-    (Route::post("/admin/users/{id}/enable"), Endpoint::Enable),
-    (Route::post("/admin/users/{id}/unlock"), Endpoint::Unlock),
-    (Route::post("/admin/users/{id}/logout"), Endpoint::Logout),
+    (
+        Route::post("/admin/users/{id}/disable"),
+        Endpoint::Account(AccountAction::Disable),
+    ),
+    (
+        Route::post("/admin/users/{id}/enable"),
+        Endpoint::Account(AccountAction::Enable),
+    ),
+    (
+        Route::post("/admin/users/{id}/unlock"),
+        Endpoint::Account(AccountAction::Unlock),
+    ),
+    (
+        Route::post("/admin/users/{id}/logout"),
+        Endpoint::Account(AccountAction::Logout),
+    ),
     (
         Route::delete("/admin/users/{id}/mfa"),
-        Endpoint::ResetSecondFactor,
+        Endpoint::Account(AccountAction::ResetSecondFactor),
     ),
     (
         Route::delete("/admin/users/{id}/email"),
-        Endpoint::RemoveEmail,
+        Endpoint::Account(AccountAction::RemoveEmail),
     ),
-    (Route::put("/admin/users/{id}/roles"), Endpoint::SetRoles),
-    (Route::delete("/admin/users/{id}"), Endpoint::Delete),
+    (
+        Route::put("/admin/users/{id}/roles"),
+        Endpoint::Account(AccountAction::SetRoles),
+    ),
+    (
+        Route::delete("/admin/users/{id}"),
+        Endpoint::Account(AccountAction::Delete),
+    ),
     (
         Route::post("/admin/users/{id}/password-reset"),
-        Endpoint::IssueResetCode,
+        Endpoint::Account(AccountAction::IssueResetCode),
     ),
     (Route::get("/admin/clients"), Endpoint::ListClients),
     (Route::post("/admin/clients"), Endpoint::CreateClient),
@@ -166,24 +170,14 @@ async fn answer<S: Stores>(
     endpoint: Endpoint,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    use accounts::Action;
-    let action = match endpoint {
-        Endpoint::List => return accounts::list(state, admin, request).await,
-        Endpoint::Read => return accounts::read_one(state, admin, request).await,
-        Endpoint::ListClients => return clients::list(state, admin, request).await,
-        Endpoint::CreateClient => return clients::create(state, admin, request).await,
-        Endpoint::RotateClientSecret => return clients::rotate(state, admin, request).await,
-        Endpoint::RemoveClientSecret => return clients::remove_secret(state, admin, request).await,
-        Endpoint::DeleteClient => return clients::delete(state, admin, request).await,
-        Endpoint::Disable => Action::Disable,
-        Endpoint::Enable => Action::Enable,
-        Endpoint::Unlock => Action::Unlock,
-        Endpoint::Logout => Action::Logout,
-        Endpoint::ResetSecondFactor => Action::ResetSecondFactor,
-        Endpoint::RemoveEmail => Action::RemoveEmail,
-        Endpoint::SetRoles => Action::SetRoles,
-        Endpoint::Delete => Action::Delete,
-        Endpoint::IssueResetCode => Action::IssueResetCode,
-    };
-    accounts::act(state, admin, action, request).await
+    match endpoint {
+        Endpoint::List => accounts::list(state, admin, request).await,
+        Endpoint::Read => accounts::read_one(state, admin, request).await,
+        Endpoint::Account(action) => accounts::act(state, admin, action, request).await,
+        Endpoint::ListClients => clients::list(state, admin, request).await,
+        Endpoint::CreateClient => clients::create(state, admin, request).await,
+        Endpoint::RotateClientSecret => clients::rotate(state, admin, request).await,
+        Endpoint::RemoveClientSecret => clients::remove_secret(state, admin, request).await,
+        Endpoint::DeleteClient => clients::delete(state, admin, request).await,
+    }
 }

@@ -98,16 +98,7 @@ async fn call(setup: &Setup, event: &Value) -> (u16, Value) {
 }
 
 fn list_with(query: Value) -> Value {
-    let mut event = event_json("admin-list.json");
-    let multi: serde_json::Map<String, Value> = query
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, value)| (key.clone(), Value::Array(vec![value.clone()])))
-        .collect();
-    event["queryStringParameters"] = query;
-    event["multiValueQueryStringParameters"] = Value::Object(multi);
-    event
+    shared::testing::with_query(event_json("admin-list.json"), query)
 }
 
 fn kinds(setup: &Setup, account: &AccountId) -> Vec<EventKind> {
@@ -592,11 +583,8 @@ async fn a_client_is_created_with_a_secret_shown_once_rotated_and_deleted() {
 #[tokio::test]
 async fn a_client_gets_only_scopes_clients_may_hold_and_the_administrator_has() {
     let setup = setup().await;
-    let with_body = |body: &str| {
-        let mut event = event_json("admin-clients-create.json");
-        event["body"] = body.into();
-        event
-    };
+    let with_body =
+        |body: &str| shared::testing::event_with_body("admin-clients-create.json", body);
     for (body, field) in [
         (r#"{"name": "x", "scopes": ["users:admin"]}"#, "scopes"),
         (r#"{"name": "x", "scopes": ["made:up"]}"#, "scopes"),
@@ -685,18 +673,7 @@ async fn clients_are_listed_a_page_at_a_time() {
         let (status, _) = call(&setup, &event_json("admin-clients-create.json")).await;
         assert_eq!(status, 201);
     }
-    let page = |query: Value| {
-        let mut event = event_json("admin-clients.json");
-        let multi: serde_json::Map<String, Value> = query
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(key, value)| (key.clone(), Value::Array(vec![value.clone()])))
-            .collect();
-        event["queryStringParameters"] = query;
-        event["multiValueQueryStringParameters"] = Value::Object(multi);
-        event
-    };
+    let page = |query: Value| shared::testing::with_query(event_json("admin-clients.json"), query);
     let (status, first) = call(&setup, &page(serde_json::json!({"limit": "2"}))).await;
     assert_eq!(status, 200);
     assert_eq!(first["clients"].as_array().unwrap().len(), 2);

@@ -8,7 +8,6 @@
 
 mod export;
 
-use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -16,7 +15,9 @@ use shared::edge::principal::{authenticated_user, principal};
 use shared::factors::second_factors::SecondFactorStore;
 use shared::identity::account_events::{AccountEventStore, Cursor, MAX_PAGE};
 use shared::platform::clock::Clock;
-use shared::platform::http::{ApiError, Route, json_response, not_found, route};
+use shared::platform::http::{
+    ApiError, PageQuery, Route, json_response, not_found, page_query, route,
+};
 use shared::sessions::SessionStore;
 use shared::stores::Stores;
 
@@ -145,26 +146,8 @@ async fn events<S: Stores>(
 ) -> Result<Response<Body>, ApiError> {
     let now = state.clock.now();
     let caller = principal(request, now)?;
-    let query = request.query_string_parameters_ref();
-    let parameter = |name: &str| query.and_then(|query| query.first(name));
-    let limit = match parameter("limit") {
-        None => DEFAULT_PAGE,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|limit| (1..=MAX_PAGE).contains(limit))
-            .ok_or_else(|| ApiError::InvalidField {
-                field: "limit",
-                message: format!("limit must be a whole number from 1 to {MAX_PAGE}"),
-            })?,
-    };
-    let cursor = match parameter("before") {
-        None => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| ApiError::InvalidField {
-            field: "before",
-            message: "before must be the next value of a previous page".to_owned(),
-        })?),
-    };
+    let PageQuery { limit, cursor } =
+        page_query(request, DEFAULT_PAGE, MAX_PAGE, "before", Cursor::decode)?;
     let (user, page) = tokio::join!(
         authenticated_user(state.stores.users(), request, now),
         state

@@ -65,9 +65,7 @@ fn writer_state(ttl_seconds: &str) -> products::State<MemoryStores> {
 }
 
 fn with_body(name: &str, body: Value) -> Value {
-    let mut event = event_json(name);
-    event["body"] = body.to_string().into();
-    event
+    shared::testing::event_with_json(name, &body)
 }
 
 #[tokio::test]

@@ -75,12 +75,12 @@ impl<S> State<S> {
 
 impl<S: Stores> State<S> {
     fn outgoing(&self) -> Outgoing<'_, S::EmailCodes> {
-        Outgoing {
-            codes: self.stores.email_codes(),
-            mailer: &self.mailer,
-            settings: &self.mail,
-            metrics: &self.metrics,
-        }
+        Outgoing::new(
+            self.stores.email_codes(),
+            &self.mailer,
+            &self.mail,
+            &self.metrics,
+        )
     }
 }
 
@@ -123,6 +123,26 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Ok((status, body)) => json_response(status, &body),
         Err(error) => error.into_response(),
     }
+}
+
+/// The hash of a presented code, after counting the request against the per-address limit on
+/// redemptions (`429 rate_limited` past it): how both code-redeeming routes begin. A code
+/// that cannot be one of ours is `400 invalid_code`.
+async fn redeemable_code_hash<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+    presented: &str,
+    now: std::time::SystemTime,
+) -> Result<String, shared::platform::http::ApiError> {
+    shared::mail::flows::limit(
+        state.stores.rate_limits(),
+        &state.metrics,
+        &shared::abuse::rate_limits::REDEMPTIONS_PER_IP,
+        &source_ip(request),
+        now,
+    )
+    .await?;
+    shared::mail::email_codes::hash(presented).ok_or(shared::platform::http::ApiError::InvalidCode)
 }
 
 fn source_ip(request: &Request) -> String {

@@ -5,8 +5,7 @@ use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::abuse::login_failures::LoginFailureStore;
 use shared::abuse::rate_limits::{
-    Decision, REDEMPTIONS_PER_IP, RESET_MAILS_PER_ACCOUNT, RESET_REQUESTS_PER_IP,
-    RESETS_PER_ACCOUNT,
+    Decision, RESET_MAILS_PER_ACCOUNT, RESET_REQUESTS_PER_IP, RESETS_PER_ACCOUNT,
 };
 use shared::identity::account_events::EventKind;
 use shared::identity::credentials::{Password, Username};
@@ -175,15 +174,7 @@ pub(crate) async fn confirm<S: Stores>(
     let new_password = string_field(&fields, "new_password")?;
     let now = state.clock.now();
     let stores = &state.stores;
-    flows::limit(
-        stores.rate_limits(),
-        &state.metrics,
-        &REDEMPTIONS_PER_IP,
-        &source_ip(request),
-        now,
-    )
-    .await?;
-    let hash = email_codes::hash(presented).ok_or(ApiError::InvalidCode)?;
+    let hash = crate::redeemable_code_hash(state, request, presented, now).await?;
     let code = reset_code(state, &hash, now).await?;
     let user = holder(state, &code).await?;
     let new_password =

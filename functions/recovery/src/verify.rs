@@ -1,13 +1,12 @@
 //! `POST /email/verify`: redeems a verification code.
 
-use crate::{State, record, source_ip};
+use crate::{State, record};
 use lambda_http::Request;
 use serde_json::{Value, json};
-use shared::abuse::rate_limits::REDEMPTIONS_PER_IP;
 use shared::identity::account_events::EventKind;
 use shared::identity::users::{EmailVerification, UserStore};
-use shared::mail::email_codes::{self, EmailCodeStore, Purpose};
-use shared::mail::flows::{self, Recipient};
+use shared::mail::email_codes::{EmailCodeStore, Purpose};
+use shared::mail::flows::Recipient;
 use shared::platform::http::json_fields;
 use shared::platform::http::{ApiError, string_field};
 use shared::stores::Stores;
@@ -22,15 +21,7 @@ pub(crate) async fn verify<S: Stores>(
     let presented = string_field(&fields, "code")?;
     let now = state.clock.now();
     let stores = &state.stores;
-    flows::limit(
-        stores.rate_limits(),
-        &state.metrics,
-        &REDEMPTIONS_PER_IP,
-        &source_ip(request),
-        now,
-    )
-    .await?;
-    let hash = email_codes::hash(presented).ok_or(ApiError::InvalidCode)?;
+    let hash = crate::redeemable_code_hash(state, request, presented, now).await?;
     let code = stores
         .email_codes()
         .redeem(&hash, Purpose::Verify, now)

@@ -14,7 +14,7 @@ use shared::mail::flows::{Outgoing, Recipient};
 use shared::mail::sender::{MailSettings, Mailer};
 use shared::sessions::{Session, SessionStore as _};
 use shared::testing::{
-    ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, event_json, request_from,
+    ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, request_from,
     response_text, seeded_account_id,
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -115,9 +115,7 @@ fn code_in_last_mail(setup: &Setup) -> String {
 }
 
 fn event(file: &str, body: Value) -> Value {
-    let mut event = event_json(file);
-    event["body"] = body.to_string().into();
-    event
+    shared::testing::event_with_json(file, &body)
 }
 
 fn verify_event(code: &str) -> Value {
@@ -135,9 +133,8 @@ fn confirm_event(code: &str, password: &str) -> Value {
     )
 }
 
-fn from_ip(mut event: Value, ip: &str) -> Value {
-    event["requestContext"]["identity"]["sourceIp"] = ip.into();
-    event
+fn from_ip(event: Value, ip: &str) -> Value {
+    shared::testing::from_source_ip(event, ip)
 }
 
 async fn call(setup: &Setup, event: &Value) -> (u16, Value) {

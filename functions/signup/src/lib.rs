@@ -174,12 +174,12 @@ async fn send_first_verification<S: Stores>(
             return false;
         }
     }
-    let outgoing = Outgoing {
-        codes: state.stores.email_codes(),
-        mailer: &state.mailer,
-        settings: &state.mail,
-        metrics: &state.metrics,
-    };
+    let outgoing = Outgoing::new(
+        state.stores.email_codes(),
+        &state.mailer,
+        &state.mail,
+        &state.metrics,
+    );
     let to = Recipient {
         account: id,
         username,

@@ -27,9 +27,7 @@ fn state_with_mailer(users: &MemoryUserStore, mailer: Mailer) -> State<MemorySto
 }
 
 fn event_with_body(body: &str) -> Value {
-    let mut event = event_json("signup.json");
-    event["body"] = body.into();
-    event
+    shared::testing::event_with_body("signup.json", body)
 }
 
 fn event_with_content_type(content_type: Option<&str>) -> Value {

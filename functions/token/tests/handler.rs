@@ -76,9 +76,7 @@ async fn setup() -> Setup {
 }
 
 fn event_with_body(body: &str) -> Value {
-    let mut event = event_json("token.json");
-    event["body"] = body.into();
-    event
+    shared::testing::event_with_body("token.json", body)
 }
 
 async fn call(setup: &Setup, event: &Value) -> lambda_http::Response<lambda_http::Body> {
@@ -397,9 +395,7 @@ fn refresh_event(refresh_token: &str) -> Value {
 }
 
 fn revoke_event(body: &str) -> Value {
-    let mut event = event_json("revoke.json");
-    event["body"] = body.into();
-    event
+    shared::testing::event_with_body("revoke.json", body)
 }
 
 /// Logs alice in and returns the parsed token response.
@@ -1200,9 +1196,7 @@ fn login_from(ip: &str, username: &str, password: &str) -> Value {
         ("password", password),
     ])
     .unwrap();
-    let mut event = event_with_body(&body);
-    event["requestContext"]["identity"]["sourceIp"] = ip.into();
-    event
+    shared::testing::from_source_ip(event_with_body(&body), ip)
 }
 
 #[tokio::test]

@@ -133,6 +133,24 @@ pub enum SendError {
     Internal,
 }
 
+impl<'a, C> Outgoing<'a, C> {
+    /// Sends through `mailer` with `settings`, keeping codes in `codes` and counting failed
+    /// deliveries in `metrics`.
+    pub fn new(
+        codes: &'a C,
+        mailer: &'a Mailer,
+        settings: &'a MailSettings,
+        metrics: &'a Metrics,
+    ) -> Self {
+        Self {
+            codes,
+            mailer,
+            settings,
+            metrics,
+        }
+    }
+}
+
 impl<C: EmailCodeStore> Outgoing<'_, C> {
     /// Stores a new verification code for `to.address`, bound to the account's token version
     /// `issued_under`, and mails it. When sending fails, the code is deleted again and the

@@ -62,6 +62,50 @@ pub fn event_for_route(file_name: &str, method: &str, resource: &str) -> serde_j
     event
 }
 
+/// `event` with `body` as its body, as a client sends it.
+pub fn with_body(mut event: serde_json::Value, body: &str) -> serde_json::Value {
+    event["body"] = body.into();
+    event
+}
+
+/// `event` with `body` serialised as its JSON body.
+pub fn with_json_body(event: serde_json::Value, body: &serde_json::Value) -> serde_json::Value {
+    with_body(event, &body.to_string())
+}
+
+/// The sample event `file_name` with `body` as its body.
+pub fn event_with_body(file_name: &str, body: &str) -> serde_json::Value {
+    with_body(event_json(file_name), body)
+}
+
+/// The sample event `file_name` with `body` serialised as its JSON body.
+pub fn event_with_json(file_name: &str, body: &serde_json::Value) -> serde_json::Value {
+    with_json_body(event_json(file_name), body)
+}
+
+/// `event` as if sent from `ip` (API Gateway's `requestContext.identity.sourceIp`).
+pub fn from_source_ip(mut event: serde_json::Value, ip: &str) -> serde_json::Value {
+    event["requestContext"]["identity"]["sourceIp"] = ip.into();
+    event
+}
+
+/// `event` with the query `parameters` (an object of strings), in both the single and the
+/// multi-value form API Gateway sends.
+pub fn with_query(
+    mut event: serde_json::Value,
+    parameters: serde_json::Value,
+) -> serde_json::Value {
+    let multi: serde_json::Map<String, serde_json::Value> = parameters
+        .as_object()
+        .expect("query parameters as an object")
+        .iter()
+        .map(|(key, value)| (key.clone(), serde_json::Value::Array(vec![value.clone()])))
+        .collect();
+    event["queryStringParameters"] = parameters;
+    event["multiValueQueryStringParameters"] = serde_json::Value::Object(multi);
+    event
+}
+
 /// A `lambda_http` request from an API Gateway REST proxy event, as the runtime builds it.
 pub fn request_from(event: &serde_json::Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway proxy event")

@@ -1,13 +1,15 @@
 //! The HTTP edge of the functions behind API Gateway proxy integrations: responses and the
-//! one JSON error shape ([`errors`]), reading requests ([`request`]), and dispatching on the
+//! one JSON error shape ([`errors`]), reading requests ([`request`]) and listing queries ([`paging`]), and dispatching on the
 //! route the request matched ([`routing`]).
 
 mod errors;
+mod paging;
 mod request;
 mod routing;
 mod source;
 
 pub use errors::ApiError;
+pub use paging::{PageQuery, page_query, query_parameter};
 pub use request::{
     BodyError, body_bytes, body_text, has_content_type, json_fields, json_object,
     optional_json_fields, optional_string_field, string_field,
