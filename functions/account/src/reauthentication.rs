@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use shared::abuse::login_failures::{
     Attempt, FailureKey, LoginFailureStore, SecondFactorFailures, retry_after_seconds,
 };
-use shared::edge::principal::{authenticated_user, principal};
+use shared::edge::principal::caller_with_second_factor;
 use shared::factors::mfa::{FactorCheckError, PresentedFactor};
-use shared::factors::second_factors::{SecondFactor, SecondFactorStore};
+use shared::factors::second_factors::SecondFactor;
 use shared::identity::users::User;
 use shared::platform::http::{
     ApiError, body_text, has_content_type, json_object, optional_string_field, string_field,
@@ -43,13 +43,7 @@ pub async fn recent_caller<S: Stores>(
     request: &lambda_http::Request,
 ) -> Result<RecentCaller, ApiError> {
     let now = state.clock.now();
-    let caller = principal(request, now)?;
-    let (user, factor) = tokio::join!(
-        authenticated_user(state.stores.users(), request, now),
-        state.stores.second_factors().find(&caller.account)
-    );
-    let user = user?;
-    let factor = factor.map_err(|error| ApiError::from_store(&error))?;
+    let (caller, user, factor) = caller_with_second_factor(&state.stores, request, now).await?;
     if !state.mfa.is_recent(caller.authenticated_at, now) {
         tracing::info!(username = %user.username, "sensitive change refused: login not recent");
         return Err(insufficient(state, false));

@@ -192,19 +192,27 @@ fn path_client(request: &Request) -> Result<ClientId, ApiError> {
 /// The client the path's `{id}` names, if the administrator may manage it: `404
 /// client_not_found`, or `403 target_more_privileged` when it holds scopes their roles do not
 /// grant.
+/// The client `id`, or `404 client_not_found`.
+async fn found_client<S: Stores>(
+    state: &State<S>,
+    id: &ClientId,
+) -> Result<MachineClient, ApiError> {
+    state
+        .stores
+        .clients()
+        .find(id)
+        .await
+        .map_err(store)?
+        .ok_or(CLIENT_NOT_FOUND)
+}
+
 async fn managed_client<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
     request: &Request,
 ) -> Result<MachineClient, ApiError> {
     let id = path_client(request)?;
-    let client = state
-        .stores
-        .clients()
-        .find(&id)
-        .await
-        .map_err(store)?
-        .ok_or(CLIENT_NOT_FOUND)?;
+    let client = found_client(state, &id).await?;
     refuse_a_more_privileged_client(state, admin, &client)?;
     Ok(client)
 }
@@ -237,13 +245,7 @@ pub(crate) async fn rotate<S: Stores>(
         }
     }
     audit(admin, "rotate_client_secret", &id);
-    let client = state
-        .stores
-        .clients()
-        .find(&id)
-        .await
-        .map_err(store)?
-        .ok_or(CLIENT_NOT_FOUND)?;
+    let client = found_client(state, &id).await?;
     let mut shown = view::client(&client);
     shown["client_secret"] = secret.into();
     shown["secret_id"] = secret_id.into();

@@ -4,8 +4,6 @@
 
 use crate::State;
 use lambda_http::Request;
-use shared::edge::principal::{authenticated_user, principal};
-use shared::factors::second_factors::SecondFactorStore;
 use shared::identity::users::User;
 use shared::platform::http::ApiError;
 use shared::stores::Stores;
@@ -31,13 +29,8 @@ pub async fn administrator<S: Stores>(
     request: &Request,
 ) -> Result<Administrator, ApiError> {
     let now = state.clock.now();
-    let caller = principal(request, now)?;
-    let (user, factor) = tokio::join!(
-        authenticated_user(state.stores.users(), request, now),
-        state.stores.second_factors().find(&caller.account)
-    );
-    let user = user?;
-    let factor = factor.map_err(|error| ApiError::from_store(&error))?;
+    let (caller, user, factor) =
+        shared::edge::principal::caller_with_second_factor(&state.stores, request, now).await?;
     if !shared::factors::mfa::is_recent(caller.authenticated_at, now, state.recent_authentication) {
         tracing::info!(actor = %user.id, "admin request refused: login not recent");
         return Err(ApiError::InsufficientUserAuthentication {

@@ -12,7 +12,6 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::edge::principal::{authenticated_user, principal};
-use shared::factors::second_factors::SecondFactorStore;
 use shared::identity::account_events::{AccountEventStore, Cursor, MAX_PAGE};
 use shared::platform::clock::Clock;
 use shared::platform::http::{
@@ -181,16 +180,10 @@ async fn account<S: Stores>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let now = state.clock.now();
-    let caller = principal(request, now)?;
     // One round trip: the account and its second factor are read together.
-    let (user, factor) = tokio::join!(
-        authenticated_user(state.stores.users(), request, now),
-        state.stores.second_factors().find(&caller.account)
-    );
-    let user = user?;
-    let confirmed = factor
-        .map_err(|error| ApiError::from_store(&error))?
-        .filter(|factor| factor.confirmed);
+    let (_, user, factor) =
+        shared::edge::principal::caller_with_second_factor(&state.stores, request, now).await?;
+    let confirmed = factor.filter(|factor| factor.confirmed);
     Ok(json_response(
         StatusCode::OK,
         &json!({

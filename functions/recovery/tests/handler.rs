@@ -14,8 +14,8 @@ use shared::mail::flows::{Outgoing, Recipient};
 use shared::mail::sender::{MailSettings, Mailer};
 use shared::sessions::{Session, SessionStore as _};
 use shared::testing::{
-    ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, request_from,
-    response_text, seeded_account_id,
+    ManualClock, MemoryStores, MemoryUserStore, RecordingMailer, request_from, response_text,
+    seeded_account_id,
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -162,28 +162,14 @@ async fn grant<S: Stores>(
             (user, session)
         }
         form::TokenRequest::SecondFactor { mfa_token, factor } => {
-            let (user, mut session) =
+            let (user, session) =
                 mfa::complete(state, request, &mfa_token, &factor, now, &client).await?;
-            let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
-            session.client = client;
-            let (started, ()) = tokio::join!(
-                start_session(state, &session, &user, &refresh.hash, now),
-                account_events::record(events, &event)
-            );
-            started?;
-            (user, session)
+            signed_in(state, user, session, client, &refresh.hash, now).await?
         }
         form::TokenRequest::Passkey { credential } => {
-            let (user, mut session) =
+            let (user, session) =
                 passkey::sign_in(state, request, &credential, now, &client).await?;
-            let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
-            session.client = client;
-            let (started, ()) = tokio::join!(
-                start_session(state, &session, &user, &refresh.hash, now),
-                account_events::record(events, &event)
-            );
-            started?;
-            (user, session)
+            signed_in(state, user, session, client, &refresh.hash, now).await?
         }
         form::TokenRequest::Refresh { refresh_token } => {
             refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?
@@ -220,6 +206,26 @@ async fn grant<S: Stores>(
         refresh_token: Some(refresh.secret.expose_secret().to_owned()),
         scope: (!scopes.is_empty()).then(|| scopes.to_string()),
     })
+}
+
+/// Finishes a sign-in whose every factor was checked: the session starts (from `client`)
+/// while the login is recorded in the account's history.
+async fn signed_in<S: Stores>(
+    state: &State<S>,
+    user: shared::identity::users::User,
+    mut session: Session,
+    client: RequestSource,
+    refresh_hash: &str,
+    now: std::time::SystemTime,
+) -> Result<(shared::identity::users::User, Session), OAuthError> {
+    let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &client);
+    session.client = client;
+    let (started, ()) = tokio::join!(
+        start_session(state, &session, &user, refresh_hash, now),
+        account_events::record(state.stores.events(), &event)
+    );
+    started?;
+    Ok((user, session))
 }
 
 /// Stores a new session with its first refresh token and forgets the username's password

@@ -6,6 +6,7 @@
 //! first used just before it expires would still be let through after it. The context carries
 //! `exp`, and every protected function refuses an expired token itself.
 
+use crate::factors::second_factors::{SecondFactor, SecondFactorStore};
 use crate::identity::account_id::AccountId;
 use crate::identity::users::{User, UserStore};
 use crate::platform::http::ApiError;
@@ -154,6 +155,23 @@ pub async fn authenticated_user(
             Err(ApiError::Forbidden)
         }
     }
+}
+
+/// The caller's principal, its current account ([`authenticated_user`]) and the account's
+/// second factor (confirmed or pending), the account and the factor read in one round trip.
+pub async fn caller_with_second_factor<S: crate::stores::Stores>(
+    stores: &S,
+    request: &Request,
+    now: SystemTime,
+) -> Result<(Principal, User, Option<SecondFactor>), ApiError> {
+    let caller = principal(request, now)?;
+    let (user, factor) = tokio::join!(
+        authenticated_user(stores.users(), request, now),
+        stores.second_factors().find(&caller.account)
+    );
+    let user = user?;
+    let factor = factor.map_err(|error| ApiError::from_store(&error))?;
+    Ok((caller, user, factor))
 }
 
 /// Who calls a route that machine clients may call too.
