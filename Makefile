@@ -29,6 +29,10 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
+# The book's builder (mdBook), from crates.io, pinned.
+MDBOOK_VERSION := 0.5.4
+MDBOOK := $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)/bin/mdbook
+
 # Swagger UI (npm swagger-ui-dist, pinned in functions/docs/package-lock.json), embedded into
 # the docs function at build time. npm keeps its download cache in ~/.npm.
 DOCS_ASSETS := functions/docs/node_modules/.package-lock.json
@@ -48,7 +52,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help book dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -67,7 +71,14 @@ SAM_LOCAL_MONGODB_URI ?= mongodb://host.docker.internal:27017
 env-json: ## The --env-vars file for `sam local invoke/start-api` (.local/env.json, mode 0600) with the development keys of `make dev`
 	cargo run --locked -q -p devtools --bin env-json -- .local/keys '$(SAM_LOCAL_MONGODB_URI)' .local/env.json
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) browser-tools load-tools ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(MDBOOK) browser-tools load-tools ## Install or reuse the pinned tools
+
+book: $(MDBOOK) ## Build the book (docs/) into docs/book/; open docs/book/index.html
+	$(MDBOOK) build docs
+
+$(MDBOOK):
+	cargo install --locked mdbook --version =$(MDBOOK_VERSION) --no-default-features --features search \
+	  --root $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)
 
 docs-assets: $(DOCS_ASSETS) ## Install the pinned Swagger UI assets the docs function embeds
 
@@ -94,7 +105,7 @@ $(WRK):
 	else echo "the load test needs Debian's wrk package ($(WRK_VERSION)) at $(WRK)" >&2; exit 1; fi
 
 # Each step installs only the tools it uses, so the cheap steps fail before the slow ones.
-test: check quick integration e2e bench-smoke deploy-check ## Everything, cheapest first: check, quick, integration, e2e, bench-smoke, deploy-check
+test: check book quick integration e2e bench-smoke deploy-check ## Everything, cheapest first: check, book, quick, integration, e2e, bench-smoke, deploy-check
 
 check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check

@@ -1,7 +1,7 @@
 """The FastAPI + MongoDB tutorial app this project takes over, rebuilt for the coexistence
 test: mongoengine's `UserModel` in `user_model`, passlib hashes, OAuth2 password flow.
 
-It is the tutorial's app with the two changes the README asks of a team that keeps it
+It is the tutorial's app with the two changes docs/src/fastapi.md asks of a team that keeps it
 running beside this project during the switch-over (marked `COEXISTENCE` below); with
 `FASTAPI_APP_STOCK=1` it runs without them, as the tutorial ships it.
 

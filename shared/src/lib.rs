@@ -1,5 +1,5 @@
 //! Everything the Lambda functions share, in folders by domain. Each folder uses only the
-//! folders listed before it here (`tests::imports_run_one_way` keeps it so; [`testing`] is
+//! folders listed before it here (`tests::imports_run_one_way_between_the_folders` keeps it so; [`testing`] is
 //! for tests and may use any).
 //!
 //! | folder | what it holds |

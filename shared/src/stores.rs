@@ -83,7 +83,7 @@ pub struct MongoStores {
     pub users: MongoUserStore,
     /// `login_failures`.
     pub login_failures: MongoLoginFailureStore,
-    /// Sessions, in `refresh_tokens`.
+    /// `sessions`.
     pub sessions: MongoSessionStore,
     /// `products`.
     pub products: MongoProductStore,

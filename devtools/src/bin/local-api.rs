@@ -155,7 +155,7 @@ fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
     println!("  curl -i {url}/.well-known/jwks.json");
     println!();
     println!(
-        "Also served: refresh (grant_type=refresh_token) on /token, /revoke, /users/me/logout, /users/me/password, two-factor authentication under /users/me/mfa (see README)."
+        "Also served: refresh (grant_type=refresh_token) on /token, /revoke, /users/me/logout, /users/me/password, two-factor authentication under /users/me/mfa (see docs/src/api/)."
     );
     println!();
     println!("Press Ctrl-C to stop.");

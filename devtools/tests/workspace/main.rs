@@ -3,6 +3,7 @@
 //!
 //! `make quick` runs everything but `live::`; `make integration` runs `live::`.
 
+mod book;
 mod layout;
 mod least_privilege;
 mod openapi;

@@ -1,6 +1,6 @@
 //! The FastAPI tutorial app and this project serving the same users side by side, as the
-//! README's switch-over describes: the tutorial's app (rebuilt in `devtools/fastapi-app`,
-//! with the two-line change the README gives) runs as its own Python process against the
+//! switch-over in docs/src/fastapi.md describes: the tutorial's app (rebuilt in `devtools/fastapi-app`,
+//! with the two-line change that chapter gives) runs as its own Python process against the
 //! shared `user_model` collection, before and after this project rehashes a password and
 //! before and after `migrate --apply`. `FASTAPI_APP_PYTHON` names the Python that has the
 //! app's dependencies (`make integration` installs them).
@@ -37,7 +37,7 @@ fn fastapi_app(local: &Local, stock: bool, command: &str, username: &str, passwo
     stdout.trim().parse().expect("a status code")
 }
 
-/// The tutorial app with the README's change.
+/// The tutorial app with the change docs/src/fastapi.md gives.
 fn changed(local: &Local, command: &str, username: &str, password: &str) -> u16 {
     fastapi_app(local, false, command, username, password)
 }

@@ -85,10 +85,10 @@ async fn a_failed_login_for_an_md5_crypt_account_takes_as_long_as_for_an_unknown
 }
 
 /// passlib's argon2 at argon2-cffi's own costs (64 MiB, 3 passes, 4 lanes) of "correct horse
-/// battery staple": what the FastAPI app wrote before the README's snippet pinned the costs.
+/// battery staple": what the FastAPI app wrote before the book's snippet (docs/src/fastapi.md) pinned the costs.
 const ARGON2_CFFI_DEFAULT: &str = "$argon2id$v=19$m=65536,t=3,p=4$AyAEoNS6d27NOadUijFGCA$NnbcJGK85QL+pjVKVUO95e2m7qhHTGfRm6R4cLnudFM";
 
-/// A hash the FastAPI app writes with the README's coexistence snippet, from its own passlib.
+/// A hash the FastAPI app writes with the coexistence snippet of docs/src/fastapi.md, from its own passlib.
 fn fastapi_app_argon2(password: &str) -> String {
     let python = std::env::var("FASTAPI_APP_PYTHON").unwrap_or_else(|_| {
         panic!(

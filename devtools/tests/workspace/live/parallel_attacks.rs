@@ -239,7 +239,7 @@ async fn a_name_deleted_and_registered_again_inherits_no_token() {
     local.stack.stop().await;
 }
 
-/// The README's connection arithmetic, checked: each execution environment holds at most
+/// The connection arithmetic of docs/src/operations/running.md, checked: each execution environment holds at most
 /// `maxPoolSize` (2) pooled connections plus the driver's monitoring of each server (one, or
 /// two with the streaming protocol), however many requests it serves. After parallel traffic
 /// on every function that uses the database, two instances each, a server of the stack's own
@@ -357,7 +357,7 @@ async fn parallel_traffic_keeps_each_instance_within_its_pool() {
     let bound = 6 * 2 * (2 + 2) + 4;
     assert!(
         current <= bound,
-        "{current} connections after parallel traffic; the README's arithmetic allows {bound}"
+        "{current} connections after parallel traffic; the documented arithmetic allows {bound}"
     );
     stack.stop().await;
     let _ = std::fs::remove_dir_all(&data_dir);

@@ -140,7 +140,7 @@ struct Unmigrated {
 impl MongoUserStore {
     /// The documents a legacy lookup must examine: those without `username_canonical`,
     /// created since the last complete `migrate --apply` pass began when there was one
-    /// (else all of them, which reads the whole collection: the order in the README avoids
+    /// (else all of them, which reads the whole collection: the order in docs/src/fastapi.md avoids
     /// it).
     async fn unmigrated(&self) -> Result<Unmigrated, StoreError> {
         let database = self
