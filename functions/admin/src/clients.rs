@@ -189,9 +189,6 @@ fn path_client(request: &Request) -> Result<ClientId, ApiError> {
         .ok_or(CLIENT_NOT_FOUND)
 }
 
-/// The client the path's `{id}` names, if the administrator may manage it: `404
-/// client_not_found`, or `403 target_more_privileged` when it holds scopes their roles do not
-/// grant.
 /// The client `id`, or `404 client_not_found`.
 async fn found_client<S: Stores>(
     state: &State<S>,
@@ -206,6 +203,9 @@ async fn found_client<S: Stores>(
         .ok_or(CLIENT_NOT_FOUND)
 }
 
+/// The client the path's `{id}` names, if the administrator may manage it: `404
+/// client_not_found`, or `403 target_more_privileged` when it holds scopes their roles do not
+/// grant.
 async fn managed_client<S: Stores>(
     state: &State<S>,
     admin: &Administrator,
