@@ -17,8 +17,8 @@
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |
 //!
-//! A store is a folder: its trait and MongoDB implementation in `mod.rs` (and files beside
-//! it), its in-memory fake in `fake.rs` and the contract cases both must keep in
+//! A store is a folder: its trait and domain types in `mod.rs`, its MongoDB implementation in
+//! `mongo.rs`, its in-memory fake in `fake.rs` and the contract cases both must keep in
 //! `contract.rs`. `CONTRIBUTING.md` walks through adding one.
 //!
 //! # Features
