@@ -1,6 +1,9 @@
 //! EdDSA (Ed25519) access tokens. `token` signs with the private key; the authorizer verifies
 //! with public keys only. Each key's `kid` is its RFC 7638 JWK thumbprint, so it is derived
 //! from the key itself and can never name the wrong key.
+//!
+//! Beside the tokens: the issuer URL ([`issuer`]), key pairs for development and tests
+//! ([`keys`]) and the claims and lifetimes read from configuration ([`TokenSettings`]).
 
 pub mod issuer;
 pub mod keys;
