@@ -1,6 +1,7 @@
 //! What a caller may do: OAuth scopes and the routes that require them ([`scopes`]), the
-//! operator's roles that grant scopes to accounts ([`roles`]), and the machine clients of the
-//! client-credentials grant ([`client_id`], [`clients`], a store).
+//! operator's roles that grant scopes to accounts ([`roles`]), the machine clients of the
+//! client-credentials grant ([`client_id`], [`clients`], a store), and the redirect URIs a
+//! relying party may send users back to ([`redirect_uris`]).
 //!
 //! Builds on [`crate::platform`] and [`crate::identity`].
 
@@ -10,3 +11,5 @@ pub mod scopes;
 
 #[cfg(feature = "database")]
 pub mod clients;
+#[cfg(feature = "database")]
+pub mod redirect_uris;
