@@ -13,6 +13,7 @@
 //! | [`factors`] | password hashing and breach checks, TOTP, recovery codes, passkeys |
 //! | [`abuse`] | login lockouts, rate limits, leases |
 //! | [`mail`] | messages, the SES sender and local outbox, emailed codes |
+//! | [`authorization`] | the authorization-code flow: PKCE |
 //! | [`stores`] | every store behind one type parameter |
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |
@@ -45,6 +46,8 @@ pub mod tokens;
 #[cfg(feature = "database")]
 pub mod abuse;
 #[cfg(feature = "database")]
+pub mod authorization;
+#[cfg(feature = "database")]
 pub mod lifecycle;
 #[cfg(feature = "database")]
 pub mod mail;
@@ -63,7 +66,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The folders in the order of the table above: each may use only those before it.
-    const FOLDERS: [&str; 12] = [
+    const FOLDERS: [&str; 13] = [
         "platform",
         "identity",
         "products",
@@ -73,6 +76,7 @@ mod tests {
         "factors",
         "abuse",
         "mail",
+        "authorization",
         "stores",
         "lifecycle",
         "edge",
