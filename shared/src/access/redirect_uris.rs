@@ -6,7 +6,10 @@
 //! `127.0.0.1` or `[::1]`; never `localhost` (RFC 8252 §8.3: a name can be made to resolve
 //! elsewhere), never with a fragment (RFC 6749 §3.1.2) or user information. It is kept in its
 //! normal form (the form a URL parser writes back), so two spellings of one address cannot be
-//! registered apart and the comparison is of one string with another.
+//! registered apart and the comparison is of one string with another. A host name is
+//! letters, digits, hyphens and dots (IDNA's ASCII form), and the path and query hold none of
+//! `'`, `` ` ``, `(` or `)`, which a parser leaves as they are: a URI shown in a page or an
+//! attribute can then break out of neither.
 
 use url::{Host, Url};
 
@@ -35,6 +38,12 @@ pub enum RedirectUriError {
     /// `user:password@` before the host.
     #[error("a redirect URI must not carry user information")]
     UserInfo,
+    /// A host name other than letters, digits, hyphens and dots, or a path or query with
+    /// `'`, `` ` ``, `(` or `)`.
+    #[error(
+        "a redirect URI's host must be a DNS name or address, and its path and query free of ' ` ( )"
+    )]
+    Characters,
     /// Written otherwise than its normal form.
     #[error("write the redirect URI in its normal form: {0}")]
     NotNormal(String),
@@ -53,6 +62,13 @@ impl RedirectUri {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(RedirectUriError::UserInfo);
         }
+        if let Some(Host::Domain(name)) = url.host()
+            && !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err(RedirectUriError::Characters);
+        }
         match (url.scheme(), url.host()) {
             ("https", Some(Host::Domain(_) | Host::Ipv4(_) | Host::Ipv6(_))) => {}
             ("http", Some(Host::Domain(name))) if name.eq_ignore_ascii_case("localhost") => {
@@ -63,6 +79,9 @@ impl RedirectUri {
         }
         if url.as_str() != text {
             return Err(RedirectUriError::NotNormal(url.as_str().to_owned()));
+        }
+        if text.contains(['\'', '`', '(', ')']) {
+            return Err(RedirectUriError::Characters);
         }
         Ok(Self(text.to_owned()))
     }
@@ -88,7 +107,7 @@ impl RedirectUri {
         if presented == self.0 {
             return true;
         }
-        if !self.is_loopback() {
+        if presented.len() > MAX_REDIRECT_URI_BYTES || !self.is_loopback() {
             return false;
         }
         let Ok(mut url) = Url::parse(presented) else {
@@ -107,9 +126,13 @@ impl RedirectUri {
     }
 }
 
-/// The first of `registered` that `presented` matches.
-pub fn matching<'a>(registered: &'a [RedirectUri], presented: &str) -> Option<&'a RedirectUri> {
-    registered.iter().find(|uri| uri.matches(presented))
+/// Where to send the user back: `presented` when it matches one of `registered` (for a
+/// loopback URI, with the port the request named, not the registered one), else `None`.
+pub fn redirect_target<'a>(registered: &[RedirectUri], presented: &'a str) -> Option<&'a str> {
+    registered
+        .iter()
+        .any(|uri| uri.matches(presented))
+        .then_some(presented)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -253,16 +276,45 @@ mod tests {
     }
 
     #[test]
-    fn matching_finds_the_registered_uri_a_request_names() {
+    fn the_target_is_the_presented_uri_with_its_own_port() {
         let uris = [
             registered("https://app.example.com/a"),
-            registered("http://127.0.0.1/b"),
+            registered("http://127.0.0.1:8400/b"),
         ];
         assert_eq!(
-            matching(&uris, "http://127.0.0.1:7000/b").map(RedirectUri::as_str),
-            Some("http://127.0.0.1/b")
+            redirect_target(&uris, "http://127.0.0.1:7000/b"),
+            Some("http://127.0.0.1:7000/b")
         );
-        assert_eq!(matching(&uris, "https://app.example.com/b"), None);
+        assert_eq!(
+            redirect_target(&uris, "https://app.example.com/a"),
+            Some("https://app.example.com/a")
+        );
+        assert_eq!(redirect_target(&uris, "https://app.example.com/b"), None);
+        let long = format!("http://127.0.0.1:7000/b?{}", "a".repeat(2000));
+        assert_eq!(redirect_target(&uris, &long), None);
+    }
+
+    #[test]
+    fn characters_that_break_out_of_a_page_are_refused() {
+        for text in [
+            "https://x\"onmouseover=alert(1)\"y.example/cb",
+            "https://x'y.example/cb",
+            "https://a_b.example/cb",
+            "https://app.example/cb'onfocus='alert(1)",
+            "https://app.example/cb?x=`1`",
+            "https://app.example/cb(1)",
+            "http://127.0.0.1/cb?q=)",
+        ] {
+            assert_eq!(
+                RedirectUri::register(text),
+                Err(RedirectUriError::Characters),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            registered("https://xn--bcher-kva.example/cb").as_str(),
+            "https://xn--bcher-kva.example/cb"
+        );
     }
 
     proptest! {

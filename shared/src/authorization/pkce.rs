@@ -37,10 +37,13 @@ impl CodeChallenge {
         if method != Some(S256) {
             return Err(PkceError::Method);
         }
+        if challenge.len() != 43 {
+            return Err(PkceError::MalformedChallenge);
+        }
         let decoded = URL_SAFE_NO_PAD
             .decode(challenge)
             .map_err(|_| PkceError::MalformedChallenge)?;
-        if challenge.len() != 43 || decoded.len() != 32 {
+        if decoded.len() != 32 {
             return Err(PkceError::MalformedChallenge);
         }
         Ok(Self(challenge.to_owned()))
