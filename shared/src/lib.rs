@@ -7,13 +7,13 @@
 //! | [`platform`] | settings and secrets, logs and metrics, the clock, the MongoDB connection, the HTTP vocabulary, the Lambda event loop |
 //! | [`identity`] | account ids, usernames and passwords as typed, addresses, the accounts, each account's security history |
 //! | [`products`] | the product catalogue |
-//! | [`access`] | scopes and the routes that need them, roles, machine clients |
+//! | [`access`] | scopes and the routes that need them, roles, machine clients, relying parties and their redirect URIs |
 //! | [`tokens`] | EdDSA access tokens, their keys, settings and issuer |
 //! | [`sessions`] | sessions and their rotating refresh tokens |
 //! | [`factors`] | password hashing and breach checks, TOTP, recovery codes, passkeys |
 //! | [`abuse`] | login lockouts, rate limits, leases |
 //! | [`mail`] | messages, the SES sender and local outbox, emailed codes |
-//! | [`authorization`] | the authorization-code flow: PKCE |
+//! | [`authorization`] | the authorization-code flow: codes, PKCE |
 //! | [`stores`] | every store behind one type parameter |
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |

@@ -6,6 +6,8 @@ use crate::abuse::leases::{LeaseStore, MongoLeaseStore};
 use crate::abuse::login_failures::{LoginFailureStore, MongoLoginFailureStore};
 use crate::abuse::rate_limits::{MongoRateLimitStore, RateLimitStore};
 use crate::access::clients::{ClientStore, MongoClientStore};
+use crate::access::relying_parties::{MongoRelyingPartyStore, RelyingPartyStore};
+use crate::authorization::codes::{AuthorizationCodeStore, MongoAuthorizationCodeStore};
 use crate::factors::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::factors::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
 use crate::factors::passkeys::{MongoPasskeyStore, PasskeyStore};
@@ -46,6 +48,10 @@ pub trait Stores: Send + Sync {
     type Passkeys: PasskeyStore;
     /// WebAuthn ceremonies in progress.
     type PasskeyCeremonies: PasskeyCeremonyStore;
+    /// Relying parties of the authorization endpoint.
+    type RelyingParties: RelyingPartyStore;
+    /// Authorization codes waiting for their exchange.
+    type AuthorizationCodes: AuthorizationCodeStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -73,6 +79,10 @@ pub trait Stores: Send + Sync {
     fn passkeys(&self) -> &Self::Passkeys;
     /// WebAuthn ceremonies in progress.
     fn passkey_ceremonies(&self) -> &Self::PasskeyCeremonies;
+    /// Relying parties of the authorization endpoint.
+    fn relying_parties(&self) -> &Self::RelyingParties;
+    /// Authorization codes waiting for their exchange.
+    fn authorization_codes(&self) -> &Self::AuthorizationCodes;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -105,6 +115,10 @@ pub struct MongoStores {
     pub passkeys: MongoPasskeyStore,
     /// `passkey_ceremonies`.
     pub passkey_ceremonies: MongoPasskeyCeremonyStore,
+    /// `relying_parties`.
+    pub relying_parties: MongoRelyingPartyStore,
+    /// `authorization_codes`.
+    pub authorization_codes: MongoAuthorizationCodeStore,
 }
 
 impl MongoStores {
@@ -124,6 +138,8 @@ impl MongoStores {
             leases: MongoLeaseStore::new(database),
             passkeys: MongoPasskeyStore::new(database),
             passkey_ceremonies: MongoPasskeyCeremonyStore::new(database),
+            relying_parties: MongoRelyingPartyStore::new(database),
+            authorization_codes: MongoAuthorizationCodeStore::new(database),
         }
     }
 
@@ -139,6 +155,7 @@ impl MongoStores {
         self.rate_limits.ensure_indexes().await?;
         self.passkeys.ensure_indexes().await?;
         self.passkey_ceremonies.ensure_indexes().await?;
+        self.authorization_codes.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -157,6 +174,8 @@ impl Stores for MongoStores {
     type Leases = MongoLeaseStore;
     type Passkeys = MongoPasskeyStore;
     type PasskeyCeremonies = MongoPasskeyCeremonyStore;
+    type RelyingParties = MongoRelyingPartyStore;
+    type AuthorizationCodes = MongoAuthorizationCodeStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -196,5 +215,11 @@ impl Stores for MongoStores {
     }
     fn passkey_ceremonies(&self) -> &MongoPasskeyCeremonyStore {
         &self.passkey_ceremonies
+    }
+    fn relying_parties(&self) -> &MongoRelyingPartyStore {
+        &self.relying_parties
+    }
+    fn authorization_codes(&self) -> &MongoAuthorizationCodeStore {
+        &self.authorization_codes
     }
 }

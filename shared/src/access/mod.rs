@@ -1,7 +1,8 @@
 //! What a caller may do: OAuth scopes and the routes that require them ([`scopes`]), the
 //! operator's roles that grant scopes to accounts ([`roles`]), the machine clients of the
-//! client-credentials grant ([`client_id`], [`clients`], a store), and the redirect URIs a
-//! relying party may send users back to ([`redirect_uris`]).
+//! client-credentials grant ([`client_id`], [`clients`], a store), the relying parties users
+//! sign in to through the authorization endpoint ([`relying_parties`], a store) and the
+//! redirect URIs they may send users back to ([`redirect_uris`]).
 //!
 //! Builds on [`crate::platform`] and [`crate::identity`].
 
@@ -13,3 +14,5 @@ pub mod scopes;
 pub mod clients;
 #[cfg(feature = "database")]
 pub mod redirect_uris;
+#[cfg(feature = "database")]
+pub mod relying_parties;

@@ -2,6 +2,7 @@
 //! for an administrator (`DELETE /admin/users/{id}`).
 
 use crate::abuse::login_failures::{LoginFailureStore, SecondFactorFailures};
+use crate::authorization::codes::AuthorizationCodeStore;
 use crate::factors::mfa_challenges::MfaChallengeStore;
 use crate::factors::passkey_ceremonies::PasskeyCeremonyStore;
 use crate::factors::passkeys::PasskeyStore;
@@ -58,7 +59,7 @@ async fn remove_keyed_to<S: Stores>(
     username: &Username,
 ) -> Result<(), StoreError> {
     let codes_key = SecondFactorFailures(account);
-    let (sessions, challenges, events, passwords, codes, emailed, passkeys, ceremonies) = tokio::join!(
+    let (sessions, challenges, events, passwords, codes, emailed, passkeys, ceremonies, grants) = tokio::join!(
         stores.sessions().delete_account(account),
         stores.mfa_challenges().delete_account(account),
         stores.events().delete_account(account),
@@ -67,7 +68,9 @@ async fn remove_keyed_to<S: Stores>(
         stores.email_codes().delete_account(account, None),
         stores.passkeys().delete_account(account),
         stores.passkey_ceremonies().delete_account(account),
+        stores.authorization_codes().delete_account(account),
     );
+    grants?;
     passkeys?;
     ceremonies?;
     emailed?;

@@ -6,6 +6,8 @@ use crate::abuse::leases::fake::MemoryLeaseStore;
 use crate::abuse::login_failures::fake::MemoryLoginFailureStore;
 use crate::abuse::rate_limits::fake::MemoryRateLimitStore;
 use crate::access::clients::fake::MemoryClientStore;
+use crate::access::relying_parties::fake::MemoryRelyingPartyStore;
+use crate::authorization::codes::fake::MemoryAuthorizationCodeStore;
 use crate::factors::mfa_challenges::fake::MemoryMfaChallengeStore;
 use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
 use crate::factors::passkeys::fake::MemoryPasskeyStore;
@@ -51,6 +53,10 @@ pub struct MemoryStores {
     pub passkeys: MemoryPasskeyStore,
     /// WebAuthn ceremonies in progress.
     pub passkey_ceremonies: MemoryPasskeyCeremonyStore,
+    /// Relying parties.
+    pub relying_parties: MemoryRelyingPartyStore,
+    /// Authorization codes.
+    pub authorization_codes: MemoryAuthorizationCodeStore,
 }
 
 impl MemoryStores {
@@ -77,6 +83,8 @@ impl Stores for MemoryStores {
     type Leases = MemoryLeaseStore;
     type Passkeys = MemoryPasskeyStore;
     type PasskeyCeremonies = MemoryPasskeyCeremonyStore;
+    type RelyingParties = MemoryRelyingPartyStore;
+    type AuthorizationCodes = MemoryAuthorizationCodeStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -116,6 +124,12 @@ impl Stores for MemoryStores {
     }
     fn rate_limits(&self) -> &MemoryRateLimitStore {
         &self.rate_limits
+    }
+    fn relying_parties(&self) -> &MemoryRelyingPartyStore {
+        &self.relying_parties
+    }
+    fn authorization_codes(&self) -> &MemoryAuthorizationCodeStore {
+        &self.authorization_codes
     }
 }
 

@@ -15,6 +15,8 @@ pub use crate::abuse::leases::fake::MemoryLeaseStore;
 pub use crate::abuse::login_failures::fake::MemoryLoginFailureStore;
 pub use crate::abuse::rate_limits::fake::MemoryRateLimitStore;
 pub use crate::access::clients::fake::MemoryClientStore;
+pub use crate::access::relying_parties::fake::MemoryRelyingPartyStore;
+pub use crate::authorization::codes::fake::MemoryAuthorizationCodeStore;
 pub use crate::factors::mfa_challenges::fake::MemoryMfaChallengeStore;
 pub use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
 pub use crate::factors::passkeys::fake::MemoryPasskeyStore;

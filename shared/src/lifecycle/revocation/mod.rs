@@ -10,6 +10,7 @@
 #[cfg(test)]
 mod contract;
 
+use crate::authorization::codes::AuthorizationCodeStore;
 use crate::factors::mfa_challenges::MfaChallengeStore;
 use crate::factors::passkey_ceremonies::PasskeyCeremonyStore;
 use crate::identity::account_id::AccountId;
@@ -20,20 +21,21 @@ use crate::stores::Stores;
 
 /// After the account's token version moved: revokes every session (an error: a session the
 /// version check would refuse anyway, but the owner's list must not show it), and deletes
-/// every emailed or issued code, pending second-factor login and passkey ceremony of
-/// `account` (failures logged: each is refused by its version, and expires on its own).
+/// every emailed or issued code, pending second-factor login, passkey ceremony and
+/// authorization code of `account` (failures logged: each is refused by its version, and expires on its own).
 pub async fn end_started_before<S: Stores>(
     stores: &S,
     account: &AccountId,
 ) -> Result<(), StoreError> {
-    let (sessions, (), challenges, ceremonies) = tokio::join!(
+    let (sessions, (), challenges, ceremonies, codes) = tokio::join!(
         stores.sessions().revoke_account(account),
         email_codes::delete_all_codes(stores.email_codes(), account),
         stores.mfa_challenges().delete_account(account),
         stores.passkey_ceremonies().delete_account(account),
+        stores.authorization_codes().delete_account(account),
     );
-    if let Err(error) = challenges.and(ceremonies) {
-        tracing::warn!(%error, "pending logins or ceremonies not deleted (refused by version; they expire on their own)");
+    if let Err(error) = challenges.and(ceremonies).and(codes) {
+        tracing::warn!(%error, "pending logins, ceremonies or authorization codes not deleted (refused by version; they expire on their own)");
     }
     sessions.map(|_| ())
 }

@@ -1,0 +1,52 @@
+//! The in-memory [`super::RelyingPartyStore`], with the MongoDB store's rules, for handler
+//! tests.
+
+use super::{RelyingParty, RelyingPartyId, RelyingPartyStore};
+use crate::platform::database::StoreError;
+use std::sync::{Arc, Mutex};
+
+/// Relying parties in memory; clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryRelyingPartyStore(Arc<Mutex<Vec<RelyingParty>>>);
+
+impl RelyingPartyStore for MemoryRelyingPartyStore {
+    async fn create(&self, party: &RelyingParty) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(party.clone());
+        Ok(())
+    }
+
+    async fn find(&self, id: &RelyingPartyId) -> Result<Option<RelyingParty>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|party| party.id == *id)
+            .cloned())
+    }
+
+    async fn list(
+        &self,
+        after: Option<&RelyingPartyId>,
+        limit: u32,
+    ) -> Result<Vec<RelyingParty>, StoreError> {
+        let mut parties: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|party| after.is_none_or(|after| party.id > *after))
+            .cloned()
+            .collect();
+        parties.sort_by(|a, b| a.id.cmp(&b.id));
+        parties.truncate(limit as usize);
+        Ok(parties)
+    }
+
+    async fn delete(&self, id: &RelyingPartyId) -> Result<bool, StoreError> {
+        let mut parties = self.0.lock().unwrap();
+        let before = parties.len();
+        parties.retain(|party| party.id != *id);
+        Ok(parties.len() < before)
+    }
+}
