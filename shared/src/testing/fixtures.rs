@@ -147,3 +147,19 @@ pub fn mfa_settings() -> crate::factors::mfa::MfaSettings {
     )])
     .expect("test second-factor settings")
 }
+
+/// An RSA id_token key pair (2048 bits) generated once per test process: the private PEM
+/// and the public PEM.
+pub fn id_token_key_pems() -> (String, String) {
+    static PAIR: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PAIR.get_or_init(|| {
+        let pair = crate::tokens::keys::generate_rsa(2048).unwrap();
+        (pair.private_pem.expose_secret().to_owned(), pair.public_pem)
+    })
+    .clone()
+}
+
+/// The id_token signing key of [`id_token_key_pems`].
+pub fn id_token_key() -> crate::tokens::id_tokens::IdTokenKey {
+    crate::tokens::id_tokens::IdTokenKey::from_pem(&id_token_key_pems().0).unwrap()
+}

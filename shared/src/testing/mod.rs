@@ -29,7 +29,7 @@ pub use crate::sessions::fake::MemorySessionStore;
 pub use database::{all_documents, fresh_database, index_on, mongo_stores, test_database_settings};
 pub use fixtures::{
     data_key, event_for_route, event_json, event_with_body, event_with_json, from_source_ip,
-    mfa_settings, request_from, response_json, response_text, seeded_account_id, token_pair,
-    token_settings, with_body, with_json_body, with_query,
+    id_token_key, id_token_key_pems, mfa_settings, request_from, response_json, response_text,
+    seeded_account_id, token_pair, token_settings, with_body, with_json_body, with_query,
 };
 pub use memory::{ManualClock, MemoryStores, RecordingMailer};

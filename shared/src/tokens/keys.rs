@@ -1,4 +1,5 @@
-//! Ed25519 key pair generation for `make dev`, the `keygen` tool and tests. Production keys
+//! Key pair generation for `make dev`, the `keygen` tool and tests: Ed25519 for access
+//! tokens, RSA for id_tokens. Production keys
 //! are created by the operator and stored in a secret manager, never in the repository.
 
 use ed25519_dalek::SigningKey;
@@ -24,6 +25,26 @@ pub fn generate_ed25519() -> Result<KeyPairPem, String> {
         .map_err(|error| error.to_string())?;
     let public_pem = signing_key
         .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|error| error.to_string())?;
+    Ok(KeyPairPem {
+        private_pem: SecretString::from(private_pem.as_str()),
+        public_pem,
+    })
+}
+
+/// Generates an RSA key pair of `bits` (at least
+/// [`crate::tokens::id_tokens::MIN_RSA_BITS`]) from the operating system's random number
+/// generator, for RS256 id_tokens.
+pub fn generate_rsa(bits: usize) -> Result<KeyPairPem, String> {
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    let key = rsa::PrivateKey::new(&mut getrandom_sys_rng::SysRng, bits)
+        .map_err(|error| error.to_string())?;
+    let private_pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|error| error.to_string())?;
+    let public_pem = key
+        .to_public_key()
         .to_public_key_pem(LineEnding::LF)
         .map_err(|error| error.to_string())?;
     Ok(KeyPairPem {

@@ -2,9 +2,10 @@
 //! with public keys only. Each key's `kid` is its RFC 7638 JWK thumbprint, so it is derived
 //! from the key itself and can never name the wrong key.
 //!
-//! Beside the tokens: the issuer URL ([`issuer`]), key pairs for development and tests
+//! Beside them: OpenID Connect id_tokens ([`id_tokens`], RS256 by default), the issuer URL ([`issuer`]), key pairs for development and tests
 //! ([`keys`]) and the claims and lifetimes read from configuration ([`TokenSettings`]).
 
+pub mod id_tokens;
 pub mod issuer;
 pub mod keys;
 mod settings;
@@ -137,7 +138,7 @@ pub enum TokenError {
 /// A key could not be loaded from its PEM.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct KeyError(String);
+pub struct KeyError(pub(crate) String);
 
 /// The RFC 7638 SHA-256 thumbprint of an Ed25519 public key, used as its `kid`.
 fn key_id(public_key: &DecodingKey) -> Result<String, KeyError> {
@@ -290,16 +291,24 @@ impl TokenIssuer {
     }
 
     fn sign(&self, claims: AccessClaims, expires_in: u64) -> Result<IssuedToken, KeyError> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some("JWT".to_owned());
-        header.kid = Some(self.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.key)
-            .map_err(|error| KeyError(error.to_string()))?;
+        let token = self.sign_claims(&claims)?;
         Ok(IssuedToken {
             token,
             expires_in,
             token_id: claims.jti,
         })
+    }
+}
+
+impl TokenIssuer {
+    /// Signs any claims EdDSA with this issuer's key and `kid` (an id_token of a relying
+    /// party that asked for EdDSA).
+    pub fn sign_claims(&self, claims: &impl Serialize) -> Result<String, KeyError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some("JWT".to_owned());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|error| KeyError(error.to_string()))
     }
 }
 

@@ -1,0 +1,252 @@
+//! OpenID Connect id_tokens (Core 1.0 §2): what the token endpoint hands a relying party
+//! about the user who signed in, for that relying party alone (`aud` is its client id).
+//! Signed RS256 with their own RSA key (`ID_TOKEN_PRIVATE_KEY`), which every OpenID Connect
+//! client supports, or EdDSA with the access tokens' key for a relying party that asks for
+//! it. The RSA key's `kid` is its RFC 7638 thumbprint, and the JWKS publishes it beside the
+//! Ed25519 keys.
+
+use crate::platform::config::{ConfigError, Source, required};
+use crate::tokens::{KeyError, TokenIssuer};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use rsa::pkcs8::DecodePrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The smallest RSA modulus accepted, in bits (NIST SP 800-57: 2048 until 2030).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The claims of an id_token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// The issuer: the same URL as the access tokens'.
+    pub iss: String,
+    /// The account id.
+    pub sub: String,
+    /// The relying party's client id.
+    pub aud: String,
+    /// Expires at, seconds since the epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// When the user authenticated, seconds since the epoch.
+    pub auth_time: u64,
+    /// The authorization request's `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// How the user authenticated (RFC 8176).
+    pub amr: Vec<String>,
+    /// The party the token was issued to: the relying party again.
+    pub azp: String,
+    /// The left half of the access token's SHA-256, base64url ([`access_token_hash`]).
+    pub at_hash: String,
+    /// The login session at the service the sign-in belongs to.
+    pub sid: String,
+    /// The username, with the `profile` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// The verified address, with the `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether `email` was verified (always, when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+/// OpenID Connect Core §3.1.3.6: the base64url of the left half of the SHA-256 of the
+/// access token's ASCII text (the hash of RS256 and, by convention, of EdDSA with Ed25519).
+pub fn access_token_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The RSA key that signs RS256 id_tokens.
+pub struct IdTokenKey {
+    key: EncodingKey,
+    kid: String,
+}
+
+impl std::fmt::Debug for IdTokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTokenKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdTokenKey {
+    /// The key of a PKCS#8 PEM RSA private key of at least [`MIN_RSA_BITS`].
+    pub fn from_pem(private_key_pem: &str) -> Result<Self, KeyError> {
+        let parsed = rsa::PrivateKey::from_pkcs8_pem(private_key_pem)
+            .map_err(|_| KeyError("not a PKCS#8 PEM RSA private key".to_owned()))?;
+        let bits = parsed.n().bits_precision() as usize;
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError(format!(
+                "an RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"
+            )));
+        }
+        let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes())
+            .map_err(|error| KeyError(error.to_string()))?;
+        let kid = Jwk::from_encoding_key(&key, Algorithm::RS256)
+            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+            .map_err(|error| KeyError(error.to_string()))?;
+        Ok(Self { key, kid })
+    }
+
+    /// Reads `ID_TOKEN_PRIVATE_KEY` (PEM).
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let pem = required(source, "ID_TOKEN_PRIVATE_KEY")?;
+        Self::from_pem(&pem).map_err(|error| ConfigError::Invalid {
+            var: "ID_TOKEN_PRIVATE_KEY",
+            reason: error.0,
+        })
+    }
+
+    /// The key id in every RS256 id_token's header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// Signs `claims` RS256 with `rsa`, or EdDSA with the access tokens' key when `eddsa`.
+pub fn sign(
+    claims: &IdTokenClaims,
+    eddsa: bool,
+    rsa: &IdTokenKey,
+    access: &TokenIssuer,
+) -> Result<String, KeyError> {
+    if eddsa {
+        return access.sign_claims(claims);
+    }
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some(rsa.kid.clone());
+    jsonwebtoken::encode(&header, claims, &rsa.key).map_err(|error| KeyError(error.to_string()))
+}
+
+/// The public JWK of each SPKI PEM RSA public key in `public_keys_pem` (one or more, for a
+/// rotation), with `use` `sig`, `alg` `RS256` and its thumbprint as `kid`.
+pub fn public_jwks(public_keys_pem: &str) -> Result<Vec<Jwk>, KeyError> {
+    let blocks = pem::parse_many(public_keys_pem).map_err(|error| KeyError(error.to_string()))?;
+    if blocks.is_empty() {
+        return Err(KeyError("no PEM public key found".to_owned()));
+    }
+    blocks
+        .iter()
+        .map(|block| {
+            let text = pem::encode(block);
+            let key = DecodingKey::from_rsa_pem(text.as_bytes())
+                .map_err(|_| KeyError("not an SPKI PEM RSA public key".to_owned()))?;
+            let mut jwk = Jwk::from_decoding_key(&key, Some(Algorithm::RS256))
+                .map_err(|error| KeyError(error.to_string()))?;
+            let kid = jwk
+                .thumbprint(ThumbprintHash::SHA256)
+                .map_err(|error| KeyError(error.to_string()))?;
+            jwk.common.key_id = Some(kid);
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            Ok(jwk)
+        })
+        .collect()
+}
+
+/// Reads `ID_TOKEN_PUBLIC_KEY`: [`public_jwks`] of it.
+pub fn public_jwks_from_source(source: &impl Source) -> Result<Vec<Jwk>, ConfigError> {
+    let pem = required(source, "ID_TOKEN_PUBLIC_KEY")?;
+    public_jwks(&pem).map_err(|error| ConfigError::Invalid {
+        var: "ID_TOKEN_PUBLIC_KEY",
+        reason: error.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{id_token_key, id_token_key_pems, token_pair};
+    use jsonwebtoken::{Validation, decode, decode_header};
+
+    fn claims() -> IdTokenClaims {
+        IdTokenClaims {
+            iss: "https://auth.example".to_owned(),
+            sub: "0123456789abcdef01234567".to_owned(),
+            aud: "rp_aaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+            exp: 4_000_000_060,
+            iat: 4_000_000_000,
+            auth_time: 3_999_999_990,
+            nonce: Some("n-0S6_WzA2Mj".to_owned()),
+            amr: vec!["pwd".to_owned()],
+            azp: "rp_aaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+            at_hash: access_token_hash("token"),
+            sid: "session".to_owned(),
+            preferred_username: None,
+            email: None,
+            email_verified: None,
+        }
+    }
+
+    fn validation(algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_audience(&["rp_aaaaaaaaaaaaaaaaaaaaaaaa"]);
+        validation.validate_exp = false;
+        validation
+    }
+
+    #[test]
+    fn an_rs256_id_token_verifies_with_the_published_key_named_by_its_kid() {
+        let key = id_token_key();
+        let (issuer, _, _) = token_pair();
+        let token = sign(&claims(), false, &key, &issuer).unwrap();
+        let header = decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        let published = public_jwks(&id_token_key_pems().1).unwrap();
+        assert_eq!(published.len(), 1);
+        assert_eq!(header.kid.as_deref(), published[0].common.key_id.as_deref());
+        assert_eq!(header.kid.as_deref(), Some(key.kid()));
+        let public = DecodingKey::from_jwk(&published[0]).unwrap();
+        let decoded = decode::<IdTokenClaims>(&token, &public, &validation(Algorithm::RS256));
+        assert_eq!(decoded.unwrap().claims, claims());
+        let other = crate::tokens::keys::generate_rsa(2048).unwrap();
+        let other = DecodingKey::from_rsa_pem(other.public_pem.as_bytes()).unwrap();
+        assert!(decode::<IdTokenClaims>(&token, &other, &validation(Algorithm::RS256)).is_err());
+    }
+
+    #[test]
+    fn an_eddsa_id_token_is_signed_with_the_access_tokens_key() {
+        let (issuer, verifier, _) = token_pair();
+        let token = sign(&claims(), true, &id_token_key(), &issuer).unwrap();
+        let header = decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.kid.as_deref(), Some(issuer.kid()));
+        let jwks = verifier.jwks();
+        let public = DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
+        let decoded = decode::<IdTokenClaims>(&token, &public, &validation(Algorithm::EdDSA));
+        assert_eq!(
+            decoded.unwrap().claims.nonce.as_deref(),
+            Some("n-0S6_WzA2Mj")
+        );
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_sha256_in_base64url() {
+        // OpenID Connect Core, Appendix A.3's access token and at_hash.
+        assert_eq!(
+            access_token_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+
+    #[test]
+    fn small_or_foreign_keys_are_refused() {
+        let small = crate::tokens::keys::generate_rsa(1024).unwrap();
+        let error = IdTokenKey::from_pem(small.private_pem.expose_secret()).unwrap_err();
+        assert!(error.to_string().contains("2048"), "{error}");
+        let ed = crate::tokens::keys::generate_ed25519().unwrap();
+        assert!(IdTokenKey::from_pem(ed.private_pem.expose_secret()).is_err());
+        assert!(public_jwks(&ed.public_pem).is_err());
+        assert!(public_jwks("").is_err());
+    }
+
+    use secrecy::ExposeSecret as _;
+}
