@@ -124,6 +124,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
+        id_token_key: None,
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);

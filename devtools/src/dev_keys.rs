@@ -1,5 +1,6 @@
 //! The development keys on disk: the JWT pair `jwt-private.pem` (mode 0600) and
-//! `jwt-public.pem`, and `second-factor-keys` (mode 0600), the data key that seals TOTP
+//! `jwt-public.pem`, each holding an Ed25519 key (access tokens) and an RSA key (RS256
+//! id_tokens) as two PEM blocks, and `second-factor-keys` (mode 0600), the data key that seals TOTP
 //! secrets, in `SECOND_FACTOR_KEYS` form.
 
 use secrecy::ExposeSecret;
@@ -17,13 +18,15 @@ pub fn public_path(dir: &Path) -> PathBuf {
     dir.join("jwt-public.pem")
 }
 
-/// Writes a new pair into `dir` unless a private key is there already; `Ok(true)` when it
-/// wrote one. The private key is created with mode 0600 and never overwritten.
+/// Writes new keys into `dir` unless a private key is there already; `Ok(true)` when it
+/// wrote any. The private key file is created with mode 0600 and never overwritten: a file
+/// from before id_tokens, with the Ed25519 key alone, gets an RSA key appended to each file.
 pub fn ensure(dir: &Path) -> Result<bool, String> {
     if private_path(dir).exists() {
-        return Ok(false);
+        return ensure_id_token_key(dir);
     }
     let pair = shared::tokens::keys::generate_ed25519()?;
+    let rsa = shared::tokens::keys::generate_rsa(ID_TOKEN_KEY_BITS)?;
     std::fs::create_dir_all(dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
     let mut private_file = std::fs::OpenOptions::new()
         .write(true)
@@ -31,11 +34,45 @@ pub fn ensure(dir: &Path) -> Result<bool, String> {
         .mode(0o600)
         .open(private_path(dir))
         .map_err(|error| format!("writing the private key: {error}"))?;
+    let private = format!(
+        "{}{}",
+        pair.private_pem.expose_secret(),
+        rsa.private_pem.expose_secret()
+    );
     private_file
-        .write_all(pair.private_pem.expose_secret().as_bytes())
+        .write_all(private.as_bytes())
         .map_err(|error| format!("writing the private key: {error}"))?;
-    std::fs::write(public_path(dir), pair.public_pem)
-        .map_err(|error| format!("writing the public key: {error}"))?;
+    std::fs::write(
+        public_path(dir),
+        format!("{}{}", pair.public_pem, rsa.public_pem),
+    )
+    .map_err(|error| format!("writing the public key: {error}"))?;
+    Ok(true)
+}
+
+/// The size of the development id_token key, in bits.
+pub const ID_TOKEN_KEY_BITS: usize = 2048;
+
+fn ensure_id_token_key(dir: &Path) -> Result<bool, String> {
+    let private = std::fs::read_to_string(private_path(dir))
+        .map_err(|error| format!("reading the private key: {error}"))?;
+    let has_rsa = pem::parse_many(&private)
+        .map_err(|error| format!("reading the private key: {error}"))?
+        .iter()
+        .any(shared::tokens::id_tokens::is_rsa_private_key);
+    if has_rsa {
+        return Ok(false);
+    }
+    let rsa = shared::tokens::keys::generate_rsa(ID_TOKEN_KEY_BITS)?;
+    let append = |path: PathBuf, text: &str| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|error| format!("appending to {}: {error}", path.display()))
+    };
+    append(private_path(dir), rsa.private_pem.expose_secret())?;
+    append(public_path(dir), &rsa.public_pem)?;
     Ok(true)
 }
 

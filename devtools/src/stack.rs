@@ -325,10 +325,7 @@ async fn stop_gracefully(mut child: Child) {
 
 async fn development_keys(dir: &Path) -> Result<(String, String), StackError> {
     if crate::dev_keys::ensure(dir).map_err(StackError)? {
-        println!(
-            "local-api: created a development key pair in {}",
-            dir.display()
-        );
+        println!("local-api: created development keys in {}", dir.display());
     }
     let read = |path: PathBuf| {
         std::fs::read_to_string(&path).map_err(|e| fail(&path.display().to_string())(&e))

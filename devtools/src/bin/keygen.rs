@@ -1,5 +1,6 @@
 //! `keygen <dir>`: writes `jwt-private.pem` (mode 0600) and `jwt-public.pem` into `<dir>`,
-//! unless a private key is already there. For local development; production keys go into
+//! each an Ed25519 key (access tokens) and an RSA key (id_tokens), unless a private key is
+//! already there (one without an RSA key gets one appended). For local development; production keys go into
 //! AWS Secrets Manager.
 
 use std::path::PathBuf;
@@ -11,8 +12,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match devtools::dev_keys::ensure(&dir) {
-        Ok(true) => println!("wrote a new Ed25519 key pair to {}", dir.display()),
-        Ok(false) => println!("keeping the existing key pair in {}", dir.display()),
+        Ok(true) => println!("wrote new keys to {}", dir.display()),
+        Ok(false) => println!("keeping the existing keys in {}", dir.display()),
         Err(error) => {
             eprintln!("keygen failed: {error}");
             return ExitCode::FAILURE;

@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerResponse,
 };
 use serde_json::json;
-use shared::access::client_id::ClientId;
+use shared::access::client_id::{ClientId, RelyingPartyId};
 use shared::access::scopes::{Caller, Scopes};
 use shared::identity::account_id::AccountId;
 use shared::tokens::TokenVerifier;
@@ -58,8 +58,9 @@ impl State {
 /// Decides one authorization request.
 ///
 /// - no `Bearer` token, or a token that fails verification: `Err(Unauthorized)` (401);
-/// - a genuine token whose subject is neither an account id nor (with a matching
-///   `client_id`) a machine client's id: an explicit Deny for the whole stage (403);
+/// - a genuine token whose subject is neither an account id (alone, or with a relying
+///   party's `client_id`: a user's token from the authorization-code flow) nor (with a
+///   matching `client_id`) a machine client's id: an explicit Deny for the whole stage (403);
 /// - otherwise a policy naming every protected route of the stage ([`PROTECTED_ROUTES`]):
 ///   Allow for those the kind of token (a user's or a client's) may call with the scopes in
 ///   its `scope`, Deny for the rest, so the answer API Gateway caches for the token is right
@@ -103,6 +104,12 @@ pub fn authorize(
         })?;
     let caller = match claims.client_id.as_deref() {
         None if AccountId::parse(&claims.sub).is_some() => Caller::User,
+        Some(client)
+            if AccountId::parse(&claims.sub).is_some()
+                && RelyingPartyId::parse(client).is_some() =>
+        {
+            Caller::User
+        }
         Some(client) if client == claims.sub && ClientId::parse(client).is_some() => Caller::Client,
         _ => {
             tracing::warn!(jti = %claims.jti, "denied: token subject is neither an account nor a client");

@@ -108,6 +108,7 @@ fn a_session_token_names_its_session_in_the_context() {
         at: SystemTime::now(),
         session: Some("family-1".to_owned()),
         scopes: shared::access::scopes::Scopes::none(),
+        client: None,
     };
     let token = issuer
         .issue_for(ALICE, 0, &login, SystemTime::now())
@@ -231,4 +232,37 @@ fn an_unusable_method_arn_is_unauthorized() {
     let mut request = request_with(Some(&format!("Bearer {token}")));
     request.method_arn = Some("garbage".to_owned());
     assert_eq!(decide(&verifier, &request), Err(Unauthorized));
+}
+
+#[test]
+fn a_users_token_from_a_relying_party_is_a_users_and_a_machine_client_id_beside_an_account_is_denied()
+ {
+    let (issuer, verifier, _) = token_pair();
+    let with_client = |client: &str| {
+        let login = shared::tokens::Authentication {
+            client: Some(client.to_owned()),
+            ..shared::tokens::Authentication::password(SystemTime::now())
+        };
+        let token = issuer
+            .issue_for(ALICE, 0, &login, SystemTime::now())
+            .unwrap()
+            .token;
+        decide(&verifier, &request_with(Some(&format!("Bearer {token}")))).unwrap()
+    };
+    let relying_party = shared::access::client_id::RelyingPartyId::generate().unwrap();
+    let response = with_client(relying_party.as_str());
+    assert_eq!(response["principalId"], ALICE);
+    let statements = response["policyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert!(
+        resources(&statements[0])
+            .iter()
+            .any(|route| route.ends_with("/GET/users/me")),
+        "{statements:?}"
+    );
+    assert_eq!(response["context"]["client_id"], relying_party.as_str());
+    let machine = shared::access::client_id::ClientId::generate().unwrap();
+    let response = with_client(machine.as_str());
+    assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    assert_eq!(response["context"], json!({}));
 }

@@ -1,7 +1,8 @@
 //! The public documents token consumers configure themselves from, public and cacheable:
 //!
 //! - `GET /.well-known/jwks.json`: the public keys of `JWT_PUBLIC_KEY` as an RFC 7517 JWK
-//!   Set, so other services verify our access tokens without sharing a secret;
+//!   Set, so other services verify our access tokens (Ed25519) and relying parties our
+//!   id_tokens (RSA) without sharing a secret;
 //! - `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata (issuer, endpoints,
 //!   grant types, authentication methods), built on the issuer tokens carry.
 
@@ -32,10 +33,17 @@ pub struct State {
 }
 
 impl State {
-    /// The key set for every key `verifier` accepts, and the metadata for `settings`' issuer.
-    pub fn new(verifier: &TokenVerifier, settings: TokenSettings) -> Self {
+    /// The key set for every key `verifier` accepts and the id_token keys `id_token_keys`,
+    /// and the metadata for `settings`' issuer.
+    pub fn new(
+        verifier: &TokenVerifier,
+        id_token_keys: Vec<shared::tokens::id_tokens::Jwk>,
+        settings: TokenSettings,
+    ) -> Self {
+        let mut set = verifier.jwks();
+        set.keys.extend(id_token_keys);
         Self {
-            keys: serde_json::to_value(verifier.jwks()).unwrap_or_default(),
+            keys: serde_json::to_value(set).unwrap_or_default(),
             settings,
         }
     }

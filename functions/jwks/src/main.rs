@@ -6,6 +6,11 @@ use shared::tokens::TokenVerifier;
 async fn main() -> Result<(), lambda_http::Error> {
     let env = shared::edge::startup::without_database(&["JWT_PUBLIC_KEY"]).await;
     let verifier = or_exit(TokenVerifier::from_source(&env), "public keys");
+    let id_token_keys = or_exit(
+        shared::tokens::id_tokens::public_jwks_from_source(&env),
+        "id_token keys",
+    );
     let settings = or_exit(TokenSettings::from_source(&env), "token settings");
-    shared::platform::serve::http(&env, &jwks::State::new(&verifier, settings), jwks::handle).await
+    let state = jwks::State::new(&verifier, id_token_keys, settings);
+    shared::platform::serve::http(&env, &state, jwks::handle).await
 }

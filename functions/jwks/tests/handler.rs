@@ -3,7 +3,10 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use shared::testing::{event_json, request_from, response_text, token_pair, token_settings};
+use shared::testing::{
+    event_json, id_token_key, id_token_key_pems, request_from, response_text, token_pair,
+    token_settings,
+};
 use shared::tokens::{AccessClaims, TokenVerifier};
 use std::time::SystemTime;
 
@@ -13,14 +16,27 @@ async fn the_key_set_is_public_cacheable_and_verifies_a_real_token() {
     let (_, _, previous_pem) = token_pair();
     let verifier =
         TokenVerifier::from_pem(&format!("{previous_pem}{public_pem}"), &token_settings()).unwrap();
-    let keys = jwks::State::new(&verifier, token_settings());
+    let id_token_keys = shared::tokens::id_tokens::public_jwks(&id_token_key_pems().1).unwrap();
+    let keys = jwks::State::new(&verifier, id_token_keys, token_settings());
     let response = jwks::handle(&keys, request_from(&event_json("jwks.json"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
     assert_eq!(response.headers()["content-type"], "application/json");
 
     let set: JwkSet = serde_json::from_str(&response_text(&response)).unwrap();
-    assert_eq!(set.keys.len(), 2, "the previous and the current key");
+    assert_eq!(
+        set.keys.len(),
+        3,
+        "the previous and the current Ed25519 key, and the RSA id_token key"
+    );
+    let id_token_kid = id_token_key().kid().to_owned();
+    let rsa = set
+        .find(&id_token_kid)
+        .expect("the id_token key by its kid");
+    assert!(matches!(
+        rsa.algorithm,
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
+    ));
     let token = issuer.issue("alice", 0, SystemTime::now()).unwrap().token;
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
@@ -49,7 +65,7 @@ async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
             )
         }),
     ] {
-        let state = jwks::State::new(&verifier, settings);
+        let state = jwks::State::new(&verifier, Vec::new(), settings);
         let response = jwks::handle(&state, request_from(&event)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "public, max-age=300");

@@ -119,6 +119,7 @@ pub(crate) async fn grant<S: Stores>(
         expires_in: access.expires_in,
         refresh_token: None,
         scope: (!granted.is_empty()).then(|| granted.to_string()),
+        id_token: None,
     })
 }
 
@@ -137,6 +138,20 @@ fn credentials(
     form_id: Option<String>,
     form_secret: Option<String>,
 ) -> Result<(String, String), OAuthError> {
+    match presented_client(request, form_id, form_secret)? {
+        (id, Some(secret)) => Ok((id, secret)),
+        (_, None) => Err(OAuthError::InvalidClient),
+    }
+}
+
+/// The client id, and its secret if one was presented: from an HTTP Basic `Authorization`
+/// header (each part form-urlencoded, RFC 6749 section 2.3.1), or from the form (a public
+/// client's `client_id` alone), never both.
+pub(crate) fn presented_client(
+    request: &Request,
+    form_id: Option<String>,
+    form_secret: Option<String>,
+) -> Result<(String, Option<String>), OAuthError> {
     let basic = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -156,9 +171,9 @@ fn credentials(
                 .ok_or(OAuthError::InvalidClient)?;
             let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
             let decode = |part: &str| form_urlencoded_decode(part).ok_or(OAuthError::InvalidClient);
-            Ok((decode(id)?, decode(secret)?))
+            Ok((decode(id)?, Some(decode(secret)?)))
         }
-        (None, Some(id), Some(secret)) => Ok((id, secret)),
+        (None, Some(id), secret) => Ok((id, secret)),
         _ => Err(OAuthError::InvalidClient),
     }
 }

@@ -33,10 +33,27 @@ pub enum TokenRequest {
         /// The `password` parameter.
         password: String,
     },
+    /// `grant_type=authorization_code` (RFC 6749 section 4.1.3, with RFC 7636's verifier).
+    AuthorizationCode {
+        /// The `code` parameter.
+        code: String,
+        /// The `redirect_uri` parameter: the authorization request's, repeated.
+        redirect_uri: String,
+        /// The `code_verifier` parameter (refused when absent, as a wrong one is).
+        code_verifier: Option<String>,
+        /// The `client_id` parameter (a public client's only credential).
+        client_id: Option<String>,
+        /// The `client_secret` parameter, unless the secret comes in an HTTP Basic header.
+        client_secret: Option<String>,
+    },
     /// `grant_type=refresh_token`.
     Refresh {
         /// The `refresh_token` parameter.
         refresh_token: String,
+        /// The `client_id` parameter: a relying party's session refreshes only for it.
+        client_id: Option<String>,
+        /// The `client_secret` parameter of a confidential relying party.
+        client_secret: Option<String>,
     },
     /// `grant_type=client_credentials` (RFC 6749 section 4.4), with the client's credentials
     /// in the form (section 2.3.1) unless they come in an HTTP Basic header.
@@ -85,8 +102,21 @@ pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
                 .filter(|secret| !secret.is_empty()),
             scope: params.optional("scope"),
         }),
+        Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
+            code: params.required("code")?,
+            redirect_uri: params.required("redirect_uri")?,
+            code_verifier: params.optional("code_verifier"),
+            client_id: params.optional("client_id").filter(|id| !id.is_empty()),
+            client_secret: params
+                .optional("client_secret")
+                .filter(|secret| !secret.is_empty()),
+        }),
         Some("refresh_token") => Ok(TokenRequest::Refresh {
             refresh_token: params.required("refresh_token")?,
+            client_id: params.optional("client_id").filter(|id| !id.is_empty()),
+            client_secret: params
+                .optional("client_secret")
+                .filter(|secret| !secret.is_empty()),
         }),
         Some(MFA_GRANT_TYPE) => {
             let mfa_token = params.required("mfa_token")?;
@@ -188,9 +218,34 @@ mod tests {
         assert_eq!(
             parse("grant_type=refresh_token&refresh_token=abc").unwrap(),
             TokenRequest::Refresh {
-                refresh_token: "abc".to_owned()
+                refresh_token: "abc".to_owned(),
+                client_id: None,
+                client_secret: None,
             }
         );
+    }
+
+    #[test]
+    fn the_code_grant_needs_a_code_and_the_redirect_uri() {
+        assert_eq!(
+            parse("grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fa.example%2Fcb&code_verifier=v&client_id=rp").unwrap(),
+            TokenRequest::AuthorizationCode {
+                code: "c".to_owned(),
+                redirect_uri: "https://a.example/cb".to_owned(),
+                code_verifier: Some("v".to_owned()),
+                client_id: Some("rp".to_owned()),
+                client_secret: None,
+            }
+        );
+        for missing in [
+            "grant_type=authorization_code&redirect_uri=x",
+            "grant_type=authorization_code&code=c",
+        ] {
+            assert!(
+                matches!(parse(missing), Err(OAuthError::InvalidRequest(_))),
+                "{missing}"
+            );
+        }
     }
 
     #[test]
@@ -244,7 +299,7 @@ mod tests {
                 invalid("parameter username is repeated"),
             ),
             (
-                "grant_type=authorization_code&code=a",
+                "grant_type=implicit&code=a",
                 OAuthError::UnsupportedGrantType,
             ),
             (

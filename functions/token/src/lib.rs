@@ -7,6 +7,7 @@
 //! token and a new refresh token, or an RFC 6749 error that never reveals whether a username exists. `/revoke` is RFC 7009 revocation of a
 //! refresh token's family.
 
+mod authorization_code;
 mod client_credentials;
 pub mod form;
 mod mfa;
@@ -54,6 +55,9 @@ pub struct State<S> {
     /// Failed password checks one source address may cause per hour before its password
     /// logins are refused unhashed (`LOGIN_FAILURES_PER_IP`); `None` when off.
     pub password_failures_per_ip: Option<shared::abuse::rate_limits::Limit>,
+    /// Signs RS256 id_tokens: the RSA key in `JWT_PRIVATE_KEY`; `None` when it holds none,
+    /// and then only relying parties with EdDSA id_tokens can exchange codes.
+    pub id_token_key: Option<shared::tokens::id_tokens::IdTokenKey>,
 }
 
 impl State<MongoStores> {
@@ -73,6 +77,7 @@ impl State<MongoStores> {
             roles: Roles::from_source(env)?,
             passkeys: PasskeySettings::from_source(env)?,
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
+            id_token_key: shared::tokens::id_tokens::IdTokenKey::from_source(env)?,
         })
     }
 }
@@ -171,8 +176,31 @@ async fn grant<S: Stores>(
                 passkey::sign_in(state, request, &credential, now, &client).await?;
             signed_in(state, user, session, client, &refresh.hash, now).await?
         }
-        form::TokenRequest::Refresh { refresh_token } => {
-            refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?
+        form::TokenRequest::Refresh {
+            refresh_token,
+            client_id,
+            client_secret,
+        } => {
+            let (user, session) =
+                refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?;
+            refresh::bound_client(state, request, &session, client_id, client_secret).await?;
+            (user, session)
+        }
+        form::TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+            client_id,
+            client_secret,
+        } => {
+            let form = authorization_code::CodeExchange {
+                code,
+                redirect_uri,
+                code_verifier,
+                client_id,
+                client_secret,
+            };
+            return authorization_code::exchange(state, request, form, &issuer, now).await;
         }
         form::TokenRequest::ClientCredentials {
             client_id,
@@ -187,7 +215,10 @@ async fn grant<S: Stores>(
             return client_credentials::grant(state, request, form, &issuer, now).await;
         }
     };
-    let scopes = state.roles.scopes_for(&user.roles);
+    let scopes = match &session.relying_party {
+        Some(grant) => relying_party_scopes(state, &user, &grant.scopes),
+        None => state.roles.scopes_for(&user.roles),
+    };
     let access = state
         .issuer
         .issue_from(
@@ -205,7 +236,25 @@ async fn grant<S: Stores>(
         expires_in: access.expires_in,
         refresh_token: Some(refresh.secret.expose_secret().to_owned()),
         scope: (!scopes.is_empty()).then(|| scopes.to_string()),
+        id_token: None,
     })
+}
+
+/// What a relying party's token carries of the scopes granted to it: OpenID Connect's own,
+/// and the API scopes the account's roles still grant.
+fn relying_party_scopes<S>(
+    state: &State<S>,
+    user: &shared::identity::users::User,
+    granted: &shared::access::scopes::Scopes,
+) -> shared::access::scopes::Scopes {
+    let roles = state.roles.scopes_for(&user.roles);
+    granted
+        .iter()
+        .filter(|scope| {
+            shared::access::relying_parties::OPENID_SCOPES.contains(scope) || roles.contains(scope)
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Finishes a sign-in whose every factor was checked: the session starts (from `client`)

@@ -35,6 +35,10 @@ pub enum OAuthError {
     InvalidMfaToken,
     /// 400 `invalid_grant`: the authenticator code or recovery code is wrong or already used.
     InvalidSecondFactor,
+    /// 400 `invalid_grant`: an authorization code that is unknown, expired or already used, or
+    /// that was issued to another client, for another `redirect_uri`, or for a PKCE challenge
+    /// the `code_verifier` does not answer, indistinguishably.
+    InvalidAuthorizationCode,
     /// 400 `invalid_grant`: a passkey assertion that does not verify, names an unknown
     /// credential, answers no live challenge or was already used, indistinguishably.
     InvalidPasskey,
@@ -98,7 +102,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be password, refresh_token, client_credentials, urn:lambda-auth:params:oauth:grant-type:mfa or urn:lambda-auth:params:oauth:grant-type:passkey",
+                "grant_type must be authorization_code, password, refresh_token, client_credentials, urn:lambda-auth:params:oauth:grant-type:mfa or urn:lambda-auth:params:oauth:grant-type:passkey",
             ),
             Self::InvalidClient => (
                 StatusCode::UNAUTHORIZED,
@@ -124,6 +128,11 @@ impl OAuthError {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "the authenticator code or recovery code is wrong or already used",
+            ),
+            Self::InvalidAuthorizationCode => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the authorization code is invalid, expired or used, or does not match this client, redirect_uri or code_verifier",
             ),
             Self::InvalidPasskey => (
                 StatusCode::BAD_REQUEST,
@@ -215,6 +224,9 @@ pub struct TokenResponse {
     /// The scopes the access token grants, space-separated; absent when it grants none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The OpenID Connect id_token, for an authorization code granted with `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The RFC 7009 answer: `200` with an empty JSON object, whatever was revoked.

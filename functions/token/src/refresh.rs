@@ -67,3 +67,34 @@ pub(crate) async fn rotate<S: Stores>(
     tracing::info!(account = %account, family = %session.family, "refresh refused: {refusal}");
     Err(OAuthError::InvalidRefreshToken)
 }
+
+/// A relying party's session refreshes only for that relying party, authenticated as at the
+/// code exchange; a session begun at `/token` takes no client. A refresh token presented by
+/// another client is taken as stolen: its session is revoked.
+pub(crate) async fn bound_client<S: Stores>(
+    state: &State<S>,
+    request: &lambda_http::Request,
+    session: &Session,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> Result<(), OAuthError> {
+    let Some(grant) = &session.relying_party else {
+        return Ok(());
+    };
+    let authenticated =
+        crate::authorization_code::authenticate(state, request, client_id, client_secret).await;
+    match authenticated {
+        Ok(party) if party.id == grant.client => Ok(()),
+        Ok(_) | Err(OAuthError::InvalidClient) => {
+            state
+                .stores
+                .sessions()
+                .revoke_family(&session.family)
+                .await
+                .map_err(store_error)?;
+            tracing::warn!(family = %session.family, "refresh refused: presented by another client; session revoked");
+            Err(OAuthError::InvalidRefreshToken)
+        }
+        Err(other) => Err(other),
+    }
+}

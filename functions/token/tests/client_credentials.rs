@@ -66,6 +66,7 @@ async fn setup() -> Setup {
         passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
+        id_token_key: None,
     };
     Setup {
         state,

@@ -54,6 +54,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             ),
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
+            id_token_key: None,
         },
         verifier,
         time,

@@ -244,7 +244,9 @@ async fn identified_caller<S: crate::stores::Stores>(
     let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
     let client = text("client_id").filter(|client| !client.is_empty());
     require_route_scopes(request, fields)?;
-    let Some(client) = client else {
+    let relying_party = client
+        .is_some_and(|client| crate::access::client_id::RelyingPartyId::parse(client).is_some());
+    let Some(client) = client.filter(|_| !relying_party) else {
         return authenticated_user(stores.users(), request, now)
             .await
             .map(Caller::Account);

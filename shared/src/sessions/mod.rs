@@ -97,6 +97,19 @@ pub struct Session {
     pub expires_at: SystemTime,
     /// The device that logged in: source IP and user agent, as the gateway saw them.
     pub client: RequestSource,
+    /// For a session a relying party started with an authorization code: that relying
+    /// party, the only client that may refresh it, and the scopes the user granted it (its
+    /// tokens carry those the account's roles still allow). `None` for a sign-in at `/token`.
+    pub relying_party: Option<RelyingPartyGrant>,
+}
+
+/// What a relying party's session is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelyingPartyGrant {
+    /// The relying party.
+    pub client: crate::access::client_id::RelyingPartyId,
+    /// The scopes granted to it.
+    pub scopes: crate::access::scopes::Scopes,
 }
 
 /// A session as stored, for an export: its state beside what it is.
@@ -135,6 +148,7 @@ impl Session {
             amr: vec!["pwd".to_owned()],
             expires_at: now + lifetime,
             client: RequestSource::default(),
+            relying_party: None,
         }
     }
 
@@ -149,6 +163,10 @@ impl Session {
             at: self.authenticated_at,
             session: Some(self.family.clone()),
             scopes,
+            client: self
+                .relying_party
+                .as_ref()
+                .map(|grant| grant.client.as_str().to_owned()),
         }
     }
 

@@ -33,6 +33,12 @@ struct SessionDocument {
     ip: Option<String>,
     #[serde(default)]
     user_agent: Option<String>,
+    /// The relying party of a session started with an authorization code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relying_party: Option<String>,
+    /// The scopes granted to that relying party.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    granted_scopes: Option<Vec<String>>,
 }
 
 /// Retired token hashes a session keeps. A replay of one of them revokes the session; a
@@ -52,6 +58,13 @@ impl SessionDocument {
             client: RequestSource {
                 ip: self.ip.clone(),
                 user_agent: self.user_agent.clone(),
+            },
+            relying_party: match &self.relying_party {
+                Some(client) => Some(RelyingPartyGrant {
+                    client: crate::access::client_id::RelyingPartyId::parse(client)?,
+                    scopes: self.granted_scopes.iter().flatten().cloned().collect(),
+                }),
+                None => None,
             },
         })
     }
@@ -113,6 +126,14 @@ impl SessionStore for MongoSessionStore {
             expires_at: DateTime::from_system_time(session.expires_at),
             ip: session.client.ip.clone(),
             user_agent: session.client.user_agent.clone(),
+            relying_party: session
+                .relying_party
+                .as_ref()
+                .map(|grant| grant.client.as_str().to_owned()),
+            granted_scopes: session
+                .relying_party
+                .as_ref()
+                .map(|grant| grant.scopes.iter().map(str::to_owned).collect()),
         };
         self.sessions.insert_one(document).await?;
         Ok(())

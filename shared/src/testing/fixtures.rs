@@ -161,5 +161,7 @@ pub fn id_token_key_pems() -> (String, String) {
 
 /// The id_token signing key of [`id_token_key_pems`].
 pub fn id_token_key() -> crate::tokens::id_tokens::IdTokenKey {
-    crate::tokens::id_tokens::IdTokenKey::from_pem(&id_token_key_pems().0).unwrap()
+    crate::tokens::id_tokens::IdTokenKey::from_pem(&id_token_key_pems().0)
+        .unwrap()
+        .unwrap()
 }

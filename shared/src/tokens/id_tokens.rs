@@ -1,17 +1,20 @@
 //! OpenID Connect id_tokens (Core 1.0 §2): what the token endpoint hands a relying party
 //! about the user who signed in, for that relying party alone (`aud` is its client id).
-//! Signed RS256 with their own RSA key (`ID_TOKEN_PRIVATE_KEY`), which every OpenID Connect
-//! client supports, or EdDSA with the access tokens' key for a relying party that asks for
-//! it. The RSA key's `kid` is its RFC 7638 thumbprint, and the JWKS publishes it beside the
-//! Ed25519 keys.
+//! Signed RS256 with their own RSA key, which every OpenID Connect client supports, or EdDSA
+//! with the access tokens' key for a relying party that asks for it. The RSA key lives in the
+//! same secrets as the Ed25519 key, as one more PEM block: its private half in
+//! `JWT_PRIVATE_KEY`, its public half in `JWT_PUBLIC_KEY`, where the JWKS publishes it beside
+//! the Ed25519 keys (the authorizer never accepts an access token signed with it). Its `kid`
+//! is its RFC 7638 thumbprint.
 
 use crate::platform::config::{ConfigError, Source, required};
-use crate::tokens::{KeyError, TokenIssuer};
+use crate::tokens::KeyError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+pub use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::jwk::{PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-use rsa::pkcs8::DecodePrivateKey as _;
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
 use rsa::traits::PublicKeyParts as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -78,29 +81,42 @@ impl std::fmt::Debug for IdTokenKey {
 }
 
 impl IdTokenKey {
-    /// The key of a PKCS#8 PEM RSA private key of at least [`MIN_RSA_BITS`].
-    pub fn from_pem(private_key_pem: &str) -> Result<Self, KeyError> {
-        let parsed = rsa::PrivateKey::from_pkcs8_pem(private_key_pem)
-            .map_err(|_| KeyError("not a PKCS#8 PEM RSA private key".to_owned()))?;
+    /// The RSA key among the PEM blocks of `private_keys_pem` (PKCS#8, at least
+    /// [`MIN_RSA_BITS`]); `None` when there is none, as in a deployment that predates
+    /// id_tokens.
+    pub fn from_pem(private_keys_pem: &str) -> Result<Option<Self>, KeyError> {
+        let blocks =
+            pem::parse_many(private_keys_pem).map_err(|error| KeyError(error.to_string()))?;
+        let Some(parsed) = blocks
+            .iter()
+            .find_map(|block| rsa::PrivateKey::from_pkcs8_der(block.contents()).ok())
+        else {
+            return Ok(None);
+        };
         let bits = parsed.n().bits_precision() as usize;
         if bits < MIN_RSA_BITS {
             return Err(KeyError(format!(
                 "an RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"
             )));
         }
-        let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes())
+        let block = blocks
+            .iter()
+            .find(|block| is_rsa_private_key(block))
+            .map(pem::encode)
+            .unwrap_or_default();
+        let key = EncodingKey::from_rsa_pem(block.as_bytes())
             .map_err(|error| KeyError(error.to_string()))?;
         let kid = Jwk::from_encoding_key(&key, Algorithm::RS256)
             .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
             .map_err(|error| KeyError(error.to_string()))?;
-        Ok(Self { key, kid })
+        Ok(Some(Self { key, kid }))
     }
 
-    /// Reads `ID_TOKEN_PRIVATE_KEY` (PEM).
-    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        let pem = required(source, "ID_TOKEN_PRIVATE_KEY")?;
+    /// The RSA key in `JWT_PRIVATE_KEY`, if it holds one.
+    pub fn from_source(source: &impl Source) -> Result<Option<Self>, ConfigError> {
+        let pem = required(source, "JWT_PRIVATE_KEY")?;
         Self::from_pem(&pem).map_err(|error| ConfigError::Invalid {
-            var: "ID_TOKEN_PRIVATE_KEY",
+            var: "JWT_PRIVATE_KEY",
             reason: error.0,
         })
     }
@@ -111,35 +127,37 @@ impl IdTokenKey {
     }
 }
 
-/// Signs `claims` RS256 with `rsa`, or EdDSA with the access tokens' key when `eddsa`.
-pub fn sign(
-    claims: &IdTokenClaims,
-    eddsa: bool,
-    rsa: &IdTokenKey,
-    access: &TokenIssuer,
-) -> Result<String, KeyError> {
-    if eddsa {
-        return access.sign_claims(claims);
-    }
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some("JWT".to_owned());
-    header.kid = Some(rsa.kid.clone());
-    jsonwebtoken::encode(&header, claims, &rsa.key).map_err(|error| KeyError(error.to_string()))
+/// Whether `block` is a PKCS#8 RSA private key.
+pub fn is_rsa_private_key(block: &pem::Pem) -> bool {
+    rsa::PrivateKey::from_pkcs8_der(block.contents()).is_ok()
 }
 
-/// The public JWK of each SPKI PEM RSA public key in `public_keys_pem` (one or more, for a
-/// rotation), with `use` `sig`, `alg` `RS256` and its thumbprint as `kid`.
+/// Whether `block` is an SPKI RSA public key.
+pub fn is_rsa_public_key(block: &pem::Pem) -> bool {
+    rsa::PublicKey::from_public_key_der(block.contents()).is_ok()
+}
+
+/// Signs `claims` RS256 with `key`. (EdDSA id_tokens are signed by the access tokens'
+/// issuer: [`crate::tokens::TokenIssuer::sign_claims`].)
+pub fn sign_rs256(claims: &IdTokenClaims, key: &IdTokenKey) -> Result<String, KeyError> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.key).map_err(|error| KeyError(error.to_string()))
+}
+
+/// The public JWK of each SPKI RSA public key among the PEM blocks of `public_keys_pem`
+/// (none, one, or two during a rotation), with `use` `sig`, `alg` `RS256` and its thumbprint
+/// as `kid`. Other blocks (the Ed25519 keys) are left out.
 pub fn public_jwks(public_keys_pem: &str) -> Result<Vec<Jwk>, KeyError> {
     let blocks = pem::parse_many(public_keys_pem).map_err(|error| KeyError(error.to_string()))?;
-    if blocks.is_empty() {
-        return Err(KeyError("no PEM public key found".to_owned()));
-    }
     blocks
         .iter()
+        .filter(|block| is_rsa_public_key(block))
         .map(|block| {
             let text = pem::encode(block);
             let key = DecodingKey::from_rsa_pem(text.as_bytes())
-                .map_err(|_| KeyError("not an SPKI PEM RSA public key".to_owned()))?;
+                .map_err(|error| KeyError(error.to_string()))?;
             let mut jwk = Jwk::from_decoding_key(&key, Some(Algorithm::RS256))
                 .map_err(|error| KeyError(error.to_string()))?;
             let kid = jwk
@@ -151,12 +169,11 @@ pub fn public_jwks(public_keys_pem: &str) -> Result<Vec<Jwk>, KeyError> {
         })
         .collect()
 }
-
-/// Reads `ID_TOKEN_PUBLIC_KEY`: [`public_jwks`] of it.
+/// [`public_jwks`] of `JWT_PUBLIC_KEY`.
 pub fn public_jwks_from_source(source: &impl Source) -> Result<Vec<Jwk>, ConfigError> {
-    let pem = required(source, "ID_TOKEN_PUBLIC_KEY")?;
+    let pem = required(source, "JWT_PUBLIC_KEY")?;
     public_jwks(&pem).map_err(|error| ConfigError::Invalid {
-        var: "ID_TOKEN_PUBLIC_KEY",
+        var: "JWT_PUBLIC_KEY",
         reason: error.0,
     })
 }
@@ -165,6 +182,7 @@ pub fn public_jwks_from_source(source: &impl Source) -> Result<Vec<Jwk>, ConfigE
 mod tests {
     use super::*;
     use crate::testing::{id_token_key, id_token_key_pems, token_pair};
+    use crate::tokens::TokenIssuer;
     use jsonwebtoken::{Validation, decode, decode_header};
 
     fn claims() -> IdTokenClaims {
@@ -196,11 +214,12 @@ mod tests {
     #[test]
     fn an_rs256_id_token_verifies_with_the_published_key_named_by_its_kid() {
         let key = id_token_key();
-        let (issuer, _, _) = token_pair();
-        let token = sign(&claims(), false, &key, &issuer).unwrap();
+        let token = sign_rs256(&claims(), &key).unwrap();
         let header = decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::RS256);
-        let published = public_jwks(&id_token_key_pems().1).unwrap();
+        let ed_public = crate::tokens::keys::generate_ed25519().unwrap().public_pem;
+        let both = format!("{ed_public}{}", id_token_key_pems().1);
+        let published = public_jwks(&both).unwrap();
         assert_eq!(published.len(), 1);
         assert_eq!(header.kid.as_deref(), published[0].common.key_id.as_deref());
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
@@ -215,7 +234,7 @@ mod tests {
     #[test]
     fn an_eddsa_id_token_is_signed_with_the_access_tokens_key() {
         let (issuer, verifier, _) = token_pair();
-        let token = sign(&claims(), true, &id_token_key(), &issuer).unwrap();
+        let token = issuer.sign_claims(&claims()).unwrap();
         let header = decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
         assert_eq!(header.kid.as_deref(), Some(issuer.kid()));
@@ -238,14 +257,41 @@ mod tests {
     }
 
     #[test]
-    fn small_or_foreign_keys_are_refused() {
-        let small = crate::tokens::keys::generate_rsa(1024).unwrap();
-        let error = IdTokenKey::from_pem(small.private_pem.expose_secret()).unwrap_err();
-        assert!(error.to_string().contains("2048"), "{error}");
+    fn the_rsa_key_is_found_beside_the_ed25519_key_and_a_small_one_is_refused() {
         let ed = crate::tokens::keys::generate_ed25519().unwrap();
-        assert!(IdTokenKey::from_pem(ed.private_pem.expose_secret()).is_err());
-        assert!(public_jwks(&ed.public_pem).is_err());
-        assert!(public_jwks("").is_err());
+        let ed_private = ed.private_pem.expose_secret();
+        assert!(IdTokenKey::from_pem(ed_private).unwrap().is_none());
+        assert!(public_jwks(&ed.public_pem).unwrap().is_empty());
+        let rsa_private = id_token_key_pems().0;
+        let both = format!("{ed_private}{rsa_private}");
+        assert_eq!(
+            IdTokenKey::from_pem(&both).unwrap().unwrap().kid(),
+            id_token_key().kid()
+        );
+        let small = crate::tokens::keys::generate_rsa(1024).unwrap();
+        let small = format!("{ed_private}{}", small.private_pem.expose_secret());
+        let error = IdTokenKey::from_pem(&small).unwrap_err();
+        assert!(error.to_string().contains("2048"), "{error}");
+    }
+
+    #[test]
+    fn the_access_token_verifier_never_trusts_the_rsa_key_beside_its_own() {
+        let ed = crate::tokens::keys::generate_ed25519().unwrap();
+        let (rsa_private, rsa_public) = id_token_key_pems();
+        let settings = crate::testing::token_settings();
+        let private = format!("{rsa_private}{}", ed.private_pem.expose_secret());
+        let issuer = TokenIssuer::from_pem(&private, settings.clone()).unwrap();
+        let public = format!("{rsa_public}{}", ed.public_pem);
+        let verifier = crate::tokens::TokenVerifier::from_pem(&public, &settings).unwrap();
+        assert_eq!(verifier.kids().collect::<Vec<_>>(), [issuer.kid()]);
+        let now = std::time::SystemTime::now();
+        let genuine = issuer.issue("0123456789abcdef01234567", 0, now).unwrap();
+        let claims = verifier.verify(&genuine.token).unwrap();
+        let key = id_token_key();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid().to_owned());
+        let forged = jsonwebtoken::encode(&header, &claims, &key.key).unwrap();
+        assert!(verifier.verify(&forged).is_err());
     }
 
     use secrecy::ExposeSecret as _;

@@ -81,6 +81,9 @@ pub struct Authentication {
     pub session: Option<String>,
     /// The scopes the token grants (its `scope` claim).
     pub scopes: Scopes,
+    /// The relying party the token was issued to (its `client_id` claim), for a sign-in
+    /// through the authorization endpoint.
+    pub client: Option<String>,
 }
 
 impl Authentication {
@@ -91,6 +94,7 @@ impl Authentication {
             at,
             session: None,
             scopes: Scopes::none(),
+            client: None,
         }
     }
 }
@@ -169,10 +173,19 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// An issuer for a PKCS#8 PEM Ed25519 private key (v1 as `openssl genpkey` writes, or v2).
-    pub fn from_pem(private_key_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
-        let signing_key = SigningKey::from_pkcs8_pem(private_key_pem)
-            .map_err(|_| KeyError("not a PKCS#8 PEM Ed25519 private key".to_owned()))?;
+    /// An issuer for the PKCS#8 PEM Ed25519 private key (v1 as `openssl genpkey` writes, or
+    /// v2) among the PEM blocks of `private_keys_pem`; an RSA block beside it is the
+    /// id_token key ([`id_tokens::IdTokenKey`]) and is left to it.
+    pub fn from_pem(private_keys_pem: &str, settings: TokenSettings) -> Result<Self, KeyError> {
+        let blocks =
+            pem::parse_many(private_keys_pem).map_err(|error| KeyError(error.to_string()))?;
+        let signing_key = blocks
+            .iter()
+            .filter(|block| !id_tokens::is_rsa_private_key(block))
+            .map(|block| SigningKey::from_pkcs8_der(block.contents()))
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| KeyError("not a PKCS#8 PEM Ed25519 private key".to_owned()))?;
         let der = signing_key
             .to_pkcs8_der()
             .map_err(|error| KeyError(error.to_string()))?;
@@ -254,7 +267,7 @@ impl TokenIssuer {
             auth_time: seconds_since_epoch(authentication.at),
             sid: authentication.session.clone(),
             scope: authentication.scopes.to_string(),
-            client_id: None,
+            client_id: authentication.client.clone(),
         };
         self.sign(claims, expires_in)
     }
@@ -329,12 +342,16 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
-    /// A verifier for one or more concatenated SPKI PEM Ed25519 public keys.
+    /// A verifier for one or more concatenated SPKI PEM Ed25519 public keys. RSA blocks
+    /// among them are the id_token keys: published by the JWKS, never trusted here.
     pub fn from_pem(public_keys_pem: &str, settings: &TokenSettings) -> Result<Self, KeyError> {
-        let blocks =
-            pem::parse_many(public_keys_pem).map_err(|error| KeyError(error.to_string()))?;
+        let blocks: Vec<_> = pem::parse_many(public_keys_pem)
+            .map_err(|error| KeyError(error.to_string()))?
+            .into_iter()
+            .filter(|block| !id_tokens::is_rsa_public_key(block))
+            .collect();
         if blocks.is_empty() {
-            return Err(KeyError("no PEM public key found".to_owned()));
+            return Err(KeyError("no PEM Ed25519 public key found".to_owned()));
         }
         let mut keys: Vec<(String, DecodingKey)> = Vec::new();
         for block in blocks {

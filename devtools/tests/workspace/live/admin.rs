@@ -557,6 +557,7 @@ async fn a_stale_administrator_login_is_refused_over_http() {
         at: SystemTime::now() - Duration::from_secs(3600),
         session: None,
         scopes: shared::access::scopes::Scopes::parse(claims["scope"].as_str().unwrap()),
+        client: None,
     };
     let stale = issuer
         .issue_from(

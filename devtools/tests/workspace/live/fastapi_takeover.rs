@@ -86,6 +86,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
+        id_token_key: None,
     };
     TakeOver {
         database,

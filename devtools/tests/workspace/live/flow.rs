@@ -46,6 +46,7 @@ async fn api() -> Api {
             passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
+            id_token_key: None,
         },
         me: me::State {
             stores: stores.clone(),
