@@ -5,7 +5,7 @@
 //! The code is spent in one conditional update before anything is checked, so of parallel
 //! exchanges one wins, and a code that fails a check is spent too. A code presented after
 //! its exchange is a replay: the session the first exchange started is revoked (RFC 6749
-//! §4.1.2), whichever of the two lands first. The client must be the one the code was issued
+//! §4.1.2), whichever of the two lands first, so the winner's refresh token dies with it. The client must be the one the code was issued
 //! to (a public client by its `client_id`, a confidential one by its secret too), the
 //! `redirect_uri` the request's, the `code_verifier` one whose S256 hash is the challenge,
 //! and the account unchanged since (enabled, same token version).
@@ -111,9 +111,10 @@ pub(crate) async fn exchange<S: Stores>(
         .start(&session, &refresh.hash, now, idle)
         .await
         .map_err(store_error)?;
+    // A replay that revoked the session before it existed left nothing to revoke: it is
+    // ended here, as a replay after this exchange would end it.
     if codes.was_replayed(&hash).await.map_err(store_error)? {
         end_replayed(state, &session.family, &user.id, now, &source).await?;
-        return Err(OAuthError::InvalidAuthorizationCode);
     }
     let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &source);
     account_events::record(state.stores.events(), &event).await;

@@ -82,6 +82,58 @@ impl State<MongoStores> {
     }
 }
 
+/// What checking a sign-in needs, whichever function checks it: the token endpoint, and the
+/// hosted sign-in pages, which give exactly its answers (the same lockouts, limits and
+/// refusals) without the token signing key.
+pub trait SignInContext: Send + Sync {
+    /// The stores.
+    type Stores: Stores;
+    /// Accounts, failure counters, second factors, pending logins.
+    fn stores(&self) -> &Self::Stores;
+    /// Verifies passwords.
+    fn hasher(&self) -> &PasswordHasher;
+    /// The time of locks and lifetimes.
+    fn clock(&self) -> &Clock;
+    /// Security events.
+    fn metrics(&self) -> &Metrics;
+    /// Opens TOTP secrets.
+    fn mfa(&self) -> &MfaSettings;
+    /// The WebAuthn relying party.
+    fn passkeys(&self) -> &PasskeySettings;
+    /// Failed password checks one address may cause per hour.
+    fn password_failures_per_ip(&self) -> Option<shared::abuse::rate_limits::Limit>;
+    /// How long a session lasts.
+    fn session_ttl(&self) -> std::time::Duration;
+}
+
+impl<S: Stores> SignInContext for State<S> {
+    type Stores = S;
+    fn stores(&self) -> &S {
+        &self.stores
+    }
+    fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn mfa(&self) -> &MfaSettings {
+        &self.mfa
+    }
+    fn passkeys(&self) -> &PasskeySettings {
+        &self.passkeys
+    }
+    fn password_failures_per_ip(&self) -> Option<shared::abuse::rate_limits::Limit> {
+        self.password_failures_per_ip
+    }
+    fn session_ttl(&self) -> std::time::Duration {
+        self.issuer.settings().session_ttl
+    }
+}
+
 /// What a route of this function does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {

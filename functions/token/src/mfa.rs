@@ -7,7 +7,7 @@
 
 use crate::form::SecondFactorProof;
 use crate::oauth::OAuthError;
-use crate::{State, server_error, store_error};
+use crate::{SignInContext, server_error, store_error};
 use secrecy::ExposeSecret;
 use shared::abuse::login_failures::{Attempt, LoginFailureStore, SecondFactorFailures};
 use shared::factors::mfa::{FactorCheckError, SECOND_FACTOR_METHODS};
@@ -22,8 +22,8 @@ use shared::stores::Stores;
 use std::time::SystemTime;
 
 /// Stores a pending login for `user` after a correct password and answers `mfa_required`.
-pub(crate) async fn challenge<S: Stores>(
-    state: &State<S>,
+pub(crate) async fn challenge<C: SignInContext>(
+    state: &C,
     user: &User,
     now: SystemTime,
 ) -> Result<OAuthError, OAuthError> {
@@ -35,7 +35,7 @@ pub(crate) async fn challenge<S: Stores>(
         expires_at: now + MFA_TOKEN_LIFETIME,
     };
     state
-        .stores
+        .stores()
         .mfa_challenges()
         .create(&token.hash, &challenge)
         .await
@@ -49,8 +49,8 @@ pub(crate) async fn challenge<S: Stores>(
 /// Completes a pending login with its second factor: the account and a new session whose
 /// tokens say `amr` `pwd otp mfa`. Of concurrent completions of one `mfa_token` at most one
 /// succeeds (the factor's use and the token's consumption are each one conditional update).
-pub(crate) async fn complete<S: Stores>(
-    state: &State<S>,
+pub(crate) async fn complete<C: SignInContext>(
+    state: &C,
     request: &lambda_http::Request,
     mfa_token: &str,
     factor: &SecondFactorProof,
@@ -61,15 +61,15 @@ pub(crate) async fn complete<S: Stores>(
         return Err(OAuthError::InvalidMfaToken);
     }
     let hash = shared::sessions::hash(mfa_token);
-    let challenges = state.stores.mfa_challenges();
+    let challenges = state.stores().mfa_challenges();
     let Some(pending) = challenges.find(&hash, now).await.map_err(store_error)? else {
         tracing::info!("MFA grant refused: unknown or expired mfa_token");
         return Err(OAuthError::InvalidMfaToken);
     };
     let account = &pending.account;
     let (user, stored_factor) = tokio::join!(
-        state.stores.users().find_by_id(account),
-        state.stores.second_factors().find(account)
+        state.stores().users().find_by_id(account),
+        state.stores().second_factors().find(account)
     );
     let (user, stored_factor) = (
         user.map_err(store_error)?,
@@ -85,7 +85,7 @@ pub(crate) async fn complete<S: Stores>(
     }
 
     let attempt = state
-        .stores
+        .stores()
         .login_failures()
         .claim_attempt(&SecondFactorFailures(account), now)
         .await
@@ -96,14 +96,14 @@ pub(crate) async fn complete<S: Stores>(
     } = attempt
     {
         tracing::info!(username = %user.username, failures, "MFA grant refused: locked");
-        state.metrics.record(SecurityEvent::LockedOut);
+        state.metrics().record(SecurityEvent::LockedOut);
         return Err(OAuthError::TooManyAttempts { retry_after });
     }
     let checked = match factor {
         SecondFactorProof::Code(code) => {
             shared::factors::mfa::check(
-                state.stores.second_factors(),
-                &state.mfa,
+                state.stores().second_factors(),
+                state.mfa(),
                 account,
                 &stored_factor,
                 code,
@@ -120,9 +120,9 @@ pub(crate) async fn complete<S: Stores>(
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(username = %user.username, kind = factor_kind(factor), "MFA grant refused: wrong code");
-            state.metrics.record(SecurityEvent::FailedSecondFactor);
+            state.metrics().record(SecurityEvent::FailedSecondFactor);
             let event = AccountEvent::new(account, EventKind::SecondFactorFailed, now, client);
-            account_events::record(state.stores.events(), &event).await;
+            account_events::record(state.stores().events(), &event).await;
             return Err(OAuthError::InvalidSecondFactor);
         }
         Err(FactorCheckError::Store(error)) => return Err(store_error(error)),
@@ -134,19 +134,14 @@ pub(crate) async fn complete<S: Stores>(
     }
     tracing::info!(username = %user.username, kind = factor_kind(factor), "second factor accepted");
     if let Err(error) = state
-        .stores
+        .stores()
         .login_failures()
         .reset(&SecondFactorFailures(account))
         .await
     {
         tracing::warn!(%error, "second factor accepted but its failure counter was not reset");
     }
-    let mut session = Session::new(
-        &user.id,
-        user.token_version,
-        now,
-        state.issuer.settings().session_ttl,
-    );
+    let mut session = Session::new(&user.id, user.token_version, now, state.session_ttl());
     session.amr = match factor {
         SecondFactorProof::Code(_) => SECOND_FACTOR_METHODS.map(str::to_owned).to_vec(),
         SecondFactorProof::Passkey(_) => crate::passkey::PASSWORD_AND_PASSKEY_METHODS

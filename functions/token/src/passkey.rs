@@ -10,7 +10,7 @@
 //! resets both.
 
 use crate::oauth::OAuthError;
-use crate::{State, server_error, store_error};
+use crate::{SignInContext, server_error, store_error};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -42,27 +42,27 @@ pub const PASSWORD_AND_PASSKEY_METHODS: [&str; 3] = ["pwd", "hwk", "mfa"];
 /// `POST /passkeys/authentication-options`: `{"publicKey": request options}` for
 /// `navigator.credentials.get`. With `{"mfa_token"}` the challenge completes that pending
 /// login and allows only its account's passkeys; without, any discoverable passkey.
-pub(crate) async fn options<S: Stores>(state: &State<S>, request: &Request) -> Response<Body> {
+pub(crate) async fn options<C: SignInContext>(state: &C, request: &Request) -> Response<Body> {
     match start(state, request).await {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => error.into_response(),
     }
 }
 
-async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, ApiError> {
+async fn start<C: SignInContext>(state: &C, request: &Request) -> Result<Value, ApiError> {
     let fields = optional_json_fields(request)?;
-    let now = state.clock.now();
+    let now = state.clock().now();
     let client = RequestSource::of(request);
     shared::mail::flows::limit(
-        state.stores.rate_limits(),
-        &state.metrics,
+        state.stores().rate_limits(),
+        state.metrics(),
         &PASSKEY_CHALLENGES_PER_IP,
         &shared::mail::flows::ip_subject(client.ip.as_deref()),
         now,
     )
     .await?;
     let relying_party = relying_party(state, request).map_err(|_| ApiError::Internal)?;
-    let ceremonies = state.stores.passkey_ceremonies();
+    let ceremonies = state.stores().passkey_ceremonies();
     let (started, ceremony) = match fields.get("mfa_token") {
         None | Some(Value::Null) => {
             let started = webauthn::start_sign_in(&relying_party).map_err(internal)?;
@@ -80,7 +80,7 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
             let hash = shared::sessions::hash(mfa_token);
             let pending = if shared::sessions::well_formed(mfa_token) {
                 state
-                    .stores
+                    .stores()
                     .mfa_challenges()
                     .find(&hash, now)
                     .await
@@ -97,7 +97,7 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
                 });
             };
             let passkeys = state
-                .stores
+                .stores()
                 .passkeys()
                 .list(&pending.account)
                 .await
@@ -136,8 +136,8 @@ async fn start<S: Stores>(state: &State<S>, request: &Request) -> Result<Value, 
 
 /// The passkey grant: the account whose passkey signed this sign-in challenge, and a new
 /// session whose tokens say `amr` [`PASSKEY_METHODS`].
-pub(crate) async fn sign_in<S: Stores>(
-    state: &State<S>,
+pub(crate) async fn sign_in<C: SignInContext>(
+    state: &C,
     request: &Request,
     credential: &str,
     now: SystemTime,
@@ -146,7 +146,7 @@ pub(crate) async fn sign_in<S: Stores>(
     let response = AssertionResponse::parse_sign_in(credential.as_bytes()).map_err(malformed)?;
     let challenge = response.challenge().map_err(malformed)?;
     let credential_id = response.credential_id();
-    let failures = state.stores.login_failures();
+    let failures = state.stores().login_failures();
     // Only an answer to a live challenge naming a registered passkey counts toward a lock,
     // so a lock costs an attacker a challenge (rate-limited per IP) per failure and writes
     // nothing for made-up credential ids.
@@ -162,7 +162,7 @@ pub(crate) async fn sign_in<S: Stores>(
     let account = &passkey.account;
     claim(state, &PasskeyFailures::Account(account), now).await?;
     let user = state
-        .stores
+        .stores()
         .users()
         .find_by_id(account)
         .await
@@ -199,12 +199,7 @@ pub(crate) async fn sign_in<S: Stores>(
         tracing::warn!(%error, "passkey sign-in succeeded but its failure counters were not reset");
     }
     tracing::info!(username = %user.username, passkey = %passkey.id, "signed in with a passkey");
-    let mut session = Session::new(
-        &user.id,
-        user.token_version,
-        now,
-        state.issuer.settings().session_ttl,
-    );
+    let mut session = Session::new(&user.id, user.token_version, now, state.session_ttl());
     session.amr = PASSKEY_METHODS.map(str::to_owned).to_vec();
     Ok((user, session))
 }
@@ -212,8 +207,8 @@ pub(crate) async fn sign_in<S: Stores>(
 /// Checks a passkey assertion as the second factor of the pending login `mfa_token_hash` of
 /// `user`: `false` for any refusal (the caller counts it as a wrong second factor), a passkey
 /// registered before the account's last reset among them.
-pub(crate) async fn second_factor<S: Stores>(
-    state: &State<S>,
+pub(crate) async fn second_factor<C: SignInContext>(
+    state: &C,
     request: &Request,
     user: &User,
     mfa_token_hash: &str,
@@ -265,8 +260,8 @@ pub(crate) async fn second_factor<S: Stores>(
 
 /// Consumes the live ceremony of `kind` under `challenge` and reads the passkey
 /// `credential_id` names, in one round trip.
-async fn ceremony_and_passkey<S: Stores>(
-    state: &State<S>,
+async fn ceremony_and_passkey<C: SignInContext>(
+    state: &C,
     challenge: &str,
     kind: CeremonyKind,
     credential_id: &str,
@@ -274,10 +269,10 @@ async fn ceremony_and_passkey<S: Stores>(
 ) -> Result<(Option<Ceremony>, Option<Passkey>), OAuthError> {
     let (ceremony, passkey) = tokio::join!(
         state
-            .stores
+            .stores()
             .passkey_ceremonies()
             .consume(challenge, kind, now),
-        state.stores.passkeys().find(credential_id)
+        state.stores().passkeys().find(credential_id)
     );
     Ok((
         ceremony.map_err(store_error)?,
@@ -287,8 +282,8 @@ async fn ceremony_and_passkey<S: Stores>(
 
 /// Verifies `response` by `passkey` against `ceremony` and records the use (new counter),
 /// conditionally on the state it was verified against.
-async fn verify_and_record<S: Stores>(
-    state: &State<S>,
+async fn verify_and_record<C: SignInContext>(
+    state: &C,
     relying_party: &RelyingParty,
     ceremony: &Ceremony,
     response: &AssertionResponse,
@@ -307,7 +302,7 @@ async fn verify_and_record<S: Stores>(
         Err(PasskeyError::CounterRegression) => {
             tracing::warn!(account = %account, passkey = %passkey.id, stored_sign_count = passkey.sign_count, "passkey refused: its signature counter went backwards; the authenticator may have been cloned");
             state
-                .metrics
+                .metrics()
                 .record(SecurityEvent::PasskeyCounterRegression);
             record(
                 state,
@@ -332,7 +327,7 @@ async fn verify_and_record<S: Stores>(
         at: now,
     };
     let recorded = state
-        .stores
+        .stores()
         .passkeys()
         .record_use(&passkey.id, &used)
         .await
@@ -346,13 +341,13 @@ async fn verify_and_record<S: Stores>(
     Ok(())
 }
 
-async fn claim<S: Stores>(
-    state: &State<S>,
+async fn claim<C: SignInContext>(
+    state: &C,
     key: &PasskeyFailures<'_>,
     now: SystemTime,
 ) -> Result<(), OAuthError> {
     let attempt = state
-        .stores
+        .stores()
         .login_failures()
         .claim_attempt(key, now)
         .await
@@ -363,31 +358,34 @@ async fn claim<S: Stores>(
     } = attempt
     {
         tracing::info!(failures, "passkey sign-in refused: locked");
-        state.metrics.record(SecurityEvent::LockedOut);
+        state.metrics().record(SecurityEvent::LockedOut);
         return Err(OAuthError::TooManyAttempts { retry_after });
     }
     Ok(())
 }
 
-fn refuse<S>(state: &State<S>, reason: &str) -> OAuthError {
+fn refuse<C: SignInContext>(state: &C, reason: &str) -> OAuthError {
     tracing::info!(reason, "passkey refused");
-    state.metrics.record(SecurityEvent::FailedPasskey);
+    state.metrics().record(SecurityEvent::FailedPasskey);
     OAuthError::InvalidPasskey
 }
 
-async fn record<S: Stores>(
-    state: &State<S>,
+async fn record<C: SignInContext>(
+    state: &C,
     account: &AccountId,
     kind: EventKind,
     now: SystemTime,
     client: &RequestSource,
 ) {
     let event = AccountEvent::new(account, kind, now, client);
-    account_events::record(state.stores.events(), &event).await;
+    account_events::record(state.stores().events(), &event).await;
 }
 
-fn relying_party<S>(state: &State<S>, request: &Request) -> Result<RelyingParty, OAuthError> {
-    state.passkeys.relying_party(request).ok_or_else(|| {
+fn relying_party<C: SignInContext>(
+    state: &C,
+    request: &Request,
+) -> Result<RelyingParty, OAuthError> {
+    state.passkeys().relying_party(request).ok_or_else(|| {
         server_error(&"no relying party: set PASSKEY_RP_ID, or call through API Gateway")
     })
 }

@@ -1,7 +1,7 @@
 //! The password grant's credential check, with the per-username lockout.
 
 use crate::oauth::OAuthError;
-use crate::{State, server_error, store_error};
+use crate::{SignInContext, server_error, store_error};
 use shared::abuse::login_failures::{Attempt, LoginFailureStore, lock_after};
 use shared::factors::hashing::PasswordHasher;
 use shared::factors::hashing::legacy::HashFormat;
@@ -34,8 +34,8 @@ pub(crate) struct PasswordLogin {
 /// once; the caller then calls [`forget_failures`] and gives the address's count back. Every path that checks a password costs one argon2id verification, and unknown
 /// usernames are counted and locked like known ones, so neither the answer nor its timing
 /// tells whether an account exists.
-pub(crate) async fn authenticate<S: Stores>(
-    state: &State<S>,
+pub(crate) async fn authenticate<C: SignInContext>(
+    state: &C,
     raw_username: &str,
     raw_password: &str,
     client: &RequestSource,
@@ -59,16 +59,16 @@ pub(crate) struct SourceClaim {
 
 impl SourceClaim {
     /// Counts the attempt against its source address: `429` past the address's limit.
-    async fn take<S: Stores>(state: &State<S>, client: &RequestSource) -> Result<Self, OAuthError> {
+    async fn take<C: SignInContext>(state: &C, client: &RequestSource) -> Result<Self, OAuthError> {
         // A request without a source address (not through API Gateway) is not counted: one
         // shared "unknown" bucket would let anyone lock everyone out.
-        let (Some(limit), Some(_)) = (state.password_failures_per_ip, &client.ip) else {
+        let (Some(limit), Some(_)) = (state.password_failures_per_ip(), &client.ip) else {
             return Ok(Self { counted: None });
         };
         let subject = shared::mail::flows::ip_subject(client.ip.as_deref());
-        let now = state.clock.now();
+        let now = state.clock().now();
         let decision =
-            shared::abuse::rate_limits::hit(state.stores.rate_limits(), &limit, &subject, now)
+            shared::abuse::rate_limits::hit(state.stores().rate_limits(), &limit, &subject, now)
                 .await
                 .map_err(store_error)?;
         if let shared::abuse::rate_limits::Decision::Refused {
@@ -76,7 +76,7 @@ impl SourceClaim {
         } = decision
         {
             tracing::info!(source = %subject, "login refused: too many failed passwords from this address");
-            state.metrics.record(SecurityEvent::SourceThrottled);
+            state.metrics().record(SecurityEvent::SourceThrottled);
             return Err(OAuthError::SourceThrottled {
                 retry_after: std::time::Duration::from_secs(retry_after_seconds),
             });
@@ -89,12 +89,12 @@ impl SourceClaim {
     /// Gives the count back, to the window it was taken from, after a correct password or
     /// an attempt refused before any check (a locked name). A failure here only brings the
     /// address's limit closer, so it is logged.
-    pub(crate) async fn refund<S: Stores>(&self, state: &State<S>) {
+    pub(crate) async fn refund<C: SignInContext>(&self, state: &C) {
         let Some((limit, subject, taken_at)) = &self.counted else {
             return;
         };
         let refunded = shared::abuse::rate_limits::refund(
-            state.stores.rate_limits(),
+            state.stores().rate_limits(),
             limit,
             subject,
             *taken_at,
@@ -105,8 +105,8 @@ impl SourceClaim {
     }
 }
 
-async fn check_credentials<S: Stores>(
-    state: &State<S>,
+async fn check_credentials<C: SignInContext>(
+    state: &C,
     raw_username: &str,
     raw_password: &str,
     client: &RequestSource,
@@ -116,13 +116,13 @@ async fn check_credentials<S: Stores>(
         // No account can have this name, and it has no counter to lock; the address's does.
         SourceClaim::take(state, client).await?;
         if !password.exceeds_presented_limit() {
-            verify_dummy(&state.hasher, &password).await?;
+            verify_dummy(state.hasher(), &password).await?;
         }
         tracing::info!("login refused: unknown user");
         return Err(OAuthError::InvalidGrant);
     };
-    let (users, login_failures) = (state.stores.users(), state.stores.login_failures());
-    let now = state.clock.now();
+    let (users, login_failures) = (state.stores().users(), state.stores().login_failures());
+    let now = state.clock().now();
     // The claims count this attempt before any hashing, so parallel guesses cannot all read
     // "not locked" first. The user read rides along: one round trip instead of three.
     let (source, attempt, found) = tokio::join!(
@@ -144,7 +144,7 @@ async fn check_credentials<S: Stores>(
             tracing::info!(username = account, failures, "login refused: locked");
             // No password was checked: the address's count goes back.
             source.refund(state).await;
-            state.metrics.record(SecurityEvent::LockedOut);
+            state.metrics().record(SecurityEvent::LockedOut);
             return Err(OAuthError::TooManyAttempts { retry_after });
         }
     };
@@ -153,7 +153,7 @@ async fn check_credentials<S: Stores>(
         // Wrong for every account, so it is counted like any wrong password, unhashed.
         _ if password.exceeds_presented_limit() => "password longer than any login checks",
         None => {
-            verify_dummy(&state.hasher, &password).await?;
+            verify_dummy(state.hasher(), &password).await?;
             "unknown user"
         }
         Some(user) => {
@@ -163,9 +163,9 @@ async fn check_credentials<S: Stores>(
             let mut event = AccountEvent::new(&user.id, EventKind::LoginFailed, now, client);
             event.locked_for_seconds = lock_after(failures).map(|lock| lock.as_secs());
             let (matches, factor, ()) = tokio::join!(
-                verify_stored(&state.hasher, &username, &password, &user),
-                state.stores.second_factors().find(&user.id),
-                account_events::record(state.stores.events(), &event)
+                verify_stored(state.hasher(), &username, &password, &user),
+                state.stores().second_factors().find(&user.id),
+                account_events::record(state.stores().events(), &event)
             );
             match (matches?, user.disabled) {
                 (true, false) => {
@@ -186,15 +186,15 @@ async fn check_credentials<S: Stores>(
         }
     };
     tracing::info!(username = account, failures, "login refused: {refusal}");
-    state.metrics.record(SecurityEvent::FailedLogin);
+    state.metrics().record(SecurityEvent::FailedLogin);
     Err(OAuthError::InvalidGrant)
 }
 
 /// Deletes the failure counter after a successful login. A failure here must not answer
 /// differently from a wrong password's path, so it is only logged: the counter stays, which
 /// only brings this user's next lock closer.
-pub(crate) async fn forget_failures<S: Stores>(state: &State<S>, username: &Username) {
-    if let Err(error) = state.stores.login_failures().reset(username).await {
+pub(crate) async fn forget_failures<C: SignInContext>(state: &C, username: &Username) {
+    if let Err(error) = state.stores().login_failures().reset(username).await {
         tracing::warn!(%error, "login succeeded but its failure counter was not reset");
     }
 }
@@ -246,8 +246,8 @@ async fn verify_dummy(hasher: &PasswordHasher, password: &Password) -> Result<()
 /// the argon2id hash of the same password in its place, conditionally on the old hash still
 /// being there: its failures then cost what every other account's do. A failure here does
 /// not fail the login: the next one tries again.
-async fn upgrade_outdated_hash<S: Stores>(state: &State<S>, user: &User, password: &Password) {
-    let (users, hasher, clock) = (state.stores.users(), &state.hasher, &state.clock);
+async fn upgrade_outdated_hash<C: SignInContext>(state: &C, user: &User, password: &Password) {
+    let (users, hasher, clock) = (state.stores().users(), state.hasher(), state.clock());
     let format = HashFormat::of(&user.password_hash);
     if hasher.is_current(&user.password_hash) {
         return;
@@ -272,7 +272,7 @@ async fn upgrade_outdated_hash<S: Stores>(state: &State<S>, user: &User, passwor
     {
         Ok(true) => {
             tracing::info!(username = %username, from = ?format, "hash upgraded to argon2id at this project's parameters");
-            state.metrics.record(SecurityEvent::LegacyHashUpgrade);
+            state.metrics().record(SecurityEvent::LegacyHashUpgrade);
         }
         Ok(false) => {
             tracing::info!(username = %username, "legacy hash already replaced by a concurrent request")
