@@ -329,7 +329,8 @@ async fn a_wrong_or_missing_verifier_another_redirect_uri_or_another_client_is_r
         .create(&other)
         .await
         .unwrap();
-    let cases: Vec<Box<dyn Fn(&str) -> String>> = vec![
+    type Case<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let cases: Vec<Case> = vec![
         Box::new(|code| {
             form(&[
                 ("grant_type", "authorization_code"),

@@ -210,7 +210,7 @@ async fn request_errors_follow_rfc_6749() {
             "invalid_request",
         ),
         (
-            "grant_type=authorization_code&code=x",
+            "grant_type=implicit&code=x",
             400,
             "unsupported_grant_type",
         ),
