@@ -209,11 +209,7 @@ async fn request_errors_follow_rfc_6749() {
             400,
             "invalid_request",
         ),
-        (
-            "grant_type=implicit&code=x",
-            400,
-            "unsupported_grant_type",
-        ),
+        ("grant_type=implicit&code=x", 400, "unsupported_grant_type"),
     ];
     for (body, status, error) in cases {
         let response = call(&setup, &event_with_body(body)).await;

@@ -15,6 +15,7 @@ crate::testing::contract::contract!(
     a_revocation_racing_a_rotation_always_leaves_the_session_dead,
     revoking_an_account_ends_every_session_of_that_account_only,
     active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them,
+    a_login_session_is_found_by_its_cookie_never_rotates_and_ends_with_the_account,
 );
 
 /// Starts a session for `account` (a day idle, a week in all) and returns it with the hash
@@ -304,4 +305,94 @@ async fn active_sessions_are_listed_by_last_use_and_only_their_owner_ends_them(
             .is_empty(),
         "an idle session is not listed"
     );
+}
+
+async fn a_login_session_is_found_by_its_cookie_never_rotates_and_ends_with_the_account(
+    stores: impl Shared,
+) {
+    use secrecy::ExposeSecret as _;
+    let sessions = stores.sessions();
+    let now = now();
+    let owner = account(61);
+    let cookie = crate::sessions::generate().unwrap();
+    let cookie = cookie.secret.expose_secret();
+    let key = crate::sessions::login_key(cookie);
+    let mut session = Session::new(&owner, 0, now, 7 * DAY);
+    session.amr = vec!["pwd".to_owned(), "otp".to_owned(), "mfa".to_owned()];
+    sessions.start(&session, &key, now, DAY).await.unwrap();
+    let found = sessions.find_login(&key, now, DAY).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&session));
+    assert_eq!(
+        sessions
+            .rotate(&crate::sessions::hash(cookie), &fresh_hash(), now, DAY)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
+        "the cookie is no refresh token"
+    );
+    assert_eq!(
+        sessions
+            .rotate(&key, &fresh_hash(), now, DAY)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
+        "nor is its stored key"
+    );
+    let later = now + DAY - Duration::from_secs(1);
+    assert!(
+        sessions
+            .find_login(&key, later, DAY)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let idle_again = later + DAY - Duration::from_secs(1);
+    assert!(
+        sessions
+            .find_login(&key, idle_again, DAY)
+            .await
+            .unwrap()
+            .is_some(),
+        "each use moves the idle expiry"
+    );
+    assert!(
+        sessions
+            .find_login(&key, idle_again + DAY + Duration::from_secs(1), DAY)
+            .await
+            .unwrap()
+            .is_none(),
+        "idle for a day"
+    );
+    let (live, _) = (
+        sessions
+            .start(
+                &session_for(&owner, now),
+                &crate::sessions::login_key("second"),
+                now,
+                DAY,
+            )
+            .await,
+        (),
+    );
+    live.unwrap();
+    assert!(
+        sessions
+            .find_login(&crate::sessions::login_key("second"), now, DAY)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    sessions.revoke_account(&owner).await.unwrap();
+    assert!(
+        sessions
+            .find_login(&crate::sessions::login_key("second"), now, DAY)
+            .await
+            .unwrap()
+            .is_none(),
+        "ended with every session of the account"
+    );
+}
+
+fn session_for(account: &AccountId, now: SystemTime) -> Session {
+    Session::new(account, 0, now, 7 * DAY)
 }

@@ -3,8 +3,8 @@
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;
 use crate::sessions::{
-    ActiveSession, MAX_LISTED_SESSIONS, RETIRED_KEPT, Rotation, Session, SessionStore,
-    StoredSession,
+    ActiveSession, LOGIN_KEY_PREFIX, MAX_LISTED_SESSIONS, RETIRED_KEPT, Rotation, Session,
+    SessionStore, StoredSession,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,6 +78,26 @@ impl SessionStore for MemorySessionStore {
         Ok(())
     }
 
+    async fn find_login(
+        &self,
+        key: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap();
+        let found = sessions.values_mut().find(|stored| {
+            stored.current == key
+                && !stored.revoked
+                && stored.current_expires_at > now
+                && stored.session.expires_at > now
+        });
+        Ok(found.map(|stored| {
+            stored.last_used_at = now;
+            stored.current_expires_at = stored.session.token_expiry(now, idle);
+            stored.session.clone()
+        }))
+    }
+
     async fn rotate(
         &self,
         hash: &str,
@@ -85,6 +105,9 @@ impl SessionStore for MemorySessionStore {
         now: SystemTime,
         idle: Duration,
     ) -> Result<Rotation, StoreError> {
+        if hash.starts_with(LOGIN_KEY_PREFIX) {
+            return Ok(Rotation::Invalid);
+        }
         let mut sessions = self.sessions.lock().unwrap();
         let live = |stored: &MemorySession| !stored.revoked && stored.session.expires_at > now;
         if let Some(stored) = sessions.values_mut().find(|stored| {

@@ -10,6 +10,10 @@
 //! first, once a revocation has answered no refresh token of the session works: not the one
 //! presented, not a successor issued a moment before. Presenting a retired token is reuse
 //! (RFC 9700 4.14.2): the same kind of update revokes the session.
+//!
+//! A login session at the service (the hosted pages' single sign-on, behind an opaque
+//! cookie) is a session too, so everything that ends sessions ends it; it stores its
+//! cookie's [`login_key`] where a refresh token's hash would be, and never rotates.
 
 #[cfg(test)]
 mod contract;
@@ -70,6 +74,16 @@ pub fn hash(presented: &str) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+/// What a login session at the service stores in place of a refresh-token hash: the hash of
+/// its cookie under a prefix no SHA-256 hex digest has, so the cookie can never be presented
+/// as a refresh token (nor a refresh token as the cookie).
+pub fn login_key(cookie: &str) -> String {
+    format!("{LOGIN_KEY_PREFIX}{}", hash(cookie))
+}
+
+/// The prefix of a [`login_key`]; a rotation of such a key is refused.
+pub const LOGIN_KEY_PREFIX: &str = "login:";
 
 /// Whether `presented` has the shape of a token [`generate`] makes (43 base64url
 /// characters); anything else cannot be ours and is refused before a database call.
@@ -252,6 +266,16 @@ pub trait SessionStore: Send + Sync {
         &self,
         account: &AccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The login session at the service stored under `key` ([`login_key`] of its cookie),
+    /// if it is live at `now`: not revoked, not over, used within `idle`. Finding it counts
+    /// as a use (its idle expiry moves, never past its end).
+    fn find_login(
+        &self,
+        key: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Revokes the session `family` if it belongs to `account` and is not revoked yet:
     /// another account's session id ends nothing. Returns whether it did.

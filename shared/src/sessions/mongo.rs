@@ -139,6 +139,33 @@ impl SessionStore for MongoSessionStore {
         Ok(())
     }
 
+    async fn find_login(
+        &self,
+        key: &str,
+        now: SystemTime,
+        idle: Duration,
+    ) -> Result<Option<Session>, StoreError> {
+        let at = DateTime::from_system_time(now);
+        let idle_end = DateTime::from_system_time(now + idle);
+        let found = self
+            .sessions
+            .find_one_and_update(
+                doc! {
+                    "current": key,
+                    "revoked": false,
+                    "current_expires_at": { "$gt": at },
+                    "expires_at": { "$gt": at },
+                },
+                vec![doc! { "$set": {
+                    "last_used_at": at,
+                    "current_expires_at": { "$min": [idle_end, "$expires_at"] },
+                } }],
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(found.as_ref().and_then(SessionDocument::session))
+    }
+
     async fn rotate(
         &self,
         hash: &str,
@@ -146,6 +173,9 @@ impl SessionStore for MongoSessionStore {
         now: SystemTime,
         idle: Duration,
     ) -> Result<Rotation, StoreError> {
+        if hash.starts_with(LOGIN_KEY_PREFIX) {
+            return Ok(Rotation::Invalid);
+        }
         let at = DateTime::from_system_time(now);
         let successor_expires_at = DateTime::from_system_time(now + idle);
         // The successor's idle expiry is capped at the session's end by `$min` after the set.
