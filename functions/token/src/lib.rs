@@ -15,6 +15,7 @@ pub mod oauth;
 mod passkey;
 mod password;
 mod refresh;
+pub mod sign_in;
 
 use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};

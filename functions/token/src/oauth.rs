@@ -73,8 +73,10 @@ struct ErrorBody<'a> {
 }
 
 impl OAuthError {
-    /// The status and `{"error","error_description"}` body.
-    pub fn into_response(self) -> Response<Body> {
+    /// The status, the RFC 6749 `error` code, the description and, for a `429` or `503`,
+    /// the seconds to wait: what the token endpoint answers, for other front doors (the
+    /// hosted pages) to show the same.
+    pub fn describe(&self) -> (StatusCode, &'static str, String, Option<u64>) {
         let retry_after = match &self {
             Self::TooManyAttempts { retry_after } | Self::SourceThrottled { retry_after } => Some(
                 shared::abuse::login_failures::retry_after_seconds(*retry_after),
@@ -83,7 +85,7 @@ impl OAuthError {
             _ => None,
         };
         let locked_description;
-        let (status, error, description) = match &self {
+        let (status, error, description) = match self {
             Self::InvalidRequest(description) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -182,6 +184,13 @@ impl OAuthError {
                 "the service is temporarily unavailable; retry shortly",
             ),
         };
+        (status, error, description.to_owned(), retry_after)
+    }
+
+    /// The status and `{"error","error_description"}` body.
+    pub fn into_response(self) -> Response<Body> {
+        let (status, error, description, retry_after) = self.describe();
+        let description = description.as_str();
         let mut response = no_store(json_response(
             status,
             &ErrorBody {

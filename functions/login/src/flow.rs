@@ -1,0 +1,559 @@
+//! The steps of a browser sign-in, each checking the authorization request again from the
+//! parameters the browser carries, so no step trusts what an earlier page put in a form.
+
+use crate::State;
+use crate::cookies::CookiePolicy;
+use crate::pages::{self, Frame};
+use crate::params::Params;
+use crate::request::{self, AuthorizationRequest, RedirectError, RequestError};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret as _;
+use shared::authorization::codes::{
+    AuthorizationCodeStore as _, AuthorizationGrant, CODE_LIFETIME,
+};
+use shared::factors::mfa::PresentedFactor;
+use shared::identity::users::{User, UserStore as _};
+use shared::platform::http::RequestSource;
+use shared::sessions::{Session, SessionStore as _};
+use shared::stores::Stores;
+use std::time::SystemTime;
+use subtle::ConstantTimeEq as _;
+use token::form::SecondFactorProof;
+use token::oauth::OAuthError;
+use token::sign_in::PasswordStep;
+
+/// One request's surroundings.
+pub(crate) struct Context<'a, S> {
+    state: &'a State<S>,
+    request: &'a Request,
+    issuer: String,
+    base_path: String,
+    cookies: CookiePolicy,
+    now: SystemTime,
+    source: RequestSource,
+}
+
+impl<'a, S: Stores> Context<'a, S> {
+    pub(crate) fn new(state: &'a State<S>, request: &'a Request, issuer: &str) -> Self {
+        let base_path = url::Url::parse(issuer)
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        Self {
+            state,
+            request,
+            issuer: issuer.to_owned(),
+            base_path,
+            cookies: CookiePolicy::for_issuer(issuer),
+            now: state.clock.now(),
+            source: RequestSource::of(request),
+        }
+    }
+
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            brand: &self.state.brand,
+            base_path: &self.base_path,
+        }
+    }
+
+    fn error_page(&self, status: StatusCode, message: &str) -> Response<Body> {
+        pages::html(status, pages::error(&self.frame(), message))
+    }
+
+    /// The CSRF token of this browser, and the cookie to set when it had none.
+    fn csrf(&self) -> (String, Option<String>) {
+        match self.cookies.csrf(self.request) {
+            Some(token) => (token, None),
+            None => match shared::sessions::generate() {
+                Ok(token) => {
+                    let token = token.secret.expose_secret().to_owned();
+                    let cookie = self.cookies.set_csrf(&token);
+                    (token, Some(cookie))
+                }
+                Err(_) => (String::new(), None),
+            },
+        }
+    }
+
+    /// Whether the form's `csrf_token` is this browser's CSRF cookie.
+    fn csrf_matches(&self, params: &Params) -> bool {
+        match (self.cookies.csrf(self.request), params.get("csrf_token")) {
+            (Some(cookie), Some(form)) => bool::from(cookie.as_bytes().ct_eq(form.as_bytes())),
+            _ => false,
+        }
+    }
+}
+
+/// `GET`/`POST /authorize`.
+pub(crate) async fn authorize<S: Stores>(context: &Context<'_, S>, form: bool) -> Response<Body> {
+    let params = if form {
+        Params::of_form(context.request)
+    } else {
+        Params::of_query(context.request)
+    };
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => {
+            return context.error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("The request is malformed: {error}."),
+            );
+        }
+    };
+    let request = match checked(context, &params).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let live = if request.prompt.login {
+        None
+    } else {
+        match live_session(context).await {
+            Ok(live) => live,
+            Err(response) => return response,
+        }
+    };
+    let fresh = |session: &Session| match request.max_age {
+        Some(max_age) => context
+            .now
+            .duration_since(session.authenticated_at)
+            .map(|age| age.as_secs() <= max_age)
+            .unwrap_or(true),
+        None => true,
+    };
+    match live {
+        Some((session, user)) if fresh(&session) => {
+            finish(context, &request, &session, &user).await
+        }
+        _ if request.prompt.none => redirect_error(
+            context,
+            &request.error("login_required", "the user must sign in"),
+        ),
+        _ => sign_in_page(
+            context,
+            &request,
+            StatusCode::OK,
+            None,
+            request.login_hint.as_deref().unwrap_or_default(),
+            None,
+        ),
+    }
+}
+
+/// `POST /login`.
+pub(crate) async fn sign_in<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, request) = match form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default();
+    let step = token::sign_in::password(context.state, username, password, &context.source).await;
+    match step {
+        Ok(PasswordStep::Complete(user)) => {
+            let methods = vec!["pwd".to_owned()];
+            signed_in(context, &request, &user, methods, context.now).await
+        }
+        Ok(PasswordStep::SecondFactor { mfa_token, .. }) => {
+            second_factor_page(context, &request, StatusCode::OK, None, &mfa_token)
+        }
+        Err(error) => {
+            let (status, _, description, retry_after) = error.describe();
+            sign_in_page(
+                context,
+                &request,
+                status,
+                Some(&description),
+                username,
+                retry_after,
+            )
+        }
+    }
+}
+
+/// `POST /login/second-factor`.
+pub(crate) async fn second_factor<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, request) = match form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let mfa_token = params.get("mfa_token").unwrap_or_default();
+    let code = PresentedFactor::from_fields(
+        params.get("otp").map(str::to_owned),
+        params.get("recovery_code").map(str::to_owned),
+    );
+    let factor = match code {
+        Ok(Some(code)) => SecondFactorProof::Code(code),
+        Ok(None) => {
+            return second_factor_page(
+                context,
+                &request,
+                StatusCode::BAD_REQUEST,
+                Some("Enter a code from your authenticator app or a recovery code."),
+                mfa_token,
+            );
+        }
+        Err(message) => {
+            return second_factor_page(
+                context,
+                &request,
+                StatusCode::BAD_REQUEST,
+                Some(message),
+                mfa_token,
+            );
+        }
+    };
+    let completed = token::sign_in::second_factor(
+        context.state,
+        context.request,
+        mfa_token,
+        &factor,
+        &context.source,
+    )
+    .await;
+    match completed {
+        Ok((user, session)) => {
+            signed_in(
+                context,
+                &request,
+                &user,
+                session.amr,
+                session.authenticated_at,
+            )
+            .await
+        }
+        Err(OAuthError::InvalidMfaToken) => sign_in_page(
+            context,
+            &request,
+            StatusCode::BAD_REQUEST,
+            Some("The sign-in took too long or the account changed; sign in again."),
+            "",
+            None,
+        ),
+        Err(error) => {
+            let (status, _, description, _) = error.describe();
+            second_factor_page(context, &request, status, Some(&description), mfa_token)
+        }
+    }
+}
+
+/// `POST /login/consent`.
+pub(crate) async fn consent<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, request) = match form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Ok(Some((session, user))) = live_session(context).await else {
+        return sign_in_page(
+            context,
+            &request,
+            StatusCode::OK,
+            Some("Sign in again to continue."),
+            "",
+            None,
+        );
+    };
+    match params.get("decision") {
+        Some("allow") => issue_code(context, &request, &session, &user).await,
+        _ => redirect_error(
+            context,
+            &request.error("access_denied", "the user denied access"),
+        ),
+    }
+}
+
+/// The form's parameters and the authorization request it carries, once its CSRF token is
+/// this browser's.
+async fn form_request<S: Stores>(
+    context: &Context<'_, S>,
+) -> Result<(Params, AuthorizationRequest), Response<Body>> {
+    let params = Params::of_form(context.request).map_err(|error| {
+        context.error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("The form is malformed: {error}."),
+        )
+    })?;
+    if !context.csrf_matches(&params) {
+        tracing::info!("form refused: no CSRF token or another browser's");
+        return Err(context.error_page(
+            StatusCode::FORBIDDEN,
+            "The form was not sent from this sign-in page, or it expired. Go back to the application and start again.",
+        ));
+    }
+    let request = checked(context, &params).await?;
+    Ok((params, request))
+}
+
+async fn checked<S: Stores>(
+    context: &Context<'_, S>,
+    params: &Params,
+) -> Result<AuthorizationRequest, Response<Body>> {
+    request::check(&context.state.stores, params)
+        .await
+        .map_err(|error| match error {
+            RequestError::Page(message) => {
+                tracing::info!(%message, "authorization request refused with the error page");
+                context.error_page(StatusCode::BAD_REQUEST, &message)
+            }
+            RequestError::Redirect(error) => {
+                tracing::info!(error = error.error, description = %error.description, "authorization request refused");
+                redirect_error(context, &error)
+            }
+            RequestError::Store(error) => unavailable(context, &error),
+        })
+}
+
+fn unavailable<S: Stores>(context: &Context<'_, S>, error: &str) -> Response<Body> {
+    tracing::warn!(%error, "database unavailable");
+    let mut response = context.error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable; try again in a moment.",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
+/// The login session named by this browser's cookie, with its account, while both hold:
+/// the session live, the account enabled and its token version the session's.
+async fn live_session<S: Stores>(
+    context: &Context<'_, S>,
+) -> Result<Option<(Session, User)>, Response<Body>> {
+    let Some(cookie) = context.cookies.session(context.request) else {
+        return Ok(None);
+    };
+    let stores = &context.state.stores;
+    let key = shared::sessions::login_key(&cookie);
+    let idle = context.state.tokens.refresh_token_ttl;
+    let session = stores
+        .sessions()
+        .find_login(&key, context.now, idle)
+        .await
+        .map_err(|error| unavailable(context, &error.to_string()))?;
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    let user = stores
+        .users()
+        .find_by_id(&session.account)
+        .await
+        .map_err(|error| unavailable(context, &error.to_string()))?;
+    Ok(user
+        .filter(|user| !user.disabled && user.token_version == session.token_version)
+        .map(|user| (session, user)))
+}
+
+/// Starts a login session for `user` and goes on with the request.
+async fn signed_in<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    user: &User,
+    methods: Vec<String>,
+    authenticated_at: SystemTime,
+) -> Response<Body> {
+    let state = context.state;
+    let Ok(cookie) = shared::sessions::generate() else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The sign-in could not be completed.",
+        );
+    };
+    let cookie = cookie.secret.expose_secret().to_owned();
+    let mut session = Session::new(
+        &user.id,
+        user.token_version,
+        context.now,
+        state.tokens.session_ttl,
+    );
+    session.amr = methods;
+    session.authenticated_at = authenticated_at;
+    session.client = context.source.clone();
+    let key = shared::sessions::login_key(&cookie);
+    let started = state
+        .stores
+        .sessions()
+        .start(&session, &key, context.now, state.tokens.refresh_token_ttl)
+        .await;
+    if let Err(error) = started {
+        return unavailable(context, &error.to_string());
+    }
+    tracing::info!(account = %user.id, family = %session.family, client = %request.client.id, "login session started");
+    let response = finish(context, request, &session, user).await;
+    pages::with_cookie(
+        response,
+        &context
+            .cookies
+            .set_session(&cookie, state.tokens.session_ttl),
+    )
+}
+
+/// With the user signed in: the consent page for a third-party client (or when the request
+/// asks for it), otherwise a code for the client.
+async fn finish<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    session: &Session,
+    user: &User,
+) -> Response<Body> {
+    if request.client.first_party && !request.prompt.consent {
+        return issue_code(context, request, session, user).await;
+    }
+    if request.prompt.none {
+        return redirect_error(
+            context,
+            &request.error("consent_required", "the user must allow this application"),
+        );
+    }
+    let scopes: Vec<(String, String)> = request
+        .scopes
+        .iter()
+        .map(|scope| (scope.to_owned(), scope_description(scope).to_owned()))
+        .collect();
+    let (csrf_token, set_csrf) = context.csrf();
+    let page = pages::consent(
+        &context.frame(),
+        &request.client.name,
+        user.username.as_str(),
+        &scopes,
+        &request.carried,
+        &csrf_token,
+    );
+    let response = pages::html(StatusCode::OK, page);
+    match set_csrf {
+        Some(cookie) => pages::with_cookie(response, &cookie),
+        None => response,
+    }
+}
+
+/// What a scope lets a client do, in the words of the consent page.
+fn scope_description(scope: &str) -> &str {
+    match scope {
+        "openid" => "Know who you are",
+        "profile" => "See your username",
+        "email" => "See your email address",
+        "offline_access" => "Stay signed in while you are away",
+        other => shared::access::scopes::SCOPES
+            .iter()
+            .find(|(known, _)| *known == other)
+            .map_or(other, |(_, description)| description),
+    }
+}
+
+/// Issues a code for the request and sends the browser back to the client with it.
+async fn issue_code<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    session: &Session,
+    user: &User,
+) -> Response<Body> {
+    let Ok(code) = shared::sessions::generate() else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The sign-in could not be completed.",
+        );
+    };
+    let grant = AuthorizationGrant {
+        client: request.client.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.as_str().to_owned(),
+        nonce: request.nonce.clone(),
+        scopes: request.scopes.clone(),
+        account: user.id.clone(),
+        token_version: user.token_version,
+        login_session: session.family.clone(),
+        authenticated_at: session.authenticated_at,
+        amr: session.amr.clone(),
+        expires_at: context.now + CODE_LIFETIME,
+    };
+    let issued = context
+        .state
+        .stores
+        .authorization_codes()
+        .issue(&code.hash, &grant)
+        .await;
+    if let Err(error) = issued {
+        return unavailable(context, &error.to_string());
+    }
+    tracing::info!(account = %user.id, client = %request.client.id, "authorization code issued");
+    let mut pairs = vec![("code", code.secret.expose_secret().to_owned())];
+    if let Some(state) = &request.state {
+        pairs.push(("state", state.clone()));
+    }
+    pairs.push(("iss", context.issuer.clone()));
+    pages::redirect(&with_query(&request.redirect_uri, &pairs))
+}
+
+fn redirect_error<S: Stores>(context: &Context<'_, S>, error: &RedirectError) -> Response<Body> {
+    let mut pairs = vec![
+        ("error", error.error.to_owned()),
+        ("error_description", error.description.clone()),
+    ];
+    if let Some(state) = &error.state {
+        pairs.push(("state", state.clone()));
+    }
+    pairs.push(("iss", context.issuer.clone()));
+    pages::redirect(&with_query(&error.redirect_uri, &pairs))
+}
+
+/// `uri` with `pairs` added to its query.
+fn with_query(uri: &str, pairs: &[(&str, String)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(pairs);
+            url.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn sign_in_page<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+    retry_after: Option<u64>,
+) -> Response<Body> {
+    let (csrf_token, set_csrf) = context.csrf();
+    let page = pages::sign_in(
+        &context.frame(),
+        &request.client.name,
+        error,
+        &request.carried,
+        &csrf_token,
+        username,
+    );
+    let mut response = pages::html(status, page);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    match set_csrf {
+        Some(cookie) => pages::with_cookie(response, &cookie),
+        None => response,
+    }
+}
+
+fn second_factor_page<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+    error: Option<&str>,
+    mfa_token: &str,
+) -> Response<Body> {
+    let (csrf_token, set_csrf) = context.csrf();
+    let page = pages::second_factor(
+        &context.frame(),
+        error,
+        &request.carried,
+        &csrf_token,
+        mfa_token,
+    );
+    let response = pages::html(status, page);
+    match set_csrf {
+        Some(cookie) => pages::with_cookie(response, &cookie),
+        None => response,
+    }
+}

@@ -1,0 +1,183 @@
+//! The authorization endpoint (RFC 6749 §4.1 with PKCE, OpenID Connect Core §3.1) and the
+//! hosted pages it signs users in with:
+//!
+//! - `GET /authorize` (and `POST /authorize`, the same parameters as a form) checks the
+//!   request ([`request`]); with a live login session at the service it answers the client
+//!   at once (a code, or the consent page for a third-party client), otherwise the sign-in
+//!   page;
+//! - `POST /login`: the username and password, checked exactly as the password grant checks
+//!   them ([`token::sign_in`]); an account with a second factor gets the second-factor page;
+//! - `POST /login/second-factor`: an authenticator or recovery code;
+//! - `POST /login/consent`: a third-party client's access allowed or denied;
+//! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
+//!
+//! A completed sign-in starts a login session at the service ([`cookies`]), which every later
+//! authorization request of any client reuses until it ends; the client gets a single-use
+//! code for `POST /token`. Every form carries a CSRF token bound to a cookie; every answer
+//! carries the pages' headers ([`pages::guarded`]).
+
+pub mod brand;
+pub mod cookies;
+mod flow;
+pub mod pages;
+pub mod params;
+pub mod request;
+
+use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, header};
+use lambda_http::{Body, Request, Response};
+use shared::factors::hashing::PasswordHasher;
+use shared::factors::mfa::MfaSettings;
+use shared::factors::passkeys::webauthn::PasskeySettings;
+use shared::platform::clock::Clock;
+use shared::platform::config::{ConfigError, Source};
+use shared::platform::http::{Route, not_found, route};
+use shared::platform::metrics::Metrics;
+use shared::stores::{MongoStores, Stores};
+use shared::tokens::TokenSettings;
+
+/// What the function needs, built once per execution environment.
+pub struct State<S> {
+    /// Accounts, counters, second factors, sessions, relying parties, codes.
+    pub stores: S,
+    /// Verifies passwords.
+    pub hasher: PasswordHasher,
+    /// The time.
+    pub clock: Clock,
+    /// Security events.
+    pub metrics: Metrics,
+    /// Opens TOTP secrets.
+    pub mfa: MfaSettings,
+    /// The WebAuthn relying party.
+    pub passkeys: PasskeySettings,
+    /// Failed password checks one address may cause per hour (`LOGIN_FAILURES_PER_IP`).
+    pub password_failures_per_ip: Option<shared::abuse::rate_limits::Limit>,
+    /// The issuer and the session lifetimes.
+    pub tokens: TokenSettings,
+    /// How the pages look.
+    pub brand: brand::Brand,
+}
+
+impl State<MongoStores> {
+    /// The state from the environment: hashing, second-factor and token settings (no
+    /// signing key), and the pages' branding.
+    pub fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
+        Ok(Self {
+            stores,
+            hasher: PasswordHasher::from_source(env)?,
+            clock: Clock::system(),
+            metrics: Metrics::from_source(env),
+            mfa: MfaSettings::from_source(env)?,
+            passkeys: PasskeySettings::from_source(env)?,
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
+            tokens: TokenSettings::from_source(env)?,
+            brand: brand::Brand::from_source(env)?,
+        })
+    }
+}
+
+impl<S: Stores> token::SignInContext for State<S> {
+    type Stores = S;
+    fn stores(&self) -> &S {
+        &self.stores
+    }
+    fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn mfa(&self) -> &MfaSettings {
+        &self.mfa
+    }
+    fn passkeys(&self) -> &PasskeySettings {
+        &self.passkeys
+    }
+    fn password_failures_per_ip(&self) -> Option<shared::abuse::rate_limits::Limit> {
+        self.password_failures_per_ip
+    }
+    fn session_ttl(&self) -> std::time::Duration {
+        self.tokens.session_ttl
+    }
+}
+
+/// What a route of this function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The authorization endpoint, parameters in the query.
+    Authorize,
+    /// The authorization endpoint, parameters in a form.
+    AuthorizeForm,
+    /// The username and password.
+    SignIn,
+    /// The second factor.
+    SecondFactor,
+    /// A third-party client's access allowed or denied.
+    Consent,
+    /// The stylesheet.
+    Style,
+}
+
+/// The routes this function serves, as `template.yaml` declares them.
+pub const ROUTES: [(Route, Endpoint); 6] = [
+    (Route::get("/authorize"), Endpoint::Authorize),
+    (Route::post("/authorize"), Endpoint::AuthorizeForm),
+    (Route::post("/login"), Endpoint::SignIn),
+    (Route::post("/login/second-factor"), Endpoint::SecondFactor),
+    (Route::post("/login/consent"), Endpoint::Consent),
+    (Route::get("/login/style.css"), Endpoint::Style),
+];
+
+/// Answers one request; any other route is a `404`. Every outcome is a response.
+pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
+    let Some(endpoint) = route(&request, &ROUTES) else {
+        return not_found(&request);
+    };
+    if endpoint == Endpoint::Style {
+        return stylesheet(state);
+    }
+    let Some(issuer) = state
+        .tokens
+        .issuer_for(shared::tokens::issuer::of_request(&request))
+    else {
+        tracing::error!("no issuer: set JWT_ISSUER, or call through API Gateway");
+        let frame = pages::Frame {
+            brand: &state.brand,
+            base_path: "",
+        };
+        return pages::html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::error(&frame, "The service is not configured to sign you in."),
+        );
+    };
+    let context = flow::Context::new(state, &request, &issuer);
+    match endpoint {
+        Endpoint::Authorize => flow::authorize(&context, false).await,
+        Endpoint::AuthorizeForm => flow::authorize(&context, true).await,
+        Endpoint::SignIn => flow::sign_in(&context).await,
+        Endpoint::SecondFactor => flow::second_factor(&context).await,
+        Endpoint::Consent => flow::consent(&context).await,
+        Endpoint::Style => stylesheet(state),
+    }
+}
+
+fn stylesheet<S>(state: &State<S>) -> Response<Body> {
+    let mut response = Response::new(Body::Text(state.brand.stylesheet()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}

@@ -1,0 +1,189 @@
+//! The hosted pages, rendered with askama (every value escaped), and the headers every
+//! answer of this function carries: no caching, no framing, and a Content-Security-Policy
+//! that allows the page's own stylesheet and nothing else to run or load (no script at all).
+
+use crate::brand::Brand;
+use askama::Template;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+
+/// The pages' Content-Security-Policy: no script, the stylesheet from this API, images from
+/// it or the operator's https logo, forms posting only here, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+    img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What every page shows.
+pub struct Frame<'a> {
+    /// The branding.
+    pub brand: &'a Brand,
+    /// The path the API is served under (`/prod` on an API Gateway stage URL, empty on a
+    /// custom domain), for the form actions and the stylesheet.
+    pub base_path: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    client_name: &'a str,
+    error: Option<&'a str>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+    username: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactor<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    error: Option<&'a str>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+    mfa_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct Consent<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    scopes: &'a [(String, String)],
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+}
+
+/// The consent page: what `client_name` asks of `username`'s account, scope by scope.
+pub fn consent(
+    frame: &Frame,
+    client_name: &str,
+    username: &str,
+    scopes: &[(String, String)],
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+) -> String {
+    Consent {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        client_name,
+        username,
+        scopes,
+        carried,
+        csrf_token,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    message: &'a str,
+}
+
+/// The sign-in form for `client_name`, with `error` above it.
+pub fn sign_in(
+    frame: &Frame,
+    client_name: &str,
+    error: Option<&str>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+    username: &str,
+) -> String {
+    SignIn {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        client_name,
+        error,
+        carried,
+        csrf_token,
+        username,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+/// The second-factor form of the pending login `mfa_token`.
+pub fn second_factor(
+    frame: &Frame,
+    error: Option<&str>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+    mfa_token: &str,
+) -> String {
+    SecondFactor {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        error,
+        carried,
+        csrf_token,
+        mfa_token,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+/// The error page: what went wrong, with no way onward but back.
+pub fn error(frame: &Frame, message: &str) -> String {
+    ErrorPage {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        message,
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+/// An HTML answer with the pages' headers.
+pub fn html(status: StatusCode, page: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(page));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    guarded(response)
+}
+
+/// A `302` to `location` with the pages' headers.
+pub fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    guarded(response)
+}
+
+/// Adds the headers every answer of this function carries.
+pub fn guarded(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Adds a `Set-Cookie`.
+pub fn with_cookie(mut response: Response<Body>, cookie: &str) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}

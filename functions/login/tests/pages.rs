@@ -1,0 +1,683 @@
+//! The authorization endpoint and the hosted pages with in-memory stores, driven as a
+//! browser drives them: fetch the page, post its form with the CSRF token and the cookies,
+//! follow the redirect. The code it ends with is exchanged at the token handler.
+
+use lambda_http::http::header;
+use lambda_http::{Body, Response};
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use shared::access::redirect_uris::RedirectUri;
+use shared::access::relying_parties::{
+    ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+};
+use shared::access::scopes::Scopes;
+use shared::authorization::pkce::s256;
+use shared::factors::hashing::{HashingParams, PasswordHasher};
+use shared::factors::second_factors::SecondFactorStore as _;
+use shared::factors::totp::TotpSecret;
+use shared::identity::credentials::{Password, Username};
+use shared::identity::users::UserStore as _;
+use shared::testing::{
+    ManualClock, MemoryStores, event_json, id_token_key, request_from, response_json,
+    response_text, token_pair, token_settings,
+};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+const REDIRECT: &str = "https://notes.example/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ0Hf1Xe-vaNAPcM8vN0QSQqWmQ5yk6bEQcZs";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Setup {
+    login: login::State<MemoryStores>,
+    token: token::State<MemoryStores>,
+    first_party: RelyingPartyId,
+    third_party: RelyingPartyId,
+    time: ManualClock,
+}
+
+fn party(first_party: bool) -> RelyingParty {
+    RelyingParty {
+        id: RelyingPartyId::generate().unwrap(),
+        name: if first_party { "Notes" } else { "Elsewhere" }.to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris: vec![
+            RedirectUri::register(REDIRECT).unwrap(),
+            RedirectUri::register("http://127.0.0.1/native").unwrap(),
+        ],
+        post_logout_redirect_uris: Vec::new(),
+        scopes: Scopes::parse("openid profile email offline_access products:write"),
+        first_party,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: SystemTime::now(),
+        created_by: shared::testing::seeded_account_id("admin"),
+    }
+}
+
+async fn setup() -> Setup {
+    let hasher = PasswordHasher::new(HashingParams::FAST_INSECURE_FOR_TESTS).unwrap();
+    let stores = MemoryStores::default();
+    let hash = hasher
+        .hash(&Password::parse(PASSWORD).unwrap())
+        .await
+        .unwrap();
+    stores
+        .users
+        .insert(&Username::parse("alice").unwrap(), &hash, SystemTime::now())
+        .await
+        .unwrap();
+    let first = party(true);
+    let third = party(false);
+    stores.relying_parties.create(&first).await.unwrap();
+    stores.relying_parties.create(&third).await.unwrap();
+    let time = ManualClock::at(SystemTime::now());
+    let (issuer, _, _) = token_pair();
+    let roles = shared::access::roles::Roles::parse("editor=products:write").unwrap();
+    Setup {
+        login: login::State {
+            stores: stores.clone(),
+            hasher: hasher.clone(),
+            clock: time.clock(),
+            metrics: shared::platform::metrics::Metrics::capturing(),
+            mfa: shared::testing::mfa_settings(),
+            passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+                .unwrap(),
+            tokens: token_settings(),
+            brand: login::brand::Brand::default(),
+        },
+        token: token::State {
+            stores,
+            hasher,
+            issuer,
+            mfa: shared::testing::mfa_settings(),
+            clock: time.clock(),
+            metrics: shared::platform::metrics::Metrics::capturing(),
+            roles,
+            passkeys: shared::factors::passkeys::webauthn::PasskeySettings::default(),
+            password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
+                .unwrap(),
+            id_token_key: Some(id_token_key()),
+        },
+        first_party: first.id,
+        third_party: third.id,
+        time,
+    }
+}
+
+/// A browser: its cookies, kept across requests.
+#[derive(Default)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+}
+
+fn authorization_query(
+    client: &RelyingPartyId,
+    extra: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let mut query: BTreeMap<String, String> = [
+        ("response_type", "code"),
+        ("client_id", client.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile offline_access"),
+        ("state", "af0ifjsldkj"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge_method", "S256"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    query.insert("code_challenge".to_owned(), s256(VERIFIER));
+    for (name, value) in extra {
+        query.insert((*name).to_owned(), (*value).to_owned());
+    }
+    query
+}
+
+impl Browser {
+    fn with_cookies(&self, mut event: Value) -> Value {
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            event["headers"]["Cookie"] = json!(cookie);
+            event["multiValueHeaders"]["Cookie"] = json!([cookie]);
+        }
+        event
+    }
+
+    fn keep(&mut self, response: &Response<Body>) {
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, setup: &Setup, query: &BTreeMap<String, String>) -> Response<Body> {
+        let event = shared::testing::with_query(event_json("login-authorize.json"), json!(query));
+        let response = login::handle(&setup.login, request_from(&self.with_cookies(event))).await;
+        self.keep(&response);
+        response
+    }
+
+    async fn post(
+        &mut self,
+        setup: &Setup,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> Response<Body> {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let file = match path {
+            "/login" => "login.json",
+            "/login/second-factor" => "login-second-factor.json",
+            "/login/consent" => "login-consent.json",
+            other => panic!("{other}"),
+        };
+        let event = shared::testing::with_body(event_json(file), &body);
+        let response = login::handle(&setup.login, request_from(&self.with_cookies(event))).await;
+        self.keep(&response);
+        response
+    }
+}
+
+/// The form's action and its hidden fields.
+fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form")
+        .to_owned();
+    let fields = page
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (name.to_owned(), unescape(value))
+        })
+        .collect();
+    (action, fields)
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#43;", "+")
+        .replace("&#61;", "=")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn with(fields: &[(String, String)], more: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all = fields.to_vec();
+    all.extend(
+        more.iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+    );
+    all
+}
+
+fn location(response: &Response<Body>) -> url::Url {
+    assert_eq!(response.status(), 302, "{}", response_text(response));
+    url::Url::parse(response.headers()[header::LOCATION].to_str().unwrap()).unwrap()
+}
+
+fn query_of(url: &url::Url) -> BTreeMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn exchange(setup: &Setup, client: &RelyingPartyId, code: &str) -> Value {
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+        ("client_id", client.as_str()),
+    ])
+    .unwrap();
+    let event = shared::testing::event_with_body("token.json", &body);
+    let response = token::handle(&setup.token, request_from(&event)).await;
+    let json = response_json(&response);
+    assert_eq!(response.status(), 200, "{json}");
+    json
+}
+
+fn assert_page_headers(response: &Response<Body>) {
+    let headers = response.headers();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script at all: {csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+}
+
+/// Signs alice in through the pages for `query`: the redirect's query.
+async fn sign_in(
+    setup: &Setup,
+    browser: &mut Browser,
+    query: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let page = browser.get(setup, query).await;
+    assert_eq!(page.status(), 200, "{}", response_text(&page));
+    let (action, fields) = form_of(&response_text(&page));
+    assert_eq!(action, "/login");
+    let answer = browser
+        .post(
+            setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    query_of(&location(&answer))
+}
+
+#[tokio::test]
+async fn a_first_party_sign_in_redirects_with_a_code_state_and_iss_that_buy_an_id_token() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    let page = browser.get(&setup, &query).await;
+    assert_eq!(page.status(), 200);
+    assert_page_headers(&page);
+    assert!(
+        browser.cookies.contains_key("__Host-lambda-auth-csrf"),
+        "{:?}",
+        browser.cookies
+    );
+    let html = response_text(&page);
+    assert!(html.contains("<label for=\"username\">"), "labelled fields");
+    assert!(html.contains("Notes"), "the client's name");
+    let (_, fields) = form_of(&html);
+    let carried: BTreeMap<_, _> = fields.iter().cloned().collect();
+    assert_eq!(carried["state"], "af0ifjsldkj");
+    let answer = browser
+        .post(
+            &setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_page_headers(&answer);
+    let set_cookies: Vec<_> = answer
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect();
+    let session_cookie = set_cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("__Host-lambda-auth-session="))
+        .expect("a login session cookie");
+    for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(session_cookie.contains(flag), "{session_cookie}");
+    }
+    let target = location(&answer);
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            target.scheme(),
+            target.host_str().unwrap(),
+            target.path()
+        ),
+        REDIRECT
+    );
+    let returned = query_of(&target);
+    assert_eq!(returned["state"], "af0ifjsldkj");
+    assert_eq!(returned["iss"], "https://auth.test");
+    let tokens = exchange(&setup, &setup.first_party, &returned["code"]).await;
+    assert!(tokens["refresh_token"].is_string());
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert_eq!(claims["preferred_username"], "alice");
+    assert!(claims["sid"].is_string());
+}
+
+#[tokio::test]
+async fn the_login_session_signs_the_next_request_in_without_a_page_and_max_age_zero_asks_again() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    sign_in(&setup, &mut browser, &query).await;
+    let again = browser.get(&setup, &query).await;
+    let returned = query_of(&location(&again));
+    assert!(
+        returned.contains_key("code"),
+        "single sign-on: {returned:?}"
+    );
+    setup.time.advance(std::time::Duration::from_secs(2));
+    let fresh = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("max_age", "0")]),
+        )
+        .await;
+    assert_eq!(fresh.status(), 200, "max_age=0 asks for the password again");
+    let recent = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("max_age", "60")]),
+        )
+        .await;
+    assert_eq!(
+        recent.status(),
+        302,
+        "a sign-in 2 s old satisfies max_age=60"
+    );
+    let forced = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("prompt", "login")]),
+        )
+        .await;
+    assert_eq!(forced.status(), 200, "prompt=login too");
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_session_answers_login_required_at_the_redirect_uri() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let answer = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("prompt", "none")]),
+        )
+        .await;
+    let returned = query_of(&location(&answer));
+    assert_eq!(returned["error"], "login_required");
+    assert_eq!(returned["state"], "af0ifjsldkj");
+    assert_eq!(returned["iss"], "https://auth.test");
+}
+
+#[tokio::test]
+async fn unregistered_redirect_uris_and_unknown_clients_get_the_error_page_and_no_redirect() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let first = setup.first_party.as_str();
+    for (client, redirect) in [
+        (first, "https://notes.example/callback/"),
+        (first, "https://notes.example/callbackx"),
+        (first, "https://notes.example/call"),
+        (first, "http://notes.example/callback"),
+        (first, "https://notes.example:8443/callback"),
+        (first, "https://evil.example/callback"),
+        (first, "http://localhost/native"),
+        ("rp_bbbbbbbbbbbbbbbbbbbbbbbb", REDIRECT),
+        ("", REDIRECT),
+    ] {
+        let mut query = authorization_query(&setup.first_party, &[("redirect_uri", redirect)]);
+        query.insert("client_id".to_owned(), client.to_owned());
+        let answer = browser.get(&setup, &query).await;
+        assert_eq!(answer.status(), 400, "{client} {redirect}");
+        assert!(answer.headers().get(header::LOCATION).is_none());
+        assert_page_headers(&answer);
+    }
+    let native = browser
+        .get(
+            &setup,
+            &authorization_query(
+                &setup.first_party,
+                &[("redirect_uri", "http://127.0.0.1:53127/native")],
+            ),
+        )
+        .await;
+    assert_eq!(
+        native.status(),
+        200,
+        "a loopback redirect URI may name any port"
+    );
+}
+
+#[tokio::test]
+async fn a_known_client_with_a_bad_request_is_answered_at_its_redirect_uri() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    for (change, error) in [
+        (("response_type", "token"), "unsupported_response_type"),
+        (("code_challenge_method", "plain"), "invalid_request"),
+        (("scope", "openid users:admin"), "invalid_scope"),
+        (("prompt", "none login"), "invalid_request"),
+        (("request", "eyJ"), "request_not_supported"),
+    ] {
+        let answer = browser
+            .get(&setup, &authorization_query(&setup.first_party, &[change]))
+            .await;
+        let returned = query_of(&location(&answer));
+        assert_eq!(returned["error"], error, "{change:?}");
+        assert_eq!(returned["state"], "af0ifjsldkj");
+        assert_eq!(returned["iss"], "https://auth.test");
+    }
+    let mut query = authorization_query(&setup.first_party, &[]);
+    query.remove("code_challenge");
+    let returned = query_of(&location(&browser.get(&setup, &query).await));
+    assert_eq!(returned["error"], "invalid_request", "PKCE is required");
+}
+
+#[tokio::test]
+async fn every_form_refuses_a_missing_or_foreign_csrf_token() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    let page = browser.get(&setup, &query).await;
+    let (_, fields) = form_of(&response_text(&page));
+    let without: Vec<_> = fields
+        .iter()
+        .filter(|(name, _)| name != "csrf_token")
+        .cloned()
+        .collect();
+    let other = shared::sessions::generate().unwrap();
+    let foreign = with(&without, &[("csrf_token", other.secret.expose_secret())]);
+    let credentials = [
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("otp", "123456"),
+        ("decision", "allow"),
+        ("mfa_token", "x"),
+    ];
+    for path in ["/login", "/login/second-factor", "/login/consent"] {
+        for form in [&without, &foreign] {
+            let answer = browser.post(&setup, path, &with(form, &credentials)).await;
+            assert_eq!(answer.status(), 403, "{path}");
+            assert!(answer.headers().get(header::LOCATION).is_none());
+        }
+        let mut stranger = Browser::default();
+        let answer = stranger
+            .post(&setup, path, &with(&fields, &credentials))
+            .await;
+        assert_eq!(
+            answer.status(),
+            403,
+            "{path}: a form without the browser's cookie"
+        );
+    }
+    assert!(setup.login.stores.sessions.is_empty(), "nothing signed in");
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_token_endpoints_answer_on_the_page() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&setup, &authorization_query(&setup.first_party, &[]))
+        .await;
+    let (_, fields) = form_of(&response_text(&page));
+    for username in ["alice", "nobody"] {
+        let answer = browser
+            .post(
+                &setup,
+                "/login",
+                &with(
+                    &fields,
+                    &[("username", username), ("password", "wrong password!")],
+                ),
+            )
+            .await;
+        assert_eq!(answer.status(), 400);
+        let html = response_text(&answer);
+        assert!(html.contains("invalid username or password"), "{html}");
+        assert!(
+            html.contains("aria-describedby=\"form-error\""),
+            "the error is tied to the fields"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_totp_the_second_factor_page_completes_the_sign_in_with_otp_and_mfa() {
+    let setup = setup().await;
+    let alice = setup.login.stores.users.user("alice").unwrap().id;
+    let secret = TotpSecret::generate().unwrap();
+    let sealed = setup.login.mfa.seal(&alice, &secret).unwrap();
+    let factors = &setup.login.stores.second_factors;
+    factors
+        .begin_enrolment(&alice, &sealed, SystemTime::now())
+        .await
+        .unwrap();
+    let codes = shared::factors::recovery_codes::generate(&alice).unwrap();
+    factors
+        .confirm(&alice, &sealed, 0, &codes.hashes)
+        .await
+        .unwrap();
+
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&setup, &authorization_query(&setup.first_party, &[]))
+        .await;
+    let (_, fields) = form_of(&response_text(&page));
+    let second = browser
+        .post(
+            &setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(second.status(), 200);
+    assert!(
+        setup.login.stores.sessions.is_empty(),
+        "no session before the second factor"
+    );
+    let (action, fields) = form_of(&response_text(&second));
+    assert_eq!(action, "/login/second-factor");
+    let wrong = browser
+        .post(
+            &setup,
+            "/login/second-factor",
+            &with(&fields, &[("otp", "000000")]),
+        )
+        .await;
+    assert_eq!(wrong.status(), 400);
+    assert!(response_text(&wrong).contains("wrong or already used"));
+    let code = secret.code_at(setup.login.clock.now()).unwrap();
+    let answer = browser
+        .post(
+            &setup,
+            "/login/second-factor",
+            &with(&fields, &[("otp", &code)]),
+        )
+        .await;
+    let returned = query_of(&location(&answer));
+    let tokens = exchange(&setup, &setup.first_party, &returned["code"]).await;
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+}
+
+#[tokio::test]
+async fn a_third_party_client_always_gets_the_consent_page_first() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.third_party, &[]);
+    let page = browser.get(&setup, &query).await;
+    let (_, fields) = form_of(&response_text(&page));
+    let consent = browser
+        .post(
+            &setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(consent.status(), 200, "the consent page, not a code");
+    assert_page_headers(&consent);
+    let html = response_text(&consent);
+    assert!(
+        html.contains("Elsewhere") && html.contains("offline_access"),
+        "{html}"
+    );
+    let (action, fields) = form_of(&html);
+    assert_eq!(action, "/login/consent");
+    let denied = browser
+        .post(
+            &setup,
+            "/login/consent",
+            &with(&fields, &[("decision", "deny")]),
+        )
+        .await;
+    assert_eq!(query_of(&location(&denied))["error"], "access_denied");
+    let again = browser.get(&setup, &query).await;
+    assert_eq!(
+        again.status(),
+        200,
+        "the session signs in, consent is asked again"
+    );
+    let (_, fields) = form_of(&response_text(&again));
+    let allowed = browser
+        .post(
+            &setup,
+            "/login/consent",
+            &with(&fields, &[("decision", "allow")]),
+        )
+        .await;
+    let returned = query_of(&location(&allowed));
+    exchange(&setup, &setup.third_party, &returned["code"]).await;
+    let silent = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.third_party, &[("prompt", "none")]),
+        )
+        .await;
+    assert_eq!(query_of(&location(&silent))["error"], "consent_required");
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_login_session_is_refused_at_the_next_authorization_request() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    sign_in(&setup, &mut browser, &query).await;
+    setup.login.stores.users.disable("alice");
+    let answer = browser.get(&setup, &query).await;
+    assert_eq!(answer.status(), 200, "the sign-in page again, no code");
+    let none = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("prompt", "none")]),
+        )
+        .await;
+    assert_eq!(query_of(&location(&none))["error"], "login_required");
+}
