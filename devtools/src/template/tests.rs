@@ -160,14 +160,14 @@ fn the_project_template_gives_secrets_only_to_the_functions_that_need_them() {
     assert!(env("me")["MONGODB_URI_SECRET_ARN"].ends_with(":secret:mongodb-uri-AbCdEf"));
     assert!(!env("authorizer").contains_key("MONGODB_URI_SECRET_ARN"));
     assert!(env("authorizer").contains_key("JWT_PUBLIC_KEY_SECRET_ARN"));
-    for binary in ["signup", "me", "products", "authorizer"] {
+    for binary in ["signup", "me", "products", "authorizer", "login"] {
         assert!(
             !env(binary).contains_key("JWT_PRIVATE_KEY_SECRET_ARN"),
             "{binary}"
         );
     }
     assert!(env("token").contains_key("JWT_PRIVATE_KEY_SECRET_ARN"));
-    for binary in ["token", "account"] {
+    for binary in ["token", "account", "login"] {
         assert!(
             env(binary)["SECOND_FACTOR_KEYS_SECRET_ARN"]
                 .ends_with(":secret:second-factor-keys-AbCdEf"),

@@ -108,6 +108,10 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("DocsFunction", set(&[])),
         ("RecoveryFunction", set(&["MongoDbUriSecretArn"])),
         ("AdminFunction", set(&["MongoDbUriSecretArn"])),
+        (
+            "LoginFunction",
+            set(&["MongoDbUriSecretArn", "SecondFactorKeysSecretArn"]),
+        ),
     ]);
     let grants = grants();
     assert_eq!(

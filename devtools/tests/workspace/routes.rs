@@ -20,6 +20,7 @@ fn function_tables() -> BTreeMap<&'static str, Routes> {
     BTreeMap::from([
         ("signup", table(&signup::ROUTES)),
         ("token", table(&token::ROUTES)),
+        ("login", table(&login::ROUTES)),
         ("me", table(&me::ROUTES)),
         ("products", table(&products::ROUTES)),
         ("account", table(&account::ROUTES)),

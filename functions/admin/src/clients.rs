@@ -82,23 +82,7 @@ pub(crate) async fn create<S: Stores>(
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
-    let name = match fields.get("name") {
-        Some(Value::String(name))
-            if !name.trim().is_empty()
-                && name.trim().chars().count() <= MAX_NAME_CHARS
-                && !name.chars().any(char::is_control) =>
-        {
-            name.trim().to_owned()
-        }
-        _ => {
-            return Err(ApiError::InvalidField {
-                field: "name",
-                message: format!(
-                    "name must be 1 to {MAX_NAME_CHARS} characters, no control characters"
-                ),
-            });
-        }
-    };
+    let name = client_name(fields.get("name"))?;
     let scopes = requested_scopes(state, admin, fields.get("scopes"))?;
     let id = ClientId::generate().ok_or(ApiError::Internal)?;
     let (secret, stored) = new_secret(state).await?;
@@ -124,6 +108,25 @@ pub(crate) async fn create<S: Stores>(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A client's name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, trimmed.
+pub(crate) fn client_name(given: Option<&Value>) -> Result<String, ApiError> {
+    match given {
+        Some(Value::String(name))
+            if !name.trim().is_empty()
+                && name.trim().chars().count() <= MAX_NAME_CHARS
+                && !name.chars().any(char::is_control) =>
+        {
+            Ok(name.trim().to_owned())
+        }
+        _ => Err(ApiError::InvalidField {
+            field: "name",
+            message: format!(
+                "name must be 1 to {MAX_NAME_CHARS} characters, no control characters"
+            ),
+        }),
+    }
 }
 
 /// The scopes asked for: each one clients may hold ([`CLIENT_SCOPES`]) and the
@@ -162,7 +165,7 @@ fn requested_scopes<S>(
     Ok(scopes)
 }
 
-async fn new_secret<S>(state: &State<S>) -> Result<(String, StoredSecret), ApiError> {
+pub(crate) async fn new_secret<S>(state: &State<S>) -> Result<(String, StoredSecret), ApiError> {
     let new = generate_secret().map_err(store)?;
     let secret = new.secret.expose_secret().to_owned();
     let hash = state
@@ -320,7 +323,7 @@ fn refuse_a_more_privileged_client<S>(
     })
 }
 
-fn no_content() -> Response<Body> {
+pub(crate) fn no_content() -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     response

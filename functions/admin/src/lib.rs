@@ -20,6 +20,7 @@
 mod accounts;
 mod clients;
 mod guard;
+mod relying_parties;
 mod view;
 
 pub use accounts::AccountAction;
@@ -96,10 +97,18 @@ pub enum Endpoint {
     RemoveClientSecret,
     /// A client deleted.
     DeleteClient,
+    /// The relying parties.
+    ListRelyingParties,
+    /// One relying party.
+    ReadRelyingParty,
+    /// A new relying party.
+    CreateRelyingParty,
+    /// A relying party deleted.
+    DeleteRelyingParty,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 16] = [
+pub const ROUTES: [(Route, Endpoint); 20] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (
@@ -149,6 +158,22 @@ pub const ROUTES: [(Route, Endpoint); 16] = [
         Endpoint::RemoveClientSecret,
     ),
     (Route::delete("/admin/clients/{id}"), Endpoint::DeleteClient),
+    (
+        Route::get("/admin/relying-parties"),
+        Endpoint::ListRelyingParties,
+    ),
+    (
+        Route::post("/admin/relying-parties"),
+        Endpoint::CreateRelyingParty,
+    ),
+    (
+        Route::get("/admin/relying-parties/{id}"),
+        Endpoint::ReadRelyingParty,
+    ),
+    (
+        Route::delete("/admin/relying-parties/{id}"),
+        Endpoint::DeleteRelyingParty,
+    ),
 ];
 
 /// Handles one request; any route but this function's is a `404`. Every outcome is a
@@ -179,5 +204,9 @@ async fn answer<S: Stores>(
         Endpoint::RotateClientSecret => clients::rotate(state, admin, request).await,
         Endpoint::RemoveClientSecret => clients::remove_secret(state, admin, request).await,
         Endpoint::DeleteClient => clients::delete(state, admin, request).await,
+        Endpoint::ListRelyingParties => relying_parties::list(state, admin, request).await,
+        Endpoint::ReadRelyingParty => relying_parties::read(state, admin, request).await,
+        Endpoint::CreateRelyingParty => relying_parties::create(state, admin, request).await,
+        Endpoint::DeleteRelyingParty => relying_parties::delete(state, admin, request).await,
     }
 }

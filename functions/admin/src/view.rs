@@ -46,3 +46,30 @@ pub fn client(client: &shared::access::clients::MachineClient) -> Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+/// A relying party as administrators see it: everything but its secrets' hashes.
+pub fn relying_party(party: &shared::access::relying_parties::RelyingParty) -> Value {
+    let time = |at| humantime::format_rfc3339_millis(at).to_string();
+    let uris = |uris: &[shared::access::redirect_uris::RedirectUri]| {
+        uris.iter()
+            .map(|uri| uri.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "client_id": party.id.as_str(),
+        "name": party.name,
+        "type": if party.is_confidential() { "confidential" } else { "public" },
+        "redirect_uris": uris(&party.redirect_uris),
+        "post_logout_redirect_uris": uris(&party.post_logout_redirect_uris),
+        "scopes": party.scopes.iter().collect::<Vec<_>>(),
+        "first_party": party.first_party,
+        "id_token_signed_response_alg": party.id_token_algorithm.name(),
+        "token_endpoint_auth_method": if party.is_confidential() { "client_secret_basic" } else { "none" },
+        "created_at": time(party.created_at),
+        "created_by": party.created_by.as_str(),
+        "secrets": party.secrets().iter().map(|secret| json!({
+            "id": secret.id,
+            "created_at": time(secret.created_at),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -803,3 +803,107 @@ async fn an_administrators_sign_out_ends_the_accounts_waiting_address_and_codes(
         assert!(stores.email_codes.is_empty(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_relying_party_is_registered_read_listed_and_deleted_and_bad_uris_are_refused() {
+    use shared::access::relying_parties::RelyingPartyStore as _;
+    let setup = setup().await;
+    let (status, created) = call(&setup, &event_json("admin-relying-parties-create.json")).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("rp_"));
+    assert_eq!(created["type"], "public");
+    assert_eq!(created["token_endpoint_auth_method"], "none");
+    assert_eq!(created["id_token_signed_response_alg"], "RS256");
+    assert!(
+        created.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+    assert_eq!(created["first_party"], true);
+    let (status, read) = call(
+        &setup,
+        &on_client("admin-relying-parties-read.json", &id, None),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(read, created);
+    let (status, listed) = call(&setup, &event_json("admin-relying-parties.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["relying_parties"][0]["client_id"], id.as_str());
+
+    let mut confidential = event_json("admin-relying-parties-create.json");
+    let mut body: Value = serde_json::from_str(confidential["body"].as_str().unwrap()).unwrap();
+    body["type"] = "confidential".into();
+    confidential["body"] = body.to_string().into();
+    let (status, server) = call(&setup, &confidential).await;
+    assert_eq!(status, 201);
+    let secret = server["client_secret"].as_str().unwrap();
+    let stored = setup
+        .state
+        .stores
+        .relying_parties
+        .find(
+            &shared::access::relying_parties::RelyingPartyId::parse(
+                server["client_id"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = &stored.secrets()[0].hash;
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(secret));
+
+    for (field, value) in [
+        (
+            "redirect_uris",
+            serde_json::json!(["http://notes.example/callback"]),
+        ),
+        (
+            "redirect_uris",
+            serde_json::json!(["http://localhost/callback"]),
+        ),
+        (
+            "redirect_uris",
+            serde_json::json!(["https://notes.example/cb#fragment"]),
+        ),
+        ("redirect_uris", serde_json::json!([])),
+        ("scopes", serde_json::json!(["openid", "everything"])),
+        ("type", serde_json::json!("spa")),
+        ("id_token_signed_response_alg", serde_json::json!("none")),
+    ] {
+        let mut event = event_json("admin-relying-parties-create.json");
+        let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+        body[field] = value.clone();
+        event["body"] = body.to_string().into();
+        let (status, refused) = call(&setup, &event).await;
+        assert_eq!(status, 422, "{field} {value}: {refused}");
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .relying_parties
+            .list(None, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, _) = call(
+        &setup,
+        &on_client("admin-relying-parties-delete.json", &id, None),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, gone) = call(
+        &setup,
+        &on_client("admin-relying-parties-read.json", &id, None),
+    )
+    .await;
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (404, Some("relying_party_not_found"))
+    );
+}

@@ -4,7 +4,9 @@
 //!   Set, so other services verify our access tokens (Ed25519) and relying parties our
 //!   id_tokens (RSA) without sharing a secret;
 //! - `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata (issuer, endpoints,
-//!   grant types, authentication methods), built on the issuer tokens carry.
+//!   grant types, authentication methods), built on the issuer tokens carry;
+//! - `GET /.well-known/openid-configuration`: OpenID Connect Discovery 1.0, the same
+//!   document with the OpenID Provider's fields, so the two never disagree.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -18,7 +20,8 @@ use shared::tokens::TokenVerifier;
 pub const MAX_AGE_SECONDS: u32 = 300;
 
 /// The grant types `/token` answers.
-pub const GRANT_TYPES: [&str; 5] = [
+pub const GRANT_TYPES: [&str; 6] = [
+    "authorization_code",
     "password",
     "refresh_token",
     "client_credentials",
@@ -56,14 +59,20 @@ pub enum Endpoint {
     Keys,
     /// The RFC 8414 metadata.
     Metadata,
+    /// The OpenID Connect Discovery document.
+    OpenIdConfiguration,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 2] = [
+pub const ROUTES: [(Route, Endpoint); 3] = [
     (Route::get("/.well-known/jwks.json"), Endpoint::Keys),
     (
         Route::get("/.well-known/oauth-authorization-server"),
         Endpoint::Metadata,
+    ),
+    (
+        Route::get("/.well-known/openid-configuration"),
+        Endpoint::OpenIdConfiguration,
     ),
 ];
 
@@ -71,13 +80,15 @@ pub const ROUTES: [(Route, Endpoint); 2] = [
 pub async fn handle(state: &State, request: Request) -> Response<Body> {
     let mut response = match route(&request, &ROUTES) {
         Some(Endpoint::Keys) => json_response(StatusCode::OK, &state.keys),
-        Some(Endpoint::Metadata) => match metadata(state, &request) {
-            Some(document) => json_response(StatusCode::OK, &document),
-            None => {
-                tracing::error!("no issuer: set JWT_ISSUER, or call through API Gateway");
-                return ApiError::Internal.into_response();
+        Some(endpoint @ (Endpoint::Metadata | Endpoint::OpenIdConfiguration)) => {
+            match metadata(state, &request, endpoint == Endpoint::OpenIdConfiguration) {
+                Some(document) => json_response(StatusCode::OK, &document),
+                None => {
+                    tracing::error!("no issuer: set JWT_ISSUER, or call through API Gateway");
+                    return ApiError::Internal.into_response();
+                }
             }
-        },
+        }
         None => return not_found(&request),
     };
     let cache = format!("public, max-age={MAX_AGE_SECONDS}");
@@ -87,22 +98,54 @@ pub async fn handle(state: &State, request: Request) -> Response<Body> {
     response
 }
 
-/// RFC 8414 section 2 metadata; every endpoint is under the issuer URL.
-fn metadata(state: &State, request: &Request) -> Option<serde_json::Value> {
+/// RFC 8414 section 2 metadata, and with `openid` OpenID Connect Discovery 1.0 section 3's
+/// fields beside it; every endpoint is under the issuer URL.
+fn metadata(state: &State, request: &Request, openid: bool) -> Option<serde_json::Value> {
     let issuer = state
         .settings
         .issuer_for(shared::tokens::issuer::of_request(request))?;
-    Some(json!({
+    let mut scopes: Vec<&str> = vec!["openid", "profile", "email", "offline_access"];
+    scopes.extend(
+        shared::access::scopes::SCOPES
+            .iter()
+            .map(|(scope, _)| *scope),
+    );
+    let mut document = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "revocation_endpoint": format!("{issuer}/revoke"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "service_documentation": format!("{issuer}/docs"),
         "grant_types_supported": GRANT_TYPES,
-        "response_types_supported": [],
-        // Users' apps are public clients; machine clients authenticate with their secret.
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        // Browser and native apps are public clients (PKCE alone); servers and machine
+        // clients authenticate with their secret.
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": shared::access::scopes::SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>(),
-    }))
+        "scopes_supported": scopes,
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent"],
+    });
+    if openid {
+        let extra = json!({
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
+            "userinfo_signing_alg_values_supported": ["none"],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
+                "at_hash", "sid", "preferred_username", "email", "email_verified"
+            ],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+        });
+        if let (Some(document), Some(extra)) = (document.as_object_mut(), extra.as_object()) {
+            document.extend(extra.clone());
+        }
+    }
+    Some(document)
 }

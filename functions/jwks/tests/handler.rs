@@ -88,7 +88,27 @@ async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
         );
         assert_eq!(
             metadata["scopes_supported"],
-            serde_json::json!(["clients:admin", "products:write", "users:admin"])
+            serde_json::json!([
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "clients:admin",
+                "products:write",
+                "users:admin"
+            ])
+        );
+        assert_eq!(
+            metadata["response_types_supported"],
+            serde_json::json!(["code"])
+        );
+        assert_eq!(
+            metadata["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(
+            metadata["authorization_endpoint"],
+            format!("{expected}/authorize")
         );
         assert_eq!(
             metadata["token_endpoint_auth_methods_supported"],
@@ -101,4 +121,48 @@ async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
         "https://auth.test",
         "tokens carry the issuer the metadata names"
     );
+}
+
+#[tokio::test]
+async fn the_openid_configuration_is_the_rfc_8414_document_with_the_providers_fields() {
+    let (_, verifier, _) = token_pair();
+    let state = jwks::State::new(&verifier, Vec::new(), token_settings());
+    let get = |path: &str| {
+        let mut event = event_json("oauth-metadata.json");
+        event["path"] = path.into();
+        event["resource"] = path.into();
+        event["requestContext"]["resourcePath"] = path.into();
+        event
+    };
+    let openid = jwks::handle(
+        &state,
+        request_from(&get("/.well-known/openid-configuration")),
+    )
+    .await;
+    assert_eq!(openid.status(), 200);
+    let openid: serde_json::Value = serde_json::from_str(&response_text(&openid)).unwrap();
+    let oauth = jwks::handle(
+        &state,
+        request_from(&get("/.well-known/oauth-authorization-server")),
+    )
+    .await;
+    let oauth: serde_json::Value = serde_json::from_str(&response_text(&oauth)).unwrap();
+    for (field, value) in oauth.as_object().unwrap() {
+        assert_eq!(&openid[field], value, "{field} agrees in both documents");
+    }
+    assert_eq!(openid["issuer"], "https://auth.test");
+    assert_eq!(openid["userinfo_endpoint"], "https://auth.test/userinfo");
+    assert_eq!(
+        openid["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    assert_eq!(
+        openid["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256", "EdDSA"])
+    );
+    assert_eq!(
+        openid["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert!(oauth.get("subject_types_supported").is_none());
 }

@@ -4,7 +4,9 @@
 //! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked;
 //! - `GET /users/me/events`: the security history, newest first, a page at a time;
 //! - `GET /users/me/passkeys`: the registered passkeys (names, dates; no key material);
-//! - `GET /users/me/export`: everything stored about the caller, in one document.
+//! - `GET /users/me/export`: everything stored about the caller, in one document;
+//! - `GET`/`POST /userinfo`: OpenID Connect's UserInfo for a token with the `openid` scope
+//!   (`sub`, and with `profile` the username, with `email` the verified address).
 
 mod export;
 
@@ -43,15 +45,19 @@ pub enum Endpoint {
     Export,
     /// Its passkeys.
     Passkeys,
+    /// OpenID Connect's UserInfo.
+    UserInfo,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 5] = [
+pub const ROUTES: [(Route, Endpoint); 7] = [
     (Route::get("/users/me"), Endpoint::Account),
     (Route::get("/users/me/sessions"), Endpoint::Sessions),
     (Route::get("/users/me/events"), Endpoint::Events),
     (Route::get("/users/me/export"), Endpoint::Export),
     (Route::get("/users/me/passkeys"), Endpoint::Passkeys),
+    (Route::get("/userinfo"), Endpoint::UserInfo),
+    (Route::post("/userinfo"), Endpoint::UserInfo),
 ];
 
 /// Handles one request for the authorizer's principal: the account as
@@ -65,6 +71,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::Events) => events(state, &request).await,
         Some(Endpoint::Export) => export::export(state, &request).await,
         Some(Endpoint::Passkeys) => passkeys(state, &request).await,
+        Some(Endpoint::UserInfo) => user_info(state, &request).await,
         None => return not_found(&request),
     };
     outcome.unwrap_or_else(ApiError::into_response)
@@ -108,6 +115,30 @@ async fn sessions<S: Stores>(
         StatusCode::OK,
         &json!({ "sessions": listed }),
     ))
+}
+
+/// OpenID Connect Core §5.3: `sub`, `preferred_username` with `profile`, `email` and
+/// `email_verified` with `email` (a verified address only). A token without `openid` is
+/// refused with `403 insufficient_scope`.
+async fn user_info<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let now = state.clock.now();
+    let user = authenticated_user(state.stores.users(), request, now).await?;
+    let scopes = shared::edge::principal::token_scopes(request);
+    if !scopes.contains("openid") {
+        return Err(shared::edge::principal::INSUFFICIENT_SCOPE);
+    }
+    let mut claims = json!({ "sub": user.id.as_str() });
+    if scopes.contains("profile") {
+        claims["preferred_username"] = user.username.as_str().into();
+    }
+    if let Some(address) = user.email.as_ref().filter(|_| scopes.contains("email")) {
+        claims["email"] = address.as_str().into();
+        claims["email_verified"] = true.into();
+    }
+    Ok(json_response(StatusCode::OK, &claims))
 }
 
 /// `{"passkeys": [...]}`: the caller's passkeys, oldest first.

@@ -315,3 +315,31 @@ async fn the_account_shows_its_verified_address_and_one_waiting_for_its_code() {
         serde_json::json!({"address": "Alice@example.com", "verified": true, "pending_address": "alice@new.example"})
     );
 }
+
+#[tokio::test]
+async fn userinfo_answers_sub_and_the_claims_of_the_granted_scopes_and_needs_openid() {
+    let store = store_with_alice();
+    let alice = shared::testing::seeded_account_id("alice");
+    let mut event = event_json("userinfo.json");
+    let (status, body) = call(&store, &event).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "sub": alice.as_str(), "preferred_username": "alice" }),
+        "no verified address, so no email claim"
+    );
+    event["requestContext"]["authorizer"]["scope"] = "openid".into();
+    let (_, body) = call(&store, &event).await;
+    assert_eq!(
+        body,
+        json!({ "sub": alice.as_str() }),
+        "profile not granted"
+    );
+    event["requestContext"]["authorizer"]["scope"] = "".into();
+    event["requestContext"]["authorizer"]["client_id"] = "".into();
+    let (status, body) = call(&store, &event).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+}

@@ -96,6 +96,21 @@ pub const INSUFFICIENT_SCOPE: ApiError = ApiError::Refused {
     message: "the access token does not carry the scopes this route requires",
 };
 
+/// The scopes the caller's access token carries, as the authorizer passed them on.
+pub fn token_scopes(request: &Request) -> crate::access::scopes::Scopes {
+    let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
+        return crate::access::scopes::Scopes::none();
+    };
+    crate::access::scopes::Scopes::parse(
+        context
+            .authorizer
+            .fields
+            .get("scope")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default(),
+    )
+}
+
 /// Checks the route's requirement in [`crate::access::scopes::PROTECTED_ROUTES`] (the table the
 /// authorizer writes its policies from) against the authorizer's context: the kind of
 /// token (`client_id` set: a machine client's) and its `scope`. The authorizer stays the
@@ -109,8 +124,11 @@ fn require_route_scopes(
 ) -> Result<(), ApiError> {
     use crate::access::scopes::{Caller, PROTECTED_ROUTES, Scopes};
     let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
+    // A relying party's token is a user's: only a machine client's id makes a client.
     let caller = match text("client_id") {
-        Some(client) if !client.is_empty() => Caller::Client,
+        Some(client) if crate::access::client_id::ClientId::parse(client).is_some() => {
+            Caller::Client
+        }
         _ => Caller::User,
     };
     let scopes = Scopes::parse(text("scope").unwrap_or_default());
@@ -221,6 +239,12 @@ pub async fn authenticated_caller<S: crate::stores::Stores>(
         Caller::Account(user) => roles.scopes_for(&user.roles),
         Caller::Client(client) => client.scopes.clone(),
     };
+    // OpenID Connect's own scopes (a relying party's token) are no roles' to grant.
+    let carried: crate::access::scopes::Scopes = carried
+        .iter()
+        .filter(|scope| !crate::access::relying_parties::OPENID_SCOPES.contains(scope))
+        .map(str::to_owned)
+        .collect();
     if !carried.is_subset(&granted) {
         tracing::info!(
             caller = caller.id(),
