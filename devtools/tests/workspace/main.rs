@@ -27,6 +27,7 @@ mod live {
     mod local_api;
     mod login_timing;
     mod make_dev;
+    mod openid_connect;
     mod outage;
     mod parallel_attacks;
     mod passkeys;

@@ -389,7 +389,7 @@ fn hostile_inputs(valid_token: &str, forge: impl Fn(Value, Value) -> String) -> 
         ),
         row(
             "unsupported grant",
-            Call::Token(form, "grant_type=authorization_code&code=x".into()),
+            Call::Token(form, "grant_type=implicit&code=x".into()),
             400,
             "unsupported_grant_type",
         ),

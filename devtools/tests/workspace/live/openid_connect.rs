@@ -1,0 +1,408 @@
+//! The OpenID Provider judged by a third-party client, the Rust `openidconnect` crate, against
+//! the real function binaries (two instances each) and a real database: discovery, the code
+//! flow with PKCE and a nonce through the hosted pages over HTTP, RS256 id_token verification
+//! from the published JWKS (with `at_hash`), UserInfo, refresh; then a replayed code and
+//! parallel exchanges of one code across the instances.
+
+use devtools::stack::{Stack, StackOptions};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::access::redirect_uris::RedirectUri;
+use shared::access::relying_parties::{
+    ClientKind, IdTokenAlgorithm, MongoRelyingPartyStore, RelyingParty, RelyingPartyId,
+    RelyingPartyStore as _,
+};
+use shared::access::scopes::Scopes;
+use std::collections::BTreeMap;
+
+const PASSWORD: &str = "correct horse battery staple";
+const REDIRECT: &str = "http://127.0.0.1/callback";
+
+async fn stack(name: &str) -> Stack {
+    let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
+        panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
+    });
+    let data_dir = std::env::temp_dir().join(format!("{name}-{}", uuid::Uuid::new_v4().simple()));
+    Stack::start(StackOptions {
+        template: crate::support::workspace().join("template.yaml"),
+        bin_dir: crate::support::bin_dir_with_functions(),
+        data_dir: data_dir.clone(),
+        port: 0,
+        instances: 2,
+        mongodb_uri: None,
+        database_name: name.to_owned(),
+        secantusd: Some(secantusd.into()),
+        keys: None,
+        function_log_dir: None,
+        log_requests: false,
+        parameter_overrides: Default::default(),
+        outbox_dir: Some(data_dir.join("outbox")),
+    })
+    .await
+    .expect("the local stack starts with its own server")
+}
+
+/// Registers a public, first-party relying party straight in the stack's database.
+async fn relying_party(stack: &Stack, name: &str) -> RelyingPartyId {
+    let client = mongodb::Client::with_uri_str(&stack.mongodb_uri)
+        .await
+        .unwrap();
+    let store = MongoRelyingPartyStore::new(&client.database(name));
+    let party = RelyingParty {
+        id: RelyingPartyId::generate().unwrap(),
+        name: "Notes".to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris: vec![RedirectUri::register(REDIRECT).unwrap()],
+        post_logout_redirect_uris: Vec::new(),
+        scopes: Scopes::parse("openid profile email offline_access"),
+        first_party: true,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: std::time::SystemTime::now(),
+        created_by: shared::testing::seeded_account_id("admin"),
+    };
+    store.create(&party).await.unwrap();
+    party.id
+}
+
+/// A browser that keeps cookies and does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let (pair, _) = value.to_str().unwrap().split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> (StatusCode, String, Option<String>) {
+        let response = self
+            .http
+            .get(url)
+            .header("Cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+
+    async fn post(
+        &mut self,
+        url: &str,
+        form: &[(String, String)],
+    ) -> (StatusCode, String, Option<String>) {
+        let response = self
+            .http
+            .post(url)
+            .header("Cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+
+    async fn answer(
+        &mut self,
+        response: reqwest::Response,
+    ) -> (StatusCode, String, Option<String>) {
+        self.keep(&response);
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|value| value.to_str().unwrap().to_owned());
+        (status, response.text().await.unwrap(), location)
+    }
+}
+
+/// The form's action and hidden fields.
+fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form")
+        .to_owned();
+    let fields = page
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            let value = value
+                .replace("&#43;", "+")
+                .replace("&#61;", "=")
+                .replace("&#x2f;", "/")
+                .replace("&#47;", "/")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            (name.to_owned(), value)
+        })
+        .collect();
+    (action, fields)
+}
+
+/// Signs in through the hosted pages at `authorize_url`; the redirect's query.
+async fn sign_in(
+    base: &str,
+    browser: &mut Browser,
+    authorize_url: &str,
+    username: &str,
+) -> BTreeMap<String, String> {
+    let (status, page, _) = browser.get(authorize_url).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (action, mut fields) = form_of(&page);
+    fields.push(("username".to_owned(), username.to_owned()));
+    fields.push(("password".to_owned(), PASSWORD.to_owned()));
+    let (status, body, location) = browser.post(&format!("{base}{action}"), &fields).await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(location.as_str().split('?').next(), Some(REDIRECT));
+    location.query_pairs().into_owned().collect()
+}
+
+async fn signup(base: &str, username: &str) {
+    let status = reqwest::Client::new()
+        .post(format!("{base}/signup"))
+        .json(&json!({ "username": username, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_openidconnect_crate_signs_in_verifies_the_id_token_reads_userinfo_and_refreshes() {
+    let stack = stack("oidc").await;
+    let base = format!("http://{}", stack.address);
+    signup(&base, "olivia").await;
+    let client_id = relying_party(&stack, "oidc").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(base.clone()).unwrap(), &http)
+            .await
+            .expect("the discovery document is one openidconnect accepts");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(client_id.as_str().to_owned()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (authorize_url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".to_owned()))
+        .add_scope(Scope::new("offline_access".to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let mut browser = Browser::new();
+    let returned = sign_in(&base, &mut browser, authorize_url.as_str(), "olivia").await;
+    assert_eq!(&returned["state"], state.secret(), "state echoed");
+    assert_eq!(
+        returned["iss"], base,
+        "iss in the authorization response (RFC 9207)"
+    );
+
+    let code = returned["code"].clone();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the code exchange");
+    let id_token = tokens.id_token().expect("an id_token with openid");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the RS256 id_token verifies from the JWKS with the nonce");
+    assert_eq!(
+        claims.preferred_username().map(|name| name.as_str()),
+        Some("olivia")
+    );
+    let expected_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash));
+    assert!(claims.auth_time().is_some());
+
+    let userinfo: openidconnect::core::CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("UserInfo with the access token");
+    assert_eq!(userinfo.subject(), claims.subject());
+    assert_eq!(
+        userinfo.preferred_username().map(|name| name.as_str()),
+        Some("olivia")
+    );
+
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().expect("offline_access"))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("a refresh");
+    let me = http
+        .get(format!("{base}/users/me"))
+        .bearer_auth(refreshed.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "the authorizer takes the token as the user's"
+    );
+
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(openidconnect::PkceCodeVerifier::new("x".repeat(43)))
+        .request_async(&http)
+        .await;
+    assert!(replay.is_err(), "a replayed code is refused");
+    let after_replay = client
+        .exchange_refresh_token(refreshed.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(
+        after_replay.is_err(),
+        "the replay ended the first exchange's session"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_twelve_parallel_exchanges_of_one_code_across_instances_one_succeeds_in_rounds() {
+    let stack = stack("oidcrace").await;
+    let base = format!("http://{}", stack.address);
+    signup(&base, "rachel").await;
+    let client_id = relying_party(&stack, "oidcrace").await;
+    let verifier = "dBjftJeZ4CVP-mJ0Hf1Xe-vaNAPcM8vN0QSQqWmQ5yk6bEQcZs";
+    let challenge = shared::authorization::pkce::s256(verifier);
+    let mut browser = Browser::new();
+    for round in 0..5 {
+        let query = serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid offline_access"),
+            ("state", "s"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .unwrap();
+        let authorize = format!("{base}/authorize?{query}");
+        let code = if round == 0 {
+            sign_in(&base, &mut browser, &authorize, "rachel").await["code"].clone()
+        } else {
+            let (status, _, location) = browser.get(&authorize).await;
+            assert_eq!(status, StatusCode::FOUND, "the login session signs in");
+            let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
+            location
+                .query_pairs()
+                .find(|(name, _)| name == "code")
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        let http = reqwest::Client::new();
+        let exchanges = (0..12).map(|_| {
+            let http = http.clone();
+            let form = [
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", code.clone()),
+                ("redirect_uri", REDIRECT.to_owned()),
+                ("code_verifier", verifier.to_owned()),
+                ("client_id", client_id.as_str().to_owned()),
+            ];
+            let url = format!("{base}/token");
+            async move {
+                let response = http.post(url).form(&form).send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            }
+        });
+        let answers = futures_util::future::join_all(exchanges).await;
+        let winners: Vec<&Value> = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::OK)
+            .map(|(_, body)| body)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {answers:?}");
+        for (status, body) in &answers {
+            if *status != StatusCode::OK {
+                assert_eq!(
+                    (*status, body["error"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+                );
+            }
+        }
+        let refresh = http
+            .post(format!("{base}/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                (
+                    "refresh_token",
+                    winners[0]["refresh_token"].as_str().unwrap(),
+                ),
+                ("client_id", client_id.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refresh.status(),
+            StatusCode::BAD_REQUEST,
+            "round {round}: the replays ended the winning exchange's session"
+        );
+    }
+    stack.stop().await;
+}
