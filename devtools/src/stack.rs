@@ -370,5 +370,58 @@ async fn seed(
         .seed()
         .await
         .map_err(|e| fail("seeding products")(&e))?;
-    Ok(())
+    register_demo_client(&stores).await
+}
+
+/// The relying party `make dev` registers for local use: a public, first-party client with
+/// loopback redirect URIs (any port matches), so a local app or the `/docs` page can sign in
+/// through `/authorize`.
+pub const DEMO_CLIENT_ID: &str = "rp_localdemoclientaaaaaaaaa";
+
+/// The demo client's redirect URIs: a local app's `/callback` and the `/docs` page's OAuth 2.0
+/// redirect page, on any port of 127.0.0.1.
+pub const DEMO_REDIRECT_URIS: [&str; 2] = [
+    "http://127.0.0.1/callback",
+    "http://127.0.0.1/docs/oauth2-redirect.html",
+];
+
+async fn register_demo_client(stores: &shared::stores::MongoStores) -> Result<(), StackError> {
+    use shared::access::relying_parties::{
+        ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+    };
+    let id = RelyingPartyId::parse(DEMO_CLIENT_ID)
+        .ok_or_else(|| StackError("the demo client id is malformed".to_owned()))?;
+    let parties = &stores.relying_parties;
+    if parties
+        .find(&id)
+        .await
+        .map_err(|e| fail("reading the demo client")(&e))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let redirect_uris = DEMO_REDIRECT_URIS
+        .iter()
+        .map(|uri| shared::access::redirect_uris::RedirectUri::register(uri))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail("the demo client's redirect URIs")(&e))?;
+    let party = RelyingParty {
+        id,
+        name: "Local demo app".to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris,
+        post_logout_redirect_uris: Vec::new(),
+        scopes: shared::access::scopes::Scopes::parse(
+            "openid profile email offline_access products:write",
+        ),
+        first_party: true,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: std::time::SystemTime::now(),
+        created_by: shared::identity::account_id::AccountId::parse("000000000000000000000000")
+            .ok_or_else(|| StackError("the demo client's creator is malformed".to_owned()))?,
+    };
+    parties
+        .create(&party)
+        .await
+        .map_err(|e| fail("registering the demo client")(&e))
 }

@@ -142,6 +142,12 @@ fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
         url.replace("://127.0.0.1", "://localhost")
     );
     println!();
+    println!(
+        "OpenID Provider: {url}/.well-known/openid-configuration, demo public client {} (redirect URIs {} on any port)",
+        devtools::stack::DEMO_CLIENT_ID,
+        devtools::stack::DEMO_REDIRECT_URIS.join(", ")
+    );
+    println!();
     println!("Try the whole flow:");
     println!(
         "  curl -i -X POST {url}/signup -H 'Content-Type: application/json' -d '{{\"username\":\"alice\",\"password\":\"correct horse battery staple\"}}'"

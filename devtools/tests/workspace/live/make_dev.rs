@@ -118,6 +118,20 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
             && std::path::Path::new(eml).is_file(),
         "{mail_line}"
     );
+    let authorize = format!(
+        "{url}/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5173%2Fcallback&scope=openid&code_challenge={}&code_challenge_method=S256",
+        devtools::stack::DEMO_CLIENT_ID,
+        shared::authorization::pkce::s256("dBjftJeZ4CVP-mJ0Hf1Xe-vaNAPcM8vN0QSQqWmQ5yk6bEQcZs"),
+    );
+    let page = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &authorize])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&page.stdout),
+        "200",
+        "the demo client's sign-in page"
+    );
     let started = children(child.0.id());
     assert!(
         started.len() >= 11,
