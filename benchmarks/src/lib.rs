@@ -14,7 +14,7 @@ pub struct Pair {
 }
 
 /// Every pair `make bench` measures.
-pub const PAIRS: [Pair; 5] = [
+pub const PAIRS: [Pair; 7] = [
     Pair {
         group: "authorizer",
         request: "authorizer decision (header, verification, policy)",
@@ -44,6 +44,18 @@ pub const PAIRS: [Pair; 5] = [
         request: "/signup handler, real database",
         floor: "one argon2id hash (default parameters)",
         target: 1.2,
+    },
+    Pair {
+        group: "code-exchange",
+        request: "/token authorization_code grant (access, RS256 id_token, refresh), real database",
+        floor: "its six round trips and one RS256 signature",
+        target: 1.15,
+    },
+    Pair {
+        group: "authorize-page",
+        request: "GET /authorize rendering the sign-in page, real database",
+        floor: "one find_one round trip",
+        target: 1.5,
     },
 ];
 

@@ -412,7 +412,7 @@ async fn register_demo_client(stores: &shared::stores::MongoStores) -> Result<()
         redirect_uris,
         post_logout_redirect_uris: Vec::new(),
         scopes: shared::access::scopes::Scopes::parse(
-            "openid profile email offline_access products:write",
+            "openid profile email offline_access account products:write",
         ),
         first_party: true,
         id_token_algorithm: IdTokenAlgorithm::Rs256,

@@ -110,7 +110,11 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
         ("AdminFunction", set(&["MongoDbUriSecretArn"])),
         (
             "LoginFunction",
-            set(&["MongoDbUriSecretArn", "SecondFactorKeysSecretArn"]),
+            set(&[
+                "MongoDbUriSecretArn",
+                "SecondFactorKeysSecretArn",
+                "JwtPublicKeySecretArn",
+            ]),
         ),
     ]);
     let grants = grants();

@@ -66,14 +66,29 @@ fn the_authorizer_guards_exactly_the_routes_the_template_puts_behind_it() {
 fn a_cached_answer_for_any_first_route_is_right_for_every_route_and_scope_set() {
     let (issuer, verifier, _) = token_pair();
     let state = authorizer::State::new(verifier, token_settings());
-    let kinds = scope_sets()
-        .into_iter()
-        .flat_map(|scopes| [(Caller::User, scopes.clone()), (Caller::Client, scopes)]);
+    let with = |scopes: &Scopes, more: &str| Scopes::parse(&format!("{scopes} {more}"));
+    let kinds = scope_sets().into_iter().flat_map(|scopes| {
+        [
+            (Caller::User, scopes.clone()),
+            (Caller::Client, scopes.clone()),
+            (Caller::RelyingParty, with(&scopes, "openid")),
+            (Caller::RelyingParty, with(&scopes, "openid account")),
+        ]
+    });
+    let relying_party = shared::access::client_id::RelyingPartyId::generate().unwrap();
     for (caller, scopes) in kinds {
         let token = match caller {
             Caller::User => {
                 let mut login = Authentication::password(SystemTime::now());
                 login.scopes = scopes.clone();
+                issuer
+                    .issue_for(ALICE, 0, &login, SystemTime::now())
+                    .unwrap()
+            }
+            Caller::RelyingParty => {
+                let mut login = Authentication::password(SystemTime::now());
+                login.scopes = scopes.clone();
+                login.client = Some(relying_party.as_str().to_owned());
                 issuer
                     .issue_for(ALICE, 0, &login, SystemTime::now())
                     .unwrap()

@@ -38,10 +38,15 @@ pub async fn administrator<S: Stores>(
             second_factor_missing: false,
         });
     }
-    if !caller
+    // What the user grants an application they signed in to (OpenID Connect's scopes,
+    // `account`) is no role's to grant.
+    let role_scopes: shared::access::scopes::Scopes = caller
         .scopes
-        .is_subset(&state.roles.scopes_for(&user.roles))
-    {
+        .iter()
+        .filter(|scope| !shared::access::scopes::USER_GRANTED_SCOPES.contains(scope))
+        .map(str::to_owned)
+        .collect();
+    if !role_scopes.is_subset(&state.roles.scopes_for(&user.roles)) {
         tracing::info!(actor = %user.id, "admin request refused: the token has scopes the account's roles no longer grant");
         return Err(ApiError::Unauthenticated);
     }

@@ -13,8 +13,8 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde_json::{Value, json};
 use shared::access::redirect_uris::RedirectUri;
 use shared::access::relying_parties::{
-    ClientKind, IdTokenAlgorithm, OPENID_SCOPES, RelyingParty, RelyingPartyId,
-    RelyingPartyStore as _,
+    ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+    USER_GRANTED_SCOPES,
 };
 use shared::access::scopes::Scopes;
 use shared::platform::http::{
@@ -114,7 +114,6 @@ pub(crate) async fn create<S: Stores>(
         "post_logout_redirect_uris",
         false,
     )?;
-    let scopes = scopes(fields.get("scopes"))?;
     let first_party = match fields.get("first_party") {
         None => false,
         Some(Value::Bool(first_party)) => *first_party,
@@ -125,6 +124,7 @@ pub(crate) async fn create<S: Stores>(
             });
         }
     };
+    let scopes = scopes(fields.get("scopes"), first_party)?;
     let id_token_algorithm = match fields.get("id_token_signed_response_alg") {
         None => IdTokenAlgorithm::default(),
         Some(value) => value
@@ -245,9 +245,10 @@ fn uri_list(
     Ok(uris)
 }
 
-/// The scopes a relying party may ask for: OpenID Connect's and the API's; the account's
-/// roles still bound the API scopes of every token it gets.
-fn scopes(given: Option<&Value>) -> Result<Scopes, ApiError> {
+/// The scopes a relying party may ask for: OpenID Connect's, `account` and the API's; the
+/// account's roles still bound the API scopes of every token it gets, and the administration
+/// scopes are for first-party applications only.
+fn scopes(given: Option<&Value>, first_party: bool) -> Result<Scopes, ApiError> {
     let invalid = |message: String| ApiError::InvalidField {
         field: "scopes",
         message,
@@ -259,17 +260,32 @@ fn scopes(given: Option<&Value>) -> Result<Scopes, ApiError> {
     for scope in given {
         match scope.as_str() {
             Some(scope)
-                if OPENID_SCOPES.contains(&scope) || shared::access::scopes::is_known(scope) =>
+                if USER_GRANTED_SCOPES.contains(&scope)
+                    || shared::access::scopes::is_known(scope) =>
             {
                 scopes.push(scope.to_owned());
             }
             _ => {
                 return Err(invalid(format!(
                     "{scope} is not a scope: {} or one of the API's",
-                    OPENID_SCOPES.join(", ")
+                    USER_GRANTED_SCOPES.join(", ")
                 )));
             }
         }
     }
-    Ok(scopes.into_iter().collect())
+    let scopes: Scopes = scopes.into_iter().collect();
+    if !first_party
+        && ADMINISTRATION_SCOPES
+            .iter()
+            .any(|scope| scopes.contains(scope))
+    {
+        return Err(invalid(format!(
+            "{} are for first-party applications only",
+            ADMINISTRATION_SCOPES.join(" and ")
+        )));
+    }
+    Ok(scopes)
 }
+
+/// The scopes that administer accounts and clients.
+const ADMINISTRATION_SCOPES: [&str; 2] = ["users:admin", "clients:admin"];

@@ -108,7 +108,7 @@ pub fn authorize(
             if AccountId::parse(&claims.sub).is_some()
                 && RelyingPartyId::parse(client).is_some() =>
         {
-            Caller::User
+            Caller::RelyingParty
         }
         Some(client) if client == claims.sub && ClientId::parse(client).is_some() => Caller::Client,
         _ => {

@@ -235,12 +235,13 @@ fn an_unusable_method_arn_is_unauthorized() {
 }
 
 #[test]
-fn a_users_token_from_a_relying_party_is_a_users_and_a_machine_client_id_beside_an_account_is_denied()
+fn a_relying_partys_token_reaches_the_account_only_with_the_account_scope_and_a_machine_id_beside_an_account_is_denied()
  {
     let (issuer, verifier, _) = token_pair();
-    let with_client = |client: &str| {
+    let with_client = |client: &str, scopes: &str| {
         let login = shared::tokens::Authentication {
             client: Some(client.to_owned()),
+            scopes: shared::access::scopes::Scopes::parse(scopes),
             ..shared::tokens::Authentication::password(SystemTime::now())
         };
         let token = issuer
@@ -249,20 +250,36 @@ fn a_users_token_from_a_relying_party_is_a_users_and_a_machine_client_id_beside_
             .token;
         decide(&verifier, &request_with(Some(&format!("Bearer {token}")))).unwrap()
     };
-    let relying_party = shared::access::client_id::RelyingPartyId::generate().unwrap();
-    let response = with_client(relying_party.as_str());
-    assert_eq!(response["principalId"], ALICE);
-    let statements = response["policyDocument"]["Statement"].as_array().unwrap();
-    assert_eq!(statements[0]["Effect"], "Allow");
-    assert!(
-        resources(&statements[0])
+    let allowed = |response: &Value| -> Vec<String> {
+        response["policyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|route| route.ends_with("/GET/users/me")),
-        "{statements:?}"
+            .filter(|statement| statement["Effect"] == "Allow")
+            .flat_map(resources)
+            .collect()
+    };
+    let relying_party = shared::access::client_id::RelyingPartyId::generate().unwrap();
+    let openid = with_client(relying_party.as_str(), "openid profile");
+    assert_eq!(openid["principalId"], ALICE);
+    assert_eq!(openid["context"]["client_id"], relying_party.as_str());
+    let routes = allowed(&openid);
+    assert!(
+        routes.iter().any(|route| route.ends_with("/GET/userinfo")),
+        "{routes:?}"
     );
-    assert_eq!(response["context"]["client_id"], relying_party.as_str());
+    assert!(
+        !routes.iter().any(|route| route.ends_with("/GET/users/me")),
+        "an application without the account scope cannot read the account: {routes:?}"
+    );
+    let account = with_client(relying_party.as_str(), "openid account");
+    assert!(
+        allowed(&account)
+            .iter()
+            .any(|route| route.ends_with("/GET/users/me"))
+    );
     let machine = shared::access::client_id::ClientId::generate().unwrap();
-    let response = with_client(machine.as_str());
+    let response = with_client(machine.as_str(), "");
     assert_eq!(response["policyDocument"]["Statement"][0]["Effect"], "Deny");
     assert_eq!(response["context"], json!({}));
 }

@@ -104,7 +104,7 @@ fn metadata(state: &State, request: &Request, openid: bool) -> Option<serde_json
     let issuer = state
         .settings
         .issuer_for(shared::tokens::issuer::of_request(request))?;
-    let mut scopes: Vec<&str> = vec!["openid", "profile", "email", "offline_access"];
+    let mut scopes: Vec<&str> = shared::access::scopes::USER_GRANTED_SCOPES.to_vec();
     scopes.extend(
         shared::access::scopes::SCOPES
             .iter()
@@ -117,6 +117,7 @@ fn metadata(state: &State, request: &Request, openid: bool) -> Option<serde_json
         "revocation_endpoint": format!("{issuer}/revoke"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "end_session_endpoint": format!("{issuer}/logout"),
         "service_documentation": format!("{issuer}/docs"),
         "grant_types_supported": GRANT_TYPES,
         "response_types_supported": ["code"],

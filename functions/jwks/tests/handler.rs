@@ -93,6 +93,7 @@ async fn the_metadata_names_the_tokens_issuer_and_endpoints_under_it() {
                 "profile",
                 "email",
                 "offline_access",
+                "account",
                 "clients:admin",
                 "products:write",
                 "users:admin"

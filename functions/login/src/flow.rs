@@ -50,19 +50,51 @@ impl<'a, S: Stores> Context<'a, S> {
         }
     }
 
-    fn frame(&self) -> Frame<'_> {
+    pub(crate) fn request(&self) -> &Request {
+        self.request
+    }
+
+    pub(crate) fn state(&self) -> &State<S> {
+        self.state
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    pub(crate) fn source(&self) -> &RequestSource {
+        &self.source
+    }
+
+    pub(crate) fn cookies(&self) -> CookiePolicy {
+        self.cookies
+    }
+
+    pub(crate) async fn live_session(&self) -> Result<Option<(Session, User)>, Response<Body>> {
+        live_session(self).await
+    }
+
+    pub(crate) fn unavailable_page(&self, error: &str) -> Response<Body> {
+        unavailable(self, error)
+    }
+
+    pub(crate) fn frame(&self) -> Frame<'_> {
         Frame {
             brand: &self.state.brand,
             base_path: &self.base_path,
         }
     }
 
-    fn error_page(&self, status: StatusCode, message: &str) -> Response<Body> {
+    pub(crate) fn error_page(&self, status: StatusCode, message: &str) -> Response<Body> {
         pages::html(status, pages::error(&self.frame(), message))
     }
 
     /// The CSRF token of this browser, and the cookie to set when it had none.
-    fn csrf(&self) -> (String, Option<String>) {
+    pub(crate) fn csrf(&self) -> (String, Option<String>) {
         match self.cookies.csrf(self.request) {
             Some(token) => (token, None),
             None => match shared::sessions::generate() {
@@ -77,7 +109,7 @@ impl<'a, S: Stores> Context<'a, S> {
     }
 
     /// Whether the form's `csrf_token` is this browser's CSRF cookie.
-    fn csrf_matches(&self, params: &Params) -> bool {
+    pub(crate) fn csrf_matches(&self, params: &Params) -> bool {
         match (self.cookies.csrf(self.request), params.get("csrf_token")) {
             (Some(cookie), Some(form)) => bool::from(cookie.as_bytes().ct_eq(form.as_bytes())),
             _ => false,
@@ -243,7 +275,13 @@ pub(crate) async fn consent<S: Stores>(context: &Context<'_, S>) -> Response<Bod
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Ok(Some((session, user))) = live_session(context).await else {
+    let live = match live_session(context).await {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    let Some((session, user)) =
+        live.filter(|(session, _)| recent_enough(context, &request, session))
+    else {
         return sign_in_page(
             context,
             &request,
@@ -260,6 +298,31 @@ pub(crate) async fn consent<S: Stores>(context: &Context<'_, S>) -> Response<Bod
             &request.error("access_denied", "the user denied access"),
         ),
     }
+}
+
+/// How long the consent page may stay open after a sign-in that `prompt=login` or a short
+/// `max_age` asked for.
+const CONSENT_PAGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether the session's sign-in still satisfies a request that asked for a fresh one
+/// (`prompt=login`, `max_age`) when its consent page is answered: within `max_age`, or within
+/// [`CONSENT_PAGE_LIFETIME`] of it, so a page left open (or the form replayed from an old
+/// session) cannot stand in for a fresh sign-in.
+fn recent_enough<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> bool {
+    let age = context
+        .now
+        .duration_since(session.authenticated_at)
+        .unwrap_or_default();
+    let asked = match (request.prompt.login, request.max_age) {
+        (_, Some(max_age)) => Some(std::time::Duration::from_secs(max_age)),
+        (true, None) => Some(std::time::Duration::ZERO),
+        (false, None) => None,
+    };
+    asked.is_none_or(|max_age| age <= max_age.max(CONSENT_PAGE_LIFETIME))
 }
 
 /// The form's parameters and the authorization request it carries, once its CSRF token is
@@ -370,6 +433,16 @@ async fn signed_in<S: Stores>(
     session.authenticated_at = authenticated_at;
     session.client = context.source.clone();
     let key = shared::sessions::login_key(&cookie);
+    // The browser's previous login session, if any, ends: one browser, one session.
+    if let Ok(Some((previous, owner))) = live_session(context).await
+        && let Err(error) = state
+            .stores
+            .sessions()
+            .end_session(&owner.id, &previous.family)
+            .await
+    {
+        tracing::warn!(%error, "the previous login session was not ended (it stays until it expires)");
+    }
     let started = state
         .stores
         .sessions()
@@ -419,7 +492,8 @@ async fn finish<S: Stores>(
         &request.carried,
         &csrf_token,
     );
-    let response = pages::html(StatusCode::OK, page);
+    let response =
+        pages::allowing_redirect_to(pages::html(StatusCode::OK, page), &request.redirect_uri);
     match set_csrf {
         Some(cookie) => pages::with_cookie(response, &cookie),
         None => response,
@@ -497,7 +571,7 @@ fn redirect_error<S: Stores>(context: &Context<'_, S>, error: &RedirectError) ->
 }
 
 /// `uri` with `pairs` added to its query.
-fn with_query(uri: &str, pairs: &[(&str, String)]) -> String {
+pub(crate) fn with_query(uri: &str, pairs: &[(&str, String)]) -> String {
     match url::Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(pairs);
@@ -524,7 +598,8 @@ fn sign_in_page<S: Stores>(
         &csrf_token,
         username,
     );
-    let mut response = pages::html(status, page);
+    let mut response =
+        pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
@@ -551,7 +626,7 @@ fn second_factor_page<S: Stores>(
         &csrf_token,
         mfa_token,
     );
-    let response = pages::html(status, page);
+    let response = pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
     match set_csrf {
         Some(cookie) => pages::with_cookie(response, &cookie),
         None => response,

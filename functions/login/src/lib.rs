@@ -9,6 +9,7 @@
 //!   them ([`token::sign_in`]); an account with a second factor gets the second-factor page;
 //! - `POST /login/second-factor`: an authenticator or recovery code;
 //! - `POST /login/consent`: a third-party client's access allowed or denied;
+//! - `GET`/`POST /logout`: RP-initiated logout ([`logout`]);
 //! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
 //!
 //! A completed sign-in starts a login session at the service ([`cookies`]), which every later
@@ -19,6 +20,7 @@
 pub mod brand;
 pub mod cookies;
 mod flow;
+mod logout;
 pub mod pages;
 pub mod params;
 pub mod request;
@@ -56,11 +58,13 @@ pub struct State<S> {
     pub tokens: TokenSettings,
     /// How the pages look.
     pub brand: brand::Brand,
+    /// Checks the `id_token_hint` of a logout against the published keys.
+    pub id_tokens: shared::tokens::id_tokens::IdTokenVerifier,
 }
 
 impl State<MongoStores> {
-    /// The state from the environment: hashing, second-factor and token settings (no
-    /// signing key), and the pages' branding.
+    /// The state from the environment: hashing, second-factor and token settings, the public
+    /// keys (never the signing key), and the pages' branding.
     pub fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
         Ok(Self {
             stores,
@@ -72,6 +76,7 @@ impl State<MongoStores> {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
             tokens: TokenSettings::from_source(env)?,
             brand: brand::Brand::from_source(env)?,
+            id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_source(env)?,
         })
     }
 }
@@ -119,16 +124,22 @@ pub enum Endpoint {
     Consent,
     /// The stylesheet.
     Style,
+    /// RP-initiated logout, parameters in the query.
+    Logout,
+    /// RP-initiated logout, parameters in a form (and the confirmation).
+    LogoutForm,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 6] = [
+pub const ROUTES: [(Route, Endpoint); 8] = [
     (Route::get("/authorize"), Endpoint::Authorize),
     (Route::post("/authorize"), Endpoint::AuthorizeForm),
     (Route::post("/login"), Endpoint::SignIn),
     (Route::post("/login/second-factor"), Endpoint::SecondFactor),
     (Route::post("/login/consent"), Endpoint::Consent),
     (Route::get("/login/style.css"), Endpoint::Style),
+    (Route::get("/logout"), Endpoint::Logout),
+    (Route::post("/logout"), Endpoint::LogoutForm),
 ];
 
 /// Answers one request; any other route is a `404`. Every outcome is a response.
@@ -160,6 +171,8 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::SignIn => flow::sign_in(&context).await,
         Endpoint::SecondFactor => flow::second_factor(&context).await,
         Endpoint::Consent => flow::consent(&context).await,
+        Endpoint::Logout => logout::logout(&context, false).await,
+        Endpoint::LogoutForm => logout::logout(&context, true).await,
         Endpoint::Style => stylesheet(state),
     }
 }

@@ -2,8 +2,11 @@ use shared::platform::telemetry::or_exit;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let start =
-        shared::edge::startup::with_database(&[shared::factors::mfa::SECOND_FACTOR_KEYS]).await;
+    let start = shared::edge::startup::with_database(&[
+        shared::factors::mfa::SECOND_FACTOR_KEYS,
+        "JWT_PUBLIC_KEY",
+    ])
+    .await;
     let state = or_exit(
         login::State::new(&start.env, start.stores),
         "hashing, second-factor, token and page settings",

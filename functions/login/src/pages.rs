@@ -75,7 +75,52 @@ pub fn consent(
         csrf_token,
     }
     .render()
-    .unwrap_or_default()
+    .unwrap_or_else(|error| rendering_failed(&error))
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct Logout<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    client_name: Option<&'a str>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+}
+
+/// The sign-out confirmation, asked for by `client_name` (if known).
+pub fn logout(
+    frame: &Frame,
+    client_name: Option<&str>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+) -> String {
+    Logout {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        client_name,
+        carried,
+        csrf_token,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOut<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+}
+
+/// The page after a sign-out with nowhere to return to.
+pub fn signed_out(frame: &Frame) -> String {
+    SignedOut {
+        brand: frame.brand,
+        base_path: frame.base_path,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
 }
 
 #[derive(Template)]
@@ -105,7 +150,7 @@ pub fn sign_in(
         username,
     }
     .render()
-    .unwrap_or_default()
+    .unwrap_or_else(|error| rendering_failed(&error))
 }
 
 /// The second-factor form of the pending login `mfa_token`.
@@ -125,7 +170,7 @@ pub fn second_factor(
         mfa_token,
     }
     .render()
-    .unwrap_or_default()
+    .unwrap_or_else(|error| rendering_failed(&error))
 }
 
 /// The error page: what went wrong, with no way onward but back.
@@ -136,7 +181,14 @@ pub fn error(frame: &Frame, message: &str) -> String {
         message,
     }
     .render()
-    .unwrap_or_default()
+    .unwrap_or_else(|error| rendering_failed(&error))
+}
+
+/// A page that failed to render (a template bug): logged, and a plain line instead.
+fn rendering_failed(error: &askama::Error) -> String {
+    tracing::error!(%error, "a page failed to render");
+    "<!doctype html><title>Error</title><p>Something went wrong. Go back and try again.</p>"
+        .to_owned()
 }
 
 /// An HTML answer with the pages' headers.
@@ -177,6 +229,25 @@ pub fn guarded(mut response: Response<Body>) -> Response<Body> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    response
+}
+
+/// Lets the page's form lead to `target` (the client's redirect URI): browsers apply
+/// `form-action` to the redirect that answers a form, so its origin joins `'self'`.
+pub fn allowing_redirect_to(mut response: Response<Body>, target: &str) -> Response<Body> {
+    let Ok(url) = url::Url::parse(target) else {
+        return response;
+    };
+    let origin = url.origin().ascii_serialization();
+    let policy = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     response
 }
 

@@ -15,11 +15,11 @@ pub struct Params(HashMap<String, String>);
 /// Why parameters could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamsError {
-    /// A parameter appears twice.
-    #[error("the parameter {0} is repeated")]
+    /// A parameter appears twice (its name is logged, never shown).
+    #[error("a parameter is repeated")]
     Repeated(String),
     /// A value is longer than [`MAX_VALUE_BYTES`].
-    #[error("the parameter {0} is too long")]
+    #[error("a parameter is too long")]
     TooLong(String),
     /// The body is not a form.
     #[error("the form could not be read")]

@@ -45,7 +45,7 @@ fn party(first_party: bool) -> RelyingParty {
             RedirectUri::register(REDIRECT).unwrap(),
             RedirectUri::register("http://127.0.0.1/native").unwrap(),
         ],
-        post_logout_redirect_uris: Vec::new(),
+        post_logout_redirect_uris: vec![RedirectUri::register("https://notes.example/").unwrap()],
         scopes: Scopes::parse("openid profile email offline_access products:write"),
         first_party,
         id_token_algorithm: IdTokenAlgorithm::Rs256,
@@ -71,7 +71,12 @@ async fn setup() -> Setup {
     stores.relying_parties.create(&first).await.unwrap();
     stores.relying_parties.create(&third).await.unwrap();
     let time = ManualClock::at(SystemTime::now());
-    let (issuer, _, _) = token_pair();
+    let (issuer, _, public_pem) = token_pair();
+    let id_tokens = shared::tokens::id_tokens::IdTokenVerifier::from_pem(&format!(
+        "{public_pem}{}",
+        shared::testing::id_token_key_pems().1
+    ))
+    .unwrap();
     let roles = shared::access::roles::Roles::parse("editor=products:write").unwrap();
     Setup {
         login: login::State {
@@ -85,6 +90,7 @@ async fn setup() -> Setup {
                 .unwrap(),
             tokens: token_settings(),
             brand: login::brand::Brand::default(),
+            id_tokens,
         },
         token: token::State {
             stores,
@@ -177,6 +183,7 @@ impl Browser {
     ) -> Response<Body> {
         let body = serde_urlencoded::to_string(fields).unwrap();
         let file = match path {
+            "/logout" => "login-logout-form.json",
             "/login" => "login.json",
             "/login/second-factor" => "login-second-factor.json",
             "/login/consent" => "login-consent.json",
@@ -680,4 +687,186 @@ async fn a_disabled_accounts_login_session_is_refused_at_the_next_authorization_
         )
         .await;
     assert_eq!(query_of(&location(&none))["error"], "login_required");
+}
+
+impl Browser {
+    async fn get_path(&mut self, setup: &Setup, file: &str, query: Value) -> Response<Body> {
+        let event = shared::testing::with_query(event_json(file), query);
+        let response = login::handle(&setup.login, request_from(&self.with_cookies(event))).await;
+        self.keep(&response);
+        response
+    }
+}
+
+#[tokio::test]
+async fn a_logout_with_the_sessions_id_token_signs_out_and_returns_to_the_registered_uri() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    let returned = sign_in(&setup, &mut browser, &query).await;
+    let tokens = exchange(&setup, &setup.first_party, &returned["code"]).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let answer = browser
+        .get_path(
+            &setup,
+            "login-logout.json",
+            json!({
+                "id_token_hint": hint,
+                "post_logout_redirect_uri": "https://notes.example/",
+                "state": "bye"
+            }),
+        )
+        .await;
+    let target = location(&answer);
+    assert_eq!(target.as_str(), "https://notes.example/?state=bye");
+    assert!(
+        !browser.cookies.contains_key("__Host-lambda-auth-session"),
+        "the session cookie is cleared"
+    );
+    let stored = setup.login.stores.sessions.sessions();
+    assert!(!stored.is_empty());
+    let again = browser.get(&setup, &query).await;
+    assert_eq!(again.status(), 200, "signed out: the sign-in page");
+}
+
+#[tokio::test]
+async fn a_logout_without_a_hint_asks_first_and_unregistered_uris_or_foreign_hints_get_the_error_page()
+ {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    sign_in(&setup, &mut browser, &query).await;
+    let client = setup.first_party.as_str();
+    for bad in [
+        json!({ "client_id": client, "post_logout_redirect_uri": "https://evil.example/" }),
+        json!({ "post_logout_redirect_uri": "https://notes.example/" }),
+        json!({ "id_token_hint": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "client_id": client }),
+    ] {
+        let answer = browser
+            .get_path(&setup, "login-logout.json", bad.clone())
+            .await;
+        assert_eq!(answer.status(), 400, "{bad}");
+        assert!(answer.headers().get(header::LOCATION).is_none());
+    }
+    let ask = browser
+        .get_path(
+            &setup,
+            "login-logout.json",
+            json!({ "client_id": client, "post_logout_redirect_uri": "https://notes.example/", "state": "s" }),
+        )
+        .await;
+    assert_eq!(ask.status(), 200, "the confirmation page");
+    let (action, fields) = form_of(&response_text(&ask));
+    assert_eq!(action, "/logout");
+    let without_token: Vec<_> = fields
+        .iter()
+        .filter(|(name, _)| name != "csrf_token")
+        .cloned()
+        .collect();
+    let forged = browser
+        .post(
+            &setup,
+            "/logout",
+            &with(&without_token, &[("decision", "logout")]),
+        )
+        .await;
+    assert_eq!(forged.status(), 200, "without the CSRF token: asked again");
+    let still = browser.get(&setup, &query).await;
+    assert_eq!(still.status(), 302, "still signed in");
+    let confirmed = browser
+        .post(&setup, "/logout", &with(&fields, &[("decision", "logout")]))
+        .await;
+    assert_eq!(
+        location(&confirmed).as_str(),
+        "https://notes.example/?state=s"
+    );
+    let after = browser.get(&setup, &query).await;
+    assert_eq!(after.status(), 200, "signed out");
+}
+
+#[tokio::test]
+async fn the_consent_form_cannot_stand_in_for_the_fresh_sign_in_prompt_login_asks_for() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.third_party, &[]);
+    let page = browser.get(&setup, &query).await;
+    let (_, fields) = form_of(&response_text(&page));
+    let consent = browser
+        .post(
+            &setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(consent.status(), 200);
+    setup.time.advance(std::time::Duration::from_secs(11 * 60));
+    let fresh = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.third_party, &[("prompt", "login")]),
+        )
+        .await;
+    assert_eq!(fresh.status(), 200, "the sign-in page");
+    let (_, fields) = form_of(&response_text(&fresh));
+    let replayed = browser
+        .post(
+            &setup,
+            "/login/consent",
+            &with(&fields, &[("decision", "allow")]),
+        )
+        .await;
+    assert_eq!(
+        replayed.status(),
+        200,
+        "no code from an 11-minute-old sign-in: the sign-in page again"
+    );
+    assert!(replayed.headers().get(header::LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn a_form_page_lets_its_form_lead_to_the_clients_origin_and_nowhere_else() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&setup, &authorization_query(&setup.first_party, &[]))
+        .await;
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self' https://notes.example;"),
+        "{csp}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_sign_in_ends_the_browsers_previous_login_session() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    sign_in(&setup, &mut browser, &query).await;
+    let forced = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.first_party, &[("prompt", "login")]),
+        )
+        .await;
+    let (_, fields) = form_of(&response_text(&forced));
+    browser
+        .post(
+            &setup,
+            "/login",
+            &with(&fields, &[("username", "alice"), ("password", PASSWORD)]),
+        )
+        .await;
+    let alice = setup.login.stores.users.user("alice").unwrap().id;
+    let live = shared::sessions::SessionStore::active_sessions(
+        &setup.login.stores.sessions,
+        &alice,
+        setup.login.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.len(), 1, "one browser, one login session: {live:?}");
 }

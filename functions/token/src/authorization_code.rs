@@ -203,7 +203,10 @@ fn id_token<S: Stores>(
         nonce: grant.nonce.clone(),
         amr: session.amr.clone(),
         azp: party.id.as_str().to_owned(),
-        at_hash: id_tokens::access_token_hash(access_token),
+        at_hash: id_tokens::access_token_hash(
+            access_token,
+            party.id_token_algorithm == IdTokenAlgorithm::EdDsa,
+        ),
         sid: grant.login_session.clone(),
         preferred_username: grant
             .scopes

@@ -293,8 +293,8 @@ async fn grant<S: Stores>(
     })
 }
 
-/// What a relying party's token carries of the scopes granted to it: OpenID Connect's own,
-/// and the API scopes the account's roles still grant.
+/// What a relying party's token carries of the scopes granted to it: those the user grants
+/// (OpenID Connect's and `account`), and the API scopes the account's roles still grant.
 fn relying_party_scopes<S>(
     state: &State<S>,
     user: &shared::identity::users::User,
@@ -304,7 +304,8 @@ fn relying_party_scopes<S>(
     granted
         .iter()
         .filter(|scope| {
-            shared::access::relying_parties::OPENID_SCOPES.contains(scope) || roles.contains(scope)
+            shared::access::relying_parties::USER_GRANTED_SCOPES.contains(scope)
+                || roles.contains(scope)
         })
         .map(str::to_owned)
         .collect()

@@ -206,7 +206,7 @@ async fn a_code_buys_an_access_token_for_the_relying_party_an_id_token_and_a_ref
     assert_eq!(id.sub, setup.account.as_str());
     assert_eq!(id.azp, setup.public.as_str());
     assert_eq!(id.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
-    assert_eq!(id.at_hash, access_token_hash(access));
+    assert_eq!(id.at_hash, access_token_hash(access, false));
     assert_eq!(id.sid, "login-session-1");
     assert_eq!(id.preferred_username.as_deref(), Some("alice"));
     assert!(body["refresh_token"].is_string(), "offline_access: {body}");

@@ -29,21 +29,56 @@ include!(concat!(env!("OUT_DIR"), "/protected_routes.rs"));
 /// Who a token was issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    /// An account, after a login.
+    /// An account, after a login at `/token`.
     User,
     /// A machine client, with the client-credentials grant.
     Client,
+    /// An account, through a relying party (the authorization-code flow): only what the user
+    /// granted that application.
+    RelyingParty,
 }
+
+/// The scope a relying party's token needs for the account's own routes (those a user's
+/// token calls without any scope: the profile, sessions, history, security settings).
+/// Without it an application the user signed in to reads only UserInfo and the API routes
+/// whose scopes it was granted.
+pub const ACCOUNT_SCOPE: &str = "account";
+
+/// The scopes of OpenID Connect itself, which every relying party may ask for: the id_token
+/// (`openid`), the profile and address claims, and a refresh token (`offline_access`).
+pub const OPENID_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The scopes the user grants a relying party rather than the account's roles: OpenID
+/// Connect's and [`ACCOUNT_SCOPE`].
+pub const USER_GRANTED_SCOPES: [&str; 5] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    ACCOUNT_SCOPE,
+];
+
+/// The routes any relying party's token with `openid` may call: OpenID Connect's UserInfo.
+pub const OPENID_ROUTES: [(&str, &str); 2] = [("GET", "/userinfo"), ("POST", "/userinfo")];
 
 impl ProtectedRoute {
     /// Whether a token of `caller` carrying `scopes` may call this route: every scope of the
-    /// route's requirement for that kind of token is granted.
+    /// route's requirement for that kind of token is granted. A relying party's token
+    /// follows the user's requirement, and a route that requires no scope of a user needs
+    /// [`ACCOUNT_SCOPE`] of it (or `openid`, for [`OPENID_ROUTES`]).
     pub fn allows(&self, caller: Caller, scopes: &Scopes) -> bool {
         let requirement = match caller {
-            Caller::User => self.users,
+            Caller::User | Caller::RelyingParty => self.users,
             Caller::Client => self.clients,
         };
-        requirement.is_some_and(|required| required.iter().all(|scope| scopes.contains(scope)))
+        let Some(required) = requirement else {
+            return false;
+        };
+        if caller == Caller::RelyingParty && required.is_empty() {
+            let userinfo = OPENID_ROUTES.contains(&(self.method, self.path));
+            return scopes.contains(ACCOUNT_SCOPE) || (userinfo && scopes.contains("openid"));
+        }
+        required.iter().all(|scope| scopes.contains(scope))
     }
 }
 
@@ -169,6 +204,22 @@ mod tests {
             ..route
         };
         assert!(!users_only.allows(Caller::Client, &writer));
+        let own = PROTECTED_ROUTES
+            .iter()
+            .find(|route| route.method == "GET" && route.path == "/users/me")
+            .unwrap();
+        assert!(own.allows(Caller::User, &Scopes::none()));
+        assert!(
+            !own.allows(Caller::RelyingParty, &Scopes::parse("openid profile email")),
+            "an application reads the account only with the account scope"
+        );
+        assert!(own.allows(Caller::RelyingParty, &Scopes::parse("openid account")));
+        let userinfo = PROTECTED_ROUTES
+            .iter()
+            .find(|route| route.method == "GET" && route.path == "/userinfo")
+            .unwrap();
+        assert!(userinfo.allows(Caller::RelyingParty, &Scopes::parse("openid")));
+        assert!(!userinfo.allows(Caller::RelyingParty, &Scopes::parse("profile")));
     }
 
     #[test]

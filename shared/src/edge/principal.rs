@@ -124,10 +124,12 @@ fn require_route_scopes(
 ) -> Result<(), ApiError> {
     use crate::access::scopes::{Caller, PROTECTED_ROUTES, Scopes};
     let text = |key: &str| fields.get(key).and_then(|value| value.as_str());
-    // A relying party's token is a user's: only a machine client's id makes a client.
     let caller = match text("client_id") {
         Some(client) if crate::access::client_id::ClientId::parse(client).is_some() => {
             Caller::Client
+        }
+        Some(client) if crate::access::client_id::RelyingPartyId::parse(client).is_some() => {
+            Caller::RelyingParty
         }
         _ => Caller::User,
     };
@@ -239,10 +241,11 @@ pub async fn authenticated_caller<S: crate::stores::Stores>(
         Caller::Account(user) => roles.scopes_for(&user.roles),
         Caller::Client(client) => client.scopes.clone(),
     };
-    // OpenID Connect's own scopes (a relying party's token) are no roles' to grant.
+    // OpenID Connect's own scopes and `account` (a relying party's token) are no roles' to
+    // grant.
     let carried: crate::access::scopes::Scopes = carried
         .iter()
-        .filter(|scope| !crate::access::relying_parties::OPENID_SCOPES.contains(scope))
+        .filter(|scope| !crate::access::relying_parties::USER_GRANTED_SCOPES.contains(scope))
         .map(str::to_owned)
         .collect();
     if !carried.is_subset(&granted) {

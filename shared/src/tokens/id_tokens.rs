@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::jwk::{PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
 use rsa::traits::PublicKeyParts as _;
 use serde::{Deserialize, Serialize};
@@ -59,9 +59,14 @@ pub struct IdTokenClaims {
     pub email_verified: Option<bool>,
 }
 
-/// OpenID Connect Core §3.1.3.6: the base64url of the left half of the SHA-256 of the
-/// access token's ASCII text (the hash of RS256 and, by convention, of EdDSA with Ed25519).
-pub fn access_token_hash(access_token: &str) -> String {
+/// OpenID Connect Core §3.1.3.6: the base64url of the left half of the hash of the access
+/// token's ASCII text, with the hash of the id_token's algorithm: SHA-256 for RS256, SHA-512
+/// for EdDSA with Ed25519 (the convention OpenID Connect libraries follow).
+pub fn access_token_hash(access_token: &str, eddsa: bool) -> String {
+    if eddsa {
+        let digest = sha2::Sha512::digest(access_token.as_bytes());
+        return URL_SAFE_NO_PAD.encode(&digest[..32]);
+    }
     let digest = Sha256::digest(access_token.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
@@ -178,12 +183,92 @@ pub fn public_jwks_from_source(source: &impl Source) -> Result<Vec<Jwk>, ConfigE
     })
 }
 
+/// Checks id_tokens this provider issued when a relying party hands one back (the
+/// `id_token_hint` of a logout): signed by one of the published keys (RS256 by an RSA key,
+/// EdDSA by an Ed25519 key, each found by its `kid`), from this issuer. Expiry is not
+/// checked: a hint is usually an old id_token.
+#[derive(Clone)]
+pub struct IdTokenVerifier {
+    keys: Vec<(String, Algorithm, DecodingKey)>,
+}
+
+impl std::fmt::Debug for IdTokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTokenVerifier")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdTokenVerifier {
+    /// A verifier for every public key among the PEM blocks of `public_keys_pem`.
+    pub fn from_pem(public_keys_pem: &str) -> Result<Self, KeyError> {
+        let blocks =
+            pem::parse_many(public_keys_pem).map_err(|error| KeyError(error.to_string()))?;
+        let mut keys = Vec::with_capacity(blocks.len());
+        for block in &blocks {
+            let text = pem::encode(block);
+            if is_rsa_public_key(block) {
+                let key = DecodingKey::from_rsa_pem(text.as_bytes())
+                    .map_err(|error| KeyError(error.to_string()))?;
+                let kid = Jwk::from_decoding_key(&key, Some(Algorithm::RS256))
+                    .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+                    .map_err(|error| KeyError(error.to_string()))?;
+                keys.push((kid, Algorithm::RS256, key));
+            } else {
+                let key = DecodingKey::from_ed_pem(text.as_bytes()).map_err(|_| {
+                    KeyError("not an SPKI PEM Ed25519 or RSA public key".to_owned())
+                })?;
+                keys.push((super::key_id(&key)?, Algorithm::EdDSA, key));
+            }
+        }
+        Ok(Self { keys })
+    }
+
+    /// The verifier for `JWT_PUBLIC_KEY`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let pem = required(source, "JWT_PUBLIC_KEY")?;
+        Self::from_pem(&pem).map_err(|error| ConfigError::Invalid {
+            var: "JWT_PUBLIC_KEY",
+            reason: error.0,
+        })
+    }
+
+    /// The claims of `token` when it is an id_token from `issuer` signed by a published key.
+    pub fn verify_hint(&self, token: &str, issuer: &str) -> Option<IdTokenClaims> {
+        if token.len() > crate::tokens::MAX_TOKEN_BYTES {
+            return None;
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.crit.is_some()
+        {
+            return None;
+        }
+        let kid = header.kid.as_deref()?;
+        let (_, algorithm, key) = self
+            .keys
+            .iter()
+            .find(|(known, algorithm, _)| known == kid && *algorithm == header.alg)?;
+        let mut validation = Validation::new(*algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        jsonwebtoken::decode::<IdTokenClaims>(token, key, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{id_token_key, id_token_key_pems, token_pair};
     use crate::tokens::TokenIssuer;
-    use jsonwebtoken::{Validation, decode, decode_header};
+    use jsonwebtoken::{decode, decode_header};
 
     fn claims() -> IdTokenClaims {
         IdTokenClaims {
@@ -196,7 +281,7 @@ mod tests {
             nonce: Some("n-0S6_WzA2Mj".to_owned()),
             amr: vec!["pwd".to_owned()],
             azp: "rp_aaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
-            at_hash: access_token_hash("token"),
+            at_hash: access_token_hash("token", false),
             sid: "session".to_owned(),
             preferred_username: None,
             email: None,
@@ -251,8 +336,14 @@ mod tests {
     fn at_hash_is_the_left_half_of_the_sha256_in_base64url() {
         // OpenID Connect Core, Appendix A.3's access token and at_hash.
         assert_eq!(
-            access_token_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            access_token_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", false),
             "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        let eddsa = access_token_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", true);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(&eddsa).unwrap().len(),
+            32,
+            "half of SHA-512"
         );
     }
 
@@ -292,6 +383,41 @@ mod tests {
         header.kid = Some(key.kid().to_owned());
         let forged = jsonwebtoken::encode(&header, &claims, &key.key).unwrap();
         assert!(verifier.verify(&forged).is_err());
+    }
+
+    #[test]
+    fn a_hint_verifies_when_signed_by_a_published_key_even_expired_and_never_from_elsewhere() {
+        let (issuer, _, ed_public) = token_pair();
+        let (_, rsa_public) = id_token_key_pems();
+        let verifier = IdTokenVerifier::from_pem(&format!("{ed_public}{rsa_public}")).unwrap();
+        let rs256 = sign_rs256(&claims(), &id_token_key()).unwrap();
+        assert_eq!(
+            verifier.verify_hint(&rs256, "https://auth.example"),
+            Some(claims())
+        );
+        let eddsa = issuer.sign_claims(&claims()).unwrap();
+        assert_eq!(
+            verifier.verify_hint(&eddsa, "https://auth.example"),
+            Some(claims())
+        );
+        let mut expired = claims();
+        expired.exp = 1;
+        let old = sign_rs256(&expired, &id_token_key()).unwrap();
+        assert!(
+            verifier.verify_hint(&old, "https://auth.example").is_some(),
+            "expiry is not checked"
+        );
+        assert_eq!(
+            verifier.verify_hint(&rs256, "https://elsewhere.example"),
+            None
+        );
+        let (stranger, _, _) = token_pair();
+        let foreign = stranger.sign_claims(&claims()).unwrap();
+        assert_eq!(verifier.verify_hint(&foreign, "https://auth.example"), None);
+        assert_eq!(
+            verifier.verify_hint("not.a.token", "https://auth.example"),
+            None
+        );
     }
 
     use secrecy::ExposeSecret as _;

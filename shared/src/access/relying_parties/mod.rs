@@ -28,9 +28,7 @@ use std::time::SystemTime;
 /// The collection that holds the relying parties.
 pub const RELYING_PARTIES_COLLECTION: &str = "relying_parties";
 
-/// The scopes of OpenID Connect itself, which every relying party may ask for: the id_token
-/// (`openid`), the profile and address claims, and a refresh token (`offline_access`).
-pub const OPENID_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub use crate::access::scopes::{OPENID_SCOPES, USER_GRANTED_SCOPES};
 
 /// How a relying party signs in at the token endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
