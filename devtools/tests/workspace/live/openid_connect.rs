@@ -297,8 +297,8 @@ async fn the_openidconnect_crate_signs_in_verifies_the_id_token_reads_userinfo_a
         .unwrap();
     assert_eq!(
         me.status(),
-        StatusCode::OK,
-        "the authorizer takes the token as the user's"
+        StatusCode::FORBIDDEN,
+        "without the account scope an application cannot read the account"
     );
 
     let replay = client
