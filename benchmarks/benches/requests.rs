@@ -125,6 +125,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: None,
+        password_grant: true,
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);
@@ -275,6 +276,7 @@ fn code_exchange(c: &mut Criterion, f: &Fixture) {
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: Some(shared::testing::id_token_key()),
+        password_grant: true,
     };
     let issue = |count: u64| {
         let stores = f.stores.clone();

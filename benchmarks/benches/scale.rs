@@ -253,6 +253,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: None,
+        password_grant: true,
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -503,6 +504,7 @@ fn token_state_like(
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: None,
+        password_grant: true,
     }
 }
 

@@ -33,6 +33,7 @@ pub const GRANT_TYPES: [&str; 6] = [
 pub struct State {
     keys: serde_json::Value,
     settings: TokenSettings,
+    password_grant: bool,
 }
 
 impl State {
@@ -48,7 +49,15 @@ impl State {
         Self {
             keys: serde_json::to_value(set).unwrap_or_default(),
             settings,
+            password_grant: true,
         }
+    }
+
+    /// The same, for a deployment whose `/token` refuses the password grant
+    /// (`PASSWORD_GRANT=false`): the metadata does not list it.
+    pub fn without_password_grant(mut self) -> Self {
+        self.password_grant = false;
+        self
     }
 }
 
@@ -119,7 +128,10 @@ fn metadata(state: &State, request: &Request, openid: bool) -> Option<serde_json
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "end_session_endpoint": format!("{issuer}/logout"),
         "service_documentation": format!("{issuer}/docs"),
-        "grant_types_supported": GRANT_TYPES,
+        "grant_types_supported": GRANT_TYPES
+            .iter()
+            .filter(|grant| state.password_grant || **grant != "password")
+            .collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],

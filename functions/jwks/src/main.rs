@@ -11,6 +11,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         "id_token keys",
     );
     let settings = or_exit(TokenSettings::from_source(&env), "token settings");
+    let password_grant = or_exit(
+        shared::platform::config::flag(&env, "PASSWORD_GRANT", true),
+        "PASSWORD_GRANT",
+    );
     let state = jwks::State::new(&verifier, id_token_keys, settings);
+    let state = if password_grant {
+        state
+    } else {
+        state.without_password_grant()
+    };
     shared::platform::serve::http(&env, &state, jwks::handle).await
 }

@@ -167,3 +167,17 @@ async fn the_openid_configuration_is_the_rfc_8414_document_with_the_providers_fi
     );
     assert!(oauth.get("subject_types_supported").is_none());
 }
+
+#[tokio::test]
+async fn without_the_password_grant_the_metadata_does_not_list_it() {
+    let (_, verifier, _) = token_pair();
+    let state = jwks::State::new(&verifier, Vec::new(), token_settings()).without_password_grant();
+    let response = jwks::handle(&state, request_from(&event_json("oauth-metadata.json"))).await;
+    let metadata: serde_json::Value = serde_json::from_str(&response_text(&response)).unwrap();
+    let grants = metadata["grant_types_supported"].as_array().unwrap();
+    assert!(
+        !grants.iter().any(|grant| grant == "password"),
+        "{grants:?}"
+    );
+    assert!(grants.iter().any(|grant| grant == "authorization_code"));
+}

@@ -104,6 +104,7 @@ async fn setup() -> Setup {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
             id_token_key: Some(id_token_key()),
+            password_grant: true,
         },
         first_party: first.id,
         third_party: third.id,

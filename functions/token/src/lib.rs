@@ -59,6 +59,9 @@ pub struct State<S> {
     /// Signs RS256 id_tokens: the RSA key in `JWT_PRIVATE_KEY`; `None` when it holds none,
     /// and then only relying parties with EdDSA id_tokens can exchange codes.
     pub id_token_key: Option<shared::tokens::id_tokens::IdTokenKey>,
+    /// Whether the password grant is answered (`PASSWORD_GRANT`, default `true`); off, it is
+    /// `unsupported_grant_type` and applications sign in through `/authorize`.
+    pub password_grant: bool,
 }
 
 impl State<MongoStores> {
@@ -79,6 +82,7 @@ impl State<MongoStores> {
             passkeys: PasskeySettings::from_source(env)?,
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
             id_token_key: shared::tokens::id_tokens::IdTokenKey::from_source(env)?,
+            password_grant: password_grant(env)?,
         })
     }
 }
@@ -133,6 +137,11 @@ impl<S: Stores> SignInContext for State<S> {
     fn session_ttl(&self) -> std::time::Duration {
         self.issuer.settings().session_ttl
     }
+}
+
+/// `PASSWORD_GRANT`: whether `/token` answers the password grant (default `true`).
+pub fn password_grant(env: &impl Source) -> Result<bool, ConfigError> {
+    shared::platform::config::flag(env, "PASSWORD_GRANT", true)
 }
 
 /// What a route of this function does.
@@ -197,6 +206,10 @@ async fn grant<S: Stores>(
     let client = RequestSource::of(request);
     let events = state.stores.events();
     let (user, session) = match form::parse(form_body(request)?)? {
+        form::TokenRequest::Password { .. } if !state.password_grant => {
+            tracing::info!("password grant refused: PASSWORD_GRANT is false");
+            return Err(OAuthError::UnsupportedGrantType);
+        }
         form::TokenRequest::Password { username, password } => {
             let login = password::authenticate(state, &username, &password, &client).await?;
             let user = login.user;

@@ -105,6 +105,7 @@ async fn setup() -> Setup {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
             id_token_key: Some(id_token_key()),
+            password_grant: true,
         },
         verifier,
         public: public.id,

@@ -67,6 +67,7 @@ async fn setup() -> Setup {
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: None,
+        password_grant: true,
     };
     Setup {
         state,

@@ -55,6 +55,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
             id_token_key: None,
+            password_grant: true,
         },
         verifier,
         time,
@@ -1327,5 +1328,26 @@ async fn an_argon2_hash_at_other_costs_spends_at_least_ours_and_is_rehashed_at_t
         response.status(),
         200,
         "the new hash holds the same password"
+    );
+}
+
+#[tokio::test]
+async fn with_the_password_grant_off_a_password_login_is_an_unsupported_grant_and_nothing_is_checked()
+ {
+    let mut setup = setup().await;
+    setup.state.password_grant = false;
+    let response = call(&setup, &event_json("token.json")).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response_json(&response)["error"], "unsupported_grant_type");
+    assert!(setup.state.stores.sessions.is_empty());
+    assert_eq!(
+        setup
+            .state
+            .stores
+            .login_failures
+            .record_of("alice")
+            .failures,
+        0,
+        "no password was checked or counted"
     );
 }

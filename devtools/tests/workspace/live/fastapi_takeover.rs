@@ -87,6 +87,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
             .unwrap(),
         id_token_key: None,
+        password_grant: true,
     };
     TakeOver {
         database,

@@ -47,6 +47,7 @@ async fn api() -> Api {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(&[])
                 .unwrap(),
             id_token_key: None,
+            password_grant: true,
         },
         me: me::State {
             stores: stores.clone(),
