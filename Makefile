@@ -123,12 +123,13 @@ integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) #
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
-e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys); then every function log line is scanned for secrets
+e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys), Node's openid-client through the code flow; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked
 	mkdir -p $(FUNCTION_LOGS)
 	GRANT_ROLE=$(TARGET_DIR)/debug/grant-role FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/passkeys-walkthrough $(ARTIFACTS)/passkeys-walkthrough.png
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/openid-client-flow
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 bench-smoke: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## One short sample of every benchmark pipeline (criterion, cold start, load test, profiles): numbers meaningless, the pipelines are checked

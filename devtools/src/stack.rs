@@ -410,7 +410,10 @@ async fn register_demo_client(stores: &shared::stores::MongoStores) -> Result<()
         name: "Local demo app".to_owned(),
         kind: ClientKind::Public,
         redirect_uris,
-        post_logout_redirect_uris: Vec::new(),
+        post_logout_redirect_uris: vec![
+            shared::access::redirect_uris::RedirectUri::register("http://127.0.0.1/")
+                .map_err(|e| fail("the demo client's post-logout URI")(&e))?,
+        ],
         scopes: shared::access::scopes::Scopes::parse(
             "openid profile email offline_access account products:write",
         ),

@@ -82,8 +82,9 @@ pub(crate) async fn logout<S: Stores>(context: &Context<'_, S>, form: bool) -> R
                 client
                     .post_logout_redirect_uris
                     .iter()
-                    .any(|registered| registered.as_str() == uri)
+                    .any(|registered| registered.matches(uri))
             });
+            // The same rule as a redirect URI: the string, or a loopback one on any port.
             if !registered {
                 return context.error_page(StatusCode::BAD_REQUEST, "The address to return to after signing out is not one the application registered.");
             }

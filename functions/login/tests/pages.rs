@@ -871,3 +871,72 @@ async fn a_new_sign_in_ends_the_browsers_previous_login_session() {
     .unwrap();
     assert_eq!(live.len(), 1, "one browser, one login session: {live:?}");
 }
+
+#[tokio::test]
+async fn the_pages_lock_a_name_as_token_does_and_show_its_exact_answer() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&setup, &authorization_query(&setup.first_party, &[]))
+        .await;
+    let (_, fields) = form_of(&response_text(&page));
+    let wrong = with(
+        &fields,
+        &[("username", "alice"), ("password", "wrong password!")],
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(browser.post(&setup, "/login", &wrong).await.status());
+    }
+    assert_eq!(statuses[..5], [400; 5], "{statuses:?}");
+    assert_eq!(statuses[5], 429, "the sixth attempt meets the lock");
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ])
+    .unwrap();
+    let event = shared::testing::event_with_body("token.json", &body);
+    let token = token::handle(&setup.token, request_from(&event)).await;
+    assert_eq!(
+        token.status(),
+        429,
+        "the lock the pages set holds at /token"
+    );
+    let expected = response_json(&token)["error_description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let locked = browser.post(&setup, "/login", &wrong).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key(header::RETRY_AFTER));
+    let html = response_text(&locked);
+    assert!(
+        html.contains(&expected.replace('\'', "&#39;")),
+        "the page shows /token's words, {expected:?}: {html}"
+    );
+}
+
+#[tokio::test]
+async fn max_age_zero_asks_for_the_password_again_and_moves_auth_time() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    let first = sign_in(&setup, &mut browser, &query).await;
+    let tokens = exchange(&setup, &setup.first_party, &first["code"]).await;
+    let before = claims_of(tokens["id_token"].as_str().unwrap())["auth_time"]
+        .as_u64()
+        .unwrap();
+    setup.time.advance(std::time::Duration::from_secs(5));
+    let again = sign_in(
+        &setup,
+        &mut browser,
+        &authorization_query(&setup.first_party, &[("max_age", "0")]),
+    )
+    .await;
+    let tokens = exchange(&setup, &setup.first_party, &again["code"]).await;
+    let after = claims_of(tokens["id_token"].as_str().unwrap())["auth_time"]
+        .as_u64()
+        .unwrap();
+    assert!(after >= before + 5, "auth_time moved: {before} -> {after}");
+}
