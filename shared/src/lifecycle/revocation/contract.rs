@@ -9,7 +9,63 @@ use crate::testing::contract::*;
 
 crate::testing::contract::contract!(
     every_version_bump_clears_the_waiting_address_and_ends_what_the_old_version_began,
+    ending_what_began_before_deletes_the_accounts_codes_and_ends_its_login_sessions,
 );
+
+async fn ending_what_began_before_deletes_the_accounts_codes_and_ends_its_login_sessions(
+    stores: impl Shared,
+) {
+    use crate::authorization::codes::{
+        AuthorizationCodeStore, AuthorizationGrant, CODE_LIFETIME, Redemption,
+    };
+    use crate::sessions::{Session, SessionStore, login_key};
+    let alice = created(&stores, "alice").await;
+    let bob = created(&stores, "bob").await;
+    let grant = |account: &AccountId| AuthorizationGrant {
+        client: crate::access::client_id::RelyingPartyId::generate().unwrap(),
+        redirect_uri: "https://notes.example/callback".to_owned(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+        nonce: None,
+        scopes: crate::access::scopes::Scopes::parse("openid"),
+        account: account.clone(),
+        token_version: 0,
+        login_session: "login".to_owned(),
+        authenticated_at: now(),
+        amr: vec!["pwd".to_owned()],
+        expires_at: now() + CODE_LIFETIME,
+    };
+    let codes = stores.authorization_codes();
+    codes.issue("alice-code", &grant(&alice)).await.unwrap();
+    codes.issue("bob-code", &grant(&bob)).await.unwrap();
+    let sessions = stores.sessions();
+    for (account, cookie) in [(&alice, "alice-cookie"), (&bob, "bob-cookie")] {
+        let session = Session::new(account, 0, now(), DAY);
+        sessions
+            .start(&session, &login_key(cookie), now(), DAY)
+            .await
+            .unwrap();
+    }
+
+    crate::lifecycle::revocation::end_started_before(&stores, &alice)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        codes.redeem("alice-code", "s", now()).await.unwrap(),
+        Redemption::Invalid,
+        "a code issued before is gone"
+    );
+    let alice_key = login_key("alice-cookie");
+    let login = sessions.find_login(&alice_key, now(), DAY);
+    assert_eq!(login.await.unwrap(), None, "the login session ended");
+    assert!(matches!(
+        codes.redeem("bob-code", "s", now()).await.unwrap(),
+        Redemption::Redeemed(_)
+    ));
+    let bob_key = login_key("bob-cookie");
+    let other = sessions.find_login(&bob_key, now(), DAY);
+    assert!(other.await.unwrap().is_some(), "another account's stays");
+}
 
 async fn every_version_bump_clears_the_waiting_address_and_ends_what_the_old_version_began(
     stores: impl Shared,
