@@ -49,8 +49,9 @@ function unescape(text) {
     .replaceAll("&amp;", "&");
 }
 
-/** The form of a hosted page: its action and hidden fields. */
-function formOf(html) {
+/** The first form of a hosted page: its action and hidden fields. */
+function formOf(page) {
+  const html = page.slice(page.indexOf("<form"), page.indexOf("</form>"));
   const action = html.match(/<form method="post" action="([^"]*)"/)[1];
   const fields = new URLSearchParams();
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {

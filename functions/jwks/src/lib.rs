@@ -141,7 +141,7 @@ fn metadata(state: &State, request: &Request, openid: bool) -> Option<serde_json
         "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": scopes,
         "authorization_response_iss_parameter_supported": true,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "create"],
     });
     if openid {
         let extra = json!({

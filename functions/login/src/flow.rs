@@ -137,6 +137,9 @@ pub(crate) async fn authorize<S: Stores>(context: &Context<'_, S>, form: bool) -
         Ok(request) => request,
         Err(response) => return response,
     };
+    if request.prompt.create {
+        return sign_up_page(context, &request, StatusCode::OK, None, "");
+    }
     let live = if request.prompt.login {
         None
     } else {
@@ -203,6 +206,95 @@ pub(crate) async fn sign_in<S: Stores>(context: &Context<'_, S>) -> Response<Bod
     }
 }
 
+/// `POST /login/passkey`.
+pub(crate) async fn passkey<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, request) = match form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let credential = params.get("passkey").unwrap_or_default();
+    if credential.is_empty() {
+        return sign_in_page(
+            context,
+            &request,
+            StatusCode::BAD_REQUEST,
+            Some("No passkey was sent. Try again, or sign in with your password."),
+            "",
+            None,
+        );
+    }
+    match token::sign_in::passkey(context.state, context.request, credential, &context.source).await
+    {
+        Ok((user, session)) => {
+            signed_in(
+                context,
+                &request,
+                &user,
+                session.amr,
+                session.authenticated_at,
+            )
+            .await
+        }
+        Err(error) => {
+            let (status, _, description, retry_after) = error.describe();
+            let message = match error {
+                OAuthError::InvalidGrant => {
+                    "That passkey could not sign you in. Try again, or sign in with your password."
+                        .to_owned()
+                }
+                _ => description,
+            };
+            sign_in_page(context, &request, status, Some(&message), "", retry_after)
+        }
+    }
+}
+
+/// `POST /login/sign-up`.
+pub(crate) async fn sign_up<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, request) = match form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default();
+    let created = signup::create_account(
+        &context.state.accounts,
+        &context.source,
+        username,
+        password,
+        None,
+    )
+    .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(error) => {
+            let field = match &error {
+                shared::platform::http::ApiError::InvalidField { field, .. } => Some(*field),
+                shared::platform::http::ApiError::UsernameTaken => Some("username"),
+                _ => None,
+            };
+            let message = error.to_string();
+            let shown = pages::FieldError {
+                field,
+                message: &message,
+            };
+            return sign_up_page(context, &request, error.status(), Some(&shown), username);
+        }
+    };
+    let user = match context.state.stores.users().find_by_id(&created.id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return context.error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The account was created, but the sign-in could not be completed. Sign in.",
+            );
+        }
+        Err(error) => return unavailable(context, &error.to_string()),
+    };
+    let methods = vec!["pwd".to_owned()];
+    signed_in(context, &request, &user, methods, context.now).await
+}
+
 /// `POST /login/second-factor`.
 pub(crate) async fn second_factor<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
     let (params, request) = match form_request(context).await {
@@ -210,21 +302,8 @@ pub(crate) async fn second_factor<S: Stores>(context: &Context<'_, S>) -> Respon
         Err(response) => return response,
     };
     let mfa_token = params.get("mfa_token").unwrap_or_default();
-    let code = PresentedFactor::from_fields(
-        params.get("otp").map(str::to_owned),
-        params.get("recovery_code").map(str::to_owned),
-    );
-    let factor = match code {
-        Ok(Some(code)) => SecondFactorProof::Code(code),
-        Ok(None) => {
-            return second_factor_page(
-                context,
-                &request,
-                StatusCode::BAD_REQUEST,
-                Some("Enter a code from your authenticator app or a recovery code."),
-                mfa_token,
-            );
-        }
+    let factor = match second_factor_proof(&params) {
+        Ok(factor) => factor,
         Err(message) => {
             return second_factor_page(
                 context,
@@ -267,6 +346,19 @@ pub(crate) async fn second_factor<S: Stores>(context: &Context<'_, S>) -> Respon
             second_factor_page(context, &request, status, Some(&description), mfa_token)
         }
     }
+}
+
+/// The second factor a form sends: a passkey's answer, or an authenticator or recovery code.
+fn second_factor_proof(params: &Params) -> Result<SecondFactorProof, &'static str> {
+    if let Some(passkey) = params.get("passkey").filter(|passkey| !passkey.is_empty()) {
+        return Ok(SecondFactorProof::Passkey(passkey.to_owned()));
+    }
+    let code = PresentedFactor::from_fields(
+        params.get("otp").map(str::to_owned),
+        params.get("recovery_code").map(str::to_owned),
+    )?;
+    code.map(SecondFactorProof::Code)
+        .ok_or("Enter a code from your authenticator app or a recovery code.")
 }
 
 /// `POST /login/consent`.
@@ -590,6 +682,7 @@ fn sign_in_page<S: Stores>(
     retry_after: Option<u64>,
 ) -> Response<Body> {
     let (csrf_token, set_csrf) = context.csrf();
+    let (sign_up, sign_in) = links(context, request);
     let page = pages::sign_in(
         &context.frame(),
         &request.client.name,
@@ -597,6 +690,10 @@ fn sign_in_page<S: Stores>(
         &request.carried,
         &csrf_token,
         username,
+        &pages::Links {
+            sign_up: &sign_up,
+            sign_in: &sign_in,
+        },
     );
     let mut response =
         pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
@@ -609,6 +706,63 @@ fn sign_in_page<S: Stores>(
         Some(cookie) => pages::with_cookie(response, &cookie),
         None => response,
     }
+}
+
+fn sign_up_page<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+    error: Option<&pages::FieldError>,
+    username: &str,
+) -> Response<Body> {
+    let (csrf_token, set_csrf) = context.csrf();
+    let (sign_up, sign_in) = links(context, request);
+    let page = pages::sign_up(
+        &context.frame(),
+        &request.client.name,
+        error,
+        &request.carried,
+        &csrf_token,
+        username,
+        &pages::Links {
+            sign_up: &sign_up,
+            sign_in: &sign_in,
+        },
+    );
+    let response = pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
+    match set_csrf {
+        Some(cookie) => pages::with_cookie(response, &cookie),
+        None => response,
+    }
+}
+
+/// The authorization request again as links: to the sign-up page (`prompt` with `create`)
+/// and to the sign-in page (`prompt` without it).
+fn links<S: Stores>(context: &Context<'_, S>, request: &AuthorizationRequest) -> (String, String) {
+    let with_prompt = |create: bool| {
+        let mut pairs: Vec<(&str, String)> = request
+            .carried
+            .iter()
+            .filter(|(name, _)| *name != "prompt")
+            .map(|(name, value)| (*name, value.clone()))
+            .collect();
+        let mut prompt: Vec<&str> = request
+            .carried
+            .iter()
+            .filter(|(name, _)| *name == "prompt")
+            .flat_map(|(_, value)| value.split(' '))
+            .filter(|value| !value.is_empty() && *value != "create")
+            .collect();
+        if create {
+            prompt.push("create");
+        }
+        if !prompt.is_empty() {
+            pairs.push(("prompt", prompt.join(" ")));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{}/authorize?{query}", context.base_path)
+    };
+    (with_prompt(true), with_prompt(false))
 }
 
 fn second_factor_page<S: Stores>(

@@ -7,7 +7,11 @@
 //!   page;
 //! - `POST /login`: the username and password, checked exactly as the password grant checks
 //!   them ([`token::sign_in`]); an account with a second factor gets the second-factor page;
-//! - `POST /login/second-factor`: an authenticator or recovery code;
+//! - `POST /login/passkey`: a passkey's answer to a sign-in challenge, no username typed
+//!   ([`token::sign_in::passkey`]), from the page's script (`GET /login/passkeys.js`);
+//! - `POST /login/second-factor`: an authenticator or recovery code, or a passkey;
+//! - `POST /login/sign-up`: a new account under the sign-up rules of `POST /signup`
+//!   ([`signup::create_account`]), signed in at once; `prompt=create` opens its page;
 //! - `POST /login/consent`: a third-party client's access allowed or denied;
 //! - `GET`/`POST /logout`: RP-initiated logout ([`logout`]);
 //! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
@@ -60,6 +64,8 @@ pub struct State<S> {
     pub brand: brand::Brand,
     /// Checks the `id_token_hint` of a logout against the published keys.
     pub id_tokens: shared::tokens::id_tokens::IdTokenVerifier,
+    /// Creates accounts from the sign-up page, as `POST /signup` does.
+    pub accounts: signup::State<S>,
 }
 
 impl State<MongoStores> {
@@ -67,7 +73,6 @@ impl State<MongoStores> {
     /// keys (never the signing key), and the pages' branding.
     pub fn new(env: &impl Source, stores: MongoStores) -> Result<Self, ConfigError> {
         Ok(Self {
-            stores,
             hasher: PasswordHasher::from_source(env)?,
             clock: Clock::system(),
             metrics: Metrics::from_source(env),
@@ -77,6 +82,8 @@ impl State<MongoStores> {
             tokens: TokenSettings::from_source(env)?,
             brand: brand::Brand::from_source(env)?,
             id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_source(env)?,
+            accounts: signup::State::new(env, stores.clone())?,
+            stores,
         })
     }
 }
@@ -118,12 +125,18 @@ pub enum Endpoint {
     AuthorizeForm,
     /// The username and password.
     SignIn,
+    /// A passkey sign-in.
+    Passkey,
     /// The second factor.
     SecondFactor,
+    /// A new account.
+    SignUp,
     /// A third-party client's access allowed or denied.
     Consent,
     /// The stylesheet.
     Style,
+    /// The passkey script.
+    Script,
     /// RP-initiated logout, parameters in the query.
     Logout,
     /// RP-initiated logout, parameters in a form (and the confirmation).
@@ -131,13 +144,16 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 8] = [
+pub const ROUTES: [(Route, Endpoint); 11] = [
     (Route::get("/authorize"), Endpoint::Authorize),
     (Route::post("/authorize"), Endpoint::AuthorizeForm),
     (Route::post("/login"), Endpoint::SignIn),
+    (Route::post("/login/passkey"), Endpoint::Passkey),
     (Route::post("/login/second-factor"), Endpoint::SecondFactor),
+    (Route::post("/login/sign-up"), Endpoint::SignUp),
     (Route::post("/login/consent"), Endpoint::Consent),
     (Route::get("/login/style.css"), Endpoint::Style),
+    (Route::get("/login/passkeys.js"), Endpoint::Script),
     (Route::get("/logout"), Endpoint::Logout),
     (Route::post("/logout"), Endpoint::LogoutForm),
 ];
@@ -147,8 +163,10 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     let Some(endpoint) = route(&request, &ROUTES) else {
         return not_found(&request);
     };
-    if endpoint == Endpoint::Style {
-        return stylesheet(state);
+    match endpoint {
+        Endpoint::Style => return stylesheet(state),
+        Endpoint::Script => return asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8"),
+        _ => {}
     }
     let Some(issuer) = state
         .tokens
@@ -169,21 +187,29 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::Authorize => flow::authorize(&context, false).await,
         Endpoint::AuthorizeForm => flow::authorize(&context, true).await,
         Endpoint::SignIn => flow::sign_in(&context).await,
+        Endpoint::Passkey => flow::passkey(&context).await,
         Endpoint::SecondFactor => flow::second_factor(&context).await,
+        Endpoint::SignUp => flow::sign_up(&context).await,
         Endpoint::Consent => flow::consent(&context).await,
         Endpoint::Logout => logout::logout(&context, false).await,
         Endpoint::LogoutForm => logout::logout(&context, true).await,
         Endpoint::Style => stylesheet(state),
+        Endpoint::Script => asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8"),
     }
 }
 
+/// The pages' only script: passkey sign-in and passkey second factor.
+const PASSKEY_SCRIPT: &str = include_str!("../assets/passkeys.js");
+
 fn stylesheet<S>(state: &State<S>) -> Response<Body> {
-    let mut response = Response::new(Body::Text(state.brand.stylesheet()));
+    asset(&state.brand.stylesheet(), "text/css; charset=utf-8")
+}
+
+/// A static file of the pages, cacheable for five minutes.
+fn asset(text: &str, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text.to_owned()));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

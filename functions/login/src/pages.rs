@@ -1,16 +1,18 @@
 //! The hosted pages, rendered with askama (every value escaped), and the headers every
 //! answer of this function carries: no caching, no framing, and a Content-Security-Policy
-//! that allows the page's own stylesheet and nothing else to run or load (no script at all).
+//! that allows the page's own stylesheet and script (passkeys) and nothing else to run or load.
 
 use crate::brand::Brand;
 use askama::Template;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 
-/// The pages' Content-Security-Policy: no script, the stylesheet from this API, images from
-/// it or the operator's https logo, forms posting only here, no framing.
+/// The pages' Content-Security-Policy: the stylesheet and the passkey script from this API
+/// (no inline script or style), requests only to it, images from it or the operator's https
+/// logo, forms posting only here, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-    img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    script-src 'self'; connect-src 'self'; img-src 'self' https:; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
 
 /// What every page shows.
 pub struct Frame<'a> {
@@ -31,6 +33,67 @@ struct SignIn<'a> {
     carried: &'a [(&'static str, String)],
     csrf_token: &'a str,
     username: &'a str,
+    sign_up_href: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+struct SignUp<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    client_name: &'a str,
+    error: Option<&'a FieldError<'a>>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+    username: &'a str,
+    sign_in_href: &'a str,
+}
+
+/// A refusal shown on a form, tied to the field it is about (if any).
+pub struct FieldError<'a> {
+    /// The field's name (`username`, `password`), or none for the whole form.
+    pub field: Option<&'a str>,
+    /// What to show.
+    pub message: &'a str,
+}
+
+impl FieldError<'_> {
+    /// Whether the error is about `name` (or about the whole form).
+    pub fn about(&self, name: &str) -> bool {
+        self.field.is_none_or(|field| field == name)
+    }
+}
+
+/// The account links between the sign-in and sign-up pages of one request.
+pub struct Links<'a> {
+    /// The sign-in page's link to the sign-up page.
+    pub sign_up: &'a str,
+    /// The sign-up page's link back to the sign-in page.
+    pub sign_in: &'a str,
+}
+
+/// The sign-up form for `client_name`, with `error` above it.
+pub fn sign_up(
+    frame: &Frame,
+    client_name: &str,
+    error: Option<&FieldError>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+    username: &str,
+    links: &Links,
+) -> String {
+    SignUp {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        client_name,
+        error,
+        carried,
+        csrf_token,
+        username,
+        sign_in_href: links.sign_in,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
 }
 
 #[derive(Template)]
@@ -139,6 +202,7 @@ pub fn sign_in(
     carried: &[(&'static str, String)],
     csrf_token: &str,
     username: &str,
+    links: &Links,
 ) -> String {
     SignIn {
         brand: frame.brand,
@@ -148,6 +212,7 @@ pub fn sign_in(
         carried,
         csrf_token,
         username,
+        sign_up_href: links.sign_up,
     }
     .render()
     .unwrap_or_else(|error| rendering_failed(&error))

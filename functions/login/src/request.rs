@@ -39,6 +39,9 @@ pub struct Prompt {
     pub login: bool,
     /// `consent`: ask for consent even when it would not be needed.
     pub consent: bool,
+    /// `create`: show the sign-up page first (Initiating User Registration via OpenID
+    /// Connect 1.0).
+    pub create: bool,
 }
 
 /// A checked authorization request.
@@ -230,10 +233,11 @@ fn prompt(text: Option<&str>) -> Result<Prompt, &'static str> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
-            _ => return Err("prompt may be none, login or consent"),
+            "create" => prompt.create = true,
+            _ => return Err("prompt may be none, login, consent or create"),
         }
     }
-    if prompt.none && (prompt.login || prompt.consent) {
+    if prompt.none && (prompt.login || prompt.consent || prompt.create) {
         return Err("prompt=none cannot be combined with another value");
     }
     Ok(prompt)
@@ -263,11 +267,13 @@ mod tests {
             Ok(Prompt {
                 none: false,
                 login: true,
-                consent: true
+                consent: true,
+                create: false
             })
         );
+        assert!(prompt(Some("create")).is_ok_and(|prompt| prompt.create));
         assert!(prompt(Some("none login")).is_err());
+        assert!(prompt(Some("none create")).is_err());
         assert!(prompt(Some("select_account")).is_err());
-        assert!(prompt(Some("create")).is_err());
     }
 }

@@ -91,6 +91,15 @@ async fn setup() -> Setup {
             tokens: token_settings(),
             brand: login::brand::Brand::default(),
             id_tokens,
+            accounts: signup::State {
+                stores: stores.clone(),
+                hasher: hasher.clone(),
+                clock: time.clock(),
+                mailer: shared::mail::sender::Mailer::Off,
+                mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+                metrics: shared::platform::metrics::Metrics::capturing(),
+                breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+            },
         },
         token: token::State {
             stores,
@@ -188,6 +197,8 @@ impl Browser {
             "/login" => "login.json",
             "/login/second-factor" => "login-second-factor.json",
             "/login/consent" => "login-consent.json",
+            "/login/sign-up" => "login-sign-up.json",
+            "/login/passkey" => "login-passkey.json",
             other => panic!("{other}"),
         };
         let event = shared::testing::with_body(event_json(file), &body);
@@ -197,8 +208,10 @@ impl Browser {
     }
 }
 
-/// The form's action and its hidden fields.
+/// The page's first form: its action and its hidden fields.
 fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+    let form = page.split("<form").nth(1).expect("a form");
+    let page = form.split("</form>").next().unwrap();
     let action = page
         .split("action=\"")
         .nth(1)
@@ -232,6 +245,7 @@ fn unescape(text: &str) -> String {
         .replace("&#39;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 
@@ -280,7 +294,10 @@ fn assert_page_headers(response: &Response<Body>) {
     let headers = response.headers();
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("script-src"), "no script at all: {csp}");
+    assert!(
+        csp.contains("script-src 'self';"),
+        "scripts only from this API, none inline: {csp}"
+    );
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
@@ -508,8 +525,15 @@ async fn every_form_refuses_a_missing_or_foreign_csrf_token() {
         ("otp", "123456"),
         ("decision", "allow"),
         ("mfa_token", "x"),
+        ("passkey", "{}"),
     ];
-    for path in ["/login", "/login/second-factor", "/login/consent"] {
+    for path in [
+        "/login",
+        "/login/second-factor",
+        "/login/consent",
+        "/login/sign-up",
+        "/login/passkey",
+    ] {
         for form in [&without, &foreign] {
             let answer = browser.post(&setup, path, &with(form, &credentials)).await;
             assert_eq!(answer.status(), 403, "{path}");
@@ -939,4 +963,186 @@ async fn max_age_zero_asks_for_the_password_again_and_moves_auth_time() {
         .as_u64()
         .unwrap();
     assert!(after >= before + 5, "auth_time moved: {before} -> {after}");
+}
+
+/// The hidden fields of the page's form whose action is `action`.
+fn form_with_action(page: &str, action: &str) -> Vec<(String, String)> {
+    let start = page
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("a form posting to {action}: {page}"));
+    let form = &page[start..];
+    let form = form.split("</form>").next().unwrap();
+    form_of(&format!("<form {form}</form>")).1
+}
+
+#[tokio::test]
+async fn prompt_create_shows_the_sign_up_page_and_its_new_account_is_signed_in_with_a_code() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[("prompt", "create")]);
+    let page = browser.get(&setup, &query).await;
+    assert_eq!(page.status(), 200);
+    assert_page_headers(&page);
+    let html = response_text(&page);
+    assert!(html.contains("Create an account"), "{html}");
+    assert!(html.contains("autocomplete=\"new-password\""), "{html}");
+    let (action, fields) = form_of(&html);
+    assert_eq!(action, "/login/sign-up");
+    let answer = browser
+        .post(
+            &setup,
+            "/login/sign-up",
+            &with(
+                &fields,
+                &[
+                    ("username", "newcomer"),
+                    ("password", "a long new passphrase"),
+                ],
+            ),
+        )
+        .await;
+    let redirect = query_of(&location(&answer));
+    assert_eq!(redirect["state"], "af0ifjsldkj");
+    assert!(
+        browser.cookies.contains_key("__Host-lambda-auth-session"),
+        "the new account has a login session"
+    );
+    let tokens = exchange(&setup, &setup.first_party, &redirect["code"]).await;
+    let created = setup
+        .login
+        .stores
+        .users
+        .find(&Username::parse("newcomer").unwrap())
+        .await
+        .unwrap()
+        .expect("the account is stored");
+    let id_token = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["sub"], created.id.as_str());
+    assert_eq!(id_token["amr"], json!(["pwd"]));
+}
+
+#[tokio::test]
+async fn the_sign_up_page_refuses_a_taken_name_and_a_weak_password_and_stores_nothing() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[("prompt", "create")]);
+    let page = browser.get(&setup, &query).await;
+    let (_, fields) = form_of(&response_text(&page));
+    let cases = [
+        ("ALICE", "a long new passphrase", 409, "username"),
+        ("newcomer", "newcomer", 422, "password"),
+        ("newcomer", "short", 422, "password"),
+        ("a", "a long new passphrase", 422, "username"),
+    ];
+    for (username, password, status, field) in cases {
+        let answer = browser
+            .post(
+                &setup,
+                "/login/sign-up",
+                &with(&fields, &[("username", username), ("password", password)]),
+            )
+            .await;
+        assert_eq!(answer.status(), status, "{username}/{password}");
+        assert_page_headers(&answer);
+        let html = response_text(&answer);
+        assert!(html.contains("role=\"alert\""), "{html}");
+        let invalid = format!("id=\"{field}\" name=\"{field}\"");
+        let tag = html
+            .split(&invalid)
+            .nth(1)
+            .unwrap()
+            .split('>')
+            .next()
+            .unwrap();
+        assert!(
+            tag.contains("aria-invalid=\"true\"") && tag.contains("form-error"),
+            "{field} is marked and tied to the error: {tag}"
+        );
+        assert!(html.contains("Create an account"), "the sign-up page again");
+    }
+    assert!(
+        setup
+            .login
+            .stores
+            .users
+            .find(&Username::parse("newcomer").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(setup.login.stores.sessions.is_empty(), "nothing signed in");
+}
+
+#[tokio::test]
+async fn the_sign_in_and_sign_up_pages_link_to_each_other_carrying_the_request() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[("prompt", "login")]);
+    let html = response_text(&browser.get(&setup, &query).await);
+    let href = html
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(unescape)
+        .expect("a link to the sign-up page");
+    let link = url::Url::parse(&format!("https://api.example{href}")).unwrap();
+    assert_eq!(link.path(), "/authorize");
+    let carried = query_of(&link);
+    assert_eq!(carried["prompt"], "login create");
+    assert_eq!(carried["state"], "af0ifjsldkj");
+    assert_eq!(carried["code_challenge"], query["code_challenge"]);
+    let sign_up = browser.get(&setup, &carried).await;
+    let html = response_text(&sign_up);
+    assert!(html.contains("Create an account"), "{html}");
+    let back = html
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(unescape)
+        .unwrap();
+    let back = url::Url::parse(&format!("https://api.example{back}")).unwrap();
+    assert_eq!(query_of(&back)["prompt"], "login");
+}
+
+#[tokio::test]
+async fn the_pages_load_their_passkey_script_from_this_api_and_a_bad_passkey_signs_nobody_in() {
+    let setup = setup().await;
+    let script = login::handle(
+        &setup.login,
+        request_from(&event_json("login-passkeys-script.json")),
+    )
+    .await;
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(response_text(&script).contains("navigator.credentials.get"));
+
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    let html = response_text(&browser.get(&setup, &query).await);
+    assert!(
+        html.contains("<script src=\"/login/passkeys.js\" defer></script>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-passkey-options=\"/passkeys/authentication-options\""),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "no inline script");
+    let fields = form_with_action(&html, "/login/passkey");
+    for (passkey, status) in [("", 400), ("{}", 400), ("not json", 400)] {
+        let answer = browser
+            .post(
+                &setup,
+                "/login/passkey",
+                &with(&fields, &[("passkey", passkey)]),
+            )
+            .await;
+        assert_eq!(answer.status(), status, "{passkey:?}");
+        assert!(answer.headers().get(header::LOCATION).is_none());
+        assert!(response_text(&answer).contains("role=\"alert\""));
+    }
+    assert!(setup.login.stores.sessions.is_empty(), "nothing signed in");
 }

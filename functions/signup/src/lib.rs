@@ -81,10 +81,14 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
     }
 }
 
-/// A new account: its name, and its address with whether the code went out.
-struct Created {
-    username: Username,
-    email: Option<(EmailAddress, bool)>,
+/// A new account: its id and name, and its address with whether the code went out.
+pub struct Created {
+    /// The account's id.
+    pub id: shared::identity::account_id::AccountId,
+    /// The name it signs in with.
+    pub username: Username,
+    /// The address waiting for verification, and whether its code was sent.
+    pub email: Option<(EmailAddress, bool)>,
 }
 
 async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Created, ApiError> {
@@ -92,14 +96,34 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
         return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let fields = json_object(body_text(request)?)?;
-    let username =
-        Username::for_new_account(string_field(&fields, "username")?).map_err(invalid)?;
-    let password = Password::for_new_account(string_field(&fields, "password")?, &username)
-        .map_err(invalid)?;
+    let username = string_field(&fields, "username")?;
+    let password = string_field(&fields, "password")?;
     let email = match fields.get("email") {
         None | Some(serde_json::Value::Null) => None,
         Some(_) => Some(flows::email_field(&fields, "email")?),
     };
+    create_account(
+        state,
+        &RequestSource::of(request),
+        username,
+        password,
+        email,
+    )
+    .await
+}
+
+/// Creates an account under the sign-up rules every front door shares: the username and
+/// password rules, the breached-password check, the per-address mail limit when an address
+/// is given, a username unique in any letter case. Nothing is stored on any error.
+pub async fn create_account<S: Stores>(
+    state: &State<S>,
+    source: &RequestSource,
+    username: &str,
+    password: &str,
+    email: Option<EmailAddress>,
+) -> Result<Created, ApiError> {
+    let username = Username::for_new_account(username).map_err(invalid)?;
+    let password = Password::for_new_account(password, &username).map_err(invalid)?;
     shared::factors::breached_passwords::refuse_if_breached(
         &state.breached,
         &password,
@@ -111,7 +135,7 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
         if !state.mailer.is_configured() {
             return Err(ApiError::EmailUnavailable);
         }
-        let ip = flows::ip_subject(RequestSource::of(request).ip.as_deref());
+        let ip = flows::ip_subject(source.ip.as_deref());
         flows::limit(
             state.stores.rate_limits(),
             &state.metrics,
@@ -142,7 +166,11 @@ async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Creat
                 }
                 None => None,
             };
-            Ok(Created { username, email })
+            Ok(Created {
+                id,
+                username,
+                email,
+            })
         }
         Insertion::UsernameTaken => {
             tracing::info!(username = %username, "username taken");

@@ -77,3 +77,20 @@ pub async fn second_factor<C: SignInContext>(
     account_events::record(context.stores().events(), &event).await;
     Ok((user, session))
 }
+
+/// Signs in with a passkey alone as the passkey grant does: the account whose passkey
+/// answered a sign-in challenge of `POST /passkeys/authentication-options`, and a session
+/// (not stored) saying `amr` [`crate::passkey::PASSKEY_METHODS`]. The login is recorded.
+pub async fn passkey<C: SignInContext>(
+    context: &C,
+    request: &lambda_http::Request,
+    credential: &str,
+    source: &RequestSource,
+) -> Result<(User, Session), OAuthError> {
+    let now: SystemTime = context.clock().now();
+    let (user, session) =
+        crate::passkey::sign_in(context, request, credential, now, source).await?;
+    let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, source);
+    account_events::record(context.stores().events(), &event).await;
+    Ok((user, session))
+}

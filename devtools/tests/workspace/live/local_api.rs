@@ -82,7 +82,15 @@ async fn start_with(
         mongodb_uri: Some(settings.uri),
         database_name: settings.name,
         secantusd: None,
-        keys: Some((private_pem.clone(), keys.public_pem)),
+        // The signing keys as `make dev` writes them: Ed25519, and RSA for RS256 id_tokens.
+        keys: Some((
+            format!("{private_pem}{}", shared::testing::id_token_key_pems().0),
+            format!(
+                "{}{}",
+                keys.public_pem,
+                shared::testing::id_token_key_pems().1
+            ),
+        )),
         function_log_dir: log_dir,
         log_requests: true,
         parameter_overrides,

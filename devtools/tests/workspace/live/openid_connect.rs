@@ -70,13 +70,13 @@ async fn relying_party(stack: &Stack, name: &str) -> RelyingPartyId {
 }
 
 /// A browser that keeps cookies and does not follow redirects.
-struct Browser {
+pub(super) struct Browser {
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -102,7 +102,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> (StatusCode, String, Option<String>) {
+    pub(super) async fn get(&mut self, url: &str) -> (StatusCode, String, Option<String>) {
         let response = self
             .http
             .get(url)
@@ -113,7 +113,7 @@ impl Browser {
         self.answer(response).await
     }
 
-    async fn post(
+    pub(super) async fn post(
         &mut self,
         url: &str,
         form: &[(String, String)],
@@ -143,8 +143,10 @@ impl Browser {
     }
 }
 
-/// The form's action and hidden fields.
-fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+/// The page's first form: its action and hidden fields.
+pub(super) fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+    let form = page.split("<form").nth(1).expect("a form");
+    let page = form.split("</form>").next().unwrap();
     let action = page
         .split("action=\"")
         .nth(1)
@@ -175,6 +177,15 @@ fn form_of(page: &str) -> (String, Vec<(String, String)>) {
         })
         .collect();
     (action, fields)
+}
+
+/// The action and hidden fields of the page's form whose opening tag holds `marker`.
+pub(super) fn form_marked(page: &str, marker: &str) -> (String, Vec<(String, String)>) {
+    let at = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("a form with {marker}: {page}"));
+    let start = page[..at].rfind("<form").expect("a form around the marker");
+    form_of(&page[start..])
 }
 
 /// Signs in through the hosted pages at `authorize_url`; the redirect's query.

@@ -5,6 +5,7 @@
 //! challenge under parallel requests included.
 
 use super::local_api::{Local, access_claims, start};
+use super::openid_connect::{Browser, form_marked, form_of};
 use super::two_factor::pyotp_code;
 use futures_util::future::join_all;
 use mongodb::bson::{DateTime, Document, doc};
@@ -418,4 +419,130 @@ async fn parallel_registrations_never_exceed_the_limit_of_twenty() {
         .unwrap();
     assert_eq!(stored, 19 + created as u64);
     assert!(stored <= 20);
+}
+
+/// Signs in on the hosted pages with the demo client and exchanges the code: the id_token's
+/// claims. `step` answers the page `/authorize` shows and returns the redirect.
+async fn hosted_sign_in<F, Fut>(local: &Local, state: &str, step: F) -> Value
+where
+    F: FnOnce(Browser, String) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let verifier = format!("a-verifier-of-at-least-forty-three-characters-{state}");
+    let redirect_uri = "http://127.0.0.1:9/callback";
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", devtools::stack::DEMO_CLIENT_ID),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid"),
+        ("state", state),
+        ("nonce", "a-nonce"),
+        (
+            "code_challenge",
+            &shared::authorization::pkce::s256(&verifier),
+        ),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let mut browser = Browser::new();
+    let (status, page, _) = browser
+        .get(&format!("{}/authorize?{query}", local.url))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let location = step(browser, page).await.expect("a redirect to the client");
+    let location = openidconnect::url::Url::parse(&location).unwrap();
+    let answer: std::collections::BTreeMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    assert_eq!(answer["state"], state);
+    let (status, tokens) = local
+        .form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &answer["code"]),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", &verifier),
+                ("client_id", devtools::stack::DEMO_CLIENT_ID),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    access_claims(&tokens["id_token"])
+}
+
+#[tokio::test]
+async fn the_hosted_pages_sign_in_with_a_passkey_alone_once_per_challenge() {
+    let local = start().await;
+    let access = local.signed_in("vera").await;
+    let me = access_claims(&access)["sub"].clone();
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+    local
+        .register_passkey(&access, &mut authenticator, json!({}))
+        .await;
+    let options = local.sign_in_options(json!({})).await;
+    let credential = authenticator.authenticate(&options).await.unwrap();
+    let url = local.url.clone();
+    let id_token = hosted_sign_in(&local, "passkey-alone", |mut browser, page| async move {
+        let (action, mut fields) = form_marked(&page, "data-passkey-options");
+        assert_eq!(action, "/login/passkey");
+        fields.retain(|(name, _)| name != "passkey");
+        fields.push(("passkey".to_owned(), credential.to_string()));
+        let (status, body, location) = browser.post(&format!("{url}{action}"), &fields).await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let (status, body, again) = browser.post(&format!("{url}{action}"), &fields).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "the answer is spent: {body}"
+        );
+        assert!(again.is_none());
+        location
+    })
+    .await;
+    assert_eq!(id_token["sub"], me);
+    assert_eq!(id_token["amr"], json!(["hwk", "user", "mfa"]), "{id_token}");
+}
+
+#[tokio::test]
+async fn the_hosted_second_factor_page_takes_a_passkey_for_the_login_it_began() {
+    let local = start().await;
+    let (access, secret, _) = local.enrolled("wren", |secret| pyotp_code(secret, 0)).await;
+    let mut authenticator = SoftAuthenticator::new(&local.browser_origin());
+    local
+        .register_passkey(
+            &access,
+            &mut authenticator,
+            json!({ "otp": pyotp_code(&secret, 1) }),
+        )
+        .await;
+    let url = local.url.clone();
+    let local_ref = &local;
+    let id_token = hosted_sign_in(&local, "password-and-passkey", |mut browser, page| {
+        let authenticator = &mut authenticator;
+        async move {
+            let (action, mut fields) = form_of(&page);
+            fields.push(("username".to_owned(), "wren".to_owned()));
+            fields.push(("password".to_owned(), PASSWORD.to_owned()));
+            let (status, page, _) = browser.post(&format!("{url}{action}"), &fields).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let (action, mut fields) = form_marked(&page, "data-passkey-options");
+            assert_eq!(action, "/login/second-factor");
+            let mfa_token = fields
+                .iter()
+                .find(|(name, _)| name == "mfa_token")
+                .map(|(_, value)| value.clone())
+                .unwrap();
+            let options = local_ref
+                .sign_in_options(json!({ "mfa_token": mfa_token }))
+                .await;
+            let credential = authenticator.authenticate(&options).await.unwrap();
+            fields.retain(|(name, _)| name != "passkey");
+            fields.push(("passkey".to_owned(), credential.to_string()));
+            let (status, body, location) = browser.post(&format!("{url}{action}"), &fields).await;
+            assert_eq!(status, StatusCode::FOUND, "{body}");
+            location
+        }
+    })
+    .await;
+    assert_eq!(id_token["amr"], json!(["pwd", "hwk", "mfa"]), "{id_token}");
 }
