@@ -39,6 +39,10 @@ DOCS_ASSETS := functions/docs/node_modules/.package-lock.json
 # The /docs browser test: playwright-core (pinned in devtools/browser/package-lock.json) and
 # Debian's Chromium.
 BROWSER_DRIVER := devtools/browser/node_modules/.package-lock.json
+# The example single-page app's one dependency, oidc-client-ts (pinned in
+# examples/spa/package-lock.json); `make dev` serves the app beside the API.
+EXAMPLE_APP_DEPS := examples/spa/node_modules/.package-lock.json
+EXAMPLE_PORT ?= 3001
 CHROMIUM := /usr/bin/chromium
 # The HTTP load generator for make bench's load test (Debian's wrk, pinned).
 WRK_VERSION := 4.1.0-3+b2
@@ -52,17 +56,24 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help book dev env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help book dev example-app env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 # The dev profile optimises only the hot crates (argon2, the legacy hashes): the first build
 # is several times faster than an optimised one, and `make test` reuses it.
-dev: $(SECANTUSD) $(DOCS_ASSETS) ## Serve the API on 127.0.0.1:$(PORT) (embedded database in .local/, or MONGODB_URI)
+dev: $(SECANTUSD) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) ## Serve the API on localhost:$(PORT) and the example app on 127.0.0.1:$(EXAMPLE_PORT) (embedded database in .local/, or MONGODB_URI)
 	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
 	exec $(TARGET_DIR)/debug/local-api --template template.yaml --bin-dir $(TARGET_DIR)/debug \
-	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD)
+	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD) --public-host localhost \
+	  --example-app examples/spa --example-port $(EXAMPLE_PORT)
+
+example-app: $(EXAMPLE_APP_DEPS) ## Install the example app's oidc-client-ts (npm, pinned)
+
+$(EXAMPLE_APP_DEPS): examples/spa/package.json examples/spa/package-lock.json
+	cd examples/spa && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # sam local runs the functions in Docker: they reach a database on this machine through
 # host.docker.internal (start one with `make dev`, whose data lives in .local/).
@@ -71,7 +82,7 @@ SAM_LOCAL_MONGODB_URI ?= mongodb://host.docker.internal:27017
 env-json: ## The --env-vars file for `sam local invoke/start-api` (.local/env.json, mode 0600) with the development keys of `make dev`
 	cargo run --locked -q -p devtools --bin env-json -- .local/keys '$(SAM_LOCAL_MONGODB_URI)' .local/env.json
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(MDBOOK) browser-tools load-tools ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(MDBOOK) browser-tools load-tools ## Install or reuse the pinned tools
 
 book: $(MDBOOK) ## Build the book (docs/) into docs/book/; open docs/book/index.html
 	$(MDBOOK) build docs
@@ -118,18 +129,21 @@ quick: $(DOCS_ASSETS) ## Every test that needs no database, Python or browser: u
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
+integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
-e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys), Node's openid-client through the code flow; then every function log line is scanned for secrets
+e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) $(FASTAPI_APP_PYTHON) $(EXAMPLE_APP_DEPS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys), Node's openid-client through the code flow, the example app (oidc-client-ts) through the hosted pages in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked
 	mkdir -p $(FUNCTION_LOGS)
 	GRANT_ROLE=$(TARGET_DIR)/debug/grant-role FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/docs-walkthrough $(ARTIFACTS)/docs-walkthrough.png
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/passkeys-walkthrough $(ARTIFACTS)/passkeys-walkthrough.png
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/openid-client-flow
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) \
+	  LOCAL_API_ARGS="--public-host localhost --example-app examples/spa --example-port 0" \
+	  $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/example-app-walkthrough $(ARTIFACTS)
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 bench-smoke: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## One short sample of every benchmark pipeline (criterion, cold start, load test, profiles): numbers meaningless, the pipelines are checked

@@ -440,6 +440,7 @@ fn authorize_page(c: &mut Criterion, f: &Fixture) {
         tokens: token_settings(),
         brand: login::brand::Brand::default(),
         id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_pem(&public_pem).unwrap(),
+        accounts: signup::State::new(&[], f.stores.clone()).unwrap(),
     };
     let challenge = shared::authorization::pkce::s256(VERIFIER);
     let event = shared::testing::with_query(

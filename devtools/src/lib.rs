@@ -8,6 +8,7 @@
 //! Nothing here is deployed.
 
 pub mod dev_keys;
+pub mod example_app;
 pub mod gateway;
 pub mod migrate;
 pub mod outbox;

@@ -44,6 +44,10 @@ pub struct StackOptions {
     /// Where the functions that send mail write it (`.eml` files) instead of sending it;
     /// `None` leaves email off unless `MailFromAddress` is given (then they try SES).
     pub outbox_dir: Option<PathBuf>,
+    /// The host name browsers reach the API by, in the issuer (`http://<host>:<port>`);
+    /// `None` names the loopback address. `localhost` lets the hosted pages use passkeys,
+    /// which no IP address can be the relying party of.
+    pub public_host: Option<String>,
 }
 
 /// The sender local mail names when `MailFromAddress` is not given.
@@ -57,6 +61,8 @@ pub struct Stack {
     pub gateway: Arc<Gateway>,
     /// The database URI the functions use.
     pub mongodb_uri: String,
+    /// The issuer the tokens and the metadata name: the API's URL.
+    pub issuer: String,
     shutdown: CancellationToken,
     database: Option<Child>,
     server: tokio::task::JoinHandle<()>,
@@ -133,9 +139,14 @@ impl Stack {
             .await
             .map_err(|e| fail(&format!("listening on 127.0.0.1:{}", options.port))(&e))?;
         let address = listener.local_addr().map_err(|e| fail("listener")(&e))?;
-        overrides
+        let public_address = match &options.public_host {
+            Some(host) => format!("{host}:{}", address.port()),
+            None => address.to_string(),
+        };
+        let issuer = overrides
             .entry("JwtIssuer".to_owned())
-            .or_insert_with(|| format!("http://{address}"));
+            .or_insert_with(|| format!("http://{public_address}"))
+            .clone();
         // Browsers treat http://localhost as a secure context, so passkeys work locally
         // with `localhost` as the relying party (not 127.0.0.1, which is no domain).
         overrides
@@ -205,6 +216,7 @@ impl Stack {
             address,
             gateway,
             mongodb_uri,
+            issuer,
             shutdown,
             database,
             server,

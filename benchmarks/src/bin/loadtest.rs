@@ -366,6 +366,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         log_requests: false,
         parameter_overrides: Default::default(),
         outbox_dir: None,
+        public_host: None,
     })
     .await
     .map_err(|error| error.to_string())?;

@@ -61,6 +61,17 @@ struct Args {
     /// `UsersCollection=user_model`.
     #[arg(long = "parameter", env = "PARAMETER_OVERRIDES", value_delimiter = ' ', value_parser = parameter)]
     parameters: Vec<(String, String)>,
+    /// The host name in the issuer URL (`http://<host>:<port>`) instead of 127.0.0.1;
+    /// `localhost` lets the hosted sign-in pages use passkeys.
+    #[arg(long)]
+    public_host: Option<String>,
+    /// Also serve the example single-page app in this folder (`examples/spa`), signing in
+    /// as the demo client.
+    #[arg(long)]
+    example_app: Option<PathBuf>,
+    /// Loopback port of the example app (0 picks a free one).
+    #[arg(long, env = "EXAMPLE_PORT", default_value_t = 3001)]
+    example_port: u16,
 }
 
 fn parameter(raw: &str) -> Result<(String, String), String> {
@@ -96,6 +107,7 @@ async fn main() -> ExitCode {
         log_requests: true,
         parameter_overrides: args.parameters.into_iter().collect(),
         outbox_dir: Some(outbox.clone()),
+        public_host: args.public_host,
     };
     let embedded_data = options
         .mongodb_uri
@@ -116,20 +128,55 @@ async fn main() -> ExitCode {
         ),
         None => "the database in MONGODB_URI".to_owned(),
     };
-    print_banner(&stack, &database_note, &outbox);
+    let example_stop = tokio_util::sync::CancellationToken::new();
+    let example = match &args.example_app {
+        Some(dir) => match devtools::example_app::serve(
+            dir,
+            args.example_port,
+            &stack.issuer,
+            devtools::stack::DEMO_CLIENT_ID,
+            example_stop.clone(),
+        )
+        .await
+        {
+            Ok(address) => Some(address),
+            Err(error) => {
+                eprintln!("local-api: {error}");
+                stack.stop().await;
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    print_banner(&stack, &database_note, &outbox, example);
     let watcher = tokio::spawn(devtools::outbox::announce_new_mail(outbox));
     wait_for_stop_signal().await;
     watcher.abort();
+    example_stop.cancel();
     println!("local-api: stopping");
     stack.stop().await;
     ExitCode::SUCCESS
 }
 
-fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
-    let url = format!("http://{}", stack.address);
+fn print_banner(
+    stack: &Stack,
+    database_note: &str,
+    outbox: &std::path::Path,
+    example: Option<std::net::SocketAddr>,
+) {
+    let url = stack.issuer.clone();
     println!(
-        "local-api listening on {url} (API Gateway REST API emulation, routes from template.yaml)"
+        "local-api listening on http://{} (API Gateway REST API emulation, routes from template.yaml)",
+        stack.address
     );
+    if url != format!("http://{}", stack.address) {
+        println!("local-api issuer (the API's URL in tokens, metadata and pages): {url}");
+    }
+    if let Some(address) = example {
+        println!(
+            "example app at http://{address}/ (oidc-client-ts: sign up, two-step verification, passkeys)"
+        );
+    }
     println!("local-api using {database_note}");
     println!(
         "local-api writes mail to {} (never sent; each message is announced here with its code)",
@@ -141,6 +188,11 @@ fn print_banner(stack: &Stack, database_note: &str, outbox: &std::path::Path) {
         "Passkeys demo (at localhost, the relying party passkeys are bound to): {}/docs/passkeys",
         url.replace("://127.0.0.1", "://localhost")
     );
+    if let Some(address) = example {
+        println!(
+            "Example app signing in with the hosted pages (oidc-client-ts, the demo client): http://{address}/"
+        );
+    }
     println!();
     println!(
         "OpenID Provider: {url}/.well-known/openid-configuration, demo public client {} (redirect URIs {} on any port)",

@@ -238,10 +238,14 @@ pub(crate) async fn passkey<S: Stores>(context: &Context<'_, S>) -> Response<Bod
         Err(error) => {
             let (status, _, description, retry_after) = error.describe();
             let message = match error {
-                OAuthError::InvalidGrant => {
+                OAuthError::InvalidPasskey | OAuthError::InvalidRequest(_) => {
                     "That passkey could not sign you in. Try again, or sign in with your password."
                         .to_owned()
                 }
+                OAuthError::TooManyAttempts { .. } => format!(
+                    "Too many failed passkey sign-ins for this account; try again in {} seconds.",
+                    retry_after.unwrap_or(1)
+                ),
                 _ => description,
             };
             sign_in_page(context, &request, status, Some(&message), "", retry_after)

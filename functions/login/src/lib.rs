@@ -183,7 +183,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         );
     };
     let context = flow::Context::new(state, &request, &issuer);
-    match endpoint {
+    let response = match endpoint {
         Endpoint::Authorize => flow::authorize(&context, false).await,
         Endpoint::AuthorizeForm => flow::authorize(&context, true).await,
         Endpoint::SignIn => flow::sign_in(&context).await,
@@ -195,7 +195,8 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::LogoutForm => logout::logout(&context, true).await,
         Endpoint::Style => stylesheet(state),
         Endpoint::Script => asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8"),
-    }
+    };
+    pages::scoped_to(response, &issuer)
 }
 
 /// The pages' only script: passkey sign-in and passkey second factor.

@@ -316,6 +316,40 @@ pub fn allowing_redirect_to(mut response: Response<Body>, target: &str) -> Respo
     response
 }
 
+/// Narrows the policy's script and request sources from the whole API to the two URLs the
+/// pages use under `issuer`: the passkey script and the passkey challenge route. An issuer
+/// that cannot be written into the policy as one source leaves it as it was.
+pub fn scoped_to(mut response: Response<Body>, issuer: &str) -> Response<Body> {
+    let issuer = issuer.trim_end_matches('/');
+    let writable = url::Url::parse(issuer).is_ok()
+        && !issuer.contains(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | '\''));
+    let Some(current) = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return response;
+    };
+    if !writable {
+        return response;
+    }
+    let policy = current
+        .replace(
+            "script-src 'self'",
+            &format!("script-src {issuer}/login/passkeys.js"),
+        )
+        .replace(
+            "connect-src 'self'",
+            &format!("connect-src {issuer}/passkeys/authentication-options"),
+        );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// Adds a `Set-Cookie`.
 pub fn with_cookie(mut response: Response<Body>, cookie: &str) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(cookie) {

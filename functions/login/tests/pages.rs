@@ -295,8 +295,12 @@ fn assert_page_headers(response: &Response<Body>) {
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(
-        csp.contains("script-src 'self';"),
-        "scripts only from this API, none inline: {csp}"
+        csp.contains("script-src https://auth.test/login/passkeys.js;"),
+        "the passkey script alone, nothing inline: {csp}"
+    );
+    assert!(
+        csp.contains("connect-src https://auth.test/passkeys/authentication-options;"),
+        "requests to the passkey challenge route alone: {csp}"
     );
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");

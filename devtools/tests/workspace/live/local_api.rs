@@ -95,6 +95,7 @@ async fn start_with(
         log_requests: true,
         parameter_overrides,
         outbox_dir: Some(outbox.clone()),
+        public_host: None,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

@@ -59,6 +59,12 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
             "0",
             "--secantusd",
             &secantusd,
+            "--public-host",
+            "localhost",
+            "--example-app",
+            "examples/spa",
+            "--example-port",
+            "0",
         ])
         .arg("--data-dir")
         .arg(&data_dir)
@@ -68,15 +74,38 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut child = KillOnDrop(child);
-    let url = loop {
+    let mut url = None;
+    let example = loop {
         let line = lines
             .next()
-            .expect("local-api printed its address")
+            .expect("local-api printed its address and the example app's")
             .unwrap();
         if let Some(rest) = line.strip_prefix("local-api listening on ") {
+            url = Some(rest.split_whitespace().next().unwrap().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("example app at ") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
+    let url = url.expect("the API's address before the example app's");
+    let config = Command::new("curl")
+        .args(["-s", &format!("{example}config.json")])
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    let port = url.rsplit(':').next().unwrap();
+    assert_eq!(
+        config["authority"],
+        format!("http://localhost:{port}"),
+        "the example app signs in at the issuer, named by localhost for passkeys"
+    );
+    assert_eq!(config["client_id"], devtools::stack::DEMO_CLIENT_ID);
+    let bundle = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{example}oidc-client-ts.js"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&bundle.stdout), "200");
     let (printed, announced) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {

@@ -42,6 +42,7 @@ async fn stack(name: &str) -> Stack {
         log_requests: false,
         parameter_overrides: Default::default(),
         outbox_dir: Some(data_dir.join("outbox")),
+        public_host: None,
     })
     .await
     .expect("the local stack starts with its own server")

@@ -84,6 +84,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         log_requests: true,
         parameter_overrides: Default::default(),
         outbox_dir: None,
+        public_host: None,
     })
     .await
     .expect("the local stack starts");

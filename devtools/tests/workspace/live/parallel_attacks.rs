@@ -265,6 +265,7 @@ async fn parallel_traffic_keeps_each_instance_within_its_pool() {
         log_requests: false,
         parameter_overrides: Default::default(),
         outbox_dir: Some(data_dir.join("outbox")),
+        public_host: None,
     })
     .await
     .expect("the local stack starts with its own server");

@@ -235,6 +235,8 @@ fn the_argon2id_routes_have_tighter_throttling_of_their_own() {
         ("POST", "/signup"),
         ("POST", "/users~1me~1password"),
         ("POST", "/password-reset~1confirm"),
+        ("POST", "/login"),
+        ("POST", "/login~1sign-up"),
     ]
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .into();
@@ -262,6 +264,7 @@ fn the_argon2id_functions_reserve_concurrency_only_when_asked() {
             "TokenFunction",
             "AccountFunction",
             "RecoveryFunction",
+            "LoginFunction",
         ]
         .contains(&id.as_str());
         match reserved {
