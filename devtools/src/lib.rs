@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod migrate;
 pub mod outbox;
 pub mod range_server;
+pub mod relying_parties;
 pub mod roles;
 pub mod runtime;
 pub mod sam_local;

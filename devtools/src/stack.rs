@@ -399,12 +399,12 @@ pub const DEMO_REDIRECT_URIS: [&str; 2] = [
 
 async fn register_demo_client(stores: &shared::stores::MongoStores) -> Result<(), StackError> {
     use shared::access::relying_parties::{
-        ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+        IdTokenAlgorithm, RelyingPartyId, RelyingPartyStore as _,
     };
     let id = RelyingPartyId::parse(DEMO_CLIENT_ID)
         .ok_or_else(|| StackError("the demo client id is malformed".to_owned()))?;
-    let parties = &stores.relying_parties;
-    if parties
+    if stores
+        .relying_parties
         .find(&id)
         .await
         .map_err(|e| fail("reading the demo client")(&e))?
@@ -412,31 +412,23 @@ async fn register_demo_client(stores: &shared::stores::MongoStores) -> Result<()
     {
         return Ok(());
     }
-    let redirect_uris = DEMO_REDIRECT_URIS
-        .iter()
-        .map(|uri| shared::access::redirect_uris::RedirectUri::register(uri))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail("the demo client's redirect URIs")(&e))?;
-    let party = RelyingParty {
-        id,
+    let registration = crate::relying_parties::Registration {
+        id: Some(id),
         name: "Local demo app".to_owned(),
-        kind: ClientKind::Public,
-        redirect_uris,
-        post_logout_redirect_uris: vec![
-            shared::access::redirect_uris::RedirectUri::register("http://127.0.0.1/")
-                .map_err(|e| fail("the demo client's post-logout URI")(&e))?,
-        ],
-        scopes: shared::access::scopes::Scopes::parse(
-            "openid profile email offline_access account products:write",
-        ),
+        confidential: false,
+        redirect_uris: DEMO_REDIRECT_URIS.map(str::to_owned).to_vec(),
+        post_logout_redirect_uris: vec!["http://127.0.0.1/".to_owned()],
+        scopes: "openid profile email offline_access account products:write".to_owned(),
         first_party: true,
         id_token_algorithm: IdTokenAlgorithm::Rs256,
-        created_at: std::time::SystemTime::now(),
-        created_by: shared::identity::account_id::AccountId::parse("000000000000000000000000")
-            .ok_or_else(|| StackError("the demo client's creator is malformed".to_owned()))?,
     };
-    parties
-        .create(&party)
+    // A public client has no secret to hash.
+    let hasher = shared::factors::hashing::PasswordHasher::new(
+        shared::factors::hashing::HashingParams::default(),
+    )
+    .map_err(|e| fail("the hashing settings")(&e))?;
+    crate::relying_parties::register(stores, &hasher, registration)
         .await
+        .map(|_| ())
         .map_err(|e| fail("registering the demo client")(&e))
 }

@@ -8,6 +8,7 @@ use crate::abuse::rate_limits::{MongoRateLimitStore, RateLimitStore};
 use crate::access::clients::{ClientStore, MongoClientStore};
 use crate::access::relying_parties::{MongoRelyingPartyStore, RelyingPartyStore};
 use crate::authorization::codes::{AuthorizationCodeStore, MongoAuthorizationCodeStore};
+use crate::authorization::consents::{ConsentStore, MongoConsentStore};
 use crate::factors::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::factors::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
 use crate::factors::passkeys::{MongoPasskeyStore, PasskeyStore};
@@ -52,6 +53,8 @@ pub trait Stores: Send + Sync {
     type RelyingParties: RelyingPartyStore;
     /// Authorization codes waiting for their exchange.
     type AuthorizationCodes: AuthorizationCodeStore;
+    /// What each user allowed each third-party application.
+    type Consents: ConsentStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -83,6 +86,8 @@ pub trait Stores: Send + Sync {
     fn relying_parties(&self) -> &Self::RelyingParties;
     /// Authorization codes waiting for their exchange.
     fn authorization_codes(&self) -> &Self::AuthorizationCodes;
+    /// What each user allowed each third-party application.
+    fn consents(&self) -> &Self::Consents;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -119,6 +124,8 @@ pub struct MongoStores {
     pub relying_parties: MongoRelyingPartyStore,
     /// `authorization_codes`.
     pub authorization_codes: MongoAuthorizationCodeStore,
+    /// `consents`.
+    pub consents: MongoConsentStore,
 }
 
 impl MongoStores {
@@ -140,6 +147,7 @@ impl MongoStores {
             passkey_ceremonies: MongoPasskeyCeremonyStore::new(database),
             relying_parties: MongoRelyingPartyStore::new(database),
             authorization_codes: MongoAuthorizationCodeStore::new(database),
+            consents: MongoConsentStore::new(database),
         }
     }
 
@@ -156,6 +164,7 @@ impl MongoStores {
         self.passkeys.ensure_indexes().await?;
         self.passkey_ceremonies.ensure_indexes().await?;
         self.authorization_codes.ensure_indexes().await?;
+        self.consents.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -176,6 +185,7 @@ impl Stores for MongoStores {
     type PasskeyCeremonies = MongoPasskeyCeremonyStore;
     type RelyingParties = MongoRelyingPartyStore;
     type AuthorizationCodes = MongoAuthorizationCodeStore;
+    type Consents = MongoConsentStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -221,5 +231,8 @@ impl Stores for MongoStores {
     }
     fn authorization_codes(&self) -> &MongoAuthorizationCodeStore {
         &self.authorization_codes
+    }
+    fn consents(&self) -> &MongoConsentStore {
+        &self.consents
     }
 }

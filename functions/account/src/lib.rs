@@ -4,6 +4,8 @@
 //!   (sign-up policy for the new one, per-username lockout on wrong current passwords);
 //! - `POST /users/me/logout` signs the caller out everywhere;
 //! - `DELETE /users/me/sessions/{id}` ends one session of the caller's;
+//! - `DELETE /users/me/consents/{client_id}` takes back what a third-party application was
+//!   allowed, and ends its sessions;
 //! - `DELETE /users/me` deletes the account and everything keyed to it;
 //! - `POST /users/me/mfa/totp` starts a TOTP enrolment, `POST /users/me/mfa/totp/confirm`
 //!   turns it on with a first code and answers the recovery codes,
@@ -21,6 +23,7 @@
 //! the account's token version, which the protected functions compare with every access
 //! token's `ver`, and revoke every refresh-token family of the account.
 
+mod consents;
 mod deletion;
 mod email;
 mod passkeys;
@@ -127,10 +130,12 @@ pub enum Endpoint {
     RegisterPasskey,
     /// Delete a passkey.
     DeletePasskey,
+    /// Take back what a third-party application was allowed.
+    RevokeConsent,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 14] = [
+pub const ROUTES: [(Route, Endpoint); 15] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -165,6 +170,10 @@ pub const ROUTES: [(Route, Endpoint); 14] = [
     (
         Route::delete("/users/me/passkeys/{id}"),
         Endpoint::DeletePasskey,
+    ),
+    (
+        Route::delete("/users/me/consents/{client_id}"),
+        Endpoint::RevokeConsent,
     ),
 ];
 
@@ -216,6 +225,11 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
                 .await
                 .unwrap_or_else(ApiError::into_response);
         }
+        Some(Endpoint::RevokeConsent) => {
+            return consents::revoke(state, &request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+        }
         None => return not_found(&request),
     };
     match outcome {
@@ -241,7 +255,7 @@ async fn record<S: Stores>(
     shared::identity::account_events::record(state.stores.events(), &event).await;
 }
 
-fn no_content() -> Response<Body> {
+pub(crate) fn no_content() -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     response

@@ -1105,3 +1105,68 @@ async fn the_last_administrator_cannot_delete_their_own_account() {
     assert_eq!(response.status().as_u16(), 204);
     assert!(users.user("alice").is_none());
 }
+
+#[tokio::test]
+async fn revoking_a_consent_forgets_it_and_ends_that_applications_sessions_only() {
+    use secrecy::ExposeSecret as _;
+    use shared::authorization::consents::ConsentStore as _;
+    use shared::sessions::RelyingPartyGrant;
+    let setup = setup().await;
+    let alice = seeded_account_id("alice");
+    let client =
+        shared::access::relying_parties::RelyingPartyId::parse("rp_aaaaaaaaaaaaaaaaaaaaaaaa")
+            .unwrap();
+    let other =
+        shared::access::relying_parties::RelyingPartyId::parse("rp_bbbbbbbbbbbbbbbbbbbbbbbb")
+            .unwrap();
+    let consents = &setup.state.stores.consents;
+    let scopes = shared::access::scopes::Scopes::parse("openid profile");
+    for party in [&client, &other] {
+        consents
+            .grant(&alice, party, &scopes, SystemTime::now())
+            .await
+            .unwrap();
+    }
+    let tokens = &setup.state.stores.sessions;
+    let own = shared::sessions::generate().unwrap();
+    let others = shared::sessions::generate().unwrap();
+    for (party, token) in [(&client, &own), (&other, &others)] {
+        let mut session = Session::new(&alice, 0, SystemTime::now(), Duration::from_secs(3600));
+        session.relying_party = Some(RelyingPartyGrant {
+            client: party.clone(),
+            scopes: scopes.clone(),
+        });
+        tokens
+            .start(
+                &session,
+                &token.hash,
+                SystemTime::now(),
+                Duration::from_secs(3600),
+            )
+            .await
+            .unwrap();
+    }
+
+    let response = account::handle(
+        &setup.state,
+        request_from(&event_json("account-consent-revoke.json")),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(consents.find(&alice, &client).await.unwrap(), None);
+    assert!(consents.find(&alice, &other).await.unwrap().is_some());
+    assert!(
+        !tokens.is_current(own.secret.expose_secret()),
+        "the application's refresh token stopped"
+    );
+    assert!(tokens.is_current(others.secret.expose_secret()));
+    assert!(
+        tokens.is_current(&setup.refresh_secret),
+        "the account's own session goes on"
+    );
+    let (status, body, _) = call(&setup, &event_json("account-consent-revoke.json")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("consent_not_found"))
+    );
+}

@@ -12,7 +12,11 @@
 //! - `POST /admin/users/{id}/password-reset`: a single-use reset code to pass on;
 //! - `GET /admin/clients`, `POST /admin/clients`, `POST /admin/clients/{id}/secrets`,
 //!   `DELETE /admin/clients/{id}/secrets/{secret_id}`, `DELETE /admin/clients/{id}` (scope
-//!   `clients:admin`): machine clients.
+//!   `clients:admin`): machine clients;
+//! - `GET /admin/relying-parties`, `POST /admin/relying-parties`,
+//!   `GET`/`DELETE /admin/relying-parties/{id}`, `POST /admin/relying-parties/{id}/secrets`,
+//!   `DELETE /admin/relying-parties/{id}/secrets/{secret_id}` (scope `clients:admin`): the
+//!   applications users sign in to through `/authorize`.
 //!
 //! Every action is recorded in the account's security events with the administrator's id
 //! (`actor`) and logged as `audit = "admin"` with `action`, `actor` and `target`.
@@ -103,12 +107,16 @@ pub enum Endpoint {
     ReadRelyingParty,
     /// A new relying party.
     CreateRelyingParty,
+    /// A new secret beside a confidential relying party's current one.
+    RotateRelyingPartySecret,
+    /// A relying party's secret removed, ending a rotation.
+    RemoveRelyingPartySecret,
     /// A relying party deleted.
     DeleteRelyingParty,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 20] = [
+pub const ROUTES: [(Route, Endpoint); 22] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (
@@ -171,6 +179,14 @@ pub const ROUTES: [(Route, Endpoint); 20] = [
         Endpoint::ReadRelyingParty,
     ),
     (
+        Route::post("/admin/relying-parties/{id}/secrets"),
+        Endpoint::RotateRelyingPartySecret,
+    ),
+    (
+        Route::delete("/admin/relying-parties/{id}/secrets/{secret_id}"),
+        Endpoint::RemoveRelyingPartySecret,
+    ),
+    (
         Route::delete("/admin/relying-parties/{id}"),
         Endpoint::DeleteRelyingParty,
     ),
@@ -207,6 +223,10 @@ async fn answer<S: Stores>(
         Endpoint::ListRelyingParties => relying_parties::list(state, admin, request).await,
         Endpoint::ReadRelyingParty => relying_parties::read(state, admin, request).await,
         Endpoint::CreateRelyingParty => relying_parties::create(state, admin, request).await,
+        Endpoint::RotateRelyingPartySecret => relying_parties::rotate(state, admin, request).await,
+        Endpoint::RemoveRelyingPartySecret => {
+            relying_parties::remove_secret(state, admin, request).await
+        }
         Endpoint::DeleteRelyingParty => relying_parties::delete(state, admin, request).await,
     }
 }

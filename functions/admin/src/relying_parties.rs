@@ -3,8 +3,9 @@
 //! name, a kind (public: a browser or native app; confidential: a server, whose secret is
 //! shown once), redirect URIs (each `https`, or `http` on a loopback address for a native
 //! app), post-logout redirect URIs, the scopes it may ask for, whether it is first party (no
-//! consent page) and its id_token algorithm. Deleting one stops its codes from being
-//! exchanged and its refresh tokens from refreshing.
+//! consent page) and its id_token algorithm. A confidential one's secret rotates as a
+//! machine client's does (a second secret beside the first, then the old one removed).
+//! Deleting one stops its codes from being exchanged and its refresh tokens from refreshing.
 
 use crate::guard::Administrator;
 use crate::{State, clients, view};
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use shared::access::redirect_uris::RedirectUri;
 use shared::access::relying_parties::{
     ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
-    USER_GRANTED_SCOPES,
+    SecretAddition, SecretRemoval, USER_GRANTED_SCOPES,
 };
 use shared::access::scopes::Scopes;
 use shared::platform::http::{
@@ -28,6 +29,11 @@ pub const MAX_REDIRECT_URIS: usize = 10;
 const NOT_FOUND: ApiError = ApiError::NoSuchResource {
     code: "relying_party_not_found",
     message: "no relying party has this id",
+};
+
+const PUBLIC_CLIENT: ApiError = ApiError::Conflict {
+    code: "public_client",
+    message: "a public relying party has no secret to rotate",
 };
 
 fn store(error: shared::platform::database::StoreError) -> ApiError {
@@ -174,6 +180,79 @@ pub(crate) async fn create<S: Stores>(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Starts a rotation of a confidential relying party's secret: a new one, shown once, that
+/// works beside the current one. `201`; `409 rotation_in_progress` while it has two (remove
+/// the old one first), `409 public_client` for a public one, which has none.
+pub(crate) async fn rotate<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let party = found(state, request).await?;
+    if !party.is_confidential() {
+        return Err(PUBLIC_CLIENT);
+    }
+    let (secret, stored) = clients::new_secret(state).await?;
+    let secret_id = stored.id.clone();
+    let added = state
+        .stores
+        .relying_parties()
+        .add_secret(&party.id, &stored)
+        .await
+        .map_err(store)?;
+    match added {
+        SecretAddition::Added => {}
+        SecretAddition::NotFound => return Err(NOT_FOUND),
+        SecretAddition::Full => {
+            return Err(ApiError::Conflict {
+                code: "rotation_in_progress",
+                message: "the relying party has two secrets: remove the old one to end the rotation first",
+            });
+        }
+    }
+    audit(admin, "rotate_relying_party_secret", &party.id);
+    let party = found(state, request).await?;
+    let mut shown = view::relying_party(&party);
+    shown["client_secret"] = secret.into();
+    shown["secret_id"] = secret_id.into();
+    Ok(json_response(StatusCode::CREATED, &shown))
+}
+
+/// Ends a rotation: the secret `{secret_id}` stops working. `204`; `409 last_secret` for the
+/// only one.
+pub(crate) async fn remove_secret<S: Stores>(
+    state: &State<S>,
+    admin: &Administrator,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let party = found(state, request).await?;
+    let secret_id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("secret_id"))
+        .unwrap_or_default()
+        .to_owned();
+    let removed = state
+        .stores
+        .relying_parties()
+        .remove_secret(&party.id, &secret_id)
+        .await
+        .map_err(store)?;
+    match removed {
+        SecretRemoval::Removed => {
+            audit(admin, "remove_relying_party_secret", &party.id);
+            Ok(clients::no_content())
+        }
+        SecretRemoval::NotFound => Err(ApiError::NoSuchResource {
+            code: "secret_not_found",
+            message: "the relying party has no secret with this id",
+        }),
+        SecretRemoval::LastSecret => Err(ApiError::Conflict {
+            code: "last_secret",
+            message: "a confidential relying party keeps at least one secret: rotate first, or delete it",
+        }),
+    }
 }
 
 /// Deletes a relying party: `204`.

@@ -907,3 +907,71 @@ async fn a_relying_party_is_registered_read_listed_and_deleted_and_bad_uris_are_
         (404, Some("relying_party_not_found"))
     );
 }
+
+#[tokio::test]
+async fn a_confidential_relying_partys_secret_rotates_and_a_public_one_has_none() {
+    let setup = setup().await;
+    let mut confidential = event_json("admin-relying-parties-create.json");
+    let mut body: Value = serde_json::from_str(confidential["body"].as_str().unwrap()).unwrap();
+    body["type"] = "confidential".into();
+    confidential["body"] = body.to_string().into();
+    let (status, server) = call(&setup, &confidential).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["client_id"].as_str().unwrap().to_owned();
+    let first = server["client_secret"].as_str().unwrap().to_owned();
+    let old_id = server["secrets"][0]["id"].as_str().unwrap().to_owned();
+
+    let rotate = on_client("admin-relying-parties-rotate.json", &id, None);
+    let (status, rotated) = call(&setup, &rotate).await;
+    assert_eq!(status, 201, "{rotated}");
+    assert_eq!(rotated["secrets"].as_array().unwrap().len(), 2);
+    let second = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(second, first);
+    assert!(
+        rotated["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|secret| secret.get("hash").is_none()),
+        "no hash is shown: {rotated}"
+    );
+    let (status, refused) = call(&setup, &rotate).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("rotation_in_progress"))
+    );
+
+    let remove = |secret: &str| {
+        on_client(
+            "admin-relying-parties-remove-secret.json",
+            &id,
+            Some(secret),
+        )
+    };
+    let (status, _) = call(&setup, &remove(&old_id)).await;
+    assert_eq!(status, 204);
+    let new_id = rotated["secret_id"].as_str().unwrap();
+    let (status, refused) = call(&setup, &remove(new_id)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("last_secret"))
+    );
+    let (status, refused) = call(&setup, &remove(&old_id)).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (404, Some("secret_not_found"))
+    );
+
+    let (status, public) = call(&setup, &event_json("admin-relying-parties-create.json")).await;
+    assert_eq!(status, 201);
+    let public_id = public["client_id"].as_str().unwrap();
+    let (status, refused) = call(
+        &setup,
+        &on_client("admin-relying-parties-rotate.json", public_id, None),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("public_client"))
+    );
+}

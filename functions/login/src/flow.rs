@@ -12,6 +12,7 @@ use secrecy::ExposeSecret as _;
 use shared::authorization::codes::{
     AuthorizationCodeStore as _, AuthorizationGrant, CODE_LIFETIME,
 };
+use shared::authorization::consents::ConsentStore as _;
 use shared::factors::mfa::PresentedFactor;
 use shared::identity::users::{User, UserStore as _};
 use shared::platform::http::RequestSource;
@@ -388,7 +389,19 @@ pub(crate) async fn consent<S: Stores>(context: &Context<'_, S>) -> Response<Bod
         );
     };
     match params.get("decision") {
-        Some("allow") => issue_code(context, &request, &session, &user).await,
+        Some("allow") => {
+            let granted = context
+                .state
+                .stores
+                .consents()
+                .grant(&user.id, &request.client.id, &request.scopes, context.now)
+                .await;
+            if let Err(error) = granted {
+                return unavailable(context, &error.to_string());
+            }
+            tracing::info!(account = %user.id, client = %request.client.id, scope = %request.scopes, "consent given");
+            issue_code(context, &request, &session, &user).await
+        }
         _ => redirect_error(
             context,
             &request.error("access_denied", "the user denied access"),
@@ -568,6 +581,21 @@ async fn finish<S: Stores>(
     if request.client.first_party && !request.prompt.consent {
         return issue_code(context, request, session, user).await;
     }
+    if !request.prompt.consent && identity_assured(request) {
+        let remembered = context
+            .state
+            .stores
+            .consents()
+            .find(&user.id, &request.client.id)
+            .await;
+        match remembered {
+            Ok(Some(consent)) if consent.covers(&request.scopes) => {
+                return issue_code(context, request, session, user).await;
+            }
+            Ok(_) => {}
+            Err(error) => return unavailable(context, &error.to_string()),
+        }
+    }
     if request.prompt.none {
         return redirect_error(
             context,
@@ -594,6 +622,14 @@ async fn finish<S: Stores>(
         Some(cookie) => pages::with_cookie(response, &cookie),
         None => response,
     }
+}
+
+/// Whether the request surely comes from the client it names, so a consent given before may
+/// stand (RFC 8252 §8.6): a confidential client (it authenticates at the token endpoint), or
+/// a redirect URI on https (only its site receives the code). A loopback URI proves nothing:
+/// any local program can listen there, so a public native app is asked every time.
+fn identity_assured(request: &AuthorizationRequest) -> bool {
+    request.client.is_confidential() || request.redirect_uri.starts_with("https://")
 }
 
 /// What a scope lets a client do, in the words of the consent page.

@@ -645,7 +645,7 @@ async fn with_totp_the_second_factor_page_completes_the_sign_in_with_otp_and_mfa
 }
 
 #[tokio::test]
-async fn a_third_party_client_always_gets_the_consent_page_first() {
+async fn a_third_party_client_gets_the_consent_page_first_and_then_only_for_a_new_scope() {
     let setup = setup().await;
     let mut browser = Browser::default();
     let query = authorization_query(&setup.third_party, &[]);
@@ -697,7 +697,69 @@ async fn a_third_party_client_always_gets_the_consent_page_first() {
             &authorization_query(&setup.third_party, &[("prompt", "none")]),
         )
         .await;
-    assert_eq!(query_of(&location(&silent))["error"], "consent_required");
+    let remembered = query_of(&location(&silent));
+    assert!(
+        remembered.contains_key("code"),
+        "the allowed scopes are remembered: {remembered:?}"
+    );
+    let native = browser
+        .get(
+            &setup,
+            &authorization_query(
+                &setup.third_party,
+                &[
+                    ("prompt", "none"),
+                    ("redirect_uri", "http://127.0.0.1:5000/native"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(
+        query_of(&location(&native))["error"],
+        "consent_required",
+        "a loopback redirect URI proves nothing: asked every time"
+    );
+    let more = browser
+        .get(
+            &setup,
+            &authorization_query(
+                &setup.third_party,
+                &[("prompt", "none"), ("scope", "openid profile email")],
+            ),
+        )
+        .await;
+    assert_eq!(
+        query_of(&location(&more))["error"],
+        "consent_required",
+        "a scope not allowed before asks again"
+    );
+    let asked = browser
+        .get(
+            &setup,
+            &authorization_query(&setup.third_party, &[("prompt", "consent")]),
+        )
+        .await;
+    assert_eq!(asked.status(), 200, "prompt=consent shows the page anyway");
+    assert!(response_text(&asked).contains("/login/consent"));
+    let consents = shared::authorization::consents::ConsentStore::list(
+        &setup.login.stores.consents,
+        &setup
+            .login
+            .stores
+            .users
+            .find(&Username::parse("alice").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(
+        consents[0].scopes,
+        Scopes::parse("openid profile offline_access")
+    );
 }
 
 #[tokio::test]

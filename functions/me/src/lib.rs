@@ -4,6 +4,7 @@
 //! - `GET /users/me/sessions`: the sessions that can still refresh, the caller's marked;
 //! - `GET /users/me/events`: the security history, newest first, a page at a time;
 //! - `GET /users/me/passkeys`: the registered passkeys (names, dates; no key material);
+//! - `GET /users/me/consents`: the third-party applications the caller allowed, and what;
 //! - `GET /users/me/export`: everything stored about the caller, in one document;
 //! - `GET`/`POST /userinfo`: OpenID Connect's UserInfo for a token with the `openid` scope
 //!   (`sub`, and with `profile` the username, with `email` the verified address).
@@ -45,17 +46,20 @@ pub enum Endpoint {
     Export,
     /// Its passkeys.
     Passkeys,
+    /// What it allowed third-party applications.
+    Consents,
     /// OpenID Connect's UserInfo.
     UserInfo,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 7] = [
+pub const ROUTES: [(Route, Endpoint); 8] = [
     (Route::get("/users/me"), Endpoint::Account),
     (Route::get("/users/me/sessions"), Endpoint::Sessions),
     (Route::get("/users/me/events"), Endpoint::Events),
     (Route::get("/users/me/export"), Endpoint::Export),
     (Route::get("/users/me/passkeys"), Endpoint::Passkeys),
+    (Route::get("/users/me/consents"), Endpoint::Consents),
     (Route::get("/userinfo"), Endpoint::UserInfo),
     (Route::post("/userinfo"), Endpoint::UserInfo),
 ];
@@ -71,6 +75,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::Events) => events(state, &request).await,
         Some(Endpoint::Export) => export::export(state, &request).await,
         Some(Endpoint::Passkeys) => passkeys(state, &request).await,
+        Some(Endpoint::Consents) => consents(state, &request).await,
         Some(Endpoint::UserInfo) => user_info(state, &request).await,
         None => return not_found(&request),
     };
@@ -114,6 +119,45 @@ async fn sessions<S: Stores>(
     Ok(json_response(
         StatusCode::OK,
         &json!({ "sessions": listed }),
+    ))
+}
+
+/// `{"consents": [...]}` by application id: each third-party application the caller allowed
+/// (`client_id`, its `name`, or `null` once deleted), the `scopes` allowed and when last
+/// (`granted_at`).
+async fn consents<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    use shared::access::relying_parties::RelyingPartyStore as _;
+    use shared::authorization::consents::ConsentStore as _;
+    let now = state.clock.now();
+    let user = authenticated_user(state.stores.users(), request, now).await?;
+    let store = |error: shared::platform::database::StoreError| ApiError::from_store(&error);
+    let held = state
+        .stores
+        .consents()
+        .list(&user.id)
+        .await
+        .map_err(store)?;
+    let mut listed = Vec::with_capacity(held.len());
+    for consent in held {
+        let party = state
+            .stores
+            .relying_parties()
+            .find(&consent.client)
+            .await
+            .map_err(store)?;
+        listed.push(json!({
+            "client_id": consent.client.as_str(),
+            "name": party.map(|party| party.name),
+            "scopes": consent.scopes.iter().collect::<Vec<_>>(),
+            "granted_at": timestamp(consent.granted_at),
+        }));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "consents": listed }),
     ))
 }
 

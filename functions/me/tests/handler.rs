@@ -343,3 +343,53 @@ async fn userinfo_answers_sub_and_the_claims_of_the_granted_scopes_and_needs_ope
         (403, Some("insufficient_scope"))
     );
 }
+
+#[tokio::test]
+async fn consents_list_the_callers_applications_with_their_names_and_scopes_only() {
+    use shared::access::relying_parties::{
+        ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+    };
+    use shared::authorization::consents::ConsentStore as _;
+    let store = store_with_alice();
+    let stores = MemoryStores::with_users(&store);
+    let alice = shared::testing::seeded_account_id("alice");
+    let bob = shared::testing::seeded_account_id("bob");
+    let party = RelyingParty {
+        id: RelyingPartyId::parse("rp_aaaaaaaaaaaaaaaaaaaaaaaa").unwrap(),
+        name: "Elsewhere".to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        scopes: shared::access::scopes::Scopes::parse("openid profile"),
+        first_party: false,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: SystemTime::now(),
+        created_by: bob.clone(),
+    };
+    stores.relying_parties.create(&party).await.unwrap();
+    let gone = RelyingPartyId::parse("rp_bbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
+    let scopes = shared::access::scopes::Scopes::parse("openid profile");
+    let at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    for (account, client) in [(&alice, &party.id), (&alice, &gone), (&bob, &party.id)] {
+        stores
+            .consents
+            .grant(account, client, &scopes, at)
+            .await
+            .unwrap();
+    }
+    let state = me::State {
+        stores,
+        clock: Clock::system(),
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
+    };
+    let response = me::handle(&state, request_from(&event_json("me-consents.json"))).await;
+    assert_eq!(response.status(), 200);
+    let body = response_json(&response);
+    assert_eq!(
+        body,
+        json!({ "consents": [
+            { "client_id": party.id.as_str(), "name": "Elsewhere", "scopes": ["openid", "profile"], "granted_at": "2027-01-15T08:00:00.000Z" },
+            { "client_id": gone.as_str(), "name": null, "scopes": ["openid", "profile"], "granted_at": "2027-01-15T08:00:00.000Z" },
+        ]})
+    );
+}

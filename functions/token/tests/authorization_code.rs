@@ -498,3 +498,48 @@ async fn a_refresh_token_presented_by_another_client_is_refused_and_its_session_
     .await;
     assert_eq!(status, 200, "the untouched session still refreshes");
 }
+
+#[tokio::test]
+async fn during_a_rotation_both_secrets_authenticate_and_a_removed_one_no_longer_does() {
+    use shared::access::relying_parties::{SecretAddition, SecretRemoval};
+    let setup = setup().await;
+    let parties = &setup.state.stores.relying_parties;
+    let first_id = shared::access::clients::secret_id(&setup.secret)
+        .unwrap()
+        .to_owned();
+    let new = generate_secret().unwrap();
+    let second = new.secret.expose_secret().to_owned();
+    let stored = StoredSecret {
+        id: new.id.clone(),
+        hash: setup
+            .state
+            .hasher
+            .hash(&Password::presented(&second))
+            .await
+            .unwrap(),
+        created_at: SystemTime::now(),
+    };
+    let added = parties.add_secret(&setup.confidential, &stored).await;
+    assert_eq!(added.unwrap(), SecretAddition::Added);
+    let exchange = |secret: String| {
+        let setup = &setup;
+        async move {
+            let code = code_for(setup, &setup.confidential, "openid").await;
+            let body = form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ]);
+            post(setup, &body, Some((setup.confidential.as_str(), &secret)))
+                .await
+                .0
+        }
+    };
+    assert_eq!(exchange(setup.secret.clone()).await, 200, "the old secret");
+    assert_eq!(exchange(second.clone()).await, 200, "the new secret");
+    let removed = parties.remove_secret(&setup.confidential, &first_id).await;
+    assert_eq!(removed.unwrap(), SecretRemoval::Removed);
+    assert_eq!(exchange(setup.secret.clone()).await, 401, "removed");
+    assert_eq!(exchange(second).await, 200, "the new secret still");
+}

@@ -3,6 +3,7 @@
 
 use crate::abuse::login_failures::{LoginFailureStore, SecondFactorFailures};
 use crate::authorization::codes::AuthorizationCodeStore;
+use crate::authorization::consents::ConsentStore;
 use crate::factors::mfa_challenges::MfaChallengeStore;
 use crate::factors::passkey_ceremonies::PasskeyCeremonyStore;
 use crate::factors::passkeys::PasskeyStore;
@@ -59,7 +60,18 @@ async fn remove_keyed_to<S: Stores>(
     username: &Username,
 ) -> Result<(), StoreError> {
     let codes_key = SecondFactorFailures(account);
-    let (sessions, challenges, events, passwords, codes, emailed, passkeys, ceremonies, grants) = tokio::join!(
+    let (
+        sessions,
+        challenges,
+        events,
+        passwords,
+        codes,
+        emailed,
+        passkeys,
+        ceremonies,
+        grants,
+        consents,
+    ) = tokio::join!(
         stores.sessions().delete_account(account),
         stores.mfa_challenges().delete_account(account),
         stores.events().delete_account(account),
@@ -69,8 +81,10 @@ async fn remove_keyed_to<S: Stores>(
         stores.passkeys().delete_account(account),
         stores.passkey_ceremonies().delete_account(account),
         stores.authorization_codes().delete_account(account),
+        stores.consents().delete_account(account),
     );
     grants?;
+    consents?;
     passkeys?;
     ceremonies?;
     emailed?;

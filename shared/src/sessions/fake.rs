@@ -171,6 +171,27 @@ impl SessionStore for MemorySessionStore {
         Ok(revoked)
     }
 
+    async fn revoke_client(
+        &self,
+        account: &AccountId,
+        client: &crate::access::client_id::RelyingPartyId,
+    ) -> Result<u64, StoreError> {
+        let mut sessions = self.sessions.lock().unwrap();
+        let mut revoked = 0;
+        for stored in sessions.values_mut() {
+            let held_by_client = stored
+                .session
+                .relying_party
+                .as_ref()
+                .is_some_and(|grant| grant.client == *client);
+            if stored.session.account == *account && held_by_client && !stored.revoked {
+                stored.revoked = true;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
     async fn active_sessions(
         &self,
         account: &AccountId,

@@ -247,6 +247,14 @@ pub trait SessionStore: Send + Sync {
         account: &AccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Revokes every session of `account` that the relying party `client` holds (the user
+    /// took back its consent). Returns how many were active.
+    fn revoke_client(
+        &self,
+        account: &AccountId,
+        client: &crate::access::client_id::RelyingPartyId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The sessions of `account` that can still refresh at `now`, most recently used first.
     fn active_sessions(
         &self,

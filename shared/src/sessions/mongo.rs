@@ -256,6 +256,21 @@ impl SessionStore for MongoSessionStore {
         Ok(result.modified_count)
     }
 
+    async fn revoke_client(
+        &self,
+        account: &AccountId,
+        client: &crate::access::client_id::RelyingPartyId,
+    ) -> Result<u64, StoreError> {
+        let result = self
+            .sessions
+            .update_many(
+                doc! { "account": account.as_str(), "relying_party": client.as_str(), "revoked": false },
+                doc! { "$set": { "revoked": true } },
+            )
+            .await?;
+        Ok(result.modified_count)
+    }
+
     async fn active_sessions(
         &self,
         account: &AccountId,

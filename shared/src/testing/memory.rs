@@ -8,6 +8,7 @@ use crate::abuse::rate_limits::fake::MemoryRateLimitStore;
 use crate::access::clients::fake::MemoryClientStore;
 use crate::access::relying_parties::fake::MemoryRelyingPartyStore;
 use crate::authorization::codes::fake::MemoryAuthorizationCodeStore;
+use crate::authorization::consents::fake::MemoryConsentStore;
 use crate::factors::mfa_challenges::fake::MemoryMfaChallengeStore;
 use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
 use crate::factors::passkeys::fake::MemoryPasskeyStore;
@@ -57,6 +58,8 @@ pub struct MemoryStores {
     pub relying_parties: MemoryRelyingPartyStore,
     /// Authorization codes.
     pub authorization_codes: MemoryAuthorizationCodeStore,
+    /// Consents.
+    pub consents: MemoryConsentStore,
 }
 
 impl MemoryStores {
@@ -85,6 +88,7 @@ impl Stores for MemoryStores {
     type PasskeyCeremonies = MemoryPasskeyCeremonyStore;
     type RelyingParties = MemoryRelyingPartyStore;
     type AuthorizationCodes = MemoryAuthorizationCodeStore;
+    type Consents = MemoryConsentStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -130,6 +134,9 @@ impl Stores for MemoryStores {
     }
     fn authorization_codes(&self) -> &MemoryAuthorizationCodeStore {
         &self.authorization_codes
+    }
+    fn consents(&self) -> &MemoryConsentStore {
+        &self.consents
     }
 }
 

@@ -418,3 +418,221 @@ async fn of_twelve_parallel_exchanges_of_one_code_across_instances_one_succeeds_
     }
     stack.stop().await;
 }
+
+/// `register-relying-party` as a developer runs it: a confidential third-party application
+/// whose printed secret verifies against what is stored, and a `localhost` redirect URI
+/// refused with exit status 2 and nothing stored.
+#[tokio::test]
+async fn the_register_command_stores_a_confidential_party_and_refuses_a_localhost_uri() {
+    use shared::access::relying_parties::RelyingPartyStore as _;
+    let settings = shared::testing::test_database_settings();
+    let binary =
+        crate::support::bin_dir_with(&["register-relying-party"]).join("register-relying-party");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&binary)
+            .env("MONGODB_URI", &settings.uri)
+            .env("DB_NAME", &settings.name)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "--name",
+        "Server app",
+        "--redirect-uri",
+        "https://server.example/callback",
+        "--confidential",
+        "--third-party",
+        "--scopes",
+        "openid email",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = |label: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(label))
+            .unwrap_or_else(|| panic!("{label} in {stdout}"))
+            .to_owned()
+    };
+    let id = RelyingPartyId::parse(&printed("client_id: ")).unwrap();
+    let secret = printed("client_secret (shown this once): ");
+    let database = shared::platform::database::connect(&settings)
+        .await
+        .unwrap();
+    let stores = shared::stores::MongoStores::new(&database, &Default::default());
+    let party = stores.relying_parties.find(&id).await.unwrap().unwrap();
+    assert!(party.is_confidential() && !party.first_party);
+    assert_eq!(party.scopes, Scopes::parse("openid email"));
+    let hasher = shared::factors::hashing::PasswordHasher::new(Default::default()).unwrap();
+    let verified = hasher
+        .verify(
+            &shared::identity::credentials::Password::presented(&secret),
+            &party.secrets()[0].hash,
+        )
+        .await
+        .unwrap();
+    assert!(verified, "the printed secret is the stored one");
+
+    let refused = run(&[
+        "--name",
+        "Local",
+        "--redirect-uri",
+        "http://localhost:8080/cb",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("localhost"));
+    assert_eq!(
+        stores.relying_parties.list(None, 10).await.unwrap().len(),
+        1
+    );
+}
+
+/// A third-party application on the real binaries: the consent page once, then remembered
+/// for the same scopes; the user lists it and takes it back, which ends the application's
+/// refresh token, and its next sign-in asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_remembered_consent_is_listed_and_taking_it_back_ends_the_applications_session() {
+    let stack = stack("consents").await;
+    let base = format!("http://{}", stack.address);
+    signup(&base, "carla").await;
+    let redirect = "https://elsewhere.example/callback";
+    let client = mongodb::Client::with_uri_str(&stack.mongodb_uri)
+        .await
+        .unwrap();
+    let party = RelyingParty {
+        id: RelyingPartyId::generate().unwrap(),
+        name: "Elsewhere".to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris: vec![RedirectUri::register(redirect).unwrap()],
+        post_logout_redirect_uris: Vec::new(),
+        scopes: Scopes::parse("openid profile offline_access account"),
+        first_party: false,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: std::time::SystemTime::now(),
+        created_by: shared::testing::seeded_account_id("admin"),
+    };
+    MongoRelyingPartyStore::new(&client.database("consents"))
+        .create(&party)
+        .await
+        .unwrap();
+    let verifier = "a-verifier-of-at-least-forty-three-characters-consent";
+    let authorize = |prompt: &str| {
+        let query = serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", party.id.as_str()),
+            ("redirect_uri", redirect),
+            ("scope", "openid profile offline_access account"),
+            ("state", "s"),
+            (
+                "code_challenge",
+                &shared::authorization::pkce::s256(verifier),
+            ),
+            ("code_challenge_method", "S256"),
+            ("prompt", prompt),
+        ])
+        .unwrap();
+        format!("{base}/authorize?{query}")
+    };
+    let exchange = |code: String| {
+        let base = base.clone();
+        let id = party.id.as_str().to_owned();
+        async move {
+            let answer: Value = reqwest::Client::new()
+                .post(format!("{base}/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect),
+                    ("code_verifier", verifier),
+                    ("client_id", &id),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer
+        }
+    };
+    let code_of = |location: Option<String>| {
+        let location = openidconnect::url::Url::parse(&location.expect("a redirect")).unwrap();
+        location
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .expect("a code")
+    };
+
+    let mut browser = Browser::new();
+    let (_, page, _) = browser.get(&authorize("login")).await;
+    let (action, mut fields) = form_of(&page);
+    fields.push(("username".to_owned(), "carla".to_owned()));
+    fields.push(("password".to_owned(), PASSWORD.to_owned()));
+    let (status, consent, _) = browser.post(&format!("{base}{action}"), &fields).await;
+    assert_eq!(status, StatusCode::OK, "the consent page first");
+    let (action, mut fields) = form_of(&consent);
+    assert_eq!(action, "/login/consent");
+    fields.push(("decision".to_owned(), "allow".to_owned()));
+    let (_, _, location) = browser.post(&format!("{base}{action}"), &fields).await;
+    let first = exchange(code_of(location)).await;
+    let access = first["access_token"].as_str().expect("tokens").to_owned();
+    let refresh = first["refresh_token"]
+        .as_str()
+        .expect("offline_access")
+        .to_owned();
+
+    let (status, _, location) = browser.get(&authorize("none")).await;
+    assert_eq!(status, StatusCode::FOUND);
+    exchange(code_of(location)).await;
+
+    let http = reqwest::Client::new();
+    let listed: Value = http
+        .get(format!("{base}/users/me/consents"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["consents"][0]["client_id"],
+        party.id.as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed["consents"][0]["name"], "Elsewhere");
+    let revoked = http
+        .delete(format!("{base}/users/me/consents/{}", party.id))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let refreshed = http
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", party.id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::BAD_REQUEST,
+        "the application's session ended"
+    );
+    let (status, _, location) = browser.get(&authorize("none")).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(
+        location.unwrap().contains("error=consent_required"),
+        "asked again"
+    );
+}

@@ -18,6 +18,7 @@ pub use mongo::MongoRelyingPartyStore;
 
 pub use crate::access::client_id::RelyingPartyId;
 use crate::access::clients::StoredSecret;
+pub use crate::access::clients::{SecretAddition, SecretRemoval};
 use crate::access::redirect_uris::RedirectUri;
 use crate::access::scopes::Scopes;
 use crate::identity::account_id::AccountId;
@@ -130,6 +131,22 @@ pub trait RelyingPartyStore: Send + Sync {
         after: Option<&RelyingPartyId>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<RelyingParty>, StoreError>> + Send;
+
+    /// Adds a secret to a confidential relying party in one conditional write: refused
+    /// (`Full`) while it holds [`crate::access::clients::MAX_SECRETS`], `NotFound` for an
+    /// unknown or public one.
+    fn add_secret(
+        &self,
+        id: &RelyingPartyId,
+        secret: &StoredSecret,
+    ) -> impl Future<Output = Result<SecretAddition, StoreError>> + Send;
+
+    /// Removes the secret `secret_id` in one conditional write, never the last one.
+    fn remove_secret(
+        &self,
+        id: &RelyingPartyId,
+        secret_id: &str,
+    ) -> impl Future<Output = Result<SecretRemoval, StoreError>> + Send;
 
     /// Deletes the relying party. Returns whether it existed.
     fn delete(&self, id: &RelyingPartyId) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -30,6 +30,16 @@ struct SecretDocument {
     created_at: DateTime,
 }
 
+impl SecretDocument {
+    fn of(secret: &StoredSecret) -> Self {
+        Self {
+            id: secret.id.clone(),
+            hash: secret.hash.clone(),
+            created_at: DateTime::from_system_time(secret.created_at),
+        }
+    }
+}
+
 impl RelyingPartyDocument {
     fn of(party: &RelyingParty) -> Self {
         let uris = |uris: &[RedirectUri]| uris.iter().map(|uri| uri.as_str().to_owned()).collect();
@@ -37,15 +47,7 @@ impl RelyingPartyDocument {
             id: party.id.as_str().to_owned(),
             name: party.name.clone(),
             confidential: party.is_confidential(),
-            secrets: party
-                .secrets()
-                .iter()
-                .map(|secret| SecretDocument {
-                    id: secret.id.clone(),
-                    hash: secret.hash.clone(),
-                    created_at: DateTime::from_system_time(secret.created_at),
-                })
-                .collect(),
+            secrets: party.secrets().iter().map(SecretDocument::of).collect(),
             redirect_uris: uris(&party.redirect_uris),
             post_logout_redirect_uris: uris(&party.post_logout_redirect_uris),
             scopes: party.scopes.iter().map(str::to_owned).collect(),
@@ -135,6 +137,53 @@ impl RelyingPartyStore for MongoRelyingPartyStore {
             .into_iter()
             .filter_map(RelyingPartyDocument::party)
             .collect())
+    }
+
+    async fn add_secret(
+        &self,
+        id: &RelyingPartyId,
+        secret: &StoredSecret,
+    ) -> Result<SecretAddition, StoreError> {
+        let secret = mongodb::bson::to_bson(&SecretDocument::of(secret))
+            .map_err(mongodb::error::Error::from)?;
+        let full = format!("secrets.{}", crate::access::clients::MAX_SECRETS - 1);
+        let updated = self
+            .parties
+            .update_one(
+                doc! { "_id": id.as_str(), "confidential": true, full: { "$exists": false } },
+                doc! { "$push": { "secrets": secret } },
+            )
+            .await?;
+        if updated.matched_count == 1 {
+            return Ok(SecretAddition::Added);
+        }
+        Ok(match self.find(id).await? {
+            Some(party) if party.is_confidential() => SecretAddition::Full,
+            _ => SecretAddition::NotFound,
+        })
+    }
+
+    async fn remove_secret(
+        &self,
+        id: &RelyingPartyId,
+        secret_id: &str,
+    ) -> Result<SecretRemoval, StoreError> {
+        let updated = self
+            .parties
+            .update_one(
+                doc! { "_id": id.as_str(), "secrets.id": secret_id, "secrets.1": { "$exists": true } },
+                doc! { "$pull": { "secrets": { "id": secret_id } } },
+            )
+            .await?;
+        if updated.modified_count == 1 {
+            return Ok(SecretRemoval::Removed);
+        }
+        Ok(match self.find(id).await? {
+            Some(party) if party.secrets().iter().any(|secret| secret.id == secret_id) => {
+                SecretRemoval::LastSecret
+            }
+            _ => SecretRemoval::NotFound,
+        })
     }
 
     async fn delete(&self, id: &RelyingPartyId) -> Result<bool, StoreError> {
