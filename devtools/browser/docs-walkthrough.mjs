@@ -70,7 +70,7 @@ try {
   // The dialog lists each scheme in its own container, in the description's order: the
   // password flow first, then machine clients' client credentials.
   const modal = page.locator(".dialog-ux .modal-ux");
-  const passwordFlow = modal.locator(".auth-container").first();
+  const passwordFlow = modal.locator(".auth-container").filter({ hasText: "Flow: password" });
   await passwordFlow.locator("#oauth_username").fill(username);
   await passwordFlow.locator("#oauth_password").fill(password);
   await passwordFlow.locator(".auth-btn-wrapper .authorize").click();
@@ -115,7 +115,44 @@ try {
       throw new Error(`the page's storage holds ${what} after Authorize: ${stored.length} characters stored`);
     }
   }
-  console.log(`docs walkthrough: signed up, authorized and saw ${username}; screenshot ${screenshot}`);
+  // Authorize again in a fresh page, with the authorization code flow and PKCE as the demo
+  // client: the hosted sign-in page opens in a popup and returns to oauth2-redirect.html.
+  const codePage = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  codePage.setDefaultTimeout(15000);
+  await codePage.goto(`${apiUrl}/docs`);
+  await codePage.locator(".swagger-ui .info .title").waitFor();
+  await codePage.locator(".auth-wrapper .authorize").first().click();
+  const codeModal = codePage.locator(".dialog-ux .modal-ux");
+  const codeFlow = codeModal.locator(".auth-container").filter({ hasText: "authorizationCode" });
+  const [popup] = await Promise.all([
+    codePage.waitForEvent("popup"),
+    codeFlow.locator(".auth-btn-wrapper .authorize").click(),
+  ]);
+  await popup.waitForLoadState();
+  await popup.screenshot({ path: screenshot.replace(/\.png$/, "-code-flow-popup.png") });
+  await popup.getByLabel("Username").fill(username);
+  await popup.getByLabel("Password").fill(password);
+  await Promise.all([
+    popup.waitForEvent("close"),
+    popup.getByRole("button", { name: "Sign in", exact: true }).click(),
+  ]);
+  await codeFlow.locator(".auth-btn-wrapper button:has-text('Logout')").waitFor();
+  await codeModal.locator(".auth-btn-wrapper .btn-done, .close-modal").first().click();
+  const codeMe = codePage.locator("#operations-resources-me");
+  await codeMe.locator(".opblock-summary").click();
+  await tryItOut(codeMe);
+  await codeMe.locator(".execute").click();
+  const codeBody = codeMe.locator(".live-responses-table tbody .response-col_description pre").first();
+  await codeBody.waitFor();
+  const codeStatus = (
+    await codeMe.locator(".live-responses-table tbody .response-col_status").first().innerText()
+  ).trim();
+  const codeText = await codeBody.innerText();
+  await codePage.screenshot({ path: screenshot.replace(/\.png$/, "-code-flow.png"), fullPage: true });
+  if (!codeStatus.startsWith("200") || !codeText.includes(`"username": "${username}"`)) {
+    throw new Error(`GET /users/me after the code flow answered ${codeStatus}: ${codeText}`);
+  }
+  console.log(`docs walkthrough: signed up, authorized with the password and with the code flow, and saw ${username}; screenshot ${screenshot}`);
 } catch (error) {
   const pages = browser.contexts().flatMap((context) => context.pages());
   if (pages.length > 0) {

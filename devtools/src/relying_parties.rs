@@ -1,13 +1,14 @@
 //! Registering a relying party straight in the database, for local use: what
 //! `register-relying-party` does and how `make dev` registers its demo client. The rules are
-//! the admin API's (redirect URIs, scopes); the administrator is the local tools' account id.
+//! the admin API's (name, redirect URIs, scopes); the administrator is the local tools'
+//! account id.
 
 use secrecy::{ExposeSecret as _, SecretString};
 use shared::access::clients::{StoredSecret, generate_secret};
 use shared::access::redirect_uris::RedirectUri;
 use shared::access::relying_parties::{
-    ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
-    USER_GRANTED_SCOPES,
+    ClientKind, IdTokenAlgorithm, MAX_NAME_CHARS, RelyingParty, RelyingPartyId,
+    RelyingPartyStore as _, registrable_name, unregistrable_scopes,
 };
 use shared::access::scopes::Scopes;
 use shared::factors::hashing::PasswordHasher;
@@ -66,14 +67,14 @@ pub async fn register(
             .collect::<Result<Vec<_>, _>>()
     };
     let scopes = Scopes::parse(&registration.scopes);
-    let known = |scope: &str| {
-        USER_GRANTED_SCOPES.contains(&scope) || shared::access::scopes::is_known(scope)
-    };
-    if let Some(unknown) = scopes.iter().find(|scope| !known(scope)) {
-        return Err(Refused(format!(
-            "{unknown} is not a scope this service knows"
-        )));
+    if let Some(refusal) = unregistrable_scopes(&scopes, registration.first_party) {
+        return Err(Refused(refusal));
     }
+    let name = registrable_name(&registration.name).ok_or_else(|| {
+        Refused(format!(
+            "the name must be 1 to {MAX_NAME_CHARS} characters, no control characters"
+        ))
+    })?;
     if registration.redirect_uris.is_empty() {
         return Err(Refused("give at least one redirect URI".to_owned()));
     }
@@ -104,7 +105,7 @@ pub async fn register(
     };
     let party = RelyingParty {
         id,
-        name: registration.name,
+        name,
         kind,
         redirect_uris: uris(&registration.redirect_uris)?,
         post_logout_redirect_uris: uris(&registration.post_logout_redirect_uris)?,

@@ -157,6 +157,10 @@ impl Stack {
         overrides
             .entry("BreachCheckRangeUrl".to_owned())
             .or_insert_with(|| "off".to_owned());
+        // The /docs page's Authorize dialog signs in as the demo client (code flow, PKCE).
+        overrides
+            .entry("DocsClientId".to_owned())
+            .or_insert_with(|| DEMO_CLIENT_ID.to_owned());
         overrides
             .entry("PasskeyOrigins".to_owned())
             .or_insert_with(|| format!("http://localhost:{}", address.port()));

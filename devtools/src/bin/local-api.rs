@@ -183,7 +183,10 @@ fn print_banner(
         outbox.display()
     );
     println!();
-    println!("Interactive docs (sign up, Authorize, call the API): {url}/docs");
+    println!(
+        "Interactive docs (sign up, Authorize with the password or the code flow, call the API): http://{}/docs",
+        stack.address
+    );
     println!(
         "Passkeys demo (at localhost, the relying party passkeys are bound to): {}/docs/passkeys",
         url.replace("://127.0.0.1", "://localhost")

@@ -34,9 +34,10 @@ struct Args {
     /// A server that authenticates with a secret (printed once), not a browser or native app.
     #[arg(long)]
     confidential: bool,
-    /// A third party's application: users see the consent page.
+    /// The operator's own application: users see no consent page (without it, a third
+    /// party's: the consent page until the user allows its scopes).
     #[arg(long)]
-    third_party: bool,
+    first_party: bool,
     /// How its id_tokens are signed: RS256 or EdDSA.
     #[arg(long, default_value = "RS256", value_parser = algorithm)]
     id_token_alg: IdTokenAlgorithm,
@@ -77,7 +78,7 @@ async fn main() -> ExitCode {
         redirect_uris: args.redirect_uris,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         scopes: args.scopes,
-        first_party: !args.third_party,
+        first_party: args.first_party,
         id_token_algorithm: args.id_token_alg,
     };
     match register(&stores, &hasher, registration).await {

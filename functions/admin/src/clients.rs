@@ -20,8 +20,7 @@ use shared::platform::http::{
 };
 use shared::stores::Stores;
 
-/// The longest client name, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
+pub use shared::access::relying_parties::MAX_NAME_CHARS;
 
 const CLIENT_NOT_FOUND: ApiError = ApiError::NoSuchResource {
     code: "client_not_found",
@@ -112,21 +111,15 @@ pub(crate) async fn create<S: Stores>(
 
 /// A client's name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, trimmed.
 pub(crate) fn client_name(given: Option<&Value>) -> Result<String, ApiError> {
-    match given {
-        Some(Value::String(name))
-            if !name.trim().is_empty()
-                && name.trim().chars().count() <= MAX_NAME_CHARS
-                && !name.chars().any(char::is_control) =>
-        {
-            Ok(name.trim().to_owned())
-        }
-        _ => Err(ApiError::InvalidField {
+    given
+        .and_then(Value::as_str)
+        .and_then(shared::access::relying_parties::registrable_name)
+        .ok_or_else(|| ApiError::InvalidField {
             field: "name",
             message: format!(
                 "name must be 1 to {MAX_NAME_CHARS} characters, no control characters"
             ),
-        }),
-    }
+        })
 }
 
 /// The scopes asked for: each one clients may hold ([`CLIENT_SCOPES`]) and the

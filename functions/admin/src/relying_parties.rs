@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use shared::access::redirect_uris::RedirectUri;
 use shared::access::relying_parties::{
     ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
-    SecretAddition, SecretRemoval, USER_GRANTED_SCOPES,
+    SecretAddition, SecretRemoval, unregistrable_scopes,
 };
 use shared::access::scopes::Scopes;
 use shared::platform::http::{
@@ -337,34 +337,14 @@ fn scopes(given: Option<&Value>, first_party: bool) -> Result<Scopes, ApiError> 
     };
     let mut scopes = Vec::with_capacity(given.len());
     for scope in given {
-        match scope.as_str() {
-            Some(scope)
-                if USER_GRANTED_SCOPES.contains(&scope)
-                    || shared::access::scopes::is_known(scope) =>
-            {
-                scopes.push(scope.to_owned());
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "{scope} is not a scope: {} or one of the API's",
-                    USER_GRANTED_SCOPES.join(", ")
-                )));
-            }
-        }
+        let Some(scope) = scope.as_str() else {
+            return Err(invalid(format!("{scope} is not a scope")));
+        };
+        scopes.push(scope.to_owned());
     }
     let scopes: Scopes = scopes.into_iter().collect();
-    if !first_party
-        && ADMINISTRATION_SCOPES
-            .iter()
-            .any(|scope| scopes.contains(scope))
-    {
-        return Err(invalid(format!(
-            "{} are for first-party applications only",
-            ADMINISTRATION_SCOPES.join(" and ")
-        )));
+    if let Some(refusal) = unregistrable_scopes(&scopes, first_party) {
+        return Err(invalid(refusal));
     }
     Ok(scopes)
 }
-
-/// The scopes that administer accounts and clients.
-const ADMINISTRATION_SCOPES: [&str; 2] = ["users:admin", "clients:admin"];

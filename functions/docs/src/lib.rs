@@ -1,5 +1,6 @@
 //! `GET /docs`: Swagger UI for `openapi.yaml`, with "Authorize" wired to the OAuth2 password
-//! flow on `/token`, as the FastAPI app offers. Every asset is embedded at build time from
+//! flow on `/token`, as the FastAPI app offers, and to the authorization code flow with PKCE
+//! through `/authorize` as the relying party `DOCS_CLIENT_ID`. Every asset is embedded at build time from
 //! the pinned npm package `swagger-ui-dist`; the page loads nothing from the internet.
 //! `GET /docs/passkeys` is a demo page for passkeys (registration and sign-in through
 //! `navigator.credentials`). `GET /openapi.json` serves the description with its server URL and `tokenUrl` pointed at
@@ -25,20 +26,27 @@ macro_rules! swagger_asset {
 }
 
 /// Starts Swagger UI on the page; a file of its own, so the page's policy allows no inline
-/// script.
-const INIT_SCRIPT: &[u8] = br##"window.ui = SwaggerUIBundle({
+/// script. `CLIENT_ID` becomes the relying party the Authorize dialog's authorization code
+/// flow signs in as (with PKCE; its redirect page is `/docs/oauth2-redirect.html`).
+const INIT_SCRIPT: &str = r##"window.ui = SwaggerUIBundle({
   url: "openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
   validatorUrl: null,
   persistAuthorization: false,
-  tryItOutEnabled: true
+  tryItOutEnabled: true,
+  oauth2RedirectUrl: new URL("docs/oauth2-redirect.html", window.location.href).toString()
+});
+window.ui.initOAuth({
+  clientId: CLIENT_ID,
+  scopes: "openid profile account",
+  usePkceWithAuthorizationCodeGrant: true
 });
 "##;
 
 /// The embedded assets: name, media type, bytes. All are text, so API Gateway needs no
 /// binary media types; the favicon goes into the page as a data URI.
-const ASSETS: [(&str, &str, &[u8]); 5] = [
+const ASSETS: [(&str, &str, &[u8]); 6] = [
     (
         "swagger-ui-bundle.js",
         "application/javascript",
@@ -49,7 +57,16 @@ const ASSETS: [(&str, &str, &[u8]); 5] = [
         "text/css",
         swagger_asset!("swagger-ui.css"),
     ),
-    ("swagger-init.js", "application/javascript", INIT_SCRIPT),
+    (
+        "oauth2-redirect.html",
+        "text/html; charset=utf-8",
+        swagger_asset!("oauth2-redirect.html"),
+    ),
+    (
+        "oauth2-redirect.js",
+        "application/javascript",
+        swagger_asset!("oauth2-redirect.js"),
+    ),
     (
         "passkeys.js",
         "application/javascript",
@@ -96,6 +113,7 @@ const PAGE: &str = r##"<!doctype html>
 pub struct State {
     description: Value,
     page: String,
+    init_script: String,
     enabled: bool,
 }
 
@@ -118,15 +136,29 @@ impl State {
         Ok(Self {
             description: serde_norway::from_str(DESCRIPTION)?,
             page: PAGE.replace("FAVICON", &favicon),
+            init_script: init_script(None),
             enabled: true,
         })
     }
 
     /// [`State::new`], switched off when `DOCS_ENABLED` is `false` (every route is then a
-    /// `404`, as if it did not exist).
+    /// `404`, as if it did not exist), its Authorize dialog signing in as the relying party
+    /// `DOCS_CLIENT_ID` (empty: the user types one).
     pub fn from_source(source: &impl Source) -> Result<Self, StartError> {
+        let client = source
+            .get("DOCS_CLIENT_ID")
+            .filter(|id| !id.trim().is_empty());
+        if let Some(id) = &client
+            && shared::access::client_id::RelyingPartyId::parse(id.trim()).is_none()
+        {
+            return Err(StartError::Config(ConfigError::Invalid {
+                var: "DOCS_CLIENT_ID",
+                reason: "must be a relying party id (rp_ and 24 letters or digits)".to_owned(),
+            }));
+        }
         Ok(Self {
             enabled: shared::platform::config::flag(source, "DOCS_ENABLED", true)?,
+            init_script: init_script(client.as_deref().map(str::trim)),
             ..Self::new()?
         })
     }
@@ -140,8 +172,20 @@ impl State {
             ["password"];
         flow["tokenUrl"] = json!(format!("{base}/token"));
         flow["refreshUrl"] = json!(format!("{base}/token"));
+        let flow = &mut description["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+            ["authorizationCode"];
+        flow["authorizationUrl"] = json!(format!("{base}/authorize"));
+        flow["tokenUrl"] = json!(format!("{base}/token"));
+        flow["refreshUrl"] = json!(format!("{base}/token"));
         description
     }
+}
+
+/// The page's start-up script, naming `client` (a checked relying party id) for the
+/// authorization code flow.
+fn init_script(client: Option<&str>) -> String {
+    let client = client.map_or_else(|| "\"\"".to_owned(), |id| json!(id).to_string());
+    INIT_SCRIPT.replace("CLIENT_ID", &client)
 }
 
 /// What a route of this function serves.
@@ -177,6 +221,7 @@ pub async fn handle(docs: &State, request: Request) -> Response<Body> {
             let path = request.raw_http_path();
             match path.rsplit_once("/docs/").map_or("", |(_, name)| name) {
                 "passkeys" => page(PASSKEYS_PAGE),
+                "swagger-init.js" => script(&docs.init_script),
                 name => asset(name),
             }
         }
@@ -235,6 +280,16 @@ fn asset(name: &str) -> Response<Body> {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    public(response)
+}
+
+/// The start-up script, made for this deployment's client id.
+fn script(text: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text.to_owned()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/javascript"),
+    );
     public(response)
 }
 

@@ -400,6 +400,13 @@ pub(crate) async fn consent<S: Stores>(context: &Context<'_, S>) -> Response<Bod
                 return unavailable(context, &error.to_string());
             }
             tracing::info!(account = %user.id, client = %request.client.id, scope = %request.scopes, "consent given");
+            let event = shared::identity::account_events::AccountEvent::new(
+                &user.id,
+                shared::identity::account_events::EventKind::ConsentGiven,
+                context.now,
+                &context.source,
+            );
+            shared::identity::account_events::record(context.state.stores.events(), &event).await;
             issue_code(context, &request, &session, &user).await
         }
         _ => redirect_error(
@@ -639,6 +646,9 @@ fn scope_description(scope: &str) -> &str {
         "profile" => "See your username",
         "email" => "See your email address",
         "offline_access" => "Stay signed in while you are away",
+        "account" => {
+            "Manage your account: sessions, two-step verification, passkeys, email address"
+        }
         other => shared::access::scopes::SCOPES
             .iter()
             .find(|(known, _)| *known == other)

@@ -38,7 +38,7 @@ pub(crate) async fn export<S: Stores>(
     let account = &user.id;
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);
-    let (factor, passkeys, sessions, events, passwords, codes, pending) = tokio::join!(
+    let (factor, passkeys, sessions, events, passwords, codes, pending, consents) = tokio::join!(
         stores.second_factors().find(account),
         stores.passkeys().list(account),
         stores.sessions().sessions_of(account),
@@ -46,9 +46,11 @@ pub(crate) async fn export<S: Stores>(
         stores.login_failures().record(&user.username),
         stores.login_failures().record(&codes_key),
         stores.mfa_challenges().pending_of(account, now),
+        shared::authorization::consents::ConsentStore::list(stores.consents(), account),
     );
     let store = |error: StoreError| ApiError::from_store(&error);
     let passkeys = passkeys.map_err(store)?;
+    let consents = consents.map_err(store)?;
     let (factor, sessions, (events, events_complete)) = (
         factor.map_err(store)?,
         sessions.map_err(store)?,
@@ -88,6 +90,11 @@ pub(crate) async fn export<S: Stores>(
                 "revoked": stored.revoked,
             })
         }).collect::<Vec<Value>>(),
+        "consents": consents.iter().map(|consent| json!({
+            "client_id": consent.client.as_str(),
+            "scopes": consent.scopes.iter().collect::<Vec<_>>(),
+            "granted_at": timestamp(consent.granted_at),
+        })).collect::<Vec<Value>>(),
         "events": events.iter().map(crate::event_json).collect::<Vec<Value>>(),
         "events_complete": events_complete,
         "failed_attempts": {

@@ -116,9 +116,39 @@ pub(crate) async fn exchange<S: Stores>(
     if codes.was_replayed(&hash).await.map_err(store_error)? {
         end_replayed(state, &session.family, &user.id, now, &source).await?;
     }
+    // A consent taken back while the code waited (or while this exchange ran) ends what it
+    // started: the revocation deletes the consent before it ends the application's sessions.
+    if !party.first_party && !consent_stands(state, &user, &party, &grant).await? {
+        tracing::info!(account = %user.id, client = %party.id, "code refused: the consent was taken back");
+        state
+            .stores
+            .sessions()
+            .end_session(&user.id, &session.family)
+            .await
+            .map_err(store_error)?;
+        return Err(OAuthError::InvalidAuthorizationCode);
+    }
     let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &source);
     account_events::record(state.stores.events(), &event).await;
     respond(state, &party, &grant, &user, &session, refresh, issuer, now)
+}
+
+/// Whether the user's consent to this third-party application still covers the code's
+/// scopes.
+async fn consent_stands<S: Stores>(
+    state: &State<S>,
+    user: &User,
+    party: &RelyingParty,
+    grant: &AuthorizationGrant,
+) -> Result<bool, OAuthError> {
+    use shared::authorization::consents::ConsentStore as _;
+    let consent = state
+        .stores
+        .consents()
+        .find(&user.id, &party.id)
+        .await
+        .map_err(store_error)?;
+    Ok(consent.is_some_and(|consent| consent.covers(&grant.scopes)))
 }
 
 /// Signs the access token, the id_token with `openid`, and hands out the refresh token

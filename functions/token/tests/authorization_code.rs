@@ -90,6 +90,16 @@ async fn setup() -> Setup {
     );
     stores.relying_parties.create(&public).await.unwrap();
     stores.relying_parties.create(&confidential).await.unwrap();
+    // The user allowed the third-party application everything it may ask for.
+    shared::authorization::consents::ConsentStore::grant(
+        &stores.consents,
+        &account,
+        &public.id,
+        &public.scopes,
+        SystemTime::now(),
+    )
+    .await
+    .unwrap();
     let (issuer, verifier, _) = token_pair();
     let time = ManualClock::at(SystemTime::now());
     Setup {
@@ -542,4 +552,48 @@ async fn during_a_rotation_both_secrets_authenticate_and_a_removed_one_no_longer
     assert_eq!(removed.unwrap(), SecretRemoval::Removed);
     assert_eq!(exchange(setup.secret.clone()).await, 401, "removed");
     assert_eq!(exchange(second).await, 200, "the new secret still");
+}
+
+#[tokio::test]
+async fn a_code_whose_consent_was_taken_back_buys_nothing_and_its_session_ends() {
+    use shared::authorization::consents::ConsentStore as _;
+    use shared::sessions::SessionStore as _;
+    let setup = setup().await;
+    let code = code_for(&setup, &setup.public, "openid offline_access").await;
+    let revoked = setup
+        .state
+        .stores
+        .consents
+        .revoke(&setup.account, &setup.public)
+        .await;
+    assert!(revoked.unwrap());
+    let (status, body) = post(&setup, &exchange_body(&setup.public, &code), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    let active = setup
+        .state
+        .stores
+        .sessions
+        .active_sessions(&setup.account, SystemTime::now())
+        .await
+        .unwrap();
+    assert!(
+        active.is_empty(),
+        "the session the exchange began was ended"
+    );
+
+    let code = code_for(&setup, &setup.confidential, "openid").await;
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]);
+    let (status, _) = post(
+        &setup,
+        &body,
+        Some((setup.confidential.as_str(), &setup.secret)),
+    )
+    .await;
+    assert_eq!(status, 200, "a first-party application needs no consent");
 }

@@ -442,7 +442,6 @@ async fn the_register_command_stores_a_confidential_party_and_refuses_a_localhos
         "--redirect-uri",
         "https://server.example/callback",
         "--confidential",
-        "--third-party",
         "--scopes",
         "openid email",
     ]);
@@ -486,6 +485,19 @@ async fn the_register_command_stores_a_confidential_party_and_refuses_a_localhos
     ]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("localhost"));
+    let refused = run(&[
+        "--name",
+        "Elsewhere",
+        "--redirect-uri",
+        "https://elsewhere.example/cb",
+        "--scopes",
+        "openid users:admin",
+    ]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "administration is for first-party applications only"
+    );
     assert_eq!(
         stores.relying_parties.list(None, 10).await.unwrap().len(),
         1

@@ -114,6 +114,46 @@ impl RelyingParty {
     }
 }
 
+/// The longest name of a relying party or machine client, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// `name` trimmed, when it is one to [`MAX_NAME_CHARS`] characters without control
+/// characters: what users see on the hosted pages.
+pub fn registrable_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    (!name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && !name.chars().any(char::is_control))
+    .then(|| name.to_owned())
+}
+
+/// The scopes that administer accounts and clients: first-party applications only.
+pub const ADMINISTRATION_SCOPES: [&str; 2] = ["users:admin", "clients:admin"];
+
+/// Why `scopes` cannot be registered for a relying party (first party or not), if they
+/// cannot: each must be OpenID Connect's, `account` or one the API defines, and the
+/// administration scopes are for first-party applications only.
+pub fn unregistrable_scopes(scopes: &Scopes, first_party: bool) -> Option<String> {
+    if let Some(unknown) = scopes.iter().find(|scope| {
+        !USER_GRANTED_SCOPES.contains(scope) && !crate::access::scopes::is_known(scope)
+    }) {
+        return Some(format!(
+            "{unknown} is not a scope: use {} or the API's",
+            USER_GRANTED_SCOPES.join(", ")
+        ));
+    }
+    (!first_party
+        && ADMINISTRATION_SCOPES
+            .iter()
+            .any(|scope| scopes.contains(scope)))
+    .then(|| {
+        format!(
+            "{} are for first-party applications only",
+            ADMINISTRATION_SCOPES.join(" and ")
+        )
+    })
+}
+
 /// Where relying parties live.
 pub trait RelyingPartyStore: Send + Sync {
     /// Stores a new relying party.

@@ -2,6 +2,7 @@
 //! handler tests.
 
 use super::{AuthorizationCodeStore, AuthorizationGrant, Redemption};
+use crate::access::client_id::RelyingPartyId;
 use crate::identity::account_id::AccountId;
 use crate::platform::database::StoreError;
 use std::collections::HashMap;
@@ -71,6 +72,17 @@ impl AuthorizationCodeStore for MemoryAuthorizationCodeStore {
         let mut codes = self.0.lock().unwrap();
         let before = codes.len();
         codes.retain(|_, code| code.grant.account != *account);
+        Ok((before - codes.len()) as u64)
+    }
+
+    async fn delete_client(
+        &self,
+        account: &AccountId,
+        client: &RelyingPartyId,
+    ) -> Result<u64, StoreError> {
+        let mut codes = self.0.lock().unwrap();
+        let before = codes.len();
+        codes.retain(|_, code| !(code.grant.account == *account && code.grant.client == *client));
         Ok((before - codes.len()) as u64)
     }
 }

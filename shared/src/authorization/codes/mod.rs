@@ -105,4 +105,12 @@ pub trait AuthorizationCodeStore: Send + Sync {
         &self,
         account: &AccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes every code of `account` issued to `client` (the user took back its consent).
+    /// Returns how many there were.
+    fn delete_client(
+        &self,
+        account: &AccountId,
+        client: &RelyingPartyId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -145,4 +145,16 @@ impl AuthorizationCodeStore for MongoAuthorizationCodeStore {
             .await?;
         Ok(deleted.deleted_count)
     }
+
+    async fn delete_client(
+        &self,
+        account: &AccountId,
+        client: &RelyingPartyId,
+    ) -> Result<u64, StoreError> {
+        let deleted = self
+            .codes
+            .delete_many(doc! { "account": account.as_str(), "client": client.as_str() })
+            .await?;
+        Ok(deleted.deleted_count)
+    }
 }

@@ -97,6 +97,10 @@ pub enum EventKind {
     /// A passkey's signature counter went backwards: its authenticator may have been
     /// cloned. The sign-in was refused.
     PasskeyCounterRegressed,
+    /// The user allowed a third-party application scopes on the consent page.
+    ConsentGiven,
+    /// The user took back what a third-party application was allowed.
+    ConsentRevoked,
 }
 
 /// One event.
