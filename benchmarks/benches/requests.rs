@@ -441,6 +441,7 @@ fn authorize_page(c: &mut Criterion, f: &Fixture) {
         brand: login::brand::Brand::default(),
         id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_pem(&public_pem).unwrap(),
         accounts: signup::State::new(&[], f.stores.clone()).unwrap(),
+        recovery: recovery::State::new(&[], f.stores.clone()).unwrap(),
     };
     let challenge = shared::authorization::pkce::s256(VERIFIER);
     let event = shared::testing::with_query(

@@ -196,7 +196,12 @@ fn only_the_sending_functions_may_send_mail_and_only_as_the_configured_sender() 
     }
     assert_eq!(
         senders,
-        set(&["AccountFunction", "RecoveryFunction", "SignupFunction"])
+        set(&[
+            "AccountFunction",
+            "LoginFunction",
+            "RecoveryFunction",
+            "SignupFunction"
+        ])
     );
 }
 

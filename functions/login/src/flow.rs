@@ -443,7 +443,7 @@ fn recent_enough<S: Stores>(
 
 /// The form's parameters and the authorization request it carries, once its CSRF token is
 /// this browser's.
-async fn form_request<S: Stores>(
+pub(crate) async fn form_request<S: Stores>(
     context: &Context<'_, S>,
 ) -> Result<(Params, AuthorizationRequest), Response<Body>> {
     let params = Params::of_form(context.request).map_err(|error| {
@@ -463,7 +463,7 @@ async fn form_request<S: Stores>(
     Ok((params, request))
 }
 
-async fn checked<S: Stores>(
+pub(crate) async fn checked<S: Stores>(
     context: &Context<'_, S>,
     params: &Params,
 ) -> Result<AuthorizationRequest, Response<Body>> {
@@ -482,7 +482,7 @@ async fn checked<S: Stores>(
         })
 }
 
-fn unavailable<S: Stores>(context: &Context<'_, S>, error: &str) -> Response<Body> {
+pub(crate) fn unavailable<S: Stores>(context: &Context<'_, S>, error: &str) -> Response<Body> {
     tracing::warn!(%error, "database unavailable");
     let mut response = context.error_page(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -731,19 +731,30 @@ fn sign_in_page<S: Stores>(
     username: &str,
     retry_after: Option<u64>,
 ) -> Response<Body> {
+    let message = pages::Message {
+        error,
+        notice: None,
+    };
+    sign_in_page_with(context, request, status, message, username, retry_after)
+}
+
+pub(crate) fn sign_in_page_with<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+    message: pages::Message,
+    username: &str,
+    retry_after: Option<u64>,
+) -> Response<Body> {
     let (csrf_token, set_csrf) = context.csrf();
-    let (sign_up, sign_in) = links(context, request);
     let page = pages::sign_in(
         &context.frame(),
         &request.client.name,
-        error,
+        message,
         &request.carried,
         &csrf_token,
         username,
-        &pages::Links {
-            sign_up: &sign_up,
-            sign_in: &sign_in,
-        },
+        &links(context, request),
     );
     let mut response =
         pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
@@ -766,7 +777,6 @@ fn sign_up_page<S: Stores>(
     username: &str,
 ) -> Response<Body> {
     let (csrf_token, set_csrf) = context.csrf();
-    let (sign_up, sign_in) = links(context, request);
     let page = pages::sign_up(
         &context.frame(),
         &request.client.name,
@@ -774,10 +784,7 @@ fn sign_up_page<S: Stores>(
         &request.carried,
         &csrf_token,
         username,
-        &pages::Links {
-            sign_up: &sign_up,
-            sign_in: &sign_in,
-        },
+        &links(context, request),
     );
     let response = pages::allowing_redirect_to(pages::html(status, page), &request.redirect_uri);
     match set_csrf {
@@ -786,10 +793,13 @@ fn sign_up_page<S: Stores>(
     }
 }
 
-/// The authorization request again as links: to the sign-up page (`prompt` with `create`)
-/// and to the sign-in page (`prompt` without it).
-fn links<S: Stores>(context: &Context<'_, S>, request: &AuthorizationRequest) -> (String, String) {
-    let with_prompt = |create: bool| {
+/// The authorization request again as links: to the sign-up page (`prompt` with `create`),
+/// to the sign-in page (`prompt` without it) and to the forgot-password page.
+pub(crate) fn links<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+) -> pages::Links {
+    let query = |create: bool| {
         let mut pairs: Vec<(&str, String)> = request
             .carried
             .iter()
@@ -809,10 +819,14 @@ fn links<S: Stores>(context: &Context<'_, S>, request: &AuthorizationRequest) ->
         if !prompt.is_empty() {
             pairs.push(("prompt", prompt.join(" ")));
         }
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        format!("{}/authorize?{query}", context.base_path)
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
     };
-    (with_prompt(true), with_prompt(false))
+    let base = &context.base_path;
+    pages::Links {
+        sign_up: format!("{base}/authorize?{}", query(true)),
+        sign_in: format!("{base}/authorize?{}", query(false)),
+        forgot_password: format!("{base}/login/password-reset?{}", query(false)),
+    }
 }
 
 fn second_factor_page<S: Stores>(

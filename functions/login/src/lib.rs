@@ -12,6 +12,8 @@
 //! - `POST /login/second-factor`: an authenticator or recovery code, or a passkey;
 //! - `POST /login/sign-up`: a new account under the sign-up rules of `POST /signup`
 //!   ([`signup::create_account`]), signed in at once; `prompt=create` opens its page;
+//! - `GET`/`POST /login/password-reset`, `POST /login/password-reset/confirm`: a reset code
+//!   by email, then the code and a new password, as the recovery routes check them;
 //! - `POST /login/consent`: a third-party client's access allowed or denied;
 //! - `GET`/`POST /logout`: RP-initiated logout ([`logout`]);
 //! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
@@ -28,6 +30,7 @@ mod logout;
 pub mod pages;
 pub mod params;
 pub mod request;
+mod reset;
 
 use lambda_http::http::StatusCode;
 use lambda_http::http::{HeaderValue, header};
@@ -66,6 +69,9 @@ pub struct State<S> {
     pub id_tokens: shared::tokens::id_tokens::IdTokenVerifier,
     /// Creates accounts from the sign-up page, as `POST /signup` does.
     pub accounts: signup::State<S>,
+    /// Sends and redeems reset codes from the forgot-password pages, as
+    /// `POST /password-reset` and `POST /password-reset/confirm` do.
+    pub recovery: recovery::State<S>,
 }
 
 impl State<MongoStores> {
@@ -83,6 +89,7 @@ impl State<MongoStores> {
             brand: brand::Brand::from_source(env)?,
             id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_source(env)?,
             accounts: signup::State::new(env, stores.clone())?,
+            recovery: recovery::State::new(env, stores.clone())?,
             stores,
         })
     }
@@ -131,6 +138,12 @@ pub enum Endpoint {
     SecondFactor,
     /// A new account.
     SignUp,
+    /// The forgot-password page.
+    ForgotPassword,
+    /// A reset code asked for.
+    RequestResetCode,
+    /// A reset code and a new password.
+    ConfirmReset,
     /// A third-party client's access allowed or denied.
     Consent,
     /// The stylesheet.
@@ -144,13 +157,25 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 11] = [
+pub const ROUTES: [(Route, Endpoint); 14] = [
     (Route::get("/authorize"), Endpoint::Authorize),
     (Route::post("/authorize"), Endpoint::AuthorizeForm),
     (Route::post("/login"), Endpoint::SignIn),
     (Route::post("/login/passkey"), Endpoint::Passkey),
     (Route::post("/login/second-factor"), Endpoint::SecondFactor),
     (Route::post("/login/sign-up"), Endpoint::SignUp),
+    (
+        Route::get("/login/password-reset"),
+        Endpoint::ForgotPassword,
+    ),
+    (
+        Route::post("/login/password-reset"),
+        Endpoint::RequestResetCode,
+    ),
+    (
+        Route::post("/login/password-reset/confirm"),
+        Endpoint::ConfirmReset,
+    ),
     (Route::post("/login/consent"), Endpoint::Consent),
     (Route::get("/login/style.css"), Endpoint::Style),
     (Route::get("/login/passkeys.js"), Endpoint::Script),
@@ -190,6 +215,9 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::Passkey => flow::passkey(&context).await,
         Endpoint::SecondFactor => flow::second_factor(&context).await,
         Endpoint::SignUp => flow::sign_up(&context).await,
+        Endpoint::ForgotPassword => reset::forgot_password(&context).await,
+        Endpoint::RequestResetCode => reset::request_code(&context).await,
+        Endpoint::ConfirmReset => reset::confirm(&context).await,
         Endpoint::Consent => flow::consent(&context).await,
         Endpoint::Logout => logout::logout(&context, false).await,
         Endpoint::LogoutForm => logout::logout(&context, true).await,

@@ -33,7 +33,9 @@ struct SignIn<'a> {
     carried: &'a [(&'static str, String)],
     csrf_token: &'a str,
     username: &'a str,
+    notice: Option<&'a str>,
     sign_up_href: &'a str,
+    forgot_password_href: &'a str,
 }
 
 #[derive(Template)]
@@ -64,12 +66,82 @@ impl FieldError<'_> {
     }
 }
 
-/// The account links between the sign-in and sign-up pages of one request.
-pub struct Links<'a> {
-    /// The sign-in page's link to the sign-up page.
-    pub sign_up: &'a str,
-    /// The sign-up page's link back to the sign-in page.
-    pub sign_in: &'a str,
+/// The links between the pages of one authorization request.
+pub struct Links {
+    /// To the sign-up page.
+    pub sign_up: String,
+    /// Back to the sign-in page.
+    pub sign_in: String,
+    /// To the forgot-password page.
+    pub forgot_password: String,
+}
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+struct ForgotPassword<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    error: Option<&'a str>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+    name: &'a str,
+    sign_in_href: &'a str,
+}
+
+/// The page that asks for a reset code: the username or email address, `error` above it.
+pub fn forgot_password(
+    frame: &Frame,
+    error: Option<&str>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+    name: &str,
+    links: &Links,
+) -> String {
+    ForgotPassword {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        error,
+        carried,
+        csrf_token,
+        name,
+        sign_in_href: &links.sign_in,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPassword<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a FieldError<'a>>,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+    sign_in_href: &'a str,
+}
+
+/// The page that takes the emailed code and a new password.
+pub fn reset_password(
+    frame: &Frame,
+    notice: Option<&str>,
+    error: Option<&FieldError>,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+    links: &Links,
+) -> String {
+    ResetPassword {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        notice,
+        error,
+        carried,
+        csrf_token,
+        sign_in_href: &links.sign_in,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
 }
 
 /// The sign-up form for `client_name`, with `error` above it.
@@ -90,7 +162,7 @@ pub fn sign_up(
         carried,
         csrf_token,
         username,
-        sign_in_href: links.sign_in,
+        sign_in_href: &links.sign_in,
     }
     .render()
     .unwrap_or_else(|error| rendering_failed(&error))
@@ -194,11 +266,20 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-/// The sign-in form for `client_name`, with `error` above it.
+/// What the sign-in page shows above its form: an error, or a notice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Message<'a> {
+    /// What went wrong.
+    pub error: Option<&'a str>,
+    /// What happened (a password changed).
+    pub notice: Option<&'a str>,
+}
+
+/// The sign-in form for `client_name`, with `message` above it.
 pub fn sign_in(
     frame: &Frame,
     client_name: &str,
-    error: Option<&str>,
+    message: Message,
     carried: &[(&'static str, String)],
     csrf_token: &str,
     username: &str,
@@ -208,11 +289,13 @@ pub fn sign_in(
         brand: frame.brand,
         base_path: frame.base_path,
         client_name,
-        error,
+        error: message.error,
         carried,
         csrf_token,
         username,
-        sign_up_href: links.sign_up,
+        notice: message.notice,
+        sign_up_href: &links.sign_up,
+        forgot_password_href: &links.forgot_password,
     }
     .render()
     .unwrap_or_else(|error| rendering_failed(&error))

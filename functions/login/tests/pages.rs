@@ -34,6 +34,7 @@ struct Setup {
     first_party: RelyingPartyId,
     third_party: RelyingPartyId,
     time: ManualClock,
+    outbox: shared::testing::RecordingMailer,
 }
 
 fn party(first_party: bool) -> RelyingParty {
@@ -71,6 +72,7 @@ async fn setup() -> Setup {
     stores.relying_parties.create(&first).await.unwrap();
     stores.relying_parties.create(&third).await.unwrap();
     let time = ManualClock::at(SystemTime::now());
+    let outbox = shared::testing::RecordingMailer::default();
     let (issuer, _, public_pem) = token_pair();
     let id_tokens = shared::tokens::id_tokens::IdTokenVerifier::from_pem(&format!(
         "{public_pem}{}",
@@ -100,6 +102,17 @@ async fn setup() -> Setup {
                 metrics: shared::platform::metrics::Metrics::capturing(),
                 breached: shared::factors::breached_passwords::BreachedPasswords::off(),
             },
+            recovery: recovery::State {
+                stores: stores.clone(),
+                hasher: hasher.clone(),
+                mailer: shared::mail::sender::Mailer::Recording(outbox.clone()),
+                mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
+                clock: time.clock(),
+                metrics: shared::platform::metrics::Metrics::capturing(),
+                reset_answer_time: std::time::Duration::from_millis(20),
+                roles: shared::access::roles::Roles::default(),
+                breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+            },
         },
         token: token::State {
             stores,
@@ -118,6 +131,7 @@ async fn setup() -> Setup {
         first_party: first.id,
         third_party: third.id,
         time,
+        outbox,
     }
 }
 
@@ -198,6 +212,8 @@ impl Browser {
             "/login/second-factor" => "login-second-factor.json",
             "/login/consent" => "login-consent.json",
             "/login/sign-up" => "login-sign-up.json",
+            "/login/password-reset" => "login-password-reset.json",
+            "/login/password-reset/confirm" => "login-password-reset-confirm.json",
             "/login/passkey" => "login-passkey.json",
             other => panic!("{other}"),
         };
@@ -530,6 +546,9 @@ async fn every_form_refuses_a_missing_or_foreign_csrf_token() {
         ("decision", "allow"),
         ("mfa_token", "x"),
         ("passkey", "{}"),
+        ("account", "alice"),
+        ("code", "a-code"),
+        ("new_password", "a new and better passphrase"),
     ];
     for path in [
         "/login",
@@ -537,6 +556,8 @@ async fn every_form_refuses_a_missing_or_foreign_csrf_token() {
         "/login/consent",
         "/login/sign-up",
         "/login/passkey",
+        "/login/password-reset",
+        "/login/password-reset/confirm",
     ] {
         for form in [&without, &foreign] {
             let answer = browser.post(&setup, path, &with(form, &credentials)).await;
@@ -1145,29 +1166,20 @@ async fn the_sign_in_and_sign_up_pages_link_to_each_other_carrying_the_request()
     let mut browser = Browser::default();
     let query = authorization_query(&setup.first_party, &[("prompt", "login")]);
     let html = response_text(&browser.get(&setup, &query).await);
-    let href = html
-        .split("<a href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(unescape)
-        .expect("a link to the sign-up page");
-    let link = url::Url::parse(&format!("https://api.example{href}")).unwrap();
-    assert_eq!(link.path(), "/authorize");
-    let carried = query_of(&link);
+    let carried = link_to(&html, "/authorize");
     assert_eq!(carried["prompt"], "login create");
     assert_eq!(carried["state"], "af0ifjsldkj");
     assert_eq!(carried["code_challenge"], query["code_challenge"]);
+    let forgot = link_to(&html, "/login/password-reset");
+    assert_eq!(
+        forgot["prompt"], "login",
+        "the forgot-password page carries the request"
+    );
     let sign_up = browser.get(&setup, &carried).await;
     let html = response_text(&sign_up);
     assert!(html.contains("Create an account"), "{html}");
-    let back = html
-        .split("<a href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(unescape)
-        .unwrap();
-    let back = url::Url::parse(&format!("https://api.example{back}")).unwrap();
-    assert_eq!(query_of(&back)["prompt"], "login");
+    let back = link_to(&html, "/authorize");
+    assert_eq!(back["prompt"], "login");
 }
 
 #[tokio::test]
@@ -1211,4 +1223,179 @@ async fn the_pages_load_their_passkey_script_from_this_api_and_a_bad_passkey_sig
         assert!(response_text(&answer).contains("role=\"alert\""));
     }
     assert!(setup.login.stores.sessions.is_empty(), "nothing signed in");
+}
+
+/// The link's target as a query map, from a page's `<a href>` holding `path`.
+fn link_to(html: &str, path: &str) -> BTreeMap<String, String> {
+    let href = html
+        .split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(unescape)
+        .find(|href| href.starts_with(path))
+        .unwrap_or_else(|| panic!("a link to {path}: {html}"));
+    let url = url::Url::parse(&format!("https://api.example{href}")).unwrap();
+    query_of(&url)
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_on_the_pages_with_the_emailed_code_and_every_session_ends() {
+    use shared::identity::users::UserStore as _;
+    use shared::sessions::SessionStore as _;
+    let setup = setup().await;
+    let alice = setup
+        .login
+        .stores
+        .users
+        .find(&Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let address =
+        shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap();
+    let users = &setup.login.stores.users;
+    users
+        .set_pending_email(&alice.id, Some(&address), 0, SystemTime::now())
+        .await
+        .unwrap();
+    users
+        .verify_email(&alice.id, &address, 0, SystemTime::now())
+        .await
+        .unwrap();
+    let mut browser = Browser::default();
+    let query = authorization_query(&setup.first_party, &[]);
+    sign_in(&setup, &mut browser, &query).await;
+    let html = response_text(
+        &browser
+            .get(
+                &setup,
+                &authorization_query(&setup.first_party, &[("prompt", "login")]),
+            )
+            .await,
+    );
+    let carried = link_to(&html, "/login/password-reset");
+    assert_eq!(carried["state"], "af0ifjsldkj");
+
+    let event =
+        shared::testing::with_query(event_json("login-forgot-password.json"), json!(carried));
+    let page = login::handle(&setup.login, request_from(&browser.with_cookies(event))).await;
+    assert_eq!(page.status(), 200);
+    assert_page_headers(&page);
+    let (action, fields) = form_of(&response_text(&page));
+    assert_eq!(action, "/login/password-reset");
+
+    // An unknown name gets the same page, and no mail.
+    let unknown = browser
+        .post(
+            &setup,
+            "/login/password-reset",
+            &with(&fields, &[("account", "nobody")]),
+        )
+        .await;
+    assert_eq!(unknown.status(), 200);
+    let unknown_page = response_text(&unknown);
+    assert!(setup.outbox.sent().is_empty(), "no account, no mail");
+    let known = browser
+        .post(
+            &setup,
+            "/login/password-reset",
+            &with(&fields, &[("account", "alice@example.com")]),
+        )
+        .await;
+    assert_eq!(known.status(), 200);
+    let known_page = response_text(&known);
+    let strip = |page: &str| page.split("csrf_token").next().unwrap().to_owned();
+    assert_eq!(
+        strip(&known_page),
+        strip(&unknown_page),
+        "one answer whatever the account"
+    );
+    let sent = setup.outbox.sent();
+    assert_eq!(sent.len(), 1);
+    let code = sent[0]
+        .text
+        .lines()
+        .find(|line| line.contains("code is "))
+        .and_then(|line| line.rsplit(' ').next())
+        .unwrap()
+        .to_owned();
+
+    let (action, fields) = form_of(&known_page);
+    assert_eq!(action, "/login/password-reset/confirm");
+    let weak = browser
+        .post(
+            &setup,
+            action.as_str(),
+            &with(&fields, &[("code", &code), ("new_password", "alice")]),
+        )
+        .await;
+    assert_eq!(weak.status(), 422, "the sign-up policy applies");
+    let wrong = browser
+        .post(
+            &setup,
+            action.as_str(),
+            &with(
+                &fields,
+                &[
+                    ("code", "not-the-code"),
+                    ("new_password", "a new and better passphrase"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status(), 400);
+    assert!(response_text(&wrong).contains("aria-invalid"));
+    let done = browser
+        .post(
+            &setup,
+            action.as_str(),
+            &with(
+                &fields,
+                &[
+                    ("code", &code),
+                    ("new_password", "a new and better passphrase"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    let done_page = response_text(&done);
+    assert!(
+        done_page.contains("Your password is changed"),
+        "{done_page}"
+    );
+    let after = setup
+        .login
+        .stores
+        .sessions
+        .active_sessions(&alice.id, SystemTime::now())
+        .await
+        .unwrap();
+    assert!(
+        after.is_empty(),
+        "every session ended, the login session included"
+    );
+    let again = browser.get(&setup, &query).await;
+    assert_eq!(
+        again.status(),
+        200,
+        "the login session is gone: the sign-in page"
+    );
+
+    let (action, fields) = form_of(&done_page);
+    assert_eq!(action, "/login");
+    let signed_in = browser
+        .post(
+            &setup,
+            "/login",
+            &with(
+                &fields,
+                &[
+                    ("username", "alice"),
+                    ("password", "a new and better passphrase"),
+                ],
+            ),
+        )
+        .await;
+    assert!(query_of(&location(&signed_in)).contains_key("code"));
 }

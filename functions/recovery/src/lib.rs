@@ -13,7 +13,7 @@
 //! are rate-limited per source IP and per account with atomic counters
 //! ([`shared::abuse::rate_limits`]).
 
-mod reset;
+pub mod reset;
 mod verify;
 
 use lambda_http::http::StatusCode;

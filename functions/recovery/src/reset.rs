@@ -48,6 +48,20 @@ pub(crate) async fn request<S: Stores>(
             });
         }
     };
+    request_for(state, &name, request, began).await?;
+    Ok(json!({ "message": REQUEST_ANSWER }))
+}
+
+/// Sends a reset code to the verified address of the account `name` names, counting the
+/// request against the per-address limit, and returns at [`crate::RESET_ANSWER_TIME`] after
+/// `began`, whatever happened: an answer never depends on the account ([`REQUEST_ANSWER`]
+/// is the one answer, at the API as on the hosted page).
+pub async fn request_for<S: Stores>(
+    state: &State<S>,
+    name: &Named,
+    request: &Request,
+    began: tokio::time::Instant,
+) -> Result<(), ApiError> {
     flows::limit(
         state.stores.rate_limits(),
         &state.metrics,
@@ -57,7 +71,7 @@ pub(crate) async fn request<S: Stores>(
     )
     .await?;
 
-    let sent = send_reset_code(state, &name, request).await;
+    let sent = send_reset_code(state, name, request).await;
     let elapsed = began.elapsed();
     if elapsed > state.reset_answer_time {
         tracing::warn!(
@@ -67,13 +81,15 @@ pub(crate) async fn request<S: Stores>(
         state.metrics.record(SecurityEvent::SlowResetRequest);
     }
     tokio::time::sleep_until(began + state.reset_answer_time).await;
-    sent?;
-    Ok(json!({ "message": REQUEST_ANSWER }))
+    sent
 }
 
 /// What a reset request names the account by.
-enum Named {
+#[derive(Debug, Clone)]
+pub enum Named {
+    /// Its username.
     Username(String),
+    /// Its verified email address.
     Email(String),
 }
 
@@ -172,6 +188,19 @@ pub(crate) async fn confirm<S: Stores>(
     let fields = json_fields(request)?;
     let presented = string_field(&fields, "code")?;
     let new_password = string_field(&fields, "new_password")?;
+    confirm_with(state, request, presented, new_password).await?;
+    Ok(json!({ "message": "password reset: sign in with the new password on every device" }))
+}
+
+/// Spends the reset code `presented` and sets `new_password` (the sign-up policy applies):
+/// the token version moves, every session ends, other reset codes of the account die, and
+/// the verified address gets a notice. `request` gives the limits their source address.
+pub async fn confirm_with<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+    presented: &str,
+    new_password: &str,
+) -> Result<(), ApiError> {
     let now = state.clock.now();
     let stores = &state.stores;
     let hash = crate::redeemable_code_hash(state, request, presented, now).await?;
@@ -261,7 +290,7 @@ pub(crate) async fn confirm<S: Stores>(
     }
     ended.map_err(|error| ApiError::from_store(&error))?;
     passkeys.map_err(|error| ApiError::from_store(&error))?;
-    Ok(json!({ "message": "password reset: sign in with the new password on every device" }))
+    Ok(())
 }
 
 /// The unexpired reset code with this hash: one sent by email, or one an administrator

@@ -237,6 +237,7 @@ fn the_argon2id_routes_have_tighter_throttling_of_their_own() {
         ("POST", "/password-reset~1confirm"),
         ("POST", "/login"),
         ("POST", "/login~1sign-up"),
+        ("POST", "/login~1password-reset~1confirm"),
     ]
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .into();
@@ -367,10 +368,17 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
 }
 
 /// The translated `!If [SendsMail, policy, NoValue]` of a sending function: only
-/// `ses:SendEmail`, only from `MailFromAddress`, and only for signup, account and recovery.
+/// `ses:SendEmail`, only from `MailFromAddress`, and only for signup, account, recovery and
+/// login (the forgot-password page).
 fn assert_sends_only_as_the_sender(id: &str, choice: &Value) {
     assert!(
-        ["SignupFunction", "AccountFunction", "RecoveryFunction"].contains(&id),
+        [
+            "SignupFunction",
+            "AccountFunction",
+            "RecoveryFunction",
+            "LoginFunction"
+        ]
+        .contains(&id),
         "{id} may not send mail"
     );
     assert_eq!(choice[0], "SendsMail", "{id}");
