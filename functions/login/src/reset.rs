@@ -69,7 +69,8 @@ pub(crate) async fn request_code<S: Stores>(context: &Context<'_, S>) -> Respons
         Err(ApiError::ServiceUnavailable) => unavailable(context, "reset request"),
         Err(error) => {
             let message = error.to_string();
-            forgot_page(context, &request, error.status(), Some(&message), account)
+            let response = forgot_page(context, &request, error.status(), Some(&message), account);
+            with_retry_after(response, &error)
         }
     }
 }
@@ -112,15 +113,8 @@ pub(crate) async fn confirm<S: Stores>(context: &Context<'_, S>) -> Response<Bod
                 field,
                 message: &message,
             };
-            let mut response = reset_page(context, &request, error.status(), None, Some(&shown));
-            if let ApiError::RateLimited {
-                retry_after_seconds,
-            } = &error
-            {
-                let value = HeaderValue::from(*retry_after_seconds);
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
+            let response = reset_page(context, &request, error.status(), None, Some(&shown));
+            with_retry_after(response, &error)
         }
     }
 }
@@ -161,6 +155,18 @@ fn reset_page<S: Stores>(
         &links(context, request),
     );
     with_csrf(pages::html(status, page), set_csrf)
+}
+
+/// Adds `Retry-After` to the page of a rate-limited request.
+fn with_retry_after(mut response: Response<Body>, error: &ApiError) -> Response<Body> {
+    if let ApiError::RateLimited {
+        retry_after_seconds,
+    } = error
+    {
+        let value = HeaderValue::from(*retry_after_seconds);
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn with_csrf(response: Response<Body>, set_csrf: Option<String>) -> Response<Body> {

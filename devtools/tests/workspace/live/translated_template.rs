@@ -238,6 +238,7 @@ fn the_argon2id_routes_have_tighter_throttling_of_their_own() {
         ("POST", "/login"),
         ("POST", "/login~1sign-up"),
         ("POST", "/login~1password-reset~1confirm"),
+        ("POST", "/login~1password-reset"),
     ]
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .into();
