@@ -14,6 +14,7 @@ use crate::factors::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCerem
 use crate::factors::passkeys::{MongoPasskeyStore, PasskeyStore};
 use crate::factors::second_factors::{MongoSecondFactorStore, SecondFactorStore};
 use crate::identity::account_events::{AccountEventStore, MongoAccountEventStore};
+use crate::identity::identities::{IdentityStore, MongoIdentityStore};
 use crate::identity::users::{MongoUserStore, UserCollectionSettings, UserStore};
 use crate::mail::email_codes::{EmailCodeStore, MongoEmailCodeStore};
 use crate::platform::database::StoreError;
@@ -55,6 +56,8 @@ pub trait Stores: Send + Sync {
     type AuthorizationCodes: AuthorizationCodeStore;
     /// What each user allowed each third-party application.
     type Consents: ConsentStore;
+    /// Identities at other providers linked to accounts.
+    type Identities: IdentityStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -88,6 +91,8 @@ pub trait Stores: Send + Sync {
     fn authorization_codes(&self) -> &Self::AuthorizationCodes;
     /// What each user allowed each third-party application.
     fn consents(&self) -> &Self::Consents;
+    /// Identities at other providers linked to accounts.
+    fn identities(&self) -> &Self::Identities;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -126,6 +131,8 @@ pub struct MongoStores {
     pub authorization_codes: MongoAuthorizationCodeStore,
     /// `consents`.
     pub consents: MongoConsentStore,
+    /// `identities`.
+    pub identities: MongoIdentityStore,
 }
 
 impl MongoStores {
@@ -148,6 +155,7 @@ impl MongoStores {
             relying_parties: MongoRelyingPartyStore::new(database),
             authorization_codes: MongoAuthorizationCodeStore::new(database),
             consents: MongoConsentStore::new(database),
+            identities: MongoIdentityStore::new(database),
         }
     }
 
@@ -165,6 +173,7 @@ impl MongoStores {
         self.passkey_ceremonies.ensure_indexes().await?;
         self.authorization_codes.ensure_indexes().await?;
         self.consents.ensure_indexes().await?;
+        self.identities.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -186,6 +195,7 @@ impl Stores for MongoStores {
     type RelyingParties = MongoRelyingPartyStore;
     type AuthorizationCodes = MongoAuthorizationCodeStore;
     type Consents = MongoConsentStore;
+    type Identities = MongoIdentityStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -234,5 +244,8 @@ impl Stores for MongoStores {
     }
     fn consents(&self) -> &MongoConsentStore {
         &self.consents
+    }
+    fn identities(&self) -> &MongoIdentityStore {
+        &self.identities
     }
 }

@@ -1170,3 +1170,45 @@ async fn revoking_a_consent_forgets_it_and_ends_that_applications_sessions_only(
         (404, Some("consent_not_found"))
     );
 }
+
+#[tokio::test]
+async fn deleting_the_account_forgets_its_consents_and_identities_and_no_one_elses() {
+    use shared::authorization::consents::ConsentStore as _;
+    use shared::identity::identities::{Identity, IdentityStore as _};
+    let setup = setup().await;
+    let stores = &setup.state.stores;
+    let client =
+        shared::access::relying_parties::RelyingPartyId::parse("rp_aaaaaaaaaaaaaaaaaaaaaaaa")
+            .unwrap();
+    let scopes = shared::access::scopes::Scopes::parse("openid");
+    let now = SystemTime::now();
+    for owner in ["alice", "bob"] {
+        let account = seeded_account_id(owner);
+        stores
+            .consents
+            .grant(&account, &client, &scopes, now)
+            .await
+            .unwrap();
+        let identity = Identity {
+            issuer: "https://idp.example".to_owned(),
+            subject: owner.to_owned(),
+            account,
+            email: None,
+            email_verified: false,
+            linked_at: now,
+            last_used_at: now,
+        };
+        stores.identities.link(&identity).await.unwrap();
+    }
+    let response = account::handle(
+        &setup.state,
+        request_from(&event_json("account-delete.json")),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 204);
+    let (alice, bob) = (seeded_account_id("alice"), seeded_account_id("bob"));
+    assert!(stores.consents.list(&alice).await.unwrap().is_empty());
+    assert!(stores.identities.list(&alice).await.unwrap().is_empty());
+    assert_eq!(stores.consents.list(&bob).await.unwrap().len(), 1);
+    assert_eq!(stores.identities.list(&bob).await.unwrap().len(), 1);
+}

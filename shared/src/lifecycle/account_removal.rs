@@ -11,6 +11,7 @@ use crate::factors::second_factors::SecondFactorStore;
 use crate::identity::account_events::{self, AccountEvent, AccountEventStore, EventKind};
 use crate::identity::account_id::AccountId;
 use crate::identity::credentials::Username;
+use crate::identity::identities::IdentityStore;
 use crate::identity::users::{User, UserStore};
 use crate::mail::email_codes::EmailCodeStore;
 use crate::platform::database::StoreError;
@@ -71,6 +72,7 @@ async fn remove_keyed_to<S: Stores>(
         ceremonies,
         grants,
         consents,
+        identities,
     ) = tokio::join!(
         stores.sessions().delete_account(account),
         stores.mfa_challenges().delete_account(account),
@@ -82,9 +84,11 @@ async fn remove_keyed_to<S: Stores>(
         stores.passkey_ceremonies().delete_account(account),
         stores.authorization_codes().delete_account(account),
         stores.consents().delete_account(account),
+        stores.identities().delete_account(account),
     );
     grants?;
     consents?;
+    identities?;
     passkeys?;
     ceremonies?;
     emailed?;

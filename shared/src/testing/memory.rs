@@ -14,6 +14,7 @@ use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
 use crate::factors::passkeys::fake::MemoryPasskeyStore;
 use crate::factors::second_factors::fake::MemorySecondFactorStore;
 use crate::identity::account_events::fake::MemoryAccountEventStore;
+use crate::identity::identities::fake::MemoryIdentityStore;
 use crate::identity::users::fake::MemoryUserStore;
 use crate::mail::email_codes::fake::MemoryEmailCodeStore;
 use crate::mail::message::{Mail, MailError};
@@ -60,6 +61,8 @@ pub struct MemoryStores {
     pub authorization_codes: MemoryAuthorizationCodeStore,
     /// Consents.
     pub consents: MemoryConsentStore,
+    /// Linked identities.
+    pub identities: MemoryIdentityStore,
 }
 
 impl MemoryStores {
@@ -89,6 +92,7 @@ impl Stores for MemoryStores {
     type RelyingParties = MemoryRelyingPartyStore;
     type AuthorizationCodes = MemoryAuthorizationCodeStore;
     type Consents = MemoryConsentStore;
+    type Identities = MemoryIdentityStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -137,6 +141,9 @@ impl Stores for MemoryStores {
     }
     fn consents(&self) -> &MemoryConsentStore {
         &self.consents
+    }
+    fn identities(&self) -> &MemoryIdentityStore {
+        &self.identities
     }
 }
 
