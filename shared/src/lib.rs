@@ -16,6 +16,7 @@
 //! | [`authorization`] | the authorization-code flow: codes, PKCE |
 //! | [`stores`] | every store behind one type parameter |
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
+//! | [`federation`] | upstream providers, their id_tokens, sign-ins under way, account linking |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |
 //!
 //! A store is a folder: its trait and domain types in `mod.rs`, its MongoDB implementation in
@@ -27,6 +28,8 @@
 //! - `database` (default): the stores, [`edge::principal`], [`edge::startup::with_database`],
 //!   the second factor's codes and encryption at rest, addresses and mail.
 //! - `passkeys`: WebAuthn ceremonies (the `webauthn_rp` crate), for `token` and `account`.
+//! - `federation`: [`federation`], signing in through upstream providers, for `login` and
+//!   `token`.
 //! - `breach-check`: [`factors::breached_passwords`], the k-anonymity range check of new
 //!   passwords, for `signup`, `account` and `recovery`.
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
@@ -47,6 +50,8 @@ pub mod tokens;
 pub mod abuse;
 #[cfg(feature = "database")]
 pub mod authorization;
+#[cfg(feature = "federation")]
+pub mod federation;
 #[cfg(feature = "database")]
 pub mod lifecycle;
 #[cfg(feature = "database")]
@@ -66,7 +71,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The folders in the order of the table above: each may use only those before it.
-    const FOLDERS: [&str; 13] = [
+    const FOLDERS: [&str; 14] = [
         "platform",
         "identity",
         "products",
@@ -79,6 +84,7 @@ mod tests {
         "authorization",
         "stores",
         "lifecycle",
+        "federation",
         "edge",
     ];
 

@@ -9,6 +9,7 @@ use crate::access::clients::{ClientStore, MongoClientStore};
 use crate::access::relying_parties::{MongoRelyingPartyStore, RelyingPartyStore};
 use crate::authorization::codes::{AuthorizationCodeStore, MongoAuthorizationCodeStore};
 use crate::authorization::consents::{ConsentStore, MongoConsentStore};
+use crate::authorization::federation_pending::{MongoPendingStore, PendingStore};
 use crate::factors::mfa_challenges::{MfaChallengeStore, MongoMfaChallengeStore};
 use crate::factors::passkey_ceremonies::{MongoPasskeyCeremonyStore, PasskeyCeremonyStore};
 use crate::factors::passkeys::{MongoPasskeyStore, PasskeyStore};
@@ -58,6 +59,8 @@ pub trait Stores: Send + Sync {
     type Consents: ConsentStore;
     /// Identities at other providers linked to accounts.
     type Identities: IdentityStore;
+    /// Sign-ins under way at upstream providers, and assertions used once.
+    type Federation: PendingStore;
 
     /// Accounts.
     fn users(&self) -> &Self::Users;
@@ -93,6 +96,8 @@ pub trait Stores: Send + Sync {
     fn consents(&self) -> &Self::Consents;
     /// Identities at other providers linked to accounts.
     fn identities(&self) -> &Self::Identities;
+    /// Sign-ins under way at upstream providers, and assertions used once.
+    fn federation(&self) -> &Self::Federation;
 }
 
 /// Every store on one MongoDB database. Building it opens nothing: collections are handles,
@@ -133,6 +138,8 @@ pub struct MongoStores {
     pub consents: MongoConsentStore,
     /// `identities`.
     pub identities: MongoIdentityStore,
+    /// `federation_pending`.
+    pub federation: MongoPendingStore,
 }
 
 impl MongoStores {
@@ -156,6 +163,7 @@ impl MongoStores {
             authorization_codes: MongoAuthorizationCodeStore::new(database),
             consents: MongoConsentStore::new(database),
             identities: MongoIdentityStore::new(database),
+            federation: MongoPendingStore::new(database),
         }
     }
 
@@ -174,6 +182,7 @@ impl MongoStores {
         self.authorization_codes.ensure_indexes().await?;
         self.consents.ensure_indexes().await?;
         self.identities.ensure_indexes().await?;
+        self.federation.ensure_indexes().await?;
         self.events.ensure_indexes().await
     }
 }
@@ -196,6 +205,7 @@ impl Stores for MongoStores {
     type AuthorizationCodes = MongoAuthorizationCodeStore;
     type Consents = MongoConsentStore;
     type Identities = MongoIdentityStore;
+    type Federation = MongoPendingStore;
 
     fn users(&self) -> &MongoUserStore {
         &self.users
@@ -247,5 +257,8 @@ impl Stores for MongoStores {
     }
     fn identities(&self) -> &MongoIdentityStore {
         &self.identities
+    }
+    fn federation(&self) -> &MongoPendingStore {
+        &self.federation
     }
 }

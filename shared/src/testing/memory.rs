@@ -9,6 +9,7 @@ use crate::access::clients::fake::MemoryClientStore;
 use crate::access::relying_parties::fake::MemoryRelyingPartyStore;
 use crate::authorization::codes::fake::MemoryAuthorizationCodeStore;
 use crate::authorization::consents::fake::MemoryConsentStore;
+use crate::authorization::federation_pending::fake::MemoryPendingStore;
 use crate::factors::mfa_challenges::fake::MemoryMfaChallengeStore;
 use crate::factors::passkey_ceremonies::fake::MemoryPasskeyCeremonyStore;
 use crate::factors::passkeys::fake::MemoryPasskeyStore;
@@ -63,6 +64,8 @@ pub struct MemoryStores {
     pub consents: MemoryConsentStore,
     /// Linked identities.
     pub identities: MemoryIdentityStore,
+    /// Sign-ins under way at upstream providers.
+    pub federation: MemoryPendingStore,
 }
 
 impl MemoryStores {
@@ -93,6 +96,7 @@ impl Stores for MemoryStores {
     type AuthorizationCodes = MemoryAuthorizationCodeStore;
     type Consents = MemoryConsentStore;
     type Identities = MemoryIdentityStore;
+    type Federation = MemoryPendingStore;
 
     fn users(&self) -> &MemoryUserStore {
         &self.users
@@ -144,6 +148,9 @@ impl Stores for MemoryStores {
     }
     fn identities(&self) -> &MemoryIdentityStore {
         &self.identities
+    }
+    fn federation(&self) -> &MemoryPendingStore {
+        &self.federation
     }
 }
 

@@ -116,7 +116,14 @@ impl PasswordHasher {
     /// Whether `password` matches the stored `hash`: an argon2id PHC string, or a legacy
     /// `$5$`/`$1$` hash (see [`legacy::HashFormat::is_legacy`]). A malformed argon2id hash or
     /// an unknown format is an error.
+    ///
+    /// An empty hash (an account created through another provider, with no password) matches
+    /// nothing, after the same work as a wrong password.
     pub async fn verify(&self, password: &Password, hash: &str) -> Result<bool, HashingError> {
+        if hash.is_empty() {
+            self.verify_dummy(password).await?;
+            return Ok(false);
+        }
         let inner = Arc::clone(&self.inner);
         let password = password.clone();
         let hash = hash.to_owned();
