@@ -442,6 +442,7 @@ fn authorize_page(c: &mut Criterion, f: &Fixture) {
         id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_pem(&public_pem).unwrap(),
         accounts: signup::State::new(&[], f.stores.clone()).unwrap(),
         recovery: recovery::State::new(&[], f.stores.clone()).unwrap(),
+        upstreams: shared::federation::upstream::Upstreams::from_source(&[]).unwrap(),
     };
     let challenge = shared::authorization::pkce::s256(VERIFIER);
     let event = shared::testing::with_query(

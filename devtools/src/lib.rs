@@ -19,3 +19,4 @@ pub mod runtime;
 pub mod sam_local;
 pub mod stack;
 pub mod template;
+pub mod upstream;

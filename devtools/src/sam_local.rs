@@ -22,6 +22,9 @@ pub struct LocalValues {
     pub second_factor_keys: String,
 }
 
+/// The upstream providers' secrets when none is configured.
+const NO_FEDERATION_SECRETS: &str = "{}";
+
 /// The env-vars document for every function of `model`: for each `NAME_SECRET_ARN` a
 /// function has, `NAME` with its value and the ARN set to `""`; `DB_NAME` where it is read.
 pub fn env_vars(model: &ApiModel, values: &LocalValues) -> Value {
@@ -37,6 +40,8 @@ pub fn env_vars(model: &ApiModel, values: &LocalValues) -> Value {
                 "JWT_PRIVATE_KEY" => &values.private_pem,
                 "JWT_PUBLIC_KEY" => &values.public_pem,
                 "SECOND_FACTOR_KEYS" => &values.second_factor_keys,
+                // No upstream provider locally unless configured: an empty object of secrets.
+                "FEDERATION_SECRETS" => &NO_FEDERATION_SECRETS.to_owned(),
                 other => panic!("{id}: no local value for the secret {other}"),
             };
             variables.insert(secret.to_owned(), json!(value));

@@ -48,6 +48,9 @@ pub struct StackOptions {
     /// `None` names the loopback address. `localhost` lets the hosted pages use passkeys,
     /// which no IP address can be the relying party of.
     pub public_host: Option<String>,
+    /// The upstream providers' secrets (`FederationSecretsSecretArn`'s value, JSON by provider
+    /// id), given to the functions as the template gives that secret.
+    pub federation_secrets: Option<String>,
 }
 
 /// The sender local mail names when `MailFromAddress` is not given.
@@ -114,12 +117,15 @@ impl Stack {
         };
         seed(&mongodb_uri, &options.database_name, &users).await?;
 
-        let local_values = BTreeMap::from([
+        let mut local_values = BTreeMap::from([
             ("MongoDbUriSecretArn".to_owned(), mongodb_uri.clone()),
             ("JwtPrivateKeySecretArn".to_owned(), private_pem),
             ("JwtPublicKeySecretArn".to_owned(), public_pem),
             ("SecondFactorKeysSecretArn".to_owned(), second_factor_keys),
         ]);
+        if let Some(secrets) = &options.federation_secrets {
+            local_values.insert("FederationSecretsSecretArn".to_owned(), secrets.clone());
+        }
         let mut overrides: BTreeMap<String, String> = local_values
             .keys()
             .map(|param| (param.clone(), format!("{LOCAL_SECRET}{param}")))

@@ -367,6 +367,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         parameter_overrides: Default::default(),
         outbox_dir: None,
         public_host: None,
+        federation_secrets: None,
     })
     .await
     .map_err(|error| error.to_string())?;

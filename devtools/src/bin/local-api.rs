@@ -72,6 +72,14 @@ struct Args {
     /// Loopback port of the example app (0 picks a free one).
     #[arg(long, env = "EXAMPLE_PORT", default_value_t = 3001)]
     example_port: u16,
+    /// Also run local upstream OpenID Providers from this folder (`devtools/upstream`,
+    /// panva's oidc-provider) and offer sign-in through them on the hosted pages.
+    #[arg(long)]
+    upstream: Option<PathBuf>,
+    /// The upstream providers' ids, comma-separated: each is its own issuer; the first is
+    /// trusted for verified addresses.
+    #[arg(long, default_value = "local", value_delimiter = ',')]
+    upstream_ids: Vec<String>,
 }
 
 fn parameter(raw: &str) -> Result<(String, String), String> {
@@ -93,11 +101,50 @@ async fn main() -> ExitCode {
         .outbox
         .clone()
         .unwrap_or_else(|| args.data_dir.join("outbox"));
+    let mut parameters: std::collections::BTreeMap<String, String> =
+        args.parameters.into_iter().collect();
+    let mut port = args.port;
+    let mut federation_secrets = None;
+    let upstreams = match &args.upstream {
+        Some(dir) => {
+            if port == 0 {
+                port = match devtools::upstream::free_port() {
+                    Ok(port) => port,
+                    Err(error) => {
+                        eprintln!("local-api: {error}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+            }
+            let host = args.public_host.as_deref().unwrap_or("127.0.0.1");
+            let issuer = parameters
+                .get("JwtIssuer")
+                .cloned()
+                .unwrap_or_else(|| format!("http://{host}:{port}"));
+            let ids: Vec<&str> = args.upstream_ids.iter().map(String::as_str).collect();
+            let callback = format!("{}/login/federated/callback", issuer.trim_end_matches('/'));
+            match devtools::upstream::start(dir, &ids, &callback).await {
+                Ok(upstreams) => {
+                    parameters.insert(
+                        "FederationProviders".to_owned(),
+                        upstreams.providers_json.clone(),
+                    );
+                    federation_secrets = Some(upstreams.secrets_json.clone());
+                    Some(upstreams)
+                }
+                Err(error) => {
+                    eprintln!("local-api: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     let options = StackOptions {
         template: args.template,
         bin_dir: args.bin_dir,
         data_dir: args.data_dir,
-        port: args.port,
+        port,
         instances: args.instances,
         mongodb_uri: args.mongodb_uri,
         database_name: args.db_name,
@@ -105,9 +152,10 @@ async fn main() -> ExitCode {
         keys: configured_keys(&args.jwt_private_key, &args.jwt_public_key),
         function_log_dir: args.function_log_dir,
         log_requests: true,
-        parameter_overrides: args.parameters.into_iter().collect(),
+        parameter_overrides: parameters,
         outbox_dir: Some(outbox.clone()),
         public_host: args.public_host,
+        federation_secrets,
     };
     let embedded_data = options
         .mongodb_uri
@@ -148,6 +196,13 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    if let Some(upstreams) = &upstreams {
+        for (id, issuer) in &upstreams.issuers {
+            println!(
+                "upstream provider {id} at {issuer}: \"Continue with\" it on the sign-in page, then sign in there as any name (any password; `name|address|unverified` asserts an unverified address)"
+            );
+        }
+    }
     print_banner(&stack, &database_note, &outbox, example);
     let watcher = tokio::spawn(devtools::outbox::announce_new_mail(outbox));
     wait_for_stop_signal().await;

@@ -48,8 +48,15 @@ fn grants() -> BTreeMap<String, Grant> {
                     .as_sequence()
                     .expect("!If [condition, then, else]");
                 assert_eq!(tagged.tag, "!If", "{id:?}");
-                assert_eq!(branches[0].as_str(), Some("SendsMail"), "{id:?}");
-                sends_mail = Some(branches[1]["Statement"].clone());
+                match branches[0].as_str() {
+                    Some("SendsMail") => sends_mail = Some(branches[1]["Statement"].clone()),
+                    // An optional secret: readable when its ARN is given.
+                    Some("HasFederationSecrets") => {
+                        let secret = &branches[1]["AWSSecretsManagerGetSecretValuePolicy"];
+                        readable.insert(referenced_parameter(&secret["SecretArn"]));
+                    }
+                    other => panic!("{id:?}: unexpected conditional policy {other:?}"),
+                }
                 continue;
             }
             let secret = policy
@@ -114,6 +121,7 @@ fn each_function_may_read_exactly_the_secrets_it_needs() {
                 "MongoDbUriSecretArn",
                 "SecondFactorKeysSecretArn",
                 "JwtPublicKeySecretArn",
+                "FederationSecretsSecretArn",
             ]),
         ),
     ]);

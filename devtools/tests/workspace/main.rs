@@ -23,6 +23,7 @@ mod live {
     mod email;
     mod fastapi_coexistence;
     mod fastapi_takeover;
+    mod federation;
     mod flow;
     mod local_api;
     mod login_timing;

@@ -1,7 +1,9 @@
-//! The two cookies of the hosted pages. The login session's holds an opaque 256-bit id
-//! (never a JWT); the CSRF cookie holds the token every form repeats (double submit). Over
-//! https both are `Secure` with the `__Host-` prefix (no `Domain`, path `/`), so neither a
-//! sibling domain nor plain http can set them; both are `HttpOnly` and `SameSite=Lax`.
+//! The cookies of the hosted pages. The login session's holds an opaque 256-bit id (never a
+//! JWT); the CSRF cookie holds the token every form repeats (double submit); the federation
+//! cookie binds sign-ins at upstream providers to the browser that started them. Over https
+//! all are `Secure` with the `__Host-` prefix (no `Domain`, path `/`), so neither a sibling
+//! domain nor plain http can set them; all are `HttpOnly`, and all but the federation cookie
+//! `SameSite=Lax`.
 
 use lambda_http::Request;
 use lambda_http::http::header;
@@ -16,6 +18,7 @@ pub struct CookiePolicy {
 
 const SESSION: &str = "lambda-auth-session";
 const CSRF: &str = "lambda-auth-csrf";
+const FEDERATION: &str = "lambda-auth-federation";
 
 impl CookiePolicy {
     /// The policy for the issuer URL `issuer`.
@@ -58,9 +61,26 @@ impl CookiePolicy {
         self.set(CSRF, value, None)
     }
 
+    /// The value binding sign-ins at upstream providers to this browser, in `request`.
+    pub fn federation(self, request: &Request) -> Option<String> {
+        cookie(request, &self.name(FEDERATION))
+    }
+
+    /// `Set-Cookie` binding sign-ins at upstream providers to this browser for `lifetime`.
+    /// Over https it is `SameSite=None`: Apple answers with a cross-site form post, which
+    /// carries no `Lax` cookie; the sign-in it binds is single-use and expires anyway.
+    pub fn set_federation(self, value: &str, lifetime: Duration) -> String {
+        let same_site = if self.secure { "None" } else { "Lax" };
+        self.set_with(FEDERATION, value, Some(lifetime.as_secs()), same_site)
+    }
+
     fn set(self, base: &str, value: &str, max_age: Option<u64>) -> String {
+        self.set_with(base, value, max_age, "Lax")
+    }
+
+    fn set_with(self, base: &str, value: &str, max_age: Option<u64>, same_site: &str) -> String {
         let mut cookie = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax",
+            "{}={value}; Path=/; HttpOnly; SameSite={same_site}",
             self.name(base)
         );
         if let Some(seconds) = max_age {

@@ -149,13 +149,17 @@ pub(crate) async fn authorize<S: Stores>(context: &Context<'_, S>, form: bool) -
             Err(response) => return response,
         }
     };
-    let fresh = |session: &Session| match request.max_age {
-        Some(max_age) => context
-            .now
-            .duration_since(session.authenticated_at)
-            .map(|age| age.as_secs() <= max_age)
-            .unwrap_or(true),
-        None => true,
+    let fresh = |session: &Session| {
+        let within_max_age = match request.max_age {
+            Some(max_age) => context
+                .now
+                .duration_since(session.authenticated_at)
+                .map(|age| age.as_secs() <= max_age)
+                .unwrap_or(true),
+            None => true,
+        };
+        within_max_age
+            && (request.link_provider().is_none() || crate::federated::recent(context, session))
     };
     match live {
         Some((session, user)) if fresh(&session) => {
@@ -165,15 +169,37 @@ pub(crate) async fn authorize<S: Stores>(context: &Context<'_, S>, form: bool) -
             context,
             &request.error("login_required", "the user must sign in"),
         ),
-        _ => sign_in_page(
-            context,
-            &request,
-            StatusCode::OK,
-            None,
-            request.login_hint.as_deref().unwrap_or_default(),
-            None,
-        ),
+        _ => {
+            let notice = linking_notice(context, &request);
+            sign_in_page_with(
+                context,
+                &request,
+                StatusCode::OK,
+                pages::Message {
+                    error: None,
+                    notice: notice.as_deref(),
+                },
+                request.login_hint.as_deref().unwrap_or_default(),
+                None,
+            )
+        }
     }
+}
+
+/// What the sign-in page says when the request links a provider.
+fn linking_notice<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+) -> Option<String> {
+    let provider = context
+        .state
+        .upstreams
+        .providers()
+        .get(request.link_provider()?)?;
+    Some(format!(
+        "Sign in to link {} to your account.",
+        provider.name
+    ))
 }
 
 /// `POST /login`.
@@ -523,8 +549,9 @@ async fn live_session<S: Stores>(
         .map(|user| (session, user)))
 }
 
-/// Starts a login session for `user` and goes on with the request.
-async fn signed_in<S: Stores>(
+/// Starts a login session for `user` and goes on with the request. An identity waiting for
+/// this account's owner (the form's `link_token`) is linked first.
+pub(crate) async fn signed_in<S: Stores>(
     context: &Context<'_, S>,
     request: &AuthorizationRequest,
     user: &User,
@@ -532,6 +559,9 @@ async fn signed_in<S: Stores>(
     authenticated_at: SystemTime,
 ) -> Response<Body> {
     let state = context.state;
+    if let Some(token) = request.link_token() {
+        crate::federated::link_waiting(context, user, token).await;
+    }
     let Ok(cookie) = shared::sessions::generate() else {
         return context.error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -577,14 +607,21 @@ async fn signed_in<S: Stores>(
     )
 }
 
-/// With the user signed in: the consent page for a third-party client (or when the request
-/// asks for it), otherwise a code for the client.
-async fn finish<S: Stores>(
+/// With the user signed in: to the provider the request links (its sign-in is recent here),
+/// then the consent page for a third-party client (or when the request asks for it),
+/// otherwise a code for the client.
+pub(crate) async fn finish<S: Stores>(
     context: &Context<'_, S>,
     request: &AuthorizationRequest,
     session: &Session,
     user: &User,
 ) -> Response<Body> {
+    if let Some(provider) = request
+        .link_provider()
+        .and_then(|id| context.state.upstreams.providers().get(id))
+    {
+        return crate::federated::begin(context, provider, request, Some(user)).await;
+    }
     if request.client.first_party && !request.prompt.consent {
         return issue_code(context, request, session, user).await;
     }
@@ -822,10 +859,21 @@ pub(crate) fn links<S: Stores>(
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
     };
     let base = &context.base_path;
+    let without_link_token: Vec<(&str, String)> = request
+        .carried
+        .iter()
+        .filter(|(name, _)| *name != "link_token")
+        .map(|(name, value)| (*name, value.clone()))
+        .collect();
     pages::Links {
         sign_up: format!("{base}/authorize?{}", query(true)),
         sign_in: format!("{base}/authorize?{}", query(false)),
         forgot_password: format!("{base}/login/password-reset?{}", query(false)),
+        providers: crate::federated::provider_links(
+            base,
+            context.state.upstreams.providers().all(),
+            &serde_urlencoded::to_string(&without_link_token).unwrap_or_default(),
+        ),
     }
 }
 

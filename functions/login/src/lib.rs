@@ -15,6 +15,8 @@
 //! - `GET`/`POST /login/password-reset`, `POST /login/password-reset/confirm`: a reset code
 //!   by email, then the code and a new password, as the recovery routes check them;
 //! - `POST /login/consent`: a third-party client's access allowed or denied;
+//! - `GET /login/federated`, `GET`/`POST /login/federated/callback`: sign-in through an
+//!   upstream provider, and linking one to a signed-in account ([`federated`]);
 //! - `GET`/`POST /logout`: RP-initiated logout ([`logout`]);
 //! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
 //!
@@ -25,6 +27,7 @@
 
 pub mod brand;
 pub mod cookies;
+mod federated;
 mod flow;
 mod logout;
 pub mod pages;
@@ -72,6 +75,8 @@ pub struct State<S> {
     /// Sends and redeems reset codes from the forgot-password pages, as
     /// `POST /password-reset` and `POST /password-reset/confirm` do.
     pub recovery: recovery::State<S>,
+    /// The upstream providers users may sign in through.
+    pub upstreams: shared::federation::upstream::Upstreams,
 }
 
 impl State<MongoStores> {
@@ -90,6 +95,7 @@ impl State<MongoStores> {
             id_tokens: shared::tokens::id_tokens::IdTokenVerifier::from_source(env)?,
             accounts: signup::State::new(env, stores.clone())?,
             recovery: recovery::State::new(env, stores.clone())?,
+            upstreams: shared::federation::upstream::Upstreams::from_source(env)?,
             stores,
         })
     }
@@ -150,6 +156,12 @@ pub enum Endpoint {
     Style,
     /// The passkey script.
     Script,
+    /// A sign-in through an upstream provider begins.
+    Federated,
+    /// An upstream provider's answer, in the query.
+    FederatedCallback,
+    /// An upstream provider's answer, posted (`form_post`).
+    FederatedCallbackForm,
     /// RP-initiated logout, parameters in the query.
     Logout,
     /// RP-initiated logout, parameters in a form (and the confirmation).
@@ -157,7 +169,7 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 14] = [
+pub const ROUTES: [(Route, Endpoint); 17] = [
     (Route::get("/authorize"), Endpoint::Authorize),
     (Route::post("/authorize"), Endpoint::AuthorizeForm),
     (Route::post("/login"), Endpoint::SignIn),
@@ -179,6 +191,15 @@ pub const ROUTES: [(Route, Endpoint); 14] = [
     (Route::post("/login/consent"), Endpoint::Consent),
     (Route::get("/login/style.css"), Endpoint::Style),
     (Route::get("/login/passkeys.js"), Endpoint::Script),
+    (Route::get("/login/federated"), Endpoint::Federated),
+    (
+        Route::get("/login/federated/callback"),
+        Endpoint::FederatedCallback,
+    ),
+    (
+        Route::post("/login/federated/callback"),
+        Endpoint::FederatedCallbackForm,
+    ),
     (Route::get("/logout"), Endpoint::Logout),
     (Route::post("/logout"), Endpoint::LogoutForm),
 ];
@@ -219,6 +240,9 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::RequestResetCode => reset::request_code(&context).await,
         Endpoint::ConfirmReset => reset::confirm(&context).await,
         Endpoint::Consent => flow::consent(&context).await,
+        Endpoint::Federated => federated::start(&context).await,
+        Endpoint::FederatedCallback => federated::callback(&context, false).await,
+        Endpoint::FederatedCallbackForm => federated::callback(&context, true).await,
         Endpoint::Logout => logout::logout(&context, false).await,
         Endpoint::LogoutForm => logout::logout(&context, true).await,
         Endpoint::Style => stylesheet(state),

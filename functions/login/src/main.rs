@@ -5,6 +5,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let start = shared::edge::startup::with_database(&[
         shared::factors::mfa::SECOND_FACTOR_KEYS,
         "JWT_PUBLIC_KEY",
+        shared::federation::providers::SECRETS_VAR,
     ])
     .await;
     let state = or_exit(

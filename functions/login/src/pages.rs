@@ -36,6 +36,7 @@ struct SignIn<'a> {
     notice: Option<&'a str>,
     sign_up_href: &'a str,
     forgot_password_href: &'a str,
+    providers: &'a [(String, String)],
 }
 
 #[derive(Template)]
@@ -49,6 +50,7 @@ struct SignUp<'a> {
     csrf_token: &'a str,
     username: &'a str,
     sign_in_href: &'a str,
+    providers: &'a [(String, String)],
 }
 
 /// A refusal shown on a form, tied to the field it is about (if any).
@@ -74,6 +76,8 @@ pub struct Links {
     pub sign_in: String,
     /// To the forgot-password page.
     pub forgot_password: String,
+    /// To each upstream provider: its name and the link that starts a sign-in there.
+    pub providers: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -163,6 +167,7 @@ pub fn sign_up(
         csrf_token,
         username,
         sign_in_href: &links.sign_in,
+        providers: &links.providers,
     }
     .render()
     .unwrap_or_else(|error| rendering_failed(&error))
@@ -296,6 +301,7 @@ pub fn sign_in(
         notice: message.notice,
         sign_up_href: &links.sign_up,
         forgot_password_href: &links.forgot_password,
+        providers: &links.providers,
     }
     .render()
     .unwrap_or_else(|error| rendering_failed(&error))

@@ -52,7 +52,8 @@ impl Params {
         Self::from_pairs(pairs)
     }
 
-    fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ParamsError> {
+    /// Parameters from name and value pairs (those a sign-in under way carried).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ParamsError> {
         let mut params = HashMap::with_capacity(pairs.len());
         for (name, value) in pairs {
             if value.len() > MAX_VALUE_BYTES {

@@ -13,7 +13,7 @@ use shared::stores::Stores;
 
 /// The request parameters carried through the sign-in forms, so each step can check the
 /// request again from what the browser sends.
-pub const CARRIED: [&str; 11] = [
+pub const CARRIED: [&str; 13] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -25,6 +25,10 @@ pub const CARRIED: [&str; 11] = [
     "code_challenge_method",
     "prompt",
     "max_age",
+    // Not OAuth: an upstream provider to link once signed in, and an upstream identity
+    // waiting for its account's owner to sign in (see `federated`).
+    "link_provider",
+    "link_token",
 ];
 
 /// The longest `state` or `nonce` accepted.
@@ -244,6 +248,25 @@ fn prompt(text: Option<&str>) -> Result<Prompt, &'static str> {
 }
 
 impl AuthorizationRequest {
+    /// The carried parameter `name`.
+    fn carried(&self, name: &str) -> Option<&str> {
+        self.carried
+            .iter()
+            .find(|(carried, _)| *carried == name)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The upstream provider to link once signed in (`link_provider`, not OAuth).
+    pub fn link_provider(&self) -> Option<&str> {
+        self.carried("link_provider")
+    }
+
+    /// The identity waiting for its account's owner to sign in (`link_token`).
+    pub fn link_token(&self) -> Option<&str> {
+        self.carried("link_token")
+    }
+
     /// An error for this request's redirect URI.
     pub fn error(&self, error: &'static str, description: &str) -> RedirectError {
         RedirectError {

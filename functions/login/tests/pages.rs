@@ -113,6 +113,11 @@ async fn setup() -> Setup {
                 roles: shared::access::roles::Roles::default(),
                 breached: shared::factors::breached_passwords::BreachedPasswords::off(),
             },
+            upstreams: shared::federation::upstream::Upstreams::from_source(&[(
+                "FEDERATION_PROVIDERS",
+                r#"[{"id":"corp","issuer":"https://sso.corp.example","client_id":"c","name":"Corp SSO"}]"#,
+            )])
+            .unwrap(),
         },
         token: token::State {
             stores,
@@ -193,7 +198,16 @@ impl Browser {
     }
 
     async fn get(&mut self, setup: &Setup, query: &BTreeMap<String, String>) -> Response<Body> {
-        let event = shared::testing::with_query(event_json("login-authorize.json"), json!(query));
+        self.get_at(setup, "login-authorize.json", query).await
+    }
+
+    async fn get_at(
+        &mut self,
+        setup: &Setup,
+        file: &str,
+        query: &BTreeMap<String, String>,
+    ) -> Response<Body> {
+        let event = shared::testing::with_query(event_json(file), json!(query));
         let response = login::handle(&setup.login, request_from(&self.with_cookies(event))).await;
         self.keep(&response);
         response
@@ -1398,4 +1412,62 @@ async fn a_forgotten_password_is_reset_on_the_pages_with_the_emailed_code_and_ev
         )
         .await;
     assert!(query_of(&location(&signed_in)).contains_key("code"));
+}
+
+#[tokio::test]
+async fn the_sign_in_and_sign_up_pages_offer_each_provider_with_the_request() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    for extra in [&[][..], &[("prompt", "create")][..]] {
+        let response = browser
+            .get(&setup, &authorization_query(&setup.first_party, extra))
+            .await;
+        assert_eq!(response.status(), 200);
+        let page = response_text(&response);
+        let at = page
+            .find("Continue with Corp SSO")
+            .expect("the provider's button");
+        let href_start = page[..at].rfind("href=\"").unwrap() + 6;
+        let href = unescape(&page[href_start..href_start + page[href_start..].find('"').unwrap()]);
+        assert!(
+            href.starts_with("/login/federated?provider=corp&"),
+            "{href}"
+        );
+        assert!(
+            href.contains(&format!("client_id={}", setup.first_party.as_str())),
+            "{href}"
+        );
+        assert!(
+            href.contains("code_challenge="),
+            "the request goes along: {href}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_provider_or_an_answer_without_its_sign_in_is_refused() {
+    let setup = setup().await;
+    let mut browser = Browser::default();
+    let mut query = authorization_query(&setup.first_party, &[]);
+    query.insert("provider".to_owned(), "elsewhere".to_owned());
+    let response = browser.get_at(&setup, "login-federated.json", &query).await;
+    assert_eq!(response.status(), 400);
+    assert!(response_text(&response).contains("That provider is not offered here."));
+
+    let answer: BTreeMap<String, String> = [("code", "c"), ("state", "never-issued")]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let response = browser
+        .get_at(&setup, "login-federated-callback.json", &answer)
+        .await;
+    assert_eq!(response.status(), 400, "no federation cookie");
+    browser
+        .cookies
+        .insert("__Host-lambda-auth-federation".to_owned(), "b".repeat(43));
+    let response = browser
+        .get_at(&setup, "login-federated-callback.json", &answer)
+        .await;
+    assert_eq!(response.status(), 400, "a state no sign-in sent");
+    assert!(response_text(&response).contains("start again"));
 }

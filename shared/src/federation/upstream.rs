@@ -47,7 +47,7 @@ struct Discovery {
 }
 
 /// What an upstream sign-in proved about the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Asserted {
     /// The provider's id in this configuration.
     pub provider: String,

@@ -96,6 +96,7 @@ async fn start_with(
         parameter_overrides,
         outbox_dir: Some(outbox.clone()),
         public_host: None,
+        federation_secrets: None,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

@@ -1,5 +1,5 @@
-//! The `local-api` binary as `make dev` runs it: it starts the embedded database, serves the
-//! API, writes mail to the outbox and announces it with its code, and on Ctrl-C (SIGINT)
+//! The `local-api` binary as `make dev` runs it: it starts the embedded database and the local
+//! upstream OpenID provider, serves the API, writes mail to the outbox and announces it with its code, and on Ctrl-C (SIGINT)
 //! stops everything it started. Needs the function binaries
 //! (`cargo build --workspace --bins`) and `SECANTUSD`, the server binary (`make test` sets both).
 
@@ -65,6 +65,8 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
             "examples/spa",
             "--example-port",
             "0",
+            "--upstream",
+            "devtools/upstream",
         ])
         .arg("--data-dir")
         .arg(&data_dir)
@@ -153,18 +155,19 @@ fn local_api_serves_and_ctrl_c_stops_everything_it_started() {
         shared::authorization::pkce::s256("dBjftJeZ4CVP-mJ0Hf1Xe-vaNAPcM8vN0QSQqWmQ5yk6bEQcZs"),
     );
     let page = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &authorize])
+        .args(["-s", "-w", "%{http_code}", &authorize])
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&page.stdout),
-        "200",
-        "the demo client's sign-in page"
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.ends_with("200"), "the demo client's sign-in page");
+    assert!(
+        page.contains("Continue with Local provider"),
+        "the local upstream provider's button: {page}"
     );
     let started = children(child.0.id());
     assert!(
         started.len() >= 11,
-        "database and two instances of five functions: {started:?}"
+        "database, the upstream provider and two instances of five functions: {started:?}"
     );
 
     nix::sys::signal::kill(

@@ -43,6 +43,7 @@ async fn stack(name: &str) -> Stack {
         parameter_overrides: Default::default(),
         outbox_dir: Some(data_dir.join("outbox")),
         public_host: None,
+        federation_secrets: None,
     })
     .await
     .expect("the local stack starts with its own server")

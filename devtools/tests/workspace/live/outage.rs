@@ -85,6 +85,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         parameter_overrides: Default::default(),
         outbox_dir: None,
         public_host: None,
+        federation_secrets: None,
     })
     .await
     .expect("the local stack starts");

@@ -266,6 +266,7 @@ async fn parallel_traffic_keeps_each_instance_within_its_pool() {
         parameter_overrides: Default::default(),
         outbox_dir: Some(data_dir.join("outbox")),
         public_host: None,
+        federation_secrets: None,
     })
     .await
     .expect("the local stack starts with its own server");

@@ -101,6 +101,12 @@ pub enum EventKind {
     ConsentGiven,
     /// The user took back what a third-party application was allowed.
     ConsentRevoked,
+    /// An identity at another provider was linked to the account.
+    IdentityLinked,
+    /// An identity at another provider was unlinked from the account.
+    IdentityUnlinked,
+    /// A sign-in through another provider completed.
+    FederatedLogin,
 }
 
 /// One event.

@@ -1,0 +1,122 @@
+//! Local upstream OpenID Providers for `make dev` and the federation tests: panva's
+//! `oidc-provider` (`devtools/upstream/upstream.mjs`, npm, pinned) run by Node, one issuer per
+//! loopback port, each knowing this project's login function as its one client.
+
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+/// The client id the local providers know the login function by.
+pub const CLIENT_ID: &str = "lambda-auth-local";
+
+/// The running providers. Dropping it stops them.
+pub struct Upstreams {
+    /// `FederationProviders`: the providers as the template parameter lists them.
+    pub providers_json: String,
+    /// `FederationSecretsSecretArn`'s value: the client secret by provider id.
+    pub secrets_json: String,
+    /// Each provider's id and issuer.
+    pub issuers: Vec<(String, String)>,
+    _node: Child,
+}
+
+/// Why the providers could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream providers: {0}")]
+pub struct UpstreamError(String);
+
+/// A free loopback port (free when asked; another process could take it before it is used).
+pub fn free_port() -> Result<u16, UpstreamError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| UpstreamError(error.to_string()))
+}
+
+/// Starts `ids` (each its own issuer) from `dir` (`devtools/upstream`, its `node_modules`
+/// installed), redirecting to `redirect_uri`; the first one's addresses count as verified.
+pub async fn start(
+    dir: &Path,
+    ids: &[&str],
+    redirect_uri: &str,
+) -> Result<Upstreams, UpstreamError> {
+    let script = dir.join("upstream.mjs");
+    if !dir.join("node_modules/oidc-provider").is_dir() {
+        return Err(UpstreamError(format!(
+            "{} has no node_modules/oidc-provider: run `make upstream-provider`",
+            dir.display()
+        )));
+    }
+    let mut ports = Vec::new();
+    for _ in ids {
+        ports.push(free_port()?);
+    }
+    let listed: Vec<String> = ids
+        .iter()
+        .zip(&ports)
+        .map(|(id, port)| format!("{id}={port}"))
+        .collect();
+    let secret = shared::sessions::generate().map_err(|error| UpstreamError(error.to_string()))?;
+    let secret = secrecy::ExposeSecret::expose_secret(&secret.secret).to_owned();
+    let mut node = Command::new("node")
+        .arg(&script)
+        .env("UPSTREAM_ISSUERS", listed.join(","))
+        .env("UPSTREAM_CLIENT_ID", CLIENT_ID)
+        .env("UPSTREAM_CLIENT_SECRET", &secret)
+        .env("UPSTREAM_REDIRECT_URI", redirect_uri)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| UpstreamError(format!("starting node {}: {error}", script.display())))?;
+    let stdout = node
+        .stdout
+        .take()
+        .ok_or_else(|| UpstreamError("no output from node".to_owned()))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut issuers = Vec::new();
+    let deadline = tokio::time::Duration::from_secs(20);
+    while issuers.len() < ids.len() {
+        let line = tokio::time::timeout(deadline, lines.next_line())
+            .await
+            .map_err(|_| UpstreamError("node did not start them within 20 s".to_owned()))?
+            .map_err(|error| UpstreamError(error.to_string()))?
+            .ok_or_else(|| UpstreamError("node exited during start-up".to_owned()))?;
+        let mut words = line.split_whitespace();
+        if let (Some("upstream"), Some(id), Some(issuer)) =
+            (words.next(), words.next(), words.next())
+        {
+            issuers.push((id.to_owned(), issuer.to_owned()));
+        }
+    }
+    // Node dies writing to a closed pipe: its later output is read and dropped.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let providers: Vec<serde_json::Value> = issuers
+        .iter()
+        .enumerate()
+        .map(|(index, (id, issuer))| {
+            serde_json::json!({
+                "id": id,
+                "issuer": issuer,
+                "client_id": CLIENT_ID,
+                "name": if index == 0 {
+                    "Local provider".to_owned()
+                } else {
+                    format!("Local provider {}", index + 1)
+                },
+                "trust_email": index == 0,
+            })
+        })
+        .collect();
+    let secrets: serde_json::Map<String, serde_json::Value> = issuers
+        .iter()
+        .map(|(id, _)| (id.clone(), serde_json::Value::String(secret.clone())))
+        .collect();
+    Ok(Upstreams {
+        providers_json: serde_json::Value::Array(providers).to_string(),
+        secrets_json: serde_json::Value::Object(secrets).to_string(),
+        issuers,
+        _node: node,
+    })
+}

@@ -1,0 +1,532 @@
+//! Signing in through an upstream provider from the hosted pages:
+//!
+//! - `GET /login/federated?provider=<id>&<authorization request>` (the buttons) sends the
+//!   browser to the provider with a fresh `state`, `nonce` and PKCE challenge, kept in a
+//!   single-use record bound to this browser by the federation cookie;
+//! - `GET`/`POST /login/federated/callback` (`POST` for Apple's `form_post`) takes that
+//!   record (once: a replayed `state` finds nothing), refuses an answer naming another
+//!   issuer (RFC 9207 `iss`), exchanges the code and checks the id_token, then signs in by
+//!   the linking rules ([`shared::federation::linking`]) and goes on with the request.
+//!
+//! A signed-in user links another provider through the authorization request itself:
+//! `link_provider=<id>` (carried through the pages) sends them to that provider once their
+//! sign-in is recent, and the identity it asserts is linked to their account. An identity
+//! whose address is an account's but is not asserted verified waits under a `link_token`
+//! until that account's owner signs in on the page that asks them to.
+
+use crate::flow::{self, Context};
+use crate::params::Params;
+use crate::request::AuthorizationRequest;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use secrecy::ExposeSecret as _;
+use serde::{Deserialize, Serialize};
+use shared::authorization::federation_pending::PendingStore as _;
+use shared::federation::linking::{self, Resolution};
+use shared::federation::providers::Provider;
+use shared::federation::upstream::{Asserted, UpstreamError};
+use shared::identity::account_events::{AccountEvent, EventKind};
+use shared::identity::identities::{IdentityStore as _, Link};
+use shared::identity::users::User;
+use shared::sessions::{Session, hash};
+use shared::stores::Stores;
+use std::time::Duration;
+
+/// How long a sign-in at a provider may take, and an identity may wait for its owner.
+const ATTEMPT_LIFETIME: Duration = Duration::from_secs(600);
+/// How recent a sign-in must be to link another provider to the account.
+pub(crate) const RECENT_SIGN_IN: Duration = Duration::from_secs(600);
+
+/// A sign-in sent to a provider, waiting for its answer.
+#[derive(Debug, Serialize, Deserialize)]
+struct Attempt {
+    provider: String,
+    browser: String,
+    nonce: String,
+    code_verifier: String,
+    carried: Vec<(String, String)>,
+    /// Link to this account (signed in recently at the start) instead of signing in.
+    link_to: Option<LinkTarget>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct LinkTarget {
+    account: String,
+    token_version: u64,
+}
+
+/// An identity waiting for its account's owner to sign in.
+#[derive(Debug, Serialize, Deserialize)]
+struct WaitingIdentity {
+    asserted: Asserted,
+    account: String,
+    browser: String,
+}
+
+fn attempt_key(state: &str) -> String {
+    format!("state:{}", hash(state))
+}
+
+fn waiting_key(token: &str) -> String {
+    format!("link:{}", hash(token))
+}
+
+/// Where providers send the browser back.
+pub(crate) fn callback_uri(issuer: &str) -> String {
+    format!("{}/login/federated/callback", issuer.trim_end_matches('/'))
+}
+
+/// A random 256-bit value, base64url.
+fn random() -> Option<String> {
+    shared::sessions::generate()
+        .ok()
+        .map(|token| token.secret.expose_secret().to_owned())
+}
+
+/// `GET /login/federated`.
+pub(crate) async fn start<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let params = match Params::of_query(context.request()) {
+        Ok(params) => params,
+        Err(error) => {
+            return context.error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("The request is malformed: {error}."),
+            );
+        }
+    };
+    let request = match flow::checked(context, &params).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let Some(provider) = params
+        .get("provider")
+        .and_then(|id| context.state().upstreams.providers().get(id))
+    else {
+        return flow::sign_in_page_with(
+            context,
+            &request,
+            StatusCode::BAD_REQUEST,
+            crate::pages::Message {
+                error: Some("That provider is not offered here."),
+                notice: None,
+            },
+            "",
+            None,
+        );
+    };
+    begin(context, provider, &request, None).await
+}
+
+/// Sends the browser to `provider` for `request`; with `link`, to link what it asserts to
+/// that account (whose recent sign-in the caller checked).
+pub(crate) async fn begin<S: Stores>(
+    context: &Context<'_, S>,
+    provider: &Provider,
+    request: &AuthorizationRequest,
+    link: Option<&User>,
+) -> Response<Body> {
+    let cookies = context.cookies();
+    let existing = cookies.federation(context.request());
+    let (Some(browser), Some(state), Some(nonce), Some(code_verifier)) = (
+        existing.clone().or_else(random),
+        random(),
+        random(),
+        random(),
+    ) else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The sign-in could not be started.",
+        );
+    };
+    let carried = request
+        .carried
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "link_provider" | "link_token"))
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .collect();
+    let attempt = Attempt {
+        provider: provider.id.clone(),
+        browser: hash(&browser),
+        nonce: nonce.clone(),
+        code_verifier: code_verifier.clone(),
+        carried,
+        link_to: link.map(|user| LinkTarget {
+            account: user.id.as_str().to_owned(),
+            token_version: user.token_version,
+        }),
+    };
+    let upstreams = &context.state().upstreams;
+    let challenge = shared::authorization::pkce::s256(&code_verifier);
+    let url = match upstreams
+        .authorization_url(
+            provider,
+            &callback_uri(context.issuer()),
+            &state,
+            &nonce,
+            &challenge,
+        )
+        .await
+    {
+        Ok(url) => url,
+        Err(error) => return upstream_failed(context, provider, &error),
+    };
+    let Ok(record) = serde_json::to_string(&attempt) else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The sign-in could not be started.",
+        );
+    };
+    let stored = context
+        .state()
+        .stores
+        .federation()
+        .put(
+            &attempt_key(&state),
+            &record,
+            context.now() + ATTEMPT_LIFETIME,
+        )
+        .await;
+    if let Err(error) = stored {
+        return context.unavailable_page(&error.to_string());
+    }
+    tracing::info!(provider = %provider.id, linking = link.is_some(), "sent to an upstream provider");
+    let response = crate::pages::redirect(&url);
+    if existing.is_some() {
+        return response;
+    }
+    crate::pages::with_cookie(
+        response,
+        &cookies.set_federation(&browser, ATTEMPT_LIFETIME),
+    )
+}
+
+/// `GET`/`POST /login/federated/callback`.
+pub(crate) async fn callback<S: Stores>(context: &Context<'_, S>, form: bool) -> Response<Body> {
+    let params = if form {
+        Params::of_form(context.request())
+    } else {
+        Params::of_query(context.request())
+    };
+    let Ok(params) = params else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "The provider's answer is malformed.",
+        );
+    };
+    let start_again = "This sign-in was completed already, started in another browser, or took longer than ten minutes. Go back to the application and start again.";
+    let (Some(state), Some(browser)) = (
+        params.get("state"),
+        context.cookies().federation(context.request()),
+    ) else {
+        tracing::info!("upstream answer refused: no state or no federation cookie");
+        return context.error_page(StatusCode::BAD_REQUEST, start_again);
+    };
+    let taken = context
+        .state()
+        .stores
+        .federation()
+        .take(&attempt_key(state), context.now())
+        .await;
+    let attempt: Attempt = match taken {
+        Ok(Some(record)) => match serde_json::from_str(&record) {
+            Ok(attempt) => attempt,
+            Err(_) => return context.error_page(StatusCode::BAD_REQUEST, start_again),
+        },
+        Ok(None) => {
+            tracing::info!("upstream answer refused: its state is spent, expired or unknown");
+            return context.error_page(StatusCode::BAD_REQUEST, start_again);
+        }
+        Err(error) => return context.unavailable_page(&error.to_string()),
+    };
+    if attempt.browser != hash(&browser) {
+        tracing::warn!("upstream answer refused: the sign-in was started in another browser");
+        return context.error_page(StatusCode::BAD_REQUEST, start_again);
+    }
+    let carried = Params::from_pairs(attempt.carried.clone()).unwrap_or_default();
+    let request = match flow::checked(context, &carried).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let Some(provider) = context.state().upstreams.providers().get(&attempt.provider) else {
+        return context.error_page(StatusCode::BAD_REQUEST, start_again);
+    };
+    if let Some(error) = params.get("error") {
+        tracing::info!(provider = %provider.id, error, "the provider answered with an error");
+        let message = format!("The sign-in at {} was cancelled or refused.", provider.name);
+        return flow::sign_in_page_with(
+            context,
+            &request,
+            StatusCode::BAD_REQUEST,
+            crate::pages::Message {
+                error: Some(&message),
+                notice: None,
+            },
+            "",
+            None,
+        );
+    }
+    if let Some(issuer) = params.get("iss") {
+        match context.state().upstreams.endpoints(provider).await {
+            Ok(endpoints)
+                if endpoints.issuer.contains("{tenantid}") || endpoints.issuer == issuer => {}
+            Ok(_) => {
+                tracing::warn!(provider = %provider.id, "upstream answer refused: it names another issuer (mix-up)");
+                return context.error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The answer came from another provider than the one this sign-in went to. Start again.",
+                );
+            }
+            Err(error) => return upstream_failed(context, provider, &error),
+        }
+    }
+    let Some(code) = params.get("code") else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "The provider's answer has no code.",
+        );
+    };
+    let asserted = context
+        .state()
+        .upstreams
+        .complete(
+            provider,
+            code,
+            &attempt.code_verifier,
+            &callback_uri(context.issuer()),
+            &attempt.nonce,
+            params.get("user"),
+        )
+        .await;
+    let asserted = match asserted {
+        Ok(asserted) => asserted,
+        Err(error) => return upstream_failed(context, provider, &error),
+    };
+    match &attempt.link_to {
+        Some(target) => link_signed_in(context, &request, provider, &asserted, target).await,
+        None => sign_in(context, &request, provider, &asserted, &browser).await,
+    }
+}
+
+async fn sign_in<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    provider: &Provider,
+    asserted: &Asserted,
+    browser: &str,
+) -> Response<Body> {
+    let stores = &context.state().stores;
+    let resolution = match linking::resolve(stores, asserted, context.now()).await {
+        Ok(resolution) => resolution,
+        Err(error) => return context.unavailable_page(&error.to_string()),
+    };
+    match resolution {
+        Resolution::SignIn {
+            user,
+            linked,
+            created,
+        } => {
+            if user.disabled {
+                return context.error_page(StatusCode::FORBIDDEN, "This account is disabled.");
+            }
+            tracing::info!(account = %user.id, provider = %provider.id, linked, created, "federated sign-in");
+            if linked {
+                record(context, &user, EventKind::IdentityLinked).await;
+            }
+            record(context, &user, EventKind::FederatedLogin).await;
+            flow::signed_in(
+                context,
+                request,
+                &user,
+                vec!["fed".to_owned()],
+                context.now(),
+            )
+            .await
+        }
+        Resolution::OwnerMustSignIn(owner) => {
+            let Some(token) = random() else {
+                return context.error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The sign-in could not be completed.",
+                );
+            };
+            let waiting = WaitingIdentity {
+                asserted: asserted.clone(),
+                account: owner.id.as_str().to_owned(),
+                browser: hash(browser),
+            };
+            let Ok(record) = serde_json::to_string(&waiting) else {
+                return context.error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The sign-in could not be completed.",
+                );
+            };
+            let stored = stores
+                .federation()
+                .put(
+                    &waiting_key(&token),
+                    &record,
+                    context.now() + ATTEMPT_LIFETIME,
+                )
+                .await;
+            if let Err(error) = stored {
+                return context.unavailable_page(&error.to_string());
+            }
+            tracing::info!(provider = %provider.id, "identity waits for the account owner's sign-in to be linked");
+            let mut waiting_request = request.clone();
+            waiting_request
+                .carried
+                .retain(|(name, _)| !matches!(*name, "link_provider" | "link_token"));
+            waiting_request.carried.push(("link_token", token));
+            let notice = format!(
+                "An account here already uses the address your {0} account gave, which {0} did not confirm. Sign in to that account to link {0} to it; after that, either signs you in.",
+                provider.name
+            );
+            flow::sign_in_page_with(
+                context,
+                &waiting_request,
+                StatusCode::OK,
+                crate::pages::Message {
+                    error: None,
+                    notice: Some(&notice),
+                },
+                "",
+                None,
+            )
+        }
+    }
+}
+
+/// Links what `asserted` says to the account that started the link, then goes on with the
+/// request in its login session.
+async fn link_signed_in<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    provider: &Provider,
+    asserted: &Asserted,
+    target: &LinkTarget,
+) -> Response<Body> {
+    let stores = &context.state().stores;
+    let live = match context.live_session().await {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    let Some((session, user)) = live.filter(|(_, user)| {
+        user.id.as_str() == target.account && user.token_version == target.token_version
+    }) else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "You signed out or your account changed while linking. Sign in and try again.",
+        );
+    };
+    let identity = linking::identity_of(asserted, &user.id, context.now());
+    match stores.identities().link(&identity).await {
+        Ok(Link::Linked) => {
+            tracing::info!(account = %user.id, provider = %provider.id, "identity linked from a signed-in session");
+            record(context, &user, EventKind::IdentityLinked).await;
+        }
+        Ok(Link::AlreadyLinked(holder)) if holder == user.id => {}
+        Ok(Link::AlreadyLinked(_)) => {
+            let message = format!(
+                "This {} account is linked to another account here. Sign in with it to use that account, or unlink it there first.",
+                provider.name
+            );
+            return context.error_page(StatusCode::CONFLICT, &message);
+        }
+        Err(error) => return context.unavailable_page(&error.to_string()),
+    }
+    flow::finish(context, request, &session, &user).await
+}
+
+/// After `user` signed in on a page that carried a `link_token`: links the identity waiting
+/// under it, if it waits for this account in this browser. Nothing happens otherwise.
+pub(crate) async fn link_waiting<S: Stores>(context: &Context<'_, S>, user: &User, token: &str) {
+    let Some(browser) = context.cookies().federation(context.request()) else {
+        return;
+    };
+    let stores = &context.state().stores;
+    let waiting: WaitingIdentity = match stores
+        .federation()
+        .take(&waiting_key(token), context.now())
+        .await
+    {
+        Ok(Some(record)) => match serde_json::from_str(&record) {
+            Ok(waiting) => waiting,
+            Err(_) => return,
+        },
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "the waiting identity could not be read; it is not linked");
+            return;
+        }
+    };
+    if waiting.browser != hash(&browser) || waiting.account != user.id.as_str() {
+        tracing::warn!(account = %user.id, "a waiting identity was not linked: another browser or another account signed in");
+        return;
+    }
+    let identity = linking::identity_of(&waiting.asserted, &user.id, context.now());
+    match stores.identities().link(&identity).await {
+        Ok(Link::Linked) => {
+            tracing::info!(account = %user.id, provider = %waiting.asserted.provider, "identity linked after its owner signed in");
+            record(context, user, EventKind::IdentityLinked).await;
+        }
+        Ok(Link::AlreadyLinked(_)) => {}
+        Err(error) => tracing::warn!(%error, "the waiting identity was not linked"),
+    }
+}
+
+/// Whether `session`'s sign-in is recent enough to link another provider.
+pub(crate) fn recent<S: Stores>(context: &Context<'_, S>, session: &Session) -> bool {
+    context
+        .now()
+        .duration_since(session.authenticated_at)
+        .is_ok_and(|age| age <= RECENT_SIGN_IN)
+}
+
+async fn record<S: Stores>(context: &Context<'_, S>, user: &User, kind: EventKind) {
+    let event = AccountEvent::new(&user.id, kind, context.now(), context.source());
+    shared::identity::account_events::record(context.state().stores.events(), &event).await;
+}
+
+fn upstream_failed<S: Stores>(
+    context: &Context<'_, S>,
+    provider: &Provider,
+    error: &UpstreamError,
+) -> Response<Body> {
+    match error {
+        UpstreamError::Unavailable(reason) => {
+            tracing::warn!(provider = %provider.id, %reason, "upstream provider unavailable");
+            let message = format!("{} is not answering; try again in a moment.", provider.name);
+            let mut response = context.error_page(StatusCode::SERVICE_UNAVAILABLE, &message);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        refused => {
+            tracing::warn!(provider = %provider.id, reason = %refused, "upstream answer refused");
+            let message = format!(
+                "{} could not confirm who you are. Go back to the application and start again.",
+                provider.name
+            );
+            context.error_page(StatusCode::BAD_REQUEST, &message)
+        }
+    }
+}
+
+/// The link every page shows for each provider.
+pub(crate) fn provider_links(
+    base_path: &str,
+    providers: &[Provider],
+    query: &str,
+) -> Vec<(String, String)> {
+    providers
+        .iter()
+        .map(|provider| {
+            let id: String = url::form_urlencoded::byte_serialize(provider.id.as_bytes()).collect();
+            (
+                provider.name.clone(),
+                format!("{base_path}/login/federated?provider={id}&{query}"),
+            )
+        })
+        .collect()
+}
