@@ -368,6 +368,12 @@ async fn an_answer_from_another_issuer_or_another_browser_is_refused() {
     let started_by_attacker = fed
         .through_provider(&mut attacker, &fed.authorize_url(""), "first", "mallory")
         .await;
+    // The victim's browser has a federation cookie of its own, from a sign-in it started.
+    let (_, page, _) = victim.get(&fed.authorize_url("")).await;
+    let (status, _, _) = victim
+        .get(&format!("{}{}", fed.base, provider_href(&page, "first")))
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
     let (status, page, _) = victim.get(&started_by_attacker).await;
     assert_eq!(
         status,
