@@ -34,7 +34,9 @@ pub(crate) async fn logout_everywhere<S: Stores>(
 }
 
 /// Changes the password after a recent login, the current password and (with a second
-/// factor on) a code, each checked under its own lockout claim.
+/// factor on) a code, each checked under its own lockout claim. An account without one
+/// (created through another provider) sets its first password after its recent login alone
+/// (and its code).
 pub(crate) async fn change_password<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -42,7 +44,12 @@ pub(crate) async fn change_password<S: Stores>(
     let (caller, fields) = reauthentication::sensitive_request(state, request).await?;
     let RecentCaller { user, .. } = &caller;
     let username = &user.username;
-    let current = string_field(&fields, "current_password")?;
+    // An account without a password sets its first one here, after its recent login.
+    let current = if user.has_password() {
+        Some(string_field(&fields, "current_password")?)
+    } else {
+        None
+    };
     let new_password = Password::for_new_account(string_field(&fields, "new_password")?, username)
         .map_err(|error| new_password_refused(&error))?;
     reauthentication::confirm_password_and_factor(state, &caller, current, &fields, request)

@@ -73,7 +73,11 @@ pub async fn confirm_current_password<S: Stores>(
     fields: &Map<String, Value>,
     request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
-    let current = string_field(fields, "current_password")?;
+    let current = if caller.user.has_password() {
+        Some(string_field(fields, "current_password")?)
+    } else {
+        None
+    };
     confirm_password_and_factor(state, caller, current, fields, request).await
 }
 
@@ -170,17 +174,23 @@ pub async fn check_factor<S: Stores>(
 }
 
 /// Checks the current password and, with a second factor on, the code in `fields`, each
-/// under its own lockout claim: what the password change and the deletion ask for.
+/// under its own lockout claim: what the password change and the deletion ask for. An
+/// account without a password (created through another provider) has only its recent login
+/// there and its second factor to show: `current_password` is `None` for it, and only for it.
 pub async fn confirm_password_and_factor<S: Stores>(
     state: &State<S>,
     caller: &RecentCaller,
-    current_password: &str,
+    current_password: Option<&str>,
     fields: &Map<String, Value>,
     request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
     let presented = presented_factor(state, caller, fields)?;
     let user = &caller.user;
-    check_password(state, user, current_password, request).await?;
+    match current_password {
+        Some(current) => check_password(state, user, current, request).await?,
+        None if !user.has_password() => {}
+        None => return Err(ApiError::WrongPassword),
+    }
     if let (Some(factor), Some(presented)) = (caller.confirmed_factor(), &presented) {
         check_code(state, user, factor, presented, request).await?;
     }

@@ -29,11 +29,19 @@ pub(crate) async fn start<S: Stores>(
     let caller = reauthentication::recent_caller(state, request).await?;
     let user = &caller.user;
     let fields = json_fields(request)?;
-    let current = string_field(&fields, "current_password")?;
+    let current = if user.has_password() {
+        Some(string_field(&fields, "current_password")?)
+    } else {
+        None
+    };
     if caller.confirmed_factor().is_some() {
         return Err(already_on());
     }
-    reauthentication::check_password(state, user, current, request).await?;
+    // An account without a password (created through another provider) has its recent
+    // sign-in there to show, and nothing more.
+    if let Some(current) = current {
+        reauthentication::check_password(state, user, current, request).await?;
+    }
     let secret = TotpSecret::generate().map_err(internal)?;
     let sealed = state.mfa.seal(&user.id, &secret).map_err(internal)?;
     let begun = state

@@ -1212,3 +1212,30 @@ async fn deleting_the_account_forgets_its_consents_and_identities_and_no_one_els
     assert_eq!(stores.consents.list(&bob).await.unwrap().len(), 1);
     assert_eq!(stores.identities.list(&bob).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_account_without_a_password_sets_its_first_one_after_its_recent_login_alone() {
+    let mut setup = setup().await;
+    setup.state.stores.users = MemoryUserStore::with_user(
+        "alice",
+        shared::identity::users::NO_PASSWORD_HASH,
+        SystemTime::now(),
+    );
+    let (status, body, _) = call(&setup, &password_event(json!({ "new_password": NEW }))).await;
+    assert_eq!(status, 200, "{body}");
+    let hash = stored_hash(&setup).await;
+    assert!(
+        setup
+            .state
+            .hasher
+            .verify(&Password::presented(NEW), &hash)
+            .await
+            .unwrap()
+    );
+
+    // Now it has one: the next change asks for it.
+    let mut setup = setup;
+    setup.state.stores.users = MemoryUserStore::with_user("alice", &hash, SystemTime::now());
+    let (status, body, _) = call(&setup, &password_event(json!({ "new_password": CURRENT }))).await;
+    assert_eq!(status, 422, "current_password is required: {body}");
+}

@@ -26,8 +26,7 @@ use crate::platform::database::StoreError;
 use crate::stores::Stores;
 use std::time::SystemTime;
 
-/// The password hash of an account that has none: no password matches it.
-pub const NO_PASSWORD: &str = "";
+pub use crate::identity::users::NO_PASSWORD_HASH as NO_PASSWORD;
 
 /// Where an upstream sign-in goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

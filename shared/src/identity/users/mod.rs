@@ -98,6 +98,18 @@ pub struct User {
     pub roles: Vec<String>,
 }
 
+/// The password hash of an account without a password (created through another provider):
+/// no password matches it.
+pub const NO_PASSWORD_HASH: &str = "";
+
+impl User {
+    /// Whether the account has a password (accounts created through another provider have
+    /// none until one is set).
+    pub fn has_password(&self) -> bool {
+        self.password_hash != NO_PASSWORD_HASH
+    }
+}
+
 /// What a token-version bump ends besides the account's tokens and sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {
