@@ -15,7 +15,9 @@
 //!   current one stays until the code comes back), `POST /users/me/email/verification` sends
 //!   the waiting address another code, `DELETE /users/me/email` removes the addresses;
 //! - `POST /users/me/passkeys/registration-options` and `POST /users/me/passkeys` register a
-//!   passkey (WebAuthn), `DELETE /users/me/passkeys/{id}` deletes one.
+//!   passkey (WebAuthn), `DELETE /users/me/passkeys/{id}` deletes one;
+//! - `DELETE /users/me/identities/{id}` unlinks an identity at another provider; neither
+//!   it nor a passkey's deletion takes the account's last way to sign in ([`identities`]).
 //!
 //! The password change and every second-factor route need a recent login; with a second
 //! factor on, the password change, turning it off and new recovery codes also need a code
@@ -26,6 +28,7 @@
 mod consents;
 mod deletion;
 mod email;
+mod identities;
 mod passkeys;
 mod password;
 pub mod reauthentication;
@@ -130,12 +133,14 @@ pub enum Endpoint {
     RegisterPasskey,
     /// Delete a passkey.
     DeletePasskey,
+    /// Unlink an identity at another provider.
+    UnlinkIdentity,
     /// Take back what a third-party application was allowed.
     RevokeConsent,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 15] = [
+pub const ROUTES: [(Route, Endpoint); 16] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -170,6 +175,10 @@ pub const ROUTES: [(Route, Endpoint); 15] = [
     (
         Route::delete("/users/me/passkeys/{id}"),
         Endpoint::DeletePasskey,
+    ),
+    (
+        Route::delete("/users/me/identities/{id}"),
+        Endpoint::UnlinkIdentity,
     ),
     (
         Route::delete("/users/me/consents/{client_id}"),
@@ -216,6 +225,12 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         }
         Some(Endpoint::DeletePasskey) => {
             return match passkeys::remove(state, &request).await {
+                Ok(()) => no_content(),
+                Err(error) => error.into_response(),
+            };
+        }
+        Some(Endpoint::UnlinkIdentity) => {
+            return match identities::unlink(state, &request).await {
                 Ok(()) => no_content(),
                 Err(error) => error.into_response(),
             };

@@ -229,12 +229,10 @@ pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Re
         .map(str::to_owned)
         .ok_or_else(not_found)?;
     let user = &caller.user;
-    let removed = state
-        .stores
-        .passkeys()
-        .remove(&user.id, &id)
-        .await
-        .map_err(|error| ApiError::from_store(&error))?;
+    let removed = crate::identities::unless_the_last(state, user, || {
+        state.stores.passkeys().remove(&user.id, &id)
+    })
+    .await?;
     if !removed {
         return Err(not_found());
     }

@@ -38,7 +38,7 @@ pub(crate) async fn export<S: Stores>(
     let account = &user.id;
     let stores = &state.stores;
     let codes_key = SecondFactorFailures(account);
-    let (factor, passkeys, sessions, events, passwords, codes, pending, consents) = tokio::join!(
+    let (factor, passkeys, sessions, events, passwords, codes, pending, consents, identities) = tokio::join!(
         stores.second_factors().find(account),
         stores.passkeys().list(account),
         stores.sessions().sessions_of(account),
@@ -47,10 +47,12 @@ pub(crate) async fn export<S: Stores>(
         stores.login_failures().record(&codes_key),
         stores.mfa_challenges().pending_of(account, now),
         shared::authorization::consents::ConsentStore::list(stores.consents(), account),
+        shared::identity::identities::IdentityStore::list(stores.identities(), account),
     );
     let store = |error: StoreError| ApiError::from_store(&error);
     let passkeys = passkeys.map_err(store)?;
     let consents = consents.map_err(store)?;
+    let identities = identities.map_err(store)?;
     let (factor, sessions, (events, events_complete)) = (
         factor.map_err(store)?,
         sessions.map_err(store)?,
@@ -70,7 +72,9 @@ pub(crate) async fn export<S: Stores>(
             "disabled": user.disabled,
             "token_version": user.token_version,
             "email": shared::mail::flows::email_view(&user),
+            "password": user.has_password(),
         },
+        "identities": identities.iter().map(shared::identity::identities::Identity::view).collect::<Vec<Value>>(),
         "two_factor": factor.map(|factor| json!({
             "method": "totp",
             "confirmed": factor.confirmed,

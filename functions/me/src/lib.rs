@@ -65,9 +65,10 @@ pub const ROUTES: [(Route, Endpoint); 8] = [
 ];
 
 /// Handles one request for the authorizer's principal: the account as
-/// `{"username","created_at","disabled","email","two_factor"}` (`email` is `null` or
-/// `{"address","verified","pending_address"}`, `two_factor` is
-/// `{"enabled","recovery_codes_remaining"}`), or its sessions.
+/// `{"username","created_at","disabled","email","two_factor","password","identities"}`
+/// (`email` is `null` or `{"address","verified","pending_address"}`, `two_factor` is
+/// `{"enabled","recovery_codes_remaining"}`, `identities` its linked identities at other
+/// providers), or its sessions.
 pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<Body> {
     let outcome = match route(&request, &ROUTES) {
         Some(Endpoint::Account) => account(state, &request).await,
@@ -255,9 +256,17 @@ async fn account<S: Stores>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let now = state.clock.now();
-    // One round trip: the account and its second factor are read together.
-    let (_, user, factor) =
-        shared::edge::principal::caller_with_second_factor(&state.stores, request, now).await?;
+    let caller = principal(request, now)?;
+    // One round trip: the account, its second factor and its identities are read together.
+    let (found, identities) = tokio::join!(
+        shared::edge::principal::caller_with_second_factor(&state.stores, request, now),
+        shared::identity::identities::IdentityStore::list(
+            state.stores.identities(),
+            &caller.account
+        )
+    );
+    let (_, user, factor) = found?;
+    let identities = identities.map_err(|error| ApiError::from_store(&error))?;
     let confirmed = factor.filter(|factor| factor.confirmed);
     Ok(json_response(
         StatusCode::OK,
@@ -270,6 +279,8 @@ async fn account<S: Stores>(
                 "enabled": confirmed.is_some(),
                 "recovery_codes_remaining": confirmed.map_or(0, |factor| factor.recovery_codes.len()),
             },
+            "password": user.has_password(),
+            "identities": identities.iter().map(shared::identity::identities::Identity::view).collect::<Vec<_>>(),
         }),
     ))
 }

@@ -40,6 +40,33 @@ pub struct Identity {
     pub last_used_at: SystemTime,
 }
 
+impl Identity {
+    /// The identity's id in URLs (`DELETE /users/me/identities/{id}`): the first 24 hex
+    /// digits of the SHA-256 of its key, stable and opaque.
+    pub fn id(&self) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(key(&self.issuer, &self.subject).as_bytes())
+            .iter()
+            .take(12)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// The identity as the account's owner and the operator see it.
+    pub fn view(&self) -> serde_json::Value {
+        let at = |time: SystemTime| humantime::format_rfc3339_millis(time).to_string();
+        serde_json::json!({
+            "id": self.id(),
+            "issuer": self.issuer,
+            "subject": self.subject,
+            "email": self.email.as_ref().map(EmailAddress::as_str),
+            "email_verified": self.email_verified,
+            "linked_at": at(self.linked_at),
+            "last_used_at": at(self.last_used_at),
+        })
+    }
+}
+
 /// What a link came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
