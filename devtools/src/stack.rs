@@ -185,6 +185,13 @@ impl Stack {
         };
         for spec in model.functions.values_mut() {
             inline_local_secrets(&mut spec.environment, &local_values);
+            // The local upstream providers listen on plain http at a loopback address.
+            if spec.environment.contains_key("FEDERATION_PROVIDERS") {
+                spec.environment.insert(
+                    shared::federation::providers::LOOPBACK_HTTP_VAR.to_owned(),
+                    "true".to_owned(),
+                );
+            }
             let sends_mail = spec
                 .environment
                 .get("MAIL_FROM")

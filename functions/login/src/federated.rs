@@ -24,13 +24,14 @@ use serde::{Deserialize, Serialize};
 use shared::authorization::federation_pending::PendingStore as _;
 use shared::federation::linking::{self, Resolution};
 use shared::federation::providers::Provider;
-use shared::federation::upstream::{Asserted, UpstreamError};
+use shared::federation::upstream::{Asserted, Freshness, UpstreamError};
 use shared::identity::account_events::{AccountEvent, EventKind};
 use shared::identity::identities::{IdentityStore as _, Link};
 use shared::identity::users::User;
 use shared::sessions::{Session, hash};
 use shared::stores::Stores;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use token::sign_in::PasswordStep;
 
 /// How long a sign-in at a provider may take, and an identity may wait for its owner.
 const ATTEMPT_LIFETIME: Duration = Duration::from_secs(600);
@@ -63,12 +64,15 @@ struct WaitingIdentity {
     browser: String,
 }
 
-fn attempt_key(state: &str) -> String {
-    format!("state:{}", hash(state))
+/// The key of a sign-in's record: its `state` with the browser's federation cookie, so
+/// another browser presenting the state finds nothing (and cannot spend it).
+fn attempt_key(state: &str, browser: &str) -> String {
+    format!("state:{}", hash(&format!("{state} {browser}")))
 }
 
-fn waiting_key(token: &str) -> String {
-    format!("link:{}", hash(token))
+/// The key of a waiting identity: its token with the browser it waits in.
+fn waiting_key(token: &str, browser: &str) -> String {
+    format!("link:{}", hash(&format!("{token} {browser}")))
 }
 
 /// Where providers send the browser back.
@@ -157,6 +161,10 @@ pub(crate) async fn begin<S: Stores>(
     };
     let upstreams = &context.state().upstreams;
     let challenge = shared::authorization::pkce::s256(&code_verifier);
+    let freshness = Freshness {
+        max_age: request.max_age,
+        login: request.prompt.login,
+    };
     let url = match upstreams
         .authorization_url(
             provider,
@@ -164,6 +172,7 @@ pub(crate) async fn begin<S: Stores>(
             &state,
             &nonce,
             &challenge,
+            freshness,
         )
         .await
     {
@@ -181,7 +190,7 @@ pub(crate) async fn begin<S: Stores>(
         .stores
         .federation()
         .put(
-            &attempt_key(&state),
+            &attempt_key(&state, &browser),
             &record,
             context.now() + ATTEMPT_LIFETIME,
         )
@@ -190,10 +199,8 @@ pub(crate) async fn begin<S: Stores>(
         return context.unavailable_page(&error.to_string());
     }
     tracing::info!(provider = %provider.id, linking = link.is_some(), "sent to an upstream provider");
+    // Set again even when the browser has it: its lifetime starts over with this sign-in.
     let response = crate::pages::redirect(&url);
-    if existing.is_some() {
-        return response;
-    }
     crate::pages::with_cookie(
         response,
         &cookies.set_federation(&browser, ATTEMPT_LIFETIME),
@@ -225,7 +232,7 @@ pub(crate) async fn callback<S: Stores>(context: &Context<'_, S>, form: bool) ->
         .state()
         .stores
         .federation()
-        .take(&attempt_key(state), context.now())
+        .take(&attempt_key(state, &browser), context.now())
         .await;
     let attempt: Attempt = match taken {
         Ok(Some(record)) => match serde_json::from_str(&record) {
@@ -238,6 +245,7 @@ pub(crate) async fn callback<S: Stores>(context: &Context<'_, S>, form: bool) ->
         }
         Err(error) => return context.unavailable_page(&error.to_string()),
     };
+    // Bound by the key already; checked again in case a key ever stops including it.
     if attempt.browser != hash(&browser) {
         tracing::warn!("upstream answer refused: the sign-in was started in another browser");
         return context.error_page(StatusCode::BAD_REQUEST, start_again);
@@ -265,18 +273,22 @@ pub(crate) async fn callback<S: Stores>(context: &Context<'_, S>, form: bool) ->
             None,
         );
     }
-    if let Some(issuer) = params.get("iss") {
-        match context.state().upstreams.endpoints(provider).await {
-            Ok(endpoints)
+    let endpoints = match context.state().upstreams.endpoints(provider).await {
+        Ok(endpoints) => endpoints,
+        Err(error) => return upstream_failed(context, provider, &error),
+    };
+    let named = params.get("iss");
+    if named.is_some() || endpoints.names_itself {
+        match named {
+            Some(issuer)
                 if endpoints.issuer.contains("{tenantid}") || endpoints.issuer == issuer => {}
-            Ok(_) => {
+            _ => {
                 tracing::warn!(provider = %provider.id, "upstream answer refused: it names another issuer (mix-up)");
                 return context.error_page(
                     StatusCode::BAD_REQUEST,
                     "The answer came from another provider than the one this sign-in went to. Start again.",
                 );
             }
-            Err(error) => return upstream_failed(context, provider, &error),
         }
     }
     let Some(code) = params.get("code") else {
@@ -331,16 +343,32 @@ async fn sign_in<S: Stores>(
             tracing::info!(account = %user.id, provider = %provider.id, linked, created, "federated sign-in");
             if linked {
                 record(context, &user, EventKind::IdentityLinked).await;
+                if !created {
+                    notify_link(context, &user, provider).await;
+                }
             }
-            record(context, &user, EventKind::FederatedLogin).await;
-            flow::signed_in(
-                context,
-                request,
-                &user,
-                vec!["fed".to_owned()],
-                context.now(),
+            let authenticated_at = signed_in_at(context, asserted);
+            let step = token::sign_in::federated(
+                context.state(),
+                user,
+                authenticated_at,
+                context.source(),
             )
-            .await
+            .await;
+            match step {
+                Ok(PasswordStep::Complete(user)) => {
+                    record(context, &user, EventKind::FederatedLogin).await;
+                    let methods = vec!["fed".to_owned()];
+                    flow::signed_in(context, request, &user, methods, authenticated_at).await
+                }
+                Ok(PasswordStep::SecondFactor { mfa_token, .. }) => {
+                    flow::second_factor_page(context, request, StatusCode::OK, None, &mfa_token)
+                }
+                Err(error) => {
+                    let (status, _, description, _) = error.describe();
+                    context.error_page(status, &description)
+                }
+            }
         }
         Resolution::OwnerMustSignIn(owner) => {
             let Some(token) = random() else {
@@ -363,7 +391,7 @@ async fn sign_in<S: Stores>(
             let stored = stores
                 .federation()
                 .put(
-                    &waiting_key(&token),
+                    &waiting_key(&token, browser),
                     &record,
                     context.now() + ATTEMPT_LIFETIME,
                 )
@@ -423,6 +451,7 @@ async fn link_signed_in<S: Stores>(
         Ok(Link::Linked) => {
             tracing::info!(account = %user.id, provider = %provider.id, "identity linked from a signed-in session");
             record(context, &user, EventKind::IdentityLinked).await;
+            notify_link(context, &user, provider).await;
         }
         Ok(Link::AlreadyLinked(holder)) if holder == user.id => {}
         Ok(Link::AlreadyLinked(_)) => {
@@ -446,7 +475,7 @@ pub(crate) async fn link_waiting<S: Stores>(context: &Context<'_, S>, user: &Use
     let stores = &context.state().stores;
     let waiting: WaitingIdentity = match stores
         .federation()
-        .take(&waiting_key(token), context.now())
+        .take(&waiting_key(token, &browser), context.now())
         .await
     {
         Ok(Some(record)) => match serde_json::from_str(&record) {
@@ -468,6 +497,14 @@ pub(crate) async fn link_waiting<S: Stores>(context: &Context<'_, S>, user: &Use
         Ok(Link::Linked) => {
             tracing::info!(account = %user.id, provider = %waiting.asserted.provider, "identity linked after its owner signed in");
             record(context, user, EventKind::IdentityLinked).await;
+            if let Some(provider) = context
+                .state()
+                .upstreams
+                .providers()
+                .get(&waiting.asserted.provider)
+            {
+                notify_link(context, user, provider).await;
+            }
         }
         Ok(Link::AlreadyLinked(_)) => {}
         Err(error) => tracing::warn!(%error, "the waiting identity was not linked"),
@@ -480,6 +517,40 @@ pub(crate) fn recent<S: Stores>(context: &Context<'_, S>, session: &Session) -> 
         .now()
         .duration_since(session.authenticated_at)
         .is_ok_and(|age| age <= RECENT_SIGN_IN)
+}
+
+/// When the user signed in: when the provider says (`auth_time`, never later than now), or
+/// now when it does not say.
+fn signed_in_at<S: Stores>(context: &Context<'_, S>, asserted: &Asserted) -> SystemTime {
+    asserted
+        .authenticated_at
+        .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds))
+        .filter(|at| *at <= context.now())
+        .unwrap_or_else(|| context.now())
+}
+
+/// Tells the account's verified address that `provider` was linked to it.
+async fn notify_link<S: Stores>(context: &Context<'_, S>, user: &User, provider: &Provider) {
+    let Some(address) = &user.email else {
+        return;
+    };
+    let state = context.state();
+    let outgoing = shared::mail::flows::Outgoing::new(
+        state.stores.email_codes(),
+        &state.recovery.mailer,
+        &state.recovery.mail,
+        &state.metrics,
+    );
+    let to = shared::mail::flows::Recipient {
+        account: &user.id,
+        username: &user.username,
+        address,
+    };
+    let what = format!(
+        "Your {} account was linked to your account here: it signs you in from now on. If this was not you, sign in, unlink it and change your password.",
+        provider.name
+    );
+    outgoing.send_notice(&to, &what).await;
 }
 
 async fn record<S: Stores>(context: &Context<'_, S>, user: &User, kind: EventKind) {

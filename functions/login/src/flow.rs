@@ -616,8 +616,10 @@ pub(crate) async fn finish<S: Stores>(
     session: &Session,
     user: &User,
 ) -> Response<Body> {
+    // `prompt=none` shows no page, and linking goes through the provider's: not then.
     if let Some(provider) = request
         .link_provider()
+        .filter(|_| !request.prompt.none)
         .and_then(|id| context.state.upstreams.providers().get(id))
     {
         return crate::federated::begin(context, provider, request, Some(user)).await;
@@ -877,7 +879,7 @@ pub(crate) fn links<S: Stores>(
     }
 }
 
-fn second_factor_page<S: Stores>(
+pub(crate) fn second_factor_page<S: Stores>(
     context: &Context<'_, S>,
     request: &AuthorizationRequest,
     status: StatusCode,

@@ -21,17 +21,20 @@ use shared::sessions::Session;
 use shared::stores::Stores;
 use std::time::SystemTime;
 
-/// Stores a pending login for `user` after a correct password and answers `mfa_required`.
+/// Stores a pending login for `user` after a correct password (or, `federated`, a sign-in
+/// at another provider) and answers `mfa_required`.
 pub(crate) async fn challenge<C: SignInContext>(
     state: &C,
     user: &User,
     now: SystemTime,
+    federated: bool,
 ) -> Result<OAuthError, OAuthError> {
     let token = shared::sessions::generate().map_err(|error| server_error(&error))?;
     let challenge = MfaChallenge {
         account: user.id.clone(),
         token_version: user.token_version,
         password_at: now,
+        federated,
         expires_at: now + MFA_TOKEN_LIFETIME,
     };
     state
@@ -148,6 +151,14 @@ pub(crate) async fn complete<C: SignInContext>(
             .map(str::to_owned)
             .to_vec(),
     };
+    if pending.federated {
+        // The first factor was a sign-in at another provider, not the password.
+        for method in &mut session.amr {
+            if method == "pwd" {
+                "fed".clone_into(method);
+            }
+        }
+    }
     // The login happened when the password was checked; the code only completed it.
     session.authenticated_at = pending.password_at;
     Ok((user, session))

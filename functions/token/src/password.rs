@@ -226,6 +226,11 @@ async fn verify_stored(
             verify_dummy(hasher, password).await?;
             matches.map_err(|error| server_error(&error))
         }
+        HashFormat::Unknown if !user.has_password() => {
+            // An account created through another provider: no password signs in to it.
+            verify_dummy(hasher, password).await?;
+            Ok(false)
+        }
         HashFormat::Unknown => {
             tracing::error!(username = %username, "stored password hash in no known format: refused as a wrong password");
             verify_dummy(hasher, password).await?;

@@ -6,6 +6,7 @@
 use crate::form::SecondFactorProof;
 use crate::oauth::OAuthError;
 use crate::{SignInContext, mfa, password};
+use shared::factors::second_factors::SecondFactorStore as _;
 use shared::identity::account_events::{self, AccountEvent, EventKind};
 use shared::identity::users::User;
 use shared::platform::http::RequestSource;
@@ -42,7 +43,7 @@ pub async fn password<C: SignInContext>(
     let user = login.user;
     if login.second_factor_on {
         let (challenge, (), (), ()) = tokio::join!(
-            mfa::challenge(context, &user, now),
+            mfa::challenge(context, &user, now, false),
             password::forget_failures(context, &user.username),
             account_events::amend(events, &login.event, EventKind::SecondFactorRequired),
             login.source.refund(context)
@@ -59,6 +60,43 @@ pub async fn password<C: SignInContext>(
         account_events::amend(events, &login.event, EventKind::LoginSucceeded),
         login.source.refund(context)
     );
+    Ok(PasswordStep::Complete(user))
+}
+
+/// After a sign-in at another provider that resolved to `user` (the caller checked the
+/// provider's answer): complete for an account without a second factor; otherwise the same
+/// second step as after a right password, whose completion says `amr` `fed` instead of
+/// `pwd`. `authenticated_at` is when the user signed in at the provider.
+pub async fn federated<C: SignInContext>(
+    context: &C,
+    user: User,
+    authenticated_at: SystemTime,
+    source: &RequestSource,
+) -> Result<PasswordStep, OAuthError> {
+    let factor = context
+        .stores()
+        .second_factors()
+        .find(&user.id)
+        .await
+        .map_err(crate::store_error)?;
+    if factor.is_some_and(|factor| factor.confirmed) {
+        let event = AccountEvent::new(
+            &user.id,
+            EventKind::SecondFactorRequired,
+            authenticated_at,
+            source,
+        );
+        let (challenge, ()) = tokio::join!(
+            mfa::challenge(context, &user, authenticated_at, true),
+            account_events::record(context.stores().events(), &event)
+        );
+        return match challenge? {
+            OAuthError::MfaRequired { mfa_token } => {
+                Ok(PasswordStep::SecondFactor { user, mfa_token })
+            }
+            other => Err(other),
+        };
+    }
     Ok(PasswordStep::Complete(user))
 }
 

@@ -1351,3 +1351,43 @@ async fn with_the_password_grant_off_a_password_login_is_an_unsupported_grant_an
         "no password was checked or counted"
     );
 }
+
+#[tokio::test]
+async fn a_federated_sign_in_to_an_account_with_totp_needs_its_code_and_says_fed_otp_mfa() {
+    let setup = setup().await;
+    let alice = setup.state.stores.users.user("alice").unwrap();
+    let source = shared::platform::http::RequestSource::default();
+    let step = token::sign_in::federated(&setup.state, alice.clone(), now(&setup), &source)
+        .await
+        .unwrap();
+    assert!(
+        matches!(step, token::sign_in::PasswordStep::Complete(_)),
+        "no second factor: complete"
+    );
+
+    let (secret, _) = with_totp(&setup).await;
+    let signed_in_there = now(&setup) - std::time::Duration::from_secs(30);
+    let step = token::sign_in::federated(&setup.state, alice, signed_in_there, &source)
+        .await
+        .unwrap();
+    let token::sign_in::PasswordStep::SecondFactor { mfa_token, .. } = step else {
+        panic!("with TOTP on, the provider's sign-in is only the first step: {step:?}");
+    };
+    let code = secret.code_at(now(&setup)).unwrap();
+    let response = call(&setup, &mfa_event(&mfa_token, "otp", &code)).await;
+    let body = response_json(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let claims = setup
+        .verifier
+        .verify(body["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.amr, ["fed", "otp", "mfa"]);
+    assert_eq!(
+        claims.auth_time,
+        signed_in_there
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        "the login happened at the provider"
+    );
+}

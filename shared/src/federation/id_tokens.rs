@@ -32,6 +32,8 @@ pub struct IdTokenClaims {
     pub tenant: Option<String>,
     /// The nonce the token carries.
     pub nonce: Option<String>,
+    /// When the user signed in at the provider (`auth_time`, seconds since the epoch).
+    pub auth_time: Option<u64>,
     /// When it expires (seconds since the epoch).
     pub expires_at: u64,
 }
@@ -58,6 +60,8 @@ struct RawClaims {
     preferred_username: Option<String>,
     #[serde(default)]
     tid: Option<String>,
+    #[serde(default)]
+    auth_time: Option<u64>,
     exp: u64,
 }
 
@@ -172,6 +176,7 @@ pub fn verify(
         preferred_username: claims.preferred_username,
         tenant: claims.tid,
         nonce: claims.nonce,
+        auth_time: claims.auth_time,
         expires_at: claims.exp,
     })
 }

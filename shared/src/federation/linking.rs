@@ -3,12 +3,13 @@
 //!
 //! 1. An identity linked before signs in to its account, whatever address it now asserts.
 //! 2. A new identity links itself to the account holding the same address only when the
-//!    provider asserts the address verified (and is trusted for that) and the account's
-//!    address is verified too. An account's address that was never verified is not its
+//!    provider asserts the address verified (and is trusted for that), the account's
+//!    address is verified too, and the account has no second factor. An account's address that was never verified is not its
 //!    address here (it waits as `pending_email`), so an unverified local sign-up cannot
 //!    capture a later social login for that address.
-//! 3. A new identity whose address is an account's verified one, but not asserted verified,
-//!    links only after the account's owner signs in (password and second factor).
+//! 3. A new identity whose address is an account's verified one, but not asserted verified
+//!    (or whose account has a second factor), links only after the account's owner signs
+//!    in (password and second factor).
 //! 4. Otherwise the identity gets a new account, with no password, named after what the
 //!    provider suggests (made unique); a verified, trusted address becomes its verified address
 //!    unless another account verified it first.
@@ -16,6 +17,7 @@
 //! A link is one insert keyed by the identity; of parallel first logins with one identity one
 //! link wins, and the accounts the others created are deleted again.
 
+use crate::factors::second_factors::SecondFactorStore as _;
 use crate::federation::upstream::Asserted;
 use crate::identity::account_id::AccountId;
 use crate::identity::credentials::{USERNAME_MAX_CHARS, USERNAME_MIN_CHARS, Username};
@@ -96,7 +98,14 @@ pub async fn resolve<S: Stores>(
     if let Some(address) = &address
         && let Some(owner) = stores.users().find_by_email(address).await?
     {
-        if !asserted.email_verified {
+        // An account with a second factor is never linked on an address alone: whoever
+        // controls the address at some provider would otherwise skip its factor for good.
+        let guarded = stores
+            .second_factors()
+            .find(&owner.id)
+            .await?
+            .is_some_and(|factor| factor.confirmed);
+        if !asserted.email_verified || guarded {
             return Ok(Resolution::OwnerMustSignIn(owner));
         }
         return link_to(stores, asserted, owner, now).await;
@@ -271,6 +280,7 @@ mod tests {
             name: Some("Ada Lovelace".to_owned()),
             preferred_username: None,
             nonce: None,
+            authenticated_at: None,
             expires_at: None,
         }
     }
@@ -413,6 +423,38 @@ mod tests {
         .unwrap();
         assert!(matches!(attempt, Resolution::OwnerMustSignIn(ref owner) if owner.id == victim));
         assert!(stores.identities().list(&victim).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_account_with_a_second_factor_is_never_linked_on_its_address_alone() {
+        use crate::factors::second_factors::SecondFactorStore as _;
+        let stores = MemoryStores::default();
+        let guarded = account_with_address(&stores, "guarded", "guarded@example.com", true).await;
+        let sealed = crate::factors::secret_box::Sealed {
+            key_id: "k".to_owned(),
+            nonce: vec![0; 12],
+            ciphertext: vec![1; 32],
+        };
+        let factors = stores.second_factors();
+        assert!(
+            factors
+                .begin_enrolment(&guarded, &sealed, now())
+                .await
+                .unwrap()
+        );
+        assert!(factors.confirm(&guarded, &sealed, 1, &[]).await.unwrap());
+        let attempt = resolve(
+            &stores,
+            &asserted("g", Some("guarded@example.com"), true),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(attempt, Resolution::OwnerMustSignIn(ref owner) if owner.id == guarded),
+            "{attempt:?}"
+        );
+        assert!(stores.identities().list(&guarded).await.unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -21,6 +21,9 @@ use std::collections::HashMap;
 pub const PROVIDERS_VAR: &str = "FEDERATION_PROVIDERS";
 /// The variable holding the providers' secrets.
 pub const SECRETS_VAR: &str = "FEDERATION_SECRETS";
+/// `true` lets providers be reached over plain http on a loopback address: set by the local
+/// stack for its local provider, never by the template.
+pub const LOOPBACK_HTTP_VAR: &str = "FEDERATION_LOOPBACK_HTTP";
 
 /// Which provider's quirks apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -119,7 +122,10 @@ struct ProviderEntry {
 
 /// The configured providers, in the order of their buttons.
 #[derive(Debug, Clone, Default)]
-pub struct Providers(Vec<Provider>);
+pub struct Providers {
+    listed: Vec<Provider>,
+    loopback_http: bool,
+}
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -132,6 +138,7 @@ impl Providers {
     /// Reads `FEDERATION_PROVIDERS` and `FEDERATION_SECRETS`; none configured when the first is
     /// unset.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let loopback_http = crate::platform::config::flag(source, LOOPBACK_HTTP_VAR, false)?;
         let Some(listed) = source.get(PROVIDERS_VAR) else {
             return Ok(Self::default());
         };
@@ -149,7 +156,7 @@ impl Providers {
         let mut providers = Vec::with_capacity(entries.len());
         for entry in entries {
             let secret = secrets.remove(&entry.id).map(SecretString::from);
-            let provider = provider(entry, secret)?;
+            let provider = provider(entry, secret, loopback_http)?;
             if providers
                 .iter()
                 .any(|known: &Provider| known.id == provider.id)
@@ -157,6 +164,16 @@ impl Providers {
                 return Err(invalid(
                     PROVIDERS_VAR,
                     format!("provider id {} is listed twice", provider.id),
+                ));
+            }
+            // Identities are keyed by issuer: two providers under one would share them.
+            if providers
+                .iter()
+                .any(|known: &Provider| known.issuer == provider.issuer)
+            {
+                return Err(invalid(
+                    PROVIDERS_VAR,
+                    format!("{} has the issuer of another provider", provider.id),
                 ));
             }
             providers.push(provider);
@@ -167,31 +184,38 @@ impl Providers {
                 format!("a secret for {unused}, which FEDERATION_PROVIDERS does not list"),
             ));
         }
-        Ok(Self(providers))
-    }
-
-    /// The providers as given.
-    pub fn new(providers: Vec<Provider>) -> Self {
-        Self(providers)
+        Ok(Self {
+            listed: providers,
+            loopback_http,
+        })
     }
 
     /// Every provider, in the configured order.
     pub fn all(&self) -> &[Provider] {
-        &self.0
+        &self.listed
     }
 
     /// The provider with the id `id`.
     pub fn get(&self, id: &str) -> Option<&Provider> {
-        self.0.iter().find(|provider| provider.id == id)
+        self.listed.iter().find(|provider| provider.id == id)
     }
 
     /// Whether none is configured.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.listed.is_empty()
+    }
+
+    /// Whether `url` may be a provider's endpoint here ([`acceptable_url`]).
+    pub fn accepts(&self, url: &str) -> bool {
+        acceptable_url(url, self.loopback_http)
     }
 }
 
-fn provider(entry: ProviderEntry, secret: Option<SecretString>) -> Result<Provider, ConfigError> {
+fn provider(
+    entry: ProviderEntry,
+    secret: Option<SecretString>,
+    loopback_http: bool,
+) -> Result<Provider, ConfigError> {
     let id_ok = (1..=32).contains(&entry.id.len())
         && entry
             .id
@@ -277,10 +301,25 @@ fn provider(entry: ProviderEntry, secret: Option<SecretString>) -> Result<Provid
             None,
         ),
         Preset::Github => (
-            entry
-                .issuer
-                .clone()
-                .unwrap_or_else(|| "https://github.com".to_owned()),
+            match (
+                &entry.issuer,
+                entry.authorization_endpoint.is_some()
+                    || entry.token_endpoint.is_some()
+                    || entry.api_url.is_some(),
+            ) {
+                (Some(issuer), _) => issuer.clone(),
+                (None, false) => "https://github.com".to_owned(),
+                // Another GitHub (Enterprise Server) has users of its own: its identities need
+                // an issuer of their own, or they would be github.com's.
+                (None, true) => {
+                    return Err(invalid(
+                        PROVIDERS_VAR,
+                        format!(
+                            "{id}: a GitHub with its own endpoints needs its own issuer (its URL)"
+                        ),
+                    ));
+                }
+            },
             "GitHub",
             default_scopes(&["read:user", "user:email"]),
             true,
@@ -316,7 +355,7 @@ fn provider(entry: ProviderEntry, secret: Option<SecretString>) -> Result<Provid
             .iter()
             .flat_map(|e| [&e.authorization, &e.token, &e.api]),
     ) {
-        if !acceptable_url(url) {
+        if !acceptable_url(url, loopback_http) {
             return Err(invalid(
                 PROVIDERS_VAR,
                 format!("{id}: {url} is not https (http only on a loopback address)"),
@@ -352,14 +391,15 @@ fn provider(entry: ProviderEntry, secret: Option<SecretString>) -> Result<Provid
     })
 }
 
-/// Whether `url` may be an upstream's: https, or http on a loopback address (a provider run
-/// for development or tests on the same machine).
-pub fn acceptable_url(url: &str) -> bool {
+/// Whether `url` may be an upstream's: https; or, with `loopback_http`, http on a loopback
+/// address (a provider run for development or tests on the same machine).
+pub fn acceptable_url(url: &str, loopback_http: bool) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
         return false;
     };
     match parsed.scheme() {
         "https" => parsed.host().is_some(),
+        "http" if !loopback_http => false,
         "http" => {
             matches!(parsed.host(), Some(url::Host::Domain("localhost")))
                 || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
@@ -414,6 +454,18 @@ mod tests {
     #[test]
     fn mistakes_are_refused_by_name() {
         for (providers, secrets) in [
+            (
+                r#"[{"id":"a","issuer":"https://x.example","client_id":"c"},{"id":"b","issuer":"https://x.example","client_id":"d"}]"#,
+                "{}",
+            ),
+            (
+                r#"[{"id":"ghe","preset":"github","client_id":"c","api_url":"https://ghe.example/api/v3"}]"#,
+                "{}",
+            ),
+            (
+                r#"[{"id":"a","issuer":"http://127.0.0.1:9000","client_id":"c"}]"#,
+                "{}",
+            ),
             (r#"[{"id":"a","client_id":"c"}]"#, "{}"),
             (
                 r#"[{"id":"A b","issuer":"https://x.example","client_id":"c"}]"#,
@@ -457,10 +509,14 @@ mod tests {
 
     #[test]
     fn http_is_only_for_loopback_providers() {
-        assert!(acceptable_url("http://127.0.0.1:9000"));
-        assert!(acceptable_url("http://localhost:9000/x"));
-        assert!(acceptable_url("https://accounts.google.com"));
-        assert!(!acceptable_url("http://accounts.google.com"));
-        assert!(!acceptable_url("ftp://127.0.0.1"));
+        assert!(acceptable_url("http://127.0.0.1:9000", true));
+        assert!(acceptable_url("http://localhost:9000/x", true));
+        assert!(
+            !acceptable_url("http://127.0.0.1:9001", false),
+            "not in a deployment"
+        );
+        assert!(acceptable_url("https://accounts.google.com", false));
+        assert!(!acceptable_url("http://accounts.google.com", true));
+        assert!(!acceptable_url("ftp://127.0.0.1", true));
     }
 }

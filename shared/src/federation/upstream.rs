@@ -34,6 +34,9 @@ pub struct Endpoints {
     pub jwks: Option<String>,
     /// Whether the token endpoint takes only HTTP Basic client authentication.
     pub basic_auth_only: bool,
+    /// Whether the provider names itself in its answers (`iss`, RFC 9207): then an answer
+    /// without it is refused.
+    pub names_itself: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +47,20 @@ struct Discovery {
     jwks_uri: String,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// The `max_age` sent to a provider when the request asked for none: thirty days.
+pub const UPSTREAM_MAX_AGE_SECONDS: u64 = 30 * 86_400;
+
+/// How fresh the sign-in at the provider must be: what the authorization request here asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Freshness {
+    /// The request's `max_age`.
+    pub max_age: Option<u64>,
+    /// The request's `prompt=login`.
+    pub login: bool,
 }
 
 /// What an upstream sign-in proved about the user.
@@ -65,6 +82,10 @@ pub struct Asserted {
     pub preferred_username: Option<String>,
     /// The id_token's nonce (none for plain OAuth 2).
     pub nonce: Option<String>,
+    /// When the user signed in at the provider (`auth_time`, seconds since the epoch), when
+    /// it says (plain OAuth 2 providers and some others do not).
+    #[serde(default)]
+    pub authenticated_at: Option<u64>,
     /// When the assertion expires (seconds since the epoch; none for plain OAuth 2).
     pub expires_at: Option<u64>,
 }
@@ -138,6 +159,7 @@ impl Upstreams {
                 token: plain.token.clone(),
                 jwks: None,
                 basic_auth_only: false,
+                names_itself: false,
             }));
         }
         let mut cache = self.endpoints.lock().await;
@@ -149,9 +171,9 @@ impl Upstreams {
         let url = format!("{}/.well-known/openid-configuration", provider.issuer);
         let discovery: Discovery = self.get_json(&url).await?;
         let issuer_ok = match provider.preset {
-            Preset::Microsoft => {
-                discovery.issuer == provider.issuer || discovery.issuer.contains("{tenantid}")
-            }
+            // A tenant's name, `consumers` or `common` discovers the tenant's id (or the
+            // `{tenantid}` template): any issuer of Microsoft's own form.
+            Preset::Microsoft => microsoft_issuer(&discovery.issuer),
             _ => discovery.issuer.trim_end_matches('/') == provider.issuer,
         };
         if !issuer_ok {
@@ -164,7 +186,7 @@ impl Upstreams {
             &discovery.token_endpoint,
             &discovery.jwks_uri,
         ] {
-            if !crate::federation::providers::acceptable_url(endpoint) {
+            if !self.providers.accepts(endpoint) {
                 return Err(UpstreamError::Refused(format!("{endpoint} is not https")));
             }
         }
@@ -181,6 +203,7 @@ impl Upstreams {
             token: discovery.token_endpoint,
             jwks: Some(discovery.jwks_uri),
             basic_auth_only,
+            names_itself: discovery.authorization_response_iss_parameter_supported,
         });
         cache.insert(
             provider.id.clone(),
@@ -190,7 +213,8 @@ impl Upstreams {
     }
 
     /// Where to send the browser: the provider's authorization endpoint with this sign-in's
-    /// `state`, `nonce` and PKCE challenge (S256), and `form_post` for Apple.
+    /// `state`, `nonce` and PKCE challenge (S256), the request's `max_age` and
+    /// `prompt=login`, and `form_post` for Apple.
     pub async fn authorization_url(
         &self,
         provider: &Provider,
@@ -198,6 +222,7 @@ impl Upstreams {
         state: &str,
         nonce: &str,
         code_challenge: &str,
+        freshness: Freshness,
     ) -> Result<String, UpstreamError> {
         let endpoints = self.endpoints(provider).await?;
         let mut url = url::Url::parse(&endpoints.authorization)
@@ -214,6 +239,13 @@ impl Upstreams {
                 .append_pair("code_challenge_method", "S256");
             if provider.preset != Preset::Github {
                 query.append_pair("nonce", nonce);
+                // `max_age` makes the provider state `auth_time` (OpenID Connect Core
+                // §3.1.2.1), so a silent answer from an old session there counts as old here.
+                let max_age = freshness.max_age.unwrap_or(UPSTREAM_MAX_AGE_SECONDS);
+                query.append_pair("max_age", &max_age.to_string());
+                if freshness.login {
+                    query.append_pair("prompt", "login");
+                }
             }
             if provider.preset == Preset::Apple {
                 query.append_pair("response_mode", "form_post");
@@ -293,6 +325,7 @@ impl Upstreams {
             name: claims.name,
             preferred_username: claims.preferred_username,
             nonce: claims.nonce,
+            authenticated_at: claims.auth_time,
             expires_at: Some(claims.expires_at),
         })
     }
@@ -425,6 +458,7 @@ impl Upstreams {
             name: user.name.filter(|name| !name.trim().is_empty()),
             preferred_username: Some(user.login),
             nonce: None,
+            authenticated_at: None,
             expires_at: None,
         })
     }
@@ -480,6 +514,21 @@ struct TokenResponse {
     access_token: Option<String>,
     #[serde(default)]
     error: Option<String>,
+}
+
+/// Whether `issuer` is of Microsoft Entra ID's form: `https://login.microsoftonline.com/`,
+/// one tenant segment (an id, or `{tenantid}`), `/v2.0`.
+fn microsoft_issuer(issuer: &str) -> bool {
+    issuer
+        .strip_prefix("https://login.microsoftonline.com/")
+        .and_then(|rest| rest.strip_suffix("/v2.0"))
+        .is_some_and(|tenant| {
+            tenant == "{tenantid}"
+                || (!tenant.is_empty()
+                    && tenant
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        })
 }
 
 /// RFC 6749 §2.3.1: the client id and secret are form-encoded before HTTP Basic.
@@ -553,6 +602,23 @@ mod tests {
         );
         assert_eq!(apple_name(r#"{"email":"a@example.com"}"#), None);
         assert_eq!(apple_name("not json"), None);
+    }
+
+    #[test]
+    fn microsoft_issuers_are_its_own_form_only() {
+        assert!(microsoft_issuer(
+            "https://login.microsoftonline.com/{tenantid}/v2.0"
+        ));
+        assert!(microsoft_issuer(
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+        ));
+        assert!(!microsoft_issuer(
+            "https://login.microsoftonline.com.evil.example/t/v2.0"
+        ));
+        assert!(!microsoft_issuer(
+            "https://login.microsoftonline.com/a/b/v2.0"
+        ));
+        assert!(!microsoft_issuer("https://evil.example/v2.0"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ async fn an_mfa_challenge_is_found_until_it_expires_and_consumed_once_of_ten(sto
         account: account(1),
         token_version: 3,
         password_at: start,
+        federated: false,
         expires_at: start + Duration::from_secs(300),
     };
     let challenges = stores.mfa_challenges();

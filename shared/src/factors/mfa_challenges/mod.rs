@@ -33,8 +33,11 @@ pub struct MfaChallenge {
     /// The account's token version then: a sign-out everywhere or password change since
     /// voids the challenge.
     pub token_version: u64,
-    /// When the password was checked (the session's `auth_time`).
+    /// When the password was checked (the session's `auth_time`), or the sign-in at another
+    /// provider happened.
     pub password_at: SystemTime,
+    /// Whether the first factor was a sign-in at another provider rather than the password.
+    pub federated: bool,
     /// After this the `mfa_token` is refused.
     pub expires_at: SystemTime,
 }

@@ -15,6 +15,8 @@ struct ChallengeDocument {
     account: String,
     token_version: i64,
     password_at: DateTime,
+    #[serde(default)]
+    federated: bool,
     expires_at: DateTime,
 }
 
@@ -50,6 +52,7 @@ impl MfaChallengeStore for MongoMfaChallengeStore {
             account: challenge.account.as_str().to_owned(),
             token_version: i64::try_from(challenge.token_version).unwrap_or(i64::MAX),
             password_at: DateTime::from_system_time(challenge.password_at),
+            federated: challenge.federated,
             expires_at: DateTime::from_system_time(challenge.expires_at),
         };
         self.challenges.insert_one(document).await?;
@@ -67,6 +70,7 @@ impl MfaChallengeStore for MongoMfaChallengeStore {
                 account: AccountId::parse(&document.account)?,
                 token_version: u64::try_from(document.token_version).ok()?,
                 password_at: document.password_at.to_system_time(),
+                federated: document.federated,
                 expires_at: document.expires_at.to_system_time(),
             })
         }))
@@ -92,6 +96,7 @@ impl MfaChallengeStore for MongoMfaChallengeStore {
                     account: AccountId::parse(&document.account)?,
                     token_version: u64::try_from(document.token_version).ok()?,
                     password_at: document.password_at.to_system_time(),
+                    federated: document.federated,
                     expires_at: document.expires_at.to_system_time(),
                 })
             })
