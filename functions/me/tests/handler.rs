@@ -34,9 +34,51 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
             "username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false,
             "email": null,
             "two_factor": {"enabled": false, "recovery_codes_remaining": 0},
+            "password": true,
+            "identities": [],
         })
     );
     assert!(!body.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn linked_identities_are_listed_with_their_id_and_what_the_provider_asserted() {
+    use shared::identity::identities::{Identity, IdentityStore as _};
+    let store = store_with_alice();
+    let stores = MemoryStores::with_users(&store);
+    let linked_at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let identity = Identity {
+        issuer: "https://accounts.google.com".to_owned(),
+        subject: "1078".to_owned(),
+        account: shared::testing::seeded_account_id("alice"),
+        email: Some(
+            shared::identity::email_address::EmailAddress::parse("alice@example.com").unwrap(),
+        ),
+        email_verified: true,
+        linked_at,
+        last_used_at: linked_at,
+    };
+    stores.identities.link(&identity).await.unwrap();
+    let state = me::State {
+        stores,
+        clock: Clock::system(),
+        recent_authentication: shared::factors::mfa::DEFAULT_RECENT_AUTHENTICATION,
+    };
+    let response = me::handle(&state, request_from(&event_json("me.json"))).await;
+    let body = response_json(&response);
+    assert_eq!(
+        body["identities"],
+        json!([{
+            "id": identity.id(),
+            "issuer": "https://accounts.google.com",
+            "subject": "1078",
+            "email": "alice@example.com",
+            "email_verified": true,
+            "linked_at": "2027-01-15T08:00:00.000Z",
+            "last_used_at": "2027-01-15T08:00:00.000Z",
+        }])
+    );
+    assert_eq!(identity.id().len(), 24);
 }
 
 #[tokio::test]

@@ -80,7 +80,7 @@ async fn federated(name: &str) -> Federated {
         kind: ClientKind::Public,
         redirect_uris: vec![RedirectUri::register(REDIRECT).unwrap()],
         post_logout_redirect_uris: Vec::new(),
-        scopes: Scopes::parse("openid profile email"),
+        scopes: Scopes::parse("openid profile email account"),
         first_party: true,
         id_token_algorithm: IdTokenAlgorithm::Rs256,
         created_at: std::time::SystemTime::now(),
@@ -105,7 +105,7 @@ impl Federated {
     fn authorize_url(&self, extra: &str) -> String {
         let challenge = shared::authorization::pkce::s256(VERIFIER);
         format!(
-            "{}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20profile&state=st&nonce=nc&code_challenge={challenge}&code_challenge_method=S256{extra}",
+            "{}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20profile%20account&state=st&nonce=nc&code_challenge={challenge}&code_challenge_method=S256{extra}",
             self.base,
             self.client.as_str(),
             openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes())
@@ -179,7 +179,26 @@ impl Federated {
         self.exchange(&code).await
     }
 
+    /// The id_token's claims and the access token of the sign-in `callback` completes.
+    async fn signed_in_with_token(&self, browser: &mut Browser, callback: &str) -> (Value, String) {
+        let (status, body, location) = browser.get(callback).await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
+        let code = location
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .expect("a code for the client");
+        let tokens = self.tokens(&code).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        (claims_of(&tokens), access)
+    }
+
     async fn exchange(&self, code: &str) -> Value {
+        claims_of(&self.tokens(code).await)
+    }
+
+    async fn tokens(&self, code: &str) -> Value {
         let tokens: Value = reqwest::Client::new()
             .post(format!("{}/token", self.base))
             .form(&[
@@ -195,14 +214,7 @@ impl Federated {
             .json()
             .await
             .unwrap();
-        let id_token = tokens["id_token"].as_str().expect("an id_token");
-        let payload = id_token.split('.').nth(1).unwrap();
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .unwrap(),
-        )
-        .unwrap()
+        tokens
     }
 
     /// A password account whose address is verified.
@@ -252,6 +264,25 @@ fn provider_href(page: &str, provider: &str) -> String {
         .unwrap_or_else(|| panic!("a button for {provider}: {page}"));
     let end = at + page[at..].find('"').unwrap();
     page[at..end].replace("&#38;", "&")
+}
+
+/// The claims of the id_token in a token response.
+fn claims_of(tokens: &Value) -> Value {
+    let id_token = tokens["id_token"].as_str().expect("an id_token");
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Forgets the provider's cookies (its session there), keeping this service's.
+fn forget_provider_session(browser: &mut Browser) {
+    browser
+        .cookies
+        .retain(|name, _| name.starts_with("lambda-auth-"));
 }
 
 fn origin_of(url: &str) -> String {
@@ -585,5 +616,89 @@ async fn a_signed_in_user_links_a_second_provider_and_signs_in_with_it() {
         fed.signed_in(&mut later, &through_second).await["sub"],
         claims["sub"]
     );
+    fed.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_way_to_sign_in_cannot_be_unlinked_even_by_parallel_unlinks() {
+    let fed = federated("federation_unlink").await;
+    let mut browser = Browser::new();
+    let first = fed
+        .through_provider(&mut browser, &fed.authorize_url(""), "first", "hopper")
+        .await;
+    let (claims, access) = fed.signed_in_with_token(&mut browser, &first).await;
+    let me = |access: String| {
+        let base = fed.base.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/users/me"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let unlink = |access: String, id: String| {
+        let base = fed.base.clone();
+        async move {
+            reqwest::Client::new()
+                .delete(format!("{base}/users/me/identities/{id}"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let account = me(access.clone()).await;
+    assert_eq!(account["password"], false, "{account}");
+    let only = account["identities"][0]["id"].as_str().unwrap().to_owned();
+    let refused = unlink(access.clone(), only.clone()).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "last_sign_in_method");
+
+    // Rounds: a second identity is linked from the session, then both are unlinked at once
+    // (the two requests reach the two instances together): exactly one unlink wins.
+    for round in 0..5 {
+        let (provider, login) = if round % 2 == 0 {
+            ("second", format!("hopper-{round}"))
+        } else {
+            ("first", format!("hopper-{round}"))
+        };
+        forget_provider_session(&mut browser);
+        let (status, body, location) = browser
+            .get(&fed.authorize_url(&format!("&link_provider={provider}")))
+            .await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let back = fed
+            .at_provider(&mut browser, &location.unwrap(), &login)
+            .await;
+        let linked = fed.signed_in(&mut browser, &back).await;
+        assert_eq!(linked["sub"], claims["sub"]);
+        let account = me(access.clone()).await;
+        let ids: Vec<String> = account["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|identity| identity["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 2, "{account}");
+        let answers =
+            futures_util::future::join_all(ids.iter().map(|id| unlink(access.clone(), id.clone())))
+                .await;
+        let statuses: Vec<StatusCode> = answers.iter().map(reqwest::Response::status).collect();
+        assert!(
+            statuses.contains(&StatusCode::NO_CONTENT) && statuses.contains(&StatusCode::CONFLICT),
+            "round {round}: {statuses:?}"
+        );
+        let left = me(access.clone()).await["identities"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(left, 1, "round {round}: the account keeps a way to sign in");
+    }
     fed.stack.stop().await;
 }

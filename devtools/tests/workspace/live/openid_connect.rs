@@ -74,7 +74,7 @@ async fn relying_party(stack: &Stack, name: &str) -> RelyingPartyId {
 /// A browser that keeps cookies and does not follow redirects.
 pub(super) struct Browser {
     http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
+    pub(super) cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
