@@ -142,7 +142,7 @@ integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::
 
-e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) $(FASTAPI_APP_PYTHON) $(EXAMPLE_APP_DEPS) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys), Node's openid-client through the code flow, the example app (oidc-client-ts) through the hosted pages in Chromium; then every function log line is scanned for secrets
+e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) $(FASTAPI_APP_PYTHON) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) browser-tools ## Through the local API: schemathesis against openapi.yaml, the /docs and /docs/passkeys pages in Chromium (a virtual authenticator for passkeys), Node's openid-client through the code flow, the example app (oidc-client-ts) through the hosted pages and through the local upstream providers in Chromium; then every function log line is scanned for secrets
 	cargo build --workspace --bins --locked
 	mkdir -p $(FUNCTION_LOGS)
 	GRANT_ROLE=$(TARGET_DIR)/debug/grant-role FUNCTION_LOG_DIR=$(FUNCTION_LOGS) $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/conformance $(SCHEMATHESIS)
@@ -152,6 +152,9 @@ e2e: $(SECANTUSD) $(SCHEMATHESIS) $(DOCS_ASSETS) $(FASTAPI_APP_PYTHON) $(EXAMPLE
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) \
 	  LOCAL_API_ARGS="--public-host localhost --example-app examples/spa --example-port 0" \
 	  $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/example-app-walkthrough $(ARTIFACTS)
+	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) \
+	  LOCAL_API_ARGS="--public-host localhost --example-app examples/spa --example-port 0 --upstream devtools/upstream --upstream-ids local,second" \
+	  $(WITH_MONGO) $(WITH_LOCAL_API) devtools/scripts/federation-walkthrough $(ARTIFACTS)
 	devtools/scripts/scan-logs $(FUNCTION_LOGS)
 
 bench-smoke: $(SECANTUSD) $(DOCS_ASSETS) load-tools ## One short sample of every benchmark pipeline (criterion, cold start, load test, profiles): numbers meaningless, the pipelines are checked

@@ -126,6 +126,7 @@ fn token(c: &mut Criterion, f: &Fixture) {
             .unwrap(),
         id_token_key: None,
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);
@@ -277,6 +278,7 @@ fn code_exchange(c: &mut Criterion, f: &Fixture) {
             .unwrap(),
         id_token_key: Some(shared::testing::id_token_key()),
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     };
     let issue = |count: u64| {
         let stores = f.stores.clone();

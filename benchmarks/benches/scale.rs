@@ -254,6 +254,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
             .unwrap(),
         id_token_key: None,
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -505,6 +506,7 @@ fn token_state_like(
             .unwrap(),
         id_token_key: None,
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     }
 }
 

@@ -32,6 +32,7 @@ pub async fn serve(
     port: u16,
     issuer: &str,
     client_id: &str,
+    providers: &[(String, String)],
     shutdown: CancellationToken,
 ) -> Result<SocketAddr, String> {
     let read = |name: &str| {
@@ -42,7 +43,15 @@ pub async fn serve(
             )
         })
     };
-    let config = serde_json::json!({ "authority": issuer, "client_id": client_id });
+    let providers: Vec<serde_json::Value> = providers
+        .iter()
+        .map(|(id, name)| serde_json::json!({ "id": id, "name": name }))
+        .collect();
+    let config = serde_json::json!({
+        "authority": issuer,
+        "client_id": client_id,
+        "providers": providers,
+    });
     let files = Arc::new(Files {
         index: read("index.html")?,
         script: read("app.js")?,

@@ -18,6 +18,8 @@ pub struct Upstreams {
     pub secrets_json: String,
     /// Each provider's id and issuer.
     pub issuers: Vec<(String, String)>,
+    /// Each provider's id and the name its button shows.
+    pub names: Vec<(String, String)>,
     _node: Child,
 }
 
@@ -92,19 +94,28 @@ pub async fn start(
     }
     // Node dies writing to a closed pipe: its later output is read and dropped.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let providers: Vec<serde_json::Value> = issuers
+    let names: Vec<(String, String)> = issuers
         .iter()
         .enumerate()
-        .map(|(index, (id, issuer))| {
+        .map(|(index, (id, _))| {
+            let name = if index == 0 {
+                "Local provider".to_owned()
+            } else {
+                format!("Local provider {}", index + 1)
+            };
+            (id.clone(), name)
+        })
+        .collect();
+    let providers: Vec<serde_json::Value> = issuers
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(index, ((id, issuer), (_, name)))| {
             serde_json::json!({
                 "id": id,
                 "issuer": issuer,
                 "client_id": CLIENT_ID,
-                "name": if index == 0 {
-                    "Local provider".to_owned()
-                } else {
-                    format!("Local provider {}", index + 1)
-                },
+                "name": name,
                 "trust_email": index == 0,
             })
         })
@@ -117,6 +128,7 @@ pub async fn start(
         providers_json: serde_json::Value::Array(providers).to_string(),
         secrets_json: serde_json::Value::Object(secrets).to_string(),
         issuers,
+        names,
         _node: node,
     })
 }

@@ -3,8 +3,9 @@
 //
 // Environment:
 //   UPSTREAM_ISSUERS   "<id>=<port>,<id>=<port>"; each id becomes http://127.0.0.1:<port>
-//   UPSTREAM_CLIENT_ID, UPSTREAM_CLIENT_SECRET, UPSTREAM_REDIRECT_URI: the one client each
-//                      issuer knows (this project's login function).
+//   UPSTREAM_CLIENT_ID, UPSTREAM_CLIENT_SECRET, UPSTREAM_REDIRECT_URI: the client each
+//                      issuer knows (this project's login function); each also knows
+//                      "other-app", the same but for its client id.
 //
 // Anyone signs in by typing a login (the development login page; any password):
 //   "ada"                              sub "ada", ada@example.com, email_verified true
@@ -36,6 +37,9 @@ const client = {
   grant_types: ["authorization_code"],
   token_endpoint_auth_method: "client_secret_post",
 };
+// Another application at the same provider (same secret and redirect URI): its id_tokens
+// name another audience, which the tests use.
+const otherApp = { ...client, client_id: "other-app" };
 
 function claimsOf(login) {
   const [sub, email, verified] = login.split("|");
@@ -57,7 +61,7 @@ function signingKey() {
 async function start({ id, port }) {
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
-    clients: [client],
+    clients: [client, otherApp],
     jwks: { keys: [signingKey()] },
     cookies: { keys: [randomBytes(32).toString("hex")] },
     conformIdTokenClaims: false,

@@ -43,8 +43,36 @@ function showSignedIn(config, manager, user) {
         $("totp-start").hidden = true;
         $("totp-on").hidden = false;
       }
+      if (me.has_password === false) {
+        // An account made through another provider: its recent sign-in there is the proof.
+        $("current-password-label").style.display = "none";
+        $("current-password").style.display = "none";
+        $("current-password").required = false;
+      }
+      for (const identity of me.identities ?? []) {
+        const item = document.createElement("li");
+        item.textContent = `${identity.issuer} · ${identity.email ?? identity.subject}`;
+        $("identities").append(item);
+      }
+      if ((me.identities ?? []).length === 0) {
+        const item = document.createElement("li");
+        item.textContent = "none yet";
+        $("identities").append(item);
+      }
     })
     .catch((error) => say(error.message));
+
+  // Linking goes through the sign-in service: the request names the provider to link.
+  for (const provider of config.providers ?? []) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = `Link ${provider.name}`;
+    button.addEventListener("click", () =>
+      manager.signinRedirect({ extraQueryParams: { link_provider: provider.id } }),
+    );
+    $("link-buttons").append(button);
+  }
 
   $("sign-out").addEventListener("click", () => manager.signoutRedirect());
 
@@ -52,9 +80,14 @@ function showSignedIn(config, manager, user) {
     event.preventDefault();
     say("");
     try {
-      const enrolment = await api(config, user, "POST", "/users/me/mfa/totp", {
-        current_password: $("current-password").value,
-      });
+      const password = $("current-password").value;
+      const enrolment = await api(
+        config,
+        user,
+        "POST",
+        "/users/me/mfa/totp",
+        $("current-password").required ? { current_password: password } : {},
+      );
       $("totp-qr").src = enrolment.qr_code;
       $("totp-secret").textContent = enrolment.secret;
       $("totp-start").hidden = true;

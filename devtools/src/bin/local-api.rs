@@ -183,6 +183,10 @@ async fn main() -> ExitCode {
             args.example_port,
             &stack.issuer,
             devtools::stack::DEMO_CLIENT_ID,
+            upstreams
+                .as_ref()
+                .map(|upstreams| upstreams.names.as_slice())
+                .unwrap_or_default(),
             example_stop.clone(),
         )
         .await

@@ -64,6 +64,8 @@ pub enum AccountAction {
     Delete,
     /// Issue a password-reset code to pass on.
     IssueResetCode,
+    /// Unlink one of its identities at another provider.
+    UnlinkIdentity,
 }
 
 /// `GET /admin/users/{id}`.
@@ -117,6 +119,10 @@ pub(crate) async fn act<S: Stores>(
             issue_reset_code(state, admin, &target).await?,
             Some(EventKind::PasswordResetIssued),
         ),
+        AccountAction::UnlinkIdentity => (
+            unlink_identity(state, &target, request).await?,
+            Some(EventKind::IdentityUnlinked),
+        ),
         AccountAction::Delete => {
             let deletion = shared::lifecycle::account_removal::delete_account(
                 &state.stores,
@@ -154,6 +160,7 @@ fn action_name(kind: EventKind) -> &'static str {
         EventKind::EmailRemoved => "remove_email",
         EventKind::RolesChanged => "set_roles",
         EventKind::PasswordResetIssued => "issue_reset_code",
+        EventKind::IdentityUnlinked => "unlink_identity",
         _ => "other",
     }
 }
@@ -240,10 +247,11 @@ pub(crate) async fn list<S: Stores>(
 /// The account, whether it has a second factor, and its latest events with their actors.
 async fn read<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Body>, ApiError> {
     let stores = &state.stores;
-    let (factor, passkeys, events) = tokio::join!(
+    let (factor, passkeys, events, identities) = tokio::join!(
         stores.second_factors().find(&target.id),
         stores.passkeys().list(&target.id),
-        stores.events().page(&target.id, None, EVENTS_SHOWN)
+        stores.events().page(&target.id, None, EVENTS_SHOWN),
+        shared::identity::identities::IdentityStore::list(stores.identities(), &target.id)
     );
     let mut shown = view::account(target);
     shown["two_factor"] = json!({ "enabled": factor.map_err(store)?.is_some_and(|f| f.confirmed) });
@@ -251,6 +259,12 @@ async fn read<S: Stores>(state: &State<S>, target: &User) -> Result<Response<Bod
         .map_err(store)?
         .iter()
         .map(shared::factors::passkeys::Passkey::view)
+        .collect();
+    shown["has_password"] = json!(target.has_password());
+    shown["identities"] = identities
+        .map_err(store)?
+        .iter()
+        .map(shared::identity::identities::Identity::view)
         .collect();
     shown["events"] = Value::Array(
         events
@@ -453,6 +467,39 @@ async fn remove_email<S: Stores>(
         .await
         .map_err(store)?;
     sign_out(state, &target.id).await?;
+    fresh(state, &target.id).await
+}
+
+/// Unlinks the identity `{identity_id}` (its id in the account's view) from the account:
+/// it no longer signs in to it. An administrator may remove the last way to sign in (to cut
+/// off a hijacked identity); a reset code then gives the owner a password.
+async fn unlink_identity<S: Stores>(
+    state: &State<S>,
+    target: &User,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    use shared::identity::identities::IdentityStore as _;
+    const IDENTITY_NOT_FOUND: ApiError = ApiError::NoSuchResource {
+        code: "identity_not_found",
+        message: "no identity with this id is linked to the account",
+    };
+    let id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("identity_id"))
+        .ok_or(IDENTITY_NOT_FOUND)?;
+    let identities = state.stores.identities();
+    let linked = identities.list(&target.id).await.map_err(store)?;
+    let identity = linked
+        .iter()
+        .find(|identity| identity.id() == id)
+        .ok_or(IDENTITY_NOT_FOUND)?;
+    if !identities
+        .unlink(&target.id, &identity.issuer, &identity.subject)
+        .await
+        .map_err(store)?
+    {
+        return Err(IDENTITY_NOT_FOUND);
+    }
     fresh(state, &target.id).await
 }
 

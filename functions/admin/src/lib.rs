@@ -116,7 +116,7 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 22] = [
+pub const ROUTES: [(Route, Endpoint); 23] = [
     (Route::get("/admin/users"), Endpoint::List),
     (Route::get("/admin/users/{id}"), Endpoint::Read),
     (
@@ -154,6 +154,10 @@ pub const ROUTES: [(Route, Endpoint); 22] = [
     (
         Route::post("/admin/users/{id}/password-reset"),
         Endpoint::Account(AccountAction::IssueResetCode),
+    ),
+    (
+        Route::delete("/admin/users/{id}/identities/{identity_id}"),
+        Endpoint::Account(AccountAction::UnlinkIdentity),
     ),
     (Route::get("/admin/clients"), Endpoint::ListClients),
     (Route::post("/admin/clients"), Endpoint::CreateClient),

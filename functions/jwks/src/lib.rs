@@ -20,11 +20,12 @@ use shared::tokens::TokenVerifier;
 pub const MAX_AGE_SECONDS: u32 = 300;
 
 /// The grant types `/token` answers.
-pub const GRANT_TYPES: [&str; 6] = [
+pub const GRANT_TYPES: [&str; 7] = [
     "authorization_code",
     "password",
     "refresh_token",
     "client_credentials",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
     "urn:lambda-auth:params:oauth:grant-type:mfa",
     "urn:lambda-auth:params:oauth:grant-type:passkey",
 ];

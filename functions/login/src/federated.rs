@@ -10,7 +10,8 @@
 //!
 //! A signed-in user links another provider through the authorization request itself:
 //! `link_provider=<id>` (carried through the pages) sends them to that provider once their
-//! sign-in is recent, and the identity it asserts is linked to their account. An identity
+//! sign-in is recent, and the identity it asserts is linked to their account when they
+//! confirm it on this service's page (`POST /login/federated/link`). An identity
 //! whose address is an account's but is not asserted verified waits under a `link_token`
 //! until that account's owner signs in on the page that asks them to.
 
@@ -446,7 +447,171 @@ async fn link_signed_in<S: Stores>(
             "You signed out or your account changed while linking. Sign in and try again.",
         );
     };
-    let identity = linking::identity_of(asserted, &user.id, context.now());
+    match stores
+        .identities()
+        .find(&asserted.issuer, &asserted.subject)
+        .await
+    {
+        Ok(Some(known)) if known.account == user.id => {
+            return flow::finish(context, request, &session, &user).await;
+        }
+        Ok(Some(_)) => return linked_elsewhere(context, provider),
+        Ok(None) => {}
+        Err(error) => return context.unavailable_page(&error.to_string()),
+    }
+    // The user confirms on this service's page: a provider's answer alone (a browser signed
+    // in there by someone else, say) never links.
+    let Some(browser) = context.cookies().federation(context.request()) else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "The link took too long; try again.",
+        );
+    };
+    let Some(token) = random() else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The link could not be started.",
+        );
+    };
+    let waiting = WaitingIdentity {
+        asserted: asserted.clone(),
+        account: user.id.as_str().to_owned(),
+        browser: hash(&browser),
+    };
+    let Ok(record) = serde_json::to_string(&waiting) else {
+        return context.error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The link could not be started.",
+        );
+    };
+    let stored = stores
+        .federation()
+        .put(
+            &confirmation_key(&token, &browser),
+            &record,
+            context.now() + ATTEMPT_LIFETIME,
+        )
+        .await;
+    if let Err(error) = stored {
+        return context.unavailable_page(&error.to_string());
+    }
+    let mut confirming = request.clone();
+    confirming
+        .carried
+        .retain(|(name, _)| !matches!(*name, "link_provider" | "link_token"));
+    confirming.carried.push(("link_token", token));
+    let shown = asserted
+        .email
+        .clone()
+        .unwrap_or_else(|| asserted.subject.clone());
+    let (csrf_token, set_csrf) = context.csrf();
+    let page = crate::pages::link(
+        &context.frame(),
+        &provider.name,
+        &shown,
+        user.username.as_str(),
+        &confirming.carried,
+        &csrf_token,
+    );
+    // The form's answer redirects to the client: `form-action` must allow its origin.
+    let response = crate::pages::allowing_redirect_to(
+        crate::pages::html(StatusCode::OK, page),
+        &request.redirect_uri,
+    );
+    match set_csrf {
+        Some(cookie) => crate::pages::with_cookie(response, &cookie),
+        None => response,
+    }
+}
+
+/// The key of an identity waiting for the signed-in user's confirmation of its link.
+fn confirmation_key(token: &str, browser: &str) -> String {
+    format!("confirm:{}", hash(&format!("{token} {browser}")))
+}
+
+fn linked_elsewhere<S: Stores>(context: &Context<'_, S>, provider: &Provider) -> Response<Body> {
+    let message = format!(
+        "This {} account is linked to another account here. Sign in with it to use that account, or unlink it there first.",
+        provider.name
+    );
+    context.error_page(StatusCode::CONFLICT, &message)
+}
+
+/// `POST /login/federated/link`: the signed-in user links (or not) the identity the page
+/// showed, then the request goes on.
+pub(crate) async fn confirm_link<S: Stores>(context: &Context<'_, S>) -> Response<Body> {
+    let (params, mut request) = match flow::form_request(context).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let (Some(token), Some(browser)) = (
+        request.link_token().map(str::to_owned),
+        context.cookies().federation(context.request()),
+    ) else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "The link took too long; try again.",
+        );
+    };
+    request
+        .carried
+        .retain(|(name, _)| !matches!(*name, "link_provider" | "link_token"));
+    let live = match context.live_session().await {
+        Ok(live) => live,
+        Err(response) => return response,
+    };
+    let Some((session, user)) = live else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "You signed out while linking. Sign in and try again.",
+        );
+    };
+    let stores = &context.state().stores;
+    let waiting: WaitingIdentity = match stores
+        .federation()
+        .take(&confirmation_key(&token, &browser), context.now())
+        .await
+    {
+        Ok(Some(record)) => match serde_json::from_str(&record) {
+            Ok(waiting) => waiting,
+            Err(_) => {
+                return context.error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The link took too long; try again.",
+                );
+            }
+        },
+        Ok(None) => {
+            return context.error_page(
+                StatusCode::BAD_REQUEST,
+                "The link took too long; try again.",
+            );
+        }
+        Err(error) => return context.unavailable_page(&error.to_string()),
+    };
+    if waiting.account != user.id.as_str() || waiting.browser != hash(&browser) {
+        tracing::warn!(account = %user.id, "a link confirmation of another account or browser was refused");
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "The link took too long; try again.",
+        );
+    }
+    if params.get("decision") != Some("allow") {
+        tracing::info!(account = %user.id, "link declined");
+        return flow::finish(context, &request, &session, &user).await;
+    }
+    let Some(provider) = context
+        .state()
+        .upstreams
+        .providers()
+        .get(&waiting.asserted.provider)
+    else {
+        return context.error_page(
+            StatusCode::BAD_REQUEST,
+            "That provider is not offered here.",
+        );
+    };
+    let identity = linking::identity_of(&waiting.asserted, &user.id, context.now());
     match stores.identities().link(&identity).await {
         Ok(Link::Linked) => {
             tracing::info!(account = %user.id, provider = %provider.id, "identity linked from a signed-in session");
@@ -454,16 +619,10 @@ async fn link_signed_in<S: Stores>(
             notify_link(context, &user, provider).await;
         }
         Ok(Link::AlreadyLinked(holder)) if holder == user.id => {}
-        Ok(Link::AlreadyLinked(_)) => {
-            let message = format!(
-                "This {} account is linked to another account here. Sign in with it to use that account, or unlink it there first.",
-                provider.name
-            );
-            return context.error_page(StatusCode::CONFLICT, &message);
-        }
+        Ok(Link::AlreadyLinked(_)) => return linked_elsewhere(context, provider),
         Err(error) => return context.unavailable_page(&error.to_string()),
     }
-    flow::finish(context, request, &session, &user).await
+    flow::finish(context, &request, &session, &user).await
 }
 
 /// After `user` signed in on a page that carried a `link_token`: links the identity waiting

@@ -16,7 +16,8 @@
 //!   by email, then the code and a new password, as the recovery routes check them;
 //! - `POST /login/consent`: a third-party client's access allowed or denied;
 //! - `GET /login/federated`, `GET`/`POST /login/federated/callback`: sign-in through an
-//!   upstream provider, and linking one to a signed-in account ([`federated`]);
+//!   upstream provider, and linking one to a signed-in account, which
+//!   `POST /login/federated/link` confirms ([`federated`]);
 //! - `GET`/`POST /logout`: RP-initiated logout ([`logout`]);
 //! - `GET /login/style.css`: the pages' stylesheet in the operator's colour.
 //!
@@ -162,6 +163,8 @@ pub enum Endpoint {
     FederatedCallback,
     /// An upstream provider's answer, posted (`form_post`).
     FederatedCallbackForm,
+    /// A link to the signed-in account confirmed or declined.
+    ConfirmLink,
     /// RP-initiated logout, parameters in the query.
     Logout,
     /// RP-initiated logout, parameters in a form (and the confirmation).
@@ -169,7 +172,7 @@ pub enum Endpoint {
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 17] = [
+pub const ROUTES: [(Route, Endpoint); 18] = [
     (Route::get("/authorize"), Endpoint::Authorize),
     (Route::post("/authorize"), Endpoint::AuthorizeForm),
     (Route::post("/login"), Endpoint::SignIn),
@@ -200,6 +203,7 @@ pub const ROUTES: [(Route, Endpoint); 17] = [
         Route::post("/login/federated/callback"),
         Endpoint::FederatedCallbackForm,
     ),
+    (Route::post("/login/federated/link"), Endpoint::ConfirmLink),
     (Route::get("/logout"), Endpoint::Logout),
     (Route::post("/logout"), Endpoint::LogoutForm),
 ];
@@ -243,6 +247,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Endpoint::Federated => federated::start(&context).await,
         Endpoint::FederatedCallback => federated::callback(&context, false).await,
         Endpoint::FederatedCallbackForm => federated::callback(&context, true).await,
+        Endpoint::ConfirmLink => federated::confirm_link(&context).await,
         Endpoint::Logout => logout::logout(&context, false).await,
         Endpoint::LogoutForm => logout::logout(&context, true).await,
         Endpoint::Style => stylesheet(state),

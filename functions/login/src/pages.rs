@@ -219,6 +219,41 @@ pub fn consent(
 }
 
 #[derive(Template)]
+#[template(path = "link.html")]
+struct LinkPage<'a> {
+    brand: &'a Brand,
+    base_path: &'a str,
+    provider: &'a str,
+    identity: &'a str,
+    username: &'a str,
+    carried: &'a [(&'static str, String)],
+    csrf_token: &'a str,
+}
+
+/// The page that asks `username` to confirm linking the `provider` account `identity` (its
+/// address, or its subject there) before it signs in to theirs.
+pub fn link(
+    frame: &Frame,
+    provider: &str,
+    identity: &str,
+    username: &str,
+    carried: &[(&'static str, String)],
+    csrf_token: &str,
+) -> String {
+    LinkPage {
+        brand: frame.brand,
+        base_path: frame.base_path,
+        provider,
+        identity,
+        username,
+        carried,
+        csrf_token,
+    }
+    .render()
+    .unwrap_or_else(|error| rendering_failed(&error))
+}
+
+#[derive(Template)]
 #[template(path = "logout.html")]
 struct Logout<'a> {
     brand: &'a Brand,

@@ -132,6 +132,7 @@ async fn setup() -> Setup {
                 .unwrap(),
             id_token_key: Some(id_token_key()),
             password_grant: true,
+            upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
         },
         first_party: first.id,
         third_party: third.id,

@@ -72,7 +72,7 @@ pub(crate) async fn export<S: Stores>(
             "disabled": user.disabled,
             "token_version": user.token_version,
             "email": shared::mail::flows::email_view(&user),
-            "password": user.has_password(),
+            "has_password": user.has_password(),
         },
         "identities": identities.iter().map(shared::identity::identities::Identity::view).collect::<Vec<Value>>(),
         "two_factor": factor.map(|factor| json!({

@@ -65,7 +65,7 @@ pub const ROUTES: [(Route, Endpoint); 8] = [
 ];
 
 /// Handles one request for the authorizer's principal: the account as
-/// `{"username","created_at","disabled","email","two_factor","password","identities"}`
+/// `{"username","created_at","disabled","email","two_factor","has_password","identities"}`
 /// (`email` is `null` or `{"address","verified","pending_address"}`, `two_factor` is
 /// `{"enabled","recovery_codes_remaining"}`, `identities` its linked identities at other
 /// providers), or its sessions.
@@ -279,7 +279,7 @@ async fn account<S: Stores>(
                 "enabled": confirmed.is_some(),
                 "recovery_codes_remaining": confirmed.map_or(0, |factor| factor.recovery_codes.len()),
             },
-            "password": user.has_password(),
+            "has_password": user.has_password(),
             "identities": identities.iter().map(shared::identity::identities::Identity::view).collect::<Vec<_>>(),
         }),
     ))

@@ -34,7 +34,7 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
             "username": "alice", "created_at": "2026-11-29T04:30:00.123Z", "disabled": false,
             "email": null,
             "two_factor": {"enabled": false, "recovery_codes_remaining": 0},
-            "password": true,
+            "has_password": true,
             "identities": [],
         })
     );

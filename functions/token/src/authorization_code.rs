@@ -154,7 +154,7 @@ async fn consent_stands<S: Stores>(
 /// Signs the access token, the id_token with `openid`, and hands out the refresh token
 /// with `offline_access` or to a first-party client.
 #[allow(clippy::too_many_arguments)]
-fn respond<S: Stores>(
+pub(crate) fn respond<S: Stores>(
     state: &State<S>,
     party: &RelyingParty,
     grant: &AuthorizationGrant,

@@ -14,6 +14,12 @@ pub const MFA_GRANT_TYPE: &str = "urn:lambda-auth:params:oauth:grant-type:mfa";
 /// `navigator.credentials.get` answered to the options of `POST /passkeys/authentication-options`.
 pub const PASSKEY_GRANT_TYPE: &str = "urn:lambda-auth:params:oauth:grant-type:passkey";
 
+/// RFC 8693 token exchange: a native app's upstream id_token for this service's tokens.
+pub const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// RFC 8693's token type of an OpenID Connect id_token.
+pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+
 /// What completes a login answered with `mfa_required`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SecondFactorProof {
@@ -76,6 +82,22 @@ pub enum TokenRequest {
     Passkey {
         /// The `credential` parameter: an `AuthenticationResponseJSON`.
         credential: String,
+    },
+    /// `grant_type` [`TOKEN_EXCHANGE_GRANT_TYPE`] (RFC 8693).
+    TokenExchange {
+        /// The `subject_token` parameter: the upstream id_token.
+        subject_token: String,
+        /// The `subject_token_type` parameter ([`ID_TOKEN_TYPE`]).
+        subject_token_type: String,
+        /// The `nonce` parameter: the value the app gave the platform's SDK (or whose
+        /// SHA-256 it gave, as Sign in with Apple takes it).
+        nonce: Option<String>,
+        /// The `scope` parameter.
+        scope: Option<String>,
+        /// The `client_id` parameter (a public client's only credential).
+        client_id: Option<String>,
+        /// The `client_secret` parameter, unless the secret comes in an HTTP Basic header.
+        client_secret: Option<String>,
     },
 }
 
@@ -143,6 +165,16 @@ pub fn parse(body: &str) -> Result<TokenRequest, OAuthError> {
         }
         Some(PASSKEY_GRANT_TYPE) => Ok(TokenRequest::Passkey {
             credential: params.required("credential")?,
+        }),
+        Some(TOKEN_EXCHANGE_GRANT_TYPE) => Ok(TokenRequest::TokenExchange {
+            subject_token: params.required("subject_token")?,
+            subject_token_type: params.required("subject_token_type")?,
+            nonce: params.optional("nonce").filter(|nonce| !nonce.is_empty()),
+            scope: params.optional("scope").filter(|scope| !scope.is_empty()),
+            client_id: params.optional("client_id").filter(|id| !id.is_empty()),
+            client_secret: params
+                .optional("client_secret")
+                .filter(|secret| !secret.is_empty()),
         }),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }

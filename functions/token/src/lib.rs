@@ -16,6 +16,7 @@ mod passkey;
 mod password;
 mod refresh;
 pub mod sign_in;
+mod token_exchange;
 
 use lambda_http::{Body, Request, Response};
 use oauth::{OAuthError, TokenResponse};
@@ -62,6 +63,8 @@ pub struct State<S> {
     /// Whether the password grant is answered (`PASSWORD_GRANT`, default `true`); off, it is
     /// `unsupported_grant_type` and applications sign in through `/authorize`.
     pub password_grant: bool,
+    /// The upstream providers whose id_tokens native apps may exchange (no secrets).
+    pub upstreams: shared::federation::upstream::Upstreams,
 }
 
 impl State<MongoStores> {
@@ -83,6 +86,7 @@ impl State<MongoStores> {
             password_failures_per_ip: shared::abuse::rate_limits::password_failures_per_ip(env)?,
             id_token_key: shared::tokens::id_tokens::IdTokenKey::from_source(env)?,
             password_grant: password_grant(env)?,
+            upstreams: shared::federation::upstream::Upstreams::for_id_tokens(env)?,
         })
     }
 }
@@ -267,6 +271,24 @@ async fn grant<S: Stores>(
                 client_secret,
             };
             return authorization_code::exchange(state, request, form, &issuer, now).await;
+        }
+        form::TokenRequest::TokenExchange {
+            subject_token,
+            subject_token_type,
+            nonce,
+            scope,
+            client_id,
+            client_secret,
+        } => {
+            let form = token_exchange::Exchange {
+                subject_token,
+                subject_token_type,
+                nonce,
+                scope,
+                client_id,
+                client_secret,
+            };
+            return token_exchange::exchange(state, request, form, &issuer, now).await;
         }
         form::TokenRequest::ClientCredentials {
             client_id,

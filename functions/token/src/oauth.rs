@@ -62,6 +62,12 @@ pub enum OAuthError {
     ServerError,
     /// 503 `service_unavailable`: the database cannot be reached right now.
     ServiceUnavailable,
+    /// 400 `invalid_grant`: a token exchange's `subject_token` is not a valid id_token of a
+    /// configured provider for one of its clients, or its nonce is wrong or used before.
+    InvalidSubjectToken(String),
+    /// 400 `invalid_grant`: the identity is new and an account here holds its address, but
+    /// may not be linked without its owner's sign-in (in the browser).
+    LinkRequired,
 }
 
 #[derive(Serialize)]
@@ -91,6 +97,16 @@ impl OAuthError {
                 "invalid_request",
                 description.as_str(),
             ),
+            Self::InvalidSubjectToken(description) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                description.as_str(),
+            ),
+            Self::LinkRequired => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "an account here already uses the address this id_token asserts, and it may not be linked without its owner: sign in to that account in the browser and link this provider there first",
+            ),
             Self::InvalidGrant => (
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -104,7 +120,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "grant_type must be authorization_code, password, refresh_token, client_credentials, urn:lambda-auth:params:oauth:grant-type:mfa or urn:lambda-auth:params:oauth:grant-type:passkey",
+                "grant_type must be authorization_code, password, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange, urn:lambda-auth:params:oauth:grant-type:mfa or urn:lambda-auth:params:oauth:grant-type:passkey",
             ),
             Self::InvalidClient => (
                 StatusCode::UNAUTHORIZED,

@@ -116,6 +116,7 @@ async fn setup() -> Setup {
                 .unwrap(),
             id_token_key: Some(id_token_key()),
             password_grant: true,
+            upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
         },
         verifier,
         public: public.id,

@@ -68,6 +68,7 @@ async fn setup() -> Setup {
             .unwrap(),
         id_token_key: None,
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     };
     Setup {
         state,

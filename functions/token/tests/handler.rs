@@ -56,6 +56,7 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
                 .unwrap(),
             id_token_key: None,
             password_grant: true,
+            upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
         },
         verifier,
         time,

@@ -108,13 +108,14 @@ pub enum ExpectedIssuer<'a> {
     PerTenant(&'a str),
 }
 
-/// Checks `token` against `keys`, for the client `audience`, from `issuer`; with
-/// `nonce`, the token must carry exactly it.
+/// Checks `token` against `keys`, for one of the clients `audiences` (this service's client id
+/// at the provider, and its native apps'), from `issuer`; with `nonce`, the token must carry
+/// exactly it.
 pub fn verify(
     token: &str,
     keys: &JwkSet,
     issuer: ExpectedIssuer<'_>,
-    audience: &str,
+    audiences: &[&str],
     nonce: Option<&str>,
 ) -> Result<IdTokenClaims, IdTokenError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| IdTokenError::Malformed)?;
@@ -130,7 +131,7 @@ pub fn verify(
     let key = DecodingKey::from_jwk(jwk).map_err(|_| IdTokenError::UnknownKey)?;
     let mut validation = Validation::new(header.alg);
     validation.leeway = LEEWAY_SECONDS;
-    validation.set_audience(&[audience]);
+    validation.set_audience(audiences);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     if let ExpectedIssuer::Exactly(expected) = issuer {
         validation.set_issuer(&[expected]);
@@ -150,9 +151,12 @@ pub fn verify(
             ));
         }
     }
-    if let Value::Array(audiences) = &claims.aud
-        && audiences.len() > 1
-        && claims.azp.as_deref() != Some(audience)
+    if let Value::Array(named) = &claims.aud
+        && named.len() > 1
+        && !claims
+            .azp
+            .as_deref()
+            .is_some_and(|azp| audiences.contains(&azp))
     {
         return Err(IdTokenError::Invalid(
             "several audiences and another authorized party".to_owned(),
@@ -179,6 +183,23 @@ pub fn verify(
         auth_time: claims.auth_time,
         expires_at: claims.exp,
     })
+}
+
+/// The issuer a token names, read without checking anything: only to find which provider's
+/// keys to check it with.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    #[derive(Deserialize)]
+    struct Issuer {
+        iss: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<Issuer>(&bytes)
+        .ok()
+        .map(|claims| claims.iss)
 }
 
 /// `true`, `"true"` or `1`: providers write booleans in all three ways.
@@ -245,7 +266,7 @@ mod tests {
             &token,
             &keys.set,
             ExpectedIssuer::Exactly("https://up.example"),
-            "client",
+            &["client"],
             Some("n1"),
         )
         .unwrap();
@@ -261,7 +282,7 @@ mod tests {
                 &sign(&keys, claims),
                 &keys.set,
                 ExpectedIssuer::Exactly("https://up.example"),
-                "client",
+                &["client"],
                 Some(nonce),
             )
         };
@@ -299,7 +320,7 @@ mod tests {
                 &forged,
                 &keys.set,
                 ExpectedIssuer::Exactly("https://up.example"),
-                "client",
+                &["client"],
                 Some("n1")
             ),
             Err(IdTokenError::Invalid(_))
@@ -315,7 +336,7 @@ mod tests {
                 &hmac,
                 &keys.set,
                 ExpectedIssuer::Exactly("https://up.example"),
-                "client",
+                &["client"],
                 None
             ),
             Err(IdTokenError::Malformed)
@@ -338,7 +359,7 @@ mod tests {
             &sign(&keys, good.clone()),
             &keys.set,
             ExpectedIssuer::PerTenant(template),
-            "client",
+            &["client"],
             None,
         )
         .unwrap();
@@ -354,7 +375,7 @@ mod tests {
                 &sign(&keys, mismatched),
                 &keys.set,
                 ExpectedIssuer::PerTenant(template),
-                "client",
+                &["client"],
                 None
             )
             .is_err()

@@ -69,6 +69,20 @@ pub struct Provider {
     pub apple: Option<AppleKey>,
     /// Endpoints given instead of discovered (GitHub's, or a GitHub Enterprise Server's).
     pub endpoints: Option<PlainEndpoints>,
+    /// The client ids of the operator's native apps at the provider (an iOS bundle id, an
+    /// Android client id): id_tokens their platform SDK got for them may be exchanged at
+    /// `POST /token` too.
+    pub native_client_ids: Vec<String>,
+}
+
+impl Provider {
+    /// The audiences an id_token of this provider may name: this service's client id and
+    /// the native apps'.
+    pub fn audiences(&self) -> Vec<&str> {
+        std::iter::once(self.client_id.as_str())
+            .chain(self.native_client_ids.iter().map(String::as_str))
+            .collect()
+    }
 }
 
 /// What signs Apple's client secret.
@@ -118,6 +132,8 @@ struct ProviderEntry {
     token_endpoint: Option<String>,
     #[serde(default)]
     api_url: Option<String>,
+    #[serde(default)]
+    native_client_ids: Vec<String>,
 }
 
 /// The configured providers, in the order of their buttons.
@@ -138,6 +154,16 @@ impl Providers {
     /// Reads `FEDERATION_PROVIDERS` and `FEDERATION_SECRETS`; none configured when the first is
     /// unset.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        Self::read(source, true)
+    }
+
+    /// Reads `FEDERATION_PROVIDERS` only, to check their id_tokens: no client secret is
+    /// needed for that (the token endpoint's exchange of a native app's id_token).
+    pub fn for_id_tokens(source: &impl Source) -> Result<Self, ConfigError> {
+        Self::read(source, false)
+    }
+
+    fn read(source: &impl Source, with_secrets: bool) -> Result<Self, ConfigError> {
         let loopback_http = crate::platform::config::flag(source, LOOPBACK_HTTP_VAR, false)?;
         let Some(listed) = source.get(PROVIDERS_VAR) else {
             return Ok(Self::default());
@@ -156,7 +182,7 @@ impl Providers {
         let mut providers = Vec::with_capacity(entries.len());
         for entry in entries {
             let secret = secrets.remove(&entry.id).map(SecretString::from);
-            let provider = provider(entry, secret, loopback_http)?;
+            let provider = provider(entry, secret, loopback_http, with_secrets)?;
             if providers
                 .iter()
                 .any(|known: &Provider| known.id == provider.id)
@@ -215,6 +241,7 @@ fn provider(
     entry: ProviderEntry,
     secret: Option<SecretString>,
     loopback_http: bool,
+    with_secrets: bool,
 ) -> Result<Provider, ConfigError> {
     let id_ok = (1..=32).contains(&entry.id.len())
         && entry
@@ -362,7 +389,7 @@ fn provider(
             ));
         }
     }
-    if preset == Preset::Apple && secret.is_none() {
+    if preset == Preset::Apple && secret.is_none() && with_secrets {
         return Err(invalid(
             SECRETS_VAR,
             format!("{id} needs the team's private key"),
@@ -388,6 +415,7 @@ fn provider(
         trust_email: entry.trust_email.unwrap_or(trust_email),
         apple,
         endpoints,
+        native_client_ids: entry.native_client_ids,
     })
 }
 

@@ -126,6 +126,27 @@ impl Upstreams {
         })
     }
 
+    /// The providers of `FEDERATION_PROVIDERS`, to check their id_tokens only (no secrets).
+    pub fn for_id_tokens(source: &impl Source) -> Result<Self, ConfigError> {
+        Self::new(Providers::for_id_tokens(source)?).map_err(|reason| ConfigError::Invalid {
+            var: crate::federation::providers::PROVIDERS_VAR,
+            reason,
+        })
+    }
+
+    /// The OpenID provider whose id_tokens name `issuer` (for Microsoft's shared endpoints,
+    /// any tenant's issuer); GitHub issues none.
+    pub fn provider_for_issuer(&self, issuer: &str) -> Option<&Provider> {
+        self.providers
+            .all()
+            .iter()
+            .find(|provider| match provider.preset {
+                Preset::Github => false,
+                Preset::Microsoft => microsoft_issuer(issuer),
+                _ => provider.issuer == issuer.trim_end_matches('/'),
+            })
+    }
+
     /// A client of `providers`.
     pub fn new(providers: Providers) -> Result<Self, String> {
         let http = reqwest::Client::builder()
@@ -311,7 +332,7 @@ impl Upstreams {
         } else {
             ExpectedIssuer::Exactly(&endpoints.issuer)
         };
-        let claims = id_tokens::verify(id_token, &keys, expected, &provider.client_id, nonce)?;
+        let claims = id_tokens::verify(id_token, &keys, expected, &provider.audiences(), nonce)?;
         let verified = match provider.preset {
             Preset::Microsoft => claims.domain_verified,
             _ => claims.email_verified,

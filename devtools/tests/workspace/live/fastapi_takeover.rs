@@ -88,6 +88,7 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
             .unwrap(),
         id_token_key: None,
         password_grant: true,
+        upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
     };
     TakeOver {
         database,

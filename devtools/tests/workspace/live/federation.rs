@@ -30,7 +30,7 @@ struct Federated {
     base: String,
     client: RelyingPartyId,
     stores: MongoStores,
-    _upstreams: devtools::upstream::Upstreams,
+    upstreams: devtools::upstream::Upstreams,
 }
 
 async fn federated(name: &str) -> Federated {
@@ -96,7 +96,7 @@ async fn federated(name: &str) -> Federated {
         base,
         client: party.id,
         stores,
-        _upstreams: upstreams,
+        upstreams,
     }
 }
 
@@ -169,6 +169,27 @@ impl Federated {
     /// Follows `callback` here and exchanges the code; the id_token's claims.
     async fn signed_in(&self, browser: &mut Browser, callback: &str) -> Value {
         let (status, body, location) = browser.get(callback).await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
+        let code = location
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .expect("a code for the client");
+        self.exchange(&code).await
+    }
+
+    /// Follows `callback` of a link from the session to the confirmation page, answers it
+    /// with `decision`, and exchanges the code the request goes on with.
+    async fn confirmed_link(&self, browser: &mut Browser, callback: &str, decision: &str) -> Value {
+        let (status, page, _) = browser.get(callback).await;
+        assert_eq!(status, StatusCode::OK, "the confirmation page: {page}");
+        assert!(page.contains("<h1>Link "), "{page}");
+        let (action, mut fields) = form_marked(&page, "action=\"/login/federated/link\"");
+        fields.push(("decision".to_owned(), decision.to_owned()));
+        let (status, body, location) = browser
+            .post(&format!("{}{action}", self.base), &fields)
+            .await;
         assert_eq!(status, StatusCode::FOUND, "{body}");
         let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
         let code = location
@@ -594,10 +615,24 @@ async fn a_signed_in_user_links_a_second_provider_and_signs_in_with_it() {
     let back = fed
         .at_provider(&mut browser, &location.unwrap(), "grace-at-second")
         .await;
-    let linked = fed.signed_in(&mut browser, &back).await;
-    assert_eq!(linked["sub"], claims["sub"]);
     let account =
         shared::identity::account_id::AccountId::parse(claims["sub"].as_str().unwrap()).unwrap();
+    // Declined: nothing is linked, and the request goes on.
+    let declined = fed.confirmed_link(&mut browser, &back, "deny").await;
+    assert_eq!(declined["sub"], claims["sub"]);
+    assert_eq!(
+        fed.stores.identities().list(&account).await.unwrap().len(),
+        1
+    );
+    let (status, body, location) = browser
+        .get(&fed.authorize_url("&link_provider=second"))
+        .await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let back = fed
+        .at_provider(&mut browser, &location.unwrap(), "grace-at-second")
+        .await;
+    let linked = fed.confirmed_link(&mut browser, &back, "allow").await;
+    assert_eq!(linked["sub"], claims["sub"]);
     assert_eq!(
         fed.stores.identities().list(&account).await.unwrap().len(),
         2
@@ -653,7 +688,7 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked_even_by_parallel_unlinks() {
         }
     };
     let account = me(access.clone()).await;
-    assert_eq!(account["password"], false, "{account}");
+    assert_eq!(account["has_password"], false, "{account}");
     let only = account["identities"][0]["id"].as_str().unwrap().to_owned();
     let refused = unlink(access.clone(), only.clone()).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
@@ -676,7 +711,7 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked_even_by_parallel_unlinks() {
         let back = fed
             .at_provider(&mut browser, &location.unwrap(), &login)
             .await;
-        let linked = fed.signed_in(&mut browser, &back).await;
+        let linked = fed.confirmed_link(&mut browser, &back, "allow").await;
         assert_eq!(linked["sub"], claims["sub"]);
         let account = me(access.clone()).await;
         let ids: Vec<String> = account["identities"]
@@ -700,5 +735,174 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked_even_by_parallel_unlinks() {
             .len();
         assert_eq!(left, 1, "round {round}: the account keeps a way to sign in");
     }
+    fed.stack.stop().await;
+}
+
+impl Federated {
+    /// What a native app's platform SDK does: signs in at the provider `id` as `login` for the
+    /// client `client_id` with `nonce`, and gets the id_token itself.
+    async fn platform_id_token(
+        &self,
+        id: &str,
+        client_id: &str,
+        login: &str,
+        nonce: &str,
+    ) -> String {
+        let issuer = &self
+            .upstreams
+            .issuers
+            .iter()
+            .find(|(known, _)| known == id)
+            .unwrap()
+            .1;
+        let secrets: Value = serde_json::from_str(&self.upstreams.secrets_json).unwrap();
+        let secret = secrets[id].as_str().unwrap();
+        let redirect = format!("{}/login/federated/callback", self.base);
+        let verifier = "a-native-apps-own-verifier-of-forty-three-characters";
+        let mut url = openidconnect::url::Url::parse(&format!("{issuer}/auth")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", &redirect)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid email profile")
+            .append_pair("state", "native")
+            .append_pair("nonce", nonce)
+            .append_pair(
+                "code_challenge",
+                &shared::authorization::pkce::s256(verifier),
+            )
+            .append_pair("code_challenge_method", "S256");
+        let mut browser = Browser::new();
+        let back = self.at_provider(&mut browser, url.as_str(), login).await;
+        let code = openidconnect::url::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let tokens: Value = reqwest::Client::new()
+            .post(format!("{issuer}/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect.as_str()),
+                ("code_verifier", verifier),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens["id_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tokens}"))
+            .to_owned()
+    }
+
+    async fn token_exchange(&self, id_token: &str, nonce: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/token", self.base))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", id_token),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:id_token",
+                ),
+                ("nonce", nonce),
+                ("scope", "openid profile"),
+                ("client_id", self.client.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_native_apps_id_token_is_exchanged_once_for_its_audience_and_nonce_only() {
+    let fed = federated("federation_exchange").await;
+    let id_token = fed
+        .platform_id_token(
+            "first",
+            devtools::upstream::CLIENT_ID,
+            "lovelace",
+            "n-native-1",
+        )
+        .await;
+    let wrong_nonce = fed.token_exchange(&id_token, "another-nonce").await;
+    assert_eq!(wrong_nonce.status(), StatusCode::BAD_REQUEST);
+
+    // Four presentations at once, across the instances: one is exchanged.
+    let answers =
+        futures_util::future::join_all((0..4).map(|_| fed.token_exchange(&id_token, "n-native-1")))
+            .await;
+    let statuses: Vec<StatusCode> = answers.iter().map(reqwest::Response::status).collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|status| **status == StatusCode::OK)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    let winner = answers
+        .into_iter()
+        .find(|answer| answer.status() == StatusCode::OK)
+        .unwrap();
+    let tokens: Value = winner.json().await.unwrap();
+    let claims = claims_of(&tokens);
+    assert_eq!(claims["amr"], serde_json::json!(["fed"]));
+    assert_eq!(claims["preferred_username"], "lovelace");
+    let replay = fed.token_exchange(&id_token, "n-native-1").await;
+    assert_eq!(
+        replay.status(),
+        StatusCode::BAD_REQUEST,
+        "a replay later too"
+    );
+
+    // The same identity through the hosted pages: the same account.
+    let mut browser = Browser::new();
+    let callback = fed
+        .through_provider(&mut browser, &fed.authorize_url(""), "first", "lovelace")
+        .await;
+    assert_eq!(
+        fed.signed_in(&mut browser, &callback).await["sub"],
+        claims["sub"]
+    );
+
+    // Another application's id_token (another audience) is not exchanged.
+    let foreign = fed
+        .platform_id_token("first", "other-app", "lovelace", "n-native-2")
+        .await;
+    let refused = fed.token_exchange(&foreign, "n-native-2").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // Apple's way: the id_token carries the SHA-256 of the nonce the app sends.
+    let hashed: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(b"n-native-3")
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    };
+    let apple_style = fed
+        .platform_id_token("first", devtools::upstream::CLIENT_ID, "lovelace", &hashed)
+        .await;
+    assert_eq!(
+        fed.token_exchange(&apple_style, "n-native-3")
+            .await
+            .status(),
+        StatusCode::OK
+    );
     fed.stack.stop().await;
 }

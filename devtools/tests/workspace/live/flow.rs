@@ -48,6 +48,7 @@ async fn api() -> Api {
                 .unwrap(),
             id_token_key: None,
             password_grant: true,
+            upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
         },
         me: me::State {
             stores: stores.clone(),

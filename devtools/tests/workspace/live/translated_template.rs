@@ -349,7 +349,11 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
         assert_eq!(managed, expected, "{id}");
         for policy in role["Policies"].as_array().into_iter().flatten() {
             if let Some(choice) = policy.get("Fn::If") {
-                assert_sends_only_as_the_sender(id, choice);
+                if choice[0] == "HasFederationSecrets" {
+                    assert_reads_only_the_federation_secrets(id, choice);
+                } else {
+                    assert_sends_only_as_the_sender(id, choice);
+                }
                 continue;
             }
             for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
@@ -366,6 +370,27 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
             }
         }
     }
+}
+
+/// The translated `!If [HasFederationSecrets, policy, NoValue]`: only the login function
+/// reads the upstream providers' secrets, and only that secret.
+fn assert_reads_only_the_federation_secrets(id: &str, choice: &Value) {
+    assert_eq!(
+        id, "LoginFunction",
+        "{id} may not read the providers' secrets"
+    );
+    assert_eq!(choice[2]["Ref"], "AWS::NoValue", "{id}");
+    let statements = choice[1]["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{id}");
+    assert_eq!(
+        statements[0]["Action"],
+        serde_json::json!(["secretsmanager:GetSecretValue"]),
+        "{id}"
+    );
+    assert_eq!(
+        statements[0]["Resource"]["Fn::Sub"][1]["secretArn"]["Ref"], "FederationSecretsSecretArn",
+        "{id}"
+    );
 }
 
 /// The translated `!If [SendsMail, policy, NoValue]` of a sending function: only
