@@ -37,7 +37,9 @@ pub fn free_port() -> Result<u16, UpstreamError> {
 }
 
 /// Starts `ids` (each its own issuer) from `dir` (`devtools/upstream`, its `node_modules`
-/// installed), redirecting to `redirect_uri`; the first one's addresses count as verified.
+/// installed), redirecting to `redirect_uri`; the first one's addresses count as verified. An
+/// id ending in `:github` plays GitHub (plain OAuth 2 and its user API) under the `github`
+/// preset.
 pub async fn start(
     dir: &Path,
     ids: &[&str],
@@ -57,7 +59,10 @@ pub async fn start(
     let listed: Vec<String> = ids
         .iter()
         .zip(&ports)
-        .map(|(id, port)| format!("{id}={port}"))
+        .map(|(id, port)| match id.split_once(':') {
+            Some((id, mode)) => format!("{id}={port}:{mode}"),
+            None => format!("{id}={port}"),
+        })
         .collect();
     let secret = shared::sessions::generate().map_err(|error| UpstreamError(error.to_string()))?;
     let secret = secrecy::ExposeSecret::expose_secret(&secret.secret).to_owned();
@@ -78,6 +83,7 @@ pub async fn start(
         .ok_or_else(|| UpstreamError("no output from node".to_owned()))?;
     let mut lines = BufReader::new(stdout).lines();
     let mut issuers = Vec::new();
+    let mut github = Vec::new();
     let deadline = tokio::time::Duration::from_secs(20);
     while issuers.len() < ids.len() {
         let line = tokio::time::timeout(deadline, lines.next_line())
@@ -89,6 +95,9 @@ pub async fn start(
         if let (Some("upstream"), Some(id), Some(issuer)) =
             (words.next(), words.next(), words.next())
         {
+            if words.next() == Some("github") {
+                github.push(id.to_owned());
+            }
             issuers.push((id.to_owned(), issuer.to_owned()));
         }
     }
@@ -111,6 +120,18 @@ pub async fn start(
         .zip(&names)
         .enumerate()
         .map(|(index, ((id, issuer), (_, name)))| {
+            if github.contains(id) {
+                return serde_json::json!({
+                    "id": id,
+                    "preset": "github",
+                    "issuer": issuer,
+                    "client_id": CLIENT_ID,
+                    "name": name,
+                    "authorization_endpoint": format!("{issuer}/login/oauth/authorize"),
+                    "token_endpoint": format!("{issuer}/login/oauth/access_token"),
+                    "api_url": issuer,
+                });
+            }
             serde_json::json!({
                 "id": id,
                 "issuer": issuer,

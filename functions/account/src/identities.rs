@@ -86,6 +86,7 @@ pub(crate) async fn unlink<S: Stores>(state: &State<S>, request: &Request) -> Re
     {
         reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
     }
+    reauthentication::refuse_third_parties_for_accounts_without_a_password(state, &caller).await?;
     let id = request
         .path_parameters_ref()
         .and_then(|parameters| parameters.first("id"))

@@ -24,6 +24,8 @@ use shared::stores::Stores;
 pub struct RecentCaller {
     /// The account, read fresh.
     pub user: User,
+    /// The relying party the access token was issued to, if any.
+    pub client: Option<String>,
     /// Its second factor, confirmed or pending.
     pub factor: Option<SecondFactor>,
 }
@@ -48,7 +50,11 @@ pub async fn recent_caller<S: Stores>(
         tracing::info!(username = %user.username, "sensitive change refused: login not recent");
         return Err(insufficient(state, false));
     }
-    Ok(RecentCaller { user, factor })
+    Ok(RecentCaller {
+        user,
+        factor,
+        client: caller.client,
+    })
 }
 
 /// The caller of a sensitive request with a JSON body, and the body's fields: the login is
@@ -79,6 +85,37 @@ pub async fn confirm_current_password<S: Stores>(
         None
     };
     confirm_password_and_factor(state, caller, current, fields, request).await
+}
+
+/// An account without a password proves a sensitive change by its recent sign-in alone, so
+/// only this service's own applications may ask for one: a third-party application's token
+/// (whose user allowed it `account`) is refused, or it could give the account a password,
+/// a passkey or an address of its own.
+pub async fn refuse_third_parties_for_accounts_without_a_password<S: Stores>(
+    state: &State<S>,
+    caller: &RecentCaller,
+) -> Result<(), ApiError> {
+    use shared::access::relying_parties::{RelyingPartyId, RelyingPartyStore as _};
+    if caller.user.has_password() {
+        return Ok(());
+    }
+    let Some(client) = caller.client.as_deref().and_then(RelyingPartyId::parse) else {
+        return Ok(());
+    };
+    let party = state
+        .stores
+        .relying_parties()
+        .find(&client)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if party.is_some_and(|party| party.first_party) {
+        return Ok(());
+    }
+    tracing::info!(username = %caller.user.username, client = %client, "sensitive change refused: a third-party application's token for an account without a password");
+    Err(ApiError::Refused {
+        code: "first_party_only",
+        message: "an account without a password changes its credentials only through this service's own applications",
+    })
 }
 
 /// The second factor presented in `fields` (`otp` or `recovery_code`), required when the
@@ -184,6 +221,7 @@ pub async fn confirm_password_and_factor<S: Stores>(
     fields: &Map<String, Value>,
     request: &lambda_http::Request,
 ) -> Result<(), ApiError> {
+    refuse_third_parties_for_accounts_without_a_password(state, caller).await?;
     let presented = presented_factor(state, caller, fields)?;
     let user = &caller.user;
     match current_password {

@@ -39,8 +39,12 @@ pub(crate) async fn start<S: Stores>(
     }
     // An account without a password (created through another provider) has its recent
     // sign-in there to show, and nothing more.
-    if let Some(current) = current {
-        reauthentication::check_password(state, user, current, request).await?;
+    match current {
+        Some(current) => reauthentication::check_password(state, user, current, request).await?,
+        None => {
+            reauthentication::refuse_third_parties_for_accounts_without_a_password(state, &caller)
+                .await?;
+        }
     }
     let secret = TotpSecret::generate().map_err(internal)?;
     let sealed = state.mfa.seal(&user.id, &secret).map_err(internal)?;

@@ -1239,3 +1239,48 @@ async fn an_account_without_a_password_sets_its_first_one_after_its_recent_login
     let (status, body, _) = call(&setup, &password_event(json!({ "new_password": CURRENT }))).await;
     assert_eq!(status, 422, "current_password is required: {body}");
 }
+
+#[tokio::test]
+async fn a_third_party_applications_token_cannot_give_an_account_without_a_password_one() {
+    use shared::access::relying_parties::{
+        ClientKind, IdTokenAlgorithm, RelyingParty, RelyingPartyId, RelyingPartyStore as _,
+    };
+    let mut setup = setup().await;
+    setup.state.stores.users = MemoryUserStore::with_user(
+        "alice",
+        shared::identity::users::NO_PASSWORD_HASH,
+        SystemTime::now(),
+    );
+    let application = |first_party: bool| RelyingParty {
+        id: RelyingPartyId::generate().unwrap(),
+        name: "An application".to_owned(),
+        kind: ClientKind::Public,
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        scopes: shared::access::scopes::Scopes::parse("openid account"),
+        first_party,
+        id_token_algorithm: IdTokenAlgorithm::Rs256,
+        created_at: SystemTime::now(),
+        created_by: shared::testing::seeded_account_id("admin"),
+    };
+    let (third, first) = (application(false), application(true));
+    let parties = &setup.state.stores.relying_parties;
+    parties.create(&third).await.unwrap();
+    parties.create(&first).await.unwrap();
+    let from = |client: &RelyingPartyId| {
+        let mut event = password_event(json!({ "new_password": NEW }));
+        event["requestContext"]["authorizer"]["client_id"] = json!(client.as_str());
+        event["requestContext"]["authorizer"]["scope"] = json!("openid account");
+        event
+    };
+    let (status, body, _) = call(&setup, &from(&third.id)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "first_party_only");
+    assert_eq!(
+        stored_hash(&setup).await,
+        shared::identity::users::NO_PASSWORD_HASH,
+        "nothing stored"
+    );
+    let (status, body, _) = call(&setup, &from(&first.id)).await;
+    assert_eq!(status, 200, "this service's own application: {body}");
+}

@@ -471,7 +471,7 @@ async fn remove_email<S: Stores>(
 }
 
 /// Unlinks the identity `{identity_id}` (its id in the account's view) from the account:
-/// it no longer signs in to it. An administrator may remove the last way to sign in (to cut
+/// it no longer signs in to it, and every session of the account ends. An administrator may remove the last way to sign in (to cut
 /// off a hijacked identity); a reset code then gives the owner a password.
 async fn unlink_identity<S: Stores>(
     state: &State<S>,
@@ -500,6 +500,8 @@ async fn unlink_identity<S: Stores>(
     {
         return Err(IDENTITY_NOT_FOUND);
     }
+    // Whatever the identity signed in to goes with it.
+    sign_out(state, &target.id).await?;
     fresh(state, &target.id).await
 }
 

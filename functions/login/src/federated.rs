@@ -461,6 +461,19 @@ async fn link_signed_in<S: Stores>(
     }
     // The user confirms on this service's page: a provider's answer alone (a browser signed
     // in there by someone else, say) never links.
+    ask_confirmation(context, request, provider, asserted, &user).await
+}
+
+/// Keeps `asserted` waiting for `user`'s confirmation in this browser and shows the page
+/// that asks for it.
+async fn ask_confirmation<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    provider: &Provider,
+    asserted: &Asserted,
+    user: &User,
+) -> Response<Body> {
+    let stores = &context.state().stores;
     let Some(browser) = context.cookies().federation(context.request()) else {
         return context.error_page(
             StatusCode::BAD_REQUEST,
@@ -500,10 +513,15 @@ async fn link_signed_in<S: Stores>(
         .carried
         .retain(|(name, _)| !matches!(*name, "link_provider" | "link_token"));
     confirming.carried.push(("link_token", token));
-    let shown = asserted
-        .email
-        .clone()
-        .unwrap_or_else(|| asserted.subject.clone());
+    // An address the provider did not verify is anyone's to type: it is shown as such.
+    let shown = match (&asserted.email, asserted.email_verified) {
+        (Some(email), true) => email.clone(),
+        (Some(email), false) => format!(
+            "{} (it gave the address {email}, not verified)",
+            asserted.subject
+        ),
+        (None, _) => asserted.subject.clone(),
+    };
     let (csrf_token, set_csrf) = context.csrf();
     let page = crate::pages::link(
         &context.frame(),
@@ -625,48 +643,50 @@ pub(crate) async fn confirm_link<S: Stores>(context: &Context<'_, S>) -> Respons
     flow::finish(context, &request, &session, &user).await
 }
 
-/// After `user` signed in on a page that carried a `link_token`: links the identity waiting
-/// under it, if it waits for this account in this browser. Nothing happens otherwise.
-pub(crate) async fn link_waiting<S: Stores>(context: &Context<'_, S>, user: &User, token: &str) {
+/// After `user` signed in on a page that carried a `link_token`: the page asking them to
+/// confirm the link of the identity waiting under it, if it waits for this account in this
+/// browser; otherwise the request goes on as after any sign-in.
+pub(crate) async fn ask_to_link_waiting<S: Stores>(
+    context: &Context<'_, S>,
+    request: &AuthorizationRequest,
+    session: &Session,
+    user: &User,
+    token: &str,
+) -> Response<Body> {
+    let mut request = request.clone();
+    request
+        .carried
+        .retain(|(name, _)| !matches!(*name, "link_provider" | "link_token"));
     let Some(browser) = context.cookies().federation(context.request()) else {
-        return;
+        return flow::finish(context, &request, session, user).await;
     };
     let stores = &context.state().stores;
-    let waiting: WaitingIdentity = match stores
+    let waiting: Option<WaitingIdentity> = match stores
         .federation()
         .take(&waiting_key(token, &browser), context.now())
         .await
     {
-        Ok(Some(record)) => match serde_json::from_str(&record) {
-            Ok(waiting) => waiting,
-            Err(_) => return,
-        },
-        Ok(None) => return,
-        Err(error) => {
-            tracing::warn!(%error, "the waiting identity could not be read; it is not linked");
-            return;
-        }
+        Ok(record) => record.and_then(|record| serde_json::from_str(&record).ok()),
+        Err(error) => return context.unavailable_page(&error.to_string()),
     };
-    if waiting.browser != hash(&browser) || waiting.account != user.id.as_str() {
-        tracing::warn!(account = %user.id, "a waiting identity was not linked: another browser or another account signed in");
-        return;
-    }
-    let identity = linking::identity_of(&waiting.asserted, &user.id, context.now());
-    match stores.identities().link(&identity).await {
-        Ok(Link::Linked) => {
-            tracing::info!(account = %user.id, provider = %waiting.asserted.provider, "identity linked after its owner signed in");
-            record(context, user, EventKind::IdentityLinked).await;
-            if let Some(provider) = context
-                .state()
-                .upstreams
-                .providers()
-                .get(&waiting.asserted.provider)
-            {
-                notify_link(context, user, provider).await;
-            }
+    let provider = waiting.as_ref().and_then(|waiting| {
+        context
+            .state()
+            .upstreams
+            .providers()
+            .get(&waiting.asserted.provider)
+    });
+    match (waiting, provider) {
+        (Some(waiting), Some(provider))
+            if waiting.browser == hash(&browser) && waiting.account == user.id.as_str() =>
+        {
+            ask_confirmation(context, &request, provider, &waiting.asserted, user).await
         }
-        Ok(Link::AlreadyLinked(_)) => {}
-        Err(error) => tracing::warn!(%error, "the waiting identity was not linked"),
+        (Some(_), _) => {
+            tracing::warn!(account = %user.id, "a waiting identity was not offered: another account signed in");
+            flow::finish(context, &request, session, user).await
+        }
+        (None, _) => flow::finish(context, &request, session, user).await,
     }
 }
 

@@ -550,7 +550,7 @@ async fn live_session<S: Stores>(
 }
 
 /// Starts a login session for `user` and goes on with the request. An identity waiting for
-/// this account's owner (the form's `link_token`) is linked first.
+/// this account's owner (the form's `link_token`) is offered for linking first.
 pub(crate) async fn signed_in<S: Stores>(
     context: &Context<'_, S>,
     request: &AuthorizationRequest,
@@ -559,9 +559,6 @@ pub(crate) async fn signed_in<S: Stores>(
     authenticated_at: SystemTime,
 ) -> Response<Body> {
     let state = context.state;
-    if let Some(token) = request.link_token() {
-        crate::federated::link_waiting(context, user, token).await;
-    }
     let Ok(cookie) = shared::sessions::generate() else {
         return context.error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -598,7 +595,13 @@ pub(crate) async fn signed_in<S: Stores>(
         return unavailable(context, &error.to_string());
     }
     tracing::info!(account = %user.id, family = %session.family, client = %request.client.id, "login session started");
-    let response = finish(context, request, &session, user).await;
+    let response = match request.link_token() {
+        // An identity waits for this account's owner: they confirm its link first.
+        Some(token) => {
+            crate::federated::ask_to_link_waiting(context, request, &session, user, token).await
+        }
+        None => finish(context, request, &session, user).await,
+    };
     pages::with_cookie(
         response,
         &context
@@ -619,7 +622,7 @@ pub(crate) async fn finish<S: Stores>(
     // `prompt=none` shows no page, and linking goes through the provider's: not then.
     if let Some(provider) = request
         .link_provider()
-        .filter(|_| !request.prompt.none)
+        .filter(|_| !request.prompt.none && crate::federated::recent(context, session))
         .and_then(|id| context.state.upstreams.providers().get(id))
     {
         return crate::federated::begin(context, provider, request, Some(user)).await;

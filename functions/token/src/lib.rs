@@ -219,7 +219,7 @@ async fn grant<S: Stores>(
             let user = login.user;
             if login.second_factor_on {
                 let (challenge, (), (), ()) = tokio::join!(
-                    mfa::challenge(state, &user, now, false),
+                    mfa::challenge(state, &user, now, now, false),
                     password::forget_failures(state, &user.username),
                     account_events::amend(events, &login.event, EventKind::SecondFactorRequired),
                     login.source.refund(state)

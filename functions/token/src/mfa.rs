@@ -22,18 +22,20 @@ use shared::stores::Stores;
 use std::time::SystemTime;
 
 /// Stores a pending login for `user` after a correct password (or, `federated`, a sign-in
-/// at another provider) and answers `mfa_required`.
+/// at another provider at `authenticated_at`, which may be earlier) and answers
+/// `mfa_required`; the `mfa_token` lasts five minutes from `now`.
 pub(crate) async fn challenge<C: SignInContext>(
     state: &C,
     user: &User,
     now: SystemTime,
+    authenticated_at: SystemTime,
     federated: bool,
 ) -> Result<OAuthError, OAuthError> {
     let token = shared::sessions::generate().map_err(|error| server_error(&error))?;
     let challenge = MfaChallenge {
         account: user.id.clone(),
         token_version: user.token_version,
-        password_at: now,
+        password_at: authenticated_at,
         federated,
         expires_at: now + MFA_TOKEN_LIFETIME,
     };

@@ -43,7 +43,7 @@ pub async fn password<C: SignInContext>(
     let user = login.user;
     if login.second_factor_on {
         let (challenge, (), (), ()) = tokio::join!(
-            mfa::challenge(context, &user, now, false),
+            mfa::challenge(context, &user, now, now, false),
             password::forget_failures(context, &user.username),
             account_events::amend(events, &login.event, EventKind::SecondFactorRequired),
             login.source.refund(context)
@@ -80,14 +80,10 @@ pub async fn federated<C: SignInContext>(
         .await
         .map_err(crate::store_error)?;
     if factor.is_some_and(|factor| factor.confirmed) {
-        let event = AccountEvent::new(
-            &user.id,
-            EventKind::SecondFactorRequired,
-            authenticated_at,
-            source,
-        );
+        let now = context.clock().now();
+        let event = AccountEvent::new(&user.id, EventKind::SecondFactorRequired, now, source);
         let (challenge, ()) = tokio::join!(
-            mfa::challenge(context, &user, authenticated_at, true),
+            mfa::challenge(context, &user, now, authenticated_at, true),
             account_events::record(context.stores().events(), &event)
         );
         return match challenge? {

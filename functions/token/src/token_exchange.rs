@@ -4,8 +4,8 @@
 //! of the configured audiences (this service's client id there, or a native app's), carry
 //! the `nonce` the app sends (or its SHA-256, as Sign in with Apple takes it), and be
 //! presented once. The identity then signs in by the same linking rules as the hosted pages
-//! ([`shared::federation::linking`]); an account with a second factor answers `mfa_required`,
-//! and an identity that may link only after its owner's sign-in is refused.
+//! ([`shared::federation::linking`]); an account with a second factor, and an identity that
+//! may link only after its owner's sign-in, are refused (the hosted pages handle both).
 
 use crate::form::ID_TOKEN_TYPE;
 use crate::oauth::{OAuthError, TokenResponse};
@@ -16,6 +16,7 @@ use shared::access::scopes::Scopes;
 use shared::authorization::codes::AuthorizationGrant;
 use shared::authorization::federation_pending::PendingStore as _;
 use shared::federation::linking::{self, Resolution};
+use shared::federation::providers::Preset;
 use shared::federation::upstream::{Asserted, UpstreamError};
 use shared::identity::account_events::{self, AccountEvent, EventKind};
 use shared::platform::http::RequestSource;
@@ -39,8 +40,8 @@ const USED_MARK_MARGIN: Duration = Duration::from_secs(120);
 /// Answers the exchange: `401 invalid_client` for a client that does not authenticate as a
 /// relying party, `400 unauthorized_client`-like `invalid_request` for a third-party one,
 /// `400 invalid_grant` for an id_token that does not verify, a wrong or reused nonce, a
-/// disabled account or an identity that must be linked in the browser; `403 mfa_required`
-/// for an account with a second factor.
+/// disabled account, an account with a second factor or an identity that must be linked in
+/// the browser.
 pub(crate) async fn exchange<S: Stores>(
     state: &State<S>,
     request: &Request,
@@ -102,12 +103,21 @@ pub(crate) async fn exchange<S: Stores>(
         .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds))
         .filter(|at| *at <= now)
         .unwrap_or(now);
-    let user = match crate::sign_in::federated(state, user, authenticated_at, &source).await? {
-        crate::sign_in::PasswordStep::Complete(user) => user,
-        crate::sign_in::PasswordStep::SecondFactor { mfa_token, .. } => {
-            return Err(OAuthError::MfaRequired { mfa_token });
-        }
-    };
+    // The second step of the MFA grant issues no tokens bound to a relying party: an account
+    // with a second factor signs in through /authorize, where the code is asked.
+    let factor = shared::factors::second_factors::SecondFactorStore::find(
+        state.stores.second_factors(),
+        &user.id,
+    )
+    .await
+    .map_err(store_error)?;
+    if factor.is_some_and(|factor| factor.confirmed) {
+        tracing::info!(account = %user.id, "id_token exchange refused: the account has a second factor");
+        return Err(OAuthError::InvalidSubjectToken(
+            "this account has two-step verification: sign in through /authorize, where its code is asked"
+                .to_owned(),
+        ));
+    }
     let refresh = shared::sessions::generate().map_err(|error| server_error(&error))?;
     let settings = state.issuer.settings();
     let mut session = Session::new(&user.id, user.token_version, now, settings.session_ttl);
@@ -168,23 +178,35 @@ async fn verified<S: Stores>(
         }
         Err(error) => return Err(refused(&error.to_string())),
     };
-    let digest = sha2::Sha256::digest(nonce.as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    let base64url = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_slice())
-    };
     let carried = asserted.nonce.as_deref().unwrap_or_default();
-    let matches =
-        !carried.is_empty() && [nonce, hex.as_str(), base64url.as_str()].contains(&carried);
-    if !matches {
+    if !nonce_matches(provider.preset, nonce, carried) {
         return Err(refused("its nonce is not the one sent"));
     }
     Ok(asserted)
 }
 
-/// Marks the id_token used (by its issuer and nonce) until it expires: a second exchange of
-/// it, in parallel or later, is refused.
+/// Whether an id_token carrying `carried` answers the app's `nonce`: Sign in with Apple
+/// carries the SHA-256 (hex) of the value the app keeps, so the hash alone (which the
+/// id_token shows) does not pass; every other provider carries the value itself.
+fn nonce_matches(preset: Preset, nonce: &str, carried: &str) -> bool {
+    if carried.is_empty() || nonce.is_empty() {
+        return false;
+    }
+    match preset {
+        Preset::Apple => {
+            let hex: String = sha2::Sha256::digest(nonce.as_bytes())
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            hex == carried
+        }
+        _ => nonce == carried,
+    }
+}
+
+/// Marks the id_token used (by its issuer, subject and nonce) until it expires: a second
+/// exchange of it, in parallel or later, is refused. The subject is in the key, so one app's
+/// fixed nonce cannot block other users.
 async fn spend<S: Stores>(
     state: &State<S>,
     asserted: &Asserted,
@@ -193,7 +215,7 @@ async fn spend<S: Stores>(
     let nonce = asserted.nonce.as_deref().unwrap_or_default();
     let key = format!(
         "used:{}",
-        shared::sessions::hash(&format!("{} {nonce}", asserted.issuer))
+        shared::sessions::hash(&format!("{} {} {nonce}", asserted.issuer, asserted.subject))
     );
     let expires_at = asserted
         .expires_at
@@ -213,5 +235,26 @@ async fn spend<S: Stores>(
         Err(OAuthError::InvalidSubjectToken(
             "the subject_token was exchanged before".to_owned(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apples_id_token_carries_the_nonces_hash_which_alone_does_not_pass() {
+        let hashed: String = sha2::Sha256::digest(b"kept-by-the-app")
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert!(nonce_matches(Preset::Apple, "kept-by-the-app", &hashed));
+        assert!(
+            !nonce_matches(Preset::Apple, &hashed, &hashed),
+            "the hash is public"
+        );
+        assert!(nonce_matches(Preset::Google, "n-1", "n-1"));
+        assert!(!nonce_matches(Preset::Google, "n-2", "n-1"));
+        assert!(!nonce_matches(Preset::Oidc, "", ""));
     }
 }

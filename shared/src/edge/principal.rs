@@ -34,6 +34,9 @@ pub struct Principal {
     pub session: Option<String>,
     /// The scopes the access token carries (`scope`).
     pub scopes: crate::access::scopes::Scopes,
+    /// The relying party (or machine client) the token was issued to (`client_id`), if any:
+    /// none for a token of the password, passkey or MFA grants.
+    pub client: Option<String>,
 }
 
 /// A context number: API Gateway may pass context values on as strings, so both are read.
@@ -87,6 +90,7 @@ pub fn principal(request: &Request, now: SystemTime) -> Result<Principal, ApiErr
             .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)),
         session: text("sid").filter(|sid| !sid.is_empty()),
         scopes: crate::access::scopes::Scopes::parse(text("scope").as_deref().unwrap_or_default()),
+        client: text("client_id").filter(|client| !client.is_empty()),
     })
 }
 

@@ -40,7 +40,7 @@ async fn federated(name: &str) -> Federated {
     let port = devtools::upstream::free_port().unwrap();
     let upstreams = devtools::upstream::start(
         &crate::support::workspace().join("devtools/upstream"),
-        &["first", "second"],
+        &["first", "second", "gh:github"],
         &format!("http://127.0.0.1:{port}/login/federated/callback"),
     )
     .await
@@ -498,6 +498,27 @@ async fn an_unverified_or_untrusted_assertion_of_a_victims_address_does_not_link
         "password".to_owned(),
         "correct horse battery staple".to_owned(),
     ));
+    let (status, page, _) = other.post(&format!("{}{action}", fed.base), &fields).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the owner confirms the link first: {page}"
+    );
+    assert!(
+        page.contains("not verified"),
+        "the page says the address is unverified: {page}"
+    );
+    assert!(
+        fed.stores
+            .identities()
+            .list(&victim)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet"
+    );
+    let (action, mut fields) = form_marked(&page, "action=\"/login/federated/link\"");
+    fields.push(("decision".to_owned(), "allow".to_owned()));
     let (status, body, _) = other.post(&format!("{}{action}", fed.base), &fields).await;
     assert_eq!(status, StatusCode::FOUND, "{body}");
     let linked = fed.stores.identities().list(&victim).await.unwrap();
@@ -887,22 +908,47 @@ async fn a_native_apps_id_token_is_exchanged_once_for_its_audience_and_nonce_onl
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant", "{body}");
 
-    // Apple's way: the id_token carries the SHA-256 of the nonce the app sends.
-    let hashed: String = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(b"n-native-3")
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
-    };
-    let apple_style = fed
-        .platform_id_token("first", devtools::upstream::CLIENT_ID, "lovelace", &hashed)
+    fed.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_github_style_provider_signs_in_with_its_user_api_and_verified_primary_address() {
+    let fed = federated("federation_github").await;
+    let mut browser = Browser::new();
+    let callback = fed
+        .through_provider(&mut browser, &fed.authorize_url(""), "gh", "octo")
         .await;
+    let claims = fed.signed_in(&mut browser, &callback).await;
+    assert_eq!(claims["amr"], serde_json::json!(["fed"]));
+    assert_eq!(claims["preferred_username"], "octo");
+    let account =
+        shared::identity::account_id::AccountId::parse(claims["sub"].as_str().unwrap()).unwrap();
+    let identities = fed.stores.identities().list(&account).await.unwrap();
+    assert_eq!(identities.len(), 1);
+    let gh_issuer = &fed
+        .upstreams
+        .issuers
+        .iter()
+        .find(|(id, _)| id == "gh")
+        .unwrap()
+        .1;
+    assert_eq!(&identities[0].issuer, gh_issuer);
+    assert!(
+        identities[0].subject.parse::<u64>().is_ok(),
+        "keyed by the numeric user id: {}",
+        identities[0].subject
+    );
+    let user = fed
+        .stores
+        .users()
+        .find_by_id(&account)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        fed.token_exchange(&apple_style, "n-native-3")
-            .await
-            .status(),
-        StatusCode::OK
+        user.email.unwrap().as_str(),
+        "octo@example.com",
+        "the primary verified address, not the unverified one listed first"
     );
     fed.stack.stop().await;
 }
