@@ -129,3 +129,41 @@ pub(crate) async fn unlink<S: Stores>(state: &State<S>, request: &Request) -> Re
     }
     Ok(())
 }
+
+/// `PUT /users/me/username` `{"username"}`: an account created through another provider
+/// chooses its own name once, in place of the one proposed for it (the sign-up rules for
+/// names apply). `200 {"username"}`, `409 username_taken`, `409 username_chosen`.
+pub(crate) async fn choose_username<S: Stores>(
+    state: &State<S>,
+    request: &Request,
+) -> Result<serde_json::Value, ApiError> {
+    use shared::identity::users::{Renaming, UserStore as _};
+    let caller = reauthentication::recent_caller(state, request).await?;
+    reauthentication::refuse_third_parties_for_accounts_without_a_password(state, &caller).await?;
+    let fields = shared::platform::http::json_fields(request)?;
+    let username = shared::identity::credentials::Username::for_new_account(
+        shared::platform::http::string_field(&fields, "username")?,
+    )
+    .map_err(|error| ApiError::InvalidField {
+        field: "username",
+        message: error.to_string(),
+    })?;
+    let user = &caller.user;
+    let renamed = state
+        .stores
+        .users()
+        .rename_provisional(&user.id, &username, state.clock.now())
+        .await
+        .map_err(store)?;
+    match renamed {
+        Renaming::Renamed => {
+            tracing::info!(account = %user.id, from = %user.username, to = %username, "proposed username replaced");
+            Ok(serde_json::json!({ "username": username.as_str() }))
+        }
+        Renaming::UsernameTaken => Err(ApiError::UsernameTaken),
+        Renaming::NotProvisional => Err(ApiError::Conflict {
+            code: "username_chosen",
+            message: "the username was chosen already: it changes only once, after a first sign-in through another provider",
+        }),
+    }
+}

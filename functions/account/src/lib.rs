@@ -17,7 +17,8 @@
 //! - `POST /users/me/passkeys/registration-options` and `POST /users/me/passkeys` register a
 //!   passkey (WebAuthn), `DELETE /users/me/passkeys/{id}` deletes one;
 //! - `DELETE /users/me/identities/{id}` unlinks an identity at another provider; neither
-//!   it nor a passkey's deletion takes the account's last way to sign in ([`identities`]).
+//!   it nor a passkey's deletion takes the account's last way to sign in ([`identities`]);
+//!   `PUT /users/me/username` replaces a name proposed at a first sign-in there, once.
 //!
 //! The password change and every second-factor route need a recent login; with a second
 //! factor on, the password change, turning it off and new recovery codes also need a code
@@ -135,12 +136,14 @@ pub enum Endpoint {
     DeletePasskey,
     /// Unlink an identity at another provider.
     UnlinkIdentity,
+    /// Choose the username once, in place of a proposed one.
+    ChooseUsername,
     /// Take back what a third-party application was allowed.
     RevokeConsent,
 }
 
 /// The routes this function serves, as `template.yaml` declares them.
-pub const ROUTES: [(Route, Endpoint); 16] = [
+pub const ROUTES: [(Route, Endpoint); 17] = [
     (Route::post("/users/me/password"), Endpoint::ChangePassword),
     (Route::post("/users/me/logout"), Endpoint::LogoutEverywhere),
     (Route::post("/users/me/mfa/totp"), Endpoint::StartTotp),
@@ -180,6 +183,7 @@ pub const ROUTES: [(Route, Endpoint); 16] = [
         Route::delete("/users/me/identities/{id}"),
         Endpoint::UnlinkIdentity,
     ),
+    (Route::put("/users/me/username"), Endpoint::ChooseUsername),
     (
         Route::delete("/users/me/consents/{client_id}"),
         Endpoint::RevokeConsent,
@@ -226,6 +230,12 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
         Some(Endpoint::DeletePasskey) => {
             return match passkeys::remove(state, &request).await {
                 Ok(()) => no_content(),
+                Err(error) => error.into_response(),
+            };
+        }
+        Some(Endpoint::ChooseUsername) => {
+            return match identities::choose_username(state, &request).await {
+                Ok(body) => json_response(lambda_http::http::StatusCode::OK, &body),
                 Err(error) => error.into_response(),
             };
         }

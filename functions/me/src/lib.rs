@@ -280,6 +280,7 @@ async fn account<S: Stores>(
                 "recovery_codes_remaining": confirmed.map_or(0, |factor| factor.recovery_codes.len()),
             },
             "has_password": user.has_password(),
+            "username_editable": user.username_provisional,
             "identities": identities.iter().map(shared::identity::identities::Identity::view).collect::<Vec<_>>(),
         }),
     ))

@@ -35,6 +35,7 @@ async fn the_sample_event_returns_the_callers_own_record_without_the_hash() {
             "email": null,
             "two_factor": {"enabled": false, "recovery_codes_remaining": 0},
             "has_password": true,
+            "username_editable": false,
             "identities": [],
         })
     );

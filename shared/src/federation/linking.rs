@@ -210,7 +210,7 @@ async fn insert_named<S: Stores>(
         let Ok(username) = Username::for_new_account(&candidate) else {
             continue;
         };
-        match stores.users().insert(&username, NO_PASSWORD, now).await? {
+        match stores.users().insert_provisional(&username, now).await? {
             Insertion::Created(id) => return Ok(id),
             Insertion::UsernameTaken => continue,
         }
@@ -334,6 +334,7 @@ mod tests {
         };
         assert_eq!(user.username.as_str(), "ada");
         assert_eq!(user.password_hash, NO_PASSWORD);
+        assert!(user.username_provisional, "editable once");
         assert_eq!(
             user.email
                 .as_ref()

@@ -643,6 +643,53 @@ mod tests {
     }
 
     #[test]
+    fn apples_client_secret_is_an_es256_jwt_from_the_team_to_apple_about_the_client() {
+        use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+        let key = loop {
+            let mut bytes = [0_u8; 32];
+            getrandom::fill(&mut bytes).unwrap();
+            if let Ok(key) = p256::SecretKey::from_slice(&bytes) {
+                break key;
+            }
+        };
+        let private_pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let public_pem = key.public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        let provider = Provider {
+            id: "apple".to_owned(),
+            name: "Apple".to_owned(),
+            preset: Preset::Apple,
+            issuer: "https://appleid.apple.com".to_owned(),
+            client_id: "com.example.web".to_owned(),
+            client_secret: Some(secrecy::SecretString::from(private_pem.as_str())),
+            scopes: vec!["openid".to_owned()],
+            trust_email: true,
+            apple: Some(crate::federation::providers::AppleKey {
+                team_id: "TEAM123456".to_owned(),
+                key_id: "KEY1234567".to_owned(),
+            }),
+            endpoints: None,
+            native_client_ids: Vec::new(),
+        };
+        let secret = apple_client_secret(&provider).unwrap();
+        let header = jsonwebtoken::decode_header(&secret).unwrap();
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some("KEY1234567"));
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&["https://appleid.apple.com"]);
+        validation.set_issuer(&["TEAM123456"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(
+            &secret,
+            &jsonwebtoken::DecodingKey::from_ec_pem(public_pem.as_bytes()).unwrap(),
+            &validation,
+        )
+        .unwrap()
+        .claims;
+        assert_eq!(claims["sub"], "com.example.web");
+        let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+        assert_eq!(lifetime, 300);
+    }
+
+    #[test]
     fn basic_credentials_are_form_encoded_first() {
         assert_eq!(form_encode("a b:c"), "a+b%3Ac");
     }

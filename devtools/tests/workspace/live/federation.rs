@@ -335,11 +335,30 @@ async fn a_first_federated_login_creates_an_account_the_next_signs_in_to_it_and_
     let again = fed
         .through_provider(&mut another, &fed.authorize_url(""), "first", "ada")
         .await;
-    let claims_again = fed.signed_in(&mut another, &again).await;
+    let (claims_again, access) = fed.signed_in_with_token(&mut another, &again).await;
     assert_eq!(
         claims_again["sub"], claims["sub"],
         "the same identity, the same account"
     );
+
+    // The proposed name is replaced once, under the sign-up rules.
+    let choose = |name: &'static str| {
+        let (base, access) = (fed.base.clone(), access.clone());
+        async move {
+            reqwest::Client::new()
+                .put(format!("{base}/users/me/username"))
+                .bearer_auth(access)
+                .json(&serde_json::json!({ "username": name }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(choose("ada.lovelace").await.status(), StatusCode::OK);
+    let again = choose("countess").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"], "username_chosen");
 
     let account =
         shared::identity::account_id::AccountId::parse(claims["sub"].as_str().unwrap()).unwrap();

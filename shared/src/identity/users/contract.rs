@@ -15,7 +15,86 @@ crate::testing::contract::contract!(
     accounts_are_listed_by_name_filtered_and_paged_and_admins_counted,
     an_address_counts_only_once_verified_and_is_unique_among_verified_ones,
     a_name_that_looks_like_an_existing_one_is_taken_and_twenty_parallel_look_alikes_store_one,
+    a_proposed_name_changes_once_never_to_a_taken_or_look_alike_name,
 );
+
+/// An account created through another provider renames itself once; eight parallel renames
+/// of it leave one name, and a chosen name never changes this way.
+async fn a_proposed_name_changes_once_never_to_a_taken_or_look_alike_name(stores: impl Shared) {
+    use crate::identity::users::Renaming;
+    let users = stores.users();
+    let Insertion::Created(id) = users
+        .insert_provisional(&name("octocat"), now())
+        .await
+        .unwrap()
+    else {
+        panic!("not created");
+    };
+    let stored = users.find_by_id(&id).await.unwrap().unwrap();
+    assert!(stored.username_provisional);
+    assert!(!stored.has_password());
+    created(&stores, "taken").await;
+    assert_eq!(
+        users
+            .rename_provisional(&id, &name("TAKEN"), now())
+            .await
+            .unwrap(),
+        Renaming::UsernameTaken
+    );
+    assert_eq!(
+        users
+            .rename_provisional(&id, &name("taken"), now())
+            .await
+            .unwrap(),
+        Renaming::UsernameTaken
+    );
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let stores = stores.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                stores
+                    .users()
+                    .rename_provisional(&id, &name(&format!("mona{n}")), now())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut renamed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Renaming::Renamed => renamed += 1,
+            Renaming::NotProvisional => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(renamed, 1, "once");
+    let stored = users.find_by_id(&id).await.unwrap().unwrap();
+    assert!(stored.username.as_str().starts_with("mona"));
+    assert!(!stored.username_provisional);
+    assert_eq!(
+        users
+            .find(&stored.username)
+            .await
+            .unwrap()
+            .map(|user| user.id),
+        Some(id.clone()),
+        "found by its new name"
+    );
+    assert!(
+        users.find(&name("octocat")).await.unwrap().is_none(),
+        "the old name is free"
+    );
+    let chosen = created(&stores, "chosen").await;
+    assert_eq!(
+        users
+            .rename_provisional(&chosen, &name("another"), now())
+            .await
+            .unwrap(),
+        Renaming::NotProvisional
+    );
+}
 
 async fn a_user_is_found_by_any_letter_case_with_the_chosen_spelling(stores: impl Shared) {
     let users = stores.users();

@@ -3,7 +3,7 @@
 use crate::identity::account_id::AccountId;
 use crate::identity::credentials::Username;
 use crate::identity::email_address::EmailAddress;
-use crate::identity::users::{EmailVerification, Insertion, Revocation, User, UserStore};
+use crate::identity::users::{EmailVerification, Insertion, Renaming, Revocation, User, UserStore};
 use crate::platform::database::StoreError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,6 +55,7 @@ impl MemoryUserStore {
             email: None,
             pending_email: None,
             roles: Vec::new(),
+            username_provisional: false,
         };
         let store = Self::default();
         let key = username.canonical().to_owned();
@@ -182,10 +183,55 @@ impl UserStore for MemoryUserStore {
             email: None,
             pending_email: None,
             roles: Vec::new(),
+            username_provisional: false,
         };
         let id = user.id.clone();
         users.insert(username.canonical().to_owned(), user);
         Ok(Insertion::Created(id))
+    }
+
+    async fn insert_provisional(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Insertion, StoreError> {
+        let inserted = self.insert(username, super::NO_PASSWORD_HASH, now).await?;
+        if let Insertion::Created(_) = inserted
+            && let Some(user) = self.users.lock().unwrap().get_mut(username.canonical())
+        {
+            user.username_provisional = true;
+        }
+        Ok(inserted)
+    }
+
+    async fn rename_provisional(
+        &self,
+        id: &AccountId,
+        username: &Username,
+        _now: SystemTime,
+    ) -> Result<Renaming, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        let Some(key) = users
+            .iter()
+            .find(|(_, user)| user.id == *id && user.username_provisional)
+            .map(|(key, _)| key.clone())
+        else {
+            return Ok(Renaming::NotProvisional);
+        };
+        let looks_alike = username.skeleton_key();
+        let taken = users.iter().any(|(other, user)| {
+            *other != key
+                && (other == username.canonical() || user.username.skeleton_key() == looks_alike)
+        });
+        if taken {
+            return Ok(Renaming::UsernameTaken);
+        }
+        let mut user = users.remove(&key).expect("found above");
+        user.username = username.clone();
+        user.username_provisional = false;
+        users.insert(username.canonical().to_owned(), user);
+        Ok(Renaming::Renamed)
     }
 
     async fn find_by_id(&self, id: &AccountId) -> Result<Option<User>, StoreError> {

@@ -96,6 +96,9 @@ pub struct User {
     pub pending_email: Option<EmailAddress>,
     /// The roles the account holds; their scopes go into its access tokens.
     pub roles: Vec<String>,
+    /// Whether the username was proposed for the account (one created through another
+    /// provider) rather than chosen: its owner may change it once.
+    pub username_provisional: bool,
 }
 
 /// The password hash of an account without a password (created through another provider):
@@ -126,6 +129,17 @@ pub enum Insertion {
     Created(AccountId),
     /// An account with the same canonical username already exists; nothing was stored.
     UsernameTaken,
+}
+
+/// The outcome of changing a proposed username.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renaming {
+    /// The account has the new name, which is no longer provisional.
+    Renamed,
+    /// Another account has the name, or one that looks like it: nothing changed.
+    UsernameTaken,
+    /// The account's name is its chosen one (or it is gone): nothing changed.
+    NotProvisional,
 }
 
 /// The outcome of redeeming a verification code for an address.
@@ -189,6 +203,24 @@ pub trait UserStore: Send + Sync {
         password_hash: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Insertion, StoreError>> + Send;
+
+    /// Stores a new, enabled account without a password whose name was proposed for it (an
+    /// account created through another provider), under the rules of [`UserStore::insert`].
+    fn insert_provisional(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Insertion, StoreError>> + Send;
+
+    /// Gives the account `id` the name `username` in one conditional update, only while its
+    /// name is provisional, unless another account has the name or one that looks like it;
+    /// the name is then its chosen one.
+    fn rename_provisional(
+        &self,
+        id: &AccountId,
+        username: &Username,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Renaming, StoreError>> + Send;
 
     /// The account whose canonical username matches `username`'s.
     fn find(

@@ -2,7 +2,8 @@
 //! field names follow the FastAPI app's, so both can share one collection.
 
 use super::{
-    AccountQuery, EmailVerification, Insertion, Revocation, User, UserCollectionSettings, UserStore,
+    AccountQuery, EmailVerification, Insertion, Renaming, Revocation, User, UserCollectionSettings,
+    UserStore,
 };
 use crate::identity::account_id::AccountId;
 use crate::identity::credentials::Username;
@@ -49,6 +50,10 @@ pub(super) struct UserDocument {
     /// The roles the account holds ([`crate::access::roles`]); missing means none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) roles: Vec<String>,
+    /// Present (true) while the name is the one proposed at a first sign-in through another
+    /// provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) username_provisional: bool,
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -122,6 +127,7 @@ impl From<UserDocument> for User {
                 .as_ref()
                 .and_then(EmailDocument::address),
             roles: document.roles,
+            username_provisional: document.username_provisional,
         }
     }
 }
@@ -134,6 +140,52 @@ pub struct MongoUserStore {
 }
 
 impl MongoUserStore {
+    /// Inserts a new, enabled account (see [`UserStore::insert`]); `provisional` marks a
+    /// name proposed for it rather than chosen.
+    async fn insert_document(
+        &self,
+        username: &Username,
+        password_hash: &str,
+        provisional: bool,
+        now: SystemTime,
+    ) -> Result<Insertion, StoreError> {
+        match self.legacy_matches(username).await? {
+            Some(matches) if matches.is_empty() => {}
+            Some(_) => return Ok(Insertion::UsernameTaken),
+            None => {
+                tracing::warn!(username = %username, "sign-up refused: the name folds too many ways to check against unmigrated accounts");
+                return Ok(Insertion::UsernameTaken);
+            }
+        }
+        let now = DateTime::from_system_time(now);
+        let document = UserDocument {
+            id: None,
+            username: username.as_str().to_owned(),
+            username_canonical: Some(username.canonical().to_owned()),
+            username_skeleton: Some(username.skeleton_key()),
+            password: password_hash.to_owned(),
+            disabled: false,
+            created_date: now,
+            modified_date: now,
+            token_version: 0,
+            passkey_generation: 0,
+            email: None,
+            email_pending: None,
+            roles: Vec::new(),
+            username_provisional: provisional,
+        };
+        match self.users.insert_one(document).await {
+            Ok(inserted) => match inserted.inserted_id.as_object_id() {
+                Some(id) => Ok(Insertion::Created(AccountId::from(id))),
+                None => Err(StoreError(mongodb::error::Error::custom(
+                    "the server gave the new account no ObjectId",
+                ))),
+            },
+            Err(error) if is_duplicate_key(&error) => Ok(Insertion::UsernameTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// The store on `database`'s `users` collection. The deploy step (`setup-database`) calls
     /// [`MongoUserStore::ensure_indexes`]; sign-up checks the index at cold start.
     pub fn new(database: &Database) -> Self {
@@ -340,38 +392,48 @@ impl UserStore for MongoUserStore {
         password_hash: &str,
         now: SystemTime,
     ) -> Result<Insertion, StoreError> {
+        self.insert_document(username, password_hash, false, now)
+            .await
+    }
+
+    async fn insert_provisional(
+        &self,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Insertion, StoreError> {
+        self.insert_document(username, super::NO_PASSWORD_HASH, true, now)
+            .await
+    }
+
+    async fn rename_provisional(
+        &self,
+        id: &AccountId,
+        username: &Username,
+        now: SystemTime,
+    ) -> Result<Renaming, StoreError> {
         match self.legacy_matches(username).await? {
             Some(matches) if matches.is_empty() => {}
-            Some(_) => return Ok(Insertion::UsernameTaken),
-            None => {
-                tracing::warn!(username = %username, "sign-up refused: the name folds too many ways to check against unmigrated accounts");
-                return Ok(Insertion::UsernameTaken);
-            }
+            _ => return Ok(Renaming::UsernameTaken),
         }
-        let now = DateTime::from_system_time(now);
-        let document = UserDocument {
-            id: None,
-            username: username.as_str().to_owned(),
-            username_canonical: Some(username.canonical().to_owned()),
-            username_skeleton: Some(username.skeleton_key()),
-            password: password_hash.to_owned(),
-            disabled: false,
-            created_date: now,
-            modified_date: now,
-            token_version: 0,
-            passkey_generation: 0,
-            email: None,
-            email_pending: None,
-            roles: Vec::new(),
-        };
-        match self.users.insert_one(document).await {
-            Ok(inserted) => match inserted.inserted_id.as_object_id() {
-                Some(id) => Ok(Insertion::Created(AccountId::from(id))),
-                None => Err(StoreError(mongodb::error::Error::custom(
-                    "the server gave the new account no ObjectId",
-                ))),
-            },
-            Err(error) if is_duplicate_key(&error) => Ok(Insertion::UsernameTaken),
+        let renamed = self
+            .users
+            .update_one(
+                doc! { "_id": id.object_id(), "username_provisional": true },
+                doc! {
+                    "$set": {
+                        "username": username.as_str(),
+                        "username_canonical": username.canonical(),
+                        "username_skeleton": username.skeleton_key(),
+                        "modified_date": DateTime::from_system_time(now),
+                    },
+                    "$unset": { "username_provisional": "" },
+                },
+            )
+            .await;
+        match renamed {
+            Ok(result) if result.matched_count == 1 => Ok(Renaming::Renamed),
+            Ok(_) => Ok(Renaming::NotProvisional),
+            Err(error) if is_duplicate_key(&error) => Ok(Renaming::UsernameTaken),
             Err(error) => Err(error.into()),
         }
     }
