@@ -5,14 +5,14 @@
 
 use crate::reauthentication;
 use crate::{State, record};
-use lambda_http::{Request, RequestExt as _};
+use lambda_http::Request;
 use shared::abuse::leases::LeaseStore as _;
 use shared::factors::passkeys::PasskeyStore as _;
 use shared::identity::account_events::EventKind;
 use shared::identity::identities::IdentityStore as _;
 use shared::identity::users::User;
 use shared::platform::database::StoreError;
-use shared::platform::http::{ApiError, optional_json_fields};
+use shared::platform::http::ApiError;
 use shared::stores::Stores;
 use std::future::Future;
 
@@ -79,19 +79,7 @@ where
 /// login (and, with TOTP on, a code in a JSON body), unless it is the account's last way to
 /// sign in. `204`, `404 identity_not_found`, `409 last_sign_in_method`.
 pub(crate) async fn unlink<S: Stores>(state: &State<S>, request: &Request) -> Result<(), ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = optional_json_fields(request)?;
-    if let Some(presented) = reauthentication::presented_factor(state, &caller, &fields)?
-        && let Some(factor) = caller.confirmed_factor()
-    {
-        reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
-    }
-    reauthentication::refuse_third_parties_for_accounts_without_a_password(state, &caller).await?;
-    let id = request
-        .path_parameters_ref()
-        .and_then(|parameters| parameters.first("id"))
-        .map(str::to_owned)
-        .ok_or(IDENTITY_NOT_FOUND)?;
+    let (caller, id) = reauthentication::removal(state, request, IDENTITY_NOT_FOUND).await?;
     let user = &caller.user;
     let linked = state
         .stores

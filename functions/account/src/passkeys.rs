@@ -8,7 +8,6 @@
 use crate::reauthentication::{self, RecentCaller};
 use crate::{State, internal, record};
 use lambda_http::Request;
-use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 use shared::abuse::leases::LeaseStore;
@@ -18,7 +17,7 @@ use shared::factors::passkey_ceremonies::{
 use shared::factors::passkeys::webauthn::{self, PasskeyError, RegistrationResponse, RelyingParty};
 use shared::factors::passkeys::{MAX_PASSKEYS_PER_ACCOUNT, Passkey, PasskeyStore, valid_name};
 use shared::identity::account_events::EventKind;
-use shared::platform::http::{ApiError, json_fields, optional_json_fields};
+use shared::platform::http::{ApiError, json_fields};
 use shared::stores::Stores;
 
 /// `POST /users/me/passkeys/registration-options`: `{"publicKey": creation options}` for
@@ -216,19 +215,7 @@ async fn add_within_limit<S: Stores>(state: &State<S>, passkey: &Passkey) -> Res
 /// `DELETE /users/me/passkeys/{id}`: deletes one of the caller's passkeys. With TOTP on,
 /// the request carries a code (`otp` or `recovery_code` in a JSON body).
 pub(crate) async fn remove<S: Stores>(state: &State<S>, request: &Request) -> Result<(), ApiError> {
-    let caller = reauthentication::recent_caller(state, request).await?;
-    let fields = optional_json_fields(request)?;
-    if let Some(presented) = reauthentication::presented_factor(state, &caller, &fields)?
-        && let Some(factor) = caller.confirmed_factor()
-    {
-        reauthentication::check_code(state, &caller.user, factor, &presented, request).await?;
-    }
-    reauthentication::refuse_third_parties_for_accounts_without_a_password(state, &caller).await?;
-    let id = request
-        .path_parameters_ref()
-        .and_then(|parameters| parameters.first("id"))
-        .map(str::to_owned)
-        .ok_or_else(not_found)?;
+    let (caller, id) = reauthentication::removal(state, request, not_found()).await?;
     let user = &caller.user;
     let removed = crate::identities::unless_the_last(state, user, || {
         state.stores.passkeys().remove(&user.id, &id)

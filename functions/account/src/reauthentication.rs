@@ -87,6 +87,32 @@ pub async fn confirm_current_password<S: Stores>(
     confirm_password_and_factor(state, caller, current, fields, request).await
 }
 
+/// The caller of a removal (a passkey, an identity) and the path's `{id}`: the login is
+/// recent, a code comes with it when TOTP is on (`otp` or `recovery_code` in an optional JSON
+/// body), and an account without a password is not served to a third-party application.
+/// No `{id}` is `missing`.
+pub async fn removal<S: Stores>(
+    state: &State<S>,
+    request: &lambda_http::Request,
+    missing: ApiError,
+) -> Result<(RecentCaller, String), ApiError> {
+    use lambda_http::RequestExt as _;
+    let caller = recent_caller(state, request).await?;
+    let fields = shared::platform::http::optional_json_fields(request)?;
+    if let Some(presented) = presented_factor(state, &caller, &fields)?
+        && let Some(factor) = caller.confirmed_factor()
+    {
+        check_code(state, &caller.user, factor, &presented, request).await?;
+    }
+    refuse_third_parties_for_accounts_without_a_password(state, &caller).await?;
+    let id = request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first("id"))
+        .map(str::to_owned)
+        .ok_or(missing)?;
+    Ok((caller, id))
+}
+
 /// An account without a password proves a sensitive change by its recent sign-in alone, so
 /// only this service's own applications may ask for one: a third-party application's token
 /// (whose user allowed it `account`) is refused, or it could give the account a password,

@@ -170,12 +170,7 @@ impl Federated {
     async fn signed_in(&self, browser: &mut Browser, callback: &str) -> Value {
         let (status, body, location) = browser.get(callback).await;
         assert_eq!(status, StatusCode::FOUND, "{body}");
-        let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(name, _)| name == "code")
-            .map(|(_, code)| code.into_owned())
-            .expect("a code for the client");
+        let code = code_in(&location.unwrap());
         self.exchange(&code).await
     }
 
@@ -191,12 +186,7 @@ impl Federated {
             .post(&format!("{}{action}", self.base), &fields)
             .await;
         assert_eq!(status, StatusCode::FOUND, "{body}");
-        let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(name, _)| name == "code")
-            .map(|(_, code)| code.into_owned())
-            .expect("a code for the client");
+        let code = code_in(&location.unwrap());
         self.exchange(&code).await
     }
 
@@ -204,12 +194,7 @@ impl Federated {
     async fn signed_in_with_token(&self, browser: &mut Browser, callback: &str) -> (Value, String) {
         let (status, body, location) = browser.get(callback).await;
         assert_eq!(status, StatusCode::FOUND, "{body}");
-        let location = openidconnect::url::Url::parse(&location.unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(name, _)| name == "code")
-            .map(|(_, code)| code.into_owned())
-            .expect("a code for the client");
+        let code = code_in(&location.unwrap());
         let tokens = self.tokens(&code).await;
         let access = tokens["access_token"].as_str().unwrap().to_owned();
         (claims_of(&tokens), access)
@@ -285,6 +270,16 @@ fn provider_href(page: &str, provider: &str) -> String {
         .unwrap_or_else(|| panic!("a button for {provider}: {page}"));
     let end = at + page[at..].find('"').unwrap();
     page[at..end].replace("&#38;", "&")
+}
+
+/// The code in the client's redirect `location`.
+fn code_in(location: &str) -> String {
+    openidconnect::url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, code)| code.into_owned())
+        .expect("a code for the client")
 }
 
 /// The claims of the id_token in a token response.
