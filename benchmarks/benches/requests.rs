@@ -127,6 +127,8 @@ fn token(c: &mut Criterion, f: &Fixture) {
         id_token_key: None,
         password_grant: true,
         upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
+        hook_scopes_beyond_roles: false,
     };
     let event = event_json("token.json");
     let password = Password::presented(PASSWORD);
@@ -279,6 +281,8 @@ fn code_exchange(c: &mut Criterion, f: &Fixture) {
         id_token_key: Some(shared::testing::id_token_key()),
         password_grant: true,
         upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
+        hook_scopes_beyond_roles: false,
     };
     let issue = |count: u64| {
         let stores = f.stores.clone();

@@ -255,6 +255,8 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         id_token_key: None,
         password_grant: true,
         upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
+        hook_scopes_beyond_roles: false,
     };
     let pick = |n: usize| (n as u64 * 7_919 + accounts / 2) % accounts;
     // Distinct accounts for each legacy phase (a first login changes the account), of the
@@ -507,6 +509,8 @@ fn token_state_like(
         id_token_key: None,
         password_grant: true,
         upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
+        hook_scopes_beyond_roles: false,
     }
 }
 

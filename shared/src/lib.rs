@@ -52,6 +52,8 @@ pub mod abuse;
 pub mod authorization;
 #[cfg(feature = "federation")]
 pub mod federation;
+#[cfg(feature = "hooks")]
+pub mod hooks;
 #[cfg(feature = "database")]
 pub mod lifecycle;
 #[cfg(feature = "database")]

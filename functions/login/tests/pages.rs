@@ -133,6 +133,8 @@ async fn setup() -> Setup {
             id_token_key: Some(id_token_key()),
             password_grant: true,
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+            hooks: shared::hooks::Hooks::none(),
+            hook_scopes_beyond_roles: false,
         },
         first_party: first.id,
         third_party: third.id,

@@ -130,7 +130,31 @@ pub(crate) async fn exchange<S: Stores>(
     }
     let event = AccountEvent::new(&user.id, EventKind::LoginSucceeded, now, &source);
     account_events::record(state.stores.events(), &event).await;
-    respond(state, &party, &grant, &user, &session, refresh, issuer, now)
+    let signing = Signing {
+        party: &party,
+        grant: &grant,
+        user: &user,
+        session: &session,
+        source: &source,
+        kind: crate::claims_hook::Grant::HostedSignIn,
+    };
+    respond(state, signing, refresh, issuer, now).await
+}
+
+/// Whose tokens are signed, for which client, after which sign-in.
+pub(crate) struct Signing<'a> {
+    /// The relying party.
+    pub(crate) party: &'a RelyingParty,
+    /// What the sign-in granted it.
+    pub(crate) grant: &'a AuthorizationGrant,
+    /// The account.
+    pub(crate) user: &'a User,
+    /// The session the tokens belong to.
+    pub(crate) session: &'a Session,
+    /// Where the request came from.
+    pub(crate) source: &'a RequestSource,
+    /// The grant, as the pre-token-generation hook names it.
+    pub(crate) kind: crate::claims_hook::Grant,
 }
 
 /// Whether the user's consent to this third-party application still covers the code's
@@ -153,36 +177,46 @@ async fn consent_stands<S: Stores>(
 
 /// Signs the access token, the id_token with `openid`, and hands out the refresh token
 /// with `offline_access` or to a first-party client.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn respond<S: Stores>(
+pub(crate) async fn respond<S: Stores>(
     state: &State<S>,
-    party: &RelyingParty,
-    grant: &AuthorizationGrant,
-    user: &User,
-    session: &Session,
+    signing: Signing<'_>,
     refresh: shared::sessions::NewRefreshToken,
     issuer: &str,
     now: SystemTime,
 ) -> Result<TokenResponse, OAuthError> {
     use secrecy::ExposeSecret as _;
+    let Signing {
+        party,
+        grant,
+        user,
+        session,
+        source,
+        kind,
+    } = signing;
     let scopes = crate::relying_party_scopes(state, user, &grant.scopes);
+    let changes = crate::claims_hook::changes(state, kind, user, session, scopes, source).await?;
+    let scopes = changes.scopes;
     let access = state
         .issuer
-        .issue_from(
+        .issue_with_claims(
             issuer,
             user.id.as_str(),
             session.token_version,
             &session.authentication(scopes.clone()),
             now,
+            &changes.access.add,
         )
         .map_err(|error| server_error(&error))?;
     let id_token = if grant.scopes.contains("openid") {
         Some(id_token(
             state,
-            party,
-            grant,
-            user,
-            session,
+            IdTokenOf {
+                party,
+                grant,
+                user,
+                session,
+                changes: &changes.id,
+            },
             &access.token,
             issuer,
             now,
@@ -202,17 +236,29 @@ pub(crate) fn respond<S: Stores>(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Whose id_token is signed, and the hook's changes to it.
+struct IdTokenOf<'a> {
+    party: &'a RelyingParty,
+    grant: &'a AuthorizationGrant,
+    user: &'a User,
+    session: &'a Session,
+    changes: &'a shared::hooks::token_claims::ClaimChanges,
+}
+
 fn id_token<S: Stores>(
     state: &State<S>,
-    party: &RelyingParty,
-    grant: &AuthorizationGrant,
-    user: &User,
-    session: &Session,
+    of: IdTokenOf<'_>,
     access_token: &str,
     issuer: &str,
     now: SystemTime,
 ) -> Result<String, OAuthError> {
+    let IdTokenOf {
+        party,
+        grant,
+        user,
+        session,
+        changes,
+    } = of;
     let seconds = |time: SystemTime| {
         time.duration_since(SystemTime::UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
@@ -245,9 +291,26 @@ fn id_token<S: Stores>(
         email: email.map(|address| address.as_str().to_owned()),
         email_verified: email.map(|_| true),
     };
+    if changes.is_empty() {
+        return sign_id_token(state, party, &claims);
+    }
+    let mut claims = match serde_json::to_value(&claims) {
+        Ok(serde_json::Value::Object(claims)) => claims,
+        _ => return Err(server_error(&"id_token claims are not an object")),
+    };
+    shared::hooks::token_claims::apply(&mut claims, changes);
+    sign_id_token(state, party, &claims)
+}
+
+/// `claims` signed with the algorithm the relying party registered.
+fn sign_id_token<S: Stores>(
+    state: &State<S>,
+    party: &RelyingParty,
+    claims: &impl serde::Serialize,
+) -> Result<String, OAuthError> {
     let signed = match (party.id_token_algorithm, &state.id_token_key) {
-        (IdTokenAlgorithm::EdDsa, _) => state.issuer.sign_claims(&claims),
-        (IdTokenAlgorithm::Rs256, Some(key)) => id_tokens::sign_rs256(&claims, key),
+        (IdTokenAlgorithm::EdDsa, _) => state.issuer.sign_claims(claims),
+        (IdTokenAlgorithm::Rs256, Some(key)) => id_tokens::sign_rs256(claims, key),
         (IdTokenAlgorithm::Rs256, None) => {
             return Err(server_error(
                 &"no RSA key in JWT_PRIVATE_KEY: RS256 id_tokens cannot be signed",

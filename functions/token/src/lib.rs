@@ -8,6 +8,7 @@
 //! refresh token's family.
 
 mod authorization_code;
+mod claims_hook;
 mod client_credentials;
 pub mod form;
 mod mfa;
@@ -65,6 +66,11 @@ pub struct State<S> {
     pub password_grant: bool,
     /// The upstream providers whose id_tokens native apps may exchange (no secrets).
     pub upstreams: shared::federation::upstream::Upstreams,
+    /// The pre-token-generation hook (`HOOK_PRE_TOKEN_GENERATION`), when configured.
+    pub hooks: shared::hooks::Hooks,
+    /// Whether the hook may add scopes the account's roles do not grant
+    /// (`HOOK_SCOPES_BEYOND_ROLES`, default `false`).
+    pub hook_scopes_beyond_roles: bool,
 }
 
 impl State<MongoStores> {
@@ -87,6 +93,16 @@ impl State<MongoStores> {
             id_token_key: shared::tokens::id_tokens::IdTokenKey::from_source(env)?,
             password_grant: password_grant(env)?,
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(env)?,
+            hooks: shared::hooks::Hooks::from_source(
+                env,
+                &[shared::hooks::Trigger::PreTokenGeneration],
+                Metrics::from_source(env),
+            )?,
+            hook_scopes_beyond_roles: shared::platform::config::flag(
+                env,
+                "HOOK_SCOPES_BEYOND_ROLES",
+                false,
+            )?,
         })
     }
 }
@@ -209,6 +225,7 @@ async fn grant<S: Stores>(
     };
     let client = RequestSource::of(request);
     let events = state.stores.events();
+    let mut kind = claims_hook::Grant::SignIn;
     let (user, session) = match form::parse(form_body(request)?)? {
         form::TokenRequest::Password { .. } if !state.password_grant => {
             tracing::info!("password grant refused: PASSWORD_GRANT is false");
@@ -254,6 +271,7 @@ async fn grant<S: Stores>(
             let (user, session) =
                 refresh::rotate(state, &refresh_token, &refresh.hash, now, &client).await?;
             refresh::bound_client(state, request, &session, client_id, client_secret).await?;
+            kind = claims_hook::Grant::Refresh;
             (user, session)
         }
         form::TokenRequest::AuthorizationCode {
@@ -307,14 +325,18 @@ async fn grant<S: Stores>(
         Some(grant) => relying_party_scopes(state, &user, &grant.scopes),
         None => state.roles.scopes_for(&user.roles),
     };
+    let source = RequestSource::of(request);
+    let changes = claims_hook::changes(state, kind, &user, &session, scopes, &source).await?;
+    let scopes = changes.scopes;
     let access = state
         .issuer
-        .issue_from(
+        .issue_with_claims(
             &issuer,
             user.id.as_str(),
             session.token_version,
             &session.authentication(scopes.clone()),
             now,
+            &changes.access.add,
         )
         .map_err(|error| server_error(&error))?;
     tracing::info!(username = %user.username, account = %user.id, jti = %access.token_id, family = %session.family, "tokens issued");

@@ -62,6 +62,9 @@ pub enum OAuthError {
     ServerError,
     /// 503 `service_unavailable`: the database cannot be reached right now.
     ServiceUnavailable,
+    /// 503 `service_unavailable`: the pre-token-generation hook failed; no token was issued
+    /// and the session this request started or continued was ended.
+    HookFailed,
     /// 400 `invalid_grant`: a token exchange's `subject_token` is not a valid id_token of a
     /// configured provider for one of its clients, or its nonce is wrong or used before.
     InvalidSubjectToken(String),
@@ -87,7 +90,7 @@ impl OAuthError {
             Self::TooManyAttempts { retry_after } | Self::SourceThrottled { retry_after } => Some(
                 shared::abuse::login_failures::retry_after_seconds(*retry_after),
             ),
-            Self::ServiceUnavailable => Some(5),
+            Self::ServiceUnavailable | Self::HookFailed => Some(5),
             _ => None,
         };
         let locked_description;
@@ -198,6 +201,11 @@ impl OAuthError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service_unavailable",
                 "the service is temporarily unavailable; retry shortly",
+            ),
+            Self::HookFailed => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "the tokens could not be issued (a hook failed); sign in again shortly",
             ),
         };
         (status, error, description.to_owned(), retry_after)

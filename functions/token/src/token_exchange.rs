@@ -150,7 +150,15 @@ pub(crate) async fn exchange<S: Stores>(
         amr: session.amr.clone(),
         expires_at: now,
     };
-    crate::authorization_code::respond(state, &party, &grant, &user, &session, refresh, issuer, now)
+    let signing = crate::authorization_code::Signing {
+        party: &party,
+        grant: &grant,
+        user: &user,
+        session: &session,
+        source: &source,
+        kind: crate::claims_hook::Grant::SignIn,
+    };
+    crate::authorization_code::respond(state, signing, refresh, issuer, now).await
 }
 
 /// The id_token checked against its provider (found by the issuer it names), for one of the

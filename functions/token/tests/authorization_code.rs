@@ -117,6 +117,8 @@ async fn setup() -> Setup {
             id_token_key: Some(id_token_key()),
             password_grant: true,
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+            hooks: shared::hooks::Hooks::none(),
+            hook_scopes_beyond_roles: false,
         },
         verifier,
         public: public.id,

@@ -57,6 +57,8 @@ async fn setup_with(store: MemoryUserStore) -> Setup {
             id_token_key: None,
             password_grant: true,
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+            hooks: shared::hooks::Hooks::none(),
+            hook_scopes_beyond_roles: false,
         },
         verifier,
         time,

@@ -8,6 +8,7 @@
 //! | `LockedOutAttempts` | an attempt is refused without a check because its name is locked |
 //! | `RefreshTokenReuse` | a retired refresh token is presented again and its session revoked |
 //! | `LegacyHashUpgrades` | a FastAPI-era hash is replaced by argon2id after a login |
+//! | `HookInvocations`, `HookDuration` | a hook was called (dimensions `Hook` and `Outcome`) |
 
 use crate::platform::config::Source;
 use std::sync::{Arc, Mutex};
@@ -122,6 +123,37 @@ impl Metrics {
     /// Counts one `event`.
     pub fn record(&self, event: SecurityEvent) {
         let line = self.line(event, SystemTime::now());
+        self.write(line);
+    }
+
+    /// Counts one call of the hook `hook` that ended as `outcome`, and its duration: the
+    /// metrics `HookInvocations` and `HookDuration` with the dimensions `Hook` and `Outcome`.
+    pub fn hook(&self, hook: &str, outcome: &str, elapsed: std::time::Duration) {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis());
+        let line = serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp,
+                "CloudWatchMetrics": [{
+                    "Namespace": self.namespace,
+                    "Dimensions": [["Hook", "Outcome"]],
+                    "Metrics": [
+                        { "Name": "HookInvocations", "Unit": "Count" },
+                        { "Name": "HookDuration", "Unit": "Milliseconds" },
+                    ],
+                }],
+            },
+            "Hook": hook,
+            "Outcome": outcome,
+            "HookInvocations": 1,
+            "HookDuration": elapsed.as_millis() as u64,
+        })
+        .to_string();
+        self.write(line);
+    }
+
+    fn write(&self, line: String) {
         match &self.sink {
             Sink::Stdout => println!("{line}"),
             Sink::Captured(lines) => lines.lock().expect("metric lines").push(line),
@@ -166,6 +198,26 @@ mod tests {
         assert_eq!(directive["Dimensions"], serde_json::json!([[]]));
         assert_eq!(directive["Metrics"][0]["Name"], "LockedOutAttempts");
         assert_eq!(line["LockedOutAttempts"], 1);
+    }
+
+    #[test]
+    fn a_hook_call_is_counted_and_timed_by_hook_and_outcome() {
+        let metrics = Metrics::capturing();
+        metrics.hook(
+            "pre-token-generation",
+            "timed_out",
+            std::time::Duration::from_millis(1234),
+        );
+        let line: serde_json::Value = serde_json::from_str(&metrics.lines()[0]).unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Hook", "Outcome"]])
+        );
+        assert_eq!(line["Hook"], "pre-token-generation");
+        assert_eq!(line["Outcome"], "timed_out");
+        assert_eq!(line["HookInvocations"], 1);
+        assert_eq!(line["HookDuration"], 1234);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use crate::platform::config::{ConfigError, Source};
 use crate::platform::telemetry::or_exit;
 use lambda_http::http::{HeaderValue, header};
-use lambda_http::{Body, Request, Response, run, service_fn};
+use lambda_http::{Body, Request, RequestExt as _, Response, run, service_fn};
 use std::convert::Infallible;
 use std::future::Future;
+use std::time::{Duration, SystemTime};
 
 /// Response headers cross-origin browser code may read: how long to wait after a `429` or
 /// `503`, and the scheme a `401` asks for. The gateway's own answers carry the same list.
@@ -95,6 +96,23 @@ impl Cors {
     }
 }
 
+tokio::task_local! {
+    /// When the invocation being handled must have answered (Lambda's deadline).
+    static DEADLINE: SystemTime;
+}
+
+/// How long the invocation being handled has left before Lambda ends it; `None` outside one
+/// (tests).
+pub fn remaining_time() -> Option<Duration> {
+    DEADLINE
+        .try_with(|deadline| {
+            deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
+        .ok()
+}
+
 /// Serves requests with `handler` and `state` until the runtime stops. The CORS setting is
 /// read from `source` (exiting, as every cold-start step does, when it is invalid).
 pub async fn http<'a, State, Handler, Answer>(
@@ -111,7 +129,13 @@ where
     let cors = &cors;
     run(service_fn(move |request: Request| async move {
         let origin = request.headers().get(header::ORIGIN).cloned();
-        Ok::<_, Infallible>(cors.apply(origin.as_ref(), handler(state, request).await))
+        let deadline = request
+            .lambda_context_ref()
+            .map_or(SystemTime::now() + Duration::from_secs(30), |context| {
+                context.deadline()
+            });
+        let response = DEADLINE.scope(deadline, handler(state, request)).await;
+        Ok::<_, Infallible>(cors.apply(origin.as_ref(), response))
     }))
     .await
 }

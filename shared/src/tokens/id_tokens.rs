@@ -144,7 +144,7 @@ pub fn is_rsa_public_key(block: &pem::Pem) -> bool {
 
 /// Signs `claims` RS256 with `key`. (EdDSA id_tokens are signed by the access tokens'
 /// issuer: [`crate::tokens::TokenIssuer::sign_claims`].)
-pub fn sign_rs256(claims: &IdTokenClaims, key: &IdTokenKey) -> Result<String, KeyError> {
+pub fn sign_rs256(claims: &impl Serialize, key: &IdTokenKey) -> Result<String, KeyError> {
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.kid = Some(key.kid.clone());

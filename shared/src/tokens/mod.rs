@@ -253,6 +253,21 @@ impl TokenIssuer {
         authentication: &Authentication,
         now: SystemTime,
     ) -> Result<IssuedToken, KeyError> {
+        let none = serde_json::Map::new();
+        self.issue_with_claims(issuer, subject, token_version, authentication, now, &none)
+    }
+
+    /// [`Self::issue_from`] with `added` claims beside the standard ones (a hook's; the caller
+    /// keeps them off the standard names).
+    pub fn issue_with_claims(
+        &self,
+        issuer: &str,
+        subject: &str,
+        token_version: u64,
+        authentication: &Authentication,
+        now: SystemTime,
+        added: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<IssuedToken, KeyError> {
         let iat = seconds_since_epoch(now);
         let expires_in = self.settings.access_token_ttl.as_secs();
         let claims = AccessClaims {
@@ -269,7 +284,22 @@ impl TokenIssuer {
             scope: authentication.scopes.to_string(),
             client_id: authentication.client.clone(),
         };
-        self.sign(claims, expires_in)
+        if added.is_empty() {
+            return self.sign(claims, expires_in);
+        }
+        let serde_json::Value::Object(mut all) =
+            serde_json::to_value(&claims).map_err(|error| KeyError(error.to_string()))?
+        else {
+            return Err(KeyError("claims are not an object".to_owned()));
+        };
+        for (name, value) in added {
+            all.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        Ok(IssuedToken {
+            token: self.sign_claims(&all)?,
+            expires_in,
+            token_id: claims.jti,
+        })
     }
 
     /// Signs an access token for the machine client `client_id`, which authenticated with

@@ -107,6 +107,9 @@ pub enum EventKind {
     IdentityUnlinked,
     /// A sign-in through another provider completed.
     FederatedLogin,
+    /// A hook failed in a flow of the account (for pre token generation: no token was
+    /// issued and the session ended).
+    HookFailed,
 }
 
 /// One event.

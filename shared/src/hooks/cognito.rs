@@ -1,0 +1,191 @@
+//! Amazon Cognito's user-pool trigger events, as this service sends them and reads their
+//! answers. The envelope ([`Event`]) is Cognito's: `version`, `triggerSource`, `region`,
+//! `userPoolId`, `userName`, `callerContext`, `request`, `response`. A function answers with
+//! the event, its `response` filled in; fields this service does not use are ignored, and a
+//! missing one is empty, as Cognito reads them.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One trigger event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event<R, S> {
+    /// The event's version: `"1"`, or `"2"` for pre token generation.
+    pub version: &'static str,
+    /// Which flow raised it, in Cognito's names (`PreSignUp_SignUp`, ...).
+    pub trigger_source: &'static str,
+    /// `AWS_REGION` of the calling function.
+    pub region: String,
+    /// `HOOK_POOL_ID`: the stack's name, where Cognito names a user pool.
+    pub user_pool_id: String,
+    /// The account's username.
+    pub user_name: String,
+    /// Who asked.
+    pub caller_context: CallerContext,
+    /// The trigger's input.
+    pub request: R,
+    /// The trigger's output, empty (the function fills it in).
+    pub response: S,
+}
+
+/// `callerContext`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallerContext {
+    /// This service and its version, where Cognito names the caller's SDK.
+    pub aws_sdk_version: &'static str,
+    /// The OAuth client of the request, or empty.
+    pub client_id: String,
+}
+
+/// User attributes in Cognito's form: every value a string (`"true"` for a boolean).
+pub type Attributes = BTreeMap<String, String>;
+
+/// An account's attributes as Cognito names them: `sub` (the account id),
+/// `preferred_username`, `email` and `email_verified` (only a verified address is the
+/// account's), and `cognito:user_status` (`CONFIRMED`, or `DISABLED`).
+pub fn user_attributes(user: &crate::identity::users::User) -> Attributes {
+    let mut attributes = Attributes::from([
+        ("sub".to_owned(), user.id.as_str().to_owned()),
+        (
+            "preferred_username".to_owned(),
+            user.username.as_str().to_owned(),
+        ),
+        (
+            "cognito:user_status".to_owned(),
+            if user.disabled {
+                "DISABLED"
+            } else {
+                "CONFIRMED"
+            }
+            .to_owned(),
+        ),
+    ]);
+    if let Some(email) = &user.email {
+        attributes.insert("email".to_owned(), email.as_str().to_owned());
+        attributes.insert("email_verified".to_owned(), "true".to_owned());
+    }
+    attributes
+}
+
+/// `response` out of a function's answer (the whole event, or only `{"response": ...}`).
+pub fn read_response<S: DeserializeOwned>(answer: &[u8]) -> Result<S, String> {
+    #[derive(Deserialize)]
+    struct Answer<S> {
+        response: Option<S>,
+    }
+    let answer: Answer<S> = serde_json::from_slice(answer)
+        .map_err(|error| format!("the answer is not the trigger's event: {error}"))?;
+    answer
+        .response
+        .ok_or_else(|| "the answer has no response".to_owned())
+}
+
+/// A JSON `null`, absent value or the value itself.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Pre token generation, version 2: the request.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreTokenGenerationRequest {
+    /// The account's attributes: `sub`, `email`, `email_verified`, `preferred_username`,
+    /// `cognito:user_status`.
+    pub user_attributes: Attributes,
+    /// The account's roles as Cognito's groups (`groupsToOverride`).
+    pub group_configuration: GroupConfiguration,
+    /// The scopes the access token is about to carry.
+    pub scopes: Vec<String>,
+    /// Always empty: no flow here takes client metadata.
+    pub client_metadata: BTreeMap<String, String>,
+}
+
+/// `groupConfiguration`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupConfiguration {
+    /// The groups (here: roles).
+    #[serde(default, deserialize_with = "nullable")]
+    pub groups_to_override: Vec<String>,
+    /// Not used here: always empty.
+    #[serde(default, deserialize_with = "nullable")]
+    pub iam_roles_to_override: Vec<String>,
+    /// Not used here: always null.
+    #[serde(default)]
+    pub preferred_role: Option<String>,
+}
+
+/// Pre token generation, version 2: the response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreTokenGenerationResponse {
+    /// What to change; `null` changes nothing.
+    #[serde(default)]
+    pub claims_and_scope_override_details: Option<ClaimsAndScopeOverrideDetails>,
+}
+
+/// `claimsAndScopeOverrideDetails`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimsAndScopeOverrideDetails {
+    /// Changes to the id_token.
+    #[serde(default)]
+    pub id_token_generation: Option<TokenGeneration>,
+    /// Changes to the access token (claims and scopes).
+    #[serde(default)]
+    pub access_token_generation: Option<TokenGeneration>,
+    /// Not supported: roles change only through the admin API (ignored, logged).
+    #[serde(default)]
+    pub group_override_details: Option<serde_json::Value>,
+}
+
+/// `idTokenGeneration` or `accessTokenGeneration`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGeneration {
+    /// Claims to add or replace: any JSON value.
+    #[serde(default, deserialize_with = "nullable")]
+    pub claims_to_add_or_override: BTreeMap<String, serde_json::Value>,
+    /// Claims to leave out.
+    #[serde(default, deserialize_with = "nullable")]
+    pub claims_to_suppress: Vec<String>,
+    /// Scopes to add (access token only).
+    #[serde(default, deserialize_with = "nullable")]
+    pub scopes_to_add: Vec<String>,
+    /// Scopes to remove (access token only).
+    #[serde(default, deserialize_with = "nullable")]
+    pub scopes_to_suppress: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_or_null_answer_reads_as_empty() {
+        let answer = br#"{"version":"2","response":{"claimsAndScopeOverrideDetails":{
+            "accessTokenGeneration":{"claimsToAddOrOverride":{"tier":"gold"},"claimsToSuppress":null},
+            "idTokenGeneration":null}}}"#;
+        let response: PreTokenGenerationResponse = read_response(answer).unwrap();
+        let details = response.claims_and_scope_override_details.unwrap();
+        let access = details.access_token_generation.unwrap();
+        assert_eq!(access.claims_to_add_or_override["tier"], "gold");
+        assert!(access.claims_to_suppress.is_empty() && access.scopes_to_add.is_empty());
+        assert!(details.id_token_generation.is_none());
+        let nothing: PreTokenGenerationResponse =
+            read_response(br#"{"response":{"claimsAndScopeOverrideDetails":null}}"#).unwrap();
+        assert!(nothing.claims_and_scope_override_details.is_none());
+    }
+
+    #[test]
+    fn an_answer_without_a_response_is_refused() {
+        assert!(read_response::<PreTokenGenerationResponse>(b"{}").is_err());
+        assert!(read_response::<PreTokenGenerationResponse>(b"null").is_err());
+        assert!(read_response::<PreTokenGenerationResponse>(b"not json").is_err());
+    }
+}
