@@ -10,6 +10,7 @@
 pub mod dev_keys;
 pub mod example_app;
 pub mod gateway;
+pub mod hooks;
 pub mod migrate;
 pub mod outbox;
 pub mod range_server;

@@ -28,6 +28,8 @@ pub struct FunctionConfig {
     pub name: String,
     /// Path of the binary to execute.
     pub binary: PathBuf,
+    /// Its arguments (a script's interpreter takes the runtime shim and the script).
+    pub args: Vec<String>,
     /// The function's environment; nothing else from the caller's environment is passed on.
     pub environment: BTreeMap<String, String>,
     /// The function timeout.
@@ -336,6 +338,7 @@ async fn supervise(
     loop {
         let mut command = tokio::process::Command::new(&config.binary);
         command
+            .args(&config.args)
             .env_clear()
             .envs(&config.environment)
             .envs(lambda_environment(&config, &runtime_api))

@@ -51,6 +51,8 @@ pub struct StackOptions {
     /// The upstream providers' secrets (`FederationSecretsSecretArn`'s value, JSON by provider
     /// id), given to the functions as the template gives that secret.
     pub federation_secrets: Option<String>,
+    /// Hooks to run under the emulator, each set as its trigger's template parameter.
+    pub hooks: Vec<crate::hooks::LocalHook>,
 }
 
 /// The sender local mail names when `MailFromAddress` is not given.
@@ -139,6 +141,9 @@ impl Stack {
             overrides.insert(name.clone(), value.clone());
         }
         overrides.insert("DatabaseName".to_owned(), options.database_name.clone());
+        for hook in &options.hooks {
+            overrides.insert(hook.parameter(), hook.arn());
+        }
         // The port is known before the functions start, so tokens and the metadata name the
         // local URL as their issuer, as a deployment names its API's.
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
@@ -201,11 +206,18 @@ impl Stack {
                     .insert("MAIL_OUTBOX_DIR".to_owned(), outbox.display().to_string());
             }
         }
+        if !options.hooks.is_empty() {
+            let service = start_hooks(&options, shutdown.clone()).await?;
+            for spec in model.functions.values_mut() {
+                service.point_at_it(&mut spec.environment);
+            }
+        }
         let mut pools = BTreeMap::new();
         for (id, spec) in &model.functions {
             let config = FunctionConfig {
                 name: spec.binary.clone(),
                 binary: options.bin_dir.join(&spec.binary),
+                args: Vec::new(),
                 environment: spec.environment.clone(),
                 timeout: spec.timeout,
                 memory_mb: spec.memory_mb,
@@ -248,6 +260,63 @@ impl Stack {
             stop_gracefully(database).await;
         }
     }
+}
+
+/// The local Lambda service of the hooks, and the credentials the functions sign with.
+struct LocalLambda {
+    endpoint: String,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl LocalLambda {
+    /// Points a function that calls a hook at the local service, with the credentials Lambda
+    /// would give it.
+    fn point_at_it(&self, environment: &mut BTreeMap<String, String>) {
+        let calls_a_hook = shared::hooks::Trigger::ALL.iter().any(|trigger| {
+            environment
+                .get(trigger.variable())
+                .is_some_and(|arn| !arn.is_empty())
+        });
+        if calls_a_hook {
+            environment.insert("AWS_ENDPOINT_URL_LAMBDA".to_owned(), self.endpoint.clone());
+            environment.insert("AWS_ACCESS_KEY_ID".to_owned(), self.access_key_id.clone());
+            environment.insert(
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                self.secret_access_key.clone(),
+            );
+        }
+    }
+}
+
+/// Starts each hook under the emulator and the Lambda service that invokes them, with
+/// credentials made for this run.
+async fn start_hooks(
+    options: &StackOptions,
+    shutdown: CancellationToken,
+) -> Result<LocalLambda, StackError> {
+    let mut pools = BTreeMap::new();
+    for hook in &options.hooks {
+        let config = hook
+            .function_config(options.function_log_dir.clone())
+            .map_err(StackError)?;
+        let pool = FunctionPool::start(config, shutdown.clone())
+            .await
+            .map_err(|e| fail(&hook.function_name())(&e))?;
+        pools.insert(hook.function_name(), pool);
+    }
+    let access_key_id = format!(
+        "LOCAL{}",
+        uuid::Uuid::new_v4().simple().to_string()[..15].to_uppercase()
+    );
+    let service = crate::hooks::LambdaService::start(pools, access_key_id.clone(), shutdown)
+        .await
+        .map_err(|e| fail("the local Lambda service")(&e))?;
+    Ok(LocalLambda {
+        endpoint: format!("http://{}", service.address),
+        access_key_id,
+        secret_access_key: uuid::Uuid::new_v4().simple().to_string(),
+    })
 }
 
 /// Marks a template parameter that stands for a secret ARN in the local stack.

@@ -320,6 +320,7 @@ async fn main() -> ExitCode {
         let config = FunctionConfig {
             name: name.to_owned(),
             binary: PathBuf::from(bin_dir).join(name),
+            args: Vec::new(),
             environment: environment
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

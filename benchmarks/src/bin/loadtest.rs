@@ -368,6 +368,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         outbox_dir: None,
         public_host: None,
         federation_secrets: None,
+        hooks: Vec::new(),
     })
     .await
     .map_err(|error| error.to_string())?;

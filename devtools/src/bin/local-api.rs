@@ -80,6 +80,11 @@ struct Args {
     /// trusted for verified addresses.
     #[arg(long, default_value = "local", value_delimiter = ',')]
     upstream_ids: Vec<String>,
+    /// A hook to run, as TRIGGER=PROGRAM (repeatable): a Lambda binary, or a Python (.py) or
+    /// Node.js (.mjs, .js) handler file, for example
+    /// pre-token-generation=examples/hooks/add_claim.py.
+    #[arg(long = "hook", env = "HOOKS", value_delimiter = ' ')]
+    hooks: Vec<devtools::hooks::LocalHook>,
 }
 
 fn parameter(raw: &str) -> Result<(String, String), String> {
@@ -156,6 +161,7 @@ async fn main() -> ExitCode {
         outbox_dir: Some(outbox.clone()),
         public_host: args.public_host,
         federation_secrets,
+        hooks: args.hooks.clone(),
     };
     let embedded_data = options
         .mongodb_uri

@@ -29,7 +29,18 @@ struct Grant {
     named: BTreeSet<String>,
     /// Names of all its environment variables.
     variables: BTreeSet<String>,
+    /// Hook ARN parameters its policies allow it to invoke.
+    invokes: BTreeSet<String>,
 }
+
+/// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
+/// the functions that call it.
+const HOOKS: [(&str, &str, &str, &[&str]); 1] = [(
+    "HasPreTokenGenerationHook",
+    "PreTokenGenerationHookArn",
+    "HOOK_PRE_TOKEN_GENERATION",
+    &["TokenFunction"],
+)];
 
 /// Per function (logical id): what it may read and what it is told.
 fn grants() -> BTreeMap<String, Grant> {
@@ -41,6 +52,7 @@ fn grants() -> BTreeMap<String, Grant> {
         let properties = &resource["Properties"];
         let mut readable = BTreeSet::new();
         let mut sends_mail = None;
+        let mut invokes = BTreeSet::new();
         for policy in properties["Policies"].as_sequence().into_iter().flatten() {
             if let Value::Tagged(tagged) = policy {
                 let branches = tagged
@@ -54,6 +66,28 @@ fn grants() -> BTreeMap<String, Grant> {
                     Some("HasFederationSecrets") => {
                         let secret = &branches[1]["AWSSecretsManagerGetSecretValuePolicy"];
                         readable.insert(referenced_parameter(&secret["SecretArn"]));
+                    }
+                    Some(condition) if condition.ends_with("Hook") => {
+                        let statements = branches[1]["Statement"].as_sequence().unwrap();
+                        assert_eq!(statements.len(), 1, "{id:?}");
+                        assert_eq!(
+                            statements[0]["Action"].as_str(),
+                            Some("lambda:InvokeFunction"),
+                            "{id:?}"
+                        );
+                        let (_, parameter, _, _) = HOOKS
+                            .iter()
+                            .find(|(hook, ..)| *hook == condition)
+                            .unwrap_or_else(|| {
+                                panic!("{id:?}: unknown hook condition {condition}")
+                            });
+                        assert_eq!(
+                            referenced_parameter(&statements[0]["Resource"]),
+                            *parameter,
+                            "{id:?}"
+                        );
+                        assert_eq!(referenced_parameter(&branches[2]), "AWS::NoValue", "{id:?}");
+                        invokes.insert((*parameter).to_owned());
                     }
                     other => panic!("{id:?}: unexpected conditional policy {other:?}"),
                 }
@@ -82,6 +116,7 @@ fn grants() -> BTreeMap<String, Grant> {
             readable,
             named,
             variables,
+            invokes,
         };
         result.insert(id.as_str().unwrap().to_owned(), grant);
     }
@@ -211,6 +246,28 @@ fn only_the_sending_functions_may_send_mail_and_only_as_the_configured_sender() 
             "SignupFunction"
         ])
     );
+}
+
+#[test]
+fn a_function_may_invoke_exactly_the_hooks_it_calls_and_only_when_they_are_set() {
+    let grants = grants();
+    for (id, grant) in &grants {
+        let expected: BTreeSet<String> = HOOKS
+            .iter()
+            .filter(|(.., callers)| callers.contains(&id.as_str()))
+            .map(|(_, parameter, ..)| (*parameter).to_owned())
+            .collect();
+        assert_eq!(grant.invokes, expected, "{id} invokes");
+        let told: BTreeSet<String> = HOOKS
+            .iter()
+            .filter(|(_, _, variable, _)| grant.variables.contains(*variable))
+            .map(|(_, parameter, ..)| (*parameter).to_owned())
+            .collect();
+        assert_eq!(
+            told, expected,
+            "{id} is told of exactly the hooks it may invoke"
+        );
+    }
 }
 
 #[test]

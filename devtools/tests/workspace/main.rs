@@ -25,6 +25,7 @@ mod live {
     mod fastapi_takeover;
     mod federation;
     mod flow;
+    mod hooks;
     mod local_api;
     mod login_timing;
     mod make_dev;

@@ -64,6 +64,7 @@ impl Fixture {
         let config = FunctionConfig {
             name: format!("fn-{mode}"),
             binary: self.dir.join("function"),
+            args: Vec::new(),
             environment,
             timeout,
             memory_mb: 256,
@@ -168,6 +169,7 @@ async fn a_missing_binary_is_reported_at_start() {
     let config = FunctionConfig {
         name: "ghost".into(),
         binary: "/nonexistent/ghost".into(),
+        args: Vec::new(),
         environment: BTreeMap::new(),
         timeout: Duration::from_secs(1),
         memory_mb: 128,

@@ -245,6 +245,7 @@ async fn what_the_api_acknowledged_survives_a_crash_of_the_database_server_in_ro
         outbox_dir: Some(outbox.clone()),
         public_host: None,
         federation_secrets: None,
+        hooks: Vec::new(),
     })
     .await
     .expect("the local stack starts");

@@ -89,6 +89,8 @@ async fn take_over(users: &[(&str, &str)]) -> TakeOver {
         id_token_key: None,
         password_grant: true,
         upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
+        hook_scopes_beyond_roles: false,
     };
     TakeOver {
         database,

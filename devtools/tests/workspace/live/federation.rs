@@ -66,6 +66,7 @@ async fn federated(name: &str) -> Federated {
         outbox_dir: Some(data_dir.join("outbox")),
         public_host: None,
         federation_secrets: Some(upstreams.secrets_json.clone()),
+        hooks: Vec::new(),
     })
     .await
     .expect("the local stack starts with its own server");

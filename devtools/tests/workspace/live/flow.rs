@@ -49,6 +49,8 @@ async fn api() -> Api {
             id_token_key: None,
             password_grant: true,
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(&[]).unwrap(),
+            hooks: shared::hooks::Hooks::none(),
+            hook_scopes_beyond_roles: false,
         },
         me: me::State {
             stores: stores.clone(),

@@ -97,6 +97,7 @@ async fn start_with(
         outbox_dir: Some(outbox.clone()),
         public_host: None,
         federation_secrets: None,
+        hooks: Vec::new(),
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

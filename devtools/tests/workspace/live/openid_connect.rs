@@ -20,10 +20,21 @@ use shared::access::relying_parties::{
 use shared::access::scopes::Scopes;
 use std::collections::BTreeMap;
 
-const PASSWORD: &str = "correct horse battery staple";
-const REDIRECT: &str = "http://127.0.0.1/callback";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
+pub(super) const REDIRECT: &str = "http://127.0.0.1/callback";
 
 async fn stack(name: &str) -> Stack {
+    stack_with(name, Vec::new(), &[], None).await
+}
+
+/// A stack on a database server of its own running `hooks`, with template `parameters`, whose
+/// functions append their output to `<log_dir>/<function>.log` when given.
+pub(super) async fn stack_with(
+    name: &str,
+    hooks: Vec<devtools::hooks::LocalHook>,
+    parameters: &[(&str, &str)],
+    log_dir: Option<std::path::PathBuf>,
+) -> Stack {
     let secantusd = std::env::var("SECANTUSD").unwrap_or_else(|_| {
         panic!("SECANTUSD is not set: run `make test`, or set it to the secantusd-rs binary `make tools` installs")
     });
@@ -38,19 +49,23 @@ async fn stack(name: &str) -> Stack {
         database_name: name.to_owned(),
         secantusd: Some(secantusd.into()),
         keys: None,
-        function_log_dir: None,
+        function_log_dir: log_dir,
         log_requests: false,
-        parameter_overrides: Default::default(),
+        parameter_overrides: parameters
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
         outbox_dir: Some(data_dir.join("outbox")),
         public_host: None,
         federation_secrets: None,
+        hooks,
     })
     .await
     .expect("the local stack starts with its own server")
 }
 
 /// Registers a public, first-party relying party straight in the stack's database.
-async fn relying_party(stack: &Stack, name: &str) -> RelyingPartyId {
+pub(super) async fn relying_party(stack: &Stack, name: &str) -> RelyingPartyId {
     let client = mongodb::Client::with_uri_str(&stack.mongodb_uri)
         .await
         .unwrap();
@@ -191,7 +206,7 @@ pub(super) fn form_marked(page: &str, marker: &str) -> (String, Vec<(String, Str
 }
 
 /// Signs in through the hosted pages at `authorize_url`; the redirect's query.
-async fn sign_in(
+pub(super) async fn sign_in(
     base: &str,
     browser: &mut Browser,
     authorize_url: &str,
@@ -209,7 +224,7 @@ async fn sign_in(
     location.query_pairs().into_owned().collect()
 }
 
-async fn signup(base: &str, username: &str) {
+pub(super) async fn signup(base: &str, username: &str) {
     let status = reqwest::Client::new()
         .post(format!("{base}/signup"))
         .json(&json!({ "username": username, "password": PASSWORD }))

@@ -86,6 +86,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         outbox_dir: None,
         public_host: None,
         federation_secrets: None,
+        hooks: Vec::new(),
     })
     .await
     .expect("the local stack starts");

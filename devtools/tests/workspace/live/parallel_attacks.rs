@@ -267,6 +267,7 @@ async fn parallel_traffic_keeps_each_instance_within_its_pool() {
         outbox_dir: Some(data_dir.join("outbox")),
         public_host: None,
         federation_secrets: None,
+        hooks: Vec::new(),
     })
     .await
     .expect("the local stack starts with its own server");

@@ -351,6 +351,11 @@ fn each_function_role_holds_logs_traces_its_own_secrets_and_no_more() {
             if let Some(choice) = policy.get("Fn::If") {
                 if choice[0] == "HasFederationSecrets" {
                     assert_reads_only_the_federation_secrets(id, choice);
+                } else if choice[0]
+                    .as_str()
+                    .is_some_and(|condition| condition.ends_with("Hook"))
+                {
+                    assert_invokes_only_its_hook(id, choice);
                 } else {
                     assert_sends_only_as_the_sender(id, choice);
                 }
@@ -391,6 +396,26 @@ fn assert_reads_only_the_federation_secrets(id: &str, choice: &Value) {
         statements[0]["Resource"]["Fn::Sub"][1]["secretArn"]["Ref"], "FederationSecretsSecretArn",
         "{id}"
     );
+}
+
+/// The translated `!If [Has…Hook, policy, NoValue]`: `lambda:InvokeFunction` on the hook's
+/// ARN parameter only, given only to the functions that call that hook.
+fn assert_invokes_only_its_hook(id: &str, choice: &Value) {
+    let callers: &[(&str, &str, &[&str])] = &[(
+        "HasPreTokenGenerationHook",
+        "PreTokenGenerationHookArn",
+        &["TokenFunction"],
+    )];
+    let (_, parameter, functions) = callers
+        .iter()
+        .find(|(condition, ..)| choice[0] == *condition)
+        .unwrap_or_else(|| panic!("{id}: unknown hook condition {}", choice[0]));
+    assert!(functions.contains(&id), "{id} may not invoke {parameter}");
+    assert_eq!(choice[2]["Ref"], "AWS::NoValue", "{id}");
+    let statements = choice[1]["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{id}");
+    assert_eq!(statements[0]["Action"], "lambda:InvokeFunction", "{id}");
+    assert_eq!(statements[0]["Resource"]["Ref"], *parameter, "{id}");
 }
 
 /// The translated `!If [SendsMail, policy, NoValue]` of a sending function: only

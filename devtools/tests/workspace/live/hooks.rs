@@ -1,0 +1,331 @@
+//! Hooks against the real function binaries (two instances each), a real database and hook
+//! functions run by the Runtime API emulator through the local Lambda service: a pre token
+//! generation function written for Amazon Cognito (Node.js) runs unchanged and is judged by the
+//! `openidconnect` crate; the Python and Rust examples add their claim; a hook that overreaches,
+//! raises, stalls or answers garbage changes nothing it may not and issues no token.
+
+use super::openid_connect::{PASSWORD, REDIRECT, relying_party, sign_in, signup, stack_with};
+use devtools::hooks::LocalHook;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use shared::identity::account_events::AccountEventStore as _;
+use shared::identity::users::UserStore as _;
+use shared::sessions::SessionStore as _;
+use shared::stores::{MongoStores, Stores as _};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn hook(trigger: &str, path: &str) -> LocalHook {
+    let program = crate::support::workspace().join(path);
+    format!("{trigger}={}", program.display()).parse().unwrap()
+}
+
+fn log_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{name}-logs-{}", uuid::Uuid::new_v4().simple()))
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn password_grant(base: &str, username: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn stores(stack: &devtools::stack::Stack, name: &str) -> MongoStores {
+    let client = mongodb::Client::with_uri_str(&stack.mongodb_uri)
+        .await
+        .unwrap();
+    MongoStores::new(&client.database(name), &Default::default())
+}
+
+async fn find(stores: &MongoStores, username: &str) -> shared::identity::users::User {
+    let username = shared::identity::credentials::Username::parse(username).unwrap();
+    stores
+        .users()
+        .find(&username)
+        .await
+        .unwrap()
+        .expect("the account exists")
+}
+
+/// The hook metric lines (`Hook`, `Outcome`) the token function wrote.
+fn hook_outcomes(log_dir: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(log_dir.join("token.log")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("HookInvocations").is_some())
+        .map(|line| {
+            (
+                line["Hook"].as_str().unwrap_or_default().to_owned(),
+                line["Outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cognito_pre_token_generation_function_runs_unchanged_on_every_grant() {
+    let name = "hookcognito";
+    let logs = log_dir(name);
+    let stack = stack_with(
+        name,
+        vec![hook(
+            "pre-token-generation",
+            "examples/hooks/cognito-claims-and-scopes.mjs",
+        )],
+        &[(
+            "Roles",
+            "admin=users:admin,clients:admin,products:write;editor=products:write",
+        )],
+        Some(logs.clone()),
+    )
+    .await;
+    let base = format!("http://{}", stack.address);
+    let stores = stores(&stack, name).await;
+
+    // The password grant: claims added to the access token, which the authorizer accepts.
+    signup(&base, "hana").await;
+    let answer = password_grant(&base, "hana").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let tokens: Value = answer.json().await.unwrap();
+    let claims = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(claims["tenant"], "acme", "{claims}");
+    assert_eq!(claims["username"], "hana");
+    assert_eq!(claims["email_known"], false);
+    let hana = find(&stores, "hana").await;
+    assert_eq!(claims["sub"], hana.id.as_str());
+    let me = reqwest::Client::new()
+        .get(format!("{base}/users/me"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::OK,
+        "the authorizer takes the customized token"
+    );
+
+    // The refresh grant runs the hook again.
+    let refreshed: Value = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims_of(refreshed["access_token"].as_str().unwrap())["tenant"],
+        "acme"
+    );
+
+    // An editor: the hook's scopesToAdd is kept off scopes the roles do not grant.
+    signup(&base, "eddie").await;
+    let eddie = find(&stores, "eddie").await;
+    let changed = stores
+        .users()
+        .set_roles(
+            &eddie.id,
+            eddie.token_version,
+            &["editor".to_owned()],
+            std::time::SystemTime::now(),
+        )
+        .await
+        .unwrap();
+    assert!(changed);
+    let tokens: Value = password_grant(&base, "eddie").await.json().await.unwrap();
+    let scope = claims_of(tokens["access_token"].as_str().unwrap())["scope"].clone();
+    assert_eq!(scope, "products:write", "reports:read is no role's scope");
+
+    // The code flow, judged by the openidconnect crate: the id_token carries the hook's claims
+    // without the suppressed email, and still verifies with its nonce and at_hash.
+    let client_id = relying_party(&stack, name).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(client_id.as_str().to_owned()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".to_owned()))
+        .add_scope(Scope::new("email".to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let mut browser = super::openid_connect::Browser::new();
+    let returned = sign_in(&base, &mut browser, url.as_str(), "hana").await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(returned["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the code exchange");
+    let id_token = tokens.id_token().expect("an id_token");
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the customized id_token verifies");
+    let id_claims = claims_of(&id_token.to_string());
+    assert_eq!(id_claims["tenant"], "acme", "{id_claims}");
+    assert_eq!(id_claims["groups"], serde_json::json!([]));
+    assert_eq!(id_claims["sub"], hana.id.as_str());
+    assert!(id_claims.get("email").is_none());
+    assert_eq!(claims_of(tokens.access_token().secret())["tenant"], "acme");
+
+    let outcomes = hook_outcomes(&logs);
+    assert!(outcomes.len() >= 4, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(hook, outcome)| hook == "pre-token-generation" && outcome == "answered"),
+        "{outcomes:?}"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_python_and_rust_examples_add_their_claim() {
+    let rust_hook = crate::support::bin_dir_with(&["add-claim-hook"]).join("add-claim-hook");
+    for (name, program) in [
+        (
+            "hookpython",
+            crate::support::workspace().join("examples/hooks/add_claim.py"),
+        ),
+        ("hookrust", rust_hook),
+    ] {
+        let hook: LocalHook = format!("pre-token-generation={}", program.display())
+            .parse()
+            .unwrap();
+        let stack = stack_with(name, vec![hook], &[], None).await;
+        let base = format!("http://{}", stack.address);
+        signup(&base, "pat").await;
+        let tokens: Value = password_grant(&base, "pat").await.json().await.unwrap();
+        let claims = claims_of(tokens["access_token"].as_str().expect("a token"));
+        assert_eq!(claims["plan"], "free", "{name}: {claims}");
+        stack.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hook_that_overreaches_raises_stalls_or_answers_garbage_issues_nothing_it_may_not() {
+    let name = "hookrules";
+    let logs = log_dir(name);
+    let stack = stack_with(
+        name,
+        vec![hook(
+            "pre-token-generation",
+            "devtools/tests/hooks/pre-token-modes.mjs",
+        )],
+        &[("HookTimeoutMilliseconds", "1000")],
+        Some(logs.clone()),
+    )
+    .await;
+    let base = format!("http://{}", stack.address);
+    let stores = stores(&stack, name).await;
+    for user in ["overreach", "raise", "slow", "garbage"] {
+        signup(&base, user).await;
+    }
+
+    // Overreaching, eight times in parallel across both instances: only `kept` is added.
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| password_grant(&base, "overreach"))).await;
+    let overreach = find(&stores, "overreach").await;
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::OK);
+        let tokens: Value = answer.json().await.unwrap();
+        let claims = claims_of(tokens["access_token"].as_str().unwrap());
+        assert_eq!(claims["kept"], true, "{claims}");
+        assert_eq!(claims["sub"], overreach.id.as_str());
+        assert_eq!(claims["ver"], 0);
+        assert!(claims["exp"].as_u64().unwrap() < 4_000_000_000);
+        assert!(
+            claims.get("scope").is_none(),
+            "no scope beyond the roles: {claims}"
+        );
+        assert!(claims["sid"].is_string() && claims["amr"] == serde_json::json!(["pwd"]));
+    }
+
+    // Raising, stalling, garbage: 503, no detail of the hook, the session ended, the account's
+    // history says so, and a stalled hook does not hold the login.
+    for user in ["raise", "slow", "garbage"] {
+        let started = Instant::now();
+        let answer = password_grant(&base, user).await;
+        let elapsed = started.elapsed();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{user}");
+        assert!(answer.headers().contains_key("retry-after"));
+        let body = answer.text().await.unwrap();
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"], "service_unavailable");
+        assert!(
+            !body.contains("hunter2") && !body.contains("billing"),
+            "{body}"
+        );
+        assert!(elapsed < Duration::from_secs(3), "{user}: {elapsed:?}");
+        let account = find(&stores, user).await;
+        let active = stores
+            .sessions()
+            .active_sessions(&account.id, std::time::SystemTime::now())
+            .await
+            .unwrap();
+        assert!(
+            active.is_empty(),
+            "{user}: the session started for the tokens ended"
+        );
+        let events = stores.events().page(&account.id, None, 10).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|event| event.kind == shared::identity::account_events::EventKind::HookFailed),
+            "{user}: {events:?}"
+        );
+    }
+    let outcomes: Vec<String> = hook_outcomes(&logs)
+        .into_iter()
+        .map(|(_, outcome)| outcome)
+        .collect();
+    for expected in ["answered", "function_error", "timed_out", "malformed"] {
+        assert!(
+            outcomes.iter().any(|outcome| outcome == expected),
+            "{expected}: {outcomes:?}"
+        );
+    }
+    stack.stop().await;
+}
