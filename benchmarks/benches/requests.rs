@@ -449,6 +449,7 @@ fn authorize_page(c: &mut Criterion, f: &Fixture) {
         accounts: signup::State::new(&[], f.stores.clone()).unwrap(),
         recovery: recovery::State::new(&[], f.stores.clone()).unwrap(),
         upstreams: shared::federation::upstream::Upstreams::from_source(&[]).unwrap(),
+        hooks: shared::hooks::Hooks::none(),
     };
     let challenge = shared::authorization::pkce::s256(VERIFIER);
     let event = shared::testing::with_query(

@@ -35,12 +35,20 @@ struct Grant {
 
 /// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
 /// the functions that call it.
-const HOOKS: [(&str, &str, &str, &[&str]); 1] = [(
-    "HasPreTokenGenerationHook",
-    "PreTokenGenerationHookArn",
-    "HOOK_PRE_TOKEN_GENERATION",
-    &["TokenFunction"],
-)];
+const HOOKS: [(&str, &str, &str, &[&str]); 2] = [
+    (
+        "HasPreTokenGenerationHook",
+        "PreTokenGenerationHookArn",
+        "HOOK_PRE_TOKEN_GENERATION",
+        &["TokenFunction"],
+    ),
+    (
+        "HasUserMigrationHook",
+        "UserMigrationHookArn",
+        "HOOK_USER_MIGRATION",
+        &["TokenFunction", "LoginFunction"],
+    ),
+];
 
 /// Per function (logical id): what it may read and what it is told.
 fn grants() -> BTreeMap<String, Grant> {

@@ -78,6 +78,8 @@ pub struct State<S> {
     pub recovery: recovery::State<S>,
     /// The upstream providers users may sign in through.
     pub upstreams: shared::federation::upstream::Upstreams,
+    /// The user-migration hook (`HOOK_USER_MIGRATION`) a sign-in calls for an unknown name.
+    pub hooks: shared::hooks::Hooks,
 }
 
 impl State<MongoStores> {
@@ -97,6 +99,11 @@ impl State<MongoStores> {
             accounts: signup::State::new(env, stores.clone())?,
             recovery: recovery::State::new(env, stores.clone())?,
             upstreams: shared::federation::upstream::Upstreams::from_source(env)?,
+            hooks: shared::hooks::Hooks::from_source(
+                env,
+                &[shared::hooks::Trigger::UserMigration],
+                Metrics::from_source(env),
+            )?,
             stores,
         })
     }
@@ -127,6 +134,9 @@ impl<S: Stores> token::SignInContext for State<S> {
     }
     fn session_ttl(&self) -> std::time::Duration {
         self.tokens.session_ttl
+    }
+    fn hooks(&self) -> &shared::hooks::Hooks {
+        &self.hooks
     }
 }
 

@@ -118,6 +118,7 @@ async fn setup() -> Setup {
                 r#"[{"id":"corp","issuer":"https://sso.corp.example","client_id":"c","name":"Corp SSO"}]"#,
             )])
             .unwrap(),
+            hooks: shared::hooks::Hooks::none(),
         },
         token: token::State {
             stores,

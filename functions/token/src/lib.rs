@@ -12,6 +12,7 @@ mod claims_hook;
 mod client_credentials;
 pub mod form;
 mod mfa;
+mod migration;
 pub mod oauth;
 mod passkey;
 mod password;
@@ -66,7 +67,8 @@ pub struct State<S> {
     pub password_grant: bool,
     /// The upstream providers whose id_tokens native apps may exchange (no secrets).
     pub upstreams: shared::federation::upstream::Upstreams,
-    /// The pre-token-generation hook (`HOOK_PRE_TOKEN_GENERATION`), when configured.
+    /// The pre-token-generation and user-migration hooks (`HOOK_PRE_TOKEN_GENERATION`,
+    /// `HOOK_USER_MIGRATION`), when configured.
     pub hooks: shared::hooks::Hooks,
     /// Whether the hook may add scopes the account's roles do not grant
     /// (`HOOK_SCOPES_BEYOND_ROLES`, default `false`).
@@ -95,7 +97,10 @@ impl State<MongoStores> {
             upstreams: shared::federation::upstream::Upstreams::for_id_tokens(env)?,
             hooks: shared::hooks::Hooks::from_source(
                 env,
-                &[shared::hooks::Trigger::PreTokenGeneration],
+                &[
+                    shared::hooks::Trigger::PreTokenGeneration,
+                    shared::hooks::Trigger::UserMigration,
+                ],
                 Metrics::from_source(env),
             )?,
             hook_scopes_beyond_roles: shared::platform::config::flag(
@@ -129,6 +134,8 @@ pub trait SignInContext: Send + Sync {
     fn password_failures_per_ip(&self) -> Option<shared::abuse::rate_limits::Limit>;
     /// How long a session lasts.
     fn session_ttl(&self) -> std::time::Duration;
+    /// The hooks a sign-in calls (user migration).
+    fn hooks(&self) -> &shared::hooks::Hooks;
 }
 
 impl<S: Stores> SignInContext for State<S> {
@@ -156,6 +163,9 @@ impl<S: Stores> SignInContext for State<S> {
     }
     fn session_ttl(&self) -> std::time::Duration {
         self.issuer.settings().session_ttl
+    }
+    fn hooks(&self) -> &shared::hooks::Hooks {
+        &self.hooks
     }
 }
 

@@ -132,6 +132,15 @@ async fn check_credentials<C: SignInContext>(
     );
     let source = source?;
     let (attempt, found) = (attempt.map_err(store_error)?, found.map_err(store_error)?);
+    let locked = matches!(attempt, Attempt::Locked { .. });
+    // A name this service does not know may be one the old system does (the migration hook),
+    // asked only for an attempt the lockout lets through, with a password a login checks.
+    let found = match found {
+        None if !locked && !password.exceeds_presented_limit() => {
+            crate::migration::import(state, &username, &password, client).await?
+        }
+        found => found,
+    };
     // What was typed as a username may be a password typed into the wrong field: it is
     // logged only when it names an account.
     let account = found.as_ref().map(|user| user.username.to_string());

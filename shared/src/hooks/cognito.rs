@@ -162,6 +162,65 @@ pub struct TokenGeneration {
     pub scopes_to_suppress: Vec<String>,
 }
 
+/// User migration: the request.
+#[derive(Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMigrationRequest {
+    /// The password as typed (only for `UserMigration_Authentication`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Always empty: no flow here takes validation data.
+    pub validation_data: BTreeMap<String, String>,
+    /// Always empty: no flow here takes client metadata.
+    pub client_metadata: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for UserMigrationRequest {
+    /// Never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserMigrationRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// User migration: the response. Raising an error refuses the user (unknown there, or a
+/// wrong password).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMigrationResponse {
+    /// The account's attributes: `email` (taken when `email_verified` is `"true"`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub user_attributes: BTreeMap<String, serde_json::Value>,
+    /// `CONFIRMED` (the password signs in), or `RESET_REQUIRED` (the account is created
+    /// without a password: the user resets it).
+    #[serde(default)]
+    pub final_user_status: Option<String>,
+    /// Not used: this service sends no welcome message.
+    #[serde(default)]
+    pub message_action: Option<String>,
+}
+
+impl UserMigrationResponse {
+    /// The address the old system verified, if it says so (`email_verified` `"true"` or
+    /// `true`).
+    pub fn verified_email(&self) -> Option<&str> {
+        let verified = match self.user_attributes.get("email_verified") {
+            Some(serde_json::Value::String(text)) => text == "true",
+            Some(serde_json::Value::Bool(flag)) => *flag,
+            _ => false,
+        };
+        self.user_attributes
+            .get("email")
+            .and_then(serde_json::Value::as_str)
+            .filter(|_| verified)
+    }
+
+    /// Whether the password the user typed is to become the account's.
+    pub fn keeps_the_password(&self) -> bool {
+        self.final_user_status.as_deref() != Some("RESET_REQUIRED")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

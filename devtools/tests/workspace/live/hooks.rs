@@ -329,3 +329,103 @@ async fn a_hook_that_overreaches_raises_stalls_or_answers_garbage_issues_nothing
     }
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_migration_hook_imports_a_user_once_however_many_first_logins_race() {
+    let name = "hookmigrate";
+    let logs = log_dir(name);
+    let stack = stack_with(
+        name,
+        vec![hook("user-migration", "examples/hooks/user_migration.py")],
+        &[],
+        Some(logs.clone()),
+    )
+    .await;
+    let base = format!("http://{}", stack.address);
+    let stores = stores(&stack, name).await;
+    let login = |username: &'static str, password: &'static str| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Unknown to the old system, or the wrong password: refused, and nothing is created.
+    for (username, password) in [
+        ("nobody", "old system passphrase"),
+        ("olga", "a wrong passphrase"),
+    ] {
+        let answer = login(username, password).await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{username}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    let olga_name = shared::identity::credentials::Username::parse("olga").unwrap();
+    assert!(stores.users().find(&olga_name).await.unwrap().is_none());
+
+    // Ten parallel first logins across both instances: each signs in, one account exists.
+    let answers =
+        futures_util::future::join_all((0..10).map(|_| login("olga", "old system passphrase")))
+            .await;
+    let mut subjects = std::collections::BTreeSet::new();
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::OK);
+        let tokens: Value = answer.json().await.unwrap();
+        subjects.insert(claims_of(tokens["access_token"].as_str().unwrap())["sub"].to_string());
+    }
+    assert_eq!(subjects.len(), 1, "one account: {subjects:?}");
+    let olga = find(&stores, "olga").await;
+    assert_eq!(
+        olga.email.as_ref().map(|email| email.as_str()),
+        Some("olga@old.example"),
+        "the old system's verified address"
+    );
+    assert!(
+        olga.password_hash.starts_with("$argon2id$"),
+        "the password is hashed here by argon2id"
+    );
+    let events = stores.events().page(&olga.id, None, 50).await.unwrap();
+    let imported = events
+        .iter()
+        .filter(|event| event.kind == shared::identity::account_events::EventKind::AccountImported)
+        .count();
+    assert_eq!(imported, 1);
+
+    // Now the account is here: the old system is not asked again, and the password signs in.
+    let before = stack
+        .gateway
+        .pool("token")
+        .map(|pool| pool.invocation_count());
+    assert!(before.is_some());
+    let calls_before = hook_outcomes_of(&logs, "user-migration");
+    assert_eq!(
+        login("olga", "old system passphrase").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(hook_outcomes_of(&logs, "user-migration"), calls_before);
+
+    // An unverified address of the old system is not taken.
+    assert_eq!(
+        login("oscar", "another old passphrase").await.status(),
+        StatusCode::OK
+    );
+    assert!(find(&stores, "oscar").await.email.is_none());
+    stack.stop().await;
+}
+
+/// How many times the token function called `hook`.
+fn hook_outcomes_of(log_dir: &std::path::Path, hook: &str) -> usize {
+    hook_outcomes(log_dir)
+        .into_iter()
+        .filter(|(name, _)| name == hook)
+        .count()
+}

@@ -401,11 +401,18 @@ fn assert_reads_only_the_federation_secrets(id: &str, choice: &Value) {
 /// The translated `!If [Has…Hook, policy, NoValue]`: `lambda:InvokeFunction` on the hook's
 /// ARN parameter only, given only to the functions that call that hook.
 fn assert_invokes_only_its_hook(id: &str, choice: &Value) {
-    let callers: &[(&str, &str, &[&str])] = &[(
-        "HasPreTokenGenerationHook",
-        "PreTokenGenerationHookArn",
-        &["TokenFunction"],
-    )];
+    let callers: &[(&str, &str, &[&str])] = &[
+        (
+            "HasPreTokenGenerationHook",
+            "PreTokenGenerationHookArn",
+            &["TokenFunction"],
+        ),
+        (
+            "HasUserMigrationHook",
+            "UserMigrationHookArn",
+            &["TokenFunction", "LoginFunction"],
+        ),
+    ];
     let (_, parameter, functions) = callers
         .iter()
         .find(|(condition, ..)| choice[0] == *condition)

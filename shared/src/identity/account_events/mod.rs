@@ -110,6 +110,9 @@ pub enum EventKind {
     /// A hook failed in a flow of the account (for pre token generation: no token was
     /// issued and the session ended).
     HookFailed,
+    /// The account was created at its first login from what the user-migration hook
+    /// returned (the old system's).
+    AccountImported,
 }
 
 /// One event.
