@@ -210,6 +210,7 @@ fn signup(c: &mut Criterion, f: &Fixture) {
         mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::platform::metrics::Metrics::capturing(),
         breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+        hooks: shared::hooks::Hooks::none(),
     };
     let mut group = c.benchmark_group("signup");
     group.sample_size(20);

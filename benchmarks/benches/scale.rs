@@ -351,6 +351,7 @@ async fn run_size(accounts: u64, samples: usize, hashes: &(String, String)) -> S
         mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::platform::metrics::Metrics::capturing(),
         breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+        hooks: shared::hooks::Hooks::none(),
     };
     requests.insert(
         "sign-up",

@@ -45,6 +45,23 @@ pub async fn start(
     ids: &[&str],
     redirect_uri: &str,
 ) -> Result<Upstreams, UpstreamError> {
+    // A free port can be taken by another process before node binds it (tests run side by
+    // side): node then exits, and a second try picks other ports.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match start_once(dir, ids, redirect_uri).await {
+            Err(UpstreamError(reason)) if attempt < 3 && reason.contains("exited") => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn start_once(
+    dir: &Path,
+    ids: &[&str],
+    redirect_uri: &str,
+) -> Result<Upstreams, UpstreamError> {
     let script = dir.join("upstream.mjs");
     if !dir.join("node_modules/oidc-provider").is_dir() {
         return Err(UpstreamError(format!(

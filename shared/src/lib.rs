@@ -16,6 +16,7 @@
 //! | [`authorization`] | the authorization-code flow: codes, PKCE |
 //! | [`stores`] | every store behind one type parameter |
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
+//! | [`hooks`] | the operator's Lambda functions at fixed points of the flows, with Cognito's trigger events |
 //! | [`federation`] | upstream providers, their id_tokens, sign-ins under way, account linking |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |
 //!
@@ -30,6 +31,8 @@
 //! - `passkeys`: WebAuthn ceremonies (the `webauthn_rp` crate), for `token` and `account`.
 //! - `federation`: [`federation`], signing in through upstream providers, for `login` and
 //!   `token`.
+//! - `hooks`: [`hooks`], calling the operator's Lambda functions (Lambda's Invoke API, SigV4),
+//!   for the functions with a trigger point.
 //! - `breach-check`: [`factors::breached_passwords`], the k-anonymity range check of new
 //!   passwords, for `signup`, `account` and `recovery`.
 //! - `aws-secrets` (default): `NAME_SECRET_ARN` values fetched from AWS Secrets Manager;
@@ -73,7 +76,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The folders in the order of the table above: each may use only those before it.
-    const FOLDERS: [&str; 14] = [
+    const FOLDERS: [&str; 15] = [
         "platform",
         "identity",
         "products",
@@ -86,6 +89,7 @@ mod tests {
         "authorization",
         "stores",
         "lifecycle",
+        "hooks",
         "federation",
         "edge",
     ];

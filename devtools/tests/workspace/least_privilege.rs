@@ -35,7 +35,13 @@ struct Grant {
 
 /// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
 /// the functions that call it.
-const HOOKS: [(&str, &str, &str, &[&str]); 2] = [
+const HOOKS: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "HasPreSignUpHook",
+        "PreSignUpHookArn",
+        "HOOK_PRE_SIGN_UP",
+        &["SignupFunction", "LoginFunction", "TokenFunction"],
+    ),
     (
         "HasPreTokenGenerationHook",
         "PreTokenGenerationHookArn",

@@ -328,7 +328,8 @@ async fn sign_in<S: Stores>(
     browser: &str,
 ) -> Response<Body> {
     let stores = &context.state().stores;
-    let resolution = match linking::resolve(stores, asserted, context.now()).await {
+    let hooks = &context.state().hooks;
+    let resolution = match linking::resolve(stores, hooks, asserted, context.now()).await {
         Ok(resolution) => resolution,
         Err(error) => return context.unavailable_page(&error.to_string()),
     };
@@ -371,6 +372,8 @@ async fn sign_in<S: Stores>(
                 }
             }
         }
+        Resolution::SignUpRefused(message) => context.error_page(StatusCode::FORBIDDEN, &message),
+        Resolution::SignUpUndecided => context.unavailable_page("the pre-sign-up hook failed"),
         Resolution::OwnerMustSignIn(owner) => {
             let Some(token) = random() else {
                 return context.error_page(

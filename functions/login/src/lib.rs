@@ -78,7 +78,8 @@ pub struct State<S> {
     pub recovery: recovery::State<S>,
     /// The upstream providers users may sign in through.
     pub upstreams: shared::federation::upstream::Upstreams,
-    /// The user-migration hook (`HOOK_USER_MIGRATION`) a sign-in calls for an unknown name.
+    /// The user-migration hook (`HOOK_USER_MIGRATION`) a sign-in calls for an unknown name, and
+    /// the pre-sign-up hook (`HOOK_PRE_SIGN_UP`) a first sign-in through another provider calls.
     pub hooks: shared::hooks::Hooks,
 }
 
@@ -101,7 +102,10 @@ impl State<MongoStores> {
             upstreams: shared::federation::upstream::Upstreams::from_source(env)?,
             hooks: shared::hooks::Hooks::from_source(
                 env,
-                &[shared::hooks::Trigger::UserMigration],
+                &[
+                    shared::hooks::Trigger::UserMigration,
+                    shared::hooks::Trigger::PreSignUp,
+                ],
                 Metrics::from_source(env),
             )?,
             stores,

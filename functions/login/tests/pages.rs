@@ -101,6 +101,7 @@ async fn setup() -> Setup {
                 mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
                 metrics: shared::platform::metrics::Metrics::capturing(),
                 breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+                hooks: shared::hooks::Hooks::none(),
             },
             recovery: recovery::State {
                 stores: stores.clone(),

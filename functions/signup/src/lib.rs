@@ -39,6 +39,8 @@ pub struct State<S> {
     pub metrics: Metrics,
     /// Refuses passwords known from data breaches.
     pub breached: shared::factors::breached_passwords::BreachedPasswords,
+    /// The pre-sign-up hook (`HOOK_PRE_SIGN_UP`), when configured.
+    pub hooks: shared::hooks::Hooks,
 }
 
 impl<S> State<S> {
@@ -53,6 +55,11 @@ impl<S> State<S> {
             mail: MailSettings::from_source(env)?,
             metrics: Metrics::from_source(env),
             breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
+            hooks: shared::hooks::Hooks::from_source(
+                env,
+                &[shared::hooks::Trigger::PreSignUp],
+                Metrics::from_source(env),
+            )?,
         })
     }
 }
@@ -71,7 +78,7 @@ pub async fn handle<S: Stores>(state: &State<S>, request: Request) -> Response<B
             if let Some((address, sent)) = created.email {
                 body["email"] = json!({
                     "address": address.as_str(),
-                    "verified": false,
+                    "verified": created.email_verified,
                     "verification_sent": sent,
                 });
             }
@@ -89,6 +96,8 @@ pub struct Created {
     pub username: Username,
     /// The address waiting for verification, and whether its code was sent.
     pub email: Option<(EmailAddress, bool)>,
+    /// Whether the address is verified already (the pre-sign-up hook verified it).
+    pub email_verified: bool,
 }
 
 async fn sign_up<S: Stores>(state: &State<S>, request: &Request) -> Result<Created, ApiError> {
@@ -146,6 +155,7 @@ pub async fn create_account<S: Stores>(
         .await?;
     }
 
+    let auto_verify_email = allowed_by_the_hook(state, &username, email.as_ref()).await?;
     let password_hash = state.hasher.hash(&password).await.map_err(|error| {
         tracing::error!(%error, "hashing failed");
         ApiError::Internal
@@ -159,7 +169,12 @@ pub async fn create_account<S: Stores>(
     match insertion {
         Insertion::Created(id) => {
             tracing::info!(username = %username, "user created");
+            let mut email_verified = false;
             let email = match email {
+                Some(address) if auto_verify_email => {
+                    email_verified = adopt_verified(state, &id, &address).await;
+                    Some((address, false))
+                }
                 Some(address) => {
                     let sent = send_first_verification(state, &id, &username, &address).await;
                     Some((address, sent))
@@ -170,6 +185,7 @@ pub async fn create_account<S: Stores>(
                 id,
                 username,
                 email,
+                email_verified,
             })
         }
         Insertion::UsernameTaken => {
@@ -177,6 +193,58 @@ pub async fn create_account<S: Stores>(
             Err(ApiError::UsernameTaken)
         }
     }
+}
+
+/// Asks the pre-sign-up hook: `403 sign_up_refused` with its message when it refuses, `503`
+/// when it fails; else whether the address is verified at once.
+async fn allowed_by_the_hook<S: Stores>(
+    state: &State<S>,
+    username: &Username,
+    email: Option<&EmailAddress>,
+) -> Result<bool, ApiError> {
+    use shared::hooks::sign_up::{self, SignUpKind, Verdict};
+    let mut attributes = shared::hooks::cognito::Attributes::from([(
+        "preferred_username".to_owned(),
+        username.as_str().to_owned(),
+    )]);
+    if let Some(address) = email {
+        attributes.insert("email".to_owned(), address.as_str().to_owned());
+    }
+    let verdict = sign_up::verdict(
+        &state.hooks,
+        SignUpKind::Password,
+        username.as_str(),
+        attributes,
+        None,
+    )
+    .await;
+    match verdict {
+        Ok(Verdict::Allowed { auto_verify_email }) => Ok(auto_verify_email),
+        Ok(Verdict::Refused(message)) => {
+            tracing::info!(username = %username, "sign-up refused by the pre-sign-up hook");
+            Err(ApiError::SignUpRefused(message))
+        }
+        Err(_) => Err(ApiError::ServiceUnavailable),
+    }
+}
+
+/// Makes the address the account's at once (the pre-sign-up hook verified it); whether it
+/// is (another account may have verified it first).
+async fn adopt_verified<S: Stores>(
+    state: &State<S>,
+    id: &shared::identity::account_id::AccountId,
+    address: &EmailAddress,
+) -> bool {
+    let users = state.stores.users();
+    let now = state.clock.now();
+    let stored = users.set_pending_email(id, Some(address), 0, now).await;
+    if !matches!(stored, Ok(true)) {
+        return false;
+    }
+    matches!(
+        users.verify_email(id, address, 0, now).await,
+        Ok(shared::identity::users::EmailVerification::Verified { .. })
+    )
 }
 
 /// Stores the address as waiting and sends its code; whether the code went out (the

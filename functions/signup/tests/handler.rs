@@ -23,6 +23,7 @@ fn state_with_mailer(users: &MemoryUserStore, mailer: Mailer) -> State<MemorySto
         mail: MailSettings::from_source(&[]).unwrap(),
         metrics: shared::platform::metrics::Metrics::capturing(),
         breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+        hooks: shared::hooks::Hooks::none(),
     }
 }
 

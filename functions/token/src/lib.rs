@@ -67,8 +67,8 @@ pub struct State<S> {
     pub password_grant: bool,
     /// The upstream providers whose id_tokens native apps may exchange (no secrets).
     pub upstreams: shared::federation::upstream::Upstreams,
-    /// The pre-token-generation and user-migration hooks (`HOOK_PRE_TOKEN_GENERATION`,
-    /// `HOOK_USER_MIGRATION`), when configured.
+    /// The pre-token-generation, user-migration and pre-sign-up hooks
+    /// (`HOOK_PRE_TOKEN_GENERATION`, `HOOK_USER_MIGRATION`, `HOOK_PRE_SIGN_UP`), when configured.
     pub hooks: shared::hooks::Hooks,
     /// Whether the hook may add scopes the account's roles do not grant
     /// (`HOOK_SCOPES_BEYOND_ROLES`, default `false`).
@@ -100,6 +100,7 @@ impl State<MongoStores> {
                 &[
                     shared::hooks::Trigger::PreTokenGeneration,
                     shared::hooks::Trigger::UserMigration,
+                    shared::hooks::Trigger::PreSignUp,
                 ],
                 Metrics::from_source(env),
             )?,

@@ -76,7 +76,7 @@ pub(crate) async fn exchange<S: Stores>(
     let asserted = verified(state, &form.subject_token, &nonce).await?;
     let source = RequestSource::of(request);
     spend(state, &asserted, now).await?;
-    let resolution = linking::resolve(&state.stores, &asserted, now)
+    let resolution = linking::resolve(&state.stores, &state.hooks, &asserted, now)
         .await
         .map_err(store_error)?;
     let user = match resolution {
@@ -91,6 +91,11 @@ pub(crate) async fn exchange<S: Stores>(
             tracing::info!(provider = %asserted.provider, "id_token exchange refused: the identity must be linked by the account's owner");
             return Err(OAuthError::LinkRequired);
         }
+        Resolution::SignUpRefused(message) => {
+            tracing::info!(provider = %asserted.provider, "id_token exchange refused: the pre-sign-up hook refused the account");
+            return Err(OAuthError::InvalidSubjectToken(message));
+        }
+        Resolution::SignUpUndecided => return Err(OAuthError::HookFailed),
     };
     if user.disabled {
         tracing::info!(account = %user.id, "id_token exchange refused: account disabled");

@@ -30,6 +30,8 @@ use std::time::SystemTime;
 
 pub use crate::identity::users::NO_PASSWORD_HASH as NO_PASSWORD;
 
+use crate::hooks::sign_up::{SignUpKind, Verdict};
+
 /// Where an upstream sign-in goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
@@ -45,6 +47,10 @@ pub enum Resolution {
     /// The address is this account's, but may not be linked without its owner: they must
     /// sign in to it first.
     OwnerMustSignIn(User),
+    /// The identity is new and the pre-sign-up hook refused its account: its message.
+    SignUpRefused(String),
+    /// The identity is new and the pre-sign-up hook failed: nothing was created.
+    SignUpUndecided,
 }
 
 /// The identity `asserted` describes, linked to `account` at `now`.
@@ -66,6 +72,7 @@ pub fn identity_of(asserted: &Asserted, account: &AccountId, now: SystemTime) ->
 /// Where `asserted` signs in, linking or creating as the rules above say.
 pub async fn resolve<S: Stores>(
     stores: &S,
+    hooks: &crate::hooks::Hooks,
     asserted: &Asserted,
     now: SystemTime,
 ) -> Result<Resolution, StoreError> {
@@ -110,11 +117,44 @@ pub async fn resolve<S: Stores>(
         }
         return link_to(stores, asserted, owner, now).await;
     }
+    let auto_verify_email = match sign_up_verdict(hooks, asserted).await {
+        Ok(Verdict::Allowed { auto_verify_email }) => auto_verify_email,
+        Ok(Verdict::Refused(message)) => return Ok(Resolution::SignUpRefused(message)),
+        Err(_) => return Ok(Resolution::SignUpUndecided),
+    };
     create(
         stores,
         asserted,
-        address.filter(|_| asserted.email_verified),
+        address.filter(|_| asserted.email_verified || auto_verify_email),
         now,
+    )
+    .await
+}
+
+/// The pre-sign-up hook's verdict on an account for `asserted` (`PreSignUp_ExternalProvider`).
+async fn sign_up_verdict(
+    hooks: &crate::hooks::Hooks,
+    asserted: &Asserted,
+) -> Result<Verdict, crate::hooks::sign_up::Undecided> {
+    let mut attributes = crate::hooks::cognito::Attributes::new();
+    if let Some(email) = &asserted.email {
+        attributes.insert("email".to_owned(), email.clone());
+        attributes.insert(
+            "email_verified".to_owned(),
+            asserted.email_verified.to_string(),
+        );
+    }
+    if let Some(name) = &asserted.name {
+        attributes.insert("name".to_owned(), name.clone());
+    }
+    let username = proposed_username(asserted);
+    attributes.insert("preferred_username".to_owned(), username.clone());
+    crate::hooks::sign_up::verdict(
+        hooks,
+        SignUpKind::ExternalProvider,
+        &username,
+        attributes,
+        None,
     )
     .await
 }
@@ -289,6 +329,88 @@ mod tests {
         crate::testing::contract::now()
     }
 
+    /// A pre-sign-up hook that raises `refusal`, or verifies the address.
+    fn pre_sign_up(refusal: Option<&'static str>) -> crate::hooks::Hooks {
+        crate::hooks::Hooks::answered_by(
+            crate::hooks::Trigger::PreSignUp,
+            std::sync::Arc::new(move |event: &[u8]| {
+                let mut event: serde_json::Value = serde_json::from_slice(event).unwrap();
+                assert_eq!(event["triggerSource"], "PreSignUp_ExternalProvider");
+                assert_eq!(event["request"]["userAttributes"]["name"], "Ada Lovelace");
+                match refusal {
+                    Some(message) => Err(crate::hooks::InvokeFailure::Raised {
+                        error_type: "Error".to_owned(),
+                        message: message.to_owned(),
+                    }),
+                    None => {
+                        event["response"]["autoVerifyEmail"] = true.into();
+                        Ok(serde_json::to_vec(&event).unwrap())
+                    }
+                }
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_pre_sign_up_hook_decides_a_new_identitys_account_and_nothing_else() {
+        let stores = MemoryStores::default();
+        let refused = resolve(
+            &stores,
+            &pre_sign_up(Some("Invitation only")),
+            &asserted("new", Some("ada@example.com"), true),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refused,
+            Resolution::SignUpRefused("Invitation only".to_owned())
+        );
+        assert!(
+            stores
+                .identities()
+                .find("https://up.example", "new")
+                .await
+                .unwrap()
+                .is_none(),
+            "nothing is stored for a refused sign-up"
+        );
+        // The hook verifies an address the provider did not.
+        let allowed = resolve(
+            &stores,
+            &pre_sign_up(None),
+            &asserted("new", Some("ada@example.com"), false),
+            now(),
+        )
+        .await
+        .unwrap();
+        let Resolution::SignIn {
+            user,
+            created: true,
+            ..
+        } = allowed
+        else {
+            panic!("{allowed:?}");
+        };
+        assert_eq!(
+            user.email.map(|e| e.as_str().to_owned()).as_deref(),
+            Some("ada@example.com")
+        );
+        // A known identity signs in without asking the hook (which would refuse now).
+        let again = resolve(
+            &stores,
+            &pre_sign_up(Some("Invitation only")),
+            &asserted("new", Some("ada@example.com"), false),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(again, Resolution::SignIn { created: false, .. }),
+            "{again:?}"
+        );
+    }
+
     async fn account_with_address(
         stores: &MemoryStores,
         name: &str,
@@ -319,6 +441,7 @@ mod tests {
         let stores = MemoryStores::default();
         let first = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("s1", Some("ada@example.com"), true),
             now(),
         )
@@ -344,6 +467,7 @@ mod tests {
         );
         let again = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("s1", Some("changed@example.com"), true),
             now(),
         )
@@ -359,6 +483,7 @@ mod tests {
         );
         let unverified = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("s2", Some("ada@example.com"), false),
             now(),
         )
@@ -376,6 +501,7 @@ mod tests {
         let victim = account_with_address(&stores, "victim", "victim@example.com", true).await;
         let linked = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("v", Some("victim@example.com"), true),
             now(),
         )
@@ -388,6 +514,7 @@ mod tests {
         let squatter = account_with_address(&stores, "squatter", "late@example.com", false).await;
         let later = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("l", Some("late@example.com"), true),
             now(),
         )
@@ -417,6 +544,7 @@ mod tests {
         let victim = account_with_address(&stores, "victim", "victim@example.com", true).await;
         let attempt = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("attacker", Some("victim@example.com"), false),
             now(),
         )
@@ -446,6 +574,7 @@ mod tests {
         assert!(factors.confirm(&guarded, &sealed, 1, &[]).await.unwrap());
         let attempt = resolve(
             &stores,
+            &crate::hooks::Hooks::none(),
             &asserted("g", Some("guarded@example.com"), true),
             now(),
         )
@@ -467,6 +596,7 @@ mod tests {
                 tokio::spawn(async move {
                     resolve(
                         &stores,
+                        &crate::hooks::Hooks::none(),
                         &asserted("same", Some("same@example.com"), true),
                         now(),
                     )

@@ -162,6 +162,35 @@ pub struct TokenGeneration {
     pub scopes_to_suppress: Vec<String>,
 }
 
+/// Pre sign-up: the request.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreSignUpRequest {
+    /// What the new account will have: `email` (and `email_verified` for an address another
+    /// provider asserted), `preferred_username`, `name` from another provider.
+    pub user_attributes: Attributes,
+    /// Always empty: no flow here takes validation data.
+    pub validation_data: BTreeMap<String, String>,
+    /// Always empty: no flow here takes client metadata.
+    pub client_metadata: BTreeMap<String, String>,
+}
+
+/// Pre sign-up: the response. Raising an error refuses the sign-up, its message shown to the
+/// user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreSignUpResponse {
+    /// Ignored: an account here needs no confirmation.
+    #[serde(default, deserialize_with = "nullable")]
+    pub auto_confirm_user: bool,
+    /// The address given at sign-up is the account's at once, without a code.
+    #[serde(default, deserialize_with = "nullable")]
+    pub auto_verify_email: bool,
+    /// Ignored: accounts here have no phone number.
+    #[serde(default, deserialize_with = "nullable")]
+    pub auto_verify_phone: bool,
+}
+
 /// User migration: the request.
 #[derive(Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

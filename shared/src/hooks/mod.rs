@@ -9,9 +9,10 @@
 
 pub mod cognito;
 mod invoke;
+pub mod sign_up;
 pub mod token_claims;
 
-pub use invoke::{InvokeFailure, Invoker};
+pub use invoke::{Answering, InvokeFailure, Invoker};
 
 use crate::platform::config::{ConfigError, Source};
 use crate::platform::metrics::Metrics;
@@ -192,6 +193,19 @@ impl Hooks {
             region,
             metrics,
         })
+    }
+
+    /// `trigger`'s hook answered by `answering` in place of a Lambda function (handler tests).
+    pub fn answered_by(trigger: Trigger, answering: Answering) -> Self {
+        let arn = format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}",
+            trigger.name()
+        );
+        Self::with_invoker(
+            Invoker::answering(answering),
+            vec![(trigger, arn)],
+            Metrics::capturing(),
+        )
     }
 
     /// Hooks that call `invoker` for the given triggers (tests).

@@ -243,6 +243,7 @@ async fn colliding_usernames_cannot_log_in_or_be_taken_until_resolved() {
         mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
         metrics: shared::platform::metrics::Metrics::capturing(),
         breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+        hooks: shared::hooks::Hooks::none(),
     };
     let signup = signup::handle(
         &signup_state,

@@ -34,6 +34,7 @@ async fn api() -> Api {
             mail: shared::mail::sender::MailSettings::from_source(&[]).unwrap(),
             metrics: shared::platform::metrics::Metrics::capturing(),
             breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+            hooks: shared::hooks::Hooks::none(),
         },
         token: token::State {
             stores: stores.clone(),

@@ -429,3 +429,90 @@ fn hook_outcomes_of(log_dir: &std::path::Path, hook: &str) -> usize {
         .filter(|(name, _)| name == hook)
         .count()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pre_sign_up_hook_refuses_with_its_message_or_verifies_and_stores_nothing_it_refused() {
+    let name = "hooksignup";
+    let stack = stack_with(
+        name,
+        vec![hook("pre-sign-up", "examples/hooks/pre-sign-up.mjs")],
+        &[],
+        None,
+    )
+    .await;
+    let base = format!("http://{}", stack.address);
+    let stores = stores(&stack, name).await;
+    let http = reqwest::Client::new();
+    let signup = |body: Value| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.post(format!("{base}/signup"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Refused over the API, four times in parallel: the hook's message, nothing stored.
+    let answers = futures_util::future::join_all(
+        (0..4).map(|_| signup(serde_json::json!({"username": "adminalice", "password": PASSWORD}))),
+    )
+    .await;
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "sign_up_refused");
+        assert_eq!(body["message"], "Names starting with admin are reserved.");
+    }
+    let refused = shared::identity::credentials::Username::parse("adminalice").unwrap();
+    assert!(stores.users().find(&refused).await.unwrap().is_none());
+
+    // Refused on the hosted page, with the same message.
+    let client_id = relying_party(&stack, name).await;
+    let mut browser = super::openid_connect::Browser::new();
+    let authorize = format!(
+        "{base}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&state=s&code_challenge={}&code_challenge_method=S256&prompt=create",
+        client_id.as_str(),
+        "http%3A%2F%2F127.0.0.1%2Fcallback",
+        shared::authorization::pkce::s256(
+            "a-code-verifier-of-at-least-forty-three-characters-long"
+        ),
+    );
+    let (status, page, _) = browser.get(&authorize).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (action, mut fields) = super::openid_connect::form_of(&page);
+    fields.push(("username".to_owned(), "AdminBob".to_owned()));
+    fields.push(("password".to_owned(), PASSWORD.to_owned()));
+    let (status, page, _) = browser.post(&format!("{base}{action}"), &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("Names starting with admin are reserved."),
+        "{page}"
+    );
+
+    // Allowed, with an address the hook vouches for: verified, and no code mailed.
+    let answer = signup(serde_json::json!({
+        "username": "tina", "password": PASSWORD, "email": "tina@example.org"
+    }))
+    .await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["email"]["verified"], true, "{body}");
+    let tina = find(&stores, "tina").await;
+    assert_eq!(
+        tina.email.map(|e| e.as_str().to_owned()).as_deref(),
+        Some("tina@example.org")
+    );
+    // Any other address waits for its code as without the hook.
+    let answer = signup(serde_json::json!({
+        "username": "uma", "password": PASSWORD, "email": "uma@example.com"
+    }))
+    .await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["email"]["verified"], false, "{body}");
+    assert_eq!(body["email"]["verification_sent"], true, "{body}");
+    stack.stop().await;
+}

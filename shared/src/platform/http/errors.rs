@@ -47,6 +47,9 @@ pub enum ApiError {
     /// route pointed at the wrong function).
     #[error("no such route")]
     NotFound,
+    /// 403: the operator's pre-sign-up hook refused the sign-up; its message says why.
+    #[error("{0}")]
+    SignUpRefused(String),
     /// 409: the username is already registered.
     #[error("username is already taken")]
     UsernameTaken,
@@ -123,7 +126,8 @@ impl ApiError {
             | Self::WrongPassword
             | Self::InsufficientUserAuthentication { .. }
             | Self::WrongSecondFactor
-            | Self::Refused { .. } => StatusCode::FORBIDDEN,
+            | Self::Refused { .. }
+            | Self::SignUpRefused(_) => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } | Self::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -156,6 +160,7 @@ impl ApiError {
             Self::EmailUnavailable => "email_unavailable",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
+            Self::SignUpRefused(_) => "sign_up_refused",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::InvalidField { .. } => "validation_failed",
