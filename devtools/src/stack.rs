@@ -68,6 +68,8 @@ pub struct Stack {
     pub mongodb_uri: String,
     /// The issuer the tokens and the metadata name: the API's URL.
     pub issuer: String,
+    /// Where the functions write mail, when they write it to files.
+    pub outbox_dir: Option<PathBuf>,
     shutdown: CancellationToken,
     database: Option<Child>,
     server: tokio::task::JoinHandle<()>,
@@ -246,6 +248,7 @@ impl Stack {
             gateway,
             mongodb_uri,
             issuer,
+            outbox_dir: outbox,
             shutdown,
             database,
             server,

@@ -12,11 +12,11 @@
 //! | [`sessions`] | sessions and their rotating refresh tokens |
 //! | [`factors`] | password hashing and breach checks, TOTP, recovery codes, passkeys |
 //! | [`abuse`] | login lockouts, rate limits, leases |
+//! | [`hooks`] | the operator's Lambda functions at fixed points of the flows, with Cognito's trigger events |
 //! | [`mail`] | messages, the SES sender and local outbox, emailed codes |
 //! | [`authorization`] | the authorization-code flow: codes, PKCE |
 //! | [`stores`] | every store behind one type parameter |
 //! | [`lifecycle`] | revocation when credentials change, account removal, the last administrator |
-//! | [`hooks`] | the operator's Lambda functions at fixed points of the flows, with Cognito's trigger events |
 //! | [`federation`] | upstream providers, their id_tokens, sign-ins under way, account linking |
 //! | [`edge`] | the shared cold start, the caller the authorizer established |
 //!
@@ -85,11 +85,11 @@ mod tests {
         "sessions",
         "factors",
         "abuse",
+        "hooks",
         "mail",
         "authorization",
         "stores",
         "lifecycle",
-        "hooks",
         "federation",
         "edge",
     ];

@@ -35,7 +35,24 @@ struct Grant {
 
 /// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
 /// the functions that call it.
-const HOOKS: [(&str, &str, &str, &[&str]); 3] = [
+const HOOKS: [(&str, &str, &str, &[&str]); 5] = [
+    (
+        "HasPostConfirmationHook",
+        "PostConfirmationHookArn",
+        "HOOK_POST_CONFIRMATION",
+        &["SignupFunction", "RecoveryFunction"],
+    ),
+    (
+        "HasCustomMessageHook",
+        "CustomMessageHookArn",
+        "HOOK_CUSTOM_MESSAGE",
+        &[
+            "SignupFunction",
+            "LoginFunction",
+            "AccountFunction",
+            "RecoveryFunction",
+        ],
+    ),
     (
         "HasPreSignUpHook",
         "PreSignUpHookArn",

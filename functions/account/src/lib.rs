@@ -72,6 +72,8 @@ pub struct State<S> {
     pub roles: shared::access::roles::Roles,
     /// Refuses new passwords known from data breaches.
     pub breached: shared::factors::breached_passwords::BreachedPasswords,
+    /// The custom-message hook (`HOOK_CUSTOM_MESSAGE`), when configured.
+    pub hooks: shared::hooks::Hooks,
 }
 
 impl<S> State<S> {
@@ -88,6 +90,11 @@ impl<S> State<S> {
             passkeys: PasskeySettings::from_source(env)?,
             roles: shared::access::roles::Roles::from_source(env)?,
             breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
+            hooks: shared::hooks::Hooks::from_source(
+                env,
+                &[shared::hooks::Trigger::CustomMessage],
+                Metrics::from_source(env),
+            )?,
         })
     }
 }
@@ -100,6 +107,7 @@ impl<S: Stores> State<S> {
             &self.mail,
             &self.metrics,
         )
+        .with_hooks(&self.hooks)
     }
 }
 

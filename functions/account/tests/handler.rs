@@ -65,6 +65,7 @@ async fn setup() -> Setup {
             ),
             roles: shared::access::roles::Roles::default(),
             breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+            hooks: shared::hooks::Hooks::none(),
         },
         time,
         refresh_secret: secrecy::ExposeSecret::expose_secret(&token.secret).to_owned(),

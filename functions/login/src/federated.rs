@@ -722,7 +722,8 @@ async fn notify_link<S: Stores>(context: &Context<'_, S>, user: &User, provider:
         &state.recovery.mailer,
         &state.recovery.mail,
         &state.metrics,
-    );
+    )
+    .with_hooks(&context.state().hooks);
     let to = shared::mail::flows::Recipient {
         account: &user.id,
         username: &user.username,

@@ -105,6 +105,7 @@ impl State<MongoStores> {
                 &[
                     shared::hooks::Trigger::UserMigration,
                     shared::hooks::Trigger::PreSignUp,
+                    shared::hooks::Trigger::CustomMessage,
                 ],
                 Metrics::from_source(env),
             )?,

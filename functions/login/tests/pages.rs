@@ -113,6 +113,7 @@ async fn setup() -> Setup {
                 reset_answer_time: std::time::Duration::from_millis(20),
                 roles: shared::access::roles::Roles::default(),
                 breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+                hooks: shared::hooks::Hooks::none(),
             },
             upstreams: shared::federation::upstream::Upstreams::from_source(&[(
                 "FEDERATION_PROVIDERS",

@@ -54,6 +54,9 @@ pub struct State<S> {
     pub roles: shared::access::roles::Roles,
     /// Refuses new passwords known from data breaches.
     pub breached: shared::factors::breached_passwords::BreachedPasswords,
+    /// The custom-message and post-confirmation hooks (`HOOK_CUSTOM_MESSAGE`,
+    /// `HOOK_POST_CONFIRMATION`), when configured.
+    pub hooks: shared::hooks::Hooks,
 }
 
 impl<S> State<S> {
@@ -69,6 +72,14 @@ impl<S> State<S> {
             metrics: Metrics::from_source(env),
             reset_answer_time: RESET_ANSWER_TIME,
             breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
+            hooks: shared::hooks::Hooks::from_source(
+                env,
+                &[
+                    shared::hooks::Trigger::CustomMessage,
+                    shared::hooks::Trigger::PostConfirmation,
+                ],
+                Metrics::from_source(env),
+            )?,
         })
     }
 }
@@ -81,6 +92,7 @@ impl<S: Stores> State<S> {
             &self.mail,
             &self.metrics,
         )
+        .with_hooks(&self.hooks)
     }
 }
 

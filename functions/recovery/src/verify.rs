@@ -49,26 +49,31 @@ pub(crate) async fn verify<S: Stores>(
     shared::mail::email_codes::delete_reset_codes(stores.email_codes(), &code.account).await;
     record(state, &code.account, EventKind::EmailVerified, request).await;
     tracing::info!(account = %code.account.as_str(), "email address verified");
-    let replaced = previous.filter(|previous| previous.key() != address.key());
-    if let Some(previous) = replaced {
-        let user = stores
-            .users()
-            .find_by_id(&code.account)
+    let user = stores
+        .users()
+        .find_by_id(&code.account)
+        .await
+        .map_err(|error| ApiError::from_store(&error))?;
+    if let Some(user) = &user
+        && shared::hooks::confirmation::confirmed(&state.hooks, user)
             .await
-            .map_err(|error| ApiError::from_store(&error))?;
-        if let Some(user) = user {
-            let what = format!(
-                "The email address of your account was changed to {}. Messages about your \
-                 account no longer come to this address.",
-                address
-            );
-            let to = Recipient {
-                account: &user.id,
-                username: &user.username,
-                address: &previous,
-            };
-            state.outgoing().send_notice(&to, &what).await;
-        }
+            .is_err()
+    {
+        record(state, &code.account, EventKind::HookFailed, request).await;
+    }
+    let replaced = previous.filter(|previous| previous.key() != address.key());
+    if let (Some(previous), Some(user)) = (replaced, user) {
+        let what = format!(
+            "The email address of your account was changed to {}. Messages about your \
+             account no longer come to this address.",
+            address
+        );
+        let to = Recipient {
+            account: &user.id,
+            username: &user.username,
+            address: &previous,
+        };
+        state.outgoing().send_notice(&to, &what).await;
     }
     Ok(json!({
         "message": "email address verified",

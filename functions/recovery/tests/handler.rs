@@ -47,6 +47,7 @@ async fn setup() -> Setup {
         reset_answer_time: Duration::from_millis(40),
         roles: shared::access::roles::Roles::default(),
         breached: shared::factors::breached_passwords::BreachedPasswords::off(),
+        hooks: shared::hooks::Hooks::none(),
     };
     Setup {
         state,
@@ -73,6 +74,8 @@ fn outgoing(setup: &Setup) -> Outgoing<'_, shared::testing::MemoryEmailCodeStore
         mailer: &setup.state.mailer,
         settings: &setup.state.mail,
         metrics: &setup.state.metrics,
+        hooks: None,
+        at_sign_up: false,
     }
 }
 

@@ -39,7 +39,8 @@ pub struct State<S> {
     pub metrics: Metrics,
     /// Refuses passwords known from data breaches.
     pub breached: shared::factors::breached_passwords::BreachedPasswords,
-    /// The pre-sign-up hook (`HOOK_PRE_SIGN_UP`), when configured.
+    /// The pre-sign-up, post-confirmation and custom-message hooks (`HOOK_PRE_SIGN_UP`,
+    /// `HOOK_POST_CONFIRMATION`, `HOOK_CUSTOM_MESSAGE`), when configured.
     pub hooks: shared::hooks::Hooks,
 }
 
@@ -57,7 +58,11 @@ impl<S> State<S> {
             breached: shared::factors::breached_passwords::BreachedPasswords::from_source(env)?,
             hooks: shared::hooks::Hooks::from_source(
                 env,
-                &[shared::hooks::Trigger::PreSignUp],
+                &[
+                    shared::hooks::Trigger::PreSignUp,
+                    shared::hooks::Trigger::PostConfirmation,
+                    shared::hooks::Trigger::CustomMessage,
+                ],
                 Metrics::from_source(env),
             )?,
         })
@@ -172,7 +177,7 @@ pub async fn create_account<S: Stores>(
             let mut email_verified = false;
             let email = match email {
                 Some(address) if auto_verify_email => {
-                    email_verified = adopt_verified(state, &id, &address).await;
+                    email_verified = adopt_verified(state, source, &id, &address).await;
                     Some((address, false))
                 }
                 Some(address) => {
@@ -232,6 +237,7 @@ async fn allowed_by_the_hook<S: Stores>(
 /// is (another account may have verified it first).
 async fn adopt_verified<S: Stores>(
     state: &State<S>,
+    source: &RequestSource,
     id: &shared::identity::account_id::AccountId,
     address: &EmailAddress,
 ) -> bool {
@@ -241,10 +247,38 @@ async fn adopt_verified<S: Stores>(
     if !matches!(stored, Ok(true)) {
         return false;
     }
-    matches!(
+    let verified = matches!(
         users.verify_email(id, address, 0, now).await,
         Ok(shared::identity::users::EmailVerification::Verified { .. })
-    )
+    );
+    if verified {
+        confirmed(state, source, id).await;
+    }
+    verified
+}
+
+/// Tells the post-confirmation hook; a failure is logged, counted and recorded in the
+/// account's history, and changes nothing else.
+async fn confirmed<S: Stores>(
+    state: &State<S>,
+    source: &RequestSource,
+    id: &shared::identity::account_id::AccountId,
+) {
+    let Ok(Some(user)) = state.stores.users().find_by_id(id).await else {
+        return;
+    };
+    if shared::hooks::confirmation::confirmed(&state.hooks, &user)
+        .await
+        .is_err()
+    {
+        let event = shared::identity::account_events::AccountEvent::new(
+            id,
+            shared::identity::account_events::EventKind::HookFailed,
+            state.clock.now(),
+            source,
+        );
+        shared::identity::account_events::record(state.stores.events(), &event).await;
+    }
 }
 
 /// Stores the address as waiting and sends its code; whether the code went out (the
@@ -275,7 +309,9 @@ async fn send_first_verification<S: Stores>(
         &state.mailer,
         &state.mail,
         &state.metrics,
-    );
+    )
+    .with_hooks(&state.hooks)
+    .at_sign_up();
     let to = Recipient {
         account: id,
         username,

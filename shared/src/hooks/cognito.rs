@@ -191,6 +191,40 @@ pub struct PreSignUpResponse {
     pub auto_verify_phone: bool,
 }
 
+/// Custom message: the request.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomMessageRequest {
+    /// The account's attributes, with `email` the address the message goes to.
+    pub user_attributes: Attributes,
+    /// Where the message's code goes: `{####}` (absent from a notice, which has no code).
+    pub code_parameter: Option<String>,
+    /// Where the link to the frontend's page goes: `{##link##}` (when `FrontendUrl` is set).
+    pub link_parameter: Option<String>,
+    /// Always null (Cognito sets it only for an administrator's invitation).
+    pub username_parameter: Option<String>,
+    /// This service's extension for `CustomMessage_Notice`: what changed on the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// Always empty: no flow here takes client metadata.
+    pub client_metadata: BTreeMap<String, String>,
+}
+
+/// Custom message: the response. Whatever is null keeps this service's own text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomMessageResponse {
+    /// Ignored: this service sends no SMS.
+    #[serde(default)]
+    pub sms_message: Option<String>,
+    /// The body (HTML); must hold the code parameter when the message carries a code.
+    #[serde(default)]
+    pub email_message: Option<String>,
+    /// The subject.
+    #[serde(default)]
+    pub email_subject: Option<String>,
+}
+
 /// User migration: the request.
 #[derive(Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

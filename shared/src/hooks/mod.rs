@@ -8,6 +8,7 @@
 //! the caller's rule ([`Trigger::fails_open`]): sign-up and token issue stop, notifications go on.
 
 pub mod cognito;
+pub mod confirmation;
 mod invoke;
 pub mod sign_up;
 pub mod token_claims;

@@ -6,7 +6,7 @@ use crate::identity::account_id::AccountId;
 use crate::identity::credentials::Username;
 use crate::identity::email_address::EmailAddress;
 use crate::mail::email_codes::{self, EmailCode, EmailCodeStore, Purpose};
-use crate::mail::message::Template;
+use crate::mail::message::{Mail, Template};
 use crate::mail::sender::{MailSettings, Mailer};
 use crate::platform::database::StoreError;
 use crate::platform::http::ApiError;
@@ -120,6 +120,12 @@ pub struct Outgoing<'a, C> {
     pub settings: &'a MailSettings,
     /// Counts failed deliveries.
     pub metrics: &'a Metrics,
+    /// The custom-message hook, when the function calls one.
+    #[cfg(feature = "hooks")]
+    pub hooks: Option<&'a crate::hooks::Hooks>,
+    /// Whether a verification code is the sign-up's (the hook's `CustomMessage_SignUp`).
+    #[cfg(feature = "hooks")]
+    pub at_sign_up: bool,
 }
 
 /// Why a code was not sent.
@@ -147,8 +153,65 @@ impl<'a, C> Outgoing<'a, C> {
             mailer,
             settings,
             metrics,
+            #[cfg(feature = "hooks")]
+            hooks: None,
+            #[cfg(feature = "hooks")]
+            at_sign_up: false,
         }
     }
+
+    /// Messages go through the custom-message hook of `hooks` (when it is on).
+    #[cfg(feature = "hooks")]
+    pub fn with_hooks(mut self, hooks: &'a crate::hooks::Hooks) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// The verification code is the one of a sign-up.
+    #[cfg(feature = "hooks")]
+    pub fn at_sign_up(mut self) -> Self {
+        self.at_sign_up = true;
+        self
+    }
+
+    /// `mail` as the custom-message hook rewrites it, or as it is.
+    #[cfg(feature = "hooks")]
+    async fn custom(&self, mail: Mail, about: About<'_>) -> Mail {
+        use super::custom::{Content, Occasion, customized};
+        let Some(hooks) = self.hooks else {
+            return mail;
+        };
+        let occasion = match about.template {
+            Template::Verify if self.at_sign_up => Occasion::SignUp,
+            Template::Verify => Occasion::AddressChange,
+            Template::Reset => Occasion::PasswordReset,
+            Template::Notice => Occasion::Notice,
+        };
+        let content = Content {
+            occasion,
+            username: about.to.username.as_str(),
+            account: about.to.account.as_str(),
+            code: about.code,
+            link: about.link.filter(|link| !link.is_empty()),
+            notice: about.notice,
+        };
+        customized(hooks, mail, content).await
+    }
+
+    #[cfg(not(feature = "hooks"))]
+    async fn custom(&self, mail: Mail, _about: About<'_>) -> Mail {
+        mail
+    }
+}
+
+/// What a message is about, for the custom-message hook.
+#[cfg_attr(not(feature = "hooks"), allow(dead_code))]
+struct About<'a> {
+    template: Template,
+    to: &'a Recipient<'a>,
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    notice: Option<&'a str>,
 }
 
 impl<C: EmailCodeStore> Outgoing<'_, C> {
@@ -212,6 +275,14 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
                 tracing::error!(%error, "mail template");
                 SendError::Internal
             })?;
+        let about = About {
+            template,
+            to,
+            code: Some(text),
+            link: Some(&link),
+            notice: None,
+        };
+        let mail = self.custom(mail, about).await;
         self.codes
             .create(&new.hash, code)
             .await
@@ -240,6 +311,14 @@ impl<C: EmailCodeStore> Outgoing<'_, C> {
                 return;
             }
         };
+        let about = About {
+            template: Template::Notice,
+            to,
+            code: None,
+            link: None,
+            notice: Some(what),
+        };
+        let mail = self.custom(mail, about).await;
         if let Err(error) = self.mailer.send(&mail).await {
             tracing::error!(%error, "notice not sent");
             self.metrics.record(SecurityEvent::MailFailed);

@@ -5,6 +5,8 @@
 //! Builds on every folder below [`crate::stores`] except [`crate::lifecycle`] and
 //! [`crate::edge`].
 
+#[cfg(feature = "hooks")]
+pub mod custom;
 pub mod email_codes;
 pub mod flows;
 pub mod message;

@@ -516,3 +516,103 @@ async fn the_pre_sign_up_hook_refuses_with_its_message_or_verifies_and_stores_no
     assert_eq!(body["email"]["verification_sent"], true, "{body}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn custom_messages_replace_the_mails_text_and_a_failing_confirmation_hook_changes_nothing() {
+    let name = "hookmessages";
+    let logs = log_dir(name);
+    let stack = stack_with(
+        name,
+        vec![
+            hook("custom-message", "examples/hooks/custom-message.mjs"),
+            hook(
+                "post-confirmation",
+                "devtools/tests/hooks/post_confirmation_raises.py",
+            ),
+        ],
+        &[],
+        Some(logs.clone()),
+    )
+    .await;
+    let base = format!("http://{}", stack.address);
+    let stores = stores(&stack, name).await;
+    let outbox = stack
+        .outbox_dir
+        .clone()
+        .expect("the stack writes mail to files");
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(format!("{base}/signup"))
+        .json(&serde_json::json!({
+            "username": "cora", "password": PASSWORD, "email": "cora@example.com"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let mails = devtools::outbox::messages(&outbox);
+    let welcome = mails.last().expect("the verification mail");
+    assert_eq!(welcome.subject, "Welcome to Acme: confirm your address");
+    assert!(welcome.text.contains("Hello cora,"), "{}", welcome.text);
+    let code = welcome
+        .code()
+        .expect("the code in the hook's body")
+        .to_owned();
+    assert!(!code.contains("{####}") && code.len() >= 8, "{code}");
+
+    // The code verifies; the post-confirmation hook raises, and nothing else changes.
+    let verified = http
+        .post(format!("{base}/email/verify"))
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    let cora = find(&stores, "cora").await;
+    assert_eq!(
+        cora.email.map(|e| e.as_str().to_owned()).as_deref(),
+        Some("cora@example.com")
+    );
+    let events = stores.events().page(&cora.id, None, 20).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.kind == shared::identity::account_events::EventKind::HookFailed),
+        "{events:?}"
+    );
+    let recovery_log = std::fs::read_to_string(logs.join("recovery.log")).unwrap();
+    assert!(
+        recovery_log.contains(r#""Hook":"post-confirmation","Outcome":"function_error""#),
+        "the failure is counted"
+    );
+    assert!(
+        !recovery_log.contains("the CRM is down"),
+        "the hook's error stays out of the logs"
+    );
+
+    // The reset code comes in the hook's words too, and it works.
+    let reset = http
+        .post(format!("{base}/password-reset"))
+        .json(&serde_json::json!({ "username": "cora" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::ACCEPTED);
+    let mails = devtools::outbox::messages(&outbox);
+    let reset_mail = mails.last().unwrap();
+    assert_eq!(reset_mail.subject, "Your Acme password reset");
+    let code = reset_mail.code().unwrap().to_owned();
+    let confirmed = http
+        .post(format!("{base}/password-reset/confirm"))
+        .json(&serde_json::json!({ "code": code, "new_password": "an entirely new passphrase 42" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        confirmed.status(),
+        StatusCode::OK,
+        "{}",
+        confirmed.text().await.unwrap()
+    );
+    stack.stop().await;
+}

@@ -403,6 +403,21 @@ fn assert_reads_only_the_federation_secrets(id: &str, choice: &Value) {
 fn assert_invokes_only_its_hook(id: &str, choice: &Value) {
     let callers: &[(&str, &str, &[&str])] = &[
         (
+            "HasPostConfirmationHook",
+            "PostConfirmationHookArn",
+            &["SignupFunction", "RecoveryFunction"],
+        ),
+        (
+            "HasCustomMessageHook",
+            "CustomMessageHookArn",
+            &[
+                "SignupFunction",
+                "LoginFunction",
+                "AccountFunction",
+                "RecoveryFunction",
+            ],
+        ),
+        (
             "HasPreSignUpHook",
             "PreSignUpHookArn",
             &["SignupFunction", "LoginFunction", "TokenFunction"],
