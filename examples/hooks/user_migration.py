@@ -25,6 +25,12 @@ OLD_USERS = {
         "email": "oscar@old.example",
         "email_verified": "false",
     },
+    "otto": {
+        "salt": "s4lt-otto",
+        "sha256": "a83a765d7592ca67b90f3de414f95d0daaea045061e1c1f4a96fca53fe236310",
+        "email": "otto@old.example",
+        "email_verified": "true",
+    },
 }
 
 

@@ -69,7 +69,7 @@ const HOOKS: [(&str, &str, &str, &[&str]); 5] = [
         "HasUserMigrationHook",
         "UserMigrationHookArn",
         "HOOK_USER_MIGRATION",
-        &["TokenFunction", "LoginFunction"],
+        &["TokenFunction", "LoginFunction", "RecoveryFunction"],
     ),
 ];
 

@@ -54,8 +54,8 @@ pub struct State<S> {
     pub roles: shared::access::roles::Roles,
     /// Refuses new passwords known from data breaches.
     pub breached: shared::factors::breached_passwords::BreachedPasswords,
-    /// The custom-message and post-confirmation hooks (`HOOK_CUSTOM_MESSAGE`,
-    /// `HOOK_POST_CONFIRMATION`), when configured.
+    /// The custom-message, post-confirmation and user-migration hooks (`HOOK_CUSTOM_MESSAGE`,
+    /// `HOOK_POST_CONFIRMATION`, `HOOK_USER_MIGRATION`), when configured.
     pub hooks: shared::hooks::Hooks,
 }
 
@@ -77,6 +77,7 @@ impl<S> State<S> {
                 &[
                     shared::hooks::Trigger::CustomMessage,
                     shared::hooks::Trigger::PostConfirmation,
+                    shared::hooks::Trigger::UserMigration,
                 ],
                 Metrics::from_source(env),
             )?,

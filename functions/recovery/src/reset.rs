@@ -118,6 +118,15 @@ async fn send_reset_code<S: Stores>(
         },
     }
     .map_err(|error| ApiError::from_store(&error))?;
+    let found = match (found, name) {
+        // Bounded by the sending deadline, so the fixed answer time still holds.
+        (None, Named::Username(raw)) => {
+            tokio::time::timeout_at(deadline, imported(state, raw, request))
+                .await
+                .unwrap_or(Ok(None))?
+        }
+        (found, _) => found,
+    };
     let Some((user, address)) = found
         .filter(|user| !user.disabled)
         .and_then(|user| user.email.clone().map(|address| (user, address)))
@@ -180,6 +189,41 @@ async fn send_reset_code<S: Stores>(
         }
     }
     Ok(())
+}
+
+/// The account the user-migration hook vouches for at a reset request for an unknown name:
+/// created without a password (the reset sets it), with the old system's verified address
+/// (without one no code could be sent, so nothing is created). Like every step of a reset
+/// request, its outcome never changes the answer.
+async fn imported<S: Stores>(
+    state: &State<S>,
+    raw: &str,
+    request: &Request,
+) -> Result<Option<User>, ApiError> {
+    use shared::hooks::migration::{self, Asked};
+    let Ok(username) = Username::parse(raw) else {
+        return Ok(None);
+    };
+    let response = match migration::ask(&state.hooks, &username, Asked::ForgotPassword).await {
+        Ok(Some(response)) if response.verified_email().is_some() => response,
+        Ok(_) => return Ok(None),
+        Err(_) => {
+            tracing::warn!("reset request for an unknown name: the user-migration hook failed");
+            return Ok(None);
+        }
+    };
+    let stores = &state.stores;
+    migration::create(
+        stores.users(),
+        stores.events(),
+        &username,
+        shared::identity::users::NO_PASSWORD_HASH,
+        &response,
+        state.clock.now(),
+        &shared::platform::http::RequestSource::of(request),
+    )
+    .await
+    .map_err(|error| ApiError::from_store(&error))
 }
 
 /// Spends the code and sets the new password: the token version moves, every session ends,

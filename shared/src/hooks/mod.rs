@@ -10,6 +10,7 @@
 pub mod cognito;
 pub mod confirmation;
 mod invoke;
+pub mod migration;
 pub mod sign_up;
 pub mod token_claims;
 

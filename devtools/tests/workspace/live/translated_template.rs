@@ -430,7 +430,7 @@ fn assert_invokes_only_its_hook(id: &str, choice: &Value) {
         (
             "HasUserMigrationHook",
             "UserMigrationHookArn",
-            &["TokenFunction", "LoginFunction"],
+            &["TokenFunction", "LoginFunction", "RecoveryFunction"],
         ),
     ];
     let (_, parameter, functions) = callers
