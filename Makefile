@@ -45,6 +45,12 @@ EXAMPLE_APP_DEPS := examples/spa/node_modules/.package-lock.json
 # The local upstream OpenID Providers (panva's oidc-provider, pinned in
 # devtools/upstream/package-lock.json) that make dev and the federation tests sign in through.
 UPSTREAM_PROVIDER := devtools/upstream/node_modules/.package-lock.json
+# The Cognito trigger schemas of Powertools for AWS Lambda's parser (npm, pinned in
+# devtools/hooks/package-lock.json): the hook tests check every event against them.
+HOOK_SCHEMAS := devtools/hooks/node_modules/.package-lock.json
+# Hooks `make dev` runs, as TRIGGER=PROGRAM words, for example
+# HOOKS=pre-token-generation=examples/hooks/add_claim.py (see the README, section Hooks).
+HOOKS ?=
 EXAMPLE_PORT ?= 3001
 CHROMIUM := /usr/bin/chromium
 # The HTTP load generator for make bench's load test (Debian's wrk, pinned).
@@ -59,7 +65,7 @@ WITH_SECRETS_MANAGER := devtools/scripts/with-secrets-manager $(VENV)/bin/moto_s
 PORT ?= 3000
 TARGET_DIR = $${CARGO_TARGET_DIR:-target}
 
-.PHONY: help book dev example-app env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
+.PHONY: help book dev hook-schemas upstream-provider example-app env-json bench-memory tools docs-assets browser-tools load-tools bench bench-scale bench-profiles test check quick integration e2e bench-smoke deploy-check lambda-build clean-tools
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -67,10 +73,16 @@ help: ## List the targets
 # The dev profile optimises only the hot crates (argon2, the legacy hashes): the first build
 # is several times faster than an optimised one, and `make test` reuses it.
 dev: $(SECANTUSD) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) ## Serve the API on localhost:$(PORT), the example app on 127.0.0.1:$(EXAMPLE_PORT) and a local upstream OpenID provider (embedded database in .local/, or MONGODB_URI)
-	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools
+	cargo build --locked --bins $(addprefix -p ,$(FUNCTIONS)) -p devtools -p add-claim-hook
 	exec $(TARGET_DIR)/debug/local-api --template template.yaml --bin-dir $(TARGET_DIR)/debug \
 	  --data-dir .local --port $(PORT) --secantusd $(SECANTUSD) --public-host localhost \
-	  --example-app examples/spa --example-port $(EXAMPLE_PORT) --upstream devtools/upstream
+	  --example-app examples/spa --example-port $(EXAMPLE_PORT) --upstream devtools/upstream \
+	  $(addprefix --hook ,$(HOOKS))
+
+hook-schemas: $(HOOK_SCHEMAS) ## Install the Powertools parser's Cognito trigger schemas the hook tests check events against (npm, pinned)
+
+$(HOOK_SCHEMAS): devtools/hooks/package.json devtools/hooks/package-lock.json
+	cd devtools/hooks && npm ci --ignore-scripts --no-audit --no-fund
 
 upstream-provider: $(UPSTREAM_PROVIDER) ## Install the local upstream OpenID provider (panva's oidc-provider; npm, pinned)
 
@@ -90,7 +102,7 @@ SAM_LOCAL_MONGODB_URI ?= mongodb://host.docker.internal:27017
 env-json: ## The --env-vars file for `sam local invoke/start-api` (.local/env.json, mode 0600) with the development keys of `make dev`
 	cargo run --locked -q -p devtools --bin env-json -- .local/keys '$(SAM_LOCAL_MONGODB_URI)' .local/env.json
 
-tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) $(MDBOOK) browser-tools load-tools ## Install or reuse the pinned tools
+tools: $(SECANTUSD) $(CARGO_LAMBDA) $(SCHEMATHESIS) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) $(HOOK_SCHEMAS) $(MDBOOK) browser-tools load-tools ## Install or reuse the pinned tools
 
 book: $(MDBOOK) ## Build the book (docs/) into docs/book/; open docs/book/index.html
 	$(MDBOOK) build docs
@@ -137,7 +149,7 @@ quick: $(DOCS_ASSETS) ## Every test that needs no database, Python or browser: u
 # Every line the function binaries write during the tests, scanned for leaked secrets.
 FUNCTION_LOGS := $(abspath target/function-logs)
 
-integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
+integration: $(SECANTUSD) $(CARGO_LAMBDA) $(FASTAPI_APP_PYTHON) $(DOCS_ASSETS) $(EXAMPLE_APP_DEPS) $(UPSTREAM_PROVIDER) $(HOOK_SCHEMAS) ## The `live` tests: stores on a real MongoDB-compatible server, Secrets Manager (moto), the real function binaries under the Runtime API emulator, the FastAPI app beside them
 	cargo build --workspace --bins --locked
 	rm -rf $(FUNCTION_LOGS) && mkdir -p $(FUNCTION_LOGS)
 	FUNCTION_LOG_DIR=$(FUNCTION_LOGS) SECANTUSD=$(SECANTUSD) FASTAPI_APP_PYTHON=$(FASTAPI_APP_PYTHON) PYOTP_PYTHON=$(FASTAPI_APP_PYTHON) SAM_PYTHON=$(VENV)/bin/python $(WITH_MONGO) $(WITH_SECRETS_MANAGER) cargo test --workspace --locked -- live::

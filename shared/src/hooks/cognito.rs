@@ -197,8 +197,9 @@ pub struct PreSignUpResponse {
 pub struct CustomMessageRequest {
     /// The account's attributes, with `email` the address the message goes to.
     pub user_attributes: Attributes,
-    /// Where the message's code goes: `{####}` (absent from a notice, which has no code).
-    pub code_parameter: Option<String>,
+    /// Where the message's code goes: always `{####}`, as Cognito sends it (a notice has no
+    /// code, and the parameter is replaced by nothing).
+    pub code_parameter: String,
     /// Where the link to the frontend's page goes: `{##link##}` (when `FrontendUrl` is set).
     pub link_parameter: Option<String>,
     /// Always null (Cognito sets it only for an administrator's invitation).
@@ -261,6 +262,15 @@ pub struct UserMigrationResponse {
     /// Not used: this service sends no welcome message.
     #[serde(default)]
     pub message_action: Option<String>,
+    /// Not used (null in the event, as Cognito sends it).
+    #[serde(default)]
+    pub desired_delivery_mediums: Option<Vec<String>>,
+    /// Not used (null in the event, as Cognito sends it).
+    #[serde(default)]
+    pub force_alias_creation: Option<bool>,
+    /// Not used (null in the event, as Cognito sends it).
+    #[serde(default, rename = "enableSMSMFA")]
+    pub enable_sms_mfa: Option<bool>,
 }
 
 impl UserMigrationResponse {

@@ -66,7 +66,7 @@ pub async fn customized(hooks: &Hooks, mail: Mail, content: Content<'_>) -> Mail
     ]);
     let request = CustomMessageRequest {
         user_attributes: attributes,
-        code_parameter: content.code.map(|_| CODE_PARAMETER.to_owned()),
+        code_parameter: CODE_PARAMETER.to_owned(),
         link_parameter: content.link.map(|_| LINK_PARAMETER.to_owned()),
         username_parameter: None,
         notice: content.notice.map(str::to_owned),
@@ -115,11 +115,8 @@ pub fn apply(mut mail: Mail, response: CustomMessageResponse, content: &Content<
         return mail;
     }
     let fill = |text: &str, escape: &dyn Fn(&str) -> String| {
-        let mut filled = text.to_owned();
-        if let Some(code) = content.code {
-            filled = filled.replace(CODE_PARAMETER, &escape(code));
-        }
-        filled.replace(LINK_PARAMETER, &escape(content.link.unwrap_or_default()))
+        text.replace(CODE_PARAMETER, &escape(content.code.unwrap_or_default()))
+            .replace(LINK_PARAMETER, &escape(content.link.unwrap_or_default()))
     };
     mail.html = fill(&body, &html_escape);
     mail.text = fill(&plain_text(&body), &|text: &str| text.to_owned());

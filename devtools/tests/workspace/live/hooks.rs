@@ -616,3 +616,192 @@ async fn custom_messages_replace_the_mails_text_and_a_failing_confirmation_hook_
     );
     stack.stop().await;
 }
+
+/// The events the recording hook wrote (`EVENT {...}` lines) in `log_dir`.
+fn recorded_events(log_dir: &std::path::Path) -> Vec<Value> {
+    let mut events = Vec::new();
+    for entry in std::fs::read_dir(log_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let is_hook = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("hook-"));
+        if !is_hook {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Some(json) = line.strip_prefix("EVENT ") {
+                events.push(serde_json::from_str(json).unwrap());
+            }
+        }
+    }
+    events
+}
+
+/// `event` read as the `aws_lambda_events` type of its trigger.
+fn read_as_aws_lambda_events(event: &Value) -> Result<(), String> {
+    use aws_lambda_events::event::cognito::{
+        CognitoEventUserPoolsCustomMessage, CognitoEventUserPoolsMigrateUser,
+        CognitoEventUserPoolsPostConfirmation, CognitoEventUserPoolsPreSignup,
+        CognitoEventUserPoolsPreTokenGenV2,
+    };
+    let source = event["triggerSource"].as_str().unwrap_or_default();
+    let value = event.clone();
+    let read = match source {
+        _ if source.starts_with("PreSignUp_") => {
+            serde_json::from_value::<CognitoEventUserPoolsPreSignup>(value).map(|_| ())
+        }
+        _ if source.starts_with("PostConfirmation_") => {
+            serde_json::from_value::<CognitoEventUserPoolsPostConfirmation>(value).map(|_| ())
+        }
+        _ if source.starts_with("TokenGeneration_") => {
+            serde_json::from_value::<CognitoEventUserPoolsPreTokenGenV2>(value).map(|_| ())
+        }
+        _ if source.starts_with("UserMigration_") => {
+            serde_json::from_value::<CognitoEventUserPoolsMigrateUser>(value).map(|_| ())
+        }
+        "CustomMessage_Notice" => return Ok(()),
+        _ if source.starts_with("CustomMessage_") => {
+            serde_json::from_value::<CognitoEventUserPoolsCustomMessage>(value).map(|_| ())
+        }
+        other => return Err(format!("no type for {other}")),
+    };
+    read.map_err(|error| format!("{source}: {error}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_event_sent_reads_as_cognito_in_aws_lambda_events_and_the_powertools_schemas() {
+    let name = "hookshapes";
+    let logs = log_dir(name);
+    let recorder = "devtools/tests/hooks/record_events.py";
+    let hooks = shared::hooks::Trigger::ALL
+        .iter()
+        .map(|trigger| hook(trigger.name(), recorder))
+        .collect();
+    let stack = stack_with(name, hooks, &[], Some(logs.clone())).await;
+    let base = format!("http://{}", stack.address);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
+    // Sign-up with an address (pre sign-up, the sign-up's code), its verification (post
+    // confirmation), a password grant (pre token generation), an unknown name's sign-in and
+    // reset request (user migration), a reset (its code) and a notice (the password changed).
+    let created = post(
+        "/signup",
+        serde_json::json!({"username": "sam", "password": PASSWORD, "email": "sam@example.com"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let outbox = stack.outbox_dir.clone().unwrap();
+    let code = devtools::outbox::messages(&outbox)
+        .last()
+        .unwrap()
+        .code()
+        .unwrap()
+        .to_owned();
+    let verified = post("/email/verify", serde_json::json!({ "code": code }))
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    assert_eq!(password_grant(&base, "sam").await.status(), StatusCode::OK);
+    let _ = password_grant(&base, "newcomer").await;
+    let _ = post(
+        "/password-reset",
+        serde_json::json!({"username": "stranger"}),
+    )
+    .await;
+    let reset = post("/password-reset", serde_json::json!({"username": "sam"}))
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::ACCEPTED);
+    let code = devtools::outbox::messages(&outbox)
+        .last()
+        .unwrap()
+        .code()
+        .unwrap()
+        .to_owned();
+    let confirmed = post(
+        "/password-reset/confirm",
+        serde_json::json!({"code": code, "new_password": "another fine passphrase 9"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    stack.stop().await;
+
+    let events = recorded_events(&logs);
+    let sources: std::collections::BTreeSet<String> = events
+        .iter()
+        .map(|event| event["triggerSource"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in [
+        "PreSignUp_SignUp",
+        "CustomMessage_SignUp",
+        "PostConfirmation_ConfirmSignUp",
+        "TokenGeneration_Authentication",
+        "UserMigration_Authentication",
+        "UserMigration_ForgotPassword",
+        "CustomMessage_ForgotPassword",
+        "CustomMessage_Notice",
+    ] {
+        assert!(
+            sources.contains(expected),
+            "{expected} not among {sources:?}"
+        );
+    }
+    for event in &events {
+        for field in [
+            "version",
+            "triggerSource",
+            "region",
+            "userPoolId",
+            "userName",
+            "callerContext",
+            "request",
+            "response",
+        ] {
+            assert!(event.get(field).is_some(), "{field} missing: {event}");
+        }
+        read_as_aws_lambda_events(event).unwrap();
+    }
+    assert!(
+        !events
+            .iter()
+            .any(|event| event["request"]["password"].is_string()
+                && event["triggerSource"] != "UserMigration_Authentication"),
+        "only the migration's sign-in event carries a password"
+    );
+
+    // The independent implementation: Powertools' zod schemas, in Node.
+    let input: String = events.iter().map(|event| format!("{event}\n")).collect();
+    let dir = crate::support::workspace().join("devtools/hooks");
+    assert!(
+        dir.join("node_modules/@aws-lambda-powertools/parser")
+            .is_dir(),
+        "the Powertools parser is missing: run `make hook-schemas`"
+    );
+    let mut node = tokio::process::Command::new("node")
+        .arg(dir.join("validate-events.mjs"))
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt as _;
+    let mut stdin = node.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = node.wait_with_output().await.unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    for checked in [
+        "ok PreSignUp_SignUp",
+        "ok PostConfirmation_ConfirmSignUp",
+        "ok TokenGeneration_Authentication",
+        "ok UserMigration_Authentication",
+        "ok CustomMessage_SignUp",
+        "ok CustomMessage_ForgotPassword",
+    ] {
+        assert!(report.contains(checked), "{checked}: {report}");
+    }
+}
