@@ -70,6 +70,7 @@ pub struct Stack {
     pub issuer: String,
     /// Where the functions write mail, when they write it to files.
     pub outbox_dir: Option<PathBuf>,
+    data_dir: PathBuf,
     shutdown: CancellationToken,
     database: Option<Child>,
     server: tokio::task::JoinHandle<()>,
@@ -249,18 +250,23 @@ impl Stack {
             mongodb_uri,
             issuer,
             outbox_dir: outbox,
+            data_dir: options.data_dir.clone(),
             shutdown,
             database,
             server,
         })
     }
 
-    /// Stops the gateway, every function instance and the database it started.
+    /// Stops the gateway, every function instance and the database it started. A data
+    /// folder under the system's temporary folder (a test's) is removed with it.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         let _ = (&mut self.server).await;
         if let Some(database) = self.database.take() {
             stop_gracefully(database).await;
+        }
+        if self.data_dir.starts_with(std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
         }
     }
 }

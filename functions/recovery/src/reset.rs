@@ -119,12 +119,7 @@ async fn send_reset_code<S: Stores>(
     }
     .map_err(|error| ApiError::from_store(&error))?;
     let found = match (found, name) {
-        // Bounded by the sending deadline, so the fixed answer time still holds.
-        (None, Named::Username(raw)) => {
-            tokio::time::timeout_at(deadline, imported(state, raw, request))
-                .await
-                .unwrap_or(Ok(None))?
-        }
+        (None, Named::Username(raw)) => imported(state, raw, request, deadline).await?,
         (found, _) => found,
     };
     let Some((user, address)) = found
@@ -199,16 +194,22 @@ async fn imported<S: Stores>(
     state: &State<S>,
     raw: &str,
     request: &Request,
+    deadline: tokio::time::Instant,
 ) -> Result<Option<User>, ApiError> {
     use shared::hooks::migration::{self, Asked};
     let Ok(username) = Username::parse(raw) else {
         return Ok(None);
     };
-    let response = match migration::ask(&state.hooks, &username, Asked::ForgotPassword).await {
-        Ok(Some(response)) if response.verified_email().is_some() => response,
-        Ok(_) => return Ok(None),
-        Err(_) => {
-            tracing::warn!("reset request for an unknown name: the user-migration hook failed");
+    // Only the question is bounded by the answer's deadline (it keeps the fixed answer
+    // time); the account's creation, once begun, is never cut off half-way.
+    let asked = migration::ask(&state.hooks, &username, Asked::ForgotPassword);
+    let response = match tokio::time::timeout_at(deadline, asked).await {
+        Ok(Ok(Some(response))) => response,
+        Ok(Ok(None)) => return Ok(None),
+        Ok(Err(_)) | Err(_) => {
+            tracing::warn!(
+                "reset request for an unknown name: the user-migration hook failed or took too long"
+            );
             return Ok(None);
         }
     };

@@ -248,7 +248,7 @@ async fn adopt_verified<S: Stores>(
         return false;
     }
     let verified = matches!(
-        users.verify_email(id, address, 0, now).await,
+        users.vouch_email(id, address, 0, now).await,
         Ok(shared::identity::users::EmailVerification::Verified { .. })
     );
     if verified {

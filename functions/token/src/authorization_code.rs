@@ -215,7 +215,10 @@ pub(crate) async fn respond<S: Stores>(
                 grant,
                 user,
                 session,
-                changes: &changes.id,
+                changes: &shared::hooks::token_claims::within_granted(
+                    changes.id.clone(),
+                    &grant.scopes,
+                ),
             },
             &access.token,
             issuer,

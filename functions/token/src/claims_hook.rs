@@ -75,15 +75,21 @@ pub(crate) async fn changes<S: Stores>(
         .hooks
         .call::<_, PreTokenGenerationResponse>(Trigger::PreTokenGeneration, &event)
         .await;
-    let addable = state.roles.scopes_for(&user.roles);
-    let applied = match answer {
-        Ok(response) => token_claims::changes(
-            response.unwrap_or_default(),
-            &scopes,
-            &addable,
+    // A relying party's token never gets a scope its user did not grant it: within the roles
+    // that is what it has already, beyond them (the operator's opt-in) what was granted.
+    let (addable, any_scope) = match &session.relying_party {
+        Some(grant) if state.hook_scopes_beyond_roles => (grant.scopes.clone(), false),
+        Some(_) => (scopes.clone(), false),
+        None => (
+            state.roles.scopes_for(&user.roles),
             state.hook_scopes_beyond_roles,
-        )
-        .map_err(|unusable| unusable.to_string()),
+        ),
+    };
+    let applied = match answer {
+        Ok(response) => {
+            token_claims::changes(response.unwrap_or_default(), &scopes, &addable, any_scope)
+                .map_err(|unusable| unusable.to_string())
+        }
         Err(error) => Err(error.to_string()),
     };
     match applied {

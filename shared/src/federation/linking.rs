@@ -112,7 +112,9 @@ pub async fn resolve<S: Stores>(
             .find(&owner.id)
             .await?
             .is_some_and(|factor| factor.confirmed);
-        if !asserted.email_verified || guarded {
+        // An address verified only on a hook's word was never proven by anyone: whoever
+        // typed it must not receive another's identity through it.
+        if !asserted.email_verified || guarded || owner.email_vouched {
             return Ok(Resolution::OwnerMustSignIn(owner));
         }
         return link_to(stores, asserted, owner, now).await;
@@ -122,10 +124,12 @@ pub async fn resolve<S: Stores>(
         Ok(Verdict::Refused(message)) => return Ok(Resolution::SignUpRefused(message)),
         Err(_) => return Ok(Resolution::SignUpUndecided),
     };
+    let vouched = auto_verify_email && !asserted.email_verified;
     create(
         stores,
         asserted,
         address.filter(|_| asserted.email_verified || auto_verify_email),
+        vouched,
         now,
     )
     .await
@@ -198,6 +202,7 @@ async fn create<S: Stores>(
     stores: &S,
     asserted: &Asserted,
     address: Option<EmailAddress>,
+    vouched: bool,
     now: SystemTime,
 ) -> Result<Resolution, StoreError> {
     let id = insert_named(stores, asserted, now).await?;
@@ -219,8 +224,13 @@ async fn create<S: Stores>(
             .set_pending_email(&id, Some(address), 0, now)
             .await?
     {
-        let verified = stores.users().verify_email(&id, address, 0, now).await?;
-        tracing::info!(account = %id, ?verified, "the provider's verified address given to the new account");
+        let users = stores.users();
+        let verified = if vouched {
+            users.vouch_email(&id, address, 0, now).await?
+        } else {
+            users.verify_email(&id, address, 0, now).await?
+        };
+        tracing::info!(account = %id, ?verified, vouched, "the verified address given to the new account");
     }
     let user = stores
         .users()
@@ -409,6 +419,16 @@ mod tests {
             matches!(again, Resolution::SignIn { created: false, .. }),
             "{again:?}"
         );
+        // The address the hook vouched for links no other provider's identity by itself,
+        // even one verified there.
+        let elsewhere = Asserted {
+            issuer: "https://other.example".to_owned(),
+            ..asserted("someone", Some("ada@example.com"), true)
+        };
+        let other = resolve(&stores, &crate::hooks::Hooks::none(), &elsewhere, now())
+            .await
+            .unwrap();
+        assert!(matches!(other, Resolution::OwnerMustSignIn(_)), "{other:?}");
     }
 
     async fn account_with_address(

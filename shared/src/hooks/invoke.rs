@@ -211,8 +211,19 @@ impl Invoker {
                     .unwrap_or_default()
                     .to_owned()
             };
+            let error_type = text("errorType");
+            // Lambda's own reports (a timeout, a crash, out of memory) are failures, not an
+            // answer the function meant.
+            if error_type.starts_with("Sandbox.") {
+                return Err(InvokeFailure::TimedOut);
+            }
+            if error_type.starts_with("Runtime.") {
+                return Err(InvokeFailure::Unreachable(format!(
+                    "the function ended without answering ({error_type})"
+                )));
+            }
             return Err(InvokeFailure::Raised {
-                error_type: text("errorType"),
+                error_type,
                 message: text("errorMessage"),
             });
         }

@@ -67,9 +67,11 @@ pub async fn ask(
 }
 
 /// Creates the account the old system vouched for, with `password_hash` (or none) and the
-/// old system's address when it was verified there; when a parallel request created it
-/// first, that account. `None` when the name may not be a new account's here, or a
-/// look-alike name holds it.
+/// old system's address when it was verified there (marked as vouched for); when a parallel
+/// request created it first, that account. `None` when the name may not be a new account's
+/// here, a look-alike name holds it, or the account would be unusable: without a password
+/// (`password_hash` empty) it must get the address, or it is deleted again, since nothing
+/// could ever sign in to it and the old system is not asked twice.
 pub async fn create(
     users: &impl UserStore,
     events: &impl AccountEventStore,
@@ -79,6 +81,13 @@ pub async fn create(
     now: SystemTime,
     source: &RequestSource,
 ) -> Result<Option<User>, StoreError> {
+    let address = response
+        .verified_email()
+        .and_then(|raw| EmailAddress::parse(raw).ok());
+    let needs_address = password_hash.is_empty();
+    if needs_address && address.is_none() {
+        return Ok(None);
+    }
     let Ok(new_name) = Username::for_new_account(username.as_str()) else {
         tracing::warn!("the user-migration hook vouched for a name new accounts may not have");
         return Ok(None);
@@ -90,16 +99,40 @@ pub async fn create(
             return users.find(username).await;
         }
     };
-    if let Some(address) = response
-        .verified_email()
-        .and_then(|raw| EmailAddress::parse(raw).ok())
-        && users.set_pending_email(&id, Some(&address), 0, now).await?
-    {
-        let verified = users.verify_email(&id, &address, 0, now).await?;
-        tracing::info!(account = %id, ?verified, "the imported account's address");
+    let adopted = match &address {
+        Some(address) => adopt(users, &id, address, now).await,
+        None => Ok(false),
+    };
+    match adopted {
+        Ok(true) => {}
+        Ok(false) if !needs_address => {}
+        Ok(false) | Err(_) => {
+            // Unusable without its address (taken by another account, or a failed write).
+            tracing::warn!(account = %id, "imported account deleted again: its address could not be given");
+            users.delete(&id).await?;
+            return adopted.map(|_| None);
+        }
     }
     let event = AccountEvent::new(&id, EventKind::AccountImported, now, source);
     account_events::record(events, &event).await;
     tracing::info!(account = %id, "account imported by the user-migration hook");
     users.find_by_id(&id).await
+}
+
+/// Gives the new account `address` as vouched for; whether it has it.
+async fn adopt(
+    users: &impl UserStore,
+    id: &crate::identity::account_id::AccountId,
+    address: &EmailAddress,
+    now: SystemTime,
+) -> Result<bool, StoreError> {
+    if !users.set_pending_email(id, Some(address), 0, now).await? {
+        return Ok(false);
+    }
+    let verified = users.vouch_email(id, address, 0, now).await?;
+    tracing::info!(account = %id, ?verified, "the imported account's address");
+    Ok(matches!(
+        verified,
+        crate::identity::users::EmailVerification::Verified { .. }
+    ))
 }

@@ -164,6 +164,43 @@ fn claim_changes(generation: &TokenGeneration, token: &str) -> Result<ClaimChang
     Ok(ClaimChanges { add, suppress })
 }
 
+/// The OpenID Connect standard claims a scope releases (Core, section 5.4).
+const SCOPED_CLAIMS: [(&str, &[&str]); 4] = [
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+/// `changes` without the standard claims of scopes the user did not grant: a hook adds no
+/// `email` to an id_token whose application was not given `email`.
+pub fn within_granted(mut changes: ClaimChanges, granted: &Scopes) -> ClaimChanges {
+    changes.add.retain(|name, _| {
+        SCOPED_CLAIMS
+            .iter()
+            .all(|(scope, claims)| granted.contains(scope) || !claims.contains(&name.as_str()))
+    });
+    changes
+}
+
 /// `claims` (a token's JSON object) with `changes` applied.
 pub fn apply(claims: &mut Map<String, Value>, changes: &ClaimChanges) {
     for name in &changes.suppress {
@@ -226,6 +263,22 @@ mod tests {
         assert_eq!(within.scopes.to_string(), "openid products:write");
         let any = changes(response(), &scopes("account openid"), &roles, true).unwrap();
         assert_eq!(any.scopes.to_string(), "admin openid products:write");
+    }
+
+    #[test]
+    fn standard_claims_of_scopes_not_granted_are_not_added() {
+        let changes = ClaimChanges {
+            add: serde_json::json!({"email": "x@example.com", "name": "X", "tier": "gold"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            suppress: Vec::new(),
+        };
+        let kept = within_granted(changes.clone(), &scopes("openid profile"));
+        let names: Vec<&str> = kept.add.keys().map(String::as_str).collect();
+        assert_eq!(names, ["name", "tier"]);
+        let all = within_granted(changes, &scopes("openid profile email"));
+        assert_eq!(all.add.len(), 3);
     }
 
     #[test]

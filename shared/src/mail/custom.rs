@@ -118,8 +118,15 @@ pub fn apply(mut mail: Mail, response: CustomMessageResponse, content: &Content<
         text.replace(CODE_PARAMETER, &escape(content.code.unwrap_or_default()))
             .replace(LINK_PARAMETER, &escape(content.link.unwrap_or_default()))
     };
+    let text = plain_text(&body);
+    if content.code.is_some() && !text.contains(CODE_PARAMETER) {
+        tracing::warn!(
+            "the custom-message hook's {CODE_PARAMETER} is only inside markup: the default message is sent"
+        );
+        return mail;
+    }
     mail.html = fill(&body, &html_escape);
-    mail.text = fill(&plain_text(&body), &|text: &str| text.to_owned());
+    mail.text = fill(&text, &|text: &str| text.to_owned());
     mail
 }
 
@@ -208,6 +215,14 @@ mod tests {
         };
         let mail = apply(mail(), dropped, &content(Some("K7Q-2Z")));
         assert_eq!(mail.text, "default text");
+        let hidden = CustomMessageResponse {
+            email_message: Some("<a title=\"{####}\">Welcome!</a>".to_owned()),
+            ..CustomMessageResponse::default()
+        };
+        assert_eq!(
+            apply(mail.clone(), hidden, &content(Some("K7Q"))).text,
+            "default text"
+        );
         let nothing = apply(
             mail.clone(),
             CustomMessageResponse::default(),

@@ -435,7 +435,7 @@ async fn the_pre_sign_up_hook_refuses_with_its_message_or_verifies_and_stores_no
     let name = "hooksignup";
     let stack = stack_with(
         name,
-        vec![hook("pre-sign-up", "examples/hooks/pre-sign-up.mjs")],
+        vec![hook("pre-sign-up", "devtools/tests/hooks/pre-sign-up.mjs")],
         &[],
         None,
     )

@@ -16,7 +16,53 @@ crate::testing::contract::contract!(
     an_address_counts_only_once_verified_and_is_unique_among_verified_ones,
     a_name_that_looks_like_an_existing_one_is_taken_and_twenty_parallel_look_alikes_store_one,
     a_proposed_name_changes_once_never_to_a_taken_or_look_alike_name,
+    an_address_a_hook_vouched_for_is_marked_until_a_code_verifies_one,
 );
+
+/// An address verified on a hook's word is marked so; verifying an address by code (the same
+/// or another) clears the mark, and the vouched one is as unique as any verified address.
+async fn an_address_a_hook_vouched_for_is_marked_until_a_code_verifies_one(stores: impl Shared) {
+    let users = stores.users();
+    let carol = created(&stores, "carol").await;
+    let dave = created(&stores, "dave").await;
+    let vouched = address("carol@example.org");
+    assert!(
+        users
+            .set_pending_email(&carol, Some(&vouched), 0, now())
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        users.vouch_email(&carol, &vouched, 0, now()).await.unwrap(),
+        EmailVerification::Verified { previous: None }
+    ));
+    let user = users.find_by_id(&carol).await.unwrap().unwrap();
+    assert_eq!(user.email.as_ref(), Some(&vouched));
+    assert!(user.email_vouched);
+    // Another account cannot take it, vouched or not.
+    assert!(
+        users
+            .set_pending_email(&dave, Some(&vouched), 0, now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        users.vouch_email(&dave, &vouched, 0, now()).await.unwrap(),
+        EmailVerification::AddressTaken
+    );
+    // A code verifies a new address: the mark goes.
+    let proven = address("carol@example.com");
+    assert!(
+        users
+            .set_pending_email(&carol, Some(&proven), 0, now())
+            .await
+            .unwrap()
+    );
+    users.verify_email(&carol, &proven, 0, now()).await.unwrap();
+    let user = users.find_by_id(&carol).await.unwrap().unwrap();
+    assert_eq!(user.email.as_ref(), Some(&proven));
+    assert!(!user.email_vouched);
+}
 
 /// An account created through another provider renames itself once; eight parallel renames
 /// of it leave one name, and a chosen name never changes this way.

@@ -56,6 +56,7 @@ impl MemoryUserStore {
             pending_email: None,
             roles: Vec::new(),
             username_provisional: false,
+            email_vouched: false,
         };
         let store = Self::default();
         let key = username.canonical().to_owned();
@@ -155,6 +156,45 @@ fn revoke(user: &mut User, revocation: Revocation) {
     }
 }
 
+impl MemoryUserStore {
+    /// What both address verifications do; `vouched` marks a hook's word.
+    fn adopt_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        issued_under: u64,
+        _now: SystemTime,
+        vouched: bool,
+    ) -> Result<EmailVerification, StoreError> {
+        self.fail_if_asked()?;
+        let mut users = self.users.lock().unwrap();
+        let taken = users.values().any(|user| {
+            user.id != *id
+                && user
+                    .email
+                    .as_ref()
+                    .is_some_and(|e| e.key() == address.key())
+        });
+        let Some(user) = users.values_mut().find(|user| {
+            user.id == *id
+                && user.token_version == issued_under
+                && user
+                    .pending_email
+                    .as_ref()
+                    .is_some_and(|pending| pending.key() == address.key())
+        }) else {
+            return Ok(EmailVerification::NotPending);
+        };
+        if taken {
+            return Ok(EmailVerification::AddressTaken);
+        }
+        user.pending_email = None;
+        user.email_vouched = vouched;
+        let previous = user.email.replace(address.clone());
+        Ok(EmailVerification::Verified { previous })
+    }
+}
+
 impl UserStore for MemoryUserStore {
     async fn insert(
         &self,
@@ -184,6 +224,7 @@ impl UserStore for MemoryUserStore {
             pending_email: None,
             roles: Vec::new(),
             username_provisional: false,
+            email_vouched: false,
         };
         let id = user.id.clone();
         users.insert(username.canonical().to_owned(), user);
@@ -352,33 +393,19 @@ impl UserStore for MemoryUserStore {
         id: &AccountId,
         address: &EmailAddress,
         issued_under: u64,
-        _now: SystemTime,
+        now: SystemTime,
     ) -> Result<EmailVerification, StoreError> {
-        self.fail_if_asked()?;
-        let mut users = self.users.lock().unwrap();
-        let taken = users.values().any(|user| {
-            user.id != *id
-                && user
-                    .email
-                    .as_ref()
-                    .is_some_and(|e| e.key() == address.key())
-        });
-        let Some(user) = users.values_mut().find(|user| {
-            user.id == *id
-                && user.token_version == issued_under
-                && user
-                    .pending_email
-                    .as_ref()
-                    .is_some_and(|pending| pending.key() == address.key())
-        }) else {
-            return Ok(EmailVerification::NotPending);
-        };
-        if taken {
-            return Ok(EmailVerification::AddressTaken);
-        }
-        user.pending_email = None;
-        let previous = user.email.replace(address.clone());
-        Ok(EmailVerification::Verified { previous })
+        self.adopt_email(id, address, issued_under, now, false)
+    }
+
+    async fn vouch_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        issued_under: u64,
+        now: SystemTime,
+    ) -> Result<EmailVerification, StoreError> {
+        self.adopt_email(id, address, issued_under, now, true)
     }
 
     async fn remove_email(
@@ -388,6 +415,9 @@ impl UserStore for MemoryUserStore {
     ) -> Result<Option<EmailAddress>, StoreError> {
         self.fail_if_asked()?;
         let mut users = self.users.lock().unwrap();
+        if let Some(user) = users.values_mut().find(|user| user.id == *id) {
+            user.email_vouched = false;
+        }
         Ok(users
             .values_mut()
             .find(|user| user.id == *id)

@@ -92,6 +92,10 @@ pub struct User {
     /// The verified email address: where reset codes and notices go. Unique among
     /// verified addresses.
     pub email: Option<EmailAddress>,
+    /// Whether `email` was verified on the word of the operator's hook (pre sign-up's
+    /// `autoVerifyEmail`, a migration's old system) rather than by a code or a trusted
+    /// provider: such an address never links another provider's identity by itself.
+    pub email_vouched: bool,
     /// An address waiting for its verification code; it replaces `email` only when verified.
     pub pending_email: Option<EmailAddress>,
     /// The roles the account holds; their scopes go into its access tokens.
@@ -277,6 +281,16 @@ pub trait UserStore: Send + Sync {
     /// the one waiting (by its comparison key), the token version is still `issued_under`
     /// (the code's), and no other account has it verified.
     fn verify_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        issued_under: u64,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<EmailVerification, StoreError>> + Send;
+
+    /// [`UserStore::verify_email`] for an address a hook vouched for: the same conditions, and
+    /// the address is marked [`User::email_vouched`] (a later verification by code clears it).
+    fn vouch_email(
         &self,
         id: &AccountId,
         address: &EmailAddress,

@@ -91,6 +91,9 @@ pub(super) struct EmailDocument {
     pub(super) address: String,
     pub(super) key: String,
     pub(super) since: DateTime,
+    /// Verified on a hook's word ([`User::email_vouched`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) vouched: bool,
 }
 
 impl EmailDocument {
@@ -99,6 +102,7 @@ impl EmailDocument {
             address: address.as_str().to_owned(),
             key: address.key().to_owned(),
             since: now,
+            vouched: false,
         }
     }
 
@@ -128,6 +132,7 @@ impl From<UserDocument> for User {
                 .and_then(EmailDocument::address),
             roles: document.roles,
             username_provisional: document.username_provisional,
+            email_vouched: document.email.as_ref().is_some_and(|email| email.vouched),
         }
     }
 }
@@ -385,6 +390,48 @@ fn is_index_options_conflict(error: &mongodb::error::Error) -> bool {
     )
 }
 
+impl MongoUserStore {
+    /// Makes the waiting `address` the verified one in one conditional update
+    /// ([`UserStore::verify_email`]), marked `vouched` when a hook vouched for it.
+    async fn adopt_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        issued_under: u64,
+        now: SystemTime,
+        vouched: bool,
+    ) -> Result<EmailVerification, StoreError> {
+        let now = DateTime::from_system_time(now);
+        let mut document = EmailDocument::new(address, now);
+        document.vouched = vouched;
+        let verified =
+            mongodb::bson::to_bson(&document).map_err(|error| StoreError(error.into()))?;
+
+        let mut filter = at_version(issued_under);
+        filter.insert("_id", id.object_id());
+        filter.insert("email_pending.key", address.key());
+        let before = self
+            .users
+            .find_one_and_update(
+                filter,
+                doc! {
+                    "$set": { "email": verified, "modified_date": now },
+                    "$unset": { "email_pending": "" },
+                },
+            )
+            .return_document(ReturnDocument::Before)
+            .await;
+        match before {
+            Ok(Some(document)) => Ok(EmailVerification::Verified {
+                previous: document.email.as_ref().and_then(EmailDocument::address),
+            }),
+            Ok(None) => Ok(EmailVerification::NotPending),
+            Err(error) if is_duplicate_key(&error) => Ok(EmailVerification::AddressTaken),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
 impl UserStore for MongoUserStore {
     async fn insert(
         &self,
@@ -601,31 +648,18 @@ impl UserStore for MongoUserStore {
         issued_under: u64,
         now: SystemTime,
     ) -> Result<EmailVerification, StoreError> {
-        let now = DateTime::from_system_time(now);
-        let verified = mongodb::bson::to_bson(&EmailDocument::new(address, now))
-            .map_err(|error| StoreError(error.into()))?;
-        let mut filter = at_version(issued_under);
-        filter.insert("_id", id.object_id());
-        filter.insert("email_pending.key", address.key());
-        let before = self
-            .users
-            .find_one_and_update(
-                filter,
-                doc! {
-                    "$set": { "email": verified, "modified_date": now },
-                    "$unset": { "email_pending": "" },
-                },
-            )
-            .return_document(ReturnDocument::Before)
-            .await;
-        match before {
-            Ok(Some(document)) => Ok(EmailVerification::Verified {
-                previous: document.email.as_ref().and_then(EmailDocument::address),
-            }),
-            Ok(None) => Ok(EmailVerification::NotPending),
-            Err(error) if is_duplicate_key(&error) => Ok(EmailVerification::AddressTaken),
-            Err(error) => Err(error.into()),
-        }
+        self.adopt_email(id, address, issued_under, now, false)
+            .await
+    }
+
+    async fn vouch_email(
+        &self,
+        id: &AccountId,
+        address: &EmailAddress,
+        issued_under: u64,
+        now: SystemTime,
+    ) -> Result<EmailVerification, StoreError> {
+        self.adopt_email(id, address, issued_under, now, true).await
     }
 
     async fn remove_email(
