@@ -53,6 +53,9 @@ pub struct StackOptions {
     pub federation_secrets: Option<String>,
     /// Hooks to run under the emulator, each set as its trigger's template parameter.
     pub hooks: Vec<crate::hooks::LocalHook>,
+    /// Whether [`Stack::stop`] removes `data_dir` (a test's scratch folder; never `make
+    /// dev`'s, whose database and keys are kept).
+    pub remove_data_dir_on_stop: bool,
 }
 
 /// The sender local mail names when `MailFromAddress` is not given.
@@ -70,7 +73,7 @@ pub struct Stack {
     pub issuer: String,
     /// Where the functions write mail, when they write it to files.
     pub outbox_dir: Option<PathBuf>,
-    data_dir: PathBuf,
+    data_dir: Option<PathBuf>,
     shutdown: CancellationToken,
     database: Option<Child>,
     server: tokio::task::JoinHandle<()>,
@@ -250,23 +253,25 @@ impl Stack {
             mongodb_uri,
             issuer,
             outbox_dir: outbox,
-            data_dir: options.data_dir.clone(),
+            data_dir: options
+                .remove_data_dir_on_stop
+                .then(|| options.data_dir.clone()),
             shutdown,
             database,
             server,
         })
     }
 
-    /// Stops the gateway, every function instance and the database it started. A data
-    /// folder under the system's temporary folder (a test's) is removed with it.
+    /// Stops the gateway, every function instance and the database it started, and removes
+    /// the data folder when the options said so.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         let _ = (&mut self.server).await;
         if let Some(database) = self.database.take() {
             stop_gracefully(database).await;
         }
-        if self.data_dir.starts_with(std::env::temp_dir()) {
-            let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -101,11 +101,12 @@ async fn start_once(
     let mut lines = BufReader::new(stdout).lines();
     let mut issuers = Vec::new();
     let mut github = Vec::new();
-    let deadline = tokio::time::Duration::from_secs(20);
+    // Generous: under `make test` many stacks and node processes start side by side.
+    let deadline = tokio::time::Duration::from_secs(60);
     while issuers.len() < ids.len() {
         let line = tokio::time::timeout(deadline, lines.next_line())
             .await
-            .map_err(|_| UpstreamError("node did not start them within 20 s".to_owned()))?
+            .map_err(|_| UpstreamError("node did not start them within 60 s".to_owned()))?
             .map_err(|error| UpstreamError(error.to_string()))?
             .ok_or_else(|| UpstreamError("node exited during start-up".to_owned()))?;
         let mut words = line.split_whitespace();

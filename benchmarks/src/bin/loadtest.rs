@@ -369,6 +369,7 @@ async fn run(bin_dir: &Path, seconds: u64, connections: usize, out: &Path) -> Re
         public_host: None,
         federation_secrets: None,
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     })
     .await
     .map_err(|error| error.to_string())?;

@@ -162,6 +162,7 @@ async fn main() -> ExitCode {
         public_host: args.public_host,
         federation_secrets,
         hooks: args.hooks.clone(),
+        remove_data_dir_on_stop: false,
     };
     let embedded_data = options
         .mongodb_uri

@@ -33,46 +33,6 @@ struct Grant {
     invokes: BTreeSet<String>,
 }
 
-/// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
-/// the functions that call it.
-const HOOKS: [(&str, &str, &str, &[&str]); 5] = [
-    (
-        "HasPostConfirmationHook",
-        "PostConfirmationHookArn",
-        "HOOK_POST_CONFIRMATION",
-        &["SignupFunction", "RecoveryFunction"],
-    ),
-    (
-        "HasCustomMessageHook",
-        "CustomMessageHookArn",
-        "HOOK_CUSTOM_MESSAGE",
-        &[
-            "SignupFunction",
-            "LoginFunction",
-            "AccountFunction",
-            "RecoveryFunction",
-        ],
-    ),
-    (
-        "HasPreSignUpHook",
-        "PreSignUpHookArn",
-        "HOOK_PRE_SIGN_UP",
-        &["SignupFunction", "LoginFunction", "TokenFunction"],
-    ),
-    (
-        "HasPreTokenGenerationHook",
-        "PreTokenGenerationHookArn",
-        "HOOK_PRE_TOKEN_GENERATION",
-        &["TokenFunction"],
-    ),
-    (
-        "HasUserMigrationHook",
-        "UserMigrationHookArn",
-        "HOOK_USER_MIGRATION",
-        &["TokenFunction", "LoginFunction", "RecoveryFunction"],
-    ),
-];
-
 /// Per function (logical id): what it may read and what it is told.
 fn grants() -> BTreeMap<String, Grant> {
     let mut result = BTreeMap::new();
@@ -106,7 +66,7 @@ fn grants() -> BTreeMap<String, Grant> {
                             Some("lambda:InvokeFunction"),
                             "{id:?}"
                         );
-                        let (_, parameter, _, _) = HOOKS
+                        let (_, parameter, _, _) = crate::support::HOOKS
                             .iter()
                             .find(|(hook, ..)| *hook == condition)
                             .unwrap_or_else(|| {
@@ -283,13 +243,13 @@ fn only_the_sending_functions_may_send_mail_and_only_as_the_configured_sender() 
 fn a_function_may_invoke_exactly_the_hooks_it_calls_and_only_when_they_are_set() {
     let grants = grants();
     for (id, grant) in &grants {
-        let expected: BTreeSet<String> = HOOKS
+        let expected: BTreeSet<String> = crate::support::HOOKS
             .iter()
             .filter(|(.., callers)| callers.contains(&id.as_str()))
             .map(|(_, parameter, ..)| (*parameter).to_owned())
             .collect();
         assert_eq!(grant.invokes, expected, "{id} invokes");
-        let told: BTreeSet<String> = HOOKS
+        let told: BTreeSet<String> = crate::support::HOOKS
             .iter()
             .filter(|(_, _, variable, _)| grant.variables.contains(*variable))
             .map(|(_, parameter, ..)| (*parameter).to_owned())

@@ -58,3 +58,43 @@ pub fn bin_dir_with(binaries: &[&str]) -> PathBuf {
     }
     dir
 }
+
+/// Each hook: its condition, its ARN parameter, the variable that names it to a function, and
+/// the functions that call it.
+pub const HOOKS: [(&str, &str, &str, &[&str]); 5] = [
+    (
+        "HasPostConfirmationHook",
+        "PostConfirmationHookArn",
+        "HOOK_POST_CONFIRMATION",
+        &["SignupFunction", "RecoveryFunction"],
+    ),
+    (
+        "HasCustomMessageHook",
+        "CustomMessageHookArn",
+        "HOOK_CUSTOM_MESSAGE",
+        &[
+            "SignupFunction",
+            "LoginFunction",
+            "AccountFunction",
+            "RecoveryFunction",
+        ],
+    ),
+    (
+        "HasPreSignUpHook",
+        "PreSignUpHookArn",
+        "HOOK_PRE_SIGN_UP",
+        &["SignupFunction", "LoginFunction", "TokenFunction"],
+    ),
+    (
+        "HasPreTokenGenerationHook",
+        "PreTokenGenerationHookArn",
+        "HOOK_PRE_TOKEN_GENERATION",
+        &["TokenFunction"],
+    ),
+    (
+        "HasUserMigrationHook",
+        "UserMigrationHookArn",
+        "HOOK_USER_MIGRATION",
+        &["TokenFunction", "LoginFunction", "RecoveryFunction"],
+    ),
+];

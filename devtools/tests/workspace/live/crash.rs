@@ -246,6 +246,7 @@ async fn what_the_api_acknowledged_survives_a_crash_of_the_database_server_in_ro
         public_host: None,
         federation_secrets: None,
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     })
     .await
     .expect("the local stack starts");

@@ -67,6 +67,7 @@ async fn federated(name: &str) -> Federated {
         public_host: None,
         federation_secrets: Some(upstreams.secrets_json.clone()),
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     })
     .await
     .expect("the local stack starts with its own server");

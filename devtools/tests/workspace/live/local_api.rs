@@ -98,6 +98,7 @@ async fn start_with(
         public_host: None,
         federation_secrets: None,
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     };
     let stack = Stack::start(options).await.expect("the local stack starts");
     let url = format!("http://{}", stack.address);

@@ -59,6 +59,7 @@ pub(super) async fn stack_with(
         public_host: None,
         federation_secrets: None,
         hooks,
+        remove_data_dir_on_stop: true,
     })
     .await
     .expect("the local stack starts with its own server")

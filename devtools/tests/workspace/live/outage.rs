@@ -87,6 +87,7 @@ async fn an_outage_is_503_and_the_same_processes_serve_again_when_the_database_r
         public_host: None,
         federation_secrets: None,
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     })
     .await
     .expect("the local stack starts");

@@ -268,6 +268,7 @@ async fn parallel_traffic_keeps_each_instance_within_its_pool() {
         public_host: None,
         federation_secrets: None,
         hooks: Vec::new(),
+        remove_data_dir_on_stop: true,
     })
     .await
     .expect("the local stack starts with its own server");

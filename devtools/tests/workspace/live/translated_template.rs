@@ -401,39 +401,7 @@ fn assert_reads_only_the_federation_secrets(id: &str, choice: &Value) {
 /// The translated `!If [Has…Hook, policy, NoValue]`: `lambda:InvokeFunction` on the hook's
 /// ARN parameter only, given only to the functions that call that hook.
 fn assert_invokes_only_its_hook(id: &str, choice: &Value) {
-    let callers: &[(&str, &str, &[&str])] = &[
-        (
-            "HasPostConfirmationHook",
-            "PostConfirmationHookArn",
-            &["SignupFunction", "RecoveryFunction"],
-        ),
-        (
-            "HasCustomMessageHook",
-            "CustomMessageHookArn",
-            &[
-                "SignupFunction",
-                "LoginFunction",
-                "AccountFunction",
-                "RecoveryFunction",
-            ],
-        ),
-        (
-            "HasPreSignUpHook",
-            "PreSignUpHookArn",
-            &["SignupFunction", "LoginFunction", "TokenFunction"],
-        ),
-        (
-            "HasPreTokenGenerationHook",
-            "PreTokenGenerationHookArn",
-            &["TokenFunction"],
-        ),
-        (
-            "HasUserMigrationHook",
-            "UserMigrationHookArn",
-            &["TokenFunction", "LoginFunction", "RecoveryFunction"],
-        ),
-    ];
-    let (_, parameter, functions) = callers
+    let (_, parameter, _, functions) = crate::support::HOOKS
         .iter()
         .find(|(condition, ..)| choice[0] == *condition)
         .unwrap_or_else(|| panic!("{id}: unknown hook condition {}", choice[0]));
