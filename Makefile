@@ -136,7 +136,21 @@ $(WRK):
 	else echo "the load test needs Debian's wrk package ($(WRK_VERSION)) at $(WRK)" >&2; exit 1; fi
 
 # Each step installs only the tools it uses, so the cheap steps fail before the slow ones.
-test: check book quick integration e2e bench-smoke deploy-check ## Everything, cheapest first: check, book, quick, integration, e2e, bench-smoke, deploy-check
+# The steps of `make test`, cheapest first; each one's time is printed at the end and kept in
+# $(ARTIFACTS)/step-times.txt, so the slowest stay visible.
+TEST_STEPS := check book quick integration e2e bench-smoke deploy-check
+
+test: ## Everything, cheapest first: check, book, quick, integration, e2e, bench-smoke, deploy-check; then each step's time
+	@mkdir -p $(ARTIFACTS) && rm -f $(ARTIFACTS)/step-times.txt
+	@for step in $(TEST_STEPS); do \
+	  started=$$(date +%s); \
+	  if ! $(MAKE) --no-print-directory $$step; then \
+	    echo "make test: $$step failed after $$(( $$(date +%s) - started )) s" >&2; exit 1; \
+	  fi; \
+	  printf '%-12s %5d s\n' "$$step" "$$(( $$(date +%s) - started ))" >> $(ARTIFACTS)/step-times.txt; \
+	done
+	@echo "make test: each step's time (kept in $(ARTIFACTS)/step-times.txt)"
+	@cat $(ARTIFACTS)/step-times.txt
 
 check: $(DOCS_ASSETS) ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check
